@@ -1,0 +1,10 @@
+//! One module per subcommand; each has an `Args` and a `run`.
+
+pub mod actor;
+pub mod attribute;
+pub mod eval;
+pub mod extract;
+pub mod hunt;
+pub mod ingest;
+pub mod search;
+pub mod stats;

@@ -1,0 +1,73 @@
+//! `cairn`: the command-line surface. Thin by design: every command parses
+//! its arguments, calls the library crates, and prints.
+
+mod cmd;
+mod output;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Threat intelligence for people who hunt state-sponsored intrusion groups.
+#[derive(Parser)]
+#[command(name = "cairn", version, about, propagate_version = true)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every subcommand accepts.
+#[derive(clap::Args, Clone, Debug)]
+pub struct Global {
+    /// The knowledge-base file (default: cairn.db in the user's data directory).
+    #[arg(long, global = true, env = "CAIRN_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Hide progress bars.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Load intel files (STIX, MISP galaxy/event/warninglist, CSV, lists, reports) into the store.
+    Ingest(cmd::ingest::Args),
+    /// Show an actor's profile by any vendor's name, ATT&CK id or STIX id.
+    Actor(cmd::actor::Args),
+    /// Search names, aliases and descriptions.
+    Search(cmd::search::Args),
+    /// Extract typed, refanged indicators from a report (text, Markdown, HTML, PDF).
+    Extract(cmd::extract::Args),
+    /// Match known indicators against logs; exit 0 on hits, 1 on none, 2 on error.
+    Hunt(cmd::hunt::Args),
+    /// Rank the groups that could be behind an intrusion, with reasons.
+    Attribute(cmd::attribute::Args),
+    /// Measure Cairn's engines against held-out truth.
+    Eval(cmd::eval::Args),
+    /// What the store holds, by source.
+    Stats(cmd::stats::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Ingest(a) => cmd::ingest::run(&cli.global, a),
+        Command::Actor(a) => cmd::actor::run(&cli.global, a),
+        Command::Search(a) => cmd::search::run(&cli.global, a),
+        Command::Extract(a) => cmd::extract::run(&cli.global, a),
+        Command::Hunt(a) => cmd::hunt::run(&cli.global, a),
+        Command::Attribute(a) => cmd::attribute::run(&cli.global, a),
+        Command::Eval(a) => cmd::eval::run(&cli.global, a),
+        Command::Stats(a) => cmd::stats::run(&cli.global, a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("cairn: error: {e:#}");
+            // Hunting follows grep: 2 means trouble. Other commands use 2 as well,
+            // keeping 1 for "nothing found".
+            ExitCode::from(2)
+        }
+    }
+}

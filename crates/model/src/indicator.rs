@@ -1,0 +1,431 @@
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::str::FromStr;
+
+/// The kinds of atomic indicator Cairn stores, hunts and extracts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IndicatorKind {
+    /// A domain or host name.
+    Domain,
+    /// An IPv4 address.
+    Ipv4,
+    /// An IPv6 address.
+    Ipv6,
+    /// An IPv4 or IPv6 network in CIDR notation.
+    Cidr,
+    /// A URL.
+    Url,
+    /// An e-mail address.
+    Email,
+    /// MD5 of a file.
+    Md5,
+    /// SHA-1 of a file.
+    Sha1,
+    /// SHA-256 of a file.
+    Sha256,
+    /// SHA-512 of a file.
+    Sha512,
+    /// SHA-1 fingerprint of an X.509 certificate.
+    CertSha1,
+    /// SHA-256 fingerprint of an X.509 certificate.
+    CertSha256,
+    /// Serial number of an X.509 certificate.
+    CertSerial,
+    /// JA3 client TLS fingerprint.
+    Ja3,
+    /// JA3S server TLS fingerprint.
+    Ja3s,
+    /// JA4 TLS fingerprint.
+    Ja4,
+    /// JARM server fingerprint.
+    Jarm,
+    /// A file name.
+    FileName,
+    /// A Windows registry key.
+    RegistryKey,
+    /// A CVE id.
+    Cve,
+    /// An ATT&CK technique id.
+    Technique,
+    /// An autonomous system number.
+    Asn,
+    /// A Bitcoin address.
+    Btc,
+    /// A Monero address.
+    Xmr,
+}
+
+/// A typed value: what an indicator matches on.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Observable {
+    /// The kind of value.
+    pub kind: IndicatorKind,
+    /// The value, normalized with [`IndicatorKind::normalize`].
+    pub value: String,
+}
+
+impl Observable {
+    /// A normalized observable.
+    pub fn new(kind: IndicatorKind, value: &str) -> Observable {
+        Observable {
+            kind,
+            value: kind.normalize(value),
+        }
+    }
+}
+
+const ALL: [IndicatorKind; 24] = [
+    IndicatorKind::Domain,
+    IndicatorKind::Ipv4,
+    IndicatorKind::Ipv6,
+    IndicatorKind::Cidr,
+    IndicatorKind::Url,
+    IndicatorKind::Email,
+    IndicatorKind::Md5,
+    IndicatorKind::Sha1,
+    IndicatorKind::Sha256,
+    IndicatorKind::Sha512,
+    IndicatorKind::CertSha1,
+    IndicatorKind::CertSha256,
+    IndicatorKind::CertSerial,
+    IndicatorKind::Ja3,
+    IndicatorKind::Ja3s,
+    IndicatorKind::Ja4,
+    IndicatorKind::Jarm,
+    IndicatorKind::FileName,
+    IndicatorKind::RegistryKey,
+    IndicatorKind::Cve,
+    IndicatorKind::Technique,
+    IndicatorKind::Asn,
+    IndicatorKind::Btc,
+    IndicatorKind::Xmr,
+];
+
+impl IndicatorKind {
+    /// Every kind, in a fixed order.
+    pub fn all() -> &'static [IndicatorKind] {
+        &ALL
+    }
+
+    /// Stable kebab-case name (`cert-sha256`), as used in JSON and the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IndicatorKind::Domain => "domain",
+            IndicatorKind::Ipv4 => "ipv4",
+            IndicatorKind::Ipv6 => "ipv6",
+            IndicatorKind::Cidr => "cidr",
+            IndicatorKind::Url => "url",
+            IndicatorKind::Email => "email",
+            IndicatorKind::Md5 => "md5",
+            IndicatorKind::Sha1 => "sha1",
+            IndicatorKind::Sha256 => "sha256",
+            IndicatorKind::Sha512 => "sha512",
+            IndicatorKind::CertSha1 => "cert-sha1",
+            IndicatorKind::CertSha256 => "cert-sha256",
+            IndicatorKind::CertSerial => "cert-serial",
+            IndicatorKind::Ja3 => "ja3",
+            IndicatorKind::Ja3s => "ja3s",
+            IndicatorKind::Ja4 => "ja4",
+            IndicatorKind::Jarm => "jarm",
+            IndicatorKind::FileName => "file-name",
+            IndicatorKind::RegistryKey => "registry-key",
+            IndicatorKind::Cve => "cve",
+            IndicatorKind::Technique => "technique",
+            IndicatorKind::Asn => "asn",
+            IndicatorKind::Btc => "btc",
+            IndicatorKind::Xmr => "xmr",
+        }
+    }
+
+    /// Whether the kind is a hash-like hex value (compared case-blind, colons ignored).
+    pub fn is_hex(self) -> bool {
+        matches!(
+            self,
+            IndicatorKind::Md5
+                | IndicatorKind::Sha1
+                | IndicatorKind::Sha256
+                | IndicatorKind::Sha512
+                | IndicatorKind::CertSha1
+                | IndicatorKind::CertSha256
+                | IndicatorKind::CertSerial
+                | IndicatorKind::Ja3
+                | IndicatorKind::Ja3s
+        )
+    }
+
+    /// The canonical form a value is stored and matched in: domains lower-case
+    /// without trailing dot, hex lower-case without colons or spaces, IPs in
+    /// their standard text form, URLs with a lower-case scheme and host.
+    pub fn normalize(self, value: &str) -> String {
+        let v = value.trim();
+        match self {
+            IndicatorKind::Domain => v.trim_end_matches('.').to_ascii_lowercase(),
+            IndicatorKind::Email => v.to_ascii_lowercase(),
+            IndicatorKind::Ipv4 | IndicatorKind::Ipv6 => match v.parse::<IpAddr>() {
+                Ok(ip) => ip.to_string(),
+                Err(_) => v.to_ascii_lowercase(),
+            },
+            IndicatorKind::Cidr => normalize_cidr(v).unwrap_or_else(|| v.to_ascii_lowercase()),
+            IndicatorKind::Url => normalize_url_head(v),
+            IndicatorKind::Cve | IndicatorKind::Technique => v.to_ascii_uppercase(),
+            IndicatorKind::Asn => {
+                let digits: String = v.chars().filter(char::is_ascii_digit).collect();
+                format!("AS{digits}")
+            }
+            k if k.is_hex() => v
+                .chars()
+                .filter(|c| !matches!(c, ':' | ' ' | '-'))
+                .flat_map(|c| c.to_lowercase())
+                .collect(),
+            IndicatorKind::Jarm | IndicatorKind::Ja4 => v.to_ascii_lowercase(),
+            _ => v.to_string(),
+        }
+    }
+
+    /// Best guess at the kind of a clean (already refanged) value, for lists
+    /// that give one value per line without saying what it is. Bare 32/40/64
+    /// hex strings are taken as file hashes; context that says otherwise
+    /// (a heading, a column name) belongs to the caller.
+    pub fn detect(value: &str) -> Option<IndicatorKind> {
+        let v = value.trim().trim_end_matches('.');
+        if v.is_empty() || v.contains(char::is_whitespace) {
+            return None;
+        }
+        if v.parse::<Ipv4Addr>().is_ok() {
+            return Some(IndicatorKind::Ipv4);
+        }
+        if v.parse::<Ipv6Addr>().is_ok() {
+            return Some(IndicatorKind::Ipv6);
+        }
+        if normalize_cidr(v).is_some() {
+            return Some(IndicatorKind::Cidr);
+        }
+        let lower = v.to_ascii_lowercase();
+        if let Some((scheme, rest)) = lower.split_once("://") {
+            if !scheme.is_empty()
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '.' || c == '-')
+                && !rest.is_empty()
+            {
+                return Some(IndicatorKind::Url);
+            }
+        }
+        if lower.starts_with("cve-") && lower[4..].split('-').count() == 2 {
+            return Some(IndicatorKind::Cve);
+        }
+        let compact: String = v.chars().filter(|c| *c != ':').collect();
+        if compact.chars().all(|c| c.is_ascii_hexdigit()) {
+            return match compact.len() {
+                32 => Some(IndicatorKind::Md5),
+                40 => Some(IndicatorKind::Sha1),
+                64 => Some(IndicatorKind::Sha256),
+                128 => Some(IndicatorKind::Sha512),
+                62 if !v.contains(':') => Some(IndicatorKind::Jarm),
+                _ => None,
+            };
+        }
+        if let Some((local, host)) = v.rsplit_once('@') {
+            return (!local.is_empty() && looks_like_hostname(host))
+                .then_some(IndicatorKind::Email);
+        }
+        if looks_like_hostname(v) {
+            return Some(IndicatorKind::Domain);
+        }
+        None
+    }
+
+    /// A STIX 2.1 pattern matching this value.
+    pub fn stix_pattern(self, value: &str) -> String {
+        let esc = value.replace('\\', "\\\\").replace('\'', "\\'");
+        let path = match self {
+            IndicatorKind::Domain => "domain-name:value",
+            IndicatorKind::Ipv4 => "ipv4-addr:value",
+            IndicatorKind::Ipv6 => "ipv6-addr:value",
+            IndicatorKind::Cidr if value.contains(':') => "ipv6-addr:value",
+            IndicatorKind::Cidr => "ipv4-addr:value",
+            IndicatorKind::Url => "url:value",
+            IndicatorKind::Email => "email-addr:value",
+            IndicatorKind::Md5 => "file:hashes.MD5",
+            IndicatorKind::Sha1 => "file:hashes.'SHA-1'",
+            IndicatorKind::Sha256 => "file:hashes.'SHA-256'",
+            IndicatorKind::Sha512 => "file:hashes.'SHA-512'",
+            IndicatorKind::CertSha1 => "x509-certificate:hashes.'SHA-1'",
+            IndicatorKind::CertSha256 => "x509-certificate:hashes.'SHA-256'",
+            IndicatorKind::CertSerial => "x509-certificate:serial_number",
+            IndicatorKind::FileName => "file:name",
+            IndicatorKind::RegistryKey => "windows-registry-key:key",
+            IndicatorKind::Asn => "autonomous-system:number",
+            IndicatorKind::Ja3 => "network-traffic:extensions.'x-ja3'",
+            IndicatorKind::Ja3s => "network-traffic:extensions.'x-ja3s'",
+            IndicatorKind::Ja4 => "network-traffic:extensions.'x-ja4'",
+            IndicatorKind::Jarm => "network-traffic:extensions.'x-jarm'",
+            IndicatorKind::Cve => "vulnerability:name",
+            IndicatorKind::Technique => "attack-pattern:external_references[*].external_id",
+            IndicatorKind::Btc => "x-cryptocurrency-wallet:address",
+            IndicatorKind::Xmr => "x-cryptocurrency-wallet:address",
+        };
+        format!("[{path} = '{esc}']")
+    }
+}
+
+impl fmt::Display for IndicatorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for IndicatorKind {
+    type Err = String;
+    /// Accepts Cairn's names plus the common aliases of MISP and CSV feeds
+    /// (`ip-dst`, `hostname`, `sha-256`, `x509-fingerprint-sha256`, …).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim().to_ascii_lowercase().replace('_', "-");
+        if let Some(k) = ALL.iter().find(|k| k.as_str() == t) {
+            return Ok(*k);
+        }
+        Ok(match t.as_str() {
+            "hostname" | "host" | "domain-name" | "fqdn" | "dns" => IndicatorKind::Domain,
+            "ip" | "ip-dst" | "ip-src" | "ipv4-addr" | "ip-address" | "ipaddress" => {
+                IndicatorKind::Ipv4
+            }
+            "ipv6-addr" => IndicatorKind::Ipv6,
+            "ip-range" | "network" | "subnet" | "prefix" => IndicatorKind::Cidr,
+            "uri" | "link" => IndicatorKind::Url,
+            "email-addr" | "email-src" | "email-dst" | "e-mail" | "mail" => IndicatorKind::Email,
+            "sha-1" => IndicatorKind::Sha1,
+            "sha-256" => IndicatorKind::Sha256,
+            "sha-512" => IndicatorKind::Sha512,
+            "x509-fingerprint-sha1" | "cert-sha-1" => IndicatorKind::CertSha1,
+            "x509-fingerprint-sha256" | "cert-sha-256" | "tls-certificate" => {
+                IndicatorKind::CertSha256
+            }
+            "x509-serial" | "serial" | "serial-number" => IndicatorKind::CertSerial,
+            "ja3-fingerprint-md5" | "ja3-fingerprint" => IndicatorKind::Ja3,
+            "ja3s-fingerprint-md5" => IndicatorKind::Ja3s,
+            "jarm-fingerprint" => IndicatorKind::Jarm,
+            "filename" | "file" => IndicatorKind::FileName,
+            "regkey" | "registry" => IndicatorKind::RegistryKey,
+            "vulnerability" => IndicatorKind::Cve,
+            "attack-pattern" | "mitre-attack" => IndicatorKind::Technique,
+            "as" | "autonomous-system" => IndicatorKind::Asn,
+            "btc" | "bitcoin" => IndicatorKind::Btc,
+            "xmr" | "monero" => IndicatorKind::Xmr,
+            _ => return Err(format!("unknown indicator type `{s}`")),
+        })
+    }
+}
+
+/// Network address, canonical (host bits cleared), or `None` if not CIDR.
+fn normalize_cidr(v: &str) -> Option<String> {
+    let (addr, len) = v.split_once('/')?;
+    let len: u8 = len.parse().ok()?;
+    match addr.parse::<IpAddr>().ok()? {
+        IpAddr::V4(a) if len <= 32 => {
+            let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+            Some(format!("{}/{len}", Ipv4Addr::from(u32::from(a) & mask)))
+        }
+        IpAddr::V6(a) if len <= 128 => {
+            let mask = if len == 0 {
+                0
+            } else {
+                u128::MAX << (128 - len)
+            };
+            Some(format!("{}/{len}", Ipv6Addr::from(u128::from(a) & mask)))
+        }
+        _ => None,
+    }
+}
+
+/// Lower-cases a URL's scheme and host; the path is kept as given (the hunt
+/// engine applies the full normalization when it compares).
+fn normalize_url_head(v: &str) -> String {
+    let Some((scheme, rest)) = v.split_once("://") else {
+        return v.to_string();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (host, tail) = rest.split_at(end);
+    format!(
+        "{}://{}{}",
+        scheme.to_ascii_lowercase(),
+        host.to_ascii_lowercase(),
+        tail
+    )
+}
+
+/// A syntactically plausible host name with an alphabetic last label. The
+/// public-suffix check lives in the extractor, which needs it for prose.
+fn looks_like_hostname(v: &str) -> bool {
+    let v = v.trim_end_matches('.');
+    if v.len() > 253 || !v.contains('.') {
+        return false;
+    }
+    let labels: Vec<&str> = v.split('.').collect();
+    let ok_labels = labels.iter().all(|l| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars()
+                .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
+    });
+    let tld = labels.last().copied().unwrap_or("");
+    ok_labels && tld.len() >= 2 && (tld.chars().all(char::is_alphabetic) || tld.starts_with("xn--"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use IndicatorKind as K;
+
+    #[test]
+    fn detects_kinds() {
+        let cases = [
+            ("kb.dga.asia", Some(K::Domain)),
+            ("R77wu4s847.sibersystems.xyz", Some(K::Domain)),
+            ("1.13.82.101", Some(K::Ipv4)),
+            ("2001:db8::1", Some(K::Ipv6)),
+            ("10.0.0.0/8", Some(K::Cidr)),
+            ("https://evil.com/a", Some(K::Url)),
+            ("a@evil.com", Some(K::Email)),
+            ("d41d8cd98f00b204e9800998ecf8427e", Some(K::Md5)),
+            ("da39a3ee5e6b4b0d3255bfef95601890afd80709", Some(K::Sha1)),
+            (
+                "f8cd64625f8964239dad1b2ce7372d7a293196455db7c6b5467f7770fd664a61",
+                Some(K::Sha256),
+            ),
+            ("CVE-2021-44228", Some(K::Cve)),
+            ("hello", None),
+            ("1.2.3", None),
+            ("", None),
+            ("two words.com", None),
+        ];
+        for (v, want) in cases {
+            assert_eq!(IndicatorKind::detect(v), want, "{v}");
+        }
+    }
+
+    #[test]
+    fn normalizes() {
+        assert_eq!(K::Domain.normalize("KB.Dga.Asia."), "kb.dga.asia");
+        assert_eq!(K::CertSha1.normalize("AB:CD:EF"), "abcdef");
+        assert_eq!(K::Cidr.normalize("10.1.2.3/8"), "10.0.0.0/8");
+        assert_eq!(K::Ipv6.normalize("2001:DB8:0:0::1"), "2001:db8::1");
+        assert_eq!(K::Url.normalize("HXXP://EVIL.com/A"), "hxxp://evil.com/A");
+        assert_eq!(K::Asn.normalize("as13335"), "AS13335");
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for k in IndicatorKind::all() {
+            assert_eq!(k.as_str().parse::<IndicatorKind>(), Ok(*k));
+        }
+        assert_eq!("ip-dst".parse::<IndicatorKind>(), Ok(K::Ipv4));
+        assert_eq!(
+            "x509-fingerprint-sha256".parse::<IndicatorKind>(),
+            Ok(K::CertSha256)
+        );
+    }
+}
