@@ -16,10 +16,12 @@
 //! ```
 #![deny(missing_docs)]
 
+mod geo;
 mod indicator;
 mod names;
 mod tlp;
 
+pub use geo::{country_code, country_name};
 pub use indicator::{IndicatorKind, Observable};
 pub use names::{deterministic_id, normalize_name};
 pub use tlp::Tlp;
