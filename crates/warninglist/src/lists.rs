@@ -449,10 +449,10 @@ impl WarningLists {
             _ => None,
         };
         if let Some(h) = host.as_deref() {
-            if kind == IndicatorKind::Url {
-                if let Some(id) = self.exact.get(h).and_then(|ids| self.pick(ids, bit)) {
-                    return Some(self.hit(id, h, MatchRule::Subdomain));
-                }
+            if kind == IndicatorKind::Url
+                && let Some(id) = self.exact.get(h).and_then(|ids| self.pick(ids, bit))
+            {
+                return Some(self.hit(id, h, MatchRule::Subdomain));
             }
             let mut suffix = h;
             loop {
@@ -493,12 +493,11 @@ impl WarningLists {
             }
             Some(IpNet::V6(n)) => {
                 // IPv4-mapped IPv6 addresses are checked as IPv4 as well.
-                if n.prefix_len() == 128 {
-                    if let Some(v4) = n.addr().to_ipv4_mapped() {
-                        if let Some(h) = self.check(IndicatorKind::Ipv4, &v4.to_string()) {
-                            return Some(h);
-                        }
-                    }
+                if n.prefix_len() == 128
+                    && let Some(v4) = n.addr().to_ipv4_mapped()
+                    && let Some(h) = self.check(IndicatorKind::Ipv4, &v4.to_string())
+                {
+                    return Some(h);
                 }
                 for (p, ids) in self.v6.cover(&n) {
                     if let Some(id) = self.pick(ids, bit) {
