@@ -1,1 +1,209 @@
-//! placeholder
+//! Intake: published intel files in, Cairn's model out.
+//!
+//! [`parse_path`] reads one file, detects its [`Format`] from its content
+//! (or takes the one forced in [`Options`]), and returns a
+//! [`Bundle`](cairn_model::Bundle): the objects and relationships the file
+//! states, each carrying the provenance (source, reference, first/last seen,
+//! confidence, TLP) it was given. Parsing is all-or-nothing: a file with one
+//! bad object is an error naming the file and the object, and nothing of it
+//! reaches the store.
+//!
+//! | format | input |
+//! |---|---|
+//! | `stix` | STIX 2.1 bundles, and the STIX 2.0 flavour of ATT&CK's mitre/cti |
+//! | `misp-galaxy` | MISP galaxy cluster files (threat-actor, tool, sector, …) |
+//! | `misp-event` | MISP event JSON exports (attributes, objects, galaxy tags) |
+//! | `misp-warninglist` | MISP warninglist `list.json` (kept whole, for hunting) |
+//! | `csv` | indicator tables with a header row |
+//! | `list` | one indicator per line, defanged forms accepted |
+//! | `text` | free-text reports (text, Markdown, HTML, PDF) |
+//!
+//! ```
+//! use cairn_intake::{parse_bytes, Format, Options};
+//! let opts = Options { actor: Some("RedHotel".into()), source: Some("demo".into()), ..Options::default() };
+//! let bundle = parse_bytes("iocs.txt".as_ref(), b"kb.dga[.]asia\n45.77.153[.]197\n", &opts).unwrap();
+//! assert_eq!(bundle.format, "list");
+//! assert_eq!(bundle.indicator_count(), 2);
+//! ```
+#![deny(missing_docs)]
+
+mod detect;
+pub mod errors;
+mod lists;
+mod misp_event;
+mod misp_galaxy;
+mod pattern;
+mod prov;
+mod stix;
+mod text;
+
+use cairn_model::{Bundle, Tlp};
+use errors::IntakeError;
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+
+pub use pattern::observables_from_pattern;
+
+/// The formats intake understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// Detect from content.
+    #[default]
+    Auto,
+    /// STIX 2.0/2.1 bundle.
+    Stix,
+    /// MISP galaxy clusters.
+    MispGalaxy,
+    /// MISP event export.
+    MispEvent,
+    /// MISP warninglist.
+    MispWarninglist,
+    /// CSV with a header.
+    Csv,
+    /// One indicator per line.
+    List,
+    /// Free-text report.
+    Text,
+}
+
+impl Format {
+    /// The format's name as the CLI spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Auto => "auto",
+            Format::Stix => "stix",
+            Format::MispGalaxy => "misp-galaxy",
+            Format::MispEvent => "misp-event",
+            Format::MispWarninglist => "misp-warninglist",
+            Format::Csv => "csv",
+            Format::List => "list",
+            Format::Text => "text",
+        }
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s.to_ascii_lowercase().as_str() {
+            "auto" => Format::Auto,
+            "stix" | "stix2" => Format::Stix,
+            "misp-galaxy" | "galaxy" => Format::MispGalaxy,
+            "misp-event" | "misp" => Format::MispEvent,
+            "misp-warninglist" | "warninglist" => Format::MispWarninglist,
+            "csv" => Format::Csv,
+            "list" | "txt-list" => Format::List,
+            "text" | "report" => Format::Text,
+            _ => {
+                return Err(format!(
+                    "unknown format `{s}` (auto, stix, misp-galaxy, misp-event, misp-warninglist, csv, list, text)"
+                ));
+            }
+        })
+    }
+}
+
+/// What the caller knows that the file may not say.
+#[derive(Clone, Default)]
+pub struct Options {
+    /// Force a format instead of detecting it.
+    pub format: Format,
+    /// Source name to attribute every statement to (default: from the file).
+    pub source: Option<String>,
+    /// Actor the file's indicators belong to (lists, CSV, reports).
+    pub actor: Option<String>,
+    /// Marking for statements that carry none.
+    pub tlp: Option<Tlp>,
+    /// Confidence (0–100) for statements that carry none.
+    pub confidence: Option<u8>,
+    /// Reference (URL) for statements that carry none.
+    pub reference: Option<String>,
+    /// Keep indicators of benign infrastructure found in reports.
+    pub keep_benign: bool,
+    /// Extra benign filter for reports (e.g. MISP warninglists).
+    pub benign:
+        Option<Arc<dyn Fn(cairn_model::IndicatorKind, &str) -> Option<String> + Send + Sync>>,
+}
+
+/// Reads and parses one file. Gzip-compressed files are read transparently.
+pub fn parse_path(path: &Path, opts: &Options) -> Result<Bundle, IntakeError> {
+    let io = |source| IntakeError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let raw = std::fs::read(path).map_err(io)?;
+    let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        flate2::read::MultiGzDecoder::new(&raw[..])
+            .read_to_end(&mut out)
+            .map_err(|e| IntakeError::Format {
+                path: path.to_path_buf(),
+                message: format!(
+                    "gzip stream is corrupt or truncated after {} bytes: {e}",
+                    out.len()
+                ),
+            })?;
+        out
+    } else {
+        raw
+    };
+    parse_bytes(path, &bytes, opts)
+}
+
+/// Parses a file already in memory; `path` names it in errors and provenance.
+pub fn parse_bytes(path: &Path, bytes: &[u8], opts: &Options) -> Result<Bundle, IntakeError> {
+    let format = match opts.format {
+        Format::Auto => detect::detect(path, bytes),
+        f => f,
+    };
+    let mut bundle = match format {
+        Format::Stix => stix::parse(path, utf8(path, bytes)?, opts)?,
+        Format::MispGalaxy => misp_galaxy::parse(path, utf8(path, bytes)?, opts)?,
+        Format::MispEvent => misp_event::parse(path, utf8(path, bytes)?, opts)?,
+        Format::MispWarninglist => warninglist(path, utf8(path, bytes)?)?,
+        Format::Csv => lists::parse_csv(path, utf8(path, bytes)?, opts)?,
+        Format::List => lists::parse_list(path, utf8(path, bytes)?, opts)?,
+        Format::Text | Format::Auto => text::parse(path, bytes, opts)?,
+    };
+    bundle.format = format.as_str().to_string();
+    Ok(bundle)
+}
+
+fn utf8<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, IntakeError> {
+    let s = std::str::from_utf8(bytes).map_err(|e| {
+        let line = bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1;
+        IntakeError::object(
+            path,
+            format!("line {line}, byte offset {}", e.valid_up_to()),
+            "invalid UTF-8",
+        )
+    })?;
+    Ok(s.strip_prefix('\u{feff}').unwrap_or(s))
+}
+
+/// A warninglist is stored whole; the hunt engine compiles it.
+fn warninglist(path: &Path, text: &str) -> Result<Bundle, IntakeError> {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        name: String,
+        list: Vec<serde_json::Value>,
+    }
+    let head: Head = serde_json::from_str(text).map_err(|e| IntakeError::json(path, &e))?;
+    if head.list.is_empty() {
+        return Err(IntakeError::object(
+            path,
+            "list",
+            "warninglist has no entries",
+        ));
+    }
+    Ok(Bundle {
+        source: format!("MISP warninglist: {}", head.name),
+        documents: vec![(head.name, text.to_string())],
+        ..Bundle::default()
+    })
+}

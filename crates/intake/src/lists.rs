@@ -1,0 +1,409 @@
+//! Indicator lists: CSV with a header, and plain one-per-line lists. Both
+//! are strict: a value that is not a recognisable indicator is an error
+//! naming its line, so a list is taken whole or not at all.
+
+use crate::errors::IntakeError;
+use crate::{Options, prov};
+use cairn_model::{
+    Bundle, IndicatorKind, Object, Observable, Provenance, Relation, deterministic_id,
+};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// Header names that hold the indicator value.
+pub(crate) const VALUE_COLUMNS: &[&str] = &[
+    "value",
+    "indicator",
+    "ioc",
+    "observable",
+    "ioc_value",
+    "indicator_value",
+    "domain",
+    "ip",
+    "url",
+    "hash",
+    "sha256",
+];
+
+/// Undoes the defanging styles a single-value line uses (`evil[.]com`,
+/// `hxxps[:]//`, `1.2.3[.]4`, `a[@]b.com`). Full-text refanging with
+/// positions is the extractor's job; a list line needs only this.
+pub(crate) fn refang_token(s: &str) -> String {
+    let mut t = s.trim().to_string();
+    for (from, to) in [
+        ("[.]", "."),
+        ("(.)", "."),
+        ("{.}", "."),
+        ("[dot]", "."),
+        ("(dot)", "."),
+        ("[:]", ":"),
+        ("[://]", "://"),
+        ("[@]", "@"),
+        ("(at)", "@"),
+        ("[at]", "@"),
+        ("\\.", "."),
+    ] {
+        t = t.replace(from, to);
+    }
+    let lower = t.to_ascii_lowercase();
+    for (from, to) in [
+        ("hxxps://", "https://"),
+        ("hxxp://", "http://"),
+        ("fxp://", "ftp://"),
+    ] {
+        if lower.starts_with(from) {
+            t = format!("{to}{}", &t[from.len()..]);
+        }
+    }
+    t
+}
+
+/// Builds indicator objects and their links to the caller's actor and to
+/// malware families, with deterministic ids so re-ingest is idempotent.
+pub(crate) struct Linker {
+    source: String,
+    actor: Option<Object>,
+    families: HashMap<String, Object>,
+    pub(crate) bundle: Bundle,
+}
+
+impl Linker {
+    pub(crate) fn new(opts: &Options, source: &str) -> Linker {
+        let actor = opts.actor.as_ref().map(|name| {
+            let id = deterministic_id("intrusion-set", &[source, name]);
+            Object {
+                raw: serde_json::json!({"type":"intrusion-set","id":id,"name":name}).to_string(),
+                id,
+                kind: "intrusion-set".into(),
+                name: Some(name.clone()),
+                prov: prov::base(opts, source),
+                ..Object::default()
+            }
+        });
+        Linker {
+            source: source.to_string(),
+            actor,
+            families: HashMap::new(),
+            bundle: Bundle {
+                source: source.to_string(),
+                ..Bundle::default()
+            },
+        }
+    }
+
+    /// Adds one indicator; `family` links it (and the actor) to a malware object.
+    pub(crate) fn add(
+        &mut self,
+        obs: Observable,
+        original: &str,
+        labels: Vec<String>,
+        family: Option<&str>,
+        description: Option<String>,
+        p: Provenance,
+    ) {
+        let id = deterministic_id("indicator", &[&self.source, obs.kind.as_str(), &obs.value]);
+        if self.bundle.objects.iter().any(|o| o.id == id) {
+            return;
+        }
+        let pattern = obs.kind.stix_pattern(&obs.value);
+        self.bundle.objects.push(Object {
+            raw: serde_json::json!({"type":"indicator","spec_version":"2.1","id":id,"name":original,"pattern":pattern,
+                "pattern_type":"stix","indicator_types":labels,"description":description}).to_string(),
+            id: id.clone(),
+            kind: "indicator".into(),
+            name: Some(original.to_string()),
+            description,
+            labels,
+            observables: vec![obs],
+            prov: p.clone(),
+            ..Object::default()
+        });
+        if let Some(a) = &self.actor {
+            self.bundle.relations.push(rel(&id, "indicates", &a.id, &p));
+        }
+        if let Some(f) = family {
+            let fam_id =
+                deterministic_id("malware", &[&self.source, &cairn_model::normalize_name(f)]);
+            self.families
+                .entry(fam_id.clone())
+                .or_insert_with(|| Object {
+                    raw:
+                        serde_json::json!({"type":"malware","id":fam_id,"name":f,"is_family":true})
+                            .to_string(),
+                    id: fam_id.clone(),
+                    kind: "malware".into(),
+                    name: Some(f.to_string()),
+                    prov: p.clone(),
+                    ..Object::default()
+                });
+            self.bundle
+                .relations
+                .push(rel(&id, "indicates", &fam_id, &p));
+        }
+    }
+
+    pub(crate) fn finish(mut self) -> Bundle {
+        if let Some(a) = self.actor.take() {
+            let mut fams: Vec<&Object> = self.families.values().collect();
+            fams.sort_by(|x, y| x.id.cmp(&y.id));
+            for f in fams {
+                let r = rel(&a.id, "uses", &f.id, &a.prov);
+                self.bundle.relations.push(r);
+            }
+            self.bundle.objects.push(a);
+        }
+        let mut fams: Vec<Object> = self.families.into_values().collect();
+        fams.sort_by(|x, y| x.id.cmp(&y.id));
+        self.bundle.objects.extend(fams);
+        self.bundle
+    }
+}
+
+fn rel(src: &str, t: &str, tgt: &str, p: &Provenance) -> Relation {
+    let id = deterministic_id("relationship", &[src, t, tgt]);
+    Relation {
+        raw: serde_json::json!({"type":"relationship","spec_version":"2.1","id":id,"relationship_type":t,"source_ref":src,"target_ref":tgt}).to_string(),
+        id,
+        rel_type: t.into(),
+        source_ref: src.into(),
+        target_ref: tgt.into(),
+        prov: p.clone(),
+        ..Relation::default()
+    }
+}
+
+pub(crate) fn parse_list(path: &Path, text: &str, opts: &Options) -> Result<Bundle, IntakeError> {
+    let source = prov::source_name(opts, None, path);
+    let mut linker = Linker::new(opts, &source);
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        let clean = refang_token(t);
+        let Some(kind) = IndicatorKind::detect(&clean) else {
+            return Err(IntakeError::object(
+                path,
+                format!("line {}", i + 1),
+                format!("`{}` is not a recognisable indicator", truncate(t)),
+            ));
+        };
+        linker.add(
+            Observable::new(kind, &clean),
+            t,
+            Vec::new(),
+            None,
+            None,
+            prov::base(opts, &source),
+        );
+    }
+    Ok(linker.finish())
+}
+
+pub(crate) fn parse_csv(path: &Path, text: &str, opts: &Options) -> Result<Bundle, IntakeError> {
+    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let delim = if first.contains('\t') && !first.contains(',') {
+        b'\t'
+    } else {
+        b','
+    };
+    let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(delim)
+        .flexible(true)
+        .comment(Some(b'#'))
+        .from_reader(text.as_bytes());
+    let headers: Vec<String> = rdr
+        .headers()
+        .map_err(|e| IntakeError::object(path, "header", e.to_string()))?
+        .iter()
+        .map(|h| h.trim().to_ascii_lowercase())
+        .collect();
+    let col = |names: &[&str]| headers.iter().position(|h| names.contains(&h.as_str()));
+    let Some(value_col) = col(VALUE_COLUMNS) else {
+        return Err(IntakeError::object(
+            path,
+            "header",
+            format!(
+                "no indicator column (expected one of: {})",
+                VALUE_COLUMNS.join(", ")
+            ),
+        ));
+    };
+    let type_col = col(&[
+        "type",
+        "kind",
+        "indicator_type",
+        "ioc_type",
+        "attribute_type",
+    ]);
+    let actor_col = col(&[
+        "actor",
+        "threat_actor",
+        "group",
+        "intrusion_set",
+        "adversary",
+    ]);
+    let first_col = col(&["first_seen", "firstseen", "first seen", "valid_from"]);
+    let last_col = col(&["last_seen", "lastseen", "last seen"]);
+    let conf_col = col(&["confidence"]);
+    let tlp_col = col(&["tlp"]);
+    let ref_col = col(&["reference", "ref", "link", "report"]);
+    let role_col = col(&["role", "tags", "label", "labels"]);
+    let family_col = col(&["family", "malware", "malware_family"]);
+    let desc_col = col(&["description", "comment", "notes"]);
+    let source = prov::source_name(opts, None, path);
+
+    // Rows may name different actors; one linker per actor.
+    let mut linkers: Vec<(Option<String>, Linker)> = Vec::new();
+    for (i, rec) in rdr.records().enumerate() {
+        let place = || format!("line {}", i + 2);
+        let rec = rec.map_err(|e| IntakeError::object(path, place(), e.to_string()))?;
+        let get = |c: Option<usize>| {
+            c.and_then(|c| rec.get(c))
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+        };
+        let Some(raw_value) = get(Some(value_col)) else {
+            continue;
+        };
+        let clean = refang_token(raw_value);
+        let kind = match get(type_col) {
+            Some(t) => t
+                .parse::<IndicatorKind>()
+                .map_err(|e| IntakeError::object(path, place(), e))?,
+            None => IndicatorKind::detect(&clean).ok_or_else(|| {
+                IntakeError::object(
+                    path,
+                    place(),
+                    format!("`{}` is not a recognisable indicator", truncate(raw_value)),
+                )
+            })?,
+        };
+        let mut p = prov::base(opts, &source);
+        p.first_seen = get(first_col).map(str::to_string);
+        p.last_seen = get(last_col).map(str::to_string);
+        if let Some(c) = get(conf_col) {
+            p.confidence = Some(c.parse::<u8>().ok().filter(|c| *c <= 100).ok_or_else(|| {
+                IntakeError::object(path, place(), format!("confidence `{c}` is not 0–100"))
+            })?);
+        }
+        if let Some(t) = get(tlp_col) {
+            p.tlp = t
+                .parse()
+                .map_err(|e: String| IntakeError::object(path, place(), e))?;
+        }
+        if let Some(r) = get(ref_col) {
+            p.reference = Some(r.to_string());
+        }
+        let actor = get(actor_col)
+            .map(str::to_string)
+            .or_else(|| opts.actor.clone());
+        let idx = match linkers.iter().position(|(a, _)| *a == actor) {
+            Some(i) => i,
+            None => {
+                let o = Options {
+                    actor: actor.clone(),
+                    ..opts.clone()
+                };
+                linkers.push((actor, Linker::new(&o, &source)));
+                linkers.len() - 1
+            }
+        };
+        let labels = get(role_col)
+            .map(|r| {
+                r.split([';', '|'])
+                    .map(|s| s.trim().to_ascii_lowercase())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        linkers[idx].1.add(
+            Observable::new(kind, &clean),
+            raw_value,
+            labels,
+            get(family_col),
+            get(desc_col).map(str::to_string),
+            p,
+        );
+    }
+    let mut out = Bundle {
+        source: source.clone(),
+        ..Bundle::default()
+    };
+    for (_, l) in linkers {
+        let b = l.finish();
+        out.objects.extend(b.objects);
+        out.relations.extend(b.relations);
+    }
+    Ok(out)
+}
+
+fn truncate(s: &str) -> String {
+    if s.chars().count() > 80 {
+        format!("{}…", s.chars().take(80).collect::<String>())
+    } else {
+        s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refangs_list_tokens() {
+        assert_eq!(refang_token("kb.dga[.]asia "), "kb.dga.asia");
+        assert_eq!(refang_token("hxxps[:]//evil[.]com/x"), "https://evil.com/x");
+        assert_eq!(refang_token("1.2.3[.]4"), "1.2.3.4");
+        assert_eq!(refang_token("a[@]b(.)com"), "a@b.com");
+    }
+
+    #[test]
+    fn list_links_to_actor_and_rejects_junk_with_line() {
+        let opts = Options {
+            actor: Some("RedHotel".into()),
+            source: Some("s".into()),
+            ..Options::default()
+        };
+        let b = parse_list(
+            Path::new("l.txt"),
+            "# c\nkb.dga[.]asia\n\n45.77.153[.]197\n",
+            &opts,
+        )
+        .unwrap();
+        assert_eq!(b.indicator_count(), 2);
+        assert_eq!(b.relations.len(), 2);
+        let err = parse_list(Path::new("l.txt"), "evil.com\nnot an ioc\n", &opts).unwrap_err();
+        assert!(err.to_string().contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn csv_with_types_actors_and_provenance() {
+        let csv = "indicator,type,actor,first_seen,confidence,tlp,family\n\
+                   kb.dga[.]asia,domain,RedHotel,2023-05-01,80,amber,Cobalt Strike\n\
+                   1.2.3.4,,APT41,,,,\n";
+        let b = parse_csv(Path::new("c.csv"), csv, &Options::default()).unwrap();
+        assert_eq!(b.indicator_count(), 2);
+        let d = b
+            .objects
+            .iter()
+            .find(|o| o.name.as_deref() == Some("kb.dga[.]asia"))
+            .unwrap();
+        assert_eq!(d.prov.confidence, Some(80));
+        assert_eq!(d.prov.tlp, cairn_model::Tlp::Amber);
+        assert_eq!(
+            b.objects
+                .iter()
+                .filter(|o| o.kind == "intrusion-set")
+                .count(),
+            2
+        );
+        assert!(b.objects.iter().any(|o| o.kind == "malware"));
+        let bad = parse_csv(
+            Path::new("c.csv"),
+            "value,confidence\nevil.com,300\n",
+            &Options::default(),
+        );
+        assert!(bad.unwrap_err().to_string().contains("line 2"));
+    }
+}

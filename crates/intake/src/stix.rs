@@ -1,0 +1,362 @@
+//! STIX 2.0 and 2.1 bundles. ATT&CK publishes 2.0-style objects (no
+//! `spec_version`), with its own extensions (`x_mitre_*`); both are read the
+//! same way. Revoked and deprecated objects are kept and flagged, as ATT&CK
+//! documents: consumers hide them by default and follow `revoked-by`.
+
+use crate::errors::IntakeError;
+use crate::{Options, pattern, prov};
+use cairn_model::{Bundle, Object, Relation, Tlp};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use std::collections::HashMap;
+use std::path::Path;
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow, default)]
+    objects: Option<Vec<&'a RawValue>>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Raw {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    id: Option<String>,
+    name: Option<String>,
+    aliases: Vec<String>,
+    x_mitre_aliases: Vec<String>,
+    description: Option<String>,
+    external_references: Vec<ExtRef>,
+    created: Option<String>,
+    modified: Option<String>,
+    revoked: bool,
+    x_mitre_deprecated: bool,
+    kill_chain_phases: Vec<Phase>,
+    first_seen: Option<String>,
+    last_seen: Option<String>,
+    confidence: Option<u8>,
+    object_marking_refs: Vec<String>,
+    created_by_ref: Option<String>,
+    pattern: Option<String>,
+    valid_from: Option<String>,
+    valid_until: Option<String>,
+    labels: Vec<String>,
+    indicator_types: Vec<String>,
+    infrastructure_types: Vec<String>,
+    relationship_type: Option<String>,
+    source_ref: Option<String>,
+    target_ref: Option<String>,
+    sighting_of_ref: Option<String>,
+    country: Option<String>,
+    sectors: Vec<String>,
+    identity_class: Option<String>,
+    x_mitre_domains: Vec<String>,
+    x_mitre_shortname: Option<String>,
+    definition_type: Option<String>,
+    definition: Option<Definition>,
+    primary_motivation: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ExtRef {
+    source_name: Option<String>,
+    external_id: Option<String>,
+    url: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Phase {
+    kill_chain_name: Option<String>,
+    phase_name: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Definition {
+    tlp: Option<String>,
+}
+
+const ATTACK_SOURCES: [&str; 3] = ["mitre-attack", "mitre-ics-attack", "mitre-mobile-attack"];
+
+pub(crate) fn parse(path: &Path, text: &str, opts: &Options) -> Result<Bundle, IntakeError> {
+    let trimmed = text.trim_start();
+    // A bare array of objects, a bundle, or a single object.
+    let raws: Vec<&RawValue> = if trimmed.starts_with('[') {
+        serde_json::from_str(text).map_err(|e| IntakeError::json(path, &e))?
+    } else {
+        let env: Envelope = serde_json::from_str(text).map_err(|e| IntakeError::json(path, &e))?;
+        match (env.kind.as_deref(), env.objects) {
+            (Some("bundle"), Some(objs)) => objs,
+            (Some("bundle"), None) => Vec::new(),
+            (Some(_), _) => {
+                vec![serde_json::from_str(text).map_err(|e| IntakeError::json(path, &e))?]
+            }
+            (None, _) => {
+                return Err(IntakeError::Format {
+                    path: path.to_path_buf(),
+                    message: "not a STIX bundle or object: no top-level \"type\"".into(),
+                });
+            }
+        }
+    };
+
+    let mut parsed = Vec::with_capacity(raws.len());
+    for (i, raw) in raws.iter().enumerate() {
+        let r: Raw = serde_json::from_str(raw.get())
+            .map_err(|e| IntakeError::object(path, format!("object #{}", i + 1), e.to_string()))?;
+        let place = || format!("object #{} ({})", i + 1, r.id.as_deref().unwrap_or("no id"));
+        let (Some(kind), Some(id)) = (r.kind.as_deref(), r.id.as_deref()) else {
+            return Err(IntakeError::object(
+                path,
+                place(),
+                "missing \"type\" or \"id\"",
+            ));
+        };
+        if !id.starts_with(kind) || !id[kind.len()..].starts_with("--") {
+            return Err(IntakeError::object(
+                path,
+                place(),
+                format!("id does not match type `{kind}`"),
+            ));
+        }
+        parsed.push((i, r, *raw));
+    }
+
+    // TLP markings defined inside the bundle, besides the standard ones.
+    let mut markings: HashMap<String, Tlp> = HashMap::new();
+    let mut identities: HashMap<String, String> = HashMap::new();
+    let mut domain = None;
+    for (_, r, _) in &parsed {
+        match r.kind.as_deref() {
+            Some("marking-definition") => {
+                let tlp = r.definition.as_ref().and_then(|d| d.tlp.as_deref());
+                if r.definition_type.as_deref() == Some("tlp") || tlp.is_some() {
+                    if let (Some(id), Some(Ok(t))) = (r.id.as_deref(), tlp.map(str::parse::<Tlp>)) {
+                        markings.insert(id.to_string(), t);
+                    }
+                }
+                if let (Some(id), Some(name)) = (r.id.as_deref(), r.name.as_deref()) {
+                    if let Ok(t) = name.parse::<Tlp>() {
+                        markings.entry(id.to_string()).or_insert(t);
+                    }
+                }
+            }
+            Some("identity") => {
+                if let (Some(id), Some(name)) = (r.id.as_deref(), r.name.as_deref()) {
+                    identities.insert(id.to_string(), name.to_string());
+                }
+            }
+            _ => {}
+        }
+        if domain.is_none() {
+            domain = r.x_mitre_domains.first().cloned();
+        }
+    }
+    let from_file = domain.map(|d| format!("MITRE ATT&CK ({d})")).or_else(|| {
+        parsed
+            .iter()
+            .find_map(|(_, r, _)| r.created_by_ref.as_deref().and_then(|c| identities.get(c)))
+            .cloned()
+    });
+    let source = prov::source_name(opts, from_file, path);
+
+    let mut bundle = Bundle {
+        source: source.clone(),
+        ..Bundle::default()
+    };
+    for (i, r, raw) in parsed {
+        let kind = r.kind.clone().unwrap_or_default();
+        let id = r.id.clone().unwrap_or_default();
+        let mut p = prov::base(opts, &source);
+        p.first_seen = r.first_seen.clone().or_else(|| r.valid_from.clone());
+        p.last_seen = r.last_seen.clone();
+        if r.confidence.is_some() {
+            p.confidence = r.confidence;
+        }
+        if let Some(t) = r
+            .object_marking_refs
+            .iter()
+            .filter_map(|m| Tlp::from_marking_ref(m).or_else(|| markings.get(m.as_str()).copied()))
+            .max()
+        {
+            p.tlp = t;
+        }
+        let attack_ref = r.external_references.iter().find(|e| {
+            e.source_name
+                .as_deref()
+                .is_some_and(|s| ATTACK_SOURCES.contains(&s))
+        });
+        p.reference = attack_ref
+            .and_then(|e| e.url.clone())
+            .or_else(|| r.external_references.iter().find_map(|e| e.url.clone()))
+            .or(p.reference)
+            .or_else(|| Some(id.clone()));
+
+        if kind == "relationship" || kind == "sighting" {
+            let rel_type = if kind == "sighting" {
+                Some("sighting-of".to_string())
+            } else {
+                r.relationship_type.clone()
+            };
+            let src = if kind == "sighting" {
+                Some(id.clone())
+            } else {
+                r.source_ref.clone()
+            };
+            let tgt = if kind == "sighting" {
+                r.sighting_of_ref.clone()
+            } else {
+                r.target_ref.clone()
+            };
+            let (Some(rel_type), Some(source_ref), Some(target_ref)) = (rel_type, src, tgt) else {
+                return Err(IntakeError::object(
+                    path,
+                    format!("object #{} ({id})", i + 1),
+                    "relationship needs relationship_type, source_ref and target_ref",
+                ));
+            };
+            bundle.relations.push(Relation {
+                id,
+                rel_type,
+                source_ref,
+                target_ref,
+                description: r.description,
+                revoked: r.revoked,
+                deprecated: r.x_mitre_deprecated,
+                prov: p,
+                raw: raw.get().to_string(),
+            });
+            continue;
+        }
+
+        let mut aliases = r.aliases;
+        aliases.extend(r.x_mitre_aliases);
+        let external_id = attack_ref
+            .and_then(|e| e.external_id.clone())
+            .or_else(|| {
+                (kind == "vulnerability")
+                    .then(|| {
+                        r.external_references
+                            .iter()
+                            .find_map(|e| e.external_id.clone())
+                    })
+                    .flatten()
+            })
+            .or_else(|| {
+                (kind == "x-mitre-tactic")
+                    .then(|| r.x_mitre_shortname.clone())
+                    .flatten()
+            });
+        let tactics = r
+            .kill_chain_phases
+            .iter()
+            .filter(|k| {
+                k.kill_chain_name
+                    .as_deref()
+                    .is_some_and(|n| n.starts_with("mitre"))
+            })
+            .filter_map(|k| k.phase_name.clone())
+            .collect();
+        let mut labels = r.labels;
+        labels.extend(r.indicator_types);
+        labels.extend(r.infrastructure_types);
+        labels.extend(r.primary_motivation);
+        labels.extend(
+            r.identity_class
+                .filter(|c| c == "class")
+                .map(|_| "sector".to_string()),
+        );
+        let observables = r
+            .pattern
+            .as_deref()
+            .map(pattern::observables_from_pattern)
+            .unwrap_or_default();
+        bundle.objects.push(Object {
+            id,
+            kind,
+            name: r.name,
+            aliases,
+            description: r.description,
+            external_id,
+            created: r.created,
+            modified: r.modified,
+            revoked: r.revoked,
+            deprecated: r.x_mitre_deprecated,
+            tactics,
+            labels,
+            country: r.country.map(|c| c.to_ascii_uppercase()),
+            sectors: r.sectors,
+            valid_until: r.valid_until,
+            observables,
+            references: r
+                .external_references
+                .into_iter()
+                .filter_map(|e| e.url)
+                .collect(),
+            prov: p,
+            raw: raw.get().to_string(),
+        });
+    }
+    Ok(bundle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const B: &str = r#"{"type":"bundle","id":"bundle--1","objects":[
+      {"type":"intrusion-set","id":"intrusion-set--11111111-1111-4111-8111-111111111111","name":"Earth Lusca",
+       "aliases":["Earth Lusca","TAG-22"],"x_mitre_domains":["enterprise-attack"],
+       "external_references":[{"source_name":"mitre-attack","external_id":"G1006","url":"https://attack.mitre.org/groups/G1006"}]},
+      {"type":"attack-pattern","id":"attack-pattern--22222222-2222-4222-8222-222222222222","name":"PowerShell",
+       "kill_chain_phases":[{"kill_chain_name":"mitre-attack","phase_name":"execution"}],
+       "external_references":[{"source_name":"mitre-attack","external_id":"T1059.001"}]},
+      {"type":"relationship","id":"relationship--33333333-3333-4333-8333-333333333333","relationship_type":"uses",
+       "source_ref":"intrusion-set--11111111-1111-4111-8111-111111111111","target_ref":"attack-pattern--22222222-2222-4222-8222-222222222222",
+       "object_marking_refs":["marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed"]},
+      {"type":"indicator","id":"indicator--44444444-4444-4444-8444-444444444444","pattern":"[domain-name:value = 'KB.dga.asia']","pattern_type":"stix","valid_from":"2023-05-01T00:00:00Z"}
+    ]}"#;
+
+    #[test]
+    fn reads_attack_style_bundle() {
+        let b = parse(Path::new("t.json"), B, &Options::default()).unwrap();
+        assert_eq!(b.source, "MITRE ATT&CK (enterprise-attack)");
+        assert_eq!(b.objects.len(), 3);
+        assert_eq!(b.relations.len(), 1);
+        assert_eq!(b.objects[0].external_id.as_deref(), Some("G1006"));
+        assert_eq!(b.objects[1].tactics, vec!["execution"]);
+        assert_eq!(b.relations[0].prov.tlp, Tlp::Red);
+        assert_eq!(b.objects[2].observables[0].value, "kb.dga.asia");
+        assert_eq!(
+            b.objects[2].prov.first_seen.as_deref(),
+            Some("2023-05-01T00:00:00Z")
+        );
+    }
+
+    #[test]
+    fn truncated_bundle_names_the_place() {
+        let err = parse(Path::new("t.json"), &B[..B.len() / 2], &Options::default()).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("t.json: invalid JSON at line"), "{msg}");
+    }
+
+    #[test]
+    fn bad_object_names_its_index_and_id() {
+        let bad = r#"{"type":"bundle","id":"bundle--1","objects":[{"type":"relationship","id":"relationship--1"}]}"#;
+        let msg = parse(Path::new("b.json"), bad, &Options::default())
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("object #1 (relationship--1)"), "{msg}");
+    }
+
+    #[test]
+    fn hostile_nesting_is_an_error_not_a_crash() {
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(parse(Path::new("d.json"), &deep, &Options::default()).is_err());
+    }
+}
