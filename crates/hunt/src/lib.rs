@@ -1,1 +1,60 @@
-//! placeholder
+//! Hunting: match every known indicator against logs at line rate, and say
+//! which indicator (and so, through the caller's keys, which group) each hit
+//! belongs to.
+//!
+//! Data flow:
+//! 1. [`IndexBuilder`] takes indicators ([`cairn_model::Observable`]s) with an
+//!    opaque `u32` key each, optionally leaving out those on
+//!    [`cairn_warninglist::WarningLists`], and compiles an [`Index`]:
+//!    64-bit fingerprints in a sorted array with a radix directory (domains
+//!    hashed per label suffix so `dga.asia` matches `kb.dga.asia` but never
+//!    `notdga.asia`), prefix tries for CIDRs (longest prefix wins). An index
+//!    is saved and loaded as a versioned, checksummed cache file.
+//! 2. A [`Scanner`] reads [`Input`]s (files or stdin; gzip and zstd detected
+//!    by magic bytes) in any [`LogFormat`] (Zeek TSV, JSON lines, CSV, text;
+//!    detected from content), maps fields to [`FieldType`]s through a
+//!    [`FieldMap`], matches blocks of lines in parallel and reports each
+//!    [`Hit`] through a callback, then returns a [`Summary`].
+//!
+//! Malformed lines are counted, never fatal; a truncated compressed file is a
+//! [`errors::HuntError::Truncated`] naming the file and line.
+//!
+//! ```
+//! use cairn_hunt::{IndexBuilder, Input, ScanOptions, Scanner, MatchKind};
+//! use cairn_model::{IndicatorKind, Observable};
+//!
+//! let mut b = IndexBuilder::new();
+//! b.add(&Observable::new(IndicatorKind::Domain, "dga.asia"), 1);
+//! b.add(&Observable::new(IndicatorKind::Cidr, "45.77.153.0/24"), 2);
+//! let index = b.build();
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let log = dir.path().join("dns.jsonl");
+//! std::fs::write(&log, concat!(
+//!     r#"{"query":"kb.dga.asia","id.resp_h":"45.77.153.197"}"#, "\n",
+//!     r#"{"query":"notdga.asia","id.resp_h":"8.8.8.8"}"#, "\n",
+//! )).unwrap();
+//!
+//! let hits = std::sync::Mutex::new(Vec::new());
+//! let summary = Scanner::new(&index, ScanOptions::default())
+//!     .scan(&[Input::Path(log)], &|h| hits.lock().unwrap().push(h));
+//! let hits = hits.into_inner().unwrap();
+//! assert_eq!(summary.lines, 2);
+//! assert_eq!(hits.len(), 2);
+//! assert!(hits.iter().any(|h| h.match_kind == MatchKind::Subdomain && h.keys == [1]));
+//! assert!(hits.iter().any(|h| h.match_kind == MatchKind::Cidr && h.keys == [2]));
+//! ```
+#![deny(missing_docs)]
+
+pub mod errors;
+mod fields;
+mod index;
+mod normalize;
+mod scan;
+
+pub use fields::{FieldMap, FieldType};
+pub use index::{Index, IndexBuilder, IndexStats, Match, MatchKind, Suppressed};
+pub use scan::{
+    FileSummary, Hit, Input, LineExtractor, LogFormat, Progress, ScanOptions, Scanner,
+    SimpleTokenizer, Summary,
+};

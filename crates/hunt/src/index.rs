@@ -1,0 +1,965 @@
+//! The compiled indicator index: fixed-size fingerprints in a sorted array
+//! with a radix directory for exact values (domains by label suffix), prefix
+//! tries for networks.
+
+use crate::errors::HuntError;
+use crate::normalize;
+use cairn_model::{IndicatorKind, Observable};
+use cairn_warninglist::WarningLists;
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use prefix_trie::PrefixMap;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::Path;
+use xxhash_rust::xxh3::xxh3_64_with_seed;
+
+// Fingerprint namespaces: the same text in two namespaces never meets.
+const NS_DOMAIN: u64 = 1;
+const NS_IP: u64 = 2;
+const NS_URL: u64 = 3;
+const NS_EMAIL: u64 = 4;
+const NS_HEX: u64 = 5;
+const NS_JA4: u64 = 6;
+const NS_FILENAME: u64 = 7;
+
+const MAGIC: &[u8; 8] = b"CAIRNHX\0";
+const FORMAT_VERSION: u32 = 1;
+
+/// How a log value met an indicator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MatchKind {
+    /// The value equals the indicator (after normalisation).
+    Exact,
+    /// The value is a subdomain of a domain indicator.
+    Subdomain,
+    /// The address lies in a network indicator (longest prefix wins).
+    Cidr,
+    /// A URL equals a URL indicator (after normalisation).
+    Url,
+    /// A URL's host is (or is under) a domain or address indicator.
+    Host,
+}
+
+impl MatchKind {
+    /// Lower-case name (`exact`, `subdomain`, `cidr`, `url`, `host`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatchKind::Exact => "exact",
+            MatchKind::Subdomain => "subdomain",
+            MatchKind::Cidr => "cidr",
+            MatchKind::Url => "url",
+            MatchKind::Host => "host",
+        }
+    }
+}
+
+/// One indicator value a log value matched, and every key that carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Match {
+    /// The indicator, normalised (for CIDR matches, the network).
+    pub indicator: Observable,
+    /// How it matched.
+    pub match_kind: MatchKind,
+    /// The caller's keys for this value (several sources may share one).
+    pub keys: Vec<u32>,
+}
+
+/// A suppression count for one warninglist.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Suppressed {
+    /// The warninglist's name.
+    pub list: String,
+    /// Indicators it suppressed.
+    pub count: u64,
+}
+
+/// What went into an index.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexStats {
+    /// Indicators offered to the builder.
+    pub offered: u64,
+    /// Indicators indexed (after suppression and de-duplication of keys).
+    pub indexed: u64,
+    /// Indexed indicators by kind name.
+    pub by_kind: BTreeMap<String, u64>,
+    /// Suppressed by a warninglist, per list (largest first).
+    pub suppressed: Vec<Suppressed>,
+    /// Kinds no log field carries (CVE, technique, ASN, wallet, registry key),
+    /// and values that do not parse for their kind.
+    pub skipped: u64,
+}
+
+fn kind_code(kind: IndicatorKind) -> u8 {
+    IndicatorKind::all()
+        .iter()
+        .position(|k| *k == kind)
+        .and_then(|p| u8::try_from(p).ok())
+        .unwrap_or(u8::MAX)
+}
+
+fn kind_of_code(code: u8) -> Option<IndicatorKind> {
+    IndicatorKind::all().get(usize::from(code)).copied()
+}
+
+fn fp(ns: u64, bytes: &[u8]) -> u64 {
+    xxh3_64_with_seed(bytes, ns)
+}
+
+/// Sorted fingerprints with a directory on their top bits: one probe into the
+/// directory, then (on average) under one comparison.
+#[derive(Debug, Default)]
+struct FpTable {
+    shift: u32,
+    dir: Vec<u32>,
+    fps: Vec<u64>,
+    keys: Vec<u32>,
+    kinds: Vec<u8>,
+}
+
+impl FpTable {
+    fn from_sorted(fps: Vec<u64>, keys: Vec<u32>, kinds: Vec<u8>) -> FpTable {
+        let n = fps.len();
+        let bits = (n.max(16).next_power_of_two().trailing_zeros()).min(30);
+        let shift = 64 - bits;
+        let buckets = 1usize << bits;
+        let mut dir = vec![0u32; buckets + 1];
+        // dir[b] = first position whose top bits are >= b.
+        let mut pos = 0usize;
+        for (b, slot) in dir.iter_mut().enumerate() {
+            while pos < n && ((fps[pos] >> shift) as usize) < b {
+                pos += 1;
+            }
+            *slot = pos as u32;
+        }
+        FpTable {
+            shift,
+            dir,
+            fps,
+            keys,
+            kinds,
+        }
+    }
+
+    #[inline]
+    fn find(&self, f: u64) -> std::ops::Range<usize> {
+        if self.fps.is_empty() {
+            return 0..0;
+        }
+        let b = (f >> self.shift) as usize;
+        let (lo, hi) = (self.dir[b] as usize, self.dir[b + 1] as usize);
+        let slice = &self.fps[lo..hi];
+        match slice.iter().position(|x| *x == f) {
+            Some(i) => {
+                let start = lo + i;
+                let len = slice[i..].iter().take_while(|x| **x == f).count();
+                start..start + len
+            }
+            None => 0..0,
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.dir.len() * 4 + self.fps.len() * 8 + self.keys.len() * 4 + self.kinds.len()
+    }
+}
+
+/// Collects indicators, then compiles them into an [`Index`].
+#[derive(Default)]
+pub struct IndexBuilder<'w> {
+    entries: Vec<(u64, u32, u8)>,
+    v4: Vec<(Ipv4Net, u32)>,
+    v6: Vec<(Ipv6Net, u32)>,
+    warninglists: Option<&'w WarningLists>,
+    suppressed: BTreeMap<String, u64>,
+    stats: IndexStats,
+    tag: String,
+}
+
+impl<'w> IndexBuilder<'w> {
+    /// An empty builder.
+    pub fn new() -> IndexBuilder<'w> {
+        IndexBuilder::default()
+    }
+
+    /// Indicators covered by these warninglists are left out (and counted per
+    /// list in [`IndexStats::suppressed`]). Call before [`IndexBuilder::add`].
+    pub fn suppress_with(mut self, lists: &'w WarningLists) -> IndexBuilder<'w> {
+        self.warninglists = Some(lists);
+        self
+    }
+
+    /// A free-form label saved with the index (the CLI stores the store's
+    /// generation in it, to know when a cached index is stale).
+    pub fn tag(mut self, tag: impl Into<String>) -> IndexBuilder<'w> {
+        self.tag = tag.into();
+        self
+    }
+
+    /// Adds one indicator value under `key` (the caller's handle). Several
+    /// keys may share a value; every one is reported on a hit. Returns
+    /// whether the value was indexed (false: suppressed, unhuntable or
+    /// unparseable; see [`IndexStats`]).
+    pub fn add(&mut self, observable: &Observable, key: u32) -> bool {
+        self.stats.offered += 1;
+        let kind = observable.kind;
+        let value = observable.value.trim();
+        if let Some(wl) = self.warninglists
+            && let Some(hit) = wl.check(kind, value)
+        {
+            *self.suppressed.entry(hit.list).or_insert(0) += 1;
+            return false;
+        }
+        let ok = self.insert(kind, value, key);
+        if ok {
+            *self
+                .stats
+                .by_kind
+                .entry(kind.as_str().to_string())
+                .or_insert(0) += 1;
+        } else {
+            self.stats.skipped += 1;
+        }
+        ok
+    }
+
+    fn insert(&mut self, kind: IndicatorKind, value: &str, key: u32) -> bool {
+        use IndicatorKind as K;
+        let code = kind_code(kind);
+        let mut buf = Vec::new();
+        match kind {
+            K::Domain => {
+                let v = value.trim_start_matches("*.");
+                if let Some(ip) = normalize::parse_ip(v.as_bytes()) {
+                    return self.insert_ip(ip, key, kind_code(ip_kind(ip)));
+                }
+                match normalize::host_into(v.as_bytes(), &mut buf) {
+                    Some(h) => self.entries.push((fp(NS_DOMAIN, h), key, code)),
+                    None => return false,
+                }
+            }
+            K::Ipv4 | K::Ipv6 => match normalize::parse_ip(value.as_bytes()) {
+                Some(ip) => return self.insert_ip(ip, key, code),
+                None => return false,
+            },
+            K::Cidr => match value.parse::<IpNet>() {
+                Ok(IpNet::V4(n)) => self.v4.push((n.trunc(), key)),
+                Ok(IpNet::V6(n)) => {
+                    let n = n.trunc();
+                    // ::ffff:a.b.c.d/96+n is the IPv4 network a.b.c.d/n.
+                    match n.addr().to_ipv4_mapped() {
+                        Some(a) if n.prefix_len() >= 96 => {
+                            match Ipv4Net::new(a, n.prefix_len() - 96) {
+                                Ok(v4) => self.v4.push((v4.trunc(), key)),
+                                Err(_) => return false,
+                            }
+                        }
+                        _ => self.v6.push((n, key)),
+                    }
+                }
+                Err(_) => match normalize::parse_ip(value.as_bytes()) {
+                    Some(ip) => return self.insert_ip(ip, key, kind_code(ip_kind(ip))),
+                    None => return false,
+                },
+            },
+            K::Url => match normalize::url(value) {
+                Some(u) => self.entries.push((fp(NS_URL, u.as_bytes()), key, code)),
+                None => return false,
+            },
+            K::Email => {
+                let v = normalize::lower(value);
+                if !v.contains('@') {
+                    return false;
+                }
+                self.entries.push((fp(NS_EMAIL, v.as_bytes()), key, code));
+            }
+            K::Md5
+            | K::Sha1
+            | K::Sha256
+            | K::Sha512
+            | K::CertSha1
+            | K::CertSha256
+            | K::CertSerial
+            | K::Ja3
+            | K::Ja3s
+            | K::Jarm => match normalize::hex_into(value.as_bytes(), &mut buf) {
+                Some(h) => self.entries.push((fp(NS_HEX, h), key, code)),
+                None => return false,
+            },
+            K::Ja4 => {
+                let v = normalize::lower(value);
+                self.entries.push((fp(NS_JA4, v.as_bytes()), key, code));
+            }
+            K::FileName => {
+                let v = value.to_lowercase();
+                if v.is_empty() {
+                    return false;
+                }
+                self.entries
+                    .push((fp(NS_FILENAME, v.as_bytes()), key, code));
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    fn insert_ip(&mut self, ip: IpAddr, key: u32, code: u8) -> bool {
+        let mut b = [0u8; 16];
+        let bytes = normalize::ip_bytes(ip, &mut b);
+        self.entries.push((fp(NS_IP, bytes), key, code));
+        true
+    }
+
+    /// Compiles the index.
+    pub fn build(self) -> Index {
+        let IndexBuilder {
+            mut entries,
+            mut v4,
+            mut v6,
+            suppressed,
+            mut stats,
+            tag,
+            ..
+        } = self;
+        entries.sort_unstable();
+        entries.dedup();
+        let mut fps = Vec::with_capacity(entries.len());
+        let mut keys = Vec::with_capacity(entries.len());
+        let mut kinds = Vec::with_capacity(entries.len());
+        for (f, k, c) in entries {
+            fps.push(f);
+            keys.push(k);
+            kinds.push(c);
+        }
+        v4.sort_unstable();
+        v4.dedup();
+        v6.sort_unstable();
+        v6.dedup();
+        let mut cidr_keys = Vec::with_capacity(v4.len() + v6.len());
+        let mut t4 = PrefixMap::new();
+        group_into(&v4, &mut cidr_keys, &mut t4);
+        let mut t6 = PrefixMap::new();
+        group_into(&v6, &mut cidr_keys, &mut t6);
+        stats.indexed = (keys.len() + cidr_keys.len()) as u64;
+        let mut sup: Vec<Suppressed> = suppressed
+            .into_iter()
+            .map(|(list, count)| Suppressed { list, count })
+            .collect();
+        sup.sort_by(|a, b| b.count.cmp(&a.count).then(a.list.cmp(&b.list)));
+        stats.suppressed = sup;
+        Index {
+            table: FpTable::from_sorted(fps, keys, kinds),
+            v4: t4,
+            v6: t6,
+            cidr_keys,
+            stats,
+            tag,
+        }
+    }
+}
+
+fn ip_kind(ip: IpAddr) -> IndicatorKind {
+    match ip {
+        IpAddr::V4(_) => IndicatorKind::Ipv4,
+        IpAddr::V6(_) => IndicatorKind::Ipv6,
+    }
+}
+
+/// Groups sorted `(net, key)` pairs into trie entries pointing at key runs.
+fn group_into<P: prefix_trie::Prefix + Copy + PartialEq>(
+    pairs: &[(P, u32)],
+    keys: &mut Vec<u32>,
+    trie: &mut PrefixMap<P, (u32, u32)>,
+) {
+    let mut i = 0;
+    while i < pairs.len() {
+        let net = pairs[i].0;
+        let start = keys.len() as u32;
+        while i < pairs.len() && pairs[i].0 == net {
+            keys.push(pairs[i].1);
+            i += 1;
+        }
+        trie.insert(net, (start, keys.len() as u32 - start));
+    }
+}
+
+/// The compiled, read-only indicator index. Cheap to share across threads.
+#[derive(Debug)]
+pub struct Index {
+    table: FpTable,
+    v4: PrefixMap<Ipv4Net, (u32, u32)>,
+    v6: PrefixMap<Ipv6Net, (u32, u32)>,
+    cidr_keys: Vec<u32>,
+    stats: IndexStats,
+    tag: String,
+}
+
+impl Index {
+    /// What went into the index.
+    pub fn stats(&self) -> &IndexStats {
+        &self.stats
+    }
+
+    /// The label given with [`IndexBuilder::tag`].
+    pub fn tag(&self) -> &str {
+        &self.tag
+    }
+
+    /// Number of (value, key) entries indexed.
+    pub fn len(&self) -> usize {
+        self.table.keys.len() + self.cidr_keys.len()
+    }
+
+    /// Whether nothing is indexed.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Heap bytes the index occupies (directory, fingerprints, keys, tries).
+    pub fn heap_bytes(&self) -> usize {
+        self.table.heap_bytes() + self.v4.mem_size() + self.v6.mem_size() + self.cidr_keys.len() * 4
+    }
+
+    fn push_exact(
+        &self,
+        range: std::ops::Range<usize>,
+        indicator_value: impl Fn() -> String,
+        match_kind: MatchKind,
+        accept: impl Fn(IndicatorKind) -> bool,
+        out: &mut Vec<Match>,
+    ) {
+        // Entries of one fingerprint are sorted by key then kind; group by kind.
+        let mut groups: Vec<(IndicatorKind, Vec<u32>)> = Vec::new();
+        for i in range {
+            let Some(kind) = kind_of_code(self.table.kinds[i]) else {
+                continue;
+            };
+            if !accept(kind) {
+                continue;
+            }
+            match groups.iter_mut().find(|(k, _)| *k == kind) {
+                Some((_, keys)) => keys.push(self.table.keys[i]),
+                None => groups.push((kind, vec![self.table.keys[i]])),
+            }
+        }
+        if groups.is_empty() {
+            return;
+        }
+        let value = indicator_value();
+        for (kind, keys) in groups {
+            out.push(Match {
+                indicator: Observable {
+                    kind,
+                    value: value.clone(),
+                },
+                match_kind,
+                keys,
+            });
+        }
+    }
+
+    /// Matches a normalised host (lower case, no trailing dot, punycode) and
+    /// each parent domain at label boundaries.
+    pub(crate) fn match_host(&self, host: &[u8], via_url: bool, out: &mut Vec<Match>) {
+        let mut suffix = host;
+        loop {
+            let r = self.table.find(fp(NS_DOMAIN, suffix));
+            if !r.is_empty() {
+                let mk = if via_url {
+                    MatchKind::Host
+                } else if suffix.len() == host.len() {
+                    MatchKind::Exact
+                } else {
+                    MatchKind::Subdomain
+                };
+                let s = suffix;
+                self.push_exact(
+                    r,
+                    || String::from_utf8_lossy(s).into_owned(),
+                    mk,
+                    |k| k == IndicatorKind::Domain,
+                    out,
+                );
+            }
+            match memchr::memchr(b'.', suffix) {
+                Some(i) => suffix = &suffix[i + 1..],
+                None => break,
+            }
+        }
+    }
+
+    /// Matches an address: exact first, else the longest covering network.
+    pub(crate) fn match_ip(&self, ip: IpAddr, via_url: bool, out: &mut Vec<Match>) {
+        let mut b = [0u8; 16];
+        let r = self.table.find(fp(NS_IP, normalize::ip_bytes(ip, &mut b)));
+        if !r.is_empty() {
+            let before = out.len();
+            self.push_exact(
+                r,
+                || normalize::ip_text(ip),
+                if via_url {
+                    MatchKind::Host
+                } else {
+                    MatchKind::Exact
+                },
+                |k| matches!(k, IndicatorKind::Ipv4 | IndicatorKind::Ipv6),
+                out,
+            );
+            if out.len() > before {
+                return;
+            }
+        }
+        let hit = match ip {
+            IpAddr::V4(a) => self
+                .v4
+                .get_lpm(&Ipv4Net::from(a))
+                .map(|(p, r)| (p.to_string(), *r)),
+            IpAddr::V6(a) => self
+                .v6
+                .get_lpm(&Ipv6Net::from(a))
+                .map(|(p, r)| (p.to_string(), *r)),
+        };
+        if let Some((net, (start, len))) = hit {
+            let keys = self.cidr_keys[start as usize..(start + len) as usize].to_vec();
+            out.push(Match {
+                indicator: Observable {
+                    kind: IndicatorKind::Cidr,
+                    value: net,
+                },
+                match_kind: if via_url {
+                    MatchKind::Host
+                } else {
+                    MatchKind::Cidr
+                },
+                keys,
+            });
+        }
+    }
+
+    pub(crate) fn match_hex(&self, hex: &[u8], out: &mut Vec<Match>) {
+        let r = self.table.find(fp(NS_HEX, hex));
+        if !r.is_empty() {
+            self.push_exact(
+                r,
+                || String::from_utf8_lossy(hex).into_owned(),
+                MatchKind::Exact,
+                |_| true,
+                out,
+            );
+        }
+    }
+
+    pub(crate) fn match_url(&self, url: &str, out: &mut Vec<Match>) {
+        if let Some(norm) = normalize::url(url) {
+            let r = self.table.find(fp(NS_URL, norm.as_bytes()));
+            if !r.is_empty() {
+                self.push_exact(r, || norm.clone(), MatchKind::Url, |_| true, out);
+            }
+        }
+        if let Some(h) = normalize::url_host(url) {
+            self.match_host_or_ip(h.as_bytes(), true, out);
+        }
+    }
+
+    /// Matches an already normalised URL against URL indicators only.
+    pub(crate) fn match_url_only(&self, norm: &str, out: &mut Vec<Match>) {
+        let r = self.table.find(fp(NS_URL, norm.as_bytes()));
+        if !r.is_empty() {
+            self.push_exact(r, || norm.to_string(), MatchKind::Url, |_| true, out);
+        }
+    }
+
+    pub(crate) fn match_host_or_ip(&self, raw: &[u8], via_url: bool, out: &mut Vec<Match>) {
+        if let Some(ip) = normalize::parse_ip(raw) {
+            self.match_ip(ip, via_url, out);
+            return;
+        }
+        // `host:port` as HTTP Host headers carry it.
+        let raw = match memchr::memrchr(b':', raw) {
+            Some(i)
+                if i + 1 < raw.len()
+                    && raw[i + 1..].iter().all(u8::is_ascii_digit)
+                    && memchr::memchr(b':', &raw[..i]).is_none() =>
+            {
+                &raw[..i]
+            }
+            _ => raw,
+        };
+        if let Some(ip) = normalize::parse_ip(raw) {
+            self.match_ip(ip, via_url, out);
+            return;
+        }
+        let mut buf = Vec::with_capacity(64);
+        if let Some(h) = normalize::host_into(raw, &mut buf) {
+            self.match_host(h, via_url, out);
+        }
+    }
+
+    pub(crate) fn match_email(&self, raw: &[u8], out: &mut Vec<Match>) {
+        let Ok(s) = std::str::from_utf8(raw) else {
+            return;
+        };
+        // `Name <a@b>` → a@b.
+        let s = match (s.rfind('<'), s.rfind('>')) {
+            (Some(a), Some(b)) if a < b => &s[a + 1..b],
+            _ => s,
+        };
+        let v = normalize::lower(s.trim());
+        let r = self.table.find(fp(NS_EMAIL, v.as_bytes()));
+        if !r.is_empty() {
+            self.push_exact(r, || v.to_string(), MatchKind::Exact, |_| true, out);
+        }
+    }
+
+    pub(crate) fn match_simple(&self, ns_kind: IndicatorKind, raw: &[u8], out: &mut Vec<Match>) {
+        let Ok(s) = std::str::from_utf8(raw) else {
+            return;
+        };
+        let (ns, v) = match ns_kind {
+            IndicatorKind::Ja4 => (NS_JA4, normalize::lower(s.trim()).into_owned()),
+            _ => (NS_FILENAME, s.trim().to_lowercase()),
+        };
+        let r = self.table.find(fp(ns, v.as_bytes()));
+        if !r.is_empty() {
+            self.push_exact(r, || v.clone(), MatchKind::Exact, |_| true, out);
+        }
+    }
+
+    /// Matches one value as a field of type `ty` would be, appending every
+    /// match to `out`. The scanner's inner step, public for callers that
+    /// bring their own records.
+    pub fn match_value(&self, ty: crate::FieldType, value: &str, out: &mut Vec<Match>) {
+        crate::scan::match_field(self, ty, value.as_bytes(), out);
+    }
+
+    /// Writes the index to `path` (atomically: a temporary file renamed).
+    pub fn save(&self, path: &Path) -> Result<(), HuntError> {
+        let mut b: Vec<u8> = Vec::with_capacity(self.table.fps.len() * 13 + 1024);
+        b.extend_from_slice(MAGIC);
+        b.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        put_bytes(&mut b, self.tag.as_bytes());
+        let stats = serde_json::to_vec(&self.stats).unwrap_or_default();
+        put_bytes(&mut b, &stats);
+        b.extend_from_slice(&(self.table.fps.len() as u64).to_le_bytes());
+        for f in &self.table.fps {
+            b.extend_from_slice(&f.to_le_bytes());
+        }
+        for k in &self.table.keys {
+            b.extend_from_slice(&k.to_le_bytes());
+        }
+        b.extend_from_slice(&self.table.kinds);
+        b.extend_from_slice(&(self.v4.len() as u64).to_le_bytes());
+        for (net, (s, l)) in self.v4.iter() {
+            b.extend_from_slice(&u32::from(net.addr()).to_le_bytes());
+            b.push(net.prefix_len());
+            b.extend_from_slice(&l.to_le_bytes());
+            for k in &self.cidr_keys[*s as usize..(*s + *l) as usize] {
+                b.extend_from_slice(&k.to_le_bytes());
+            }
+        }
+        b.extend_from_slice(&(self.v6.len() as u64).to_le_bytes());
+        for (net, (s, l)) in self.v6.iter() {
+            b.extend_from_slice(&u128::from(net.addr()).to_le_bytes());
+            b.push(net.prefix_len());
+            b.extend_from_slice(&l.to_le_bytes());
+            for k in &self.cidr_keys[*s as usize..(*s + *l) as usize] {
+                b.extend_from_slice(&k.to_le_bytes());
+            }
+        }
+        let sum = xxh3_64_with_seed(&b, 0);
+        b.extend_from_slice(&sum.to_le_bytes());
+        let io = |source| HuntError::CacheIo {
+            path: path.to_path_buf(),
+            source,
+        };
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        std::fs::write(&tmp, &b).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    }
+
+    /// Reads an index written by [`Index::save`]. A damaged or foreign file
+    /// is [`HuntError::CorruptIndex`], never a panic.
+    pub fn load(path: &Path) -> Result<Index, HuntError> {
+        let data = std::fs::read(path).map_err(|source| HuntError::CacheIo {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Index::from_bytes(&data).map_err(|reason| HuntError::CorruptIndex {
+            path: path.to_path_buf(),
+            reason,
+        })
+    }
+
+    fn from_bytes(data: &[u8]) -> Result<Index, String> {
+        if data.len() < MAGIC.len() + 4 + 8 || &data[..8] != MAGIC {
+            return Err("not a Cairn hunt index".into());
+        }
+        let (body, sum) = data.split_at(data.len() - 8);
+        let want = u64::from_le_bytes(sum.try_into().map_err(|_| "short file")?);
+        let mut c = Cursor { b: body, at: 8 };
+        let version = c.u32()?;
+        if version != FORMAT_VERSION {
+            return Err(format!(
+                "format version {version}, this build reads {FORMAT_VERSION}"
+            ));
+        }
+        if xxh3_64_with_seed(body, 0) != want {
+            return Err("checksum mismatch (truncated or damaged)".into());
+        }
+        let tag = String::from_utf8(c.bytes()?.to_vec()).map_err(|_| "tag is not UTF-8")?;
+        let stats: IndexStats =
+            serde_json::from_slice(c.bytes()?).map_err(|e| format!("stats: {e}"))?;
+        let n = c.len(13)?;
+        let mut fps = Vec::with_capacity(n);
+        for _ in 0..n {
+            fps.push(c.u64()?);
+        }
+        if fps.windows(2).any(|w| w[0] > w[1]) {
+            return Err("fingerprints out of order".into());
+        }
+        let mut keys = Vec::with_capacity(n);
+        for _ in 0..n {
+            keys.push(c.u32()?);
+        }
+        let kinds = c.take(n)?.to_vec();
+        if kinds.iter().any(|k| kind_of_code(*k).is_none()) {
+            return Err("unknown indicator kind code".into());
+        }
+        let mut cidr_keys = Vec::new();
+        let mut v4 = PrefixMap::new();
+        let n4 = c.len(9)?;
+        for _ in 0..n4 {
+            let addr = Ipv4Addr::from(c.u32()?);
+            let len = c.u8()?;
+            let net = Ipv4Net::new(addr, len).map_err(|_| "bad IPv4 prefix length")?;
+            let (s, l) = c.key_run(&mut cidr_keys)?;
+            v4.insert(net, (s, l));
+        }
+        let mut v6 = PrefixMap::new();
+        let n6 = c.len(21)?;
+        for _ in 0..n6 {
+            let addr = Ipv6Addr::from(c.u128()?);
+            let len = c.u8()?;
+            let net = Ipv6Net::new(addr, len).map_err(|_| "bad IPv6 prefix length")?;
+            let (s, l) = c.key_run(&mut cidr_keys)?;
+            v6.insert(net, (s, l));
+        }
+        if c.at != body.len() {
+            return Err("trailing bytes".into());
+        }
+        Ok(Index {
+            table: FpTable::from_sorted(fps, keys, kinds),
+            v4,
+            v6,
+            cidr_keys,
+            stats,
+            tag,
+        })
+    }
+}
+
+fn put_bytes(b: &mut Vec<u8>, v: &[u8]) {
+    b.extend_from_slice(&(v.len() as u64).to_le_bytes());
+    b.extend_from_slice(v);
+}
+
+struct Cursor<'a> {
+    b: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
+        let end = self.at.checked_add(n).ok_or("length overflow")?;
+        let s = self.b.get(self.at..end).ok_or("unexpected end of data")?;
+        self.at = end;
+        Ok(s)
+    }
+    fn u8(&mut self) -> Result<u8, String> {
+        Ok(self.take(1)?[0])
+    }
+    fn u32(&mut self) -> Result<u32, String> {
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().map_err(|_| "short")?,
+        ))
+    }
+    fn u64(&mut self) -> Result<u64, String> {
+        Ok(u64::from_le_bytes(
+            self.take(8)?.try_into().map_err(|_| "short")?,
+        ))
+    }
+    fn u128(&mut self) -> Result<u128, String> {
+        Ok(u128::from_le_bytes(
+            self.take(16)?.try_into().map_err(|_| "short")?,
+        ))
+    }
+    /// A count whose items are at least `min_item` bytes: bounded by what is left.
+    fn len(&mut self, min_item: usize) -> Result<usize, String> {
+        let n = usize::try_from(self.u64()?).map_err(|_| "count too large")?;
+        if n.saturating_mul(min_item) > self.b.len() - self.at {
+            return Err("count exceeds file size".into());
+        }
+        Ok(n)
+    }
+    fn bytes(&mut self) -> Result<&'a [u8], String> {
+        let n = self.len(1)?;
+        self.take(n)
+    }
+    fn key_run(&mut self, keys: &mut Vec<u32>) -> Result<(u32, u32), String> {
+        let l = self.u32()?;
+        if (l as usize).saturating_mul(4) > self.b.len() - self.at {
+            return Err("key count exceeds file size".into());
+        }
+        let s = keys.len() as u32;
+        for _ in 0..l {
+            keys.push(self.u32()?);
+        }
+        Ok((s, l))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::FieldType as F;
+    use IndicatorKind as K;
+
+    fn index(items: &[(K, &str)]) -> Index {
+        let mut b = IndexBuilder::new();
+        for (i, (k, v)) in items.iter().enumerate() {
+            assert!(b.add(&Observable::new(*k, v), i as u32), "{v}");
+        }
+        b.build()
+    }
+
+    fn m(ix: &Index, ty: F, v: &str) -> Vec<(String, MatchKind, Vec<u32>)> {
+        let mut out = Vec::new();
+        ix.match_value(ty, v, &mut out);
+        out.into_iter()
+            .map(|m| (m.indicator.value, m.match_kind, m.keys))
+            .collect()
+    }
+
+    #[test]
+    fn domains_match_subdomains_at_label_boundaries() {
+        let ix = index(&[(K::Domain, "dga.asia"), (K::Domain, "xn--bcher-kva.de")]);
+        assert_eq!(
+            m(&ix, F::Domain, "dga.asia"),
+            [("dga.asia".into(), MatchKind::Exact, vec![0])]
+        );
+        assert_eq!(
+            m(&ix, F::Domain, "KB.DGA.Asia."),
+            [("dga.asia".into(), MatchKind::Subdomain, vec![0])]
+        );
+        assert!(m(&ix, F::Domain, "notdga.asia").is_empty());
+        assert!(m(&ix, F::Domain, "dga.asia.evil.net").is_empty());
+        assert!(m(&ix, F::Domain, "asia").is_empty());
+        assert_eq!(m(&ix, F::Domain, "www.bücher.de").len(), 1);
+        assert_eq!(m(&ix, F::Domain, "dga.asia:443").len(), 1);
+    }
+
+    #[test]
+    fn ips_exact_and_longest_prefix() {
+        let ix = index(&[
+            (K::Ipv4, "45.77.153.197"),
+            (K::Cidr, "10.0.0.0/8"),
+            (K::Cidr, "10.1.0.0/16"),
+            (K::Ipv6, "2001:db8::1"),
+            (K::Cidr, "2001:db8:1::/48"),
+        ]);
+        assert_eq!(m(&ix, F::Ip, "45.77.153.197")[0].1, MatchKind::Exact);
+        assert_eq!(m(&ix, F::Ip, "::ffff:45.77.153.197")[0].0, "45.77.153.197");
+        assert!(m(&ix, F::Ip, "45.77.153.198").is_empty());
+        assert_eq!(
+            m(&ix, F::Ip, "10.1.2.3"),
+            [("10.1.0.0/16".into(), MatchKind::Cidr, vec![2])]
+        );
+        assert_eq!(m(&ix, F::Ip, "10.2.0.0")[0].0, "10.0.0.0/8");
+        assert_eq!(m(&ix, F::Ip, "10.255.255.255")[0].0, "10.0.0.0/8");
+        assert!(m(&ix, F::Ip, "11.0.0.0").is_empty());
+        assert!(m(&ix, F::Ip, "9.255.255.255").is_empty());
+        assert_eq!(m(&ix, F::Ip, "2001:DB8:0:0::1")[0].1, MatchKind::Exact);
+        assert_eq!(m(&ix, F::Ip, "2001:db8:1:ffff::9")[0].0, "2001:db8:1::/48");
+        assert!(m(&ix, F::Ip, "2001:db8:2::1").is_empty());
+    }
+
+    #[test]
+    fn urls_hashes_emails() {
+        let ix = index(&[
+            (K::Url, "http://evil.com/a~b"),
+            (K::Domain, "evil.com"),
+            (K::Sha256, "AA:BB"),
+            (K::CertSha1, "ccdd"),
+            (K::Email, "Bad@Evil.com"),
+        ]);
+        let r = m(&ix, F::Url, "HTTP://EVIL.com:80/a%7Eb#x");
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0].1, MatchKind::Url);
+        assert_eq!(r[1], ("evil.com".into(), MatchKind::Host, vec![1]));
+        assert_eq!(
+            m(&ix, F::Url, "http://evil.com/other"),
+            [("evil.com".into(), MatchKind::Host, vec![1])]
+        );
+        assert_eq!(m(&ix, F::Hash, "aabb").len(), 1);
+        assert_eq!(m(&ix, F::Hash, "CC:DD").len(), 1);
+        assert_eq!(m(&ix, F::Email, "Someone <bad@evil.COM>").len(), 1);
+    }
+
+    #[test]
+    fn shared_values_report_every_key() {
+        let mut b = IndexBuilder::new();
+        b.add(&Observable::new(K::Domain, "dga.asia"), 7);
+        b.add(&Observable::new(K::Domain, "DGA.asia"), 9);
+        b.add(&Observable::new(K::Domain, "dga.asia"), 7);
+        let ix = b.build();
+        assert_eq!(m(&ix, F::Domain, "x.dga.asia")[0].2, vec![7, 9]);
+    }
+
+    #[test]
+    fn suppression_counts_per_list() {
+        let wl = WarningLists::builtin();
+        let mut b = IndexBuilder::new().suppress_with(&wl);
+        assert!(!b.add(&Observable::new(K::Ipv4, "10.0.0.1"), 1));
+        assert!(!b.add(&Observable::new(K::Domain, "www.example.com"), 2));
+        assert!(b.add(&Observable::new(K::Domain, "kb.dga.asia"), 3));
+        assert!(!b.add(&Observable::new(K::Cve, "CVE-2021-1"), 4));
+        let ix = b.build();
+        assert_eq!(ix.stats().suppressed.len(), 2);
+        assert_eq!(ix.stats().indexed, 1);
+        assert_eq!(ix.stats().skipped, 1);
+    }
+
+    #[test]
+    fn save_load_round_trip_and_corruption() {
+        let ix = index(&[
+            (K::Domain, "dga.asia"),
+            (K::Cidr, "10.0.0.0/8"),
+            (K::Cidr, "2001:db8::/32"),
+            (K::Sha256, "aabb"),
+        ]);
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("ix.bin");
+        ix.save(&p).unwrap();
+        let back = Index::load(&p).unwrap();
+        assert_eq!(back.len(), ix.len());
+        assert_eq!(m(&back, F::Domain, "a.dga.asia").len(), 1);
+        assert_eq!(m(&back, F::Ip, "10.9.9.9").len(), 1);
+        assert_eq!(m(&back, F::Ip, "2001:db8::7").len(), 1);
+        let mut data = std::fs::read(&p).unwrap();
+        for cut in [0, 5, 20, data.len() / 2, data.len() - 1] {
+            std::fs::write(&p, &data[..cut]).unwrap();
+            assert!(
+                matches!(Index::load(&p), Err(HuntError::CorruptIndex { .. })),
+                "{cut}"
+            );
+        }
+        let mid = data.len() / 2;
+        data[mid] ^= 0xff;
+        std::fs::write(&p, &data).unwrap();
+        assert!(matches!(
+            Index::load(&p),
+            Err(HuntError::CorruptIndex { .. })
+        ));
+    }
+}

@@ -1,0 +1,314 @@
+//! Canonical forms shared by the index (indicators) and the scanner (log
+//! values), so both sides meet on the same bytes.
+
+use std::borrow::Cow;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// Longest DNS name (RFC 1035), with room for a trailing dot.
+pub(crate) const MAX_HOST: usize = 254;
+
+/// Lower-cases an ASCII host into `buf`, dropping one trailing dot; IDNA for
+/// non-ASCII (to punycode). Returns `None` for values that cannot be hosts.
+pub(crate) fn host_into<'b>(raw: &[u8], buf: &'b mut Vec<u8>) -> Option<&'b [u8]> {
+    let mut v = trim_ascii(raw);
+    while let Some(rest) = v.strip_suffix(b".") {
+        v = rest;
+    }
+    if v.is_empty() || v.len() > MAX_HOST {
+        return None;
+    }
+    buf.clear();
+    if v.is_ascii() {
+        for &b in v {
+            if b <= b' ' || b == b'/' || b == b'@' {
+                return None;
+            }
+            buf.push(b.to_ascii_lowercase());
+        }
+    } else {
+        let s = std::str::from_utf8(v).ok()?;
+        let a = idna::domain_to_ascii(s).ok()?;
+        buf.extend_from_slice(a.trim_end_matches('.').as_bytes());
+    }
+    Some(&buf[..])
+}
+
+/// Normalised host as an owned string (indicator side).
+pub(crate) fn host(raw: &str) -> Option<String> {
+    let mut buf = Vec::new();
+    host_into(raw.as_bytes(), &mut buf)?;
+    String::from_utf8(buf).ok()
+}
+
+pub(crate) fn trim_ascii(v: &[u8]) -> &[u8] {
+    v.trim_ascii()
+}
+
+/// Parses an address as written in logs: plain, `[v6]`, with a zone
+/// (`fe80::1%eth0`); IPv4-mapped IPv6 becomes IPv4.
+pub(crate) fn parse_ip(raw: &[u8]) -> Option<IpAddr> {
+    let v = trim_ascii(raw);
+    if v.is_empty() || v.len() > 64 {
+        return None;
+    }
+    let s = std::str::from_utf8(v).ok()?;
+    let s = s
+        .strip_prefix('[')
+        .and_then(|r| r.strip_suffix(']'))
+        .unwrap_or(s);
+    let s = s.split('%').next().unwrap_or(s);
+    let ip: IpAddr = s.parse().ok()?;
+    Some(canonical_ip(ip))
+}
+
+pub(crate) fn canonical_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(v6),
+        },
+        v4 => v4,
+    }
+}
+
+/// Bytes an address is fingerprinted on: 4 for IPv4, 16 for IPv6.
+pub(crate) fn ip_bytes(ip: IpAddr, out: &mut [u8; 16]) -> &[u8] {
+    match ip {
+        IpAddr::V4(a) => {
+            out[..4].copy_from_slice(&a.octets());
+            &out[..4]
+        }
+        IpAddr::V6(a) => {
+            out.copy_from_slice(&a.octets());
+            &out[..]
+        }
+    }
+}
+
+/// Lower-case hex without separators (`:`, `-`, spaces); `None` if anything
+/// else is in the value or it is empty.
+pub(crate) fn hex_into<'b>(raw: &[u8], buf: &'b mut Vec<u8>) -> Option<&'b [u8]> {
+    buf.clear();
+    for &b in trim_ascii(raw) {
+        match b {
+            b'0'..=b'9' | b'a'..=b'f' => buf.push(b),
+            b'A'..=b'F' => buf.push(b.to_ascii_lowercase()),
+            b':' | b'-' | b' ' => {}
+            _ => return None,
+        }
+    }
+    if buf.is_empty() || buf.len() > 256 {
+        None
+    } else {
+        Some(&buf[..])
+    }
+}
+
+fn default_port(scheme: &str) -> Option<&'static str> {
+    match scheme {
+        "http" | "ws" => Some("80"),
+        "https" | "wss" => Some("443"),
+        "ftp" => Some("21"),
+        _ => None,
+    }
+}
+
+/// Splits a URL's host out, lower-cased and IDNA-normalised, `None` if the
+/// value is not URL-shaped. A value without a scheme is read as `http://`.
+pub(crate) fn url_host(raw: &str) -> Option<String> {
+    let v = raw.trim();
+    let rest = match v.find("://") {
+        Some(i) => &v[i + 3..],
+        None => v,
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let auth = &rest[..end];
+    let auth = auth.rsplit_once('@').map_or(auth, |(_, h)| h);
+    let host = if let Some(v6) = auth.strip_prefix('[') {
+        v6.split(']').next().unwrap_or(v6)
+    } else {
+        auth.split(':').next().unwrap_or(auth)
+    };
+    if host.is_empty() {
+        return None;
+    }
+    Some(host.to_string())
+}
+
+/// RFC 3986 §6.2.2 normalisation: scheme and host lower case (IDNA), default
+/// port dropped, empty path as `/`, percent-escapes of unreserved characters
+/// decoded and other escapes upper-cased, fragment dropped; defanged schemes
+/// (`hxxp`) read as their real ones. A value without a scheme is read as
+/// `http://`. `None` if there is no host.
+///
+/// Hand-written: the `url` crate (WHATWG) keeps `%7E` escapes as written and
+/// rewrites paths in ways that differ from what proxies log; this is the
+/// small subset of RFC 3986 comparison rules that logs and feeds need.
+pub(crate) fn url(raw: &str) -> Option<String> {
+    let v = raw.trim();
+    let (scheme, rest) = match v.find("://") {
+        Some(i) => (v[..i].to_ascii_lowercase(), &v[i + 3..]),
+        None => ("http".to_string(), v),
+    };
+    let scheme = match scheme.as_str() {
+        "hxxp" | "hxxps" | "fxp" => scheme.replace("xx", "tt").replace("fxp", "ftp"),
+        _ => scheme,
+    };
+    if scheme.is_empty()
+        || !scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+.-".contains(&b))
+    {
+        return None;
+    }
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (auth, tail) = rest.split_at(end);
+    let auth = auth.rsplit_once('@').map_or(auth, |(_, h)| h);
+    let (host_part, port) = if let Some(v6) = auth.strip_prefix('[') {
+        let (h, after) = v6.split_once(']')?;
+        (h, after.strip_prefix(':'))
+    } else {
+        match auth.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (auth, None),
+        }
+    };
+    let host_norm = match parse_ip(host_part.as_bytes()) {
+        Some(IpAddr::V6(a)) => format!("[{a}]"),
+        Some(IpAddr::V4(a)) => a.to_string(),
+        None => host(host_part)?,
+    };
+    let mut out = String::with_capacity(v.len() + 8);
+    out.push_str(&scheme);
+    out.push_str("://");
+    out.push_str(&host_norm);
+    if let Some(p) = port.filter(|p| !p.is_empty()) {
+        let p = p.trim_start_matches('0');
+        if default_port(&scheme) != Some(p) {
+            out.push(':');
+            out.push_str(if p.is_empty() { "0" } else { p });
+        }
+    }
+    let tail = tail.split('#').next().unwrap_or("");
+    if !tail.starts_with('/') {
+        out.push('/');
+    }
+    normalize_escapes(tail, &mut out);
+    Some(out)
+}
+
+fn normalize_escapes(s: &str, out: &mut String) {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            let h = (b[i + 1] as char).to_digit(16);
+            let l = (b[i + 2] as char).to_digit(16);
+            if let (Some(h), Some(l)) = (h, l) {
+                let c = (h * 16 + l) as u8;
+                if c.is_ascii_alphanumeric() || b"-._~".contains(&c) {
+                    out.push(c as char);
+                } else {
+                    out.push('%');
+                    out.push((b[i + 1] as char).to_ascii_uppercase());
+                    out.push((b[i + 2] as char).to_ascii_uppercase());
+                }
+                i += 3;
+                continue;
+            }
+        }
+        // Copy one UTF-8 character.
+        let ch_len = s[i..].chars().next().map_or(1, char::len_utf8);
+        out.push_str(&s[i..i + ch_len]);
+        i += ch_len;
+    }
+}
+
+/// Canonical text of an IP for reporting.
+pub(crate) fn ip_text(ip: IpAddr) -> String {
+    ip.to_string()
+}
+
+/// Whether `s` parses as an IP address (any form `parse_ip` accepts).
+pub(crate) fn is_ip(s: &[u8]) -> bool {
+    parse_ip(s).is_some()
+}
+
+#[allow(dead_code)]
+pub(crate) fn v4(a: [u8; 4]) -> Ipv4Addr {
+    Ipv4Addr::from(a)
+}
+
+#[allow(dead_code)]
+pub(crate) fn v6(a: [u8; 16]) -> Ipv6Addr {
+    Ipv6Addr::from(a)
+}
+
+/// Borrowed-or-owned lower-case of a short value.
+pub(crate) fn lower(v: &str) -> Cow<'_, str> {
+    if v.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(v.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_normalise() {
+        let same = [
+            "http://Evil.COM/a%7eb?x=%2f",
+            "HTTP://evil.com:80/a~b?x=%2F",
+            "hxxp://evil.com./a%7Eb?x=%2f#frag",
+            "evil.com/a~b?x=%2f",
+        ];
+        for u in same {
+            assert_eq!(url(u).unwrap(), "http://evil.com/a~b?x=%2F", "{u}");
+        }
+        assert_eq!(url("https://evil.com:443").unwrap(), "https://evil.com/");
+        assert_eq!(
+            url("https://evil.com:8443/").unwrap(),
+            "https://evil.com:8443/"
+        );
+        assert_eq!(
+            url("http://[2001:DB8::1]:80/x").unwrap(),
+            "http://[2001:db8::1]/x"
+        );
+        assert_eq!(url("http://user:pw@evil.com/").unwrap(), "http://evil.com/");
+        assert_eq!(
+            url("http://bücher.de/").unwrap(),
+            "http://xn--bcher-kva.de/"
+        );
+        assert!(url("http:///x").is_none());
+        assert_eq!(url("http://e.com/%").unwrap(), "http://e.com/%");
+        assert_eq!(url("http://e.com/%4").unwrap(), "http://e.com/%4");
+    }
+
+    #[test]
+    fn hosts_and_ips() {
+        let mut b = Vec::new();
+        assert_eq!(host_into(b"KB.Dga.Asia.", &mut b).unwrap(), b"kb.dga.asia");
+        assert_eq!(host("bücher.DE").unwrap(), "xn--bcher-kva.de");
+        assert!(host_into(b"", &mut b).is_none());
+        assert!(host_into(b"a b.com", &mut b).is_none());
+        assert_eq!(
+            parse_ip(b"::ffff:45.77.153.197").unwrap().to_string(),
+            "45.77.153.197"
+        );
+        assert_eq!(
+            parse_ip(b"[2001:DB8::1]").unwrap().to_string(),
+            "2001:db8::1"
+        );
+        assert_eq!(parse_ip(b"fe80::1%eth0").unwrap().to_string(), "fe80::1");
+        assert!(parse_ip(b"1.2.3").is_none());
+        assert_eq!(hex_into(b"AB:cd-EF", &mut b).unwrap(), b"abcdef");
+        assert!(hex_into(b"xyz", &mut b).is_none());
+        assert!(is_ip(b"1.2.3.4"));
+        assert_eq!(ip_text(parse_ip(b"1.2.3.4").unwrap()), "1.2.3.4");
+        assert_eq!(lower("AbC"), "abc");
+        assert_eq!(url_host("http://a.b:80/x").unwrap(), "a.b");
+    }
+}

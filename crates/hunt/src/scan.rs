@@ -1,0 +1,1296 @@
+//! Reading logs and matching them: inputs are decompressed, cut into blocks
+//! at line boundaries, blocks are matched in parallel, hits come back in
+//! file order with absolute line numbers.
+
+use crate::errors::HuntError;
+use crate::fields::{FieldMap, FieldType, from_zeek_type};
+use crate::index::{Index, Match, MatchKind};
+use crate::normalize;
+use cairn_model::{IndicatorKind, Observable};
+use rayon::prelude::*;
+use std::collections::HashMap;
+use std::fmt;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A log to hunt through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// A file (plain, gzip or zstd; detected by magic bytes).
+    Path(PathBuf),
+    /// Standard input (plain, gzip or zstd).
+    Stdin,
+}
+
+impl Input {
+    /// The name hits and errors use (`-` for stdin).
+    pub fn name(&self) -> String {
+        match self {
+            Input::Path(p) => p.display().to_string(),
+            Input::Stdin => "-".to_string(),
+        }
+    }
+}
+
+/// A log format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LogFormat {
+    /// Decide from the content.
+    Auto,
+    /// Zeek's tab-separated logs with `#fields` headers.
+    ZeekTsv,
+    /// One JSON object per line (Zeek JSON, ECS, Suricata EVE …).
+    Json,
+    /// Comma-, tab- or semicolon-separated values with a header line.
+    Csv,
+    /// Free text: indicators anywhere in the line.
+    Text,
+}
+
+impl LogFormat {
+    /// Name as accepted by `--format`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogFormat::Auto => "auto",
+            LogFormat::ZeekTsv => "zeek",
+            LogFormat::Json => "json",
+            LogFormat::Csv => "csv",
+            LogFormat::Text => "text",
+        }
+    }
+}
+
+impl fmt::Display for LogFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for LogFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => LogFormat::Auto,
+            "zeek" | "zeek-tsv" | "bro" => LogFormat::ZeekTsv,
+            "json" | "jsonl" | "ndjson" | "zeek-json" | "ecs" => LogFormat::Json,
+            "csv" | "tsv" => LogFormat::Csv,
+            "text" | "txt" | "plain" => LogFormat::Text,
+            _ => {
+                return Err(format!(
+                    "unknown log format `{s}` (expected auto, zeek, json, csv or text)"
+                ));
+            }
+        })
+    }
+}
+
+/// Finds indicators in free text, for plain-text logs. Cairn's report
+/// extractor plugs in here; a small built-in tokenizer is the default.
+pub trait LineExtractor: Send + Sync {
+    /// Typed, refanged indicator values found in `line`.
+    fn extract(&self, line: &str) -> Vec<(IndicatorKind, String)>;
+}
+
+/// The built-in tokenizer: splits on separators, refangs `[.]`, `hxxp`,
+/// strips ports, and types each token with [`IndicatorKind::detect`].
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SimpleTokenizer;
+
+impl LineExtractor for SimpleTokenizer {
+    fn extract(&self, line: &str) -> Vec<(IndicatorKind, String)> {
+        let refanged;
+        let line = if line.contains('[') || line.contains("hxxp") || line.contains("(.)") {
+            refanged = line
+                .replace("[.]", ".")
+                .replace("(.)", ".")
+                .replace("[:]", ":")
+                .replace("[@]", "@")
+                .replace("hxxp", "http");
+            refanged.as_str()
+        } else {
+            line
+        };
+        let mut out = Vec::new();
+        for tok in line.split(|c: char| {
+            c.is_whitespace()
+                || matches!(
+                    c,
+                    '"' | '\'' | '<' | '>' | ',' | ';' | '|' | '{' | '}' | '`'
+                )
+        }) {
+            if let Some(i) = tok.find("://") {
+                // The scheme starts after the last non-scheme character (`c2=https://…`).
+                let start = tok[..i]
+                    .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-')))
+                    .map_or(0, |j| j + 1);
+                let t = tok[start..].trim_end_matches(['.', ')', ']', ':']);
+                let t = t.trim_start_matches(['(', '[']);
+                if IndicatorKind::detect(t) == Some(IndicatorKind::Url) {
+                    out.push((IndicatorKind::Url, t.to_string()));
+                }
+                continue;
+            }
+            for part in tok.split('=') {
+                let t = part.trim_matches(|c: char| {
+                    matches!(c, '(' | ')' | '[' | ']' | '.' | ':' | '!' | '?')
+                });
+                if t.len() < 4 {
+                    continue;
+                }
+                let kind = IndicatorKind::detect(t).or_else(|| {
+                    // `1.2.3.4:443`, `evil.com:8080`
+                    let (h, p) = t.rsplit_once(':')?;
+                    (!p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+                        .then(|| IndicatorKind::detect(h))
+                        .flatten()
+                        .filter(|k| matches!(k, IndicatorKind::Ipv4 | IndicatorKind::Domain))
+                });
+                if let Some(k) = kind {
+                    out.push((k, t.to_string()));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A progress callback: called with the number of input bytes (as stored on
+/// disk, compressed or not) consumed since the last call.
+pub type Progress = Arc<dyn Fn(u64) + Send + Sync>;
+
+/// How to scan.
+#[derive(Clone)]
+pub struct ScanOptions {
+    /// Log format; [`LogFormat::Auto`] detects per file.
+    pub format: LogFormat,
+    /// Field names to types.
+    pub fields: FieldMap,
+    /// Lines longer than this are skipped and counted as malformed.
+    pub max_line_len: usize,
+    /// Bytes per block matched by one worker.
+    pub block_size: usize,
+    /// Progress hook.
+    pub progress: Option<Progress>,
+    /// Text extractor for plain-text logs.
+    pub extractor: Arc<dyn LineExtractor>,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            format: LogFormat::Auto,
+            fields: FieldMap::new(),
+            max_line_len: 1 << 20,
+            block_size: 4 << 20,
+            progress: None,
+            extractor: Arc::new(SimpleTokenizer),
+        }
+    }
+}
+
+impl fmt::Debug for ScanOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScanOptions")
+            .field("format", &self.format)
+            .field("max_line_len", &self.max_line_len)
+            .field("block_size", &self.block_size)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One indicator hit in one log line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    /// The input's name (`-` for stdin).
+    pub file: Arc<str>,
+    /// 1-based line number.
+    pub line: u64,
+    /// The field the value was in (`text` for plain text, `host+uri` for
+    /// Zeek HTTP URLs rebuilt from two columns).
+    pub field: String,
+    /// The value as logged.
+    pub value: String,
+    /// The indicator matched (for CIDR matches, the network).
+    pub indicator: Observable,
+    /// How it matched.
+    pub match_kind: MatchKind,
+    /// The caller's keys for the indicator.
+    pub keys: Vec<u32>,
+    /// The line's timestamp as logged (`ts`, `@timestamp`, `timestamp`), if any.
+    pub ts: Option<String>,
+}
+
+/// What happened to one input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileSummary {
+    /// The input's name.
+    pub file: String,
+    /// The format it was read as.
+    pub format: LogFormat,
+    /// `gzip`, `zstd` or `none`.
+    pub compression: &'static str,
+    /// Lines read.
+    pub lines: u64,
+    /// Bytes read (decompressed).
+    pub bytes: u64,
+    /// Lines that could not be read (bad JSON, too few columns, too long).
+    pub malformed: u64,
+    /// First malformed line numbers (up to 5), for the report.
+    pub malformed_examples: Vec<u64>,
+    /// Hits reported.
+    pub hits: u64,
+}
+
+/// The totals of a scan.
+#[derive(Debug, Default)]
+pub struct Summary {
+    /// Per input, in input order (inputs that failed to open are absent).
+    pub files: Vec<FileSummary>,
+    /// Lines read, all inputs.
+    pub lines: u64,
+    /// Bytes read (decompressed), all inputs.
+    pub bytes: u64,
+    /// Malformed lines, all inputs.
+    pub malformed: u64,
+    /// Hits, all inputs.
+    pub hits: u64,
+    /// Hits per key.
+    pub hits_per_key: HashMap<u32, u64>,
+    /// Inputs that could not be (fully) read. Hits before the failure were reported.
+    pub errors: Vec<HuntError>,
+}
+
+/// Scans logs against an [`Index`].
+pub struct Scanner<'i> {
+    index: &'i Index,
+    opts: ScanOptions,
+}
+
+struct CountingReader<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Reads a stream into blocks that end at line boundaries. A line longer
+/// than `max_line` is replaced by a one-byte NUL line (counted malformed by
+/// the matcher) without ever being held in memory.
+struct Blocks<R> {
+    r: R,
+    carry: Vec<u8>,
+    block: usize,
+    eof: bool,
+    skipping: bool,
+}
+
+impl<R: Read> Blocks<R> {
+    fn next_block(&mut self) -> io::Result<Option<Vec<u8>>> {
+        let mut buf = std::mem::take(&mut self.carry);
+        loop {
+            if self.eof {
+                return Ok((!buf.is_empty()).then_some(buf));
+            }
+            let len = buf.len();
+            let want = self.block.saturating_sub(len).max(64 << 10);
+            buf.resize(len + want, 0);
+            let n = match self.r.read(&mut buf[len..]) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => 0,
+                Err(e) => {
+                    buf.truncate(len);
+                    self.carry = buf;
+                    return Err(e);
+                }
+            };
+            buf.truncate(len + n);
+            if n == 0 {
+                self.eof = true;
+                continue;
+            }
+            if self.skipping {
+                // Discard the rest of an overlong line.
+                match memchr::memchr(b'\n', &buf[len..]) {
+                    Some(i) => {
+                        self.skipping = false;
+                        let rest = buf[len + i + 1..].to_vec();
+                        buf.truncate(len);
+                        buf.extend_from_slice(&rest);
+                    }
+                    None => {
+                        buf.truncate(len);
+                        continue;
+                    }
+                }
+            }
+            if buf.len() >= self.block {
+                match memchr::memrchr(b'\n', &buf) {
+                    Some(i) => {
+                        self.carry = buf[i + 1..].to_vec();
+                        buf.truncate(i + 1);
+                        return Ok(Some(buf));
+                    }
+                    None => {
+                        // The whole block is one partial line: it is overlong.
+                        self.skipping = true;
+                        buf.clear();
+                        buf.extend_from_slice(b"\0\n");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Per-file reading context shared by its blocks.
+#[derive(Debug, Clone)]
+enum Schema {
+    Zeek(ZeekSchema),
+    Json,
+    Csv(CsvSchema),
+    Text,
+}
+
+#[derive(Debug, Clone)]
+struct ZeekSchema {
+    sep: u8,
+    set_sep: u8,
+    unset: Vec<u8>,
+    empty: Vec<u8>,
+    names: Vec<String>,
+    /// Per column: type, and whether it is a set/vector.
+    cols: Vec<Option<(FieldType, bool)>>,
+    last_wanted: usize,
+    ts: Option<usize>,
+    http_host_uri: Option<(usize, usize)>,
+}
+
+#[derive(Debug, Clone)]
+struct CsvSchema {
+    delim: u8,
+    names: Vec<String>,
+    cols: Vec<Option<FieldType>>,
+    ts: Option<usize>,
+}
+
+fn unescape_zeek_sep(v: &str) -> u8 {
+    let v = v.trim_end_matches('\r');
+    if let Some(h) = v.strip_prefix("\\x")
+        && let Ok(b) = u8::from_str_radix(h, 16)
+    {
+        return b;
+    }
+    v.bytes().next().unwrap_or(b'\t')
+}
+
+fn parse_zeek_header(head: &[u8], fields: &FieldMap) -> ZeekSchema {
+    let mut z = ZeekSchema {
+        sep: b'\t',
+        set_sep: b',',
+        unset: b"-".to_vec(),
+        empty: b"(empty)".to_vec(),
+        names: Vec::new(),
+        cols: Vec::new(),
+        last_wanted: 0,
+        ts: None,
+        http_host_uri: None,
+    };
+    let mut types: Vec<String> = Vec::new();
+    for line in head.split(|b| *b == b'\n') {
+        let Some(rest) = line.strip_prefix(b"#") else {
+            if !line.is_empty() {
+                break;
+            }
+            continue;
+        };
+        let text = String::from_utf8_lossy(rest);
+        let text = text.trim_end_matches('\r');
+        if let Some(v) = text.strip_prefix("separator ") {
+            z.sep = unescape_zeek_sep(v.trim());
+            continue;
+        }
+        let sep = z.sep as char;
+        let mut parts = text.split(sep);
+        let key = parts.next().unwrap_or("");
+        let vals: Vec<String> = parts.map(str::to_string).collect();
+        match key {
+            "set_separator" => {
+                if let Some(v) = vals.first() {
+                    z.set_sep = unescape_zeek_sep(v);
+                }
+            }
+            "unset_field" => {
+                if let Some(v) = vals.first() {
+                    z.unset = v.as_bytes().to_vec();
+                }
+            }
+            "empty_field" => {
+                if let Some(v) = vals.first() {
+                    z.empty = v.as_bytes().to_vec();
+                }
+            }
+            "fields" => z.names = vals,
+            "types" => types = vals,
+            _ => {}
+        }
+    }
+    z.cols = z
+        .names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let ty = types.get(i).map(String::as_str).unwrap_or("");
+            let is_set = ty.starts_with("set[") || ty.starts_with("vector[");
+            fields
+                .lookup(n)
+                .or_else(|| from_zeek_type(ty))
+                .map(|t| (t, is_set))
+        })
+        .collect();
+    z.last_wanted = z.cols.iter().rposition(Option::is_some).unwrap_or(0);
+    z.ts = z.names.iter().position(|n| n == "ts");
+    let host = z.names.iter().position(|n| n == "host");
+    let uri = z.names.iter().position(|n| n == "uri");
+    if let (Some(h), Some(u)) = (host, uri) {
+        z.http_host_uri = Some((h, u));
+        z.last_wanted = z.last_wanted.max(u);
+    }
+    z
+}
+
+/// Splits one CSV line (RFC 4180 quoting within the line).
+fn split_csv(line: &[u8], delim: u8, out: &mut Vec<Vec<u8>>) {
+    out.clear();
+    let mut cur = Vec::new();
+    let mut i = 0;
+    let mut quoted = false;
+    while i < line.len() {
+        let b = line[i];
+        if quoted {
+            if b == b'"' {
+                if line.get(i + 1) == Some(&b'"') {
+                    cur.push(b'"');
+                    i += 1;
+                } else {
+                    quoted = false;
+                }
+            } else {
+                cur.push(b);
+            }
+        } else if b == b'"' && cur.is_empty() {
+            quoted = true;
+        } else if b == delim {
+            out.push(std::mem::take(&mut cur));
+        } else {
+            cur.push(b);
+        }
+        i += 1;
+    }
+    out.push(cur);
+}
+
+fn is_ts_name(n: &str) -> bool {
+    matches!(
+        n.to_ascii_lowercase().as_str(),
+        "ts" | "@timestamp" | "timestamp" | "time" | "date" | "datetime" | "event.created"
+    )
+}
+
+fn csv_schema(first_line: &[u8], delim: u8, fields: &FieldMap) -> CsvSchema {
+    let mut cells = Vec::new();
+    split_csv(first_line, delim, &mut cells);
+    let names: Vec<String> = cells
+        .iter()
+        .map(|c| String::from_utf8_lossy(c).trim().to_string())
+        .collect();
+    let cols = names.iter().map(|n| fields.lookup(n)).collect();
+    let ts = names.iter().position(|n| is_ts_name(n));
+    CsvSchema {
+        delim,
+        names,
+        cols,
+        ts,
+    }
+}
+
+fn first_line(block: &[u8]) -> &[u8] {
+    let end = memchr::memchr(b'\n', block).unwrap_or(block.len());
+    let l = &block[..end];
+    l.strip_suffix(b"\r").unwrap_or(l)
+}
+
+/// Decides the format from the first block.
+fn detect(block: &[u8], fields: &FieldMap) -> LogFormat {
+    let start = block
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(block.len());
+    let b = &block[start..];
+    if b.starts_with(b"#separator") {
+        return LogFormat::ZeekTsv;
+    }
+    if b.starts_with(b"{") {
+        return LogFormat::Json;
+    }
+    let line = first_line(b);
+    for delim in [b'\t', b',', b';'] {
+        if memchr::memchr(delim, line).is_none() {
+            continue;
+        }
+        let mut cells = Vec::new();
+        split_csv(line, delim, &mut cells);
+        let names: Vec<String> = cells
+            .iter()
+            .map(|c| String::from_utf8_lossy(c).trim().to_string())
+            .collect();
+        let plausible = names
+            .iter()
+            .all(|n| n.len() <= 64 && !normalize::is_ip(n.as_bytes()) && !n.contains("://"));
+        if plausible && names.iter().any(|n| fields.lookup(n).is_some()) {
+            return LogFormat::Csv;
+        }
+    }
+    LogFormat::Text
+}
+
+fn schema_for(format: LogFormat, block: &[u8], fields: &FieldMap) -> Schema {
+    match format {
+        LogFormat::ZeekTsv => {
+            let end = block.len().min(1 << 20);
+            Schema::Zeek(parse_zeek_header(&block[..end], fields))
+        }
+        LogFormat::Json => Schema::Json,
+        LogFormat::Csv => {
+            let line = first_line(block);
+            let delim = [b'\t', b',', b';']
+                .into_iter()
+                .max_by_key(|d| memchr::memchr_iter(*d, line).count())
+                .unwrap_or(b',');
+            Schema::Csv(csv_schema(line, delim, fields))
+        }
+        LogFormat::Text | LogFormat::Auto => Schema::Text,
+    }
+}
+
+/// A hit before its line number is made absolute.
+struct RelHit {
+    line: u64,
+    field: String,
+    value: String,
+    m: Match,
+    ts: Option<String>,
+}
+
+#[derive(Default)]
+struct BlockResult {
+    lines: u64,
+    malformed: u64,
+    malformed_examples: Vec<u64>,
+    hits: Vec<RelHit>,
+}
+
+/// Matches one value of a typed field.
+pub(crate) fn match_field(index: &Index, ty: FieldType, raw: &[u8], out: &mut Vec<Match>) {
+    let v = raw.trim_ascii();
+    if v.is_empty() {
+        return;
+    }
+    match ty {
+        FieldType::Domain => index.match_host_or_ip(v, false, out),
+        FieldType::Ip => {
+            if let Some(ip) = normalize::parse_ip(v) {
+                index.match_ip(ip, false, out);
+            }
+        }
+        FieldType::Url => {
+            if let Ok(s) = std::str::from_utf8(v) {
+                index.match_url(s, out);
+            }
+        }
+        FieldType::Email => index.match_email(v, out),
+        FieldType::Hash | FieldType::Serial => {
+            let mut buf = Vec::with_capacity(v.len());
+            if let Some(h) = normalize::hex_into(v, &mut buf) {
+                index.match_hex(h, out);
+            }
+        }
+        FieldType::Ja4 => index.match_simple(IndicatorKind::Ja4, v, out),
+        FieldType::FileName => index.match_simple(IndicatorKind::FileName, v, out),
+        FieldType::Auto => {
+            let Ok(s) = std::str::from_utf8(v) else {
+                return;
+            };
+            match IndicatorKind::detect(s) {
+                Some(IndicatorKind::Ipv4 | IndicatorKind::Ipv6) => {
+                    match_field(index, FieldType::Ip, v, out)
+                }
+                Some(IndicatorKind::Url) => index.match_url(s, out),
+                Some(IndicatorKind::Email) => index.match_email(v, out),
+                Some(k) if k.is_hex() || k == IndicatorKind::Jarm => {
+                    match_field(index, FieldType::Hash, v, out)
+                }
+                Some(IndicatorKind::Domain) => index.match_host_or_ip(v, false, out),
+                _ => {}
+            }
+        }
+        FieldType::Text => {
+            if let Ok(s) = std::str::from_utf8(v) {
+                for (k, val) in crate::scan::SimpleTokenizer.extract(s) {
+                    match_typed(index, k, &val, out);
+                }
+            }
+        }
+        FieldType::Ignore => {}
+    }
+}
+
+/// Matches a value whose indicator kind is known (from an extractor).
+fn match_typed(index: &Index, kind: IndicatorKind, val: &str, out: &mut Vec<Match>) {
+    let ty = match kind {
+        IndicatorKind::Domain => FieldType::Domain,
+        IndicatorKind::Ipv4 | IndicatorKind::Ipv6 => FieldType::Ip,
+        IndicatorKind::Url => FieldType::Url,
+        IndicatorKind::Email => FieldType::Email,
+        IndicatorKind::Ja4 => FieldType::Ja4,
+        IndicatorKind::FileName => FieldType::FileName,
+        k if k.is_hex() || k == IndicatorKind::Jarm => FieldType::Hash,
+        _ => return,
+    };
+    if ty == FieldType::Domain {
+        // `evil.com:8080` from text.
+        index.match_host_or_ip(val.as_bytes(), false, out);
+    } else {
+        match_field(index, ty, val.as_bytes(), out);
+    }
+}
+
+struct BlockCtx<'a> {
+    index: &'a Index,
+    fields: &'a FieldMap,
+    max_line: usize,
+    extractor: &'a dyn LineExtractor,
+}
+
+impl BlockCtx<'_> {
+    fn run(&self, schema: &Schema, data: &[u8], skip_first: bool) -> BlockResult {
+        let mut res = BlockResult::default();
+        let mut ms: Vec<Match> = Vec::new();
+        let mut cells: Vec<Vec<u8>> = Vec::new();
+        let mut json_cache: HashMap<String, Option<FieldType>> = HashMap::new();
+        let mut unesc: Vec<u8> = Vec::new();
+        let mut pos = 0usize;
+        while pos < data.len() {
+            let end = memchr::memchr(b'\n', &data[pos..]).map_or(data.len(), |i| pos + i);
+            let mut line = &data[pos..end];
+            pos = end + 1;
+            res.lines += 1;
+            let lno = res.lines;
+            if skip_first && lno == 1 {
+                continue;
+            }
+            if let Some(l) = line.strip_suffix(b"\r") {
+                line = l;
+            }
+            if line.len() > self.max_line || line == b"\0" {
+                res.bad(lno);
+                continue;
+            }
+            if line.is_empty() {
+                continue;
+            }
+            match schema {
+                Schema::Zeek(z) => self.zeek_line(z, line, lno, &mut ms, &mut unesc, &mut res),
+                Schema::Json => self.json_line(line, lno, &mut ms, &mut json_cache, &mut res),
+                Schema::Csv(c) => self.csv_line(c, line, lno, &mut ms, &mut cells, &mut res),
+                Schema::Text => self.text_line(line, lno, &mut ms, &mut res),
+            }
+        }
+        res
+    }
+
+    fn zeek_line(
+        &self,
+        z: &ZeekSchema,
+        line: &[u8],
+        lno: u64,
+        ms: &mut Vec<Match>,
+        unesc: &mut Vec<u8>,
+        res: &mut BlockResult,
+    ) {
+        if line[0] == b'#' {
+            return;
+        }
+        let before = res.hits.len();
+        let mut host_uri: (Option<&[u8]>, Option<&[u8]>) = (None, None);
+        let mut ncols = 0usize;
+        for (i, col) in line.split(|b| *b == z.sep).enumerate() {
+            ncols = i + 1;
+            if let Some((h, u)) = z.http_host_uri {
+                if i == h {
+                    host_uri.0 = Some(col);
+                } else if i == u {
+                    host_uri.1 = Some(col);
+                }
+            }
+            if let Some(Some((ty, is_set))) = z.cols.get(i) {
+                if col == z.unset.as_slice() || col == z.empty.as_slice() {
+                    continue;
+                }
+                let col = if memchr::memchr(b'\\', col).is_some() {
+                    unescape_zeek(col, unesc);
+                    &unesc[..]
+                } else {
+                    col
+                };
+                let name = || z.names[i].clone();
+                if *is_set || *ty == FieldType::Auto || *ty == FieldType::Hash {
+                    for item in col.split(|b| *b == z.set_sep) {
+                        self.check(*ty, item, lno, &name, ms, res);
+                    }
+                } else {
+                    self.check(*ty, col, lno, &name, ms, res);
+                }
+            }
+            if i >= z.last_wanted {
+                break;
+            }
+        }
+        if ncols <= z.last_wanted && !z.names.is_empty() {
+            res.bad(lno);
+            return;
+        }
+        if let (Some(h), Some(u)) = host_uri
+            && h != z.unset.as_slice()
+            && u != z.unset.as_slice()
+            && u.starts_with(b"/")
+        {
+            let url = format!(
+                "http://{}{}",
+                String::from_utf8_lossy(h),
+                String::from_utf8_lossy(u)
+            );
+            ms.clear();
+            if let Some(norm) = normalize::url(&url) {
+                self.index.match_url_only(&norm, ms);
+                for m in ms.drain(..) {
+                    res.hits.push(RelHit {
+                        line: lno,
+                        field: "host+uri".into(),
+                        value: url.clone(),
+                        m,
+                        ts: None,
+                    });
+                }
+            }
+        }
+        if res.hits.len() > before
+            && let Some(t) = z.ts
+            && let Some(ts) = line.split(|b| *b == z.sep).nth(t)
+        {
+            let ts = String::from_utf8_lossy(ts).into_owned();
+            for h in &mut res.hits[before..] {
+                h.ts = Some(ts.clone());
+            }
+        }
+    }
+
+    fn check(
+        &self,
+        ty: FieldType,
+        value: &[u8],
+        lno: u64,
+        name: &dyn Fn() -> String,
+        ms: &mut Vec<Match>,
+        res: &mut BlockResult,
+    ) {
+        ms.clear();
+        match_field(self.index, ty, value, ms);
+        for m in ms.drain(..) {
+            res.hits.push(RelHit {
+                line: lno,
+                field: name(),
+                value: String::from_utf8_lossy(value.trim_ascii()).into_owned(),
+                m,
+                ts: None,
+            });
+        }
+    }
+
+    fn json_line(
+        &self,
+        line: &[u8],
+        lno: u64,
+        ms: &mut Vec<Match>,
+        cache: &mut HashMap<String, Option<FieldType>>,
+        res: &mut BlockResult,
+    ) {
+        let v: serde_json::Value = match serde_json::from_slice(line) {
+            Ok(v @ serde_json::Value::Object(_)) => v,
+            _ => {
+                res.bad(lno);
+                return;
+            }
+        };
+        let before = res.hits.len();
+        let mut path = String::new();
+        let mut ts = None;
+        self.walk(&v, &mut path, lno, ms, cache, res, &mut ts);
+        if res.hits.len() > before {
+            for h in &mut res.hits[before..] {
+                h.ts = ts.clone();
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn walk(
+        &self,
+        v: &serde_json::Value,
+        path: &mut String,
+        lno: u64,
+        ms: &mut Vec<Match>,
+        cache: &mut HashMap<String, Option<FieldType>>,
+        res: &mut BlockResult,
+        ts: &mut Option<String>,
+    ) {
+        use serde_json::Value;
+        match v {
+            Value::Object(map) => {
+                for (k, child) in map {
+                    let len = path.len();
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    path.push_str(k);
+                    self.walk(child, path, lno, ms, cache, res, ts);
+                    path.truncate(len);
+                }
+            }
+            Value::Array(items) => {
+                for item in items {
+                    self.walk(item, path, lno, ms, cache, res, ts);
+                }
+            }
+            Value::String(s) => {
+                if ts.is_none() && is_ts_name(path) {
+                    *ts = Some(s.clone());
+                }
+                let ty = match cache.get(path.as_str()) {
+                    Some(t) => *t,
+                    None => {
+                        let t = self.fields.lookup(path);
+                        cache.insert(path.clone(), t);
+                        t
+                    }
+                };
+                if let Some(ty) = ty {
+                    let p = path.clone();
+                    self.check(ty, s.as_bytes(), lno, &|| p.clone(), ms, res);
+                }
+            }
+            Value::Number(n) => {
+                if ts.is_none() && is_ts_name(path) {
+                    *ts = Some(n.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn csv_line(
+        &self,
+        c: &CsvSchema,
+        line: &[u8],
+        lno: u64,
+        ms: &mut Vec<Match>,
+        cells: &mut Vec<Vec<u8>>,
+        res: &mut BlockResult,
+    ) {
+        split_csv(line, c.delim, cells);
+        if cells.len() != c.names.len() {
+            res.bad(lno);
+            return;
+        }
+        let before = res.hits.len();
+        for (i, cell) in cells.iter().enumerate() {
+            if let Some(Some(ty)) = c.cols.get(i) {
+                let name = || c.names[i].clone();
+                self.check(*ty, cell, lno, &name, ms, res);
+            }
+        }
+        if res.hits.len() > before
+            && let Some(t) = c.ts
+        {
+            let ts = String::from_utf8_lossy(&cells[t]).into_owned();
+            for h in &mut res.hits[before..] {
+                h.ts = Some(ts.clone());
+            }
+        }
+    }
+
+    fn text_line(&self, line: &[u8], lno: u64, ms: &mut Vec<Match>, res: &mut BlockResult) {
+        let s = String::from_utf8_lossy(line);
+        for (kind, val) in self.extractor.extract(&s) {
+            ms.clear();
+            match_typed(self.index, kind, &val, ms);
+            for m in ms.drain(..) {
+                res.hits.push(RelHit {
+                    line: lno,
+                    field: "text".into(),
+                    value: val.clone(),
+                    m,
+                    ts: None,
+                });
+            }
+        }
+    }
+}
+
+impl BlockResult {
+    fn bad(&mut self, lno: u64) {
+        self.malformed += 1;
+        if self.malformed_examples.len() < 5 {
+            self.malformed_examples.push(lno);
+        }
+    }
+}
+
+/// Decodes Zeek's `\xHH` escapes.
+fn unescape_zeek(v: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    let mut i = 0;
+    while i < v.len() {
+        if v[i] == b'\\'
+            && v.get(i + 1) == Some(&b'x')
+            && let Some(h) = v.get(i + 2..i + 4)
+            && let Ok(s) = std::str::from_utf8(h)
+            && let Ok(b) = u8::from_str_radix(s, 16)
+        {
+            out.push(b);
+            i += 4;
+            continue;
+        }
+        out.push(v[i]);
+        i += 1;
+    }
+}
+
+enum Codec {
+    None,
+    Gzip,
+    Zstd,
+}
+
+impl<'i> Scanner<'i> {
+    /// A scanner over `index`.
+    pub fn new(index: &'i Index, opts: ScanOptions) -> Scanner<'i> {
+        Scanner { index, opts }
+    }
+
+    /// Scans every input (in parallel), calling `on_hit` for each hit as
+    /// results come in: in line order within an input, interleaved between
+    /// inputs. `on_hit` runs on worker threads.
+    pub fn scan(&self, inputs: &[Input], on_hit: &(dyn Fn(Hit) + Sync)) -> Summary {
+        let results: Vec<Result<FileSummary, HuntError>> = inputs
+            .par_iter()
+            .with_max_len(1)
+            .map(|inp| self.scan_one(inp, on_hit))
+            .collect();
+        let mut s = Summary::default();
+        let _ = &mut s;
+        for r in results {
+            match r {
+                Ok(f) => {
+                    s.lines += f.lines;
+                    s.bytes += f.bytes;
+                    s.malformed += f.malformed;
+                    s.hits += f.hits;
+                    s.files.push(f);
+                }
+                Err(e) => s.errors.push(e),
+            }
+        }
+        s
+    }
+
+    /// Like [`Scanner::scan`], also counting hits per key in the summary.
+    pub fn scan_counting(&self, inputs: &[Input], on_hit: &(dyn Fn(Hit) + Sync)) -> Summary {
+        let counts = std::sync::Mutex::new(HashMap::<u32, u64>::new());
+        let mut s = self.scan(inputs, &|h: Hit| {
+            if let Ok(mut c) = counts.lock() {
+                for k in &h.keys {
+                    *c.entry(*k).or_insert(0) += 1;
+                }
+            }
+            on_hit(h);
+        });
+        s.hits_per_key = counts.into_inner().unwrap_or_default();
+        s
+    }
+
+    fn scan_one(
+        &self,
+        input: &Input,
+        on_hit: &(dyn Fn(Hit) + Sync),
+    ) -> Result<FileSummary, HuntError> {
+        let name = input.name();
+        let io_err = |source| HuntError::Io {
+            file: name.clone(),
+            source,
+        };
+        let raw: Box<dyn Read + Send> = match input {
+            Input::Path(p) => Box::new(std::fs::File::open(p).map_err(io_err)?),
+            Input::Stdin => Box::new(io::stdin()),
+        };
+        let consumed = Arc::new(AtomicU64::new(0));
+        let mut br = BufReader::with_capacity(
+            256 << 10,
+            CountingReader {
+                inner: raw,
+                count: consumed.clone(),
+            },
+        );
+        let magic = br.fill_buf().map_err(io_err)?;
+        let codec = if magic.starts_with(&[0x1f, 0x8b]) {
+            Codec::Gzip
+        } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Codec::Zstd
+        } else {
+            Codec::None
+        };
+        let (reader, codec_name): (Box<dyn Read + Send>, &'static str) = match codec {
+            Codec::None => (Box::new(br), "none"),
+            Codec::Gzip => (Box::new(flate2::bufread::MultiGzDecoder::new(br)), "gzip"),
+            Codec::Zstd => (
+                Box::new(zstd::stream::read::Decoder::with_buffer(br).map_err(io_err)?),
+                "zstd",
+            ),
+        };
+        let mut blocks = Blocks {
+            r: reader,
+            carry: Vec::new(),
+            block: self
+                .opts
+                .block_size
+                .max(self.opts.max_line_len.saturating_mul(2))
+                .max(1 << 16),
+            eof: false,
+            skipping: false,
+        };
+        let file: Arc<str> = Arc::from(name.as_str());
+        let mut fs = FileSummary {
+            file: name.clone(),
+            format: self.opts.format,
+            compression: codec_name,
+            lines: 0,
+            bytes: 0,
+            malformed: 0,
+            malformed_examples: Vec::new(),
+            hits: 0,
+        };
+        let ctx = BlockCtx {
+            index: self.index,
+            fields: &self.opts.fields,
+            max_line: self.opts.max_line_len,
+            extractor: self.opts.extractor.as_ref(),
+        };
+        let batch = rayon::current_num_threads().max(1) * 2;
+        let mut reported = 0u64;
+        let report = |reported: &mut u64| {
+            if let Some(p) = &self.opts.progress {
+                let now = consumed.load(Ordering::Relaxed);
+                if now > *reported {
+                    p(now - *reported);
+                    *reported = now;
+                }
+            }
+        };
+        let read_err = |e: io::Error, lines: u64, codec: &'static str| -> HuntError {
+            if codec == "none" {
+                HuntError::Io {
+                    file: name.clone(),
+                    source: e,
+                }
+            } else {
+                HuntError::Truncated {
+                    file: name.clone(),
+                    codec,
+                    line: lines,
+                    offset: consumed.load(Ordering::Relaxed),
+                    reason: e.to_string(),
+                }
+            }
+        };
+        let read_batch =
+            |blocks: &mut Blocks<Box<dyn Read + Send>>| -> (Vec<Vec<u8>>, Option<io::Error>) {
+                let mut v = Vec::with_capacity(batch);
+                while v.len() < batch {
+                    match blocks.next_block() {
+                        Ok(Some(b)) => v.push(b),
+                        Ok(None) => break,
+                        Err(e) => return (v, Some(e)),
+                    }
+                }
+                (v, None)
+            };
+
+        let (mut cur, mut err) = read_batch(&mut blocks);
+        let Some(first) = cur.first() else {
+            if let Some(e) = err {
+                return Err(read_err(e, 0, codec_name));
+            }
+            return Ok(fs);
+        };
+        let format = match self.opts.format {
+            LogFormat::Auto => detect(first, &self.opts.fields),
+            f => f,
+        };
+        fs.format = format;
+        let schema = schema_for(format, first, &self.opts.fields);
+        let skip_header = matches!(schema, Schema::Csv(_));
+        let mut first_batch = true;
+        loop {
+            let process = |cur: &Vec<Vec<u8>>| -> Vec<BlockResult> {
+                cur.par_iter()
+                    .enumerate()
+                    .map(|(i, b)| ctx.run(&schema, b, first_batch && i == 0 && skip_header))
+                    .collect()
+            };
+            let done = err.is_some();
+            let (results, next) = if done {
+                (process(&cur), (Vec::new(), None))
+            } else {
+                rayon::join(|| process(&cur), || read_batch(&mut blocks))
+            };
+            for (b, r) in cur.iter().zip(results) {
+                fs.bytes += b.len() as u64;
+                let base = fs.lines;
+                for h in r.hits {
+                    fs.hits += 1;
+                    on_hit(Hit {
+                        file: file.clone(),
+                        line: base + h.line,
+                        field: h.field,
+                        value: h.value,
+                        indicator: h.m.indicator,
+                        match_kind: h.m.match_kind,
+                        keys: h.m.keys,
+                        ts: h.ts,
+                    });
+                }
+                fs.malformed += r.malformed;
+                for l in r.malformed_examples {
+                    if fs.malformed_examples.len() < 5 {
+                        fs.malformed_examples.push(base + l);
+                    }
+                }
+                fs.lines += r.lines;
+            }
+            report(&mut reported);
+            first_batch = false;
+            if let Some(e) = err {
+                return Err(read_err(e, fs.lines, codec_name));
+            }
+            (cur, err) = next;
+            if cur.is_empty() {
+                match err {
+                    Some(e) => return Err(read_err(e, fs.lines, codec_name)),
+                    None => break,
+                }
+            }
+        }
+        Ok(fs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::IndexBuilder;
+
+    fn blocks(data: &[u8], block: usize) -> Vec<Vec<u8>> {
+        let mut b = Blocks {
+            r: data,
+            carry: Vec::new(),
+            block,
+            eof: false,
+            skipping: false,
+        };
+        let mut out = Vec::new();
+        while let Some(x) = b.next_block().unwrap() {
+            out.push(x);
+        }
+        out
+    }
+
+    #[test]
+    fn blocks_end_at_lines_and_overlong_lines_become_markers() {
+        let data = b"aaa\nbbb\nccc\nddd";
+        let bs = blocks(data, 5);
+        assert_eq!(bs.concat(), data.to_vec());
+        assert!(bs[..bs.len() - 1].iter().all(|b| b.ends_with(b"\n")));
+        let mut long = b"ok\n".to_vec();
+        long.extend(std::iter::repeat_n(b'x', 300_000));
+        long.extend_from_slice(b"\nafter\n");
+        let bs = blocks(&long, 65536);
+        let joined = bs.concat();
+        assert_eq!(joined, b"ok\n\0\nafter\n".to_vec());
+    }
+
+    #[test]
+    fn detects_formats() {
+        let f = FieldMap::new();
+        assert_eq!(
+            detect(b"#separator \\x09\n#fields\tts", &f),
+            LogFormat::ZeekTsv
+        );
+        assert_eq!(detect(b"\n{\"query\":\"a\"}\n", &f), LogFormat::Json);
+        assert_eq!(detect(b"time,src_ip,domain\n1,2,3\n", &f), LogFormat::Csv);
+        assert_eq!(
+            detect(b"Jun 1 sshd: from 1.2.3.4, bad\n", &f),
+            LogFormat::Text
+        );
+    }
+
+    #[test]
+    fn tokenizer_finds_defanged_and_ported_values() {
+        let got = SimpleTokenizer
+            .extract("c2=hxxps://kb[.]dga[.]asia/x conn to 45.77.153.197:443 (evil.com).");
+        let vals: Vec<&str> = got.iter().map(|(_, v)| v.as_str()).collect();
+        assert_eq!(
+            vals,
+            ["https://kb.dga.asia/x", "45.77.153.197:443", "evil.com"]
+        );
+    }
+
+    #[test]
+    fn scans_zeek_with_set_fields_and_escapes() {
+        let mut b = IndexBuilder::new();
+        b.add(&Observable::new(IndicatorKind::Ipv4, "45.77.153.197"), 1);
+        b.add(&Observable::new(IndicatorKind::Domain, "dga.asia"), 2);
+        let ix = b.build();
+        let log = "#separator \\x09\n#set_separator\t,\n#fields\tts\tquery\tanswers\n#types\ttime\tstring\tvector[string]\n1.0\tkb.dga.asia\t1.1.1.1,45.77.153.197\n2.0\tnotdga.asia\t-\n3.0\tonlyone\n";
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("dns.log");
+        std::fs::write(&p, log).unwrap();
+        let hits = std::sync::Mutex::new(Vec::new());
+        let s = Scanner::new(&ix, ScanOptions::default())
+            .scan(&[Input::Path(p)], &|h| hits.lock().unwrap().push(h));
+        let hits = hits.into_inner().unwrap();
+        assert_eq!(hits.len(), 2);
+        assert_eq!((hits[0].line, hits[0].field.as_str()), (5, "query"));
+        assert_eq!(hits[0].ts.as_deref(), Some("1.0"));
+        assert_eq!((hits[1].line, hits[1].field.as_str()), (5, "answers"));
+        assert_eq!(s.malformed, 1);
+        assert_eq!(s.files[0].malformed_examples, vec![7]);
+    }
+}
