@@ -1,0 +1,867 @@
+//! The extraction pipeline: refang, scan, validate, type by context, dedup.
+
+use crate::cues::{Cues, HexCue, seen_dates};
+use crate::refang::{Refanged, refang};
+use crate::scan::{self, Scanner, Shape};
+use crate::{
+    Context, Document, Extracted, Extraction, Found, IndicatorKind as K, Occurrence, Options,
+    Suppressed, benign,
+};
+use std::collections::HashMap;
+
+/// Finds indicators in documents. Build once and share: it holds the
+/// compiled automata and is `Send + Sync`.
+pub struct Extractor {
+    scanner: Scanner,
+    options: Options,
+}
+
+impl std::fmt::Debug for Extractor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Extractor")
+            .field("options", &self.options)
+            .finish()
+    }
+}
+
+/// What a candidate still needs before it has a kind.
+#[derive(Debug, Clone, Copy)]
+enum Need {
+    Ready(K),
+    /// Bare hex of this many digits.
+    Hex(usize),
+    /// Colon-separated hex of this many bytes.
+    HexColon(usize),
+    /// A valid domain whose TLD is also a file extension (`.zip`).
+    DomainOrFile,
+    /// A file name; `true` when its extension is executable-like.
+    File(bool),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Cand {
+    need: Need,
+    /// Clean (refanged) span.
+    cs: usize,
+    ce: usize,
+    /// Original span.
+    os: usize,
+    oe: usize,
+    line: usize,
+}
+
+enum Slot {
+    Kept(usize),
+    Suppressed(usize),
+}
+
+/// Collects results; shared by document and line extraction.
+struct Sink<'a> {
+    ex: &'a Extractor,
+    vendors: Vec<(&'static str, &'static str)>,
+    seen: HashMap<(K, String), Slot>,
+    out: Extraction,
+}
+
+impl Sink<'_> {
+    fn add(&mut self, kind: K, value: String, occ: Occurrence) {
+        if let Some(slot) = self.seen.get(&(kind, value.clone())) {
+            match slot {
+                Slot::Kept(i) => self.out.indicators[*i].occurrences.push(occ),
+                Slot::Suppressed(i) => self.out.suppressed[*i].occurrences.push(occ),
+            }
+            return;
+        }
+        let reason = if self.ex.options.keep_benign {
+            None
+        } else {
+            benign::check(kind, &value, &self.vendors).or_else(|| {
+                self.ex
+                    .options
+                    .benign
+                    .as_ref()
+                    .and_then(|f| f.check(kind, &value))
+            })
+        };
+        let slot = match reason {
+            Some(reason) => {
+                self.out.suppressed.push(Suppressed {
+                    kind,
+                    value: value.clone(),
+                    reason,
+                    occurrences: vec![occ],
+                });
+                Slot::Suppressed(self.out.suppressed.len() - 1)
+            }
+            None => {
+                self.out.indicators.push(Extracted {
+                    kind,
+                    value: value.clone(),
+                    occurrences: vec![occ],
+                });
+                Slot::Kept(self.out.indicators.len() - 1)
+            }
+        };
+        self.seen.insert((kind, value), slot);
+    }
+}
+
+impl Extractor {
+    /// An extractor with these options.
+    pub fn new(options: Options) -> Extractor {
+        Extractor {
+            scanner: Scanner::new(),
+            options,
+        }
+    }
+
+    /// The options it was built with.
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// Every indicator in the document, with context, deduplicated.
+    pub fn extract(&self, doc: &Document) -> Extraction {
+        let text = doc.text();
+        let mut sink = Sink {
+            ex: self,
+            vendors: if self.options.vendor_domains {
+                benign::vendor_domains(text)
+            } else {
+                Vec::new()
+            },
+            seen: HashMap::new(),
+            out: Extraction {
+                warnings: doc.warnings().to_vec(),
+                ..Extraction::default()
+            },
+        };
+        let ascii = text.is_ascii();
+        self.run(text, true, |cand, kind, value, ctx| {
+            let ls = ctx.line_starts[cand.line];
+            let column = if ascii {
+                cand.os - ls
+            } else {
+                text[ls..cand.os].chars().count()
+            } + 1;
+            let line = cand.line as u32 + 1;
+            let occ = Occurrence {
+                original: text[cand.os..cand.oe].to_string(),
+                line,
+                column: column as u32,
+                page: doc.page_of_line(line),
+                context: ctx.context(kind),
+            };
+            sink.add(kind, value, occ);
+        });
+        sink.out
+    }
+
+    /// Indicators anywhere in one log line, without heading context (a bare
+    /// hex string is typed by its length and the words on the line). Benign
+    /// values are left out unless [`Options::keep_benign`]; repeats are kept.
+    pub fn extract_line(&self, line: &str) -> Vec<Found> {
+        let vendors = Vec::new();
+        let mut found = Vec::new();
+        self.run(line, false, |cand, kind, value, _| {
+            if !self.options.keep_benign
+                && (benign::check(kind, &value, &vendors).is_some()
+                    || self
+                        .options
+                        .benign
+                        .as_ref()
+                        .is_some_and(|f| f.check(kind, &value).is_some()))
+            {
+                return;
+            }
+            found.push(Found {
+                kind,
+                value,
+                start: cand.os,
+                end: cand.oe,
+            });
+        });
+        found
+    }
+
+    /// The pipeline. `headings`: track headings, tables and lead-ins (off
+    /// for single log lines).
+    fn run<'t>(
+        &self,
+        text: &'t str,
+        headings: bool,
+        mut emit: impl FnMut(&Cand, K, String, &Ctx<'t>),
+    ) {
+        let rf = refang(text);
+        let clean: &str = &rf.text;
+        let line_starts: Vec<usize> = std::iter::once(0)
+            .chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1))
+            .collect();
+        let mut cands: Vec<Cand> = Vec::new();
+        let mut last_line = 0usize;
+        self.scanner.scan(clean, |shape, s, e| {
+            let (need, s, e, resume) = prepare(&rf, clean, shape, s, e);
+            if let Some(need) = need {
+                let os = rf.to_orig(s);
+                let oe = rf.to_orig(e).max(os);
+                // Candidates come in order: search forward from the last line.
+                let line = last_line + line_starts[last_line..].partition_point(|&l| l <= os) - 1;
+                last_line = line;
+                cands.push(Cand {
+                    need,
+                    cs: s,
+                    ce: e,
+                    os,
+                    oe,
+                    line,
+                });
+            }
+            resume
+        });
+        let mut ctx = Ctx::new(text, line_starts, headings);
+        let mut i = 0;
+        while i < cands.len() {
+            let line = cands[i].line;
+            let j = i + cands[i..].iter().take_while(|c| c.line == line).count();
+            ctx.advance(line);
+            let n = self.line_group(&cands[i..j], clean, &mut ctx, &mut emit);
+            ctx.observe(line, n > 0);
+            ctx.next_line = line + 1;
+            i = j;
+        }
+    }
+
+    /// Types and emits the candidates of one line; returns how many it emitted.
+    fn line_group<'t>(
+        &self,
+        group: &[Cand],
+        clean: &str,
+        ctx: &mut Ctx<'t>,
+        emit: &mut impl FnMut(&Cand, K, String, &Ctx<'t>),
+    ) -> usize {
+        let line = group[0].line;
+        let ls = ctx.line_starts[line];
+        let lt = ctx.line(line);
+        let needs_cues = group.iter().any(|c| !matches!(c.need, Need::Ready(_)));
+        let cues = if needs_cues || ctx.headings {
+            let spans: Vec<(usize, usize)> = group.iter().map(|c| (c.os - ls, c.oe - ls)).collect();
+            Cues::of_masked(lt, &spans)
+        } else {
+            Cues::default()
+        };
+        ctx.set_line(line, &cues);
+        let row = ctx.headings && ctx.table.is_some() && lt.trim_start().starts_with('|');
+        let mut n = 0;
+        let mut skip_until = 0usize;
+        for (k, c) in group.iter().enumerate() {
+            if c.os < skip_until {
+                continue;
+            }
+            let col = c.os - ls;
+            ctx.cell = if row {
+                ctx.table
+                    .as_ref()
+                    .and_then(|t| cell_index(lt, col).and_then(|i| t.get(i)))
+                    .map(|h| (h.0.clone(), h.1.clone()))
+            } else {
+                None
+            };
+            // A whole table cell under a "file name" column is one file name,
+            // spaces and all.
+            if let Some((h, _)) = &ctx.cell {
+                let hl = h.to_ascii_lowercase();
+                if (hl.contains("file") || hl.contains("name"))
+                    && !hl.contains("hash")
+                    && !matches!(c.need, Need::Hex(_))
+                {
+                    if let Some((a, b)) = cell_span(lt, col) {
+                        let cell = &lt[a..b];
+                        if has_file_ext(cell) {
+                            skip_until = ls + b;
+                            n += 1;
+                            let cand = Cand {
+                                os: ls + a,
+                                oe: ls + b,
+                                ..*c
+                            };
+                            emit(&cand, K::FileName, K::FileName.normalize(cell), ctx);
+                            continue;
+                        }
+                    }
+                }
+            }
+            let prev_end = if k > 0 { group[k - 1].oe - ls } else { 0 };
+            let next_start = group.get(k + 1).map_or(lt.len(), |g| g.os - ls);
+            let value = &clean[c.cs..c.ce];
+            let kind = match c.need {
+                Need::Ready(kind) => Some(kind),
+                Need::Hex(len) => {
+                    let cue = ctx.hex_cue(&cues, prev_end, col, c.oe - ls, next_start);
+                    hex_kind(len, cue)
+                }
+                Need::HexColon(bytes) => {
+                    let cue = ctx.hex_cue(&cues, prev_end, col, c.oe - ls, next_start);
+                    match (bytes, cue) {
+                        (_, Some(HexCue::Serial)) => Some(K::CertSerial),
+                        (20, Some(HexCue::FileHash)) => Some(K::Sha1),
+                        (32, Some(HexCue::FileHash)) => Some(K::Sha256),
+                        (20, _) => Some(K::CertSha1),
+                        (32, _) => Some(K::CertSha256),
+                        (16, Some(HexCue::FileHash)) => Some(K::Md5),
+                        (_, Some(HexCue::Cert)) => Some(K::CertSerial),
+                        _ => None,
+                    }
+                }
+                Need::DomainOrFile => {
+                    if ctx.domain_context(&cues) {
+                        Some(K::Domain)
+                    } else if ctx.file_context(&cues) {
+                        Some(K::FileName)
+                    } else {
+                        None
+                    }
+                }
+                Need::File(exec) => (exec || ctx.file_context(&cues)).then_some(K::FileName),
+            };
+            let Some(kind) = kind else { continue };
+            // "<hash> - <file name>": the rest of the line names the file.
+            if kind.is_hex() && kind != K::CertSerial {
+                if let Some((a, b)) = named_after(lt, c.oe - ls) {
+                    n += 1;
+                    emit(c, kind, kind.normalize(value), ctx);
+                    let name = &lt[a..b];
+                    let cand = Cand {
+                        os: ls + a,
+                        oe: ls + b,
+                        ..*c
+                    };
+                    emit(&cand, K::FileName, K::FileName.normalize(name), ctx);
+                    skip_until = ls + b;
+                    continue;
+                }
+            }
+            n += 1;
+            emit(c, kind, kind.normalize(value), ctx);
+        }
+        n
+    }
+}
+
+fn hex_kind(len: usize, cue: Option<HexCue>) -> Option<K> {
+    match (len, cue) {
+        (_, Some(HexCue::NotHash)) => None,
+        (8..=40, Some(HexCue::Serial)) => Some(K::CertSerial),
+        (32, Some(HexCue::Ja3s)) => Some(K::Ja3s),
+        (32, Some(HexCue::Ja3)) => Some(K::Ja3),
+        (62, _) => Some(K::Jarm),
+        (40, Some(HexCue::Cert)) => Some(K::CertSha1),
+        (64, Some(HexCue::Cert)) => Some(K::CertSha256),
+        (32, _) => Some(K::Md5),
+        (40, _) => Some(K::Sha1),
+        (64, _) => Some(K::Sha256),
+        (128, _) => Some(K::Sha512),
+        _ => None,
+    }
+}
+
+fn has_file_ext(s: &str) -> bool {
+    s.rsplit_once('.').is_some_and(|(name, ext)| {
+        !name.trim().is_empty()
+            && ext.len() <= 5
+            && scan::file_ext(&ext.to_ascii_lowercase()).is_some()
+    })
+}
+
+/// `<hash> - name.ext` / `<hash>\tname.ext`: the span of the name, if the
+/// rest of the line is one file name.
+fn named_after(line: &str, end: usize) -> Option<(usize, usize)> {
+    let rest = line.get(end..)?;
+    let trimmed = rest.trim_start_matches([' ', '\t']);
+    let lead = rest.len() - trimmed.len();
+    let after = trimmed
+        .strip_prefix(['-', '\u{2013}', '\u{2014}', ':', '|'])
+        .or_else(|| rest.starts_with('\t').then_some(trimmed))?;
+    let name = after.trim_start();
+    let start = line.len() - rest.len() + lead + (trimmed.len() - name.len());
+    let name = name.trim_end_matches(|c: char| c.is_whitespace() || c == '|');
+    (has_file_ext(name) && !name.contains("://")).then_some((start, start + name.len()))
+}
+
+/// Which `|`-separated cell byte `col` of a table row is in (0-based).
+fn cell_index(line: &str, col: usize) -> Option<usize> {
+    let lead = line.len() - line.trim_start().len();
+    let before = line.get(lead..col)?;
+    before.matches('|').count().checked_sub(1)
+}
+
+/// The trimmed span of the cell containing byte `col`.
+fn cell_span(line: &str, col: usize) -> Option<(usize, usize)> {
+    let a = line[..col].rfind('|')? + 1;
+    let b = line[col..].find('|').map_or(line.len(), |i| col + i);
+    let cell = &line[a..b];
+    let s = a + (cell.len() - cell.trim_start().len());
+    let e = b - (cell.len() - cell.trim_end().len());
+    (s < e).then_some((s, e))
+}
+
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Context-free validation of one scanner match: its kind (or what it still
+/// needs), its trimmed clean span, and where to resume scanning.
+fn prepare(
+    rf: &Refanged<'_>,
+    clean: &str,
+    shape: Shape,
+    s: usize,
+    e: usize,
+) -> (Option<Need>, usize, usize, usize) {
+    let b = clean.as_bytes();
+    let tok = &clean[s..e];
+    let reject = (None, s, e, e);
+    match shape {
+        Shape::Url => {
+            let u = scan::trim_url(tok);
+            let e = s + u.len();
+            let Some(host) = scan::url_host(u) else {
+                return reject;
+            };
+            let ok = scan::ipv4(host).is_some() || valid_host(host, rf.edited(s, e));
+            if ok {
+                (Some(Need::Ready(K::Url)), s, e, e)
+            } else {
+                reject
+            }
+        }
+        Shape::Email => {
+            let at = tok.find('@').unwrap_or(0);
+            let (local, host) = (&tok[..at], &tok[at + 1..]);
+            if !local.ends_with('.') && valid_host(host, rf.edited(s, e)) {
+                (Some(Need::Ready(K::Email)), s, e, e)
+            } else {
+                // The part after `@` may still be a domain.
+                (None, s, e, s + at + 1)
+            }
+        }
+        Shape::Registry => {
+            let t = tok.trim_end_matches(['.', ',', ';', ':', ')']);
+            (Some(Need::Ready(K::RegistryKey)), s, s + t.len(), e)
+        }
+        Shape::Cve => (Some(Need::Ready(K::Cve)), s, e, e),
+        Shape::Ja4 => (Some(Need::Ready(K::Ja4)), s, e, e),
+        Shape::Technique => (Some(Need::Ready(K::Technique)), s, e, e),
+        Shape::Ipv4 => {
+            let (addr, len) = match tok.split_once('/') {
+                Some((a, l)) => (a, Some(l)),
+                None => (tok, None),
+            };
+            if scan::ipv4(addr).is_none() {
+                return reject;
+            }
+            // Part of a longer dotted number (OID, version "1.2.3.4.5").
+            if (s > 0 && b[s - 1] == b'.')
+                || (b.get(e) == Some(&b'.')
+                    && b.get(e + 1).is_some_and(|c| c.is_ascii_alphanumeric()))
+            {
+                return reject;
+            }
+            let defanged = rf.edited(s, e);
+            if !defanged && after_version_word(&clean[..s]) {
+                return reject;
+            }
+            match len {
+                Some(l) if l.parse::<u8>().is_ok_and(|l| l <= 32) => {
+                    (Some(Need::Ready(K::Cidr)), s, e, e)
+                }
+                Some(_) => {
+                    let e = s + addr.len();
+                    (Some(Need::Ready(K::Ipv4)), s, e, e)
+                }
+                None => (Some(Need::Ready(K::Ipv4)), s, e, e),
+            }
+        }
+        Shape::HexColon => (Some(Need::HexColon(tok.len().div_ceil(3))), s, e, e),
+        Shape::Ipv6 => {
+            let before_ok =
+                s == 0 || !(is_word_byte(b[s - 1]) || b[s - 1] == b':' || b[s - 1] == b'.');
+            let after_ok = b.get(e).is_none_or(|c| !(is_word_byte(*c) || *c == b':'));
+            match scan::ipv6(tok) {
+                Some((_, len)) if before_ok && after_ok => {
+                    let k = if len.is_some() { K::Cidr } else { K::Ipv6 };
+                    (Some(Need::Ready(k)), s, e, e)
+                }
+                _ => reject,
+            }
+        }
+        Shape::Dotted => dotted(rf, clean, s, e),
+        Shape::Hex => (Some(Need::Hex(tok.len())), s, e, e),
+        Shape::Btc => {
+            let ok = if tok.starts_with("bc1") {
+                scan::btc_bech32(tok)
+            } else {
+                scan::btc_base58(tok)
+            };
+            (ok.then_some(Need::Ready(K::Btc)), s, e, e)
+        }
+        Shape::Xmr => (Some(Need::Ready(K::Xmr)), s, e, e),
+        Shape::Asn => {
+            let digits = tok.trim_start_matches(|c: char| !c.is_ascii_digit());
+            let ok = digits.parse::<u32>().is_ok_and(|n| n > 0);
+            (ok.then_some(Need::Ready(K::Asn)), s, e, e)
+        }
+    }
+}
+
+/// A host: a valid domain (an upper-case TLD only when defanged, so that
+/// "ASP.NET" or "campaign.It" in prose are not domains) or an IP.
+fn valid_host(host: &str, defanged: bool) -> bool {
+    let tld = host.rsplit('.').next().unwrap_or("");
+    if !defanged && tld.bytes().any(|b| b.is_ascii_uppercase()) {
+        return false;
+    }
+    if host.bytes().any(|b| b.is_ascii_uppercase()) {
+        scan::valid_domain(&host.to_ascii_lowercase())
+    } else {
+        scan::valid_domain(host)
+    }
+}
+
+fn dotted(
+    rf: &Refanged<'_>,
+    clean: &str,
+    s: usize,
+    e: usize,
+) -> (Option<Need>, usize, usize, usize) {
+    let tok = &clean[s..e];
+    let ext_raw = tok.rsplit('.').next().unwrap_or("");
+    let mut ext_buf = [0u8; 8];
+    let ext = if ext_raw.len() <= 8 && ext_raw.is_ascii() {
+        let eb = &mut ext_buf[..ext_raw.len()];
+        eb.copy_from_slice(ext_raw.as_bytes());
+        eb.make_ascii_lowercase();
+        std::str::from_utf8(eb).unwrap_or("")
+    } else {
+        ""
+    };
+    // The domain reading: the ASCII run from the first alphanumeric, so that
+    // "访问evil.com。" yields evil.com.
+    let ds = s + tok
+        .char_indices()
+        .find(|(_, c)| c.is_ascii_alphanumeric())
+        .map_or(tok.len(), |(i, _)| i);
+    let run = clean[ds..e]
+        .bytes()
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+        .count();
+    let de = ds + clean[ds..ds + run].trim_end_matches(['-', '_', '.']).len();
+    let dtok = &clean[ds..de];
+    let defanged = rf.edited(s, e);
+    let is_domain = dtok.is_ascii() && valid_host(dtok, defanged);
+    if is_domain {
+        if !scan::ambiguous_tld(ext) || defanged {
+            return (Some(Need::Ready(K::Domain)), ds, de, e);
+        }
+        return (Some(Need::DomainOrFile), ds, de, e);
+    }
+    match scan::file_ext(ext) {
+        Some(exec) => {
+            let fs = s + tok.len() - tok.trim_start_matches(['-', '_']).len();
+            (Some(Need::File(exec)), fs, e, e)
+        }
+        None => (None, s, e, e),
+    }
+}
+
+/// "version 1.2.3.4", "v. 1.2.3.4", "build: 10.0.19041.1".
+fn after_version_word(before: &str) -> bool {
+    let t = before.trim_end_matches([' ', ':', '\t', '=']);
+    let word_start = t
+        .rfind(|c: char| !c.is_ascii_alphabetic())
+        .map_or(0, |i| i + 1);
+    let w = &t[word_start..];
+    let w = w.trim_end_matches('.');
+    [
+        "version", "ver", "v", "build", "release", "firmware", "rev", "revision", "vers",
+        "versions", "update",
+    ]
+    .iter()
+    .any(|v| w.eq_ignore_ascii_case(v))
+}
+
+struct Heading {
+    level: u8,
+    text: String,
+    cues: Cues,
+    dates: (Option<String>, Option<String>),
+}
+
+/// Document position state: the heading stack, the lead-in sentence, the
+/// current table's header, advanced line by line as candidates arrive.
+struct Ctx<'t> {
+    text: &'t str,
+    line_starts: Vec<usize>,
+    headings: bool,
+    next_line: usize,
+    stack: Vec<Heading>,
+    lead_in: Option<(String, Cues)>,
+    table: Option<Vec<(String, Cues)>>,
+    prev_blank: bool,
+    prev_heading: bool,
+    /// The current candidate's table cell header.
+    cell: Option<(String, Cues)>,
+    /// Cues of the current line.
+    line_cues: Cues,
+}
+
+fn trim_line(s: &str) -> &str {
+    s.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
+}
+
+fn is_separator_row(t: &str) -> bool {
+    t.contains('-')
+        && t.bytes()
+            .all(|b| matches!(b, b'|' | b'-' | b':' | b' ' | b'\t'))
+}
+
+fn clean_heading(t: &str) -> String {
+    let t = t.trim_start_matches('#').trim();
+    let t = t.trim_matches(|c: char| c == '*' || c == '_' || c == '=' || c.is_whitespace());
+    let t = t.trim_end_matches(':').trim();
+    // Drop numbering ("3.", "2.1", "A.").
+    let t = match t.split_once(' ') {
+        Some((n, rest))
+            if n.trim_end_matches('.').split('.').all(|p| {
+                !p.is_empty() && (p.bytes().all(|b| b.is_ascii_digit()) || p.len() == 1)
+            }) && n.len() <= 6
+                && !rest.is_empty() =>
+        {
+            rest.trim()
+        }
+        _ => t,
+    };
+    t.to_string()
+}
+
+impl<'t> Ctx<'t> {
+    fn new(text: &'t str, line_starts: Vec<usize>, headings: bool) -> Ctx<'t> {
+        Ctx {
+            text,
+            line_starts,
+            headings,
+            next_line: 0,
+            stack: Vec::new(),
+            lead_in: None,
+            table: None,
+            prev_blank: true,
+            prev_heading: false,
+            cell: None,
+            line_cues: Cues::default(),
+        }
+    }
+
+    fn line(&self, i: usize) -> &'t str {
+        let s = self.line_starts[i];
+        let e = self
+            .line_starts
+            .get(i + 1)
+            .map_or(self.text.len(), |&e| e - 1);
+        let l = &self.text[s..e.max(s)];
+        l.strip_suffix('\r').unwrap_or(l)
+    }
+
+    fn set_line(&mut self, _line: usize, cues: &Cues) {
+        self.line_cues = cues.clone();
+    }
+
+    fn advance(&mut self, to: usize) {
+        if !self.headings {
+            return;
+        }
+        while self.next_line < to {
+            self.observe(self.next_line, false);
+            self.next_line += 1;
+        }
+    }
+
+    fn push_heading(&mut self, level: u8, raw: &str) {
+        let text = clean_heading(raw);
+        if text.is_empty() {
+            return;
+        }
+        while self.stack.last().is_some_and(|h| h.level >= level) {
+            self.stack.pop();
+        }
+        let cues = Cues::of(&text);
+        let dates = seen_dates(&text);
+        self.stack.push(Heading {
+            level,
+            text,
+            cues,
+            dates,
+        });
+        self.lead_in = None;
+        self.table = None;
+        self.prev_heading = true;
+    }
+
+    /// Updates the state after line `i`; `has_values`: indicators were found on it.
+    fn observe(&mut self, i: usize, has_values: bool) {
+        if !self.headings {
+            return;
+        }
+        let t = trim_line(self.line(i));
+        if t.is_empty() {
+            self.prev_blank = true;
+            return;
+        }
+        let was_blank = self.prev_blank;
+        let was_heading = self.prev_heading;
+        self.prev_blank = false;
+        self.prev_heading = false;
+        let next = if i + 1 < self.line_starts.len() {
+            trim_line(self.line(i + 1))
+        } else {
+            ""
+        };
+        if t.starts_with('|') {
+            if is_separator_row(t) {
+                return;
+            }
+            if is_separator_row(next) && next.starts_with('|') {
+                let cells = t
+                    .trim_matches('|')
+                    .split('|')
+                    .map(|c| {
+                        let c = c.trim().trim_matches('*').to_string();
+                        let cues = Cues::of(&c);
+                        (c, cues)
+                    })
+                    .collect();
+                self.table = Some(cells);
+                return;
+            }
+            if self.table.is_some() {
+                return;
+            }
+        } else {
+            self.table = None;
+        }
+        if t.starts_with('#') {
+            let level = t.bytes().take_while(|&b| b == b'#').count();
+            if level <= 6 && t.as_bytes().get(level) == Some(&b' ') {
+                self.push_heading(level as u8, t);
+                return;
+            }
+        }
+        if t.bytes()
+            .all(|b| matches!(b, b'-' | b'=' | b'*' | b'_' | b' '))
+        {
+            return;
+        }
+        if has_values {
+            return;
+        }
+        if next.len() >= 3 && next.bytes().all(|b| b == b'=') {
+            self.push_heading(1, t);
+            return;
+        }
+        if next.len() >= 3 && next.bytes().all(|b| b == b'-') {
+            self.push_heading(2, t);
+            return;
+        }
+        if plain_heading(t) && (was_blank || was_heading) && (next.is_empty() || t.ends_with(':')) {
+            self.push_heading(7, t);
+        } else if t.ends_with(':') {
+            let l = t.to_string();
+            let cues = Cues::of(&l);
+            self.lead_in = Some((l, cues));
+        } else {
+            self.lead_in = None;
+        }
+    }
+
+    /// Sources of context, most specific first: the table cell's header,
+    /// the lead-in sentence, the headings from the nearest up.
+    fn sources(&self) -> impl Iterator<Item = &Cues> {
+        self.cell
+            .iter()
+            .map(|c| &c.1)
+            .chain(self.lead_in.iter().map(|l| &l.1))
+            .chain(self.stack.iter().rev().map(|h| &h.cues))
+    }
+
+    fn hex_cue(
+        &self,
+        line: &Cues,
+        prev_end: usize,
+        start: usize,
+        end: usize,
+        next_start: usize,
+    ) -> Option<HexCue> {
+        line.hex_in(prev_end, start)
+            .or_else(|| line.hex_in(end, next_start))
+            .or_else(|| self.sources().find_map(Cues::hex_any))
+    }
+
+    fn domain_context(&self, line: &Cues) -> bool {
+        line.domain || self.sources().any(|c| c.domain)
+    }
+
+    fn file_context(&self, line: &Cues) -> bool {
+        line.file || self.sources().any(|c| c.file)
+    }
+
+    fn context(&self, kind: K) -> Context {
+        if !self.headings {
+            return Context::default();
+        }
+        let role = self
+            .sources()
+            .find_map(Cues::role)
+            .or_else(|| self.line_cues.role());
+        let family = self
+            .stack
+            .iter()
+            .rev()
+            .map(|h| &h.cues)
+            .chain(self.cell.iter().map(|c| &c.1))
+            .chain(self.lead_in.iter().map(|l| &l.1))
+            .find_map(Cues::family)
+            .or_else(|| self.line_cues.family());
+        // Defaults a section implies: hashes under a family heading are its
+        // payloads; certificate fingerprints are certificates.
+        let role = role.or(match kind {
+            K::CertSha1 | K::CertSha256 | K::CertSerial => Some("certificate"),
+            K::Md5 | K::Sha1 | K::Sha256 | K::Sha512 if family.is_some() => Some("payload"),
+            _ => None,
+        });
+        let first_seen = self.stack.iter().rev().find_map(|h| h.dates.0.clone());
+        let last_seen = self.stack.iter().rev().find_map(|h| h.dates.1.clone());
+        Context {
+            heading: self.stack.last().map(|h| h.text.clone()),
+            table_header: self.cell.as_ref().map(|c| c.0.clone()),
+            role: role.map(str::to_string),
+            family: family.map(str::to_string),
+            first_seen,
+            last_seen,
+        }
+    }
+}
+
+/// A short line that reads as a title: no sentence punctuation at the end,
+/// starts with a capital, digit or emphasis, few words.
+fn plain_heading(t: &str) -> bool {
+    let t = t.trim_start_matches(['*', '_']);
+    let Some(first) = t.chars().next() else {
+        return false;
+    };
+    t.chars().count() <= 100
+        && t.split_whitespace().count() <= 12
+        && !t.ends_with(['.', ',', ';', '!', '?'])
+        && (first.is_uppercase() || first.is_ascii_digit())
+        && !t.starts_with("- ")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,183 @@
+use crate::{Document, Extractor, IndicatorKind as K, Options, builtin_corpus, evaluate};
+
+fn kinds(text: &str) -> Vec<(K, String)> {
+    Extractor::new(Options::default())
+        .extract(&Document::from_text("t.txt", text))
+        .indicators
+        .into_iter()
+        .map(|i| (i.kind, i.value))
+        .collect()
+}
+
+#[test]
+fn builtin_corpus_meets_floors() {
+    let corpus = builtin_corpus().unwrap();
+    let report = evaluate(&Extractor::new(Options::default()), &corpus);
+    let mut msg = String::new();
+    for k in &report.kinds {
+        for v in &k.false_positives {
+            msg.push_str(&format!("FP {} {v}\n", k.kind));
+        }
+        for v in &k.false_negatives {
+            msg.push_str(&format!("FN {} {v}\n", k.kind));
+        }
+    }
+    let failures = report.failures(0.99, 0.97);
+    assert!(failures.is_empty(), "{failures:?}\n{msg}");
+}
+
+#[test]
+fn dedup_keeps_all_occurrences() {
+    let ex = Extractor::new(Options::default());
+    let out = ex.extract(&Document::from_text(
+        "t",
+        "# C2\n\nevil[.]com\n\n# Payload hosts\n\nhxxp://x[.]org/a and EVIL.com again: evil[.]com\n",
+    ));
+    let evil: Vec<_> = out
+        .indicators
+        .iter()
+        .filter(|i| i.value == "evil.com")
+        .collect();
+    assert_eq!(evil.len(), 1);
+    let occ = &evil[0].occurrences;
+    assert_eq!(occ.len(), 3, "{occ:?}");
+    assert_eq!(occ[0].context.role.as_deref(), Some("c2"));
+    assert_eq!(occ[1].original, "EVIL.com");
+    assert_eq!(occ[2].original, "evil[.]com");
+    assert_eq!((occ[2].line, occ[2].column), (7, 38));
+    assert_eq!(occ[2].context.heading.as_deref(), Some("Payload hosts"));
+}
+
+#[test]
+fn keep_benign_and_custom_filter() {
+    struct Block;
+    impl crate::BenignFilter for Block {
+        fn check(&self, _: K, value: &str) -> Option<String> {
+            (value == "bad.org").then(|| "test-list".into())
+        }
+    }
+    let doc = Document::from_text("t", "10.0.0.1 and bad[.]org and good[.]org\n");
+    let out = Extractor::new(Options {
+        benign: Some(std::sync::Arc::new(Block)),
+        ..Options::default()
+    })
+    .extract(&doc);
+    let sup: Vec<_> = out
+        .suppressed
+        .iter()
+        .map(|s| (s.value.as_str(), s.reason.as_str()))
+        .collect();
+    assert_eq!(sup[0].0, "10.0.0.1");
+    assert_eq!(sup[1], ("bad.org", "test-list"));
+    assert_eq!(out.indicators.len(), 1);
+    let out = Extractor::new(Options {
+        keep_benign: true,
+        ..Options::default()
+    })
+    .extract(&doc);
+    assert_eq!(out.indicators.len(), 3);
+    assert!(out.suppressed.is_empty());
+}
+
+#[test]
+fn hex_kind_from_context() {
+    let h64 = "f8cd64625f8964239dad1b2ce7372d7a293196455db7c6b5467f7770fd664a61";
+    assert_eq!(
+        kinds(&format!("TLS Certificates\n\n{h64}\n")),
+        [(K::CertSha256, h64.into())]
+    );
+    assert_eq!(
+        kinds(&format!("Loaders\n\n{h64}\n")),
+        [(K::Sha256, h64.into())]
+    );
+    let h32 = "d41d8cd98f00b204e9800998ecf8427e";
+    assert_eq!(kinds(&format!("JA3: {h32}\n")), [(K::Ja3, h32.into())]);
+    assert_eq!(kinds(&format!("imphash {h32}\n")), []);
+}
+
+#[test]
+fn tables_give_column_context() {
+    let ex = Extractor::new(Options::default());
+    let out = ex.extract(&Document::from_text(
+        "t.md",
+        "## Winnti\n\n| File name | SHA256 | C2 |\n|---|---|---|\n| my doc.exe | \
+         5861584bb7fa46373c1b1f83b1e066a3d82e9c10ce87539ee1633ef0f567e743 | c2[.]evil[.]net |\n",
+    ));
+    let got: Vec<_> = out
+        .indicators
+        .iter()
+        .map(|i| {
+            let c = &i.occurrences[0].context;
+            (
+                i.kind,
+                i.value.as_str(),
+                c.table_header.as_deref(),
+                c.role.as_deref(),
+                c.family.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                K::FileName,
+                "my doc.exe",
+                Some("File name"),
+                None,
+                Some("Winnti")
+            ),
+            (
+                K::Sha256,
+                "5861584bb7fa46373c1b1f83b1e066a3d82e9c10ce87539ee1633ef0f567e743",
+                Some("SHA256"),
+                Some("payload"),
+                Some("Winnti")
+            ),
+            (
+                K::Domain,
+                "c2.evil.net",
+                Some("C2"),
+                Some("c2"),
+                Some("Winnti")
+            ),
+        ]
+    );
+}
+
+#[test]
+fn extract_line_fast_path() {
+    let ex = Extractor::new(Options::default());
+    let line = "2024-05-01T10:00:00Z GET http://kb.dga.asia/x from 1.13.82.101 to 10.0.0.5";
+    let f = ex.extract_line(line);
+    let got: Vec<_> = f.iter().map(|f| (f.kind, &line[f.start..f.end])).collect();
+    assert_eq!(
+        got,
+        [(K::Url, "http://kb.dga.asia/x"), (K::Ipv4, "1.13.82.101")]
+    );
+}
+
+#[test]
+fn pdf_page_numbers_and_garbage_never_panic() {
+    let ex = Extractor::new(Options::default());
+    // Arbitrary bytes through every entry point: errors are fine, panics are not.
+    let mut seed = 0x2545_f491_u64;
+    for n in 0..200 {
+        let mut b = Vec::new();
+        for _ in 0..(n * 7 % 300) {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            b.push((seed % 256) as u8);
+        }
+        if n % 3 == 0 {
+            b.splice(0..0, b"%PDF-1.4\n".iter().copied());
+        }
+        if let Ok(d) = Document::from_bytes("x", &b) {
+            ex.extract(&d);
+        }
+        let s = String::from_utf8_lossy(&b);
+        ex.extract_line(&s);
+        ex.extract(&Document::from_text("x", &s));
+    }
+}

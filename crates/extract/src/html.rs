@@ -1,0 +1,212 @@
+//! HTML to text lines for extraction. Headings become Markdown `#` lines and
+//! tables `|` rows (with a separator after the header row) so the same
+//! context rules apply as for Markdown; link targets are appended after the
+//! link text when they differ, and `<code>`/`<pre>` content is kept.
+
+use ego_tree::NodeRef;
+use scraper::{Html, Node};
+
+pub(crate) fn to_text(html: &str) -> String {
+    let doc = Html::parse_document(html);
+    let mut w = Writer::default();
+    w.walk(doc.tree.root());
+    w.flush_line();
+    w.out
+}
+
+#[derive(Default)]
+struct Writer {
+    out: String,
+    line: String,
+    pre: usize,
+}
+
+impl Writer {
+    fn flush_line(&mut self) {
+        let t = self.line.trim();
+        if !t.is_empty() {
+            self.out.push_str(t);
+            self.out.push('\n');
+        }
+        self.line.clear();
+    }
+
+    fn blank(&mut self) {
+        self.flush_line();
+        if !self.out.is_empty() && !self.out.ends_with("\n\n") {
+            self.out.push('\n');
+        }
+    }
+
+    fn text(&mut self, t: &str) {
+        if self.pre > 0 {
+            let mut parts = t.split('\n');
+            if let Some(first) = parts.next() {
+                self.line.push_str(first);
+            }
+            for p in parts {
+                self.flush_line();
+                self.line.push_str(p);
+            }
+            return;
+        }
+        let mut space = t.starts_with(char::is_whitespace);
+        for word in t.split_whitespace() {
+            if space && !self.line.is_empty() && !self.line.ends_with(' ') {
+                self.line.push(' ');
+            }
+            self.line.push_str(word);
+            space = true;
+        }
+        if t.ends_with(char::is_whitespace) && !self.line.is_empty() {
+            self.line.push(' ');
+        }
+    }
+
+    fn walk(&mut self, node: NodeRef<'_, Node>) {
+        match node.value() {
+            Node::Text(t) => self.text(t),
+            Node::Element(e) => {
+                let name = e.name();
+                match name {
+                    "script" | "style" | "noscript" | "head" | "template" | "svg" => {}
+                    "br" => self.flush_line(),
+                    "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => {
+                        self.blank();
+                        let level = usize::from(name.as_bytes()[1] - b'0');
+                        self.line.push_str(&"#".repeat(level));
+                        self.line.push(' ');
+                        self.children(node);
+                        self.blank();
+                    }
+                    "table" => {
+                        self.blank();
+                        self.table(node);
+                        self.blank();
+                    }
+                    "a" => {
+                        let start = self.line.len();
+                        self.children(node);
+                        if let Some(href) = e.attr("href") {
+                            let href = href.trim();
+                            let shown = self.line[start..].trim();
+                            let external = href.contains("://") || href.starts_with("mailto:");
+                            if external && shown != href && !shown.contains(href) {
+                                let href = href.strip_prefix("mailto:").unwrap_or(href);
+                                self.line.push_str(" <");
+                                self.line.push_str(href);
+                                self.line.push_str("> ");
+                            }
+                        }
+                    }
+                    "pre" => {
+                        self.blank();
+                        self.pre += 1;
+                        self.children(node);
+                        self.pre -= 1;
+                        self.blank();
+                    }
+                    "li" => {
+                        self.flush_line();
+                        self.line.push_str("- ");
+                        self.children(node);
+                        self.flush_line();
+                    }
+                    "p" | "div" | "section" | "article" | "header" | "footer" | "ul" | "ol"
+                    | "dl" | "blockquote" | "main" | "aside" | "nav" | "figure" | "figcaption" => {
+                        self.blank();
+                        self.children(node);
+                        self.blank();
+                    }
+                    "dt" | "dd" | "tr" | "hr" | "caption" => {
+                        self.flush_line();
+                        self.children(node);
+                        self.flush_line();
+                    }
+                    "td" | "th" => {
+                        self.line.push(' ');
+                        self.children(node);
+                        self.line.push(' ');
+                    }
+                    _ => self.children(node),
+                }
+            }
+            _ => self.children(node),
+        }
+    }
+
+    fn children(&mut self, node: NodeRef<'_, Node>) {
+        for c in node.children() {
+            self.walk(c);
+        }
+    }
+
+    /// Rows as `| a | b |`; a separator row after the first row made of `<th>`
+    /// cells marks it as the header, as in Markdown.
+    fn table(&mut self, node: NodeRef<'_, Node>) {
+        let mut rows: Vec<(Vec<String>, bool)> = Vec::new();
+        collect_rows(node, &mut rows);
+        for (i, (cells, header)) in rows.iter().enumerate() {
+            self.out.push('|');
+            for c in cells {
+                self.out.push(' ');
+                self.out.push_str(&c.replace('|', "/"));
+                self.out.push_str(" |");
+            }
+            self.out.push('\n');
+            if i == 0 && *header {
+                self.out.push('|');
+                for _ in cells {
+                    self.out.push_str("---|");
+                }
+                self.out.push('\n');
+            }
+        }
+    }
+}
+
+fn collect_rows(node: NodeRef<'_, Node>, rows: &mut Vec<(Vec<String>, bool)>) {
+    for c in node.children() {
+        if let Node::Element(e) = c.value() {
+            if e.name() == "tr" {
+                let mut cells = Vec::new();
+                let mut header = false;
+                for cell in c.children() {
+                    if let Node::Element(ce) = cell.value() {
+                        if ce.name() == "td" || ce.name() == "th" {
+                            header |= ce.name() == "th";
+                            let mut w = Writer::default();
+                            w.children(cell);
+                            w.flush_line();
+                            cells.push(w.out.split_whitespace().collect::<Vec<_>>().join(" "));
+                        }
+                    }
+                }
+                rows.push((cells, header));
+            } else if e.name() != "table" {
+                collect_rows(c, rows);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn renders_headings_tables_links_code() {
+        let html = r#"<html><head><title>t</title><script>var a="x.com"</script></head><body>
+<h2>C2 Servers</h2><p>The beacon used <a href="hxxps://evil[.]com/a">this link</a> and
+<code>bad[.]net</code>.</p>
+<table><tr><th>Indicator</th><th>Type</th></tr><tr><td>1.2.3[.]4</td><td>C2</td></tr></table>
+</body></html>"#;
+        let t = super::to_text(html);
+        assert!(t.contains("## C2 Servers\n"), "{t}");
+        assert!(t.contains("<hxxps://evil[.]com/a>"), "{t}");
+        assert!(t.contains("bad[.]net"), "{t}");
+        assert!(
+            t.contains("| Indicator | Type |\n|---|---|\n| 1.2.3[.]4 | C2 |"),
+            "{t}"
+        );
+        assert!(!t.contains("x.com"), "{t}");
+    }
+}
