@@ -272,9 +272,14 @@ impl FieldMap {
 fn guess(name: &str) -> Option<FieldType> {
     let last = name.rsplit('.').next().unwrap_or(name);
     let has = |s: &str| last.contains(s);
-    if has("sha256") || has("sha1") || has("md5") || has("sha512") || last == "hash" {
-        Some(FieldType::Hash)
-    } else if has("ja3") || has("jarm") {
+    if has("sha256")
+        || has("sha1")
+        || has("md5")
+        || has("sha512")
+        || last == "hash"
+        || has("ja3")
+        || has("jarm")
+    {
         Some(FieldType::Hash)
     } else if has("ja4") {
         Some(FieldType::Ja4)

@@ -350,6 +350,7 @@ impl<'w> IndexBuilder<'w> {
         stats.suppressed = sup;
         Index {
             table: FpTable::from_sorted(fps, keys, kinds),
+            v4_filter: v4_filter(&t4),
             v4: t4,
             v6: t6,
             cidr_keys,
@@ -357,6 +358,23 @@ impl<'w> IndexBuilder<'w> {
             tag,
         }
     }
+}
+
+const V4_FILTER_MIN: usize = 4096;
+
+fn v4_filter(trie: &PrefixMap<Ipv4Net, (u32, u32)>) -> Vec<u64> {
+    if trie.len() < V4_FILTER_MIN {
+        return Vec::new();
+    }
+    let mut bits = vec![0u64; (1 << 24) / 64];
+    for (net, _) in trie.iter() {
+        let first = (u32::from(net.network()) >> 8) as usize;
+        let count = 1usize << 24u8.saturating_sub(net.prefix_len());
+        for b in first..first + count {
+            bits[b >> 6] |= 1 << (b & 63);
+        }
+    }
+    bits
 }
 
 fn ip_kind(ip: IpAddr) -> IndicatorKind {
@@ -388,6 +406,9 @@ fn group_into<P: prefix_trie::Prefix + Copy + PartialEq>(
 #[derive(Debug)]
 pub struct Index {
     table: FpTable,
+    /// One bit per IPv4 /24 that some network indicator touches: most
+    /// addresses skip the trie walk (built only for large network sets).
+    v4_filter: Vec<u64>,
     v4: PrefixMap<Ipv4Net, (u32, u32)>,
     v6: PrefixMap<Ipv6Net, (u32, u32)>,
     cidr_keys: Vec<u32>,
@@ -418,7 +439,11 @@ impl Index {
 
     /// Heap bytes the index occupies (directory, fingerprints, keys, tries).
     pub fn heap_bytes(&self) -> usize {
-        self.table.heap_bytes() + self.v4.mem_size() + self.v6.mem_size() + self.cidr_keys.len() * 4
+        self.table.heap_bytes()
+            + self.v4_filter.len() * 8
+            + self.v4.mem_size()
+            + self.v6.mem_size()
+            + self.cidr_keys.len() * 4
     }
 
     fn push_exact(
@@ -511,6 +536,16 @@ impl Index {
             }
         }
         let hit = match ip {
+            IpAddr::V4(a)
+                if !self.v4_filter.is_empty() && {
+                    let b = (u32::from(a) >> 8) as usize;
+                    self.v4_filter[b >> 6] & (1 << (b & 63)) == 0
+                } =>
+            {
+                None
+            }
+            IpAddr::V4(_) if self.v4.is_empty() => None,
+            IpAddr::V6(_) if self.v6.is_empty() => None,
             IpAddr::V4(a) => self
                 .v4
                 .get_lpm(&Ipv4Net::from(a))
@@ -571,7 +606,16 @@ impl Index {
     }
 
     pub(crate) fn match_host_or_ip(&self, raw: &[u8], via_url: bool, out: &mut Vec<Match>) {
-        if let Some(ip) = normalize::parse_ip(raw) {
+        let raw = raw.trim_ascii();
+        let looks_ip = |v: &[u8]| {
+            v.first()
+                .is_some_and(|b| b.is_ascii_hexdigit() || *b == b':' || *b == b'[')
+                && v.iter()
+                    .all(|b| b.is_ascii_hexdigit() || b".:[]%".contains(b))
+        };
+        if looks_ip(raw)
+            && let Some(ip) = normalize::parse_ip(raw)
+        {
             self.match_ip(ip, via_url, out);
             return;
         }
@@ -582,17 +626,26 @@ impl Index {
                     && raw[i + 1..].iter().all(u8::is_ascii_digit)
                     && memchr::memchr(b':', &raw[..i]).is_none() =>
             {
-                &raw[..i]
+                let h = &raw[..i];
+                if let Some(ip) = normalize::parse_ip(h) {
+                    self.match_ip(ip, via_url, out);
+                    return;
+                }
+                h
             }
             _ => raw,
         };
-        if let Some(ip) = normalize::parse_ip(raw) {
-            self.match_ip(ip, via_url, out);
+        // Fast path: ASCII host lower-cased on the stack, no allocation.
+        let mut stack = [0u8; normalize::MAX_HOST];
+        if let Some(h) = normalize::host_ascii(raw, &mut stack) {
+            self.match_host(h, via_url, out);
             return;
         }
-        let mut buf = Vec::with_capacity(64);
-        if let Some(h) = normalize::host_into(raw, &mut buf) {
-            self.match_host(h, via_url, out);
+        if !raw.is_ascii() {
+            let mut buf = Vec::with_capacity(64);
+            if let Some(h) = normalize::host_into(raw, &mut buf) {
+                self.match_host(h, via_url, out);
+            }
         }
     }
 
@@ -750,6 +803,7 @@ impl Index {
         }
         Ok(Index {
             table: FpTable::from_sorted(fps, keys, kinds),
+            v4_filter: v4_filter(&v4),
             v4,
             v6,
             cidr_keys,
@@ -882,6 +936,23 @@ mod tests {
         assert_eq!(m(&ix, F::Ip, "2001:DB8:0:0::1")[0].1, MatchKind::Exact);
         assert_eq!(m(&ix, F::Ip, "2001:db8:1:ffff::9")[0].0, "2001:db8:1::/48");
         assert!(m(&ix, F::Ip, "2001:db8:2::1").is_empty());
+    }
+
+    #[test]
+    fn large_network_sets_use_the_slash24_filter() {
+        let mut b = IndexBuilder::new();
+        for i in 0..5000u32 {
+            let n = format!("20.{}.{}.0/24", i / 256, i % 256);
+            b.add(&Observable::new(K::Cidr, &n), i);
+        }
+        b.add(&Observable::new(K::Cidr, "30.0.0.0/8"), 9999);
+        let ix = b.build();
+        assert!(!ix.v4_filter.is_empty());
+        assert_eq!(m(&ix, F::Ip, "20.0.5.77")[0].0, "20.0.5.0/24");
+        assert_eq!(m(&ix, F::Ip, "20.19.135.1")[0].0, "20.19.135.0/24");
+        assert!(m(&ix, F::Ip, "20.19.136.1").is_empty());
+        assert_eq!(m(&ix, F::Ip, "30.200.1.1")[0].0, "30.0.0.0/8");
+        assert!(m(&ix, F::Ip, "31.0.0.0").is_empty());
     }
 
     #[test]

@@ -33,6 +33,25 @@ pub(crate) fn host_into<'b>(raw: &[u8], buf: &'b mut Vec<u8>) -> Option<&'b [u8]
     Some(&buf[..])
 }
 
+/// ASCII-only fast path of [`host_into`]: lower-cases into a stack buffer.
+/// `None` for non-ASCII (use `host_into`) and for values that cannot be hosts.
+pub(crate) fn host_ascii<'b>(raw: &[u8], buf: &'b mut [u8; MAX_HOST]) -> Option<&'b [u8]> {
+    let mut v = raw.trim_ascii();
+    while let Some(rest) = v.strip_suffix(b".") {
+        v = rest;
+    }
+    if v.is_empty() || v.len() > MAX_HOST {
+        return None;
+    }
+    for (i, &b) in v.iter().enumerate() {
+        if b <= b' ' || b >= 0x80 || b == b'/' || b == b'@' {
+            return None;
+        }
+        buf[i] = b.to_ascii_lowercase();
+    }
+    Some(&buf[..v.len()])
+}
+
 /// Normalised host as an owned string (indicator side).
 pub(crate) fn host(raw: &str) -> Option<String> {
     let mut buf = Vec::new();
@@ -83,6 +102,25 @@ pub(crate) fn ip_bytes(ip: IpAddr, out: &mut [u8; 16]) -> &[u8] {
             &out[..]
         }
     }
+}
+
+/// [`hex_into`] into a stack buffer.
+pub(crate) fn hex_stack<'b>(raw: &[u8], buf: &'b mut [u8; 256]) -> Option<&'b [u8]> {
+    let mut n = 0;
+    for &b in trim_ascii(raw) {
+        let c = match b {
+            b'0'..=b'9' | b'a'..=b'f' => b,
+            b'A'..=b'F' => b.to_ascii_lowercase(),
+            b':' | b'-' | b' ' => continue,
+            _ => return None,
+        };
+        if n == buf.len() {
+            return None;
+        }
+        buf[n] = c;
+        n += 1;
+    }
+    (n > 0).then(|| &buf[..n])
 }
 
 /// Lower-case hex without separators (`:`, `-`, spaces); `None` if anything

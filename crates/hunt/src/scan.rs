@@ -618,8 +618,8 @@ pub(crate) fn match_field(index: &Index, ty: FieldType, raw: &[u8], out: &mut Ve
         }
         FieldType::Email => index.match_email(v, out),
         FieldType::Hash | FieldType::Serial => {
-            let mut buf = Vec::with_capacity(v.len());
-            if let Some(h) = normalize::hex_into(v, &mut buf) {
+            let mut buf = [0u8; 256];
+            if let Some(h) = normalize::hex_stack(v, &mut buf) {
                 index.match_hex(h, out);
             }
         }
@@ -732,7 +732,16 @@ impl BlockCtx<'_> {
         let before = res.hits.len();
         let mut host_uri: (Option<&[u8]>, Option<&[u8]>) = (None, None);
         let mut ncols = 0usize;
-        for (i, col) in line.split(|b| *b == z.sep).enumerate() {
+        let mut start = 0usize;
+        let mut seps = memchr::memchr_iter(z.sep, line);
+        for i in 0.. {
+            if start > line.len() {
+                break;
+            }
+            let end = seps.next().unwrap_or(line.len());
+            let col = &line[start..end];
+            let last = end == line.len();
+            start = end + 1;
             ncols = i + 1;
             if let Some((h, u)) = z.http_host_uri {
                 if i == h {
@@ -741,10 +750,10 @@ impl BlockCtx<'_> {
                     host_uri.1 = Some(col);
                 }
             }
-            if let Some(Some((ty, is_set))) = z.cols.get(i) {
-                if col == z.unset.as_slice() || col == z.empty.as_slice() {
-                    continue;
-                }
+            if let Some(Some((ty, is_set))) = z.cols.get(i)
+                && col != z.unset.as_slice()
+                && col != z.empty.as_slice()
+            {
                 let col = if memchr::memchr(b'\\', col).is_some() {
                     unescape_zeek(col, unesc);
                     &unesc[..]
@@ -760,7 +769,7 @@ impl BlockCtx<'_> {
                     self.check(*ty, col, lno, &name, ms, res);
                 }
             }
-            if i >= z.last_wanted {
+            if i >= z.last_wanted || last {
                 break;
             }
         }
@@ -897,10 +906,8 @@ impl BlockCtx<'_> {
                     self.check(ty, s.as_bytes(), lno, &|| p.clone(), ms, res);
                 }
             }
-            Value::Number(n) => {
-                if ts.is_none() && is_ts_name(path) {
-                    *ts = Some(n.to_string());
-                }
+            Value::Number(n) if ts.is_none() && is_ts_name(path) => {
+                *ts = Some(n.to_string());
             }
             _ => {}
         }

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Hunt benchmark: `cairn hunt` against `grep -F -f`, `rg -F -f` and `wc -l` on
+# the same >= 1 GB of generated Zeek logs (dns, conn, ssl), with indicator sets
+# of 1k, 100k and 1M values (domains, IPs, CIDRs, SHA-256/MD5 hashes).
+#
+#   bench/hunt.sh                 # everything (about 10-15 minutes on 2 cores)
+#   SIZE_MB=300 SETS="1000 100000" bench/hunt.sh   # quicker
+#
+# Needs: cargo, GNU time (/usr/bin/time), grep, rg (apt-get install ripgrep).
+# Not a timed test: it prints a Markdown table to paste into
+# docs/benchmarks/hunt.md. The grep/rg runs are capped by TOOL_TIMEOUT seconds.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+DATA=${BENCH_DATA:-/tmp/cairn-hunt-bench}
+SIZE_MB=${SIZE_MB:-1100}
+SETS=${SETS:-"1000 100000 1000000"}
+TOOL_TIMEOUT=${TOOL_TIMEOUT:-240}
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+
+cd "$ROOT"
+cargo build --release -q -p cairn-cli -p cairn-loggen
+CAIRN=$TARGET/release/cairn
+LOGGEN=$TARGET/release/cairn-loggen
+
+mkdir -p "$DATA"
+if [ ! -s "$DATA/zeek/ssl.log" ] || [ "$(cat "$DATA/zeek/.size" 2>/dev/null)" != "$SIZE_MB" ]; then
+  echo "generating ${SIZE_MB} MB of Zeek logs in $DATA/zeek" >&2
+  rm -rf "$DATA/zeek"
+  "$LOGGEN" zeek --out "$DATA/zeek" --size-mb "$SIZE_MB"
+  echo "$SIZE_MB" > "$DATA/zeek/.size"
+fi
+LOGS=("$DATA/zeek/dns.log" "$DATA/zeek/conn.log" "$DATA/zeek/ssl.log")
+BYTES=$(cat "${LOGS[@]}" | wc -c)
+LINES=$(cat "${LOGS[@]}" | wc -l)
+MB=$(awk "BEGIN{printf \"%.0f\", $BYTES/1e6}")
+
+for n in $SETS; do
+  [ -s "$DATA/iocs-$n.txt" ] || "$LOGGEN" iocs --count "$n" > "$DATA/iocs-$n.txt"
+  # The same values for grep/rg, refanged (they cannot read defanged values or CIDRs).
+  sed -e 's/\[\.\]/./g' "$DATA/iocs-$n.txt" > "$DATA/patterns-$n.txt"
+done
+
+# Warm the page cache, then time the read-the-file ceiling.
+cat "${LOGS[@]}" > /dev/null
+run() { # label, command... -> "seconds peak_kb" on stdout, command output to $DATA/out
+  local label=$1; shift
+  local t0 t1
+  t0=$(date +%s.%N)
+  if /usr/bin/time -f "%M" -o "$DATA/time.txt" timeout "$TOOL_TIMEOUT" "$@" > "$DATA/out" 2> "$DATA/err"; then :; fi
+  t1=$(date +%s.%N)
+  local rc=0
+  grep -q "Command terminated by signal\|Command exited with non-zero status 124" "$DATA/time.txt" && rc=124
+  local secs
+  secs=$(awk "BEGIN{printf \"%.2f\", $t1-$t0}")
+  local kb
+  kb=$(tail -1 "$DATA/time.txt")
+  if [ "$rc" = 124 ]; then secs=">$TOOL_TIMEOUT"; fi
+  echo "$secs $kb"
+}
+mbps() { awk "BEGIN{ if (\"$1\" ~ />/) print \"-\"; else printf \"%.0f\", $MB/$1 }"; }
+lps() { awk "BEGIN{ if (\"$1\" ~ />/) print \"-\"; else printf \"%.1fM\", $LINES/$1/1e6 }"; }
+
+read -r WC_S WC_KB < <(run wc wc -l "${LOGS[@]}")
+echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(free -g | awk '/Mem:/{print $2}') GB RAM"
+echo "logs: ${#LOGS[@]} Zeek files (dns, conn, ssl), $MB MB, $LINES lines, page-cached"
+echo "wc -l: ${WC_S} s ($(mbps "$WC_S") MB/s)"
+echo
+echo "| indicators | tool | time (s) | MB/s | lines/s | peak RSS (MB) | matching lines | notes |"
+echo "|---:|---|---:|---:|---:|---:|---:|---|"
+for n in $SETS; do
+  export XDG_CACHE_HOME="$DATA/cache-$n"
+  rm -rf "$XDG_CACHE_HOME"
+  # 1) build the index (and cache it), 2) the timed run, with the index built.
+  read -r B_S B_KB < <(run build "$CAIRN" hunt --ioc "$DATA/iocs-$n.txt" /dev/null)
+  IDX=$(grep -o 'Index: .*' "$DATA/out" || true)
+  BPI=$(echo "$IDX" | sed -n 's/.*, \([0-9.]*\) bytes\/indicator.*/\1/p')
+  BUILD_S=$(echo "$IDX" | sed -n 's/.*built, \([0-9.]*\) s.*/\1/p')
+  read -r C_S C_KB < <(run cairn "$CAIRN" hunt --quiet --json --ioc "$DATA/iocs-$n.txt" "${LOGS[@]}")
+  C_HITS=$(wc -l < "$DATA/out")
+  C_LINES=$(grep -o '"file":"[^"]*","line":[0-9]*' "$DATA/out" | sort -u | wc -l)
+  echo "| $n | cairn hunt | $C_S | $(mbps "$C_S") | $(lps "$C_S") | $((C_KB/1024)) | $C_LINES ($C_HITS alerts) | index built once in ${BUILD_S} s (peak $((B_KB/1024)) MB), then cached; ${BPI} bytes/indicator |"
+  read -r G_S G_KB < <(run grep grep -F -f "$DATA/patterns-$n.txt" "${LOGS[@]}")
+  G_LINES=$(wc -l < "$DATA/out")
+  echo "| $n | grep -F -f | $G_S | $(mbps "$G_S") | $(lps "$G_S") | $((G_KB/1024)) | $G_LINES | substring matches |"
+  read -r R_S R_KB < <(run rg rg -F -f "$DATA/patterns-$n.txt" "${LOGS[@]}")
+  R_LINES=$(wc -l < "$DATA/out")
+  echo "| $n | rg -F -f | $R_S | $(mbps "$R_S") | $(lps "$R_S") | $((R_KB/1024)) | $R_LINES | substring matches |"
+  echo "| $n | ratios | rg/cairn: $(awk "BEGIN{ if (\"$R_S\" ~ />/) printf \">%.0fx\", $TOOL_TIMEOUT/$C_S; else printf \"%.1fx\", $R_S/$C_S }") | cairn/wc: $(awk "BEGIN{printf \"%.0f%%\", 100*$WC_S/$C_S}") of wc -l throughput | | | | |"
+done
