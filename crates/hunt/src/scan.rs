@@ -291,10 +291,15 @@ struct Blocks<R> {
     block: usize,
     eof: bool,
     skipping: bool,
+    /// A read error held back until the lines before it are handed out.
+    pending: Option<io::Error>,
 }
 
 impl<R: Read> Blocks<R> {
     fn next_block(&mut self) -> io::Result<Option<Vec<u8>>> {
+        if let Some(e) = self.pending.take() {
+            return Err(e);
+        }
         let mut buf = std::mem::take(&mut self.carry);
         loop {
             if self.eof {
@@ -308,7 +313,13 @@ impl<R: Read> Blocks<R> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => 0,
                 Err(e) => {
                     buf.truncate(len);
-                    self.carry = buf;
+                    // Hand out the complete lines read before the damage first.
+                    if let Some(i) = memchr::memrchr(b'\n', &buf) {
+                        buf.truncate(i + 1);
+                        self.pending = Some(e);
+                        self.eof = true;
+                        return Ok(Some(buf));
+                    }
                     return Err(e);
                 }
             };
@@ -1092,6 +1103,7 @@ impl<'i> Scanner<'i> {
                 .max(1 << 16),
             eof: false,
             skipping: false,
+            pending: None,
         };
         let file: Arc<str> = Arc::from(name.as_str());
         let mut fs = FileSummary {
@@ -1231,6 +1243,7 @@ mod tests {
             block,
             eof: false,
             skipping: false,
+            pending: None,
         };
         let mut out = Vec::new();
         while let Some(x) = b.next_block().unwrap() {

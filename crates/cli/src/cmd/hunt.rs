@@ -1,10 +1,848 @@
+//! `cairn hunt`: match the store's active indicators (or an IOC list) against
+//! logs, print one alert per hit with whose indicator it is, then a summary.
+//! Exit status like grep: 0 hits, 1 none, 2 error.
+
 use crate::Global;
+use crate::output::table;
+use anyhow::Context;
+use cairn_hunt::{
+    FieldMap, Hit, Index, IndexBuilder, Input, LineExtractor, LogFormat, ScanOptions, Scanner,
+    Summary,
+};
+use cairn_model::{IndicatorKind, Observable, Provenance};
+use cairn_warninglist::WarningLists;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::{Hash, Hasher};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Instant;
 
 /// Arguments.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Logs: files, folders (read recursively) or `-` for stdin. Zeek TSV or
+    /// JSON, JSON lines, CSV, plain text; gzip and zstd; detected from content.
+    #[arg(value_name = "PATH", required = true)]
+    paths: Vec<PathBuf>,
+    /// JSON lines on stdout, one alert per line (the summary goes to stderr).
+    #[arg(long)]
+    json: bool,
+    /// Also hunt inactive indicators (revoked, withdrawn, past valid_until).
+    #[arg(long)]
+    all: bool,
+    /// Write hits back to the store as sightings.
+    #[arg(long)]
+    record: bool,
+    /// Read a log field as a type: `--field cs_host=domain` (types: domain,
+    /// ip, url, email, hash, ja4, serial, file-name, auto, text, ignore).
+    #[arg(long = "field", value_name = "NAME=TYPE")]
+    fields: Vec<String>,
+    /// Force the log format: auto, zeek, json, csv, text.
+    #[arg(long, default_value = "auto")]
+    format: String,
+    /// Rebuild the indicator index instead of using the cached one.
+    #[arg(long)]
+    no_cache: bool,
+    /// Hunt the indicators of this list file instead of the store's (one
+    /// value per line, type detected, defanged values accepted).
+    #[arg(long, value_name = "FILE")]
+    ioc: Option<PathBuf>,
+    /// Do not suppress indicators that sit on warninglists.
+    #[arg(long)]
+    no_warninglists: bool,
+    /// Lines longer than this many bytes are skipped and counted malformed.
+    #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
+    max_line: usize,
+}
 
-pub fn run(_global: &Global, _args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not built yet")
+/// Adapts the report extractor to the hunt's plain-text reader.
+struct ReportExtractor(cairn_extract::Extractor);
+
+impl LineExtractor for ReportExtractor {
+    fn extract(&self, line: &str) -> Vec<(IndicatorKind, String)> {
+        self.0
+            .extract_line(line)
+            .into_iter()
+            .map(|f| (f.kind, f.value))
+            .collect()
+    }
+}
+
+/// Who an indicator belongs to, as alerts print it.
+#[derive(Debug, Clone, Default, Serialize)]
+struct HitContext {
+    indicator: Option<Observable>,
+    stix_ids: Vec<String>,
+    actors: Vec<ActorOut>,
+    families: Vec<String>,
+    roles: Vec<String>,
+    sources: Vec<Provenance>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+struct ActorOut {
+    name: String,
+    aliases: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct IndicatorOut<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    value: &'a str,
+    #[serde(rename = "match")]
+    match_kind: &'a str,
+}
+
+#[derive(Serialize)]
+struct Alert<'a> {
+    file: &'a str,
+    line: u64,
+    field: &'a str,
+    value: &'a str,
+    ts: Option<&'a str>,
+    indicator: IndicatorOut<'a>,
+    actors: &'a [ActorOut],
+    families: &'a [String],
+    roles: &'a [String],
+    confidence: Option<u8>,
+    first_seen: Option<&'a str>,
+    last_seen: Option<&'a str>,
+    sources: &'a [Provenance],
+    stix_ids: &'a [String],
+}
+
+/// Where indicators come from: the store, or a list file.
+enum Intel {
+    Store(cairn_kb::Store),
+    List {
+        name: String,
+        values: Vec<Observable>,
+    },
+}
+
+pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
+    let format: LogFormat = args
+        .format
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!(e))?;
+    let mut fields = FieldMap::new();
+    for spec in &args.fields {
+        fields.add_spec(spec)?;
+    }
+    let inputs = expand_inputs(&args.paths)?;
+
+    let mut intel = match &args.ioc {
+        Some(p) => Intel::List {
+            name: p.display().to_string(),
+            values: read_ioc_list(p)?,
+        },
+        None => Intel::Store(crate::open_store(global)?),
+    };
+    if args.record && matches!(intel, Intel::List { .. }) {
+        anyhow::bail!("--record writes sightings to the store; it cannot be used with --ioc");
+    }
+
+    let t0 = Instant::now();
+    let (index, cached) = load_or_build_index(&intel, &args)?;
+    let index_time = t0.elapsed();
+
+    let total: u64 = inputs
+        .iter()
+        .filter_map(|i| match i {
+            Input::Path(p) => std::fs::metadata(p).ok().map(|m| m.len()),
+            Input::Stdin => None,
+        })
+        .sum();
+    let bar = if global.quiet || !std::io::stderr().is_terminal() {
+        indicatif::ProgressBar::hidden()
+    } else {
+        let b = indicatif::ProgressBar::new(total);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} hunting {bytes}/{total_bytes} [{bar:30}] {bytes_per_sec} eta {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        b
+    };
+    let bar2 = bar.clone();
+    let extractor: Arc<dyn LineExtractor> = Arc::new(ReportExtractor(
+        cairn_extract::Extractor::new(cairn_extract::Options {
+            keep_benign: true,
+            ..cairn_extract::Options::default()
+        }),
+    ));
+    let opts = ScanOptions {
+        format,
+        fields,
+        max_line_len: args.max_line.max(1024),
+        progress: Some(Arc::new(move |n| bar2.inc(n))),
+        extractor,
+        ..ScanOptions::default()
+    };
+
+    // Scanning runs on worker threads; the store is read on this one.
+    let (tx, rx) = mpsc::sync_channel::<Hit>(4096);
+    let t1 = Instant::now();
+    let mut contexts: HashMap<u32, Arc<HitContext>> = HashMap::new();
+    let mut by_key: BTreeMap<u32, KeyTally> = BTreeMap::new();
+    let mut printed = 0u64;
+    let stdout = std::io::stdout();
+    let summary: Summary = std::thread::scope(|s| -> anyhow::Result<Summary> {
+        let scanner = Scanner::new(&index, opts);
+        let inputs = &inputs;
+        let worker = s.spawn(move || {
+            scanner.scan(inputs, &|h: Hit| {
+                let _ = tx.send(h);
+            })
+        });
+        let mut out = std::io::BufWriter::new(stdout.lock());
+        let mut broken_pipe = false;
+        for hit in rx {
+            let ctx = context_for(&intel, &hit, &mut contexts)?;
+            for k in &hit.keys {
+                let t = by_key.entry(*k).or_default();
+                t.hits += 1;
+                t.files.insert(hit.file.to_string());
+                if let Some(ts) = hit.ts.as_deref() {
+                    let ts = rfc3339(ts);
+                    if t.first.as_deref().is_none_or(|f| ts.as_str() < f) {
+                        t.first = Some(ts.clone());
+                    }
+                    if t.last.as_deref().is_none_or(|l| ts.as_str() > l) {
+                        t.last = Some(ts);
+                    }
+                }
+                if t.indicator.is_none() {
+                    t.indicator = Some(hit.indicator.clone());
+                }
+            }
+            if broken_pipe {
+                continue;
+            }
+            bar.suspend(|| {
+                let r = if args.json {
+                    write_json(&mut out, &hit, &ctx)
+                } else {
+                    write_human(&mut out, &hit, &ctx)
+                };
+                if r.is_err() {
+                    broken_pipe = true;
+                }
+            });
+            printed += 1;
+        }
+        let _ = out.flush();
+        worker
+            .join()
+            .map_err(|_| anyhow::anyhow!("hunt worker panicked"))
+    })?;
+    bar.finish_and_clear();
+    let scan_time = t1.elapsed();
+
+    if args.record
+        && let Intel::Store(store) = &mut intel
+    {
+        let now = now_rfc3339();
+        let rows: Vec<cairn_kb::SightingInput> = by_key
+            .iter()
+            .map(|(k, t)| cairn_kb::SightingInput {
+                key: i64::from(*k),
+                count: t.hits,
+                first_seen: t.first.clone().unwrap_or_else(|| now.clone()),
+                last_seen: t.last.clone().unwrap_or_else(|| now.clone()),
+                where_: t
+                    .files
+                    .iter()
+                    .take(20)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+            .collect();
+        let n = store
+            .record_sightings(&rows)
+            .context("recording sightings")?;
+        if !global.quiet {
+            eprintln!("cairn: recorded {n} sighting(s)");
+        }
+    }
+
+    let report = render_summary(
+        &summary,
+        &index,
+        &by_key,
+        &contexts,
+        cached,
+        index_time.as_secs_f64(),
+        scan_time.as_secs_f64(),
+    );
+    if args.json {
+        if !global.quiet {
+            eprint!("{report}");
+        }
+    } else {
+        let mut out = std::io::stdout().lock();
+        if printed > 0 {
+            let _ = writeln!(out);
+        }
+        let _ = write!(out, "{report}");
+    }
+    for f in &summary.files {
+        if f.malformed > 0 && !global.quiet {
+            let ex: Vec<String> = f.malformed_examples.iter().map(u64::to_string).collect();
+            eprintln!(
+                "cairn: {}: {} malformed line(s) skipped (e.g. line {})",
+                f.file,
+                f.malformed,
+                ex.join(", ")
+            );
+        }
+    }
+    for e in &summary.errors {
+        eprintln!("cairn: error: {e}");
+    }
+    Ok(if !summary.errors.is_empty() {
+        ExitCode::from(2)
+    } else if summary.hits > 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+#[derive(Default)]
+struct KeyTally {
+    hits: u64,
+    first: Option<String>,
+    last: Option<String>,
+    files: BTreeSet<String>,
+    indicator: Option<Observable>,
+}
+
+/// Files, folders (recursively, sorted) and `-`.
+fn expand_inputs(paths: &[PathBuf]) -> anyhow::Result<Vec<Input>> {
+    let mut out = Vec::new();
+    let mut stdin = false;
+    for p in paths {
+        if p.as_os_str() == "-" {
+            if !stdin {
+                out.push(Input::Stdin);
+                stdin = true;
+            }
+            continue;
+        }
+        let meta = std::fs::metadata(p).with_context(|| format!("{}", p.display()))?;
+        if meta.is_dir() {
+            let mut files = Vec::new();
+            walk(p, &mut files).with_context(|| format!("{}", p.display()))?;
+            files.sort();
+            out.extend(files.into_iter().map(Input::Path));
+        } else {
+            out.push(Input::Path(p.clone()));
+        }
+    }
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for e in std::fs::read_dir(dir)? {
+        let e = e?;
+        let name = e.file_name();
+        if name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let ft = e.file_type()?;
+        if ft.is_dir() {
+            walk(&e.path(), out)?;
+        } else if ft.is_file() {
+            out.push(e.path());
+        }
+    }
+    Ok(())
+}
+
+/// One value per line; `#` comments; defanged values refanged; the kind
+/// detected from the value.
+fn read_ioc_list(path: &Path) -> anyhow::Result<Vec<Observable>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let v = line.trim().trim_start_matches('\u{feff}');
+        if v.is_empty() || v.starts_with('#') {
+            continue;
+        }
+        let v = v
+            .replace("[.]", ".")
+            .replace("(.)", ".")
+            .replace("[:]", ":")
+            .replace("[@]", "@");
+        let v = if let Some(rest) = v.strip_prefix("hxxp") {
+            format!("http{rest}")
+        } else {
+            v
+        };
+        if let Some(kind) = IndicatorKind::detect(&v) {
+            out.push(Observable::new(kind, &v));
+        }
+    }
+    Ok(out)
+}
+
+fn cache_dir() -> Option<PathBuf> {
+    let d = dirs::cache_dir()?.join("cairn");
+    std::fs::create_dir_all(&d).ok()?;
+    Some(d)
+}
+
+fn load_or_build_index(intel: &Intel, args: &Args) -> anyhow::Result<(Index, bool)> {
+    // The cache key: what the index is built from, and how.
+    let (cache_path, tag) = match intel {
+        Intel::Store(store) => {
+            let generation = store.generation()?;
+            let tag = format!(
+                "store;gen={generation};all={};wl={}",
+                args.all, !args.no_warninglists
+            );
+            let path = store.path().map(|p| {
+                let name = p
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "cairn.db".into());
+                p.with_file_name(format!(
+                    "{name}.hunt{}{}.idx",
+                    if args.all { "-all" } else { "" },
+                    if args.no_warninglists { "-nowl" } else { "" }
+                ))
+            });
+            (path, tag)
+        }
+        Intel::List { name, .. } => {
+            let path = args.ioc.as_deref().unwrap_or(Path::new(name));
+            let meta = std::fs::metadata(path)?;
+            let mtime = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            let abs = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+            let tag = format!(
+                "list;{};len={};mtime={mtime};wl={}",
+                abs.display(),
+                meta.len(),
+                !args.no_warninglists
+            );
+            let mut h = std::hash::DefaultHasher::new();
+            tag.hash(&mut h);
+            (
+                cache_dir().map(|d| d.join(format!("ioc-{:016x}.idx", h.finish()))),
+                tag,
+            )
+        }
+    };
+    if !args.no_cache
+        && let Some(p) = &cache_path
+        && p.exists()
+    {
+        match Index::load(p) {
+            Ok(ix) if ix.tag() == tag => return Ok((ix, true)),
+            Ok(_) => {}
+            Err(e) => eprintln!("cairn: warning: {e}; rebuilding"),
+        }
+    }
+    let mut wl = if args.no_warninglists {
+        WarningLists::new()
+    } else {
+        WarningLists::builtin()
+    };
+    let mut builder;
+    match intel {
+        Intel::Store(store) => {
+            if !args.no_warninglists {
+                for (name, json) in store.warninglist_documents()? {
+                    if let Err(e) = wl.add_json(&name, &json) {
+                        eprintln!("cairn: warning: {e}; list not applied");
+                    }
+                }
+            }
+            builder = IndexBuilder::new().suppress_with(&wl).tag(tag);
+            for hi in store.hunt_indicators(args.all)? {
+                let key = u32::try_from(hi.key).with_context(|| {
+                    format!("indicator key {} does not fit the hunt index", hi.key)
+                })?;
+                builder.add(&hi.observable, key);
+            }
+        }
+        Intel::List { values, .. } => {
+            builder = IndexBuilder::new().suppress_with(&wl).tag(tag);
+            for (i, o) in values.iter().enumerate() {
+                let key = u32::try_from(i).context("too many indicators in the list")?;
+                builder.add(o, key);
+            }
+        }
+    }
+    let index = builder.build();
+    if !args.no_cache
+        && let Some(p) = &cache_path
+        && let Err(e) = index.save(p)
+    {
+        eprintln!("cairn: warning: {e}");
+    }
+    Ok((index, false))
+}
+
+fn context_for(
+    intel: &Intel,
+    hit: &Hit,
+    cache: &mut HashMap<u32, Arc<HitContext>>,
+) -> anyhow::Result<Arc<HitContext>> {
+    if let [k] = hit.keys.as_slice()
+        && let Some(c) = cache.get(k)
+    {
+        return Ok(c.clone());
+    }
+    let mut merged = HitContext::default();
+    for k in &hit.keys {
+        let c = match cache.get(k) {
+            Some(c) => c.clone(),
+            None => {
+                let c = Arc::new(match intel {
+                    Intel::Store(store) => {
+                        let ic = store.indicator_context(i64::from(*k))?;
+                        HitContext {
+                            indicator: None,
+                            stix_ids: vec![ic.stix_id],
+                            actors: ic
+                                .actors
+                                .into_iter()
+                                .map(|a| ActorOut {
+                                    name: a.name,
+                                    aliases: a.aliases,
+                                })
+                                .collect(),
+                            families: ic.families,
+                            roles: ic.roles,
+                            sources: ic.sources,
+                        }
+                    }
+                    Intel::List { name, values } => HitContext {
+                        indicator: values.get(*k as usize).cloned(),
+                        sources: vec![Provenance {
+                            source: name.clone(),
+                            ..Provenance::default()
+                        }],
+                        ..HitContext::default()
+                    },
+                });
+                cache.insert(*k, c.clone());
+                c
+            }
+        };
+        merged.stix_ids.extend(c.stix_ids.iter().cloned());
+        for a in &c.actors {
+            if !merged.actors.contains(a) {
+                merged.actors.push(a.clone());
+            }
+        }
+        for f in &c.families {
+            if !merged.families.contains(f) {
+                merged.families.push(f.clone());
+            }
+        }
+        for r in &c.roles {
+            if !merged.roles.contains(r) {
+                merged.roles.push(r.clone());
+            }
+        }
+        for s in &c.sources {
+            if !merged.sources.contains(s) {
+                merged.sources.push(s.clone());
+            }
+        }
+    }
+    Ok(Arc::new(merged))
+}
+
+fn write_json(out: &mut impl Write, hit: &Hit, ctx: &HitContext) -> std::io::Result<()> {
+    let confidence = ctx.sources.iter().filter_map(|s| s.confidence).max();
+    let first_seen = ctx
+        .sources
+        .iter()
+        .filter_map(|s| s.first_seen.as_deref())
+        .min();
+    let last_seen = ctx
+        .sources
+        .iter()
+        .filter_map(|s| s.last_seen.as_deref())
+        .max();
+    let alert = Alert {
+        file: &hit.file,
+        line: hit.line,
+        field: &hit.field,
+        value: &hit.value,
+        ts: hit.ts.as_deref(),
+        indicator: IndicatorOut {
+            kind: hit.indicator.kind.as_str(),
+            value: &hit.indicator.value,
+            match_kind: hit.match_kind.as_str(),
+        },
+        actors: &ctx.actors,
+        families: &ctx.families,
+        roles: &ctx.roles,
+        confidence,
+        first_seen,
+        last_seen,
+        sources: &ctx.sources,
+        stix_ids: &ctx.stix_ids,
+    };
+    serde_json::to_writer(&mut *out, &alert)?;
+    out.write_all(b"\n")
+}
+
+fn actor_label(ctx: &HitContext) -> String {
+    if ctx.actors.is_empty() {
+        return "(no actor)".to_string();
+    }
+    ctx.actors
+        .iter()
+        .map(|a| {
+            if a.aliases.is_empty() {
+                a.name.clone()
+            } else {
+                let shown: Vec<&str> = a.aliases.iter().take(4).map(String::as_str).collect();
+                let more = if a.aliases.len() > 4 { ", …" } else { "" };
+                format!("{} (aka {}{more})", a.name, shown.join(", "))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn write_human(out: &mut impl Write, hit: &Hit, ctx: &HitContext) -> std::io::Result<()> {
+    let mut extra = Vec::new();
+    if !ctx.families.is_empty() {
+        extra.push(ctx.families.join(", "));
+    }
+    if !ctx.roles.is_empty() {
+        extra.push(ctx.roles.join(", "));
+    }
+    let srcs: Vec<String> = ctx
+        .sources
+        .iter()
+        .map(|s| match s.confidence {
+            Some(c) => format!("{} ({c})", s.source),
+            None => s.source.clone(),
+        })
+        .collect();
+    writeln!(
+        out,
+        "{}:{}  {}={}  ->  {} {} [{}]  {}{}  via {}",
+        hit.file,
+        hit.line,
+        hit.field,
+        hit.value,
+        hit.indicator.kind,
+        hit.indicator.value,
+        hit.match_kind.as_str(),
+        actor_label(ctx),
+        if extra.is_empty() {
+            String::new()
+        } else {
+            format!("  {}", extra.join("; "))
+        },
+        if srcs.is_empty() {
+            "-".to_string()
+        } else {
+            srcs.join(", ")
+        }
+    )
+}
+
+fn render_summary(
+    s: &Summary,
+    index: &Index,
+    by_key: &BTreeMap<u32, KeyTally>,
+    contexts: &HashMap<u32, Arc<HitContext>>,
+    cached: bool,
+    index_secs: f64,
+    scan_secs: f64,
+) -> String {
+    let mut r = String::new();
+    let mb = s.bytes as f64 / 1e6;
+    r.push_str(&format!(
+        "Hunted {} input(s): {} lines, {:.1} MB in {:.2} s ({:.0} MB/s); {} malformed line(s).\n",
+        s.files.len(),
+        s.lines,
+        mb,
+        scan_secs,
+        if scan_secs > 0.0 { mb / scan_secs } else { 0.0 },
+        s.malformed
+    ));
+    let st = index.stats();
+    r.push_str(&format!(
+        "Index: {} indicator value(s) ({}, {:.2} s, {:.1} bytes/indicator).\n",
+        index.len(),
+        if cached { "cached" } else { "built" },
+        index_secs,
+        if index.is_empty() {
+            0.0
+        } else {
+            index.heap_bytes() as f64 / index.len() as f64
+        }
+    ));
+    let suppressed: u64 = st.suppressed.iter().map(|x| x.count).sum();
+    if suppressed > 0 {
+        r.push_str(&format!(
+            "Suppressed by warninglists at index build: {suppressed} indicator(s):\n"
+        ));
+        for x in &st.suppressed {
+            r.push_str(&format!("  {:>6}  {}\n", x.count, x.list));
+        }
+    }
+    if s.hits == 0 {
+        r.push_str("No hits.\n");
+        return r;
+    }
+    r.push_str(&format!(
+        "{} hit(s) on {} indicator(s).\n\n",
+        s.hits,
+        by_key.len()
+    ));
+    // By actor.
+    let mut actors: BTreeMap<String, (u64, BTreeSet<u32>)> = BTreeMap::new();
+    for (k, t) in by_key {
+        let names: Vec<String> = contexts
+            .get(k)
+            .map(|c| c.actors.iter().map(|a| a.name.clone()).collect())
+            .unwrap_or_default();
+        let names = if names.is_empty() {
+            vec!["(no actor)".to_string()]
+        } else {
+            names
+        };
+        for n in names {
+            let e = actors.entry(n).or_default();
+            e.0 += t.hits;
+            e.1.insert(*k);
+        }
+    }
+    let mut rows: Vec<(String, u64, usize)> = actors
+        .into_iter()
+        .map(|(n, (h, ks))| (n, h, ks.len()))
+        .collect();
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let rows: Vec<Vec<String>> = rows
+        .into_iter()
+        .map(|(n, h, k)| vec![n, h.to_string(), k.to_string()])
+        .collect();
+    r.push_str("By actor:\n");
+    r.push_str(&indent(&table(&["ACTOR", "HITS", "INDICATORS"], &rows)));
+    // By indicator.
+    let mut rows: Vec<(u64, Vec<String>)> = by_key
+        .iter()
+        .map(|(k, t)| {
+            let ind = contexts
+                .get(k)
+                .and_then(|c| c.indicator.clone())
+                .or_else(|| t.indicator.clone());
+            let (kind, value) = ind
+                .map(|o| (o.kind.to_string(), o.value))
+                .unwrap_or_default();
+            let actors = contexts
+                .get(k)
+                .map(|c| {
+                    c.actors
+                        .iter()
+                        .map(|a| a.name.clone())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default();
+            (
+                t.hits,
+                vec![
+                    value,
+                    kind,
+                    t.hits.to_string(),
+                    if actors.is_empty() {
+                        "-".into()
+                    } else {
+                        actors
+                    },
+                ],
+            )
+        })
+        .collect();
+    rows.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let rows: Vec<Vec<String>> = rows.into_iter().map(|(_, r)| r).collect();
+    r.push_str("\nBy indicator:\n");
+    r.push_str(&indent(&table(
+        &["INDICATOR", "TYPE", "HITS", "ACTORS"],
+        &rows,
+    )));
+    r
+}
+
+fn indent(s: &str) -> String {
+    s.lines().map(|l| format!("  {l}\n")).collect()
+}
+
+/// Zeek's epoch seconds (`1685577600.123456`) as RFC 3339; other forms as given.
+fn rfc3339(ts: &str) -> String {
+    let t = ts.trim();
+    let secs = t.split('.').next().unwrap_or("");
+    if secs.len() >= 9
+        && secs.bytes().all(|b| b.is_ascii_digit())
+        && let Ok(n) = secs.parse::<i64>()
+    {
+        return epoch_to_rfc3339(n);
+    }
+    t.to_string()
+}
+
+fn now_rfc3339() -> String {
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    epoch_to_rfc3339(n)
+}
+
+/// Civil date from days since 1970 (Howard Hinnant's algorithm).
+fn epoch_to_rfc3339(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        sod / 3600,
+        (sod % 3600) / 60,
+        sod % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epoch_converts() {
+        assert_eq!(rfc3339("1685577600.000000"), "2023-06-01T00:00:00Z");
+        assert_eq!(rfc3339("2023-06-01T01:02:03Z"), "2023-06-01T01:02:03Z");
+        assert_eq!(epoch_to_rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+    }
 }
