@@ -22,6 +22,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     w.via_software = var("W_SOFT", w.via_software);
     w.size_smoothing = var("W_K", w.size_smoothing);
     w.against = var("W_AGAINST", w.against);
+    w.software_breadth = var("W_BREADTH", w.software_breadth);
     let corpus = Corpus::from_bundle_with(&bundle, w);
     let t_corpus = t.elapsed();
     let t = Instant::now();

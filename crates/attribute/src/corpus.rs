@@ -100,6 +100,10 @@ pub struct Weights {
     pub via_software: f64,
     /// Smoothing of the profile-size normalisation.
     pub size_smoothing: f64,
+    /// Number of techniques beyond which a software's techniques are damped
+    /// (by `sqrt(breadth / n)`), so that a toolkit with 90 techniques does not
+    /// outweigh everything else; 0 disables.
+    pub software_breadth: f64,
     /// Weight of evidence against: an observed rare item the candidate is not known to use.
     pub against: f64,
     /// Weight of an indicator shared with a candidate.
@@ -116,8 +120,9 @@ impl Default for Weights {
     fn default() -> Self {
         Weights {
             parent: 0.5,
-            via_software: 0.3,
+            via_software: 0.5,
             size_smoothing: 10.0,
+            software_breadth: 10.0,
             against: 0.05,
             indicator: 1.0,
             victimology: 0.25,
@@ -170,12 +175,19 @@ impl Corpus {
             weights,
             ..Corpus::default()
         };
-        let by_id: HashMap<&str, &Object> =
-            bundle.objects.iter().map(|o| (o.id.as_str(), o)).collect();
+        // The same STIX object can come from several sources (enterprise and
+        // ICS ATT&CK share groups and software): the first statement wins.
+        let mut seen_ids: HashSet<&str> = HashSet::new();
+        let objects: Vec<&Object> = bundle
+            .objects
+            .iter()
+            .filter(|o| seen_ids.insert(o.id.as_str()))
+            .collect();
+        let by_id: HashMap<&str, &Object> = objects.iter().map(|o| (o.id.as_str(), *o)).collect();
 
         // Techniques, including revoked and deprecated ones (old reports cite them).
         let mut tech_stix: HashMap<&str, u32> = HashMap::new();
-        for o in bundle.objects.iter().filter(|o| o.kind == "attack-pattern") {
+        for o in objects.iter().filter(|o| o.kind == "attack-pattern") {
             let idx = c.techniques.len() as u32;
             let attack_id = o
                 .external_id
@@ -202,8 +214,7 @@ impl Corpus {
 
         // Software, by name, alias and ATT&CK id.
         let mut soft_stix: HashMap<&str, u32> = HashMap::new();
-        for o in bundle
-            .objects
+        for o in objects
             .iter()
             .filter(|o| o.kind == "malware" || o.kind == "tool")
         {
@@ -316,9 +327,9 @@ impl Corpus {
             }
         }
         let mut actor_group: HashMap<&str, u32> = HashMap::new();
-        let actors: Vec<&Object> = bundle
-            .objects
+        let actors: Vec<&Object> = objects
             .iter()
+            .copied()
             .filter(|o| is_actor(&o.kind) && active(o))
             .collect();
         let group_keys = |o: &Object| -> Vec<String> {
@@ -408,11 +419,7 @@ impl Corpus {
 
         // Campaigns, and their attribution.
         let mut camp_idx: HashMap<&str, u32> = HashMap::new();
-        for o in bundle
-            .objects
-            .iter()
-            .filter(|o| o.kind == "campaign" && active(o))
-        {
+        for o in objects.iter().filter(|o| o.kind == "campaign" && active(o)) {
             camp_idx.insert(o.id.as_str(), c.campaigns.len() as u32);
             c.campaigns.push(Campaign {
                 name: o.name.clone().unwrap_or_else(|| o.id.clone()),
@@ -685,13 +692,14 @@ impl Corpus {
                 }
                 Feature::Soft(s) => {
                     put(&mut p, *f, 1.0, Via::Direct);
+                    let ws = self.software_technique_weight(s);
                     for &t in &self.software[s as usize].techniques {
-                        put(&mut p, Feature::Tech(t), w.via_software, Via::Software(s));
+                        put(&mut p, Feature::Tech(t), ws, Via::Software(s));
                         if let Some(parent) = self.techniques[t as usize].parent {
                             put(
                                 &mut p,
                                 Feature::Tech(parent),
-                                w.via_software * w.parent,
+                                ws * w.parent,
                                 Via::Software(s),
                             );
                         }
@@ -701,6 +709,18 @@ impl Corpus {
             }
         }
         p
+    }
+
+    /// Weight of each technique a software is known to use, damped for
+    /// software with many techniques.
+    pub(crate) fn software_technique_weight(&self, s: u32) -> f64 {
+        let w = &self.weights;
+        let n = self.software[s as usize].techniques.len() as f64;
+        if w.software_breadth > 0.0 && n > w.software_breadth {
+            w.via_software * (w.software_breadth / n).sqrt()
+        } else {
+            w.via_software
+        }
     }
 
     /// Label of a feature for explanations.

@@ -626,16 +626,13 @@ impl Corpus {
     pub(crate) fn put_software(&self, r: &mut Resolved, s: u32, origin: Origin) {
         let w = &self.weights;
         r.put(Feature::Soft(s), 1.0, origin);
+        let ws = self.software_technique_weight(s);
         for &t in &self.software[s as usize].techniques {
-            r.put(
-                Feature::Tech(t),
-                w.via_software,
-                Origin::SoftwareTechnique(s),
-            );
+            r.put(Feature::Tech(t), ws, Origin::SoftwareTechnique(s));
             if let Some(p) = self.techniques[t as usize].parent {
                 r.put(
                     Feature::Tech(p),
-                    w.via_software * w.parent,
+                    ws * w.parent,
                     Origin::SoftwareTechnique(s),
                 );
             }
