@@ -146,6 +146,8 @@ pub struct Corpus {
     pub(crate) ind_by_value: HashMap<String, u32>,
     pub(crate) groups: Vec<Group>,
     pub(crate) group_by_key: HashMap<String, Vec<u32>>,
+    /// Primary names of attached actors → their cluster (for alert names).
+    pub(crate) member_key: HashMap<String, Vec<u32>>,
     pub(crate) campaigns: Vec<Campaign>,
     pub(crate) country_df: HashMap<String, f64>,
     pub(crate) sector_df: HashMap<String, f64>,
@@ -378,15 +380,33 @@ impl Corpus {
         let mut standalone: Vec<&Object> = Vec::new();
         for o in actors.iter().filter(|o| !has_ttp.contains(o.id.as_str())) {
             let name_key = o.name.as_deref().map(normalize_name).unwrap_or_default();
-            let target = primary_names.get(&name_key).copied().or_else(|| {
-                let hits: BTreeSet<u32> = group_keys(o)
+            // An ATT&CK id the actor carries (MISP's mitre galaxies) is the
+            // strongest link, then the primary name, then unambiguous aliases.
+            let by_attack_id = o.external_id.as_deref().and_then(|x| {
+                let hits: Vec<u32> = c
+                    .groups
                     .iter()
-                    .filter_map(|k| c.group_by_key.get(k))
-                    .flatten()
-                    .copied()
+                    .enumerate()
+                    .filter(|(_, g)| {
+                        g.attack_id
+                            .as_deref()
+                            .is_some_and(|a| a.eq_ignore_ascii_case(x))
+                    })
+                    .map(|(i, _)| i as u32)
                     .collect();
-                (hits.len() == 1).then(|| hits.into_iter().next()).flatten()
+                (hits.len() == 1).then(|| hits[0])
             });
+            let target = by_attack_id
+                .or_else(|| primary_names.get(&name_key).copied())
+                .or_else(|| {
+                    let hits: BTreeSet<u32> = group_keys(o)
+                        .iter()
+                        .filter_map(|k| c.group_by_key.get(k))
+                        .flatten()
+                        .copied()
+                        .collect();
+                    (hits.len() == 1).then(|| hits.into_iter().next()).flatten()
+                });
             match target {
                 Some(g) => {
                     let grp = &mut c.groups[g as usize];
@@ -412,6 +432,9 @@ impl Corpus {
                     }
                     absorb_time(grp, o);
                     actor_group.insert(o.id.as_str(), g);
+                    if !name_key.is_empty() {
+                        c.member_key.entry(name_key.clone()).or_default().push(g);
+                    }
                 }
                 None => standalone.push(o),
             }

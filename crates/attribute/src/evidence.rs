@@ -464,8 +464,10 @@ impl Corpus {
 
     /// Actor clusters a name (primary, alias or ATT&CK id) designates.
     pub(crate) fn resolve_actor(&self, name: &str) -> Vec<u32> {
+        let key = normalize_name(name);
         self.group_by_key
-            .get(&normalize_name(name))
+            .get(&key)
+            .or_else(|| self.member_key.get(&key))
             .cloned()
             .unwrap_or_default()
     }

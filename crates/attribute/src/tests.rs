@@ -349,3 +349,38 @@ fn campaign_evaluation_removes_the_campaigns_own_evidence() {
     assert!(case.cairn_rank > 1, "{case:?}");
     assert_eq!(report.protocols.len(), 3);
 }
+
+#[test]
+fn attack_id_attaches_before_ambiguous_aliases_and_names_resolve_alerts() {
+    let mut b = fixture();
+    let mut galaxy = obj(
+        "intrusion-set--galaxy",
+        "intrusion-set",
+        "Beta Team - G0002",
+        Some("G0002"),
+    );
+    // "Alpha" as an alias would point elsewhere: the ATT&CK id wins.
+    galaxy.aliases = vec!["Alpha".into(), "Beta Team".into()];
+    galaxy.prov.source = "MISP mitre-intrusion-set galaxy".into();
+    b.objects.push(galaxy);
+    b.relations
+        .push(rel("targets", "intrusion-set--galaxy", "location--tw", "M"));
+    let c = Corpus::from_bundle(&b);
+    assert_eq!(c.group_count(), 3);
+    let e = Evidence {
+        infrastructure: vec![InfrastructureHit {
+            value: "198.51.100.1".into(),
+            actors: vec!["Beta Team - G0002".into()],
+        }],
+        countries: vec!["TW".into()],
+        ..Evidence::default()
+    };
+    let r = c.attribute(&e, 0);
+    assert_eq!(r.candidates[0].actor, "Beta");
+    assert!(
+        r.candidates[0]
+            .attached
+            .iter()
+            .any(|a| a.contains("galaxy"))
+    );
+}
