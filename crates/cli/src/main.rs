@@ -1,6 +1,7 @@
 //! `cairn`: the command-line surface. Thin by design: every command parses
 //! its arguments, calls the library crates, and prints.
 
+mod benign;
 mod cmd;
 mod output;
 
@@ -47,6 +48,23 @@ enum Command {
     Eval(cmd::eval::Args),
     /// What the store holds, by source.
     Stats(cmd::stats::Args),
+}
+
+/// Opens the knowledge base named by `--db`, `CAIRN_DB`, or the default
+/// file in the user's data directory (created on first use).
+pub fn open_store(global: &Global) -> anyhow::Result<cairn_kb::Store> {
+    let path = match &global.db {
+        Some(p) => p.clone(),
+        None => {
+            let dir = dirs::data_dir()
+                .unwrap_or_else(|| PathBuf::from("."))
+                .join("cairn");
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+            dir.join("cairn.db")
+        }
+    };
+    cairn_kb::Store::open(&path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
 fn main() -> ExitCode {

@@ -39,3 +39,16 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     }
     s
 }
+
+/// A spinner on stderr for work that may take over a second; hidden with
+/// `--quiet` and when stderr is not a terminal.
+pub fn spinner(global: &crate::Global, msg: &str) -> indicatif::ProgressBar {
+    if global.quiet {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar.set_message(msg.to_string());
+    bar
+}

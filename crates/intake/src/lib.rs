@@ -128,6 +128,12 @@ pub struct Options {
 
 /// Reads and parses one file. Gzip-compressed files are read transparently.
 pub fn parse_path(path: &Path, opts: &Options) -> Result<Bundle, IntakeError> {
+    let bytes = read(path)?;
+    parse_bytes(path, &bytes, opts)
+}
+
+/// Reads a file's bytes, decompressing gzip, with errors that name the file.
+pub fn read(path: &Path) -> Result<Vec<u8>, IntakeError> {
     let io = |source| IntakeError::Io {
         path: path.to_path_buf(),
         source,
@@ -148,7 +154,7 @@ pub fn parse_path(path: &Path, opts: &Options) -> Result<Bundle, IntakeError> {
     } else {
         raw
     };
-    parse_bytes(path, &bytes, opts)
+    Ok(bytes)
 }
 
 /// Parses a file already in memory; `path` names it in errors and provenance.

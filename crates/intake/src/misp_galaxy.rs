@@ -72,6 +72,7 @@ pub(crate) fn parse(path: &Path, text: &str, opts: &Options) -> Result<Bundle, I
         ..Bundle::default()
     };
     let mut made: HashSet<String> = HashSet::new();
+    let mut unknown_victims: Vec<String> = Vec::new();
     for (i, c) in g.values.into_iter().enumerate() {
         let place = || format!("values[{i}]");
         let Some(name) = c.value.clone().filter(|v| !v.trim().is_empty()) else {
@@ -81,7 +82,8 @@ pub(crate) fn parse(path: &Path, text: &str, opts: &Options) -> Result<Bundle, I
                 "cluster has no \"value\"",
             ));
         };
-        let place = || format!("values[{i}] ({name})");
+        let label = format!("values[{i}] ({name})");
+        let place = || label.clone();
         let id = match c.uuid.as_deref() {
             Some(u) if uuid_like(u) => format!("{kind}--{}", u.to_ascii_lowercase()),
             Some(u) => {
@@ -108,6 +110,19 @@ pub(crate) fn parse(path: &Path, text: &str, opts: &Options) -> Result<Bundle, I
                 .map_or(attr.as_str(), |(n, _)| n);
             aliases.push(alias.to_string());
         }
+        // ATT&CK and 360 clusters are named `Name - G0096` / `Name - APT-C-39`.
+        let mut external_id = strings(c.meta.get("external_id")).into_iter().next();
+        let name = match name.rsplit_once(" - ") {
+            Some((n, id))
+                if !n.trim().is_empty()
+                    && !id.contains(' ')
+                    && id.chars().any(|c| c.is_ascii_digit()) =>
+            {
+                external_id.get_or_insert_with(|| id.to_string());
+                n.trim().to_string()
+            }
+            _ => name,
+        };
         let mut seen = HashSet::from([normalize_name(&name)]);
         aliases.retain(|a| !a.trim().is_empty() && seen.insert(normalize_name(a)));
 
@@ -117,6 +132,7 @@ pub(crate) fn parse(path: &Path, text: &str, opts: &Options) -> Result<Bundle, I
             name: Some(name.clone()),
             aliases,
             description: c.description.clone(),
+            external_id,
             references: refs,
             prov: p.clone(),
             ..Object::default()
@@ -198,6 +214,13 @@ pub(crate) fn parse(path: &Path, text: &str, opts: &Options) -> Result<Bundle, I
                 ..Relation::default()
             });
         }
+    }
+    if !unknown_victims.is_empty() {
+        bundle.warnings.push(format!(
+            "{} suspected victims are not countries and were not linked (regions, organisations), e.g. {}",
+            unknown_victims.len(),
+            unknown_victims.iter().take(3).cloned().collect::<Vec<_>>().join("; ")
+        ));
     }
     Ok(bundle)
 }

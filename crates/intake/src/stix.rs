@@ -37,6 +37,7 @@ struct Raw {
     kill_chain_phases: Vec<Phase>,
     first_seen: Option<String>,
     last_seen: Option<String>,
+    x_cairn_last_seen: Option<String>,
     confidence: Option<u8>,
     object_marking_refs: Vec<String>,
     created_by_ref: Option<String>,
@@ -174,7 +175,7 @@ pub(crate) fn parse(path: &Path, text: &str, opts: &Options) -> Result<Bundle, I
         let id = r.id.clone().unwrap_or_default();
         let mut p = prov::base(opts, &source);
         p.first_seen = r.first_seen.clone().or_else(|| r.valid_from.clone());
-        p.last_seen = r.last_seen.clone();
+        p.last_seen = r.last_seen.clone().or_else(|| r.x_cairn_last_seen.clone());
         if r.confidence.is_some() {
             p.confidence = r.confidence;
         }

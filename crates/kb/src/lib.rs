@@ -1,1 +1,175 @@
-//! placeholder
+//! Cairn's knowledge base: one SQLite file holding what every source said,
+//! each statement with its provenance, and the questions analysts ask of it.
+//!
+//! Data flows in one direction: intake produces a [`Bundle`](cairn_model::Bundle);
+//! [`Store::ingest`] writes it in one transaction (idempotent, differential,
+//! never overwriting another source); queries read it back resolved at query
+//! time:
+//!
+//! - [`Store::actor`] resolves any vendor's name, ATT&CK id or STIX id to a
+//!   [`Profile`]: the actors the sources link by name, who says what, and the
+//!   [`Conflict`]s where sources disagree — never a silent merge.
+//! - [`Store::search`] ranks names, aliases and descriptions.
+//! - [`Store::hunt_indicators`] / [`Store::indicator_context`] feed the hunt
+//!   engine; [`Store::snapshot`] feeds attribution.
+//!
+//! ```
+//! use cairn_kb::Store;
+//! use cairn_model::{Bundle, Object};
+//! let mut store = Store::open_in_memory().unwrap();
+//! let actor = |id: &str, name: &str, aliases: &[&str], src: &str| Object {
+//!     id: id.into(), kind: "intrusion-set".into(), name: Some(name.into()),
+//!     aliases: aliases.iter().map(|a| a.to_string()).collect(),
+//!     prov: cairn_model::Provenance { source: src.into(), ..Default::default() },
+//!     ..Object::default()
+//! };
+//! let b = Bundle { source: "vendor A".into(), format: "stix".into(),
+//!     objects: vec![actor("intrusion-set--1", "Earth Lusca", &["TAG-22"], "vendor A")], ..Bundle::default() };
+//! store.ingest(&b, None, None).unwrap();
+//! let profile = store.actor("tag 22").unwrap().expect("resolves by alias");
+//! assert_eq!(profile.name, "Earth Lusca");
+//! ```
+#![deny(missing_docs)]
+
+pub mod errors;
+mod hunting;
+mod ingest;
+mod profile;
+mod resolve;
+mod rows;
+mod schema;
+mod search;
+
+pub use hunting::{ActorRef, HuntIndicator, IndicatorContext, SightingInput};
+pub use ingest::IngestReport;
+pub use profile::{
+    AliasClaim, Conflict, CountClaim, Member, Profile, SoftwareClaim, TechniqueClaim,
+};
+pub use search::SearchHit;
+
+use errors::KbError;
+use rusqlite::Connection;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// The embedded knowledge base.
+pub struct Store {
+    conn: Connection,
+    path: Option<PathBuf>,
+}
+
+/// Rows per table and per source.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stats {
+    /// Objects by STIX type (withdrawn ones excluded).
+    pub objects_by_kind: Vec<(String, i64)>,
+    /// Relationships by type (withdrawn ones excluded).
+    pub relations_by_type: Vec<(String, i64)>,
+    /// Per source: name, format, objects, relations, last ingested.
+    pub sources: Vec<SourceStats>,
+    /// Change counter.
+    pub generation: i64,
+}
+
+/// One source's share of the store.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceStats {
+    /// Source name.
+    pub name: String,
+    /// Format it was read as.
+    pub format: String,
+    /// Active objects.
+    pub objects: i64,
+    /// Active relationships.
+    pub relations: i64,
+    /// Withdrawn statements kept for history.
+    pub withdrawn: i64,
+    /// Times ingested.
+    pub versions: i64,
+    /// Last ingest time.
+    pub last_ingested: String,
+}
+
+pub(crate) fn now() -> String {
+    jiff::Timestamp::now()
+        .round(jiff::Unit::Second)
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        .to_string()
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `path`.
+    pub fn open(path: &Path) -> Result<Store, KbError> {
+        let conn = Connection::open(path)?;
+        schema::init(&conn, &path.display().to_string())?;
+        Ok(Store {
+            conn,
+            path: Some(path.to_path_buf()),
+        })
+    }
+
+    /// A throw-away store in memory (tests, one-shot pipelines).
+    pub fn open_in_memory() -> Result<Store, KbError> {
+        let conn = Connection::open_in_memory()?;
+        schema::init(&conn, ":memory:")?;
+        Ok(Store { conn, path: None })
+    }
+
+    /// Where the store lives, if on disk.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// A number that changes whenever the store's content changes: caches
+    /// derived from the store (the hunt index) key on it.
+    pub fn generation(&self) -> Result<i64, KbError> {
+        let v: String =
+            self.conn
+                .query_row("SELECT value FROM meta WHERE key = 'generation'", [], |r| {
+                    r.get(0)
+                })?;
+        Ok(v.parse().unwrap_or(0))
+    }
+
+    /// Counts by kind, relationship type and source.
+    pub fn stats(&self) -> Result<Stats, KbError> {
+        let pairs = |sql: &str| -> Result<Vec<(String, i64)>, KbError> {
+            let mut q = self.conn.prepare(sql)?;
+            let rows = q.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        };
+        let objects_by_kind = pairs(
+            "SELECT kind, COUNT(*) FROM objects WHERE withdrawn_at IS NULL GROUP BY kind ORDER BY 2 DESC",
+        )?;
+        let relations_by_type = pairs(
+            "SELECT rel_type, COUNT(*) FROM relations WHERE withdrawn_at IS NULL GROUP BY rel_type ORDER BY 2 DESC",
+        )?;
+        let mut q = self.conn.prepare(
+            "SELECT s.name, s.format, \
+               (SELECT COUNT(*) FROM objects o WHERE o.source_id = s.id AND o.withdrawn_at IS NULL), \
+               (SELECT COUNT(*) FROM relations r WHERE r.source_id = s.id AND r.withdrawn_at IS NULL), \
+               (SELECT COUNT(*) FROM objects o WHERE o.source_id = s.id AND o.withdrawn_at IS NOT NULL) + \
+               (SELECT COUNT(*) FROM relations r WHERE r.source_id = s.id AND r.withdrawn_at IS NOT NULL), \
+               s.versions, s.last_ingested FROM sources s ORDER BY s.name",
+        )?;
+        let sources = q
+            .query_map([], |r| {
+                Ok(SourceStats {
+                    name: r.get(0)?,
+                    format: r.get(1)?,
+                    objects: r.get(2)?,
+                    relations: r.get(3)?,
+                    withdrawn: r.get(4)?,
+                    versions: r.get(5)?,
+                    last_ingested: r.get(6)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(Stats {
+            objects_by_kind,
+            relations_by_type,
+            sources,
+            generation: self.generation()?,
+        })
+    }
+}

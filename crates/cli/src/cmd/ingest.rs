@@ -1,10 +1,222 @@
+//! `cairn ingest`: parse every file first, then store each in its own
+//! transaction. A file that fails to parse stops the command before anything
+//! is written.
+
 use crate::Global;
+use crate::output::{json_line, table};
+use anyhow::Context;
+use cairn_intake::{Format, Options};
+use cairn_model::Tlp;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+/// The starter pack: public facts about RedHotel, built by starter/build.py.
+const STARTER: &[(&str, &str, &str)] = &[
+    (
+        "starter/redhotel-insikt-2023.json",
+        "Insikt Group: RedHotel report (2023-08)",
+        include_str!("../../../../starter/redhotel-insikt-2023.json"),
+    ),
+    (
+        "starter/tag22-insikt-2021.json",
+        "Insikt Group: TAG-22 report (2021-06)",
+        include_str!("../../../../starter/tag22-insikt-2021.json"),
+    ),
+];
 
 /// Arguments.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Files to load (`-` for stdin). Format is detected from content.
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Force a format: auto, stix, misp-galaxy, misp-event, misp-warninglist, csv, list, text.
+    #[arg(long, default_value = "auto")]
+    format: Format,
+    /// Source name every statement is attributed to (default: from the file).
+    #[arg(long)]
+    source: Option<String>,
+    /// Actor the file's indicators belong to (lists, CSV, reports).
+    #[arg(long)]
+    actor: Option<String>,
+    /// TLP marking for statements that carry none (clear, green, amber, amber+strict, red).
+    #[arg(long)]
+    tlp: Option<Tlp>,
+    /// Confidence 0–100 for statements that carry none.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=100))]
+    confidence: Option<u8>,
+    /// Reference URL for statements that carry none.
+    #[arg(long)]
+    reference: Option<String>,
+    /// Keep indicators of benign infrastructure found in reports.
+    #[arg(long)]
+    keep_benign: bool,
+    /// Also load Cairn's bundled starter pack (RedHotel, from Insikt Group's public reporting).
+    #[arg(long)]
+    starter: bool,
+    /// One JSON object per file.
+    #[arg(long)]
+    json: bool,
+}
 
-pub fn run(_global: &Global, _args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not built yet")
+struct Input {
+    name: String,
+    bytes: Vec<u8>,
+}
+
+fn fingerprint(bytes: &[u8], opts: &Options) -> String {
+    let mut h = Sha256::new();
+    h.update(bytes);
+    // The options shape what is stored, so they are part of the identity.
+    h.update(
+        format!(
+            "\0{}\0{:?}\0{:?}\0{:?}\0{:?}\0{:?}\0{}",
+            opts.format.as_str(),
+            opts.source,
+            opts.actor,
+            opts.tlp,
+            opts.confidence,
+            opts.reference,
+            opts.keep_benign
+        )
+        .as_bytes(),
+    );
+    format!("{:x}", h.finalize())
+}
+
+pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
+    if args.paths.is_empty() && !args.starter {
+        anyhow::bail!("nothing to ingest: give files, `-` for stdin, or --starter");
+    }
+    let opts = Options {
+        format: args.format,
+        source: args.source.clone(),
+        actor: args.actor.clone(),
+        tlp: args.tlp,
+        confidence: args.confidence,
+        reference: args.reference.clone(),
+        keep_benign: args.keep_benign,
+        benign: crate::benign::from_store(global).ok().flatten(),
+    };
+    let mut inputs: Vec<(Input, Options)> = Vec::new();
+    if args.starter {
+        for (name, source, text) in STARTER {
+            let o = Options {
+                format: Format::Stix,
+                source: Some(source.to_string()),
+                ..Options::default()
+            };
+            inputs.push((
+                Input {
+                    name: name.to_string(),
+                    bytes: text.as_bytes().to_vec(),
+                },
+                o,
+            ));
+        }
+    }
+    for p in &args.paths {
+        let input = if p.as_os_str() == "-" {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes)
+                .context("reading stdin")?;
+            Input {
+                name: "<stdin>".into(),
+                bytes,
+            }
+        } else {
+            Input {
+                name: p.display().to_string(),
+                bytes: cairn_intake::read(p)?,
+            }
+        };
+        inputs.push((input, opts.clone()));
+    }
+
+    let mut store = crate::open_store(global)?;
+    let bar = crate::output::spinner(global, "parsing");
+    let mut parsed = Vec::new();
+    for (input, o) in &inputs {
+        bar.set_message(format!("parsing {}", input.name));
+        let fp = fingerprint(&input.bytes, o);
+        if let Some((source, format)) = store.source_with_fingerprint(&fp)? {
+            parsed.push((input.name.clone(), fp, Err((source, format))));
+            continue;
+        }
+        let bundle = cairn_intake::parse_bytes(Path::new(&input.name), &input.bytes, o)?;
+        parsed.push((input.name.clone(), fp, Ok(bundle)));
+    }
+    let mut rows = Vec::new();
+    for (name, fp, b) in parsed {
+        let report = match b {
+            Err((source, format)) => serde_json::json!({
+                "file": name, "format": format, "source": source, "status": "unchanged",
+            }),
+            Ok(bundle) => {
+                bar.set_message(format!("storing {name}"));
+                for w in &bundle.warnings {
+                    bar.suspend(|| eprintln!("cairn: warning: {name}: {w}"));
+                }
+                let r = store
+                    .ingest(&bundle, Some(&name), Some(&fp))
+                    .with_context(|| format!("{name}: storing failed; the store is unchanged"))?;
+                let mut v = serde_json::to_value(&r)?;
+                v["file"] = name.clone().into();
+                v
+            }
+        };
+        rows.push(report);
+    }
+    bar.finish_and_clear();
+    if args.json {
+        for r in &rows {
+            json_line(r)?;
+        }
+    } else {
+        let cell = |v: &serde_json::Value, k: &str| match &v[k] {
+            serde_json::Value::Null => "-".to_string(),
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let body: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| {
+                [
+                    "file",
+                    "format",
+                    "source",
+                    "status",
+                    "objects",
+                    "relationships",
+                    "indicators",
+                    "added",
+                    "changed",
+                    "withdrawn",
+                ]
+                .iter()
+                .map(|k| cell(r, k))
+                .collect()
+            })
+            .collect();
+        print!(
+            "{}",
+            table(
+                &[
+                    "FILE",
+                    "FORMAT",
+                    "SOURCE",
+                    "STATUS",
+                    "OBJECTS",
+                    "RELS",
+                    "INDICATORS",
+                    "ADDED",
+                    "CHANGED",
+                    "WITHDRAWN"
+                ],
+                &body
+            )
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,268 @@
+//! What the engines read: indicators to hunt and the context of a hit,
+//! sightings written back, and whole-store snapshots for attribution.
+
+use crate::Store;
+use crate::errors::KbError;
+use crate::ingest::bump_generation;
+use crate::rows::{OBJECT_COLUMNS, object_from_row};
+use cairn_model::{Bundle, IndicatorKind, Observable, Provenance, Relation, Tlp};
+use rusqlite::{OptionalExtension, params, params_from_iter};
+use serde::Serialize;
+use std::collections::{BTreeSet, HashMap};
+
+/// One value to hunt for; `key` leads back to the indicator's context.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HuntIndicator {
+    /// The indicator's row id.
+    pub key: i64,
+    /// The value.
+    pub observable: Observable,
+}
+
+/// An actor as a hit names it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ActorRef {
+    /// Display name of the resolved actor.
+    pub name: String,
+    /// Other names linked sources give it.
+    pub aliases: Vec<String>,
+}
+
+/// Who an indicator belongs to, and on whose word.
+#[derive(Debug, Clone, Serialize)]
+pub struct IndicatorContext {
+    /// The indicator's STIX id.
+    pub stix_id: String,
+    /// Actors it indicates (resolved across sources).
+    pub actors: Vec<ActorRef>,
+    /// Malware families it indicates.
+    pub families: Vec<String>,
+    /// Roles and labels (`c2`, `reconnaissance`, …).
+    pub roles: Vec<String>,
+    /// The statement's provenance.
+    pub sources: Vec<Provenance>,
+    /// When the indicator stops being valid.
+    pub valid_until: Option<String>,
+}
+
+/// A hit to record as a sighting.
+#[derive(Debug, Clone)]
+pub struct SightingInput {
+    /// The indicator's key (from [`HuntIndicator`]).
+    pub key: i64,
+    /// How many hits.
+    pub count: u64,
+    /// First hit time (or when the hunt ran).
+    pub first_seen: String,
+    /// Last hit time.
+    pub last_seen: String,
+    /// Where: file names, hosts.
+    pub where_: String,
+}
+
+impl Store {
+    /// Every indicator value to hunt. Without `include_inactive`, revoked,
+    /// withdrawn and expired (`valid_until` past) indicators are left out.
+    pub fn hunt_indicators(&self, include_inactive: bool) -> Result<Vec<HuntIndicator>, KbError> {
+        let filter = if include_inactive {
+            ""
+        } else {
+            "AND o.withdrawn_at IS NULL AND o.revoked = 0 AND (o.valid_until IS NULL OR o.valid_until > ?1)"
+        };
+        let sql = format!(
+            "SELECT o.id, ob.kind, ob.value FROM observables ob JOIN objects o ON o.id = ob.object_id \
+             WHERE o.kind = 'indicator' {filter}"
+        );
+        let mut q = self.conn.prepare(&sql)?;
+        let now = crate::now();
+        let map = |r: &rusqlite::Row| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        };
+        let rows: Vec<(i64, String, String)> = if include_inactive {
+            q.query_map([], map)?.collect::<Result<_, _>>()?
+        } else {
+            q.query_map([now], map)?.collect::<Result<_, _>>()?
+        };
+        Ok(rows
+            .into_iter()
+            .filter_map(|(key, kind, value)| {
+                let kind: IndicatorKind = kind.parse().ok()?;
+                Some(HuntIndicator {
+                    key,
+                    observable: Observable { kind, value },
+                })
+            })
+            .collect())
+    }
+
+    /// The actors, families, roles and provenance behind one indicator.
+    pub fn indicator_context(&self, key: i64) -> Result<IndicatorContext, KbError> {
+        let sql = format!(
+            "SELECT {OBJECT_COLUMNS} FROM objects o JOIN sources s ON s.id = o.source_id WHERE o.id = ?1"
+        );
+        let (_, obj) = self
+            .conn
+            .query_row(&sql, [key], object_from_row)
+            .optional()?
+            .ok_or(KbError::NotFound(key))?;
+        let mut q = self.conn.prepare(
+            "SELECT DISTINCT t.kind, t.stix_id, t.name FROM relations r \
+             JOIN objects t ON t.stix_id = r.tgt_ref AND t.withdrawn_at IS NULL \
+             WHERE r.src_ref = ?1 AND r.rel_type = 'indicates' AND r.withdrawn_at IS NULL \
+               AND t.kind IN ('intrusion-set', 'malware', 'tool', 'campaign')",
+        )?;
+        let targets: Vec<(String, String, Option<String>)> = q
+            .query_map([&obj.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?;
+        let mut actors: Vec<ActorRef> = Vec::new();
+        let mut families: BTreeSet<String> = BTreeSet::new();
+        for (kind, stix_id, name) in targets {
+            if kind == "intrusion-set" {
+                let actor = match self.actor(&stix_id)? {
+                    Some(p) => ActorRef {
+                        aliases: p
+                            .aliases
+                            .iter()
+                            .map(|a| a.name.clone())
+                            .filter(|a| *a != p.name)
+                            .collect(),
+                        name: p.name,
+                    },
+                    None => ActorRef {
+                        name: name.unwrap_or(stix_id),
+                        aliases: Vec::new(),
+                    },
+                };
+                if !actors.contains(&actor) {
+                    actors.push(actor);
+                }
+            } else if let Some(n) = name {
+                families.insert(n);
+            }
+        }
+        Ok(IndicatorContext {
+            stix_id: obj.id,
+            actors,
+            families: families.into_iter().collect(),
+            roles: obj.labels,
+            sources: vec![obj.prov],
+            valid_until: obj.valid_until,
+        })
+    }
+
+    /// MISP warninglists the user ingested: (name, list.json text).
+    pub fn warninglist_documents(&self) -> Result<Vec<(String, String)>, KbError> {
+        let mut q = self
+            .conn
+            .prepare("SELECT name, body FROM documents ORDER BY name")?;
+        let rows = q.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Writes hits back as sightings (one transaction); returns rows written.
+    pub fn record_sightings(&mut self, hits: &[SightingInput]) -> Result<usize, KbError> {
+        let ts = crate::now();
+        let tx = self.conn.transaction()?;
+        {
+            let mut ins = tx.prepare(
+                "INSERT INTO sightings(object_id, count, first_seen, last_seen, location, recorded_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for h in hits {
+                ins.execute(params![
+                    h.key,
+                    h.count as i64,
+                    h.first_seen,
+                    h.last_seen,
+                    h.where_,
+                    ts
+                ])?;
+            }
+        }
+        if !hits.is_empty() {
+            bump_generation(&tx)?;
+        }
+        tx.commit()?;
+        Ok(hits.len())
+    }
+
+    /// Active objects of the given STIX types from every source, with their
+    /// observables, and every active relationship among stored objects.
+    pub fn snapshot(&self, kinds: &[&str]) -> Result<Bundle, KbError> {
+        let marks = vec!["?"; kinds.len().max(1)].join(",");
+        let sql = format!(
+            "SELECT {OBJECT_COLUMNS} FROM objects o JOIN sources s ON s.id = o.source_id \
+             WHERE o.withdrawn_at IS NULL AND o.kind IN ({marks}) ORDER BY o.id"
+        );
+        let mut q = self.conn.prepare(&sql)?;
+        let kinds_owned: Vec<String> = kinds.iter().map(|k| k.to_string()).collect();
+        let rows: Vec<(i64, cairn_model::Object)> = q
+            .query_map(params_from_iter(kinds_owned.iter()), object_from_row)?
+            .collect::<Result<_, _>>()?;
+        let mut obs: HashMap<i64, Vec<Observable>> = HashMap::new();
+        if kinds.contains(&"indicator") {
+            let mut oq = self
+                .conn
+                .prepare("SELECT object_id, kind, value FROM observables")?;
+            let it = oq.query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })?;
+            for row in it {
+                let (id, kind, value) = row?;
+                if let Ok(kind) = kind.parse() {
+                    obs.entry(id).or_default().push(Observable { kind, value });
+                }
+            }
+        }
+        let objects = rows
+            .into_iter()
+            .map(|(id, mut o)| {
+                o.observables = obs.remove(&id).unwrap_or_default();
+                o
+            })
+            .collect();
+        let mut rq = self.conn.prepare(
+            "SELECT r.stix_id, r.rel_type, r.src_ref, r.tgt_ref, r.description, r.revoked, r.deprecated, \
+                    s.name, r.reference, r.first_seen, r.last_seen, r.confidence, r.tlp \
+             FROM relations r JOIN sources s ON s.id = r.source_id WHERE r.withdrawn_at IS NULL ORDER BY r.id",
+        )?;
+        let relations = rq
+            .query_map([], |r| {
+                let tlp: String = r.get(12)?;
+                Ok(Relation {
+                    id: r.get(0)?,
+                    rel_type: r.get(1)?,
+                    source_ref: r.get(2)?,
+                    target_ref: r.get(3)?,
+                    description: r.get(4)?,
+                    revoked: r.get(5)?,
+                    deprecated: r.get(6)?,
+                    prov: Provenance {
+                        source: r.get(7)?,
+                        reference: r.get(8)?,
+                        first_seen: r.get(9)?,
+                        last_seen: r.get(10)?,
+                        confidence: r.get(11)?,
+                        tlp: tlp.parse().unwrap_or(Tlp::Clear),
+                    },
+                    raw: String::new(),
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(Bundle {
+            format: "store".into(),
+            source: "cairn store".into(),
+            objects,
+            relations,
+            ..Bundle::default()
+        })
+    }
+}

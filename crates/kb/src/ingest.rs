@@ -1,0 +1,438 @@
+//! Writing a source's bundle: one transaction, idempotent, differential.
+//!
+//! A source is identified by name. Ingesting it again compares each
+//! statement's content hash with the stored one: unchanged rows are left
+//! alone, changed rows keep their previous version in `history`, and rows the
+//! new version no longer contains are marked withdrawn (never deleted).
+
+use crate::errors::KbError;
+use crate::{Store, now};
+use cairn_model::{Bundle, Object, Relation, normalize_name};
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+
+/// Kinds whose names and descriptions `search` covers.
+pub(crate) const SEARCHABLE: &[&str] = &[
+    "intrusion-set",
+    "campaign",
+    "malware",
+    "tool",
+    "attack-pattern",
+];
+
+/// What an ingest did.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct IngestReport {
+    /// Source name the statements are attributed to.
+    pub source: String,
+    /// Format the file was read as.
+    pub format: String,
+    /// `new`, `updated` or `unchanged`.
+    pub status: String,
+    /// Objects in the file.
+    pub objects: usize,
+    /// Relationships in the file.
+    pub relationships: usize,
+    /// Indicators among the objects.
+    pub indicators: usize,
+    /// Whole documents kept (warninglists).
+    pub documents: usize,
+    /// Statements new to the store.
+    pub added: usize,
+    /// Statements whose content changed since the last version.
+    pub changed: usize,
+    /// Statements the source no longer makes, now marked withdrawn.
+    pub withdrawn: usize,
+}
+
+impl IngestReport {
+    fn from_bundle(b: &Bundle, status: &str) -> IngestReport {
+        IngestReport {
+            source: b.source.clone(),
+            format: b.format.clone(),
+            status: status.into(),
+            objects: b.objects.len(),
+            relationships: b.relations.len(),
+            indicators: b.indicator_count(),
+            documents: b.documents.len(),
+            added: 0,
+            changed: 0,
+            withdrawn: 0,
+        }
+    }
+}
+
+fn hash<T: Serialize>(v: &T) -> i64 {
+    let bytes = serde_json::to_vec(v).unwrap_or_default();
+    // Stored as SQLite's signed 64-bit integer; the bit pattern is what matters.
+    xxhash_rust::xxh3::xxh3_64(&bytes) as i64
+}
+
+fn json_list(v: &[String]) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+}
+
+/// Later STIX versions of one id win inside a single file.
+fn latest<'a, T>(
+    items: &'a [T],
+    id: impl Fn(&T) -> &str,
+    modified: impl Fn(&T) -> Option<&str>,
+) -> Vec<&'a T> {
+    let mut pos: HashMap<&str, usize> = HashMap::with_capacity(items.len());
+    let mut out: Vec<&T> = Vec::with_capacity(items.len());
+    for it in items {
+        match pos.get(id(it)) {
+            Some(&i) if modified(out[i]) >= modified(it) => {}
+            Some(&i) => out[i] = it,
+            None => {
+                pos.insert(id(it), out.len());
+                out.push(it);
+            }
+        }
+    }
+    out
+}
+
+impl Store {
+    /// The source that was last ingested from exactly this input, if any: the
+    /// caller can then skip parsing altogether.
+    pub fn source_with_fingerprint(
+        &self,
+        fingerprint: &str,
+    ) -> Result<Option<(String, String)>, KbError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT name, format FROM sources WHERE fingerprint = ?1",
+                [fingerprint],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// Stores everything a source said, in one transaction. `file` and
+    /// `fingerprint` (a digest of the input and the options that shaped it)
+    /// are recorded so an identical re-ingest is recognised.
+    pub fn ingest(
+        &mut self,
+        bundle: &Bundle,
+        file: Option<&str>,
+        fingerprint: Option<&str>,
+    ) -> Result<IngestReport, KbError> {
+        let ts = now();
+        let tx = self.conn.transaction()?;
+        let existing: Option<(i64, Option<String>)> = tx
+            .query_row(
+                "SELECT id, fingerprint FROM sources WHERE name = ?1",
+                [&bundle.source],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        if let (Some((_, Some(old))), Some(new)) = (&existing, fingerprint) {
+            if old == new {
+                return Ok(IngestReport::from_bundle(bundle, "unchanged"));
+            }
+        }
+        let source_id = match existing {
+            Some((id, _)) => {
+                tx.execute(
+                    "UPDATE sources SET format = ?2, file = ?3, fingerprint = ?4, last_ingested = ?5, \
+                     versions = versions + 1 WHERE id = ?1",
+                    params![id, bundle.format, file, fingerprint, ts],
+                )?;
+                id
+            }
+            None => {
+                tx.execute(
+                    "INSERT INTO sources(name, format, file, fingerprint, first_ingested, last_ingested) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                    params![bundle.source, bundle.format, file, fingerprint, ts],
+                )?;
+                tx.last_insert_rowid()
+            }
+        };
+        let mut report =
+            IngestReport::from_bundle(bundle, if existing.is_some() { "updated" } else { "new" });
+        write_objects(&tx, source_id, bundle, &ts, &mut report)?;
+        write_relations(&tx, source_id, bundle, &ts, &mut report)?;
+        tx.execute("DELETE FROM documents WHERE source_id = ?1", [source_id])?;
+        for (name, body) in &bundle.documents {
+            tx.execute(
+                "INSERT OR REPLACE INTO documents(source_id, name, body) VALUES (?1, ?2, ?3)",
+                params![source_id, name, body],
+            )?;
+        }
+        if report.added + report.changed + report.withdrawn > 0 || !bundle.documents.is_empty() {
+            bump_generation(&tx)?;
+        } else if existing.is_some() {
+            report.status = "unchanged".into();
+        }
+        tx.commit()?;
+        Ok(report)
+    }
+}
+
+pub(crate) fn bump_generation(tx: &Transaction) -> Result<(), KbError> {
+    tx.execute(
+        "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'",
+        [],
+    )?;
+    Ok(())
+}
+
+fn write_objects(
+    tx: &Transaction,
+    source_id: i64,
+    bundle: &Bundle,
+    ts: &str,
+    report: &mut IngestReport,
+) -> Result<(), KbError> {
+    let mut stored: HashMap<String, (i64, i64, bool)> = HashMap::new();
+    {
+        let mut q = tx.prepare(
+            "SELECT stix_id, id, hash, withdrawn_at IS NOT NULL FROM objects WHERE source_id = ?1",
+        )?;
+        let rows = q.query_map([source_id], |r| {
+            Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?, r.get(3)?)))
+        })?;
+        for row in rows {
+            let (k, v) = row?;
+            stored.insert(k, v);
+        }
+    }
+    let mut insert = tx.prepare(
+        "INSERT INTO objects(source_id, stix_id, kind, name, description, external_id, created, modified, revoked, \
+         deprecated, country, valid_until, aliases, tactics, labels, sectors, refs, reference, first_seen, last_seen, \
+         confidence, tlp, raw, hash, added_at, updated_at) \
+         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?25)",
+    )?;
+    let mut update = tx.prepare(
+        "UPDATE objects SET kind=?2, name=?3, description=?4, external_id=?5, created=?6, modified=?7, revoked=?8, \
+         deprecated=?9, country=?10, valid_until=?11, aliases=?12, tactics=?13, labels=?14, sectors=?15, refs=?16, \
+         reference=?17, first_seen=?18, last_seen=?19, confidence=?20, tlp=?21, raw=?22, hash=?23, updated_at=?24, \
+         withdrawn_at=NULL WHERE id=?1",
+    )?;
+    let mut history = tx.prepare(
+        "INSERT INTO history(source_id, stix_id, change, raw, superseded_at) \
+         SELECT source_id, stix_id, ?2, raw, ?3 FROM objects WHERE id = ?1",
+    )?;
+    let mut del_names = tx.prepare("DELETE FROM names WHERE object_id = ?1")?;
+    let mut del_obs = tx.prepare("DELETE FROM observables WHERE object_id = ?1")?;
+    let mut del_fts = tx.prepare("DELETE FROM fts WHERE rowid = ?1")?;
+    let mut ins_name =
+        tx.prepare("INSERT INTO names(object_id, norm, name, role) VALUES (?1, ?2, ?3, ?4)")?;
+    let mut ins_obs =
+        tx.prepare("INSERT INTO observables(object_id, kind, value) VALUES (?1, ?2, ?3)")?;
+    let mut ins_fts =
+        tx.prepare("INSERT INTO fts(rowid, name, aliases, description) VALUES (?1, ?2, ?3, ?4)")?;
+
+    let mut seen: HashSet<&str> = HashSet::with_capacity(bundle.objects.len());
+    for o in latest(
+        &bundle.objects,
+        |o: &Object| &o.id,
+        |o| o.modified.as_deref(),
+    ) {
+        seen.insert(&o.id);
+        let h = hash(o);
+        let p = &o.prov;
+        let rowid = match stored.get(&o.id) {
+            Some(&(_, old, false)) if old == h => continue,
+            Some(&(rowid, old, withdrawn)) => {
+                if old != h {
+                    history.execute(params![rowid, "changed", ts])?;
+                }
+                let _ = withdrawn;
+                update.execute(params![
+                    rowid,
+                    o.kind,
+                    o.name,
+                    o.description,
+                    o.external_id,
+                    o.created,
+                    o.modified,
+                    o.revoked,
+                    o.deprecated,
+                    o.country,
+                    o.valid_until,
+                    json_list(&o.aliases),
+                    json_list(&o.tactics),
+                    json_list(&o.labels),
+                    json_list(&o.sectors),
+                    json_list(&o.references),
+                    p.reference,
+                    p.first_seen,
+                    p.last_seen,
+                    p.confidence,
+                    p.tlp.as_str(),
+                    o.raw,
+                    h,
+                    ts
+                ])?;
+                del_names.execute([rowid])?;
+                del_obs.execute([rowid])?;
+                del_fts.execute([rowid])?;
+                report.changed += 1;
+                rowid
+            }
+            None => {
+                insert.execute(params![
+                    source_id,
+                    o.id,
+                    o.kind,
+                    o.name,
+                    o.description,
+                    o.external_id,
+                    o.created,
+                    o.modified,
+                    o.revoked,
+                    o.deprecated,
+                    o.country,
+                    o.valid_until,
+                    json_list(&o.aliases),
+                    json_list(&o.tactics),
+                    json_list(&o.labels),
+                    json_list(&o.sectors),
+                    json_list(&o.references),
+                    p.reference,
+                    p.first_seen,
+                    p.last_seen,
+                    p.confidence,
+                    p.tlp.as_str(),
+                    o.raw,
+                    h,
+                    ts
+                ])?;
+                report.added += 1;
+                tx.last_insert_rowid()
+            }
+        };
+        let mut norms: HashSet<String> = HashSet::new();
+        let named = o.name.iter().map(|n| (n, "primary"));
+        let aliases = o.aliases.iter().map(|n| (n, "alias"));
+        let ids = o.external_id.iter().map(|n| (n, "id"));
+        for (n, role) in named.chain(aliases).chain(ids) {
+            let norm = normalize_name(n);
+            if !norm.is_empty() && norms.insert(norm.clone()) {
+                ins_name.execute(params![rowid, norm, n, role])?;
+            }
+        }
+        for ob in &o.observables {
+            ins_obs.execute(params![rowid, ob.kind.as_str(), ob.value])?;
+        }
+        if SEARCHABLE.contains(&o.kind.as_str()) {
+            ins_fts.execute(params![rowid, o.name, o.aliases.join(" "), o.description])?;
+        }
+    }
+    for (stix_id, (rowid, _, withdrawn)) in &stored {
+        if !*withdrawn && !seen.contains(stix_id.as_str()) {
+            history.execute(params![rowid, "withdrawn", ts])?;
+            tx.execute(
+                "UPDATE objects SET withdrawn_at = ?2 WHERE id = ?1",
+                params![rowid, ts],
+            )?;
+            report.withdrawn += 1;
+        }
+    }
+    Ok(())
+}
+
+fn write_relations(
+    tx: &Transaction,
+    source_id: i64,
+    bundle: &Bundle,
+    ts: &str,
+    report: &mut IngestReport,
+) -> Result<(), KbError> {
+    let mut stored: HashMap<String, (i64, i64, bool)> = HashMap::new();
+    {
+        let mut q =
+            tx.prepare("SELECT stix_id, id, hash, withdrawn_at IS NOT NULL FROM relations WHERE source_id = ?1")?;
+        let rows = q.query_map([source_id], |r| {
+            Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?, r.get(3)?)))
+        })?;
+        for row in rows {
+            let (k, v) = row?;
+            stored.insert(k, v);
+        }
+    }
+    let mut insert = tx.prepare(
+        "INSERT INTO relations(source_id, stix_id, rel_type, src_ref, tgt_ref, description, revoked, deprecated, \
+         reference, first_seen, last_seen, confidence, tlp, raw, hash, added_at, updated_at) \
+         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?16)",
+    )?;
+    let mut update = tx.prepare(
+        "UPDATE relations SET rel_type=?2, src_ref=?3, tgt_ref=?4, description=?5, revoked=?6, deprecated=?7, \
+         reference=?8, first_seen=?9, last_seen=?10, confidence=?11, tlp=?12, raw=?13, hash=?14, updated_at=?15, \
+         withdrawn_at=NULL WHERE id=?1",
+    )?;
+    let mut history = tx.prepare(
+        "INSERT INTO history(source_id, stix_id, change, raw, superseded_at) \
+         SELECT source_id, stix_id, ?2, raw, ?3 FROM relations WHERE id = ?1",
+    )?;
+    let mut seen: HashSet<&str> = HashSet::with_capacity(bundle.relations.len());
+    // Relations carry no `modified` in the model: the first of duplicates wins.
+    for r in latest(&bundle.relations, |r: &Relation| &r.id, |_| None) {
+        seen.insert(&r.id);
+        let h = hash(r);
+        let p = &r.prov;
+        match stored.get(&r.id) {
+            Some(&(_, old, false)) if old == h => {}
+            Some(&(rowid, old, _)) => {
+                if old != h {
+                    history.execute(params![rowid, "changed", ts])?;
+                }
+                update.execute(params![
+                    rowid,
+                    r.rel_type,
+                    r.source_ref,
+                    r.target_ref,
+                    r.description,
+                    r.revoked,
+                    r.deprecated,
+                    p.reference,
+                    p.first_seen,
+                    p.last_seen,
+                    p.confidence,
+                    p.tlp.as_str(),
+                    r.raw,
+                    h,
+                    ts
+                ])?;
+                report.changed += 1;
+            }
+            None => {
+                insert.execute(params![
+                    source_id,
+                    r.id,
+                    r.rel_type,
+                    r.source_ref,
+                    r.target_ref,
+                    r.description,
+                    r.revoked,
+                    r.deprecated,
+                    p.reference,
+                    p.first_seen,
+                    p.last_seen,
+                    p.confidence,
+                    p.tlp.as_str(),
+                    r.raw,
+                    h,
+                    ts
+                ])?;
+                report.added += 1;
+            }
+        }
+    }
+    for (stix_id, (rowid, _, withdrawn)) in &stored {
+        if !*withdrawn && !seen.contains(stix_id.as_str()) {
+            history.execute(params![rowid, "withdrawn", ts])?;
+            tx.execute(
+                "UPDATE relations SET withdrawn_at = ?2 WHERE id = ?1",
+                params![rowid, ts],
+            )?;
+            report.withdrawn += 1;
+        }
+    }
+    Ok(())
+}
