@@ -170,10 +170,7 @@ pub(crate) fn parse(path: &Path, text: &str, opts: &Options) -> Result<Bundle, I
         for v in strings(c.meta.get("cfr-suspected-victims")) {
             match country_code(&v) {
                 Some(cc) => victims.push(("location".into(), cc.to_string())),
-                None => bundle.warnings.push(format!(
-                    "{}: unknown victim country `{v}`, not linked",
-                    place()
-                )),
+                None => unknown_victims.push(format!("{v} ({})", place())),
             }
         }
         for s in strings(c.meta.get("cfr-target-category")) {
@@ -253,7 +250,7 @@ mod tests {
         assert_eq!(a.prov.reference.as_deref(), Some("https://example.org/r"));
         assert_eq!(b.relations.len(), 2);
         assert!(b.objects.iter().any(|o| o.country.as_deref() == Some("TW")));
-        assert_eq!(b.warnings.len(), 1);
+        assert_eq!(b.warnings.len(), 1, "{:?}", b.warnings);
     }
 
     #[test]

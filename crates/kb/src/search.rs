@@ -51,7 +51,7 @@ impl Store {
                 r.get::<_, Option<String>>(1)?,
                 r.get::<_, Option<String>>(2)?,
                 r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
+                r.get::<_, Option<String>>(4)?.unwrap_or_default(),
                 r.get::<_, f64>(5)?,
                 r.get::<_, bool>(6)?,
             ))
