@@ -260,9 +260,9 @@ impl Corpus {
 
         let resolved = self.resolved_from(evidence);
         let model: Vec<f64> = self
-            .score_resolved(set, &resolved, false)
+            .score_resolved(set, &resolved, &|_| false)
             .into_iter()
-            .map(|(s, _)| s)
+            .map(|(s, _, _)| s)
             .collect();
         let ev_set: HashSet<Feature> = evidence.iter().copied().collect();
         let jac: Vec<f64> = direct.iter().map(|d| jaccard(&ev_set, d)).collect();

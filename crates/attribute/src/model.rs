@@ -153,12 +153,13 @@ impl Corpus {
     /// `top` best (all when `top` is 0).
     pub fn attribute(&self, evidence: &Evidence, top: usize) -> Ranking {
         let resolved = self.resolve(evidence);
-        let scored = self.score_resolved(&self.set, &resolved, true);
-        let mut order: Vec<(usize, f64, Vec<Contribution>)> = scored
-            .into_iter()
+        // Score everyone cheaply, then explain only what will be shown.
+        let scored = self.score_resolved(&self.set, &resolved, &|_| false);
+        let mut order: Vec<(usize, f64)> = scored
+            .iter()
             .enumerate()
-            .filter(|(_, (_, c))| c.iter().any(|x| x.for_or_against == Direction::For))
-            .map(|(g, (s, c))| (g, s, c))
+            .filter(|(_, (_, has_for, _))| *has_for)
+            .map(|(g, (s, _, _))| (g, *s))
             .collect();
         order.sort_by(|a, b| {
             b.1.total_cmp(&a.1)
@@ -170,17 +171,29 @@ impl Corpus {
         let keep = if top == 0 {
             order.len()
         } else {
-            top.min(order.len())
+            top.max(2).min(order.len())
         };
+        let shown: std::collections::HashSet<usize> =
+            order.iter().take(keep).map(|x| x.0).collect();
+        let explained = self.score_resolved(&self.set, &resolved, &|g| shown.contains(&g));
+        let mut contributions: HashMap<usize, Vec<Contribution>> = HashMap::new();
+        for (g, (_, _, mut c)) in explained.into_iter().enumerate() {
+            if shown.contains(&g) {
+                c.sort_by(|a, b| b.weight.abs().total_cmp(&a.weight.abs()));
+                contributions.insert(g, c);
+            }
+        }
+        let empty: Vec<Contribution> = Vec::new();
+        let keep = if top == 0 { keep } else { top.min(order.len()) };
         let mut candidates: Vec<Candidate> = Vec::with_capacity(keep);
-        for (i, (g, score, mut contribs)) in order.iter().take(keep).cloned().enumerate() {
-            contribs.sort_by(|a, b| b.weight.abs().total_cmp(&a.weight.abs()));
+        for (i, &(g, score)) in order.iter().take(keep).enumerate() {
+            let contribs = contributions.get(&g).cloned().unwrap_or_default();
             let grp = &self.groups[g];
             let other = if i == 0 { order.get(1) } else { order.first() };
             let (distinguishing_against, distinguishing) = match other {
-                Some((og, _, oc)) => (
+                Some((og, _)) => (
                     Some(self.groups[*og].name.clone()),
-                    distinctions(&contribs, oc),
+                    distinctions(&contribs, contributions.get(og).unwrap_or(&empty)),
                 ),
                 None => (None, Vec::new()),
             };
@@ -214,8 +227,8 @@ impl Corpus {
         &self,
         set: &ProfileSet,
         r: &Resolved,
-        explain: bool,
-    ) -> Vec<(f64, Vec<Contribution>)> {
+        explain_group: &dyn Fn(usize) -> bool,
+    ) -> Vec<(f64, bool, Vec<Contribution>)> {
         let w = &self.weights;
         // Per-feature rarity is shared by every group.
         let feats: Vec<(Feature, f64, Origin, f64)> = r
@@ -230,6 +243,8 @@ impl Corpus {
             .collect();
         let mut out = Vec::with_capacity(set.profiles.len());
         for (g, profile) in set.profiles.iter().enumerate() {
+            let explain = explain_group(g);
+            let mut has_for = false;
             let size = profile_size(profile);
             let norm = ((set.size_ref + w.size_smoothing) / (size + w.size_smoothing)).sqrt();
             let mut score = 0.0;
@@ -244,6 +259,7 @@ impl Corpus {
                             continue;
                         }
                         score += c;
+                        has_for = true;
                         if !explain {
                             continue;
                         }
@@ -291,6 +307,7 @@ impl Corpus {
                 if gs.contains(&(g as u32)) {
                     let c = aidf * w.indicator;
                     score += c;
+                    has_for = true;
                     if explain {
                         contribs.push(Contribution {
                             kind: "infrastructure".into(),
@@ -305,9 +322,9 @@ impl Corpus {
                     }
                 }
             }
-            self.victimology(g, r, explain, &mut score, &mut contribs);
+            has_for |= self.victimology(g, r, explain, &mut score, &mut contribs);
             self.time(g, r, explain, &mut score, &mut contribs);
-            out.push((score, contribs));
+            out.push((score, has_for, contribs));
         }
         out
     }
@@ -362,7 +379,8 @@ impl Corpus {
         explain: bool,
         score: &mut f64,
         contribs: &mut Vec<Contribution>,
-    ) {
+    ) -> bool {
+        let mut any_for = false;
         let w = self.weights.victimology;
         let grp = &self.groups[g];
         let lists: [VictimList<'_>; 2] = [
@@ -420,6 +438,7 @@ impl Corpus {
                 if c == 0.0 {
                     continue;
                 }
+                any_for |= c > 0.0;
                 *score += c;
                 if explain {
                     contribs.push(Contribution {
@@ -432,6 +451,7 @@ impl Corpus {
                 }
             }
         }
+        any_for
     }
 
     fn time(
