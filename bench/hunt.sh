@@ -18,10 +18,27 @@ SETS=${SETS:-"1000 100000 1000000"}
 TOOL_TIMEOUT=${TOOL_TIMEOUT:-240}
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 
+# DRIVER=cli (default): the real `cairn hunt --ioc FILE --json`.
+# DRIVER=lib: `cairn-loggen hunt`, the same library path without the CLI (for
+# when the CLI does not build, e.g. mid-refactor of another crate).
+DRIVER=${DRIVER:-cli}
+
 cd "$ROOT"
-cargo build --release -q -p cairn-cli -p cairn-loggen
+cargo build --release -q -p cairn-loggen
+if [ "$DRIVER" = cli ]; then cargo build --release -q -p cairn-cli; fi
 CAIRN=$TARGET/release/cairn
 LOGGEN=$TARGET/release/cairn-loggen
+hunt_build() { # ioc-file: builds and caches the index, summary on stdout+stderr
+  if [ "$DRIVER" = cli ]; then "$CAIRN" hunt --ioc "$1" /dev/null
+  else "$LOGGEN" hunt --ioc "$1" --cache "$XDG_CACHE_HOME/index.idx" /dev/null; fi
+}
+hunt_run() { # ioc-file logs...: alerts as JSON lines on stdout
+  local ioc=$1; shift
+  if [ "$DRIVER" = cli ]; then "$CAIRN" hunt --quiet --json --ioc "$ioc" "$@"
+  else "$LOGGEN" hunt --ioc "$ioc" --cache "$XDG_CACHE_HOME/index.idx" "$@"; fi
+}
+export -f hunt_build hunt_run
+export DRIVER CAIRN LOGGEN
 
 mkdir -p "$DATA"
 if [ ! -s "$DATA/zeek/ssl.log" ] || [ "$(cat "$DATA/zeek/.size" 2>/dev/null)" != "$SIZE_MB" ]; then
@@ -70,16 +87,16 @@ echo "| indicators | tool | time (s) | MB/s | lines/s | peak RSS (MB) | matching
 echo "|---:|---|---:|---:|---:|---:|---:|---|"
 for n in $SETS; do
   export XDG_CACHE_HOME="$DATA/cache-$n"
-  rm -rf "$XDG_CACHE_HOME"
+  rm -rf "$XDG_CACHE_HOME"; mkdir -p "$XDG_CACHE_HOME"
   # 1) build the index (and cache it), 2) the timed run, with the index built.
-  read -r B_S B_KB < <(run build "$CAIRN" hunt --ioc "$DATA/iocs-$n.txt" /dev/null)
-  IDX=$(grep -o 'Index: .*' "$DATA/out" || true)
+  read -r B_S B_KB < <(run build bash -c 'hunt_build "$0"' "$DATA/iocs-$n.txt")
+  IDX=$(cat "$DATA/out" "$DATA/err" | grep -o 'Index: .*' | head -1 || true)
   BPI=$(echo "$IDX" | sed -n 's/.*, \([0-9.]*\) bytes\/indicator.*/\1/p')
   BUILD_S=$(echo "$IDX" | sed -n 's/.*built, \([0-9.]*\) s.*/\1/p')
-  read -r C_S C_KB < <(run cairn "$CAIRN" hunt --quiet --json --ioc "$DATA/iocs-$n.txt" "${LOGS[@]}")
+  read -r C_S C_KB < <(run cairn bash -c 'hunt_run "$@"' _ "$DATA/iocs-$n.txt" "${LOGS[@]}")
   C_HITS=$(wc -l < "$DATA/out")
   C_LINES=$(grep -o '"file":"[^"]*","line":[0-9]*' "$DATA/out" | sort -u | wc -l)
-  echo "| $n | cairn hunt | $C_S | $(mbps "$C_S") | $(lps "$C_S") | $((C_KB/1024)) | $C_LINES ($C_HITS alerts) | index built once in ${BUILD_S} s (peak $((B_KB/1024)) MB), then cached; ${BPI} bytes/indicator |"
+  echo "| $n | cairn hunt ($DRIVER) | $C_S | $(mbps "$C_S") | $(lps "$C_S") | $((C_KB/1024)) | $C_LINES ($C_HITS alerts) | index built once in ${BUILD_S} s (peak $((B_KB/1024)) MB), then cached; ${BPI} bytes/indicator |"
   read -r G_S G_KB < <(run grep grep -F -f "$DATA/patterns-$n.txt" "${LOGS[@]}")
   G_LINES=$(wc -l < "$DATA/out")
   echo "| $n | grep -F -f | $G_S | $(mbps "$G_S") | $(lps "$G_S") | $((G_KB/1024)) | $G_LINES | substring matches |"

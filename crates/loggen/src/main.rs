@@ -63,6 +63,19 @@ enum Cmd {
         #[arg(long, default_value_t = true)]
         plant: bool,
     },
+    /// Benchmark driver: the hunt library alone (no knowledge base), as
+    /// `cairn hunt --ioc FILE --json` runs it: built-in warninglists, index
+    /// cached at `--cache`, alerts as JSON lines on stdout, summary on stderr.
+    Hunt {
+        /// Indicator list (one value per line, defanged accepted).
+        #[arg(long)]
+        ioc: PathBuf,
+        /// Index cache file (built when absent).
+        #[arg(long)]
+        cache: PathBuf,
+        /// Logs.
+        logs: Vec<PathBuf>,
+    },
 }
 
 /// SplitMix64: tiny, fast and stable across versions, which matters more
@@ -800,5 +813,70 @@ fn main() -> anyhow::Result<()> {
             no_plant,
         } => zeek(&out, lines, size_mb, seed, json, gzip, !no_plant),
         Cmd::Iocs { count, seed, plant } => iocs(count, seed, plant),
+        Cmd::Hunt { ioc, cache, logs } => hunt(&ioc, &cache, &logs),
     }
+}
+
+fn hunt(ioc: &Path, cache: &Path, logs: &[PathBuf]) -> anyhow::Result<()> {
+    use cairn_hunt::{Index, IndexBuilder, Input, ScanOptions, Scanner};
+    use cairn_model::{IndicatorKind, Observable};
+    let t0 = std::time::Instant::now();
+    let (index, built) = match Index::load(cache) {
+        Ok(ix) => (ix, false),
+        Err(_) => {
+            let text = std::fs::read_to_string(ioc)?;
+            let wl = cairn_warninglist::WarningLists::builtin();
+            let mut b = IndexBuilder::new().suppress_with(&wl);
+            for (i, line) in text.lines().enumerate() {
+                let v = line.trim().replace("[.]", ".");
+                if v.is_empty() || v.starts_with('#') {
+                    continue;
+                }
+                if let Some(k) = IndicatorKind::detect(&v) {
+                    b.add(&Observable::new(k, &v), i as u32);
+                }
+            }
+            let ix = b.build();
+            ix.save(cache)?;
+            (ix, true)
+        }
+    };
+    let index_secs = t0.elapsed().as_secs_f64();
+    let t1 = std::time::Instant::now();
+    let inputs: Vec<Input> = logs.iter().cloned().map(Input::Path).collect();
+    let out = std::sync::Mutex::new(BufWriter::new(std::io::stdout()));
+    let summary = Scanner::new(&index, ScanOptions::default()).scan(&inputs, &|h| {
+        if let Ok(mut w) = out.lock() {
+            let _ = writeln!(
+                w,
+                "{{\"file\":\"{}\",\"line\":{},\"field\":\"{}\",\"indicator\":\"{}\",\"match\":\"{}\"}}",
+                h.file,
+                h.line,
+                h.field,
+                h.indicator.value,
+                h.match_kind.as_str()
+            );
+        }
+    });
+    if let Ok(mut w) = out.lock() {
+        w.flush()?;
+    }
+    let secs = t1.elapsed().as_secs_f64();
+    eprintln!(
+        "Index: {} indicator value(s) ({}, {:.2} s, {:.1} bytes/indicator).",
+        index.len(),
+        if built { "built" } else { "cached" },
+        index_secs,
+        index.heap_bytes() as f64 / index.len().max(1) as f64
+    );
+    eprintln!(
+        "Hunted {} lines, {:.1} MB in {:.2} s; {} hits; {} malformed; errors: {}",
+        summary.lines,
+        summary.bytes as f64 / 1e6,
+        secs,
+        summary.hits,
+        summary.malformed,
+        summary.errors.len()
+    );
+    Ok(())
 }
