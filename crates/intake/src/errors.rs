@@ -51,7 +51,12 @@ impl IntakeError {
             path: path.to_path_buf(),
             line: e.line(),
             column: e.column(),
-            message: e.to_string(),
+            message: {
+                // serde_json appends the position, which the variant already shows.
+                let m = e.to_string();
+                m.rfind(" at line ")
+                    .map_or(m.clone(), |i| m[..i].to_string())
+            },
         }
     }
 

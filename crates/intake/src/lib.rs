@@ -43,6 +43,7 @@ use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
+pub use cairn_extract::BenignFilter;
 pub use pattern::observables_from_pattern;
 
 /// The formats intake understands.
@@ -122,8 +123,7 @@ pub struct Options {
     /// Keep indicators of benign infrastructure found in reports.
     pub keep_benign: bool,
     /// Extra benign filter for reports (e.g. MISP warninglists).
-    pub benign:
-        Option<Arc<dyn Fn(cairn_model::IndicatorKind, &str) -> Option<String> + Send + Sync>>,
+    pub benign: Option<Arc<dyn BenignFilter>>,
 }
 
 /// Reads and parses one file. Gzip-compressed files are read transparently.

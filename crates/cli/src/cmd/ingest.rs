@@ -97,7 +97,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         confidence: args.confidence,
         reference: args.reference.clone(),
         keep_benign: args.keep_benign,
-        benign: crate::benign::from_store(global).ok().flatten(),
+        benign: None,
     };
     let mut inputs: Vec<(Input, Options)> = Vec::new();
     if args.starter {
@@ -135,6 +135,10 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     }
 
     let mut store = crate::open_store(global)?;
+    let benign = crate::benign::from_store(&store)?;
+    for (_, o) in inputs.iter_mut() {
+        o.benign = benign.clone();
+    }
     let bar = crate::output::spinner(global, "parsing");
     let mut parsed = Vec::new();
     for (input, o) in &inputs {
