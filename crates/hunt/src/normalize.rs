@@ -71,11 +71,17 @@ pub(crate) fn parse_ip(raw: &[u8]) -> Option<IpAddr> {
         return None;
     }
     let s = std::str::from_utf8(v).ok()?;
-    let s = s
-        .strip_prefix('[')
-        .and_then(|r| r.strip_suffix(']'))
-        .unwrap_or(s);
-    let s = s.split('%').next().unwrap_or(s);
+    let s = if v[0] == b'[' {
+        s.strip_prefix('[')
+            .and_then(|r| r.strip_suffix(']'))
+            .unwrap_or(s)
+    } else {
+        s
+    };
+    let s = match memchr::memchr(b'%', s.as_bytes()) {
+        Some(i) => &s[..i],
+        None => s,
+    };
     let ip: IpAddr = s.parse().ok()?;
     Some(canonical_ip(ip))
 }
@@ -104,8 +110,16 @@ pub(crate) fn ip_bytes(ip: IpAddr, out: &mut [u8; 16]) -> &[u8] {
     }
 }
 
-/// [`hex_into`] into a stack buffer.
-pub(crate) fn hex_stack<'b>(raw: &[u8], buf: &'b mut [u8; 256]) -> Option<&'b [u8]> {
+/// [`hex_into`] into a stack buffer; values already in canonical form (lower
+/// case, no separators, the common case in logs) are returned as they are.
+pub(crate) fn hex_stack<'b>(raw: &'b [u8], buf: &'b mut [u8; 256]) -> Option<&'b [u8]> {
+    let raw = raw.trim_ascii();
+    if !raw.is_empty()
+        && raw.len() <= buf.len()
+        && raw.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
+        return Some(raw);
+    }
     let mut n = 0;
     for &b in trim_ascii(raw) {
         let c = match b {

@@ -773,8 +773,10 @@ impl BlockCtx<'_> {
                 };
                 let name = || z.names[i].clone();
                 if *is_set || *ty == FieldType::Auto || *ty == FieldType::Hash {
-                    for item in col.split(|b| *b == z.set_sep) {
-                        self.check(*ty, item, lno, &name, ms, res);
+                    let mut from = 0;
+                    for to in memchr::memchr_iter(z.set_sep, col).chain([col.len()]) {
+                        self.check(*ty, &col[from..to], lno, &name, ms, res);
+                        from = to + 1;
                     }
                 } else {
                     self.check(*ty, col, lno, &name, ms, res);
