@@ -18,12 +18,17 @@ fn cairn(args: &[&str]) -> Output {
 fn dataset(rel: &str) -> Option<PathBuf> {
     let base = std::env::var_os("CAIRN_DATASETS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets"));
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets")
+        });
     let p = base.join(rel);
     if p.is_file() {
         Some(p)
     } else {
-        eprintln!("note: {} not found; test skipped (set CAIRN_DATASETS)", p.display());
+        eprintln!(
+            "note: {} not found; test skipped (set CAIRN_DATASETS)",
+            p.display()
+        );
         None
     }
 }
@@ -89,12 +94,25 @@ fn check_appendix(rel: &str) {
     let text = std::fs::read_to_string(&path).unwrap();
     let truth = appendix_truth(&text);
     let out = cairn(&["extract", path.to_str().unwrap(), "--json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let got = json_lines(&out);
-    assert!(got.iter().all(|v| v.get("suppressed").is_none()), "nothing benign here");
+    assert!(
+        got.iter().all(|v| v.get("suppressed").is_none()),
+        "nothing benign here"
+    );
     let got_set: BTreeSet<(String, String)> = got
         .iter()
-        .map(|v| (s(v, &["type"]).unwrap().to_string(), s(v, &["value"]).unwrap().to_string()))
+        .map(|v| {
+            (
+                s(v, &["type"]).unwrap().to_string(),
+                s(v, &["value"]).unwrap().to_string(),
+            )
+        })
         .collect();
     let want: BTreeSet<(String, String)> = truth.keys().cloned().collect();
     assert_eq!(
@@ -108,7 +126,10 @@ fn check_appendix(rel: &str) {
         "extra"
     );
     for v in &got {
-        let key = (s(v, &["type"]).unwrap().to_string(), s(v, &["value"]).unwrap().to_string());
+        let key = (
+            s(v, &["type"]).unwrap().to_string(),
+            s(v, &["value"]).unwrap().to_string(),
+        );
         // Every occurrence is listed, the first also at the top level.
         assert_eq!(v["occurrences"][0]["line"], v["line"]);
         assert!(v["original"].as_str().is_some_and(|o| !o.is_empty()));
@@ -126,13 +147,18 @@ fn check_appendix(rel: &str) {
 #[test]
 fn redhotel_appendix_extracts_completely() {
     check_appendix("insikt/redhotel-2023-08-appendix.txt");
-    let Some(path) = dataset("insikt/redhotel-2023-08-appendix.txt") else { return };
+    let Some(path) = dataset("insikt/redhotel-2023-08-appendix.txt") else {
+        return;
+    };
     let got = json_lines(&cairn(&["extract", path.to_str().unwrap(), "--json"]));
     let find = |v: &str| got.iter().find(|x| x["value"] == v).expect(v);
     let ip = find("1.13.82.101");
     assert_eq!(s(ip, &["original"]), Some("1.13.82[.]101"));
     assert_eq!(s(ip, &["context", "role"]), Some("c2"));
-    assert_eq!(s(ip, &["context", "heading"]), Some("C2 IP Addresses (seen May to June 2023)"));
+    assert_eq!(
+        s(ip, &["context", "heading"]),
+        Some("C2 IP Addresses (seen May to June 2023)")
+    );
     assert_eq!(s(ip, &["context", "first_seen"]), Some("2023-05-01"));
     assert_eq!(s(ip, &["context", "last_seen"]), Some("2023-06-30"));
     let cert = find("f8cd64625f8964239dad1b2ce7372d7a293196455db7c6b5467f7770fd664a61");
@@ -140,7 +166,12 @@ fn redhotel_appendix_extracts_completely() {
     let dom = find("r77wu4s847.sibersystems.xyz");
     assert_eq!(s(dom, &["original"]), Some("R77wu4s847.sibersystems[.]xyz"));
     // Listed twice in the appendix: one indicator, two occurrences.
-    assert_eq!(find("asia-cdn.asia")["occurrences"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        find("asia-cdn.asia")["occurrences"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
 }
 
 #[test]
@@ -152,19 +183,37 @@ fn tag22_indicators_extract_completely() {
 fn table_output_exit_codes_and_stdin() {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("r.md");
-    std::fs::write(&report, "## Winnti C2\n\nbeacon to kb.dga[.]asia and 10.0.0.1\n").unwrap();
+    std::fs::write(
+        &report,
+        "## Winnti C2\n\nbeacon to kb.dga[.]asia and 10.0.0.1\n",
+    )
+    .unwrap();
     let out = cairn(&["extract", report.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0));
     let table = String::from_utf8_lossy(&out.stdout);
-    assert!(table.contains("domain") && table.contains("kb.dga.asia") && table.contains("Winnti"), "{table}");
-    assert!(table.contains("suppressed") && table.contains("RFC 1918"), "{table}");
+    assert!(
+        table.contains("domain") && table.contains("kb.dga.asia") && table.contains("Winnti"),
+        "{table}"
+    );
+    assert!(
+        table.contains("suppressed") && table.contains("RFC 1918"),
+        "{table}"
+    );
 
-    let out = cairn(&["extract", report.to_str().unwrap(), "--json", "--keep-benign"]);
+    let out = cairn(&[
+        "extract",
+        report.to_str().unwrap(),
+        "--json",
+        "--keep-benign",
+    ]);
     assert_eq!(json_lines(&out).len(), 2);
 
     let empty = dir.path().join("e.txt");
     std::fs::write(&empty, "Nothing to see here.\n").unwrap();
-    assert_eq!(cairn(&["extract", empty.to_str().unwrap()]).status.code(), Some(1));
+    assert_eq!(
+        cairn(&["extract", empty.to_str().unwrap()]).status.code(),
+        Some(1)
+    );
 
     let missing = dir.path().join("missing.txt");
     let out = cairn(&["extract", missing.to_str().unwrap()]);
@@ -213,5 +262,10 @@ fn eval_extraction_passes_its_floors() {
     assert_eq!(v["report"]["kinds"].as_array().map(Vec::len), Some(24));
     // The same corpus read from the repository folder.
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../extract/corpus");
-    assert_eq!(cairn(&["eval", "extraction", "--corpus", dir]).status.code(), Some(0));
+    assert_eq!(
+        cairn(&["eval", "extraction", "--corpus", dir])
+            .status
+            .code(),
+        Some(0)
+    );
 }

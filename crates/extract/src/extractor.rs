@@ -59,13 +59,14 @@ enum Slot {
 struct Sink<'a> {
     ex: &'a Extractor,
     vendors: Vec<(&'static str, &'static str)>,
-    seen: HashMap<(K, String), Slot>,
+    /// Per kind (by discriminant), value → where it went.
+    seen: Vec<HashMap<String, Slot>>,
     out: Extraction,
 }
 
 impl Sink<'_> {
     fn add(&mut self, kind: K, value: String, occ: Occurrence) {
-        if let Some(slot) = self.seen.get(&(kind, value.clone())) {
+        if let Some(slot) = self.seen[kind as usize].get(value.as_str()) {
             match slot {
                 Slot::Kept(i) => self.out.indicators[*i].occurrences.push(occ),
                 Slot::Suppressed(i) => self.out.suppressed[*i].occurrences.push(occ),
@@ -102,7 +103,7 @@ impl Sink<'_> {
                 Slot::Kept(self.out.indicators.len() - 1)
             }
         };
-        self.seen.insert((kind, value), slot);
+        self.seen[kind as usize].insert(value, slot);
     }
 }
 
@@ -130,7 +131,7 @@ impl Extractor {
             } else {
                 Vec::new()
             },
-            seen: HashMap::new(),
+            seen: (0..K::all().len()).map(|_| HashMap::new()).collect(),
             out: Extraction {
                 warnings: doc.warnings().to_vec(),
                 ..Extraction::default()
@@ -273,20 +274,19 @@ impl Extractor {
                 if (hl.contains("file") || hl.contains("name"))
                     && !hl.contains("hash")
                     && !matches!(c.need, Need::Hex(_))
+                    && let Some((a, b)) = cell_span(lt, col)
                 {
-                    if let Some((a, b)) = cell_span(lt, col) {
-                        let cell = &lt[a..b];
-                        if has_file_ext(cell) {
-                            skip_until = ls + b;
-                            n += 1;
-                            let cand = Cand {
-                                os: ls + a,
-                                oe: ls + b,
-                                ..*c
-                            };
-                            emit(&cand, K::FileName, K::FileName.normalize(cell), ctx);
-                            continue;
-                        }
+                    let cell = &lt[a..b];
+                    if has_file_ext(cell) {
+                        skip_until = ls + b;
+                        n += 1;
+                        let cand = Cand {
+                            os: ls + a,
+                            oe: ls + b,
+                            ..*c
+                        };
+                        emit(&cand, K::FileName, K::FileName.normalize(cell), ctx);
+                        continue;
                     }
                 }
             }
@@ -325,20 +325,21 @@ impl Extractor {
             };
             let Some(kind) = kind else { continue };
             // "<hash> - <file name>": the rest of the line names the file.
-            if kind.is_hex() && kind != K::CertSerial {
-                if let Some((a, b)) = named_after(lt, c.oe - ls) {
-                    n += 1;
-                    emit(c, kind, kind.normalize(value), ctx);
-                    let name = &lt[a..b];
-                    let cand = Cand {
-                        os: ls + a,
-                        oe: ls + b,
-                        ..*c
-                    };
-                    emit(&cand, K::FileName, K::FileName.normalize(name), ctx);
-                    skip_until = ls + b;
-                    continue;
-                }
+            if kind.is_hex()
+                && kind != K::CertSerial
+                && let Some((a, b)) = named_after(lt, c.oe - ls)
+            {
+                n += 1;
+                emit(c, kind, kind.normalize(value), ctx);
+                let name = &lt[a..b];
+                let cand = Cand {
+                    os: ls + a,
+                    oe: ls + b,
+                    ..*c
+                };
+                emit(&cand, K::FileName, K::FileName.normalize(name), ctx);
+                skip_until = ls + b;
+                continue;
             }
             n += 1;
             emit(c, kind, kind.normalize(value), ctx);

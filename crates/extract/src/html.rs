@@ -172,14 +172,14 @@ fn collect_rows(node: NodeRef<'_, Node>, rows: &mut Vec<(Vec<String>, bool)>) {
                 let mut cells = Vec::new();
                 let mut header = false;
                 for cell in c.children() {
-                    if let Node::Element(ce) = cell.value() {
-                        if ce.name() == "td" || ce.name() == "th" {
-                            header |= ce.name() == "th";
-                            let mut w = Writer::default();
-                            w.children(cell);
-                            w.flush_line();
-                            cells.push(w.out.split_whitespace().collect::<Vec<_>>().join(" "));
-                        }
+                    if let Node::Element(ce) = cell.value()
+                        && (ce.name() == "td" || ce.name() == "th")
+                    {
+                        header |= ce.name() == "th";
+                        let mut w = Writer::default();
+                        w.children(cell);
+                        w.flush_line();
+                        cells.push(w.out.split_whitespace().collect::<Vec<_>>().join(" "));
                     }
                 }
                 rows.push((cells, header));

@@ -230,15 +230,3 @@ pub fn run_eval(_global: &Global, args: EvalArgs) -> anyhow::Result<ExitCode> {
         ExitCode::from(1)
     })
 }
-
-/// The benign filter reports are checked against: MISP warninglists in the
-/// store (when any were ingested). `None` when there are none.
-pub fn benign_filter(
-    _global: &Global,
-) -> anyhow::Result<
-    Option<
-        std::sync::Arc<dyn Fn(cairn_model::IndicatorKind, &str) -> Option<String> + Send + Sync>,
-    >,
-> {
-    Ok(None)
-}
