@@ -342,6 +342,15 @@ impl Evidence {
     }
 }
 
+/// Whether a stored sector key and an evidence sector key name the same
+/// sector: equal, or one a prefix of the other ("government" and
+/// "governmentinstitutions"), for keys of at least 4 characters.
+pub(crate) fn sector_match(stored: &str, given: &str) -> bool {
+    stored == given
+        || (given.len() >= 4 && stored.starts_with(given))
+        || (stored.len() >= 4 && given.starts_with(stored))
+}
+
 /// Quoted values of a STIX pattern (`[domain-name:value = 'evil.com']`).
 fn pattern_values(p: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -590,18 +599,14 @@ impl Corpus {
             if key.is_empty() {
                 continue;
             }
-            let known = self
-                .sector_df
-                .keys()
-                .find(|k| **k == key || (key.len() >= 4 && k.starts_with(&key)))
-                .cloned();
+            let known = self.sector_df.keys().any(|k| sector_match(k, &key));
             match known {
-                Some(k) => {
-                    if !r.sectors.iter().any(|(x, _)| *x == k) {
-                        r.sectors.push((k, input.clone()));
+                true => {
+                    if !r.sectors.iter().any(|(x, _)| *x == key) {
+                        r.sectors.push((key, input.clone()));
                     }
                 }
-                None => r.unrecognised.push(unrec(
+                false => r.unrecognised.push(unrec(
                     "sector",
                     input,
                     if self.sector_df.is_empty() {

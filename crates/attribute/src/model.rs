@@ -415,8 +415,15 @@ impl Corpus {
                 continue;
             }
             for (key, label) in observed {
-                let (c, dir, detail) = if known.contains(&key) {
-                    let d = df.get(&key).copied().unwrap_or(0.0);
+                let matched = if kind == "sector" {
+                    known
+                        .iter()
+                        .find(|k| crate::evidence::sector_match(k, &key))
+                } else {
+                    known.get(&key)
+                };
+                let (c, dir, detail) = if let Some(m) = matched {
+                    let d = df.get(m).copied().unwrap_or(0.0);
                     let rarity = ((n + 1.0) / (d + 0.5)).ln().max(0.0);
                     (
                         w * rarity,

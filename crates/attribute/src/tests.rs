@@ -384,3 +384,20 @@ fn attack_id_attaches_before_ambiguous_aliases_and_names_resolve_alerts() {
             .any(|a| a.contains("galaxy"))
     );
 }
+
+#[test]
+fn sectors_match_by_prefix_and_weigh_as_a_prior() {
+    let mut b = fixture();
+    let mut id = obj("identity--gov", "identity", "Government Institutions", None);
+    id.sectors = vec!["Government Institutions".into()];
+    b.objects.push(id);
+    b.relations
+        .push(rel("targets", "intrusion-set--misp", "identity--gov", "M"));
+    let c = Corpus::from_bundle(&b);
+    let mut e = ev(&["T1566"], &[]);
+    e.sectors = vec!["government".into()];
+    let r = c.attribute(&e, 0);
+    assert!(r.unrecognised.is_empty(), "{:?}", r.unrecognised);
+    assert_eq!(r.candidates[0].actor, "Alpha");
+    assert!(weight(&r, "Alpha", "sector", "government").is_some_and(|w| w > 0.0));
+}
