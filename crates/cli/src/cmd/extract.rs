@@ -22,7 +22,7 @@ use crate::output::{json_line, table};
 use anyhow::Context as _;
 use cairn_extract::{Corpus, Document, Extractor, Occurrence, Options, builtin_corpus, evaluate};
 use serde::Serialize;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -71,9 +71,16 @@ pub fn run(_global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("cairn: warning: {w}");
     }
     if args.json {
+        // One buffered writer for all lines: a large report has 100k+.
+        let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+        let mut put = |l: &Line<'_>| -> anyhow::Result<()> {
+            serde_json::to_writer(&mut w, l)?;
+            w.write_all(b"\n")?;
+            Ok(())
+        };
         for i in &out.indicators {
             if let Some(first) = i.occurrences.first() {
-                json_line(&Line {
+                put(&Line {
                     kind: i.kind.as_str(),
                     value: &i.value,
                     first,
@@ -84,7 +91,7 @@ pub fn run(_global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         }
         for s in &out.suppressed {
             if let Some(first) = s.occurrences.first() {
-                json_line(&Line {
+                put(&Line {
                     kind: s.kind.as_str(),
                     value: &s.value,
                     first,
@@ -93,6 +100,8 @@ pub fn run(_global: &Global, args: Args) -> anyhow::Result<ExitCode> {
                 })?;
             }
         }
+        drop(put);
+        w.flush()?;
     } else {
         let dash = || "-".to_string();
         let rows: Vec<Vec<String>> = out
