@@ -52,6 +52,12 @@ struct Line<'a> {
     suppressed: Option<&'a str>,
 }
 
+fn put(w: &mut impl Write, l: &Line<'_>) -> anyhow::Result<()> {
+    serde_json::to_writer(&mut *w, l)?;
+    w.write_all(b"\n")?;
+    Ok(())
+}
+
 pub fn run(_global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     let doc = if args.path == "-" {
         let mut bytes = Vec::new();
@@ -73,34 +79,34 @@ pub fn run(_global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     if args.json {
         // One buffered writer for all lines: a large report has 100k+.
         let mut w = std::io::BufWriter::new(std::io::stdout().lock());
-        let mut put = |l: &Line<'_>| -> anyhow::Result<()> {
-            serde_json::to_writer(&mut w, l)?;
-            w.write_all(b"\n")?;
-            Ok(())
-        };
         for i in &out.indicators {
             if let Some(first) = i.occurrences.first() {
-                put(&Line {
-                    kind: i.kind.as_str(),
-                    value: &i.value,
-                    first,
-                    occurrences: &i.occurrences,
-                    suppressed: None,
-                })?;
+                put(
+                    &mut w,
+                    &Line {
+                        kind: i.kind.as_str(),
+                        value: &i.value,
+                        first,
+                        occurrences: &i.occurrences,
+                        suppressed: None,
+                    },
+                )?;
             }
         }
         for s in &out.suppressed {
             if let Some(first) = s.occurrences.first() {
-                put(&Line {
-                    kind: s.kind.as_str(),
-                    value: &s.value,
-                    first,
-                    occurrences: &s.occurrences,
-                    suppressed: Some(&s.reason),
-                })?;
+                put(
+                    &mut w,
+                    &Line {
+                        kind: s.kind.as_str(),
+                        value: &s.value,
+                        first,
+                        occurrences: &s.occurrences,
+                        suppressed: Some(&s.reason),
+                    },
+                )?;
             }
         }
-        drop(put);
         w.flush()?;
     } else {
         let dash = || "-".to_string();
