@@ -160,10 +160,10 @@ pub(crate) fn parse(path: &Path, text: &str, opts: &Options) -> Result<Bundle, I
             }
         }
         for t in &e.tags {
-            if let Some(rest) = t.name.strip_prefix("misp-galaxy:") {
-                if let Some((gtype, v)) = rest.split_once('=') {
-                    add_cluster(gtype, v.trim_matches('"'), Vec::new());
-                }
+            if let Some(rest) = t.name.strip_prefix("misp-galaxy:")
+                && let Some((gtype, v)) = rest.split_once('=')
+            {
+                add_cluster(gtype, v.trim_matches('"'), Vec::new());
             }
         }
 

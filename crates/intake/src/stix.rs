@@ -136,15 +136,15 @@ pub(crate) fn parse(path: &Path, text: &str, opts: &Options) -> Result<Bundle, I
         match r.kind.as_deref() {
             Some("marking-definition") => {
                 let tlp = r.definition.as_ref().and_then(|d| d.tlp.as_deref());
-                if r.definition_type.as_deref() == Some("tlp") || tlp.is_some() {
-                    if let (Some(id), Some(Ok(t))) = (r.id.as_deref(), tlp.map(str::parse::<Tlp>)) {
-                        markings.insert(id.to_string(), t);
-                    }
+                if (r.definition_type.as_deref() == Some("tlp") || tlp.is_some())
+                    && let (Some(id), Some(Ok(t))) = (r.id.as_deref(), tlp.map(str::parse::<Tlp>))
+                {
+                    markings.insert(id.to_string(), t);
                 }
-                if let (Some(id), Some(name)) = (r.id.as_deref(), r.name.as_deref()) {
-                    if let Ok(t) = name.parse::<Tlp>() {
-                        markings.entry(id.to_string()).or_insert(t);
-                    }
+                if let (Some(id), Some(name)) = (r.id.as_deref(), r.name.as_deref())
+                    && let Ok(t) = name.parse::<Tlp>()
+                {
+                    markings.entry(id.to_string()).or_insert(t);
                 }
             }
             Some("identity") => {

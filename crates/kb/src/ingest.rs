@@ -74,11 +74,11 @@ fn json_list(v: &[String]) -> String {
 }
 
 /// Later STIX versions of one id win inside a single file.
-fn latest<'a, T>(
-    items: &'a [T],
+fn latest<T>(
+    items: &[T],
     id: impl Fn(&T) -> &str,
     modified: impl Fn(&T) -> Option<&str>,
-) -> Vec<&'a T> {
+) -> Vec<&T> {
     let mut pos: HashMap<&str, usize> = HashMap::with_capacity(items.len());
     let mut out: Vec<&T> = Vec::with_capacity(items.len());
     for it in items {
@@ -129,10 +129,10 @@ impl Store {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        if let (Some((_, Some(old))), Some(new)) = (&existing, fingerprint) {
-            if old == new {
-                return Ok(IngestReport::from_bundle(bundle, "unchanged"));
-            }
+        if let (Some((_, Some(old))), Some(new)) = (&existing, fingerprint)
+            && old == new
+        {
+            return Ok(IngestReport::from_bundle(bundle, "unchanged"));
         }
         let source_id = match existing {
             Some((id, _)) => {

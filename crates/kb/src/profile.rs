@@ -310,8 +310,7 @@ impl Store {
         }
         p.techniques = techs.into_values().collect();
         p.software = soft.into_values().collect();
-        p.software
-            .sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+        p.software.sort_by_key(|a| a.name.to_lowercase());
         Ok(())
     }
 

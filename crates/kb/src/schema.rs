@@ -137,14 +137,14 @@ pub(crate) fn init(conn: &Connection, path: &str) -> Result<(), KbError> {
         )
         .ok()
         .and_then(|v| v.parse().ok());
-    if let Some(found) = found {
-        if found > VERSION {
-            return Err(KbError::Schema {
-                path: path.to_string(),
-                found,
-                supported: VERSION,
-            });
-        }
+    if let Some(found) = found
+        && found > VERSION
+    {
+        return Err(KbError::Schema {
+            path: path.to_string(),
+            found,
+            supported: VERSION,
+        });
     }
     conn.execute_batch(DDL)?;
     conn.execute(

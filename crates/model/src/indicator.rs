@@ -203,15 +203,14 @@ impl IndicatorKind {
             return Some(IndicatorKind::Cidr);
         }
         let lower = v.to_ascii_lowercase();
-        if let Some((scheme, rest)) = lower.split_once("://") {
-            if !scheme.is_empty()
-                && scheme
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '.' || c == '-')
-                && !rest.is_empty()
-            {
-                return Some(IndicatorKind::Url);
-            }
+        if let Some((scheme, rest)) = lower.split_once("://")
+            && !scheme.is_empty()
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '.' || c == '-')
+            && !rest.is_empty()
+        {
+            return Some(IndicatorKind::Url);
         }
         if lower.starts_with("cve-") && lower[4..].split('-').count() == 2 {
             return Some(IndicatorKind::Cve);
