@@ -32,3 +32,14 @@ pub fn from_store(
     }
     Ok(Some(Arc::new(Lists(lists))))
 }
+
+/// The store's warninglists, when a store already exists (extraction never
+/// creates one).
+pub fn from_existing_store(
+    global: &crate::Global,
+) -> anyhow::Result<Option<Arc<dyn cairn_extract::BenignFilter>>> {
+    if !crate::db_path(global).exists() {
+        return Ok(None);
+    }
+    from_store(&crate::open_store(global)?)
+}

@@ -50,20 +50,25 @@ enum Command {
     Stats(cmd::stats::Args),
 }
 
-/// Opens the knowledge base named by `--db`, `CAIRN_DB`, or the default
-/// file in the user's data directory (created on first use).
-pub fn open_store(global: &Global) -> anyhow::Result<cairn_kb::Store> {
-    let path = match &global.db {
+/// The knowledge-base file named by `--db`, `CAIRN_DB`, or the default in
+/// the user's data directory.
+pub fn db_path(global: &Global) -> PathBuf {
+    match &global.db {
         Some(p) => p.clone(),
-        None => {
-            let dir = dirs::data_dir()
-                .unwrap_or_else(|| PathBuf::from("."))
-                .join("cairn");
-            std::fs::create_dir_all(&dir)
-                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
-            dir.join("cairn.db")
-        }
-    };
+        None => dirs::data_dir()
+            .unwrap_or_else(|| PathBuf::from("."))
+            .join("cairn")
+            .join("cairn.db"),
+    }
+}
+
+/// Opens the knowledge base (created on first use).
+pub fn open_store(global: &Global) -> anyhow::Result<cairn_kb::Store> {
+    let path = db_path(global);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+    }
     cairn_kb::Store::open(&path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 

@@ -58,7 +58,7 @@ fn put(w: &mut impl Write, l: &Line<'_>) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn run(_global: &Global, args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     let doc = if args.path == "-" {
         let mut bytes = Vec::new();
         std::io::stdin()
@@ -70,6 +70,8 @@ pub fn run(_global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     };
     let ex = Extractor::new(Options {
         keep_benign: args.keep_benign,
+        // MISP warninglists the user ingested extend the built-in benign list.
+        benign: crate::benign::from_existing_store(global)?,
         ..Options::default()
     });
     let out = ex.extract(&doc);
