@@ -165,26 +165,10 @@ fn default_port(scheme: &str) -> Option<&'static str> {
     }
 }
 
-/// Splits a URL's host out, lower-cased and IDNA-normalised, `None` if the
-/// value is not URL-shaped. A value without a scheme is read as `http://`.
+/// A URL's host as written (callers normalise it), `None` if the value has
+/// none. A value without a scheme is read as `http://`.
 pub(crate) fn url_host(raw: &str) -> Option<String> {
-    let v = raw.trim();
-    let rest = match v.find("://") {
-        Some(i) => &v[i + 3..],
-        None => v,
-    };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let auth = &rest[..end];
-    let auth = auth.rsplit_once('@').map_or(auth, |(_, h)| h);
-    let host = if let Some(v6) = auth.strip_prefix('[') {
-        v6.split(']').next().unwrap_or(v6)
-    } else {
-        auth.split(':').next().unwrap_or(auth)
-    };
-    if host.is_empty() {
-        return None;
-    }
-    Some(host.to_string())
+    cairn_model::url_host(raw).map(str::to_string)
 }
 
 /// RFC 3986 §6.2.2 normalisation: scheme and host lower case (IDNA), default

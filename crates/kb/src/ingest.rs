@@ -8,7 +8,8 @@
 use crate::errors::KbError;
 use crate::{Store, now};
 use cairn_model::{Bundle, Object, Relation, normalize_name};
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::types::Value;
+use rusqlite::{OptionalExtension, Transaction, params, params_from_iter};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
@@ -181,6 +182,87 @@ pub(crate) fn bump_generation(tx: &Transaction) -> Result<(), KbError> {
     Ok(())
 }
 
+/// Stored columns of an object, in the order [`object_values`] gives them.
+const OBJECT_COLS: &str = "kind, name, description, external_id, created, modified, revoked, deprecated, \
+     country, valid_until, aliases, tactics, labels, sectors, refs, reference, first_seen, last_seen, \
+     confidence, tlp, raw, hash";
+
+/// Stored columns of a relationship, in the order [`relation_values`] gives them.
+const RELATION_COLS: &str = "rel_type, src_ref, tgt_ref, description, revoked, deprecated, reference, \
+     first_seen, last_seen, confidence, tlp, raw, hash";
+
+/// `?from, ?from+1, …` for `n` parameters.
+fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A statement's parameters: ?1 the row or source id (UPDATE uses the row id and
+/// ignores ?2), ?2 the STIX id, then the column values, then the timestamp.
+fn row_values(id: i64, stix_id: &str, cols: Vec<Value>, ts: &str) -> Vec<Value> {
+    let mut v = Vec::with_capacity(cols.len() + 3);
+    v.push(Value::Integer(id));
+    v.push(Value::Text(stix_id.to_string()));
+    v.extend(cols);
+    v.push(Value::Text(ts.to_string()));
+    v
+}
+
+fn text(s: &Option<String>) -> Value {
+    s.clone().map_or(Value::Null, Value::Text)
+}
+
+fn object_values(o: &Object, h: i64) -> Vec<Value> {
+    let p = &o.prov;
+    vec![
+        Value::Text(o.kind.clone()),
+        text(&o.name),
+        text(&o.description),
+        text(&o.external_id),
+        text(&o.created),
+        text(&o.modified),
+        Value::Integer(o.revoked.into()),
+        Value::Integer(o.deprecated.into()),
+        text(&o.country),
+        text(&o.valid_until),
+        Value::Text(json_list(&o.aliases)),
+        Value::Text(json_list(&o.tactics)),
+        Value::Text(json_list(&o.labels)),
+        Value::Text(json_list(&o.sectors)),
+        Value::Text(json_list(&o.references)),
+        text(&p.reference),
+        text(&p.first_seen),
+        text(&p.last_seen),
+        p.confidence
+            .map_or(Value::Null, |c| Value::Integer(c.into())),
+        Value::Text(p.tlp.as_str().to_string()),
+        Value::Text(o.raw.clone()),
+        Value::Integer(h),
+    ]
+}
+
+fn relation_values(r: &Relation, h: i64) -> Vec<Value> {
+    let p = &r.prov;
+    vec![
+        Value::Text(r.rel_type.clone()),
+        Value::Text(r.source_ref.clone()),
+        Value::Text(r.target_ref.clone()),
+        text(&r.description),
+        Value::Integer(r.revoked.into()),
+        Value::Integer(r.deprecated.into()),
+        text(&p.reference),
+        text(&p.first_seen),
+        text(&p.last_seen),
+        p.confidence
+            .map_or(Value::Null, |c| Value::Integer(c.into())),
+        Value::Text(p.tlp.as_str().to_string()),
+        Value::Text(r.raw.clone()),
+        Value::Integer(h),
+    ]
+}
+
 fn write_objects(
     tx: &Transaction,
     source_id: i64,
@@ -201,18 +283,16 @@ fn write_objects(
             stored.insert(k, v);
         }
     }
-    let mut insert = tx.prepare(
-        "INSERT INTO objects(source_id, stix_id, kind, name, description, external_id, created, modified, revoked, \
-         deprecated, country, valid_until, aliases, tactics, labels, sectors, refs, reference, first_seen, last_seen, \
-         confidence, tlp, raw, hash, added_at, updated_at) \
-         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?25)",
-    )?;
-    let mut update = tx.prepare(
-        "UPDATE objects SET kind=?2, name=?3, description=?4, external_id=?5, created=?6, modified=?7, revoked=?8, \
-         deprecated=?9, country=?10, valid_until=?11, aliases=?12, tactics=?13, labels=?14, sectors=?15, refs=?16, \
-         reference=?17, first_seen=?18, last_seen=?19, confidence=?20, tlp=?21, raw=?22, hash=?23, updated_at=?24, \
-         withdrawn_at=NULL WHERE id=?1",
-    )?;
+    // Both statements take the same column list, so one value list serves both.
+    let mut insert = tx.prepare(&format!(
+        "INSERT INTO objects(source_id, stix_id, {OBJECT_COLS}, added_at, updated_at) \
+         VALUES (?1, ?2, {}, ?25, ?25)",
+        placeholders(3, 22)
+    ))?;
+    let mut update = tx.prepare(&format!(
+        "UPDATE objects SET ({OBJECT_COLS}, updated_at, withdrawn_at) = ({}, ?25, NULL) WHERE id = ?1",
+        placeholders(3, 22)
+    ))?;
     let mut history = tx.prepare(
         "INSERT INTO history(source_id, stix_id, change, raw, superseded_at) \
          SELECT source_id, stix_id, ?2, raw, ?3 FROM objects WHERE id = ?1",
@@ -243,32 +323,12 @@ fn write_objects(
                     history.execute(params![rowid, "changed", ts])?;
                 }
                 let _ = withdrawn;
-                update.execute(params![
+                update.execute(params_from_iter(row_values(
                     rowid,
-                    o.kind,
-                    o.name,
-                    o.description,
-                    o.external_id,
-                    o.created,
-                    o.modified,
-                    o.revoked,
-                    o.deprecated,
-                    o.country,
-                    o.valid_until,
-                    json_list(&o.aliases),
-                    json_list(&o.tactics),
-                    json_list(&o.labels),
-                    json_list(&o.sectors),
-                    json_list(&o.references),
-                    p.reference,
-                    p.first_seen,
-                    p.last_seen,
-                    p.confidence,
-                    p.tlp.as_str(),
-                    o.raw,
-                    h,
-                    ts
-                ])?;
+                    &o.id,
+                    object_values(o, h),
+                    ts,
+                )))?;
                 del_names.execute([rowid])?;
                 del_obs.execute([rowid])?;
                 del_fts.execute([rowid])?;
@@ -276,33 +336,12 @@ fn write_objects(
                 rowid
             }
             None => {
-                insert.execute(params![
+                insert.execute(params_from_iter(row_values(
                     source_id,
-                    o.id,
-                    o.kind,
-                    o.name,
-                    o.description,
-                    o.external_id,
-                    o.created,
-                    o.modified,
-                    o.revoked,
-                    o.deprecated,
-                    o.country,
-                    o.valid_until,
-                    json_list(&o.aliases),
-                    json_list(&o.tactics),
-                    json_list(&o.labels),
-                    json_list(&o.sectors),
-                    json_list(&o.references),
-                    p.reference,
-                    p.first_seen,
-                    p.last_seen,
-                    p.confidence,
-                    p.tlp.as_str(),
-                    o.raw,
-                    h,
-                    ts
-                ])?;
+                    &o.id,
+                    object_values(o, h),
+                    ts,
+                )))?;
                 report.added += 1;
                 tx.last_insert_rowid()
             }
@@ -356,16 +395,15 @@ fn write_relations(
             stored.insert(k, v);
         }
     }
-    let mut insert = tx.prepare(
-        "INSERT INTO relations(source_id, stix_id, rel_type, src_ref, tgt_ref, description, revoked, deprecated, \
-         reference, first_seen, last_seen, confidence, tlp, raw, hash, added_at, updated_at) \
-         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?16)",
-    )?;
-    let mut update = tx.prepare(
-        "UPDATE relations SET rel_type=?2, src_ref=?3, tgt_ref=?4, description=?5, revoked=?6, deprecated=?7, \
-         reference=?8, first_seen=?9, last_seen=?10, confidence=?11, tlp=?12, raw=?13, hash=?14, updated_at=?15, \
-         withdrawn_at=NULL WHERE id=?1",
-    )?;
+    let mut insert = tx.prepare(&format!(
+        "INSERT INTO relations(source_id, stix_id, {RELATION_COLS}, added_at, updated_at) \
+         VALUES (?1, ?2, {}, ?16, ?16)",
+        placeholders(3, 13)
+    ))?;
+    let mut update = tx.prepare(&format!(
+        "UPDATE relations SET ({RELATION_COLS}, updated_at, withdrawn_at) = ({}, ?16, NULL) WHERE id = ?1",
+        placeholders(3, 13)
+    ))?;
     let mut history = tx.prepare(
         "INSERT INTO history(source_id, stix_id, change, raw, superseded_at) \
          SELECT source_id, stix_id, ?2, raw, ?3 FROM relations WHERE id = ?1",
@@ -382,44 +420,21 @@ fn write_relations(
                 if old != h {
                     history.execute(params![rowid, "changed", ts])?;
                 }
-                update.execute(params![
+                update.execute(params_from_iter(row_values(
                     rowid,
-                    r.rel_type,
-                    r.source_ref,
-                    r.target_ref,
-                    r.description,
-                    r.revoked,
-                    r.deprecated,
-                    p.reference,
-                    p.first_seen,
-                    p.last_seen,
-                    p.confidence,
-                    p.tlp.as_str(),
-                    r.raw,
-                    h,
-                    ts
-                ])?;
+                    &r.id,
+                    relation_values(r, h),
+                    ts,
+                )))?;
                 report.changed += 1;
             }
             None => {
-                insert.execute(params![
+                insert.execute(params_from_iter(row_values(
                     source_id,
-                    r.id,
-                    r.rel_type,
-                    r.source_ref,
-                    r.target_ref,
-                    r.description,
-                    r.revoked,
-                    r.deprecated,
-                    p.reference,
-                    p.first_seen,
-                    p.last_seen,
-                    p.confidence,
-                    p.tlp.as_str(),
-                    r.raw,
-                    h,
-                    ts
-                ])?;
+                    &r.id,
+                    relation_values(r, h),
+                    ts,
+                )))?;
                 report.added += 1;
             }
         }

@@ -338,6 +338,22 @@ fn normalize_cidr(v: &str) -> Option<String> {
     }
 }
 
+/// The host of a URL as written: no scheme, userinfo, port or brackets
+/// (`https://u@[2001:db8::1]:8443/x` → `2001:db8::1`); a value without a
+/// scheme is read from its start. `None` when there is no host.
+pub fn url_host(url: &str) -> Option<&str> {
+    let v = url.trim();
+    let rest = v.split_once("://").map_or(v, |(_, r)| r);
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let auth = &rest[..end];
+    let auth = auth.rsplit_once('@').map_or(auth, |(_, h)| h);
+    let host = match auth.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(v6),
+        None => auth.split(':').next().unwrap_or(auth),
+    };
+    (!host.is_empty()).then_some(host)
+}
+
 /// Lower-cases a URL's scheme and host; the path is kept as given (the hunt
 /// engine applies the full normalization when it compares).
 fn normalize_url_head(v: &str) -> String {
@@ -414,6 +430,17 @@ mod tests {
         assert_eq!(K::Ipv6.normalize("2001:DB8:0:0::1"), "2001:db8::1");
         assert_eq!(K::Url.normalize("HXXP://EVIL.com/A"), "hxxp://evil.com/A");
         assert_eq!(K::Asn.normalize("as13335"), "AS13335");
+    }
+
+    #[test]
+    fn url_hosts() {
+        assert_eq!(
+            url_host("https://u@[2001:db8::1]:8443/x"),
+            Some("2001:db8::1")
+        );
+        assert_eq!(url_host("http://Evil.com:80/a?b#c"), Some("Evil.com"));
+        assert_eq!(url_host("evil.com/path"), Some("evil.com"));
+        assert_eq!(url_host("http:///path"), None);
     }
 
     #[test]

@@ -22,7 +22,7 @@ mod names;
 mod tlp;
 
 pub use geo::{country_code, country_name};
-pub use indicator::{IndicatorKind, Observable};
+pub use indicator::{IndicatorKind, Observable, url_host};
 pub use names::{deterministic_id, normalize_name};
 pub use tlp::Tlp;
 

@@ -166,20 +166,7 @@ pub(crate) fn normalize_host(host: &str) -> Option<Cow<'_, str>> {
 
 /// The host of a URL (no userinfo, port, path), normalised.
 fn url_host(url: &str) -> Option<Cow<'_, str>> {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let auth = &rest[..end];
-    let auth = auth.rsplit_once('@').map_or(auth, |(_, h)| h);
-    let host = if let Some(v6) = auth.strip_prefix('[') {
-        v6.split(']').next().unwrap_or(v6)
-    } else {
-        auth.split(':').next().unwrap_or(auth)
-    };
-    if host.is_empty() {
-        None
-    } else {
-        normalize_host(host)
-    }
+    cairn_model::url_host(url).and_then(normalize_host)
 }
 
 /// The comparison form of a value for exact (`string`) lists.
