@@ -315,7 +315,6 @@ fn write_objects(
     ) {
         seen.insert(&o.id);
         let h = hash(o);
-        let p = &o.prov;
         let rowid = match stored.get(&o.id) {
             Some(&(_, old, false)) if old == h => continue,
             Some(&(rowid, old, withdrawn)) => {
@@ -413,7 +412,6 @@ fn write_relations(
     for r in latest(&bundle.relations, |r: &Relation| &r.id, |_| None) {
         seen.insert(&r.id);
         let h = hash(r);
-        let p = &r.prov;
         match stored.get(&r.id) {
             Some(&(_, old, false)) if old == h => {}
             Some(&(rowid, old, _)) => {
