@@ -4,6 +4,7 @@
 
 use crate::errors::HuntError;
 use crate::normalize;
+use crate::prefilter::Prefilter;
 use cairn_model::{IndicatorKind, Observable};
 use cairn_warninglist::WarningLists;
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
@@ -24,7 +25,7 @@ const NS_JA4: u64 = 6;
 const NS_FILENAME: u64 = 7;
 
 const MAGIC: &[u8; 8] = b"CAIRNHX\0";
-const FORMAT_VERSION: u32 = 1;
+const FORMAT_VERSION: u32 = 2;
 
 /// How a log value met an indicator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -116,6 +117,8 @@ struct FpTable {
     fps: Vec<u64>,
     keys: Vec<u32>,
     kinds: Vec<u8>,
+    /// Turns most absent fingerprints away without touching `dir`/`fps`.
+    filter: Prefilter,
 }
 
 impl FpTable {
@@ -136,6 +139,7 @@ impl FpTable {
         FpTable {
             shift,
             dir,
+            filter: Prefilter::build(&fps),
             fps,
             keys,
             kinds,
@@ -144,7 +148,7 @@ impl FpTable {
 
     #[inline]
     fn find(&self, f: u64) -> std::ops::Range<usize> {
-        if self.fps.is_empty() {
+        if self.fps.is_empty() || !self.filter.may_contain(f) {
             return 0..0;
         }
         let b = (f >> self.shift) as usize;
@@ -161,8 +165,25 @@ impl FpTable {
     }
 
     fn heap_bytes(&self) -> usize {
-        self.dir.len() * 4 + self.fps.len() * 8 + self.keys.len() * 4 + self.kinds.len()
+        self.dir.len() * 4
+            + self.fps.len() * 8
+            + self.keys.len() * 4
+            + self.kinds.len()
+            + self.filter.heap_bytes()
     }
+}
+
+/// A deferred prefilter lookup made while gathering a batch of log lines:
+/// the line's slot in the batch, which filter, the word and the bits that
+/// must all be set in it for the value to possibly match.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Probe {
+    pub(crate) slot: u32,
+    word: u32,
+    bits: u64,
+    /// The fingerprint, or for the /24 filter the IPv4 address.
+    value: u64,
+    in_v4: bool,
 }
 
 /// Collects indicators, then compiles them into an [`Index`].
@@ -171,6 +192,8 @@ pub struct IndexBuilder<'w> {
     entries: Vec<(u64, u32, u8)>,
     v4: Vec<(Ipv4Net, u32)>,
     v6: Vec<(Ipv6Net, u32)>,
+    /// The /24 of every exact IPv4 value in `entries` (for the /24 filter).
+    v4_exact24: Vec<u32>,
     warninglists: Option<&'w WarningLists>,
     suppressed: BTreeMap<String, u64>,
     stats: IndexStats,
@@ -305,6 +328,9 @@ impl<'w> IndexBuilder<'w> {
     }
 
     fn insert_ip(&mut self, ip: IpAddr, key: u32, code: u8) -> bool {
+        if let IpAddr::V4(a) = ip {
+            self.v4_exact24.push(u32::from(a) >> 8);
+        }
         let mut b = [0u8; 16];
         let bytes = normalize::ip_bytes(ip, &mut b);
         self.entries.push((fp(NS_IP, bytes), key, code));
@@ -317,6 +343,7 @@ impl<'w> IndexBuilder<'w> {
             mut entries,
             mut v4,
             mut v6,
+            mut v4_exact24,
             suppressed,
             mut stats,
             tag,
@@ -349,8 +376,13 @@ impl<'w> IndexBuilder<'w> {
         sup.sort_by(|a, b| b.count.cmp(&a.count).then(a.list.cmp(&b.list)));
         stats.suppressed = sup;
         Index {
+            kinds_present: kinds_present(&kinds),
             table: FpTable::from_sorted(fps, keys, kinds),
-            v4_filter: v4_filter(&t4),
+            v4_filter: {
+                v4_exact24.sort_unstable();
+                v4_exact24.dedup();
+                v4_filter(&t4, &v4_exact24)
+            },
             v4: t4,
             v6: t6,
             cidr_keys,
@@ -361,12 +393,20 @@ impl<'w> IndexBuilder<'w> {
 }
 
 const V4_FILTER_MIN: usize = 4096;
+const V4_FILTER_WORDS: usize = (1 << 24) / 64;
 
-fn v4_filter(trie: &PrefixMap<Ipv4Net, (u32, u32)>) -> Vec<u64> {
-    if trie.len() < V4_FILTER_MIN {
+/// One bit per IPv4 /24 that holds an exact IPv4 indicator or meets a
+/// network indicator; empty (no filtering) for small sets, where the 2 MB
+/// would cost more than it saves.
+fn v4_filter(trie: &PrefixMap<Ipv4Net, (u32, u32)>, exact24: &[u32]) -> Vec<u64> {
+    if trie.len() + exact24.len() < V4_FILTER_MIN {
         return Vec::new();
     }
-    let mut bits = vec![0u64; (1 << 24) / 64];
+    let mut bits = vec![0u64; V4_FILTER_WORDS];
+    for &b in exact24 {
+        let b = b as usize;
+        bits[b >> 6] |= 1 << (b & 63);
+    }
     for (net, _) in trie.iter() {
         let first = (u32::from(net.network()) >> 8) as usize;
         let count = 1usize << 24u8.saturating_sub(net.prefix_len());
@@ -406,14 +446,23 @@ fn group_into<P: prefix_trie::Prefix + Copy + PartialEq>(
 #[derive(Debug)]
 pub struct Index {
     table: FpTable,
-    /// One bit per IPv4 /24 that some network indicator touches: most
-    /// addresses skip the trie walk (built only for large network sets).
+    /// One bit per IPv4 /24 that an exact IPv4 indicator lies in or a
+    /// network indicator touches: most addresses are turned away by one bit
+    /// (built only for large sets; empty means "no filter").
     v4_filter: Vec<u64>,
     v4: PrefixMap<Ipv4Net, (u32, u32)>,
     v6: PrefixMap<Ipv6Net, (u32, u32)>,
     cidr_keys: Vec<u32>,
+    /// Bit `kind_code(k)` set when some exact entry has kind `k`.
+    kinds_present: u64,
     stats: IndexStats,
     tag: String,
+}
+
+fn kinds_present(kinds: &[u8]) -> u64 {
+    kinds
+        .iter()
+        .fold(0u64, |m, &c| if c < 64 { m | (1u64 << c) } else { m })
 }
 
 impl Index {
@@ -484,6 +533,140 @@ impl Index {
         }
     }
 
+    /// Whether some exact entry has this kind.
+    pub(crate) fn has_kind(&self, kind: IndicatorKind) -> bool {
+        let c = u32::from(kind_code(kind));
+        c >= 64 || self.kinds_present & (1u64 << c) != 0
+    }
+
+    fn probe_fp(&self, slot: u32, f: u64, probes: &mut Vec<Probe>) {
+        let (word, bits) = self.table.filter.probe(f);
+        self.table.filter.prefetch(word);
+        probes.push(Probe {
+            slot,
+            word,
+            bits,
+            value: f,
+            in_v4: false,
+        });
+    }
+
+    /// Whether a gathered probe passes: false means the value it was made
+    /// for cannot match (no false negatives: see the prefilter's tests).
+    #[inline]
+    pub(crate) fn probe_passes(&self, p: &Probe) -> bool {
+        if p.in_v4 {
+            self.v4_filter
+                .get(p.word as usize)
+                .is_none_or(|w| w & p.bits != 0)
+        } else {
+            self.table.filter.test(p.word, p.bits)
+        }
+    }
+
+    /// The second look at a probe that passed its filter: whether its
+    /// value is in the table (or, for an address, in the table or a
+    /// network). False means the value matches nothing.
+    pub(crate) fn probe_confirms(&self, p: &Probe) -> bool {
+        if p.in_v4 {
+            let a = Ipv4Addr::from(p.value as u32);
+            !self.table.find(fp(NS_IP, &a.octets())).is_empty()
+                || (!self.v4.is_empty() && self.v4.get_lpm(&Ipv4Net::from(a)).is_some())
+        } else {
+            !self.table.find(p.value).is_empty()
+        }
+    }
+
+    /// The prefilter half of [`Index::match_ip`] for an IPv4 address:
+    /// pushes deferred probes; false means "cannot be decided here, match
+    /// the line in full".
+    pub(crate) fn gather_v4(&self, a: Ipv4Addr, slot: u32, probes: &mut Vec<Probe>) -> bool {
+        if !self.v4_filter.is_empty() {
+            // Every exact IPv4 value and every IPv4 network has its /24s set.
+            let b = u32::from(a) >> 8;
+            if let Some(w) = self.v4_filter.get((b >> 6) as usize) {
+                crate::prefilter::prefetch(w);
+            }
+            probes.push(Probe {
+                slot,
+                word: b >> 6,
+                bits: 1 << (b & 63),
+                value: u64::from(u32::from(a)),
+                in_v4: true,
+            });
+            return true;
+        }
+        if !self.v4.is_empty() && self.v4.get_lpm(&Ipv4Net::from(a)).is_some() {
+            return false;
+        }
+        self.probe_fp(slot, fp(NS_IP, &a.octets()), probes);
+        true
+    }
+
+    /// The prefilter half of [`Index::match_ip`] for an IPv6 address.
+    pub(crate) fn gather_v6(&self, a: Ipv6Addr, slot: u32, probes: &mut Vec<Probe>) -> bool {
+        if !self.v6.is_empty() && self.v6.get_lpm(&Ipv6Net::from(a)).is_some() {
+            return false;
+        }
+        self.probe_fp(slot, fp(NS_IP, &a.octets()), probes);
+        true
+    }
+
+    /// The prefilter half of [`Index::match_host_or_ip`] for a value in a
+    /// domain field (already trimmed, not empty). Anything but plain ASCII
+    /// names and dotted-quad addresses (ports, brackets, IPv6, IDNA) answers
+    /// false: match the line in full.
+    pub(crate) fn gather_host(&self, raw: &[u8], slot: u32, probes: &mut Vec<Probe>) -> bool {
+        // One pass: classify every byte and lower-case into `stack` what fits.
+        let mut stack = [0u8; normalize::MAX_HOST];
+        let (mut special, mut not_quad, mut bad) = (false, false, false);
+        for (i, &b) in raw.iter().enumerate() {
+            special |= matches!(b, b':' | b'[' | b'%') || !b.is_ascii();
+            not_quad |= !(b.is_ascii_digit() || b == b'.');
+            bad |= b <= b' ' || b == b'/' || b == b'@';
+            if let Some(s) = stack.get_mut(i) {
+                *s = b.to_ascii_lowercase();
+            }
+        }
+        if special {
+            return false;
+        }
+        if !not_quad {
+            // Digits and dots: a dotted quad, or close enough to leave to
+            // the full parser.
+            return match normalize::parse_ipv4_strict(raw) {
+                Some(a) => self.gather_v4(a, slot, probes),
+                None => false,
+            };
+        }
+        // Without `:`, `[` or `%`, `parse_ip` reads only dotted quads, so
+        // `match_host_or_ip` goes on to `host_ascii` and `match_host`, as
+        // here: trailing dots dropped, then empty, overlong or not a host
+        // (ASCII, so no IDNA either) matches nothing.
+        let mut len = raw.len();
+        while len > 0 && raw[len - 1] == b'.' {
+            len -= 1;
+        }
+        if len == 0 || len > normalize::MAX_HOST || bad {
+            return true;
+        }
+        let host = &stack[..len];
+        let mut from = 0;
+        loop {
+            self.probe_fp(slot, fp(NS_DOMAIN, &host[from..]), probes);
+            match host[from..].iter().position(|b| *b == b'.') {
+                Some(i) => from += i + 1,
+                None => break,
+            }
+        }
+        true
+    }
+
+    /// The prefilter half of [`Index::match_hex`] (`hex` canonical).
+    pub(crate) fn gather_hex(&self, hex: &[u8], slot: u32, probes: &mut Vec<Probe>) {
+        self.probe_fp(slot, fp(NS_HEX, hex), probes);
+    }
+
     /// Matches a normalised host (lower case, no trailing dot, punycode) and
     /// each parent domain at label boundaries.
     pub(crate) fn match_host(&self, host: &[u8], via_url: bool, out: &mut Vec<Match>) {
@@ -516,6 +699,14 @@ impl Index {
 
     /// Matches an address: exact first, else the longest covering network.
     pub(crate) fn match_ip(&self, ip: IpAddr, via_url: bool, out: &mut Vec<Match>) {
+        if let IpAddr::V4(a) = ip
+            && !self.v4_filter.is_empty()
+        {
+            let b = (u32::from(a) >> 8) as usize;
+            if self.v4_filter[b >> 6] & (1 << (b & 63)) == 0 {
+                return;
+            }
+        }
         let mut b = [0u8; 16];
         let r = self.table.find(fp(NS_IP, normalize::ip_bytes(ip, &mut b)));
         if !r.is_empty() {
@@ -536,14 +727,6 @@ impl Index {
             }
         }
         let hit = match ip {
-            IpAddr::V4(a)
-                if !self.v4_filter.is_empty() && {
-                    let b = (u32::from(a) >> 8) as usize;
-                    self.v4_filter[b >> 6] & (1 << (b & 63)) == 0
-                } =>
-            {
-                None
-            }
             IpAddr::V4(_) if self.v4.is_empty() => None,
             IpAddr::V6(_) if self.v6.is_empty() => None,
             IpAddr::V4(a) => self
@@ -720,6 +903,12 @@ impl Index {
                 b.extend_from_slice(&k.to_le_bytes());
             }
         }
+        // The /24 filter holds exact IPv4 values the fingerprints no longer
+        // show, so it is saved as it is (0 words: no filter).
+        b.extend_from_slice(&(self.v4_filter.len() as u64).to_le_bytes());
+        for w in &self.v4_filter {
+            b.extend_from_slice(&w.to_le_bytes());
+        }
         let sum = xxh3_64_with_seed(&b, 0);
         b.extend_from_slice(&sum.to_le_bytes());
         let io = |source| HuntError::CacheIo {
@@ -798,12 +987,21 @@ impl Index {
             let (s, l) = c.key_run(&mut cidr_keys)?;
             v6.insert(net, (s, l));
         }
+        let nf = c.len(8)?;
+        if nf != 0 && nf != V4_FILTER_WORDS {
+            return Err(format!("IPv4 filter of {nf} words"));
+        }
+        let mut filter = Vec::with_capacity(nf);
+        for _ in 0..nf {
+            filter.push(c.u64()?);
+        }
         if c.at != body.len() {
             return Err("trailing bytes".into());
         }
         Ok(Index {
+            kinds_present: kinds_present(&kinds),
             table: FpTable::from_sorted(fps, keys, kinds),
-            v4_filter: v4_filter(&v4),
+            v4_filter: filter,
             v4,
             v6,
             cidr_keys,
@@ -953,6 +1151,41 @@ mod tests {
         assert!(m(&ix, F::Ip, "20.19.136.1").is_empty());
         assert_eq!(m(&ix, F::Ip, "30.200.1.1")[0].0, "30.0.0.0/8");
         assert!(m(&ix, F::Ip, "31.0.0.0").is_empty());
+    }
+
+    #[test]
+    fn slash24_filter_keeps_exact_addresses_and_survives_the_cache() {
+        let mut b = IndexBuilder::new();
+        for i in 0..6000u32 {
+            let ip = format!("40.{}.{}.{}", i / 256, i % 256, i % 200 + 1);
+            assert!(b.add(&Observable::new(K::Ipv4, &ip), i));
+        }
+        // Exact addresses in other spellings land in the filter too.
+        b.add(&Observable::new(K::Ipv6, "::ffff:50.1.2.3"), 7001);
+        b.add(&Observable::new(K::Domain, "60.1.2.3"), 7002);
+        b.add(&Observable::new(K::Cidr, "70.1.2.3"), 7003);
+        b.add(&Observable::new(K::Cidr, "80.0.0.0/30"), 7004);
+        let ix = b.build();
+        assert!(!ix.v4_filter.is_empty());
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("ix.bin");
+        ix.save(&p).unwrap();
+        let back = Index::load(&p).unwrap();
+        assert_eq!(back.v4_filter, ix.v4_filter);
+        for ix in [&ix, &back] {
+            for i in (0..6000u32).step_by(7) {
+                let ip = format!("40.{}.{}.{}", i / 256, i % 256, i % 200 + 1);
+                assert_eq!(m(ix, F::Ip, &ip), [(ip.clone(), MatchKind::Exact, vec![i])]);
+                let other = format!("40.{}.{}.{}", i / 256, i % 256, i % 200 + 2);
+                assert!(m(ix, F::Ip, &other).is_empty(), "{other}");
+            }
+            assert_eq!(m(ix, F::Ip, "50.1.2.3")[0].2, vec![7001]);
+            assert_eq!(m(ix, F::Ip, "::ffff:60.1.2.3")[0].2, vec![7002]);
+            assert_eq!(m(ix, F::Auto, "70.1.2.3")[0].2, vec![7003]);
+            assert_eq!(m(ix, F::Ip, "80.0.0.3")[0].1, MatchKind::Cidr);
+            assert!(m(ix, F::Ip, "80.0.0.4").is_empty());
+            assert!(m(ix, F::Ip, "41.0.0.1").is_empty());
+        }
     }
 
     #[test]

@@ -50,6 +50,7 @@ pub mod errors;
 mod fields;
 mod index;
 mod normalize;
+mod prefilter;
 mod scan;
 
 pub use fields::{FieldMap, FieldType};

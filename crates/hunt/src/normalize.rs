@@ -67,6 +67,9 @@ pub(crate) fn trim_ascii(v: &[u8]) -> &[u8] {
 /// (`fe80::1%eth0`); IPv4-mapped IPv6 becomes IPv4.
 pub(crate) fn parse_ip(raw: &[u8]) -> Option<IpAddr> {
     let v = trim_ascii(raw);
+    if let Some(a) = parse_ipv4_strict(v) {
+        return Some(IpAddr::V4(a));
+    }
     if v.is_empty() || v.len() > 64 {
         return None;
     }
@@ -84,6 +87,44 @@ pub(crate) fn parse_ip(raw: &[u8]) -> Option<IpAddr> {
     };
     let ip: IpAddr = s.parse().ok()?;
     Some(canonical_ip(ip))
+}
+
+/// The common case of [`parse_ip`] without going through `str`: exactly
+/// four dotted decimal octets, 0..=255, no leading zeros, nothing around
+/// them. Accepts a subset of what `Ipv4Addr::from_str` accepts, with the same
+/// result; anything else is `None` (callers fall back to the full parser).
+#[inline]
+pub(crate) fn parse_ipv4_strict(v: &[u8]) -> Option<Ipv4Addr> {
+    if v.len() < 7 || v.len() > 15 {
+        return None;
+    }
+    let mut addr = 0u32;
+    let mut dots = 0u32;
+    let mut acc = 0u32;
+    let mut digits = 0u32;
+    for &b in v {
+        if b == b'.' {
+            if digits == 0 || dots == 3 {
+                return None;
+            }
+            addr = addr << 8 | acc;
+            dots += 1;
+            acc = 0;
+            digits = 0;
+        } else {
+            let d = u32::from(b.wrapping_sub(b'0'));
+            // Not a digit, a fourth digit, or a digit after a leading zero.
+            if d > 9 || digits == 3 || (digits == 1 && acc == 0) {
+                return None;
+            }
+            acc = acc * 10 + d;
+            if acc > 255 {
+                return None;
+            }
+            digits += 1;
+        }
+    }
+    (dots == 3 && digits > 0).then_some(Ipv4Addr::from(addr << 8 | acc))
 }
 
 pub(crate) fn canonical_ip(ip: IpAddr) -> IpAddr {
@@ -114,10 +155,7 @@ pub(crate) fn ip_bytes(ip: IpAddr, out: &mut [u8; 16]) -> &[u8] {
 /// case, no separators, the common case in logs) are returned as they are.
 pub(crate) fn hex_stack<'b>(raw: &'b [u8], buf: &'b mut [u8; 256]) -> Option<&'b [u8]> {
     let raw = raw.trim_ascii();
-    if !raw.is_empty()
-        && raw.len() <= buf.len()
-        && raw.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-    {
+    if !raw.is_empty() && raw.len() <= buf.len() && is_lower_hex(raw) {
         return Some(raw);
     }
     let mut n = 0;
@@ -135,6 +173,15 @@ pub(crate) fn hex_stack<'b>(raw: &'b [u8], buf: &'b mut [u8; 256]) -> Option<&'b
         n += 1;
     }
     (n > 0).then(|| &buf[..n])
+}
+
+/// Whether every byte is `0-9a-f`. Branch-free over the whole value, so the
+/// compiler vectorises it (hashes in logs are 32-128 characters).
+#[inline]
+pub(crate) fn is_lower_hex(v: &[u8]) -> bool {
+    v.iter().fold(true, |ok, &b| {
+        ok & ((b.wrapping_sub(b'0') < 10) | (b.wrapping_sub(b'a') < 6))
+    })
 }
 
 /// Lower-case hex without separators (`:`, `-`, spaces); `None` if anything
@@ -321,6 +368,82 @@ mod tests {
         assert!(url("http:///x").is_none());
         assert_eq!(url("http://e.com/%").unwrap(), "http://e.com/%");
         assert_eq!(url("http://e.com/%4").unwrap(), "http://e.com/%4");
+    }
+
+    #[test]
+    fn lower_hex_check_is_exact() {
+        for b in 0..=255u8 {
+            assert_eq!(
+                is_lower_hex(&[b'a', b, b'0']),
+                b.is_ascii_digit() || (b'a'..=b'f').contains(&b),
+                "{b}"
+            );
+        }
+        assert!(is_lower_hex(b""));
+        let mut buf = [0u8; 256];
+        assert_eq!(hex_stack(b" AA:bb ", &mut buf).unwrap(), b"aabb");
+        assert_eq!(hex_stack(b"09af", &mut buf).unwrap(), b"09af");
+        assert!(hex_stack(b"0g", &mut buf).is_none());
+    }
+
+    #[test]
+    fn strict_ipv4_agrees_with_std() {
+        let mut cases: Vec<String> = [
+            "1.2.3.4",
+            "0.0.0.0",
+            "255.255.255.255",
+            "256.1.1.1",
+            "01.2.3.4",
+            "1.2.3.04",
+            "1.2.3",
+            "1.2.3.4.",
+            ".1.2.3.4",
+            "1..2.3",
+            "1.2.3.4.5",
+            "1234.1.1.1",
+            "1.2.3.4a",
+            "a.b.c.d",
+            "1.2.3.-4",
+            "+1.2.3.4",
+            " 1.2.3.4",
+            "10.0.0.255",
+            "100.200.250.199",
+            "999.999.999.999",
+            "00.0.0.0",
+            "0.0.0.00",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        // A deterministic sweep over short strings of digits and dots.
+        let alphabet = b"0125.9";
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = 7 + (x % 9) as usize;
+            let s: String = (0..len)
+                .map(|j| alphabet[((x >> (j * 3 + 5)) % alphabet.len() as u64) as usize] as char)
+                .collect();
+            cases.push(s);
+        }
+        for s in &cases {
+            let std: Option<Ipv4Addr> = s.parse().ok();
+            match parse_ipv4_strict(s.as_bytes()) {
+                Some(a) => assert_eq!(Some(a), std, "{s}"),
+                None => {
+                    // Only allowed to give up on what the full parser handles.
+                    if let Some(a) = std {
+                        panic!("{s} parses as {a} but the fast path refused it");
+                    }
+                }
+            }
+            // The full parser (trimming) gives what std gives for IPv4 text.
+            if let Ok(a) = s.trim().parse::<Ipv4Addr>() {
+                assert_eq!(parse_ip(s.as_bytes()), Some(IpAddr::V4(a)), "{s}");
+            }
+        }
     }
 
     #[test]

@@ -4,13 +4,14 @@
 
 use crate::errors::HuntError;
 use crate::fields::{FieldMap, FieldType, from_zeek_type};
-use crate::index::{Index, Match, MatchKind};
+use crate::index::{Index, Match, MatchKind, Probe};
 use crate::normalize;
 use cairn_model::{IndicatorKind, Observable};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read};
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -293,28 +294,50 @@ struct Blocks<R> {
     skipping: bool,
     /// A read error held back until the lines before it are handed out.
     pending: Option<io::Error>,
+    /// Buffers of blocks already matched, for reuse.
+    spare: Vec<Vec<u8>>,
 }
 
 impl<R: Read> Blocks<R> {
+    /// Gives read blocks back for reuse: a reused buffer is overwritten in
+    /// place, so the next blocks cost neither fresh pages nor zeroing.
+    fn recycle(&mut self, bufs: Vec<Vec<u8>>) {
+        for b in bufs {
+            if self.spare.len() < MAX_SPARE_BLOCKS {
+                self.spare.push(b);
+            }
+        }
+    }
+
     fn next_block(&mut self) -> io::Result<Option<Vec<u8>>> {
         if let Some(e) = self.pending.take() {
             return Err(e);
         }
-        let mut buf = std::mem::take(&mut self.carry);
+        // `buf[..len]` is the block so far; a recycled buffer keeps its
+        // (initialised) length beyond `len`, stale bytes that reads
+        // overwrite, so only growth is zero-filled.
+        let mut buf = self.spare.pop().unwrap_or_default();
+        let mut len = self.carry.len();
+        if buf.len() < len {
+            buf.resize(len, 0);
+        }
+        buf[..len].copy_from_slice(&self.carry);
+        self.carry.clear();
         loop {
             if self.eof {
-                return Ok((!buf.is_empty()).then_some(buf));
+                buf.truncate(len);
+                return Ok((len > 0).then_some(buf));
             }
-            let len = buf.len();
             let want = self.block.saturating_sub(len).max(64 << 10);
-            buf.resize(len + want, 0);
-            let n = match self.r.read(&mut buf[len..]) {
+            if buf.len() < len + want {
+                buf.resize(len + want, 0);
+            }
+            let n = match self.r.read(&mut buf[len..len + want]) {
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => 0,
                 Err(e) => {
-                    buf.truncate(len);
                     // Hand out the complete lines read before the damage first.
-                    if let Some(i) = memchr::memrchr(b'\n', &buf) {
+                    if let Some(i) = memchr::memrchr(b'\n', &buf[..len]) {
                         buf.truncate(i + 1);
                         self.pending = Some(e);
                         self.eof = true;
@@ -323,30 +346,30 @@ impl<R: Read> Blocks<R> {
                     return Err(e);
                 }
             };
-            buf.truncate(len + n);
+            let fresh = len;
+            len += n;
             if n == 0 {
                 self.eof = true;
                 continue;
             }
             if self.skipping {
                 // Discard the rest of an overlong line.
-                match memchr::memchr(b'\n', &buf[len..]) {
+                match memchr::memchr(b'\n', &buf[fresh..len]) {
                     Some(i) => {
                         self.skipping = false;
-                        let rest = buf[len + i + 1..].to_vec();
-                        buf.truncate(len);
-                        buf.extend_from_slice(&rest);
+                        buf.copy_within(fresh + i + 1..len, fresh);
+                        len -= i + 1;
                     }
                     None => {
-                        buf.truncate(len);
+                        len = fresh;
                         continue;
                     }
                 }
             }
-            if buf.len() >= self.block {
-                match memchr::memrchr(b'\n', &buf) {
+            if len >= self.block {
+                match memchr::memrchr(b'\n', &buf[..len]) {
                     Some(i) => {
-                        self.carry = buf[i + 1..].to_vec();
+                        self.carry.extend_from_slice(&buf[i + 1..len]);
                         buf.truncate(i + 1);
                         return Ok(Some(buf));
                     }
@@ -355,12 +378,16 @@ impl<R: Read> Blocks<R> {
                         self.skipping = true;
                         buf.clear();
                         buf.extend_from_slice(b"\0\n");
+                        len = 2;
                     }
                 }
             }
         }
     }
 }
+
+/// Read buffers kept for reuse per input (two batches are in flight).
+const MAX_SPARE_BLOCKS: usize = 8;
 
 /// Per-file reading context shared by its blocks.
 #[derive(Debug, Clone)]
@@ -637,6 +664,12 @@ pub(crate) fn match_field(index: &Index, ty: FieldType, raw: &[u8], out: &mut Ve
         FieldType::Ja4 => index.match_simple(IndicatorKind::Ja4, v, out),
         FieldType::FileName => index.match_simple(IndicatorKind::FileName, v, out),
         FieldType::Auto => {
+            // What `IndicatorKind::detect` would call an IPv4 address, without
+            // the detour through `str` (DNS answers are mostly addresses).
+            if let Some(a) = normalize::parse_ipv4_strict(v) {
+                index.match_ip(std::net::IpAddr::V4(a), false, out);
+                return;
+            }
             let Ok(s) = std::str::from_utf8(v) else {
                 return;
             };
@@ -684,6 +717,164 @@ fn match_typed(index: &Index, kind: IndicatorKind, val: &str, out: &mut Vec<Matc
     }
 }
 
+/// The prefilter half of [`match_field`]: pushes deferred probes for what
+/// `match_field` would look up, and returns true, when a probe-free "no"
+/// or probes decide whether the value can match; false when only the full
+/// match can tell (the caller then matches the whole line).
+pub(crate) fn gather_field(
+    index: &Index,
+    ty: FieldType,
+    raw: &[u8],
+    slot: u32,
+    probes: &mut Vec<Probe>,
+) -> bool {
+    let v = raw.trim_ascii();
+    if v.is_empty() {
+        return true;
+    }
+    match ty {
+        FieldType::Domain => index.gather_host(v, slot, probes),
+        FieldType::Ip => match normalize::parse_ipv4_strict(v) {
+            Some(a) => index.gather_v4(a, slot, probes),
+            None => match normalize::parse_ip(v) {
+                Some(IpAddr::V4(a)) => index.gather_v4(a, slot, probes),
+                Some(IpAddr::V6(a)) => index.gather_v6(a, slot, probes),
+                None => true,
+            },
+        },
+        FieldType::Hash | FieldType::Serial => {
+            let mut buf = [0u8; 256];
+            if let Some(h) = normalize::hex_stack(v, &mut buf) {
+                index.gather_hex(h, slot, probes);
+            }
+            true
+        }
+        // `match_field` reads a dotted quad here as an address; the rest
+        // (names, URLs, hashes by shape) goes the full way.
+        FieldType::Auto => match normalize::parse_ipv4_strict(v) {
+            Some(a) => index.gather_v4(a, slot, probes),
+            None => false,
+        },
+        FieldType::Email => !index.has_kind(IndicatorKind::Email),
+        FieldType::Ja4 => !index.has_kind(IndicatorKind::Ja4),
+        FieldType::FileName => !index.has_kind(IndicatorKind::FileName),
+        FieldType::Url | FieldType::Text => false,
+        FieldType::Ignore => true,
+    }
+}
+
+/// Lines of a block gathered for [`BlockCtx::zeek_flush`].
+#[derive(Default)]
+struct ZeekBatch {
+    /// (start, end, line number) of each line.
+    lines: Vec<(usize, usize, u64)>,
+    /// Per line: read it in full.
+    full: Vec<bool>,
+    probes: Vec<Probe>,
+    /// Per probe: passed its filter.
+    pass: Vec<bool>,
+    /// Column bounds of the line being gathered.
+    cols: Vec<(usize, usize)>,
+}
+
+/// Column bounds of `line` cut at `sep`, at most `max` columns (the rest of
+/// the line is not looked at): what iterating `memchr_iter(sep, line)` gives,
+/// sixteen bytes per step since Zeek columns are short.
+///
+/// Returns whether a backslash (a Zeek escape) may be in the columns
+/// returned: exact for the chunks scanned, so true can also mean one sits a
+/// few bytes past the last column returned.
+fn split_columns(line: &[u8], sep: u8, max: usize, out: &mut Vec<(usize, usize)>) -> bool {
+    out.clear();
+    if max == 0 {
+        return false;
+    }
+    let mut escapes = 0u32;
+    let mut start = 0usize;
+    let (chunks, tail) = line.as_chunks::<16>();
+    for (ci, c) in chunks.iter().enumerate() {
+        let (mut m, bs) = byte_masks16(c, sep, b'\\');
+        escapes |= bs;
+        while m != 0 {
+            let pos = ci * 16 + m.trailing_zeros() as usize;
+            out.push((start, pos));
+            if out.len() == max {
+                return escapes != 0;
+            }
+            start = pos + 1;
+            m &= m - 1;
+        }
+    }
+    let base = chunks.len() * 16;
+    for (j, &b) in tail.iter().enumerate() {
+        escapes |= u32::from(b == b'\\');
+        if b == sep {
+            out.push((start, base + j));
+            if out.len() == max {
+                return escapes != 0;
+            }
+            start = base + j + 1;
+        }
+    }
+    out.push((start, line.len()));
+    escapes != 0
+}
+
+/// Bit `i` of the first mask is set where `chunk[i] == a`, of the second
+/// where `chunk[i] == b`.
+#[inline]
+fn byte_masks16(chunk: &[u8; 16], a: u8, b: u8) -> (u32, u32) {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    {
+        // SAFETY: `byte_masks16_sse2` only needs SSE2, which this cfg
+        // guarantees is enabled for the whole build (it is part of the
+        // x86_64 baseline), so every CPU that runs this code has it. The
+        // function reads nothing but its by-reference array argument.
+        unsafe { byte_masks16_sse2(chunk, a, b) }
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    {
+        byte_masks16_swar(chunk, a, b)
+    }
+}
+
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[target_feature(enable = "sse2")]
+fn byte_masks16_sse2(chunk: &[u8; 16], a: u8, b: u8) -> (u32, u32) {
+    use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_movemask_epi8, _mm_set_epi64x, _mm_set1_epi8};
+    let (lo, hi) = chunk.as_chunks::<8>().0.split_at(1);
+    let lo = i64::from_le_bytes(lo[0]);
+    let hi = i64::from_le_bytes(hi[0]);
+    // Compiles to one unaligned 16-byte load.
+    let v = _mm_set_epi64x(hi, lo);
+    let ma = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(a as i8))) as u32;
+    let mb = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8))) as u32;
+    (ma, mb)
+}
+
+/// Portable [`byte_masks16`]: eight bytes per step in a `u64`.
+#[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), allow(dead_code))]
+fn byte_masks16_swar(chunk: &[u8; 16], a: u8, b: u8) -> (u32, u32) {
+    const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    // High bit of each byte set exactly where the byte of `x` is zero (no
+    // carries cross bytes: 0x7f + 0x7f < 0x100), then gathered into 8 bits.
+    fn zero_mask(x: u64) -> u32 {
+        let m = !(((x & LO7) + LO7) | x | LO7) >> 7;
+        (m.wrapping_mul(0x0102_0408_1020_4080) >> 56) as u32
+    }
+    let mut ma = 0u32;
+    let mut mb = 0u32;
+    for (i, w) in chunk.as_chunks::<8>().0.iter().enumerate() {
+        let w = u64::from_le_bytes(*w);
+        ma |= zero_mask(w ^ u64::from_ne_bytes([a; 8])) << (8 * i);
+        mb |= zero_mask(w ^ u64::from_ne_bytes([b; 8])) << (8 * i);
+    }
+    (ma, mb)
+}
+
+/// Lines gathered before their probes are tested together.
+const ZEEK_BATCH: usize = 64;
+
 struct BlockCtx<'a> {
     index: &'a Index,
     fields: &'a FieldMap,
@@ -698,9 +889,11 @@ impl BlockCtx<'_> {
         let mut cells: Vec<Vec<u8>> = Vec::new();
         let mut json_cache: HashMap<String, Option<FieldType>> = HashMap::new();
         let mut unesc: Vec<u8> = Vec::new();
+        let mut batch = ZeekBatch::default();
         let mut pos = 0usize;
         while pos < data.len() {
             let end = memchr::memchr(b'\n', &data[pos..]).map_or(data.len(), |i| pos + i);
+            let line_start = pos;
             let mut line = &data[pos..end];
             pos = end + 1;
             res.lines += 1;
@@ -719,13 +912,110 @@ impl BlockCtx<'_> {
                 continue;
             }
             match schema {
-                Schema::Zeek(z) => self.zeek_line(z, line, lno, &mut ms, &mut unesc, &mut res),
+                Schema::Zeek(z) => {
+                    if line[0] == b'#' {
+                        continue;
+                    }
+                    let slot = batch.lines.len() as u32;
+                    let decided =
+                        self.zeek_gather(z, line, slot, &mut batch.cols, &mut batch.probes);
+                    batch.lines.push((line_start, line_start + line.len(), lno));
+                    batch.full.push(!decided);
+                    if batch.lines.len() == ZEEK_BATCH {
+                        self.zeek_flush(z, data, &mut batch, &mut ms, &mut unesc, &mut res);
+                    }
+                }
                 Schema::Json => self.json_line(line, lno, &mut ms, &mut json_cache, &mut res),
                 Schema::Csv(c) => self.csv_line(c, line, lno, &mut ms, &mut cells, &mut res),
                 Schema::Text => self.text_line(line, lno, &mut ms, &mut res),
             }
         }
+        if let Schema::Zeek(z) = schema {
+            self.zeek_flush(z, data, &mut batch, &mut ms, &mut unesc, &mut res);
+        }
         res
+    }
+
+    /// Tests a batch's gathered probes together (their cache misses overlap),
+    /// then reads in full, in order, the lines that may hold a match.
+    fn zeek_flush(
+        &self,
+        z: &ZeekSchema,
+        data: &[u8],
+        batch: &mut ZeekBatch,
+        ms: &mut Vec<Match>,
+        unesc: &mut Vec<u8>,
+        res: &mut BlockResult,
+    ) {
+        // Stage 1: the cache-resident filters, all loads independent.
+        for p in &batch.probes {
+            let pass = self.index.probe_passes(p);
+            batch.pass.push(pass);
+        }
+        // Stage 2, for the few that pass: the exact table and tries. Only a
+        // value that really meets an indicator sends its line to be read in full.
+        for (p, &pass) in batch.probes.iter().zip(&batch.pass) {
+            if let Some(f) = batch.full.get_mut(p.slot as usize)
+                && pass
+                && !*f
+            {
+                *f = self.index.probe_confirms(p);
+            }
+        }
+        batch.pass.clear();
+        for (&(start, end, lno), &full) in batch.lines.iter().zip(&batch.full) {
+            if full {
+                self.zeek_line(z, &data[start..end], lno, ms, unesc, res);
+            }
+        }
+        batch.lines.clear();
+        batch.full.clear();
+        batch.probes.clear();
+    }
+
+    /// The prefilter pass over one Zeek line: the same columns and values
+    /// [`BlockCtx::zeek_line`] would match, turned into deferred probes.
+    /// False: the line cannot be decided by probes (escapes, a malformed
+    /// line, a field type without a prefilter); read it in full.
+    fn zeek_gather(
+        &self,
+        z: &ZeekSchema,
+        line: &[u8],
+        slot: u32,
+        cols: &mut Vec<(usize, usize)>,
+        probes: &mut Vec<Probe>,
+    ) -> bool {
+        let escapes = split_columns(line, z.sep, z.last_wanted + 1, cols);
+        if escapes || (cols.len() <= z.last_wanted && !z.names.is_empty()) {
+            return false;
+        }
+        for (i, &(s, e)) in cols.iter().enumerate() {
+            let col = &line[s..e];
+            if let Some(Some((ty, is_set))) = z.cols.get(i)
+                && col != z.unset.as_slice()
+                && col != z.empty.as_slice()
+            {
+                if *is_set || *ty == FieldType::Auto || *ty == FieldType::Hash {
+                    for v in col.split(|b| *b == z.set_sep) {
+                        if !gather_field(self.index, *ty, v, slot, probes) {
+                            return false;
+                        }
+                    }
+                } else if !gather_field(self.index, *ty, col, slot, probes) {
+                    return false;
+                }
+            }
+        }
+        if let Some((h, u)) = z.http_host_uri
+            && let (Some(&(hs, he)), Some(&(us, ue))) = (cols.get(h), cols.get(u))
+            && line[hs..he] != *z.unset.as_slice()
+            && line[us..ue] != *z.unset.as_slice()
+            && line[us..ue].starts_with(b"/")
+            && self.index.has_kind(IndicatorKind::Url)
+        {
+            return false;
+        }
+        true
     }
 
     fn zeek_line(
@@ -1106,6 +1396,7 @@ impl<'i> Scanner<'i> {
             eof: false,
             skipping: false,
             pending: None,
+            spare: Vec::new(),
         };
         let file: Arc<str> = Arc::from(name.as_str());
         let mut fs = FileSummary {
@@ -1221,7 +1512,9 @@ impl<'i> Scanner<'i> {
             if let Some(e) = err {
                 return Err(read_err(e, fs.lines, codec_name));
             }
-            (cur, err) = next;
+            let done = std::mem::replace(&mut cur, next.0);
+            err = next.1;
+            blocks.recycle(done);
             if cur.is_empty() {
                 match err {
                     Some(e) => return Err(read_err(e, fs.lines, codec_name)),
@@ -1246,10 +1539,15 @@ mod tests {
             eof: false,
             skipping: false,
             pending: None,
+            spare: Vec::new(),
         };
         let mut out = Vec::new();
         while let Some(x) = b.next_block().unwrap() {
-            out.push(x);
+            out.push(x.clone());
+            // Reuse every other buffer, as the scanner does.
+            if out.len() % 2 == 0 {
+                b.recycle(vec![x]);
+            }
         }
         out
     }
@@ -1266,6 +1564,255 @@ mod tests {
         let bs = blocks(&long, 65536);
         let joined = bs.concat();
         assert_eq!(joined, b"ok\n\0\nafter\n".to_vec());
+        // Reused buffers never leak stale bytes into later blocks.
+        let mut data = Vec::new();
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        while data.len() < 600_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let n = (x % 3000) as usize;
+            data.extend(std::iter::repeat_n(b'a' + (x % 26) as u8, n));
+            data.push(b'\n');
+        }
+        data.extend_from_slice(b"tail without newline");
+        for block in [5, 4096, 65536, 100_000] {
+            let bs = blocks(&data, block);
+            assert_eq!(bs.concat(), data, "{block}");
+            assert!(bs[..bs.len() - 1].iter().all(|b| b.ends_with(b"\n")));
+        }
+    }
+
+    #[test]
+    fn byte_masks_agree() {
+        let mut x: u64 = 0x1234_5678_9abc_def1;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let mut c = [0u8; 16];
+            for (j, b) in c.iter_mut().enumerate() {
+                *b = [b'\t', b'\\', 0x89, 0x09 ^ 0x80, 0, 0xff, b'a', 0x5c ^ 0x80]
+                    [(x >> (j * 3)) as usize % 8];
+            }
+            let want_a = (0..16)
+                .filter(|j| c[*j] == b'\t')
+                .fold(0u32, |m, j| m | 1 << j);
+            let want_b = (0..16)
+                .filter(|j| c[*j] == b'\\')
+                .fold(0u32, |m, j| m | 1 << j);
+            assert_eq!(byte_masks16(&c, b'\t', b'\\'), (want_a, want_b), "{c:?}");
+            assert_eq!(
+                byte_masks16_swar(&c, b'\t', b'\\'),
+                (want_a, want_b),
+                "{c:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn split_columns_agrees_with_memchr() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut out = Vec::new();
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 70) as usize;
+            let line: Vec<u8> = (0..len)
+                .map(|j| [b'\t', b'a', 0x89, 0x09 ^ 0x80, b'\\', 0][(x >> (j % 60)) as usize % 6])
+                .collect();
+            let mut want = Vec::new();
+            let mut start = 0;
+            for end in memchr::memchr_iter(b'\t', &line).chain([line.len()]) {
+                want.push((start, end));
+                start = end + 1;
+            }
+            for max in [1, 2, 3, 7, 100] {
+                let escapes = split_columns(&line, b'\t', max, &mut out);
+                let n = want.len().min(max);
+                assert_eq!(out, want[..n], "{line:?} max {max}");
+                let seen = out.last().map_or(0, |c| c.1);
+                if line[..seen].contains(&b'\\') {
+                    assert!(escapes, "{line:?} max {max}");
+                }
+            }
+            assert_eq!(
+                split_columns(&line, b'\t', 100, &mut out),
+                line.contains(&b'\\')
+            );
+        }
+    }
+
+    /// The prefilter never turns away a value `match_field` would match.
+    #[test]
+    fn gather_is_sound_for_every_field_type() {
+        use IndicatorKind as K;
+        let items: Vec<(K, String)> = [
+            (K::Domain, "dga.asia"),
+            (K::Domain, "Evil.COM"),
+            (K::Domain, "1.2.3"),
+            (K::Domain, "cafe.de"),
+            (K::Ipv4, "45.77.153.197"),
+            (K::Ipv6, "2001:db8::1"),
+            (K::Cidr, "10.1.0.0/16"),
+            (K::Cidr, "2001:db8:1::/48"),
+            (K::Sha256, "AA:BB"),
+            (K::Md5, "0123456789abcdef0123456789abcdef"),
+            (K::Email, "bad@evil.com"),
+            (K::Url, "http://evil.com/x"),
+            (K::Ja4, "t13d1516h2_8daaf6152771_b186095e22b6"),
+            (K::FileName, "Evil.EXE"),
+        ]
+        .iter()
+        .map(|(k, v)| (*k, v.to_string()))
+        .chain((0..5000u32).map(|i| (K::Ipv4, format!("20.{}.{}.1", i / 256, i % 256))))
+        .collect();
+        let values = [
+            "dga.asia",
+            "KB.DGA.ASIA.",
+            "kb.dga.asia..",
+            "notdga.asia",
+            "dga.asia.evil.net",
+            "evil.com:443",
+            "EVIL.com",
+            "www.bücher.de",
+            "cafe.de",
+            "x.cafe.de",
+            "1.2.3",
+            "a.1.2.3",
+            "45.77.153.197",
+            "045.77.153.197",
+            "45.77.153.197.",
+            "[45.77.153.197]",
+            "::ffff:45.77.153.197",
+            "45.77.153.197:80",
+            "45.77.153.198",
+            "10.1.2.3",
+            "10.2.0.0",
+            "2001:DB8::1",
+            "2001:db8:1::9",
+            "fe80::1%eth0",
+            "20.0.5.1",
+            "20.0.5.2",
+            "20.19.135.1",
+            "aabb",
+            "AA:BB",
+            "aa-bb",
+            "0123456789ABCDEF0123456789ABCDEF",
+            "bad@evil.com",
+            "Someone <BAD@evil.com>",
+            "http://evil.com/x",
+            "evil.com/x",
+            "t13d1516h2_8daaf6152771_b186095e22b6",
+            "evil.exe",
+            "a b.com",
+            "x/y.com",
+            "",
+            " ",
+            "-",
+            "(empty)",
+            "\\x41",
+            "😀.com",
+            "a@b",
+        ];
+        let types = [
+            FieldType::Domain,
+            FieldType::Ip,
+            FieldType::Url,
+            FieldType::Email,
+            FieldType::Hash,
+            FieldType::Ja4,
+            FieldType::Serial,
+            FieldType::FileName,
+            FieldType::Auto,
+            FieldType::Text,
+            FieldType::Ignore,
+        ];
+        for big in [false, true] {
+            let mut b = IndexBuilder::new();
+            for (i, (k, v)) in items.iter().enumerate() {
+                if big || i < 14 {
+                    b.add(&Observable::new(*k, v), i as u32);
+                }
+            }
+            let ix = b.build();
+            let mut checked = 0;
+            for ty in types {
+                for v in values {
+                    let mut ms = Vec::new();
+                    match_field(&ix, ty, v.as_bytes(), &mut ms);
+                    let mut probes = Vec::new();
+                    let decided = gather_field(&ix, ty, v.as_bytes(), 0, &mut probes);
+                    let flagged = !decided
+                        || probes
+                            .iter()
+                            .any(|p| ix.probe_passes(p) && ix.probe_confirms(p));
+                    if !ms.is_empty() {
+                        checked += 1;
+                        assert!(flagged, "{ty:?} {v:?} matches {ms:?} but was turned away");
+                    }
+                }
+            }
+            assert!(checked > 20, "{checked}");
+        }
+    }
+
+    #[test]
+    fn zeek_batches_match_like_lines() {
+        // More lines than one batch, with escapes, sets, unset and empty
+        // values and a short (malformed) line at batch boundaries.
+        let mut b = IndexBuilder::new();
+        b.add(&Observable::new(IndicatorKind::Ipv4, "45.77.153.197"), 1);
+        b.add(&Observable::new(IndicatorKind::Domain, "dga.asia"), 2);
+        b.add(&Observable::new(IndicatorKind::Sha256, "aabb"), 3);
+        let ix = b.build();
+        let mut log = String::from(
+            "#separator \\x09\n#set_separator\t,\n#fields\tts\tquery\tanswers\tcert_chain_fps\n#types\ttime\tstring\tvector[string]\tset[string]\n",
+        );
+        let mut want = Vec::new();
+        for i in 0..300u64 {
+            let lno = i + 5;
+            let line = match i % 7 {
+                0 => {
+                    want.push((lno, "query"));
+                    format!("{i}\tkb.dga.asia\t-\t(empty)\n")
+                }
+                1 => {
+                    want.push((lno, "answers"));
+                    format!("{i}\tx.org\t1.1.1.1,45.77.153.197\t-\n")
+                }
+                2 => {
+                    want.push((lno, "query"));
+                    format!("{i}\tkb\\x2edga.asia\t-\t-\n")
+                }
+                3 => {
+                    want.push((lno, "cert_chain_fps"));
+                    format!("{i}\tnotdga.asia\t45.77.153.19\tcc,AABB\n")
+                }
+                4 => format!("{i}\tonlyone\n"),
+                _ => format!("{i}\tdga.asia.evil.net\t45.77.153.198\tccdd\n"),
+            };
+            log.push_str(&line);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("dns.log");
+        std::fs::write(&p, log).unwrap();
+        for block_size in [1 << 16, 4 << 20] {
+            let hits = std::sync::Mutex::new(Vec::new());
+            let opts = ScanOptions {
+                block_size,
+                ..ScanOptions::default()
+            };
+            let s = Scanner::new(&ix, opts).scan(&[Input::Path(p.clone())], &|h| {
+                hits.lock().unwrap().push((h.line, h.field))
+            });
+            let mut got = hits.into_inner().unwrap();
+            got.sort();
+            let got: Vec<(u64, &str)> = got.iter().map(|(l, f)| (*l, f.as_str())).collect();
+            assert_eq!(got, want);
+            assert_eq!(s.malformed, 300 / 7 + 1);
+        }
     }
 
     #[test]
