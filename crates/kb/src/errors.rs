@@ -27,6 +27,9 @@ pub enum KbError {
         /// The cause.
         source: serde_json::Error,
     },
+    /// A request the store cannot carry out, with the reason.
+    #[error("{0}")]
+    Invalid(String),
     /// No object with that key.
     #[error("no object with key {0}")]
     NotFound(i64),

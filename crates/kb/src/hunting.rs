@@ -266,3 +266,131 @@ impl Store {
         })
     }
 }
+
+/// One indicator of an actor, as one source states it.
+#[derive(Debug, Clone, Serialize)]
+pub struct IndicatorRow {
+    /// The indicator's key (its row id), as the hunt index uses it.
+    pub key: i64,
+    /// Value type (`domain`, `ipv4`, `sha256`, …).
+    pub kind: String,
+    /// The value.
+    pub value: String,
+    /// Roles and labels (`c2`, …).
+    pub roles: Vec<String>,
+    /// The source stating it.
+    pub source: String,
+    /// First seen, as the source says.
+    pub first_seen: Option<String>,
+    /// Last seen, as the source says.
+    pub last_seen: Option<String>,
+    /// The source's confidence.
+    pub confidence: Option<u8>,
+    /// Marking.
+    pub tlp: String,
+    /// Hits recorded in the user's logs.
+    pub sightings: u64,
+}
+
+/// A recorded hit of an indicator in the user's own logs.
+#[derive(Debug, Clone, Serialize)]
+pub struct SightingRow {
+    /// Hits.
+    pub count: u64,
+    /// First hit.
+    pub first_seen: String,
+    /// Last hit.
+    pub last_seen: String,
+    /// Where (files).
+    pub location: String,
+    /// When it was recorded.
+    pub recorded_at: String,
+}
+
+impl Store {
+    /// The indicators the actor objects `member_ids` (STIX ids, from a
+    /// [`crate::Profile`]'s members) are indicated by, up to `limit`, and how
+    /// many there are in all.
+    pub fn actor_indicators(
+        &self,
+        member_ids: &[String],
+        limit: usize,
+    ) -> Result<(Vec<IndicatorRow>, usize), KbError> {
+        if member_ids.is_empty() {
+            return Ok((Vec::new(), 0));
+        }
+        let marks = vec!["?"; member_ids.len()].join(",");
+        let from = format!(
+            "FROM relations r JOIN objects o ON o.stix_id = r.src_ref AND o.kind = 'indicator' \
+               AND o.withdrawn_at IS NULL \
+             JOIN observables ob ON ob.object_id = o.id JOIN sources s ON s.id = o.source_id \
+             WHERE r.rel_type = 'indicates' AND r.withdrawn_at IS NULL AND r.tgt_ref IN ({marks})"
+        );
+        let total: i64 = self.conn.query_row(
+            &format!("SELECT COUNT(*) FROM (SELECT DISTINCT o.id, ob.value {from})"),
+            params_from_iter(member_ids.iter()),
+            |r| r.get(0),
+        )?;
+        let sql = format!(
+            "SELECT DISTINCT o.id, ob.kind, ob.value, o.labels, s.name, o.first_seen, o.last_seen, \
+               o.confidence, o.tlp, \
+               (SELECT COALESCE(SUM(g.count), 0) FROM sightings g WHERE g.object_id = o.id) AS seen \
+             {from} ORDER BY seen DESC, ob.kind, ob.value LIMIT {limit}"
+        );
+        let mut q = self.conn.prepare(&sql)?;
+        let rows = q.query_map(params_from_iter(member_ids.iter()), |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, Option<String>>(5)?,
+                r.get::<_, Option<String>>(6)?,
+                r.get::<_, Option<i64>>(7)?,
+                r.get::<_, String>(8)?,
+                r.get::<_, i64>(9)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (key, kind, value, labels, source, first_seen, last_seen, conf, tlp, seen) = row?;
+            let roles: Vec<String> =
+                serde_json::from_str(&labels).map_err(|source| KbError::Json {
+                    what: "labels",
+                    source,
+                })?;
+            out.push(IndicatorRow {
+                key,
+                kind,
+                value,
+                roles,
+                source,
+                first_seen,
+                last_seen,
+                confidence: conf.and_then(|c| u8::try_from(c).ok()),
+                tlp,
+                sightings: seen.max(0) as u64,
+            });
+        }
+        Ok((out, total.max(0) as usize))
+    }
+
+    /// Hits recorded for indicator `key`, newest first.
+    pub fn sightings_of(&self, key: i64) -> Result<Vec<SightingRow>, KbError> {
+        let mut q = self.conn.prepare(
+            "SELECT count, first_seen, last_seen, location, recorded_at FROM sightings \
+             WHERE object_id = ?1 ORDER BY recorded_at DESC LIMIT 100",
+        )?;
+        let rows = q.query_map([key], |r| {
+            Ok(SightingRow {
+                count: r.get::<_, i64>(0)?.max(0) as u64,
+                first_seen: r.get(1)?,
+                last_seen: r.get(2)?,
+                location: r.get(3)?,
+                recorded_at: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}

@@ -31,7 +31,10 @@
 //! ```
 #![deny(missing_docs)]
 
+mod clearance;
 pub mod errors;
+mod export;
+mod feed;
 mod hunting;
 mod ingest;
 mod profile;
@@ -39,13 +42,21 @@ mod resolve;
 mod rows;
 mod schema;
 mod search;
+mod tokens;
 
-pub use hunting::{ActorRef, HuntIndicator, IndicatorContext, SightingInput};
+pub use export::{SourceInfo, Statement, Subgraph};
+pub use feed::{
+    FEED_MAX_PAGE, FeedCollection, FeedObject, FeedPage, FeedQuery, STIX_MEDIA_TYPE, VersionMatch,
+};
+pub use hunting::{
+    ActorRef, HuntIndicator, IndicatorContext, IndicatorRow, SightingInput, SightingRow,
+};
 pub use ingest::IngestReport;
 pub use profile::{
     AliasClaim, Conflict, CountClaim, Member, Profile, SoftwareClaim, TechniqueClaim,
 };
 pub use search::SearchHit;
+pub use tokens::{Role, Token, TokenGrant};
 
 use errors::KbError;
 use rusqlite::Connection;
@@ -56,6 +67,7 @@ use std::path::{Path, PathBuf};
 pub struct Store {
     conn: Connection,
     path: Option<PathBuf>,
+    ceiling: Option<cairn_model::Tlp>,
 }
 
 /// Rows per table and per source.
@@ -105,6 +117,7 @@ impl Store {
         Ok(Store {
             conn,
             path: Some(path.to_path_buf()),
+            ceiling: None,
         })
     }
 
@@ -112,7 +125,11 @@ impl Store {
     pub fn open_in_memory() -> Result<Store, KbError> {
         let conn = Connection::open_in_memory()?;
         schema::init(&conn, ":memory:")?;
-        Ok(Store { conn, path: None })
+        Ok(Store {
+            conn,
+            path: None,
+            ceiling: None,
+        })
     }
 
     /// Where the store lives, if on disk.

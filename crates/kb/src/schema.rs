@@ -52,6 +52,8 @@ CREATE TABLE IF NOT EXISTS objects(
 );
 CREATE INDEX IF NOT EXISTS objects_stix ON objects(stix_id);
 CREATE INDEX IF NOT EXISTS objects_kind ON objects(kind);
+-- TAXII pages in date-added order.
+CREATE INDEX IF NOT EXISTS objects_updated ON objects(updated_at);
 CREATE TABLE IF NOT EXISTS names(
     object_id INTEGER NOT NULL REFERENCES objects(id),
     norm TEXT NOT NULL,
@@ -91,6 +93,7 @@ CREATE TABLE IF NOT EXISTS relations(
 );
 CREATE INDEX IF NOT EXISTS relations_src ON relations(src_ref, rel_type);
 CREATE INDEX IF NOT EXISTS relations_tgt ON relations(tgt_ref, rel_type);
+CREATE INDEX IF NOT EXISTS relations_updated ON relations(updated_at);
 -- Earlier versions of statements a source has since changed or withdrawn.
 CREATE TABLE IF NOT EXISTS history(
     id INTEGER PRIMARY KEY,
@@ -119,6 +122,15 @@ CREATE TABLE IF NOT EXISTS sightings(
     recorded_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sightings_object ON sightings(object_id);
+-- API tokens for `cairn serve`; only a hash of each is kept.
+CREATE TABLE IF NOT EXISTS tokens(
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
     name, aliases, description, tokenize = 'unicode61 remove_diacritics 2'
 );
