@@ -1,0 +1,14 @@
+//! What can go wrong in an export.
+
+use thiserror::Error;
+
+/// An exported document that does not hold up.
+#[derive(Debug, Error)]
+pub enum ExportError {
+    /// A STIX bundle breaks STIX 2.1 rules; each problem names the object.
+    #[error("invalid STIX 2.1 bundle ({} problems): {}", problems.len(), problems.join("; "))]
+    InvalidBundle {
+        /// One line per problem.
+        problems: Vec<String>,
+    },
+}
