@@ -1,0 +1,386 @@
+//! The REST API under `/api/v1`: every read the pages do, plus lookup, hunt,
+//! attribution, ingest and token management. JSON in and out; documented in
+//! the OpenAPI document at `/api/v1/openapi.json` (see `openapi.rs`).
+
+use crate::auth::ApiCaller;
+use crate::errors::ApiError;
+use crate::state::{App, Clearance};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use cairn_attribute::Evidence;
+use cairn_kb::Role;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+pub(crate) fn routes() -> axum::Router<App> {
+    axum::Router::new()
+        .route("/api/v1/openapi.json", get(openapi))
+        .route("/api/v1/stats", get(stats))
+        .route("/api/v1/search", get(search))
+        .route("/api/v1/actors/{name}", get(actor))
+        .route("/api/v1/actors/{name}/indicators", get(actor_indicators))
+        .route("/api/v1/actors/{name}/stix", get(actor_stix))
+        .route("/api/v1/actors/{name}/navigator", get(actor_navigator))
+        .route("/api/v1/indicators/lookup", get(lookup))
+        .route("/api/v1/indicators/{key}/sightings", get(sightings))
+        .route("/api/v1/attribute", post(attribute))
+        .route("/api/v1/hunt", post(hunt))
+        .route("/api/v1/ingest", post(ingest))
+        .route("/api/v1/tokens", get(list_tokens).post(create_token))
+        .route("/api/v1/tokens/{name}", delete(revoke_token))
+}
+
+async fn openapi() -> Response {
+    Json(crate::openapi::document()).into_response()
+}
+
+/// Sources with nothing the caller may see are left out of a reader's stats.
+pub(crate) async fn stats_for(
+    app: &App,
+    clearance: Clearance,
+) -> Result<cairn_kb::Stats, ApiError> {
+    let mut stats = app.read(clearance, |s| Ok(s.stats()?)).await?;
+    if clearance == Clearance::Restricted {
+        stats.sources.retain(|s| s.objects + s.relations > 0);
+    }
+    Ok(stats)
+}
+
+async fn stats(State(app): State<App>, ApiCaller(c): ApiCaller) -> Result<Response, ApiError> {
+    let stats = stats_for(&app, c.clearance()).await?;
+    let engines = app.engines();
+    Ok(Json(json!({
+        "store": stats,
+        "hunt_index": engines.index.stats(),
+        "index_generation": engines.generation,
+        "index_built": engines.built.to_string(),
+    }))
+    .into_response())
+}
+
+#[derive(Deserialize)]
+struct SearchQuery {
+    q: String,
+    limit: Option<usize>,
+}
+
+async fn search(
+    State(app): State<App>,
+    ApiCaller(c): ApiCaller,
+    Query(q): Query<SearchQuery>,
+) -> Result<Response, ApiError> {
+    let limit = q.limit.unwrap_or(20).clamp(1, 200);
+    let hits = app
+        .read(c.clearance(), move |s| Ok(s.search(&q.q, limit)?))
+        .await?;
+    Ok(Json(json!({ "results": hits })).into_response())
+}
+
+/// Resolves an actor name or answers 404 with suggestions.
+pub(crate) async fn profile(
+    app: &App,
+    clearance: Clearance,
+    name: String,
+) -> Result<cairn_kb::Profile, ApiError> {
+    app.read(clearance, move |s| match s.actor(&name)? {
+        Some(p) => Ok(p),
+        None => {
+            let near = s.suggest(&name, 5)?;
+            Err(ApiError::not_found(if near.is_empty() {
+                format!("no actor called `{name}`")
+            } else {
+                format!(
+                    "no actor called `{name}`; did you mean: {}?",
+                    near.join(", ")
+                )
+            }))
+        }
+    })
+    .await
+}
+
+async fn actor(
+    State(app): State<App>,
+    ApiCaller(c): ApiCaller,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    Ok(Json(profile(&app, c.clearance(), name).await?).into_response())
+}
+
+#[derive(Deserialize)]
+struct LimitQuery {
+    limit: Option<usize>,
+}
+
+async fn actor_indicators(
+    State(app): State<App>,
+    ApiCaller(c): ApiCaller,
+    Path(name): Path<String>,
+    Query(q): Query<LimitQuery>,
+) -> Result<Response, ApiError> {
+    let limit = q.limit.unwrap_or(500).clamp(1, 10_000);
+    let p = profile(&app, c.clearance(), name).await?;
+    let ids: Vec<String> = p.members.iter().map(|m| m.stix_id.clone()).collect();
+    let (rows, total) = app
+        .read(c.clearance(), move |s| Ok(s.actor_indicators(&ids, limit)?))
+        .await?;
+    Ok(Json(json!({ "actor": p.name, "total": total, "indicators": rows })).into_response())
+}
+
+async fn actor_stix(
+    State(app): State<App>,
+    ApiCaller(c): ApiCaller,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let bundle = app
+        .read(c.clearance(), move |s| match s.actor_subgraph(&name)? {
+            Some(g) => Ok(cairn_export::stix_bundle(&g)),
+            None => Err(ApiError::not_found(format!("no actor called `{name}`"))),
+        })
+        .await?;
+    Ok(Json(bundle).into_response())
+}
+
+async fn actor_navigator(
+    State(app): State<App>,
+    ApiCaller(c): ApiCaller,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let p = profile(&app, c.clearance(), name).await?;
+    Ok(Json(cairn_export::navigator_layer(&p)).into_response())
+}
+
+#[derive(Deserialize)]
+struct LookupQuery {
+    value: String,
+}
+
+async fn lookup(
+    State(app): State<App>,
+    ApiCaller(c): ApiCaller,
+    Query(q): Query<LookupQuery>,
+) -> Result<Response, ApiError> {
+    Ok(Json(app.lookup(c.clearance(), &q.value)?).into_response())
+}
+
+async fn sightings(
+    State(app): State<App>,
+    ApiCaller(c): ApiCaller,
+    Path(key): Path<u32>,
+) -> Result<Response, ApiError> {
+    let generation = app.engines().generation;
+    let Some(ctx) = app.context(c.clearance(), generation, key)? else {
+        return Err(ApiError::not_found("no such indicator"));
+    };
+    let rows = app
+        .read(c.clearance(), move |s| Ok(s.sightings_of(i64::from(key))?))
+        .await?;
+    Ok(Json(json!({ "indicator": &*ctx, "sightings": rows })).into_response())
+}
+
+#[derive(Deserialize)]
+struct TopQuery {
+    top: Option<usize>,
+}
+
+/// Evidence as Cairn's JSON (`techniques`, `software`, `indicators`,
+/// `countries`, `sectors`, `when`) or an ATT&CK Navigator layer.
+pub(crate) fn evidence_from_json(body: &[u8]) -> Result<Evidence, ApiError> {
+    let text = std::str::from_utf8(body)
+        .map_err(|_| ApiError::bad_request("the body is not UTF-8 JSON"))?;
+    let v: Value = serde_json::from_str(text)
+        .map_err(|e| ApiError::bad_request(format!("the body is not JSON: {e}")))?;
+    let is_layer = v
+        .get("techniques")
+        .and_then(Value::as_array)
+        .is_some_and(|a| a.iter().any(|t| t.get("techniqueID").is_some()));
+    if is_layer {
+        return Evidence::from_navigator_layer(text)
+            .map_err(|e| ApiError::bad_request(e.to_string()));
+    }
+    let Value::Object(map) = v else {
+        return Err(ApiError::bad_request(
+            "evidence is a JSON object: {\"techniques\": [...], \"software\": [...], ...}",
+        ));
+    };
+    let list = |key: &str| -> Result<Vec<String>, ApiError> {
+        match map.get(key) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::String(s)) => Ok(vec![s.clone()]),
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|x| {
+                    x.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| ApiError::bad_request(format!("`{key}` holds strings")))
+                })
+                .collect(),
+            Some(_) => Err(ApiError::bad_request(format!(
+                "`{key}` is a list of strings"
+            ))),
+        }
+    };
+    Ok(Evidence {
+        techniques: list("techniques")?,
+        software: list("software")?,
+        indicators: list("indicators")?,
+        countries: list("countries")?,
+        sectors: list("sectors")?,
+        when: map.get("when").and_then(Value::as_str).map(str::to_string),
+        ..Evidence::default()
+    })
+}
+
+async fn attribute(
+    State(app): State<App>,
+    ApiCaller(c): ApiCaller,
+    Query(q): Query<TopQuery>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let evidence = evidence_from_json(&body)?;
+    let ranking = app
+        .attribute(c.clearance(), evidence, q.top.unwrap_or(10))
+        .await?;
+    Ok(Json(ranking).into_response())
+}
+
+#[derive(Deserialize)]
+struct HuntQuery {
+    name: Option<String>,
+    #[serde(default)]
+    record: bool,
+}
+
+async fn hunt(
+    State(app): State<App>,
+    ApiCaller(c): ApiCaller,
+    Query(q): Query<HuntQuery>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    c.require(Role::Analyst)?;
+    let name = q.name.unwrap_or_else(|| "upload.log".into());
+    let result = app
+        .hunt_bytes(c.clearance(), &name, body.to_vec(), q.record)
+        .await?;
+    Ok(Json(result).into_response())
+}
+
+#[derive(Deserialize)]
+struct IngestQuery {
+    source: Option<String>,
+    name: Option<String>,
+    format: Option<String>,
+    tlp: Option<String>,
+    actor: Option<String>,
+    confidence: Option<u8>,
+    reference: Option<String>,
+}
+
+/// Intake options from query or form fields.
+pub(crate) fn intake_options(
+    source: Option<String>,
+    format: Option<String>,
+    tlp: Option<String>,
+    actor: Option<String>,
+    confidence: Option<u8>,
+    reference: Option<String>,
+) -> Result<cairn_intake::Options, ApiError> {
+    let nonempty = |s: Option<String>| s.filter(|v| !v.trim().is_empty());
+    let format = match nonempty(format) {
+        Some(f) => f.parse().map_err(|e: String| ApiError::bad_request(e))?,
+        None => cairn_intake::Format::Auto,
+    };
+    let tlp = match nonempty(tlp) {
+        Some(t) => Some(t.parse().map_err(|e: String| ApiError::bad_request(e))?),
+        None => None,
+    };
+    if confidence.is_some_and(|c| c > 100) {
+        return Err(ApiError::bad_request("confidence is 0-100"));
+    }
+    Ok(cairn_intake::Options {
+        format,
+        source: nonempty(source),
+        actor: nonempty(actor),
+        tlp,
+        confidence,
+        reference: nonempty(reference),
+        ..cairn_intake::Options::default()
+    })
+}
+
+async fn ingest(
+    State(app): State<App>,
+    ApiCaller(c): ApiCaller,
+    Query(q): Query<IngestQuery>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    c.require(Role::Analyst)?;
+    if body.is_empty() {
+        return Err(ApiError::bad_request("send the file as the request body"));
+    }
+    let opts = intake_options(
+        q.source,
+        q.format,
+        q.tlp,
+        q.actor,
+        q.confidence,
+        q.reference,
+    )?;
+    let name = q.name.unwrap_or_else(|| "upload".into());
+    let report = app.ingest_bytes(&name, body.to_vec(), opts).await?;
+    tracing::info!(caller = c.name(), source = %report.source, "ingested");
+    Ok(Json(report).into_response())
+}
+
+async fn list_tokens(
+    State(app): State<App>,
+    ApiCaller(c): ApiCaller,
+) -> Result<Response, ApiError> {
+    c.require(Role::Admin)?;
+    let tokens = app.read(Clearance::Full, |s| Ok(s.tokens()?)).await?;
+    Ok(Json(json!({ "tokens": tokens })).into_response())
+}
+
+#[derive(Deserialize)]
+struct NewToken {
+    name: String,
+    role: String,
+}
+
+async fn create_token(
+    State(app): State<App>,
+    ApiCaller(c): ApiCaller,
+    Json(t): Json<NewToken>,
+) -> Result<Response, ApiError> {
+    c.require(Role::Admin)?;
+    let role: Role = t
+        .role
+        .parse()
+        .map_err(|e: String| ApiError::bad_request(e))?;
+    let (secret, token) = app
+        .write(move |s| Ok(s.create_token(&t.name, role)?))
+        .await?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(json!({ "token": secret, "info": token, "note": "shown once; store it now" })),
+    )
+        .into_response())
+}
+
+async fn revoke_token(
+    State(app): State<App>,
+    ApiCaller(c): ApiCaller,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    c.require(Role::Admin)?;
+    let done = app.write(move |s| Ok(s.revoke_token(&name)?)).await?;
+    app.forget_tokens();
+    if done {
+        Ok(Json(json!({ "revoked": true })).into_response())
+    } else {
+        Err(ApiError::not_found("no live token of that name"))
+    }
+}
