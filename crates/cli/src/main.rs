@@ -48,6 +48,12 @@ enum Command {
     Eval(cmd::eval::Args),
     /// What the store holds, by source.
     Stats(cmd::stats::Args),
+    /// Serve the web app, REST API and TAXII 2.1 feed (127.0.0.1:8080).
+    Serve(cmd::serve::Args),
+    /// Create, list and revoke API tokens for `cairn serve`.
+    Token(cmd::token::Args),
+    /// Export an actor: its subgraph as STIX 2.1, or its techniques as an ATT&CK Navigator layer.
+    Export(cmd::export::Args),
 }
 
 /// The knowledge-base file named by `--db`, `CAIRN_DB`, or the default in
@@ -83,6 +89,9 @@ fn main() -> ExitCode {
         Command::Attribute(a) => cmd::attribute::run(&cli.global, a),
         Command::Eval(a) => cmd::eval::run(&cli.global, a),
         Command::Stats(a) => cmd::stats::run(&cli.global, a),
+        Command::Serve(a) => cmd::serve::run(&cli.global, a),
+        Command::Token(a) => cmd::token::run(&cli.global, a),
+        Command::Export(a) => cmd::export::run(&cli.global, a),
     };
     match result {
         Ok(code) => code,

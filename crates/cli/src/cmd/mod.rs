@@ -3,8 +3,11 @@
 pub mod actor;
 pub mod attribute;
 pub mod eval;
+pub mod export;
 pub mod extract;
 pub mod hunt;
 pub mod ingest;
 pub mod search;
+pub mod serve;
 pub mod stats;
+pub mod token;

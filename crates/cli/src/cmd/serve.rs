@@ -1,0 +1,80 @@
+//! `cairn serve`: the web app, REST API and TAXII 2.1 feed over the store.
+
+use crate::Global;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+/// Arguments.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Let callers without a token read what a reader may (TLP:AMBER and below).
+    #[arg(long)]
+    anonymous_read: bool,
+    /// Requests per second per token (or per address without one); 0 = unlimited.
+    #[arg(long, default_value_t = 20_000, value_name = "N")]
+    rate_limit: u32,
+    /// Largest request body (uploads), in MiB.
+    #[arg(long, default_value_t = 64, value_name = "MIB")]
+    max_upload: usize,
+    /// Seconds allowed per request.
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    timeout: u64,
+    /// Mark the session cookie Secure (when served behind TLS).
+    #[arg(long)]
+    secure_cookies: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+}
+
+pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
+    let db = crate::db_path(global);
+    // Opening creates the store (and its folder) on first use.
+    drop(crate::open_store(global)?);
+    let mut config = cairn_serve::Config::new(db.clone());
+    config.addr = args.listen;
+    config.anonymous_read = args.anonymous_read;
+    config.rate_limit = args.rate_limit;
+    config.max_body = args.max_upload.saturating_mul(1 << 20);
+    config.timeout = std::time::Duration::from_secs(args.timeout.max(1));
+    config.secure_cookies = args.secure_cookies;
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = args.threads {
+        rt.worker_threads(n.max(1));
+    }
+    let rt = rt.enable_all().build()?;
+    let app = cairn_serve::App::open(config)?;
+    let tokens = {
+        let store = crate::open_store(global)?;
+        store
+            .tokens()?
+            .iter()
+            .filter(|t| t.revoked_at.is_none())
+            .count()
+    };
+    if !global.quiet {
+        eprintln!("cairn: serving {} on http://{}/", db.display(), args.listen);
+        eprintln!(
+            "cairn:   web app  http://{}/   (sign in with a token)",
+            args.listen
+        );
+        eprintln!(
+            "cairn:   API      http://{}/api/v1/openapi.json",
+            args.listen
+        );
+        eprintln!("cairn:   TAXII    http://{}/taxii2/", args.listen);
+        if tokens == 0 {
+            eprintln!(
+                "cairn: no tokens yet — create one: cairn token create --name me --role admin"
+            );
+        }
+        if args.anonymous_read {
+            eprintln!("cairn: anonymous callers may read TLP:CLEAR, GREEN and AMBER");
+        }
+    }
+    rt.block_on(cairn_serve::serve(app))?;
+    Ok(ExitCode::SUCCESS)
+}
