@@ -2,7 +2,8 @@
 # Cairn in five minutes, offline, on its embedded store: load the starter pack
 # (and the real published datasets when ../shared/datasets is there), read
 # RedHotel's profile under any vendor's name, pull indicators out of a report,
-# hunt the bundled Zeek logs, and rank the groups behind a set of techniques.
+# hunt the bundled Zeek logs, rank the groups behind a set of techniques, and
+# finally serve it all as a web app, REST API and TAXII 2.1 feed.
 set -euo pipefail
 cd "$(dirname "$0")"
 export CAIRN_DB=${CAIRN_DB:-$PWD/target/quickstart.db}
@@ -42,4 +43,33 @@ if [ -f "$DATA/attack/enterprise-attack-18.1.json" ]; then
   cairn attribute --technique T1190 --technique T1059.001 --technique T1574.002 \
     --software "Cobalt Strike" --software ShadowPad --country TW --sector government --top 5 || true
 fi
+if [ -f "$DATA/attack/enterprise-attack-18.1.json" ]; then
+  step cairn export navigator --actor RedHotel -o redhotel-layer.json
+  cairn export navigator --actor RedHotel -o "$(dirname "$CAIRN_DB")/redhotel-layer.json" && \
+    echo "ATT&CK Navigator layer written to $(dirname "$CAIRN_DB")/redhotel-layer.json"
+fi
+
 printf '\nThe store is %s; try `cairn actor "Aquatic Panda"`, `cairn stats`, or --json on any command.\n' "$CAIRN_DB"
+
+# Last: the web app, REST API and TAXII feed over the same store.
+step cairn token create --name quickstart --role admin
+cairn token revoke quickstart >/dev/null 2>&1 || true
+TOKEN=$(cairn token create --name quickstart --role admin)
+ADDR=${CAIRN_LISTEN:-127.0.0.1:8080}
+cat <<MSG
+
+  Open http://$ADDR/ and sign in with this token (admin; shown once):
+
+      $TOKEN
+
+  Then search "Charcoal Typhoon", open the actor, pivot to an indicator, try Attribute and Hunt.
+  API:   curl -H "Authorization: Bearer \$TOKEN" "http://$ADDR/api/v1/indicators/lookup?value=kb.dga.asia"
+  Docs:  http://$ADDR/api/v1/openapi.json      TAXII 2.1: http://$ADDR/taxii2/
+  Readers (cairn token create --name x --role reader) never see TLP:RED or TLP:AMBER+STRICT.
+MSG
+if [ -t 1 ] && [ "${NO_SERVE:-0}" != 1 ]; then
+  step cairn serve --listen "$ADDR"   "(Ctrl-C to stop)"
+  exec cairn serve --listen "$ADDR"
+else
+  echo "(not a terminal: run \`CAIRN_DB=$CAIRN_DB cairn serve\` yourself)"
+fi
