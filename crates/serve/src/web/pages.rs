@@ -269,7 +269,7 @@ fn plain_text(md: &str) -> String {
         rest = &tail[1..];
     }
     out.push_str(rest);
-    out.replace(" .", ".")
+    out.replace("  ", " ").replace(" .", ".")
 }
 
 pub(crate) fn tlp_class(tlp: &str) -> &'static str {
