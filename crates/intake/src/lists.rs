@@ -64,6 +64,9 @@ pub(crate) struct Linker {
     source: String,
     actor: Option<Object>,
     families: HashMap<String, Object>,
+    /// Indicator ids already added: a list of a million values must not be
+    /// searched once per value.
+    seen: std::collections::HashSet<String>,
     pub(crate) bundle: Bundle,
 }
 
@@ -84,6 +87,7 @@ impl Linker {
             source: source.to_string(),
             actor,
             families: HashMap::new(),
+            seen: std::collections::HashSet::new(),
             bundle: Bundle {
                 source: source.to_string(),
                 ..Bundle::default()
@@ -102,7 +106,7 @@ impl Linker {
         p: Provenance,
     ) {
         let id = deterministic_id("indicator", &[&self.source, obs.kind.as_str(), &obs.value]);
-        if self.bundle.objects.iter().any(|o| o.id == id) {
+        if !self.seen.insert(id.clone()) {
             return;
         }
         let pattern = obs.kind.stix_pattern(&obs.value);
