@@ -121,6 +121,19 @@ impl Store {
         })
     }
 
+    /// Opens another connection to a store that [`Store::open`] has already
+    /// created, without its schema set-up: no write lock is taken, so a
+    /// server can open many while others read and write.
+    pub fn open_existing(path: &Path) -> Result<Store, KbError> {
+        let conn = Connection::open(path)?;
+        schema::connect(&conn, &path.display().to_string())?;
+        Ok(Store {
+            conn,
+            path: Some(path.to_path_buf()),
+            ceiling: None,
+        })
+    }
+
     /// A throw-away store in memory (tests, one-shot pipelines).
     pub fn open_in_memory() -> Result<Store, KbError> {
         let conn = Connection::open_in_memory()?;

@@ -136,11 +136,16 @@ CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
 );
 "#;
 
-pub(crate) fn init(conn: &Connection, path: &str) -> Result<(), KbError> {
+/// Per-connection settings and the version check, without touching the schema.
+pub(crate) fn connect(conn: &Connection, path: &str) -> Result<(), KbError> {
     conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+        "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
          PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536;",
     )?;
+    check_version(conn, path)
+}
+
+fn check_version(conn: &Connection, path: &str) -> Result<(), KbError> {
     let found: Option<i64> = conn
         .query_row(
             "SELECT value FROM meta WHERE key = 'schema_version'",
@@ -158,6 +163,15 @@ pub(crate) fn init(conn: &Connection, path: &str) -> Result<(), KbError> {
             supported: VERSION,
         });
     }
+    Ok(())
+}
+
+pub(crate) fn init(conn: &Connection, path: &str) -> Result<(), KbError> {
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+         PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536;",
+    )?;
+    check_version(conn, path)?;
     conn.execute_batch(DDL)?;
     conn.execute(
         "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?1), ('generation', '0')",

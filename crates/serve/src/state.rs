@@ -92,7 +92,7 @@ impl Pool {
         if let Some(s) = self.idle.lock().map_err(ApiError::internal)?.pop() {
             return Ok(s);
         }
-        let mut s = Store::open(&self.path)?;
+        let mut s = Store::open_existing(&self.path)?;
         if let Some(c) = self.ceiling {
             s.restrict(c)?;
         }
@@ -169,6 +169,13 @@ impl App {
             contexts: Mutex::new(ContextCache::default()),
             config,
         };
+        // Connections opened up front, so a burst of requests finds them ready.
+        for pool in [&inner.full, &inner.restricted] {
+            let warm: Vec<Store> = (0..4).filter_map(|_| pool.take().ok()).collect();
+            for s in warm {
+                pool.give(s);
+            }
+        }
         Ok(App {
             inner: Arc::new(inner),
         })
