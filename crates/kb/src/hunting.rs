@@ -122,16 +122,8 @@ impl Store {
         let mut families: BTreeSet<String> = BTreeSet::new();
         for (kind, stix_id, name) in targets {
             if kind == "intrusion-set" {
-                let actor = match self.actor(&stix_id)? {
-                    Some(p) => ActorRef {
-                        aliases: p
-                            .aliases
-                            .iter()
-                            .map(|a| a.name.clone())
-                            .filter(|a| *a != p.name)
-                            .collect(),
-                        name: p.name,
-                    },
+                let actor = match self.actor_names(&stix_id)? {
+                    Some(a) => a,
                     None => ActorRef {
                         name: name.unwrap_or(stix_id),
                         aliases: Vec::new(),

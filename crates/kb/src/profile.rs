@@ -149,6 +149,25 @@ impl Store {
     /// Resolves `query` (any vendor's name, case-, space- and
     /// punctuation-blind; an ATT&CK id; a STIX id) and builds the profile.
     pub fn actor(&self, query: &str) -> Result<Option<Profile>, KbError> {
+        self.build_profile(query, true)
+    }
+
+    /// The resolved name and aliases only: what an alert or lookup names, without
+    /// the profile's aggregates (an actor with a million indicators would
+    /// otherwise be counted on every hit).
+    pub fn actor_names(&self, query: &str) -> Result<Option<crate::ActorRef>, KbError> {
+        Ok(self.build_profile(query, false)?.map(|p| crate::ActorRef {
+            aliases: p
+                .aliases
+                .iter()
+                .map(|a| a.name.clone())
+                .filter(|a| *a != p.name)
+                .collect(),
+            name: p.name,
+        }))
+    }
+
+    fn build_profile(&self, query: &str, full: bool) -> Result<Option<Profile>, KbError> {
         let Some(res) = self.resolve(query)? else {
             return Ok(None);
         };
@@ -220,6 +239,9 @@ impl Store {
             p.last_seen = max_opt(p.last_seen.take(), m.obj.prov.last_seen.clone());
         }
         p.origin = country_claims(origin);
+        if !full {
+            return Ok(Some(p));
+        }
         self.fill_uses(&ids, &mut p)?;
         self.fill_campaigns(&ids, &mut p)?;
         self.fill_targets(&ids, &mut p)?;
