@@ -63,7 +63,7 @@ cat <<MSG
       $TOKEN
 
   Then search "Charcoal Typhoon", open the actor, pivot to an indicator, try Attribute and Hunt.
-  API:   curl -H "Authorization: Bearer \$TOKEN" "http://$ADDR/api/v1/indicators/lookup?value=kb.dga.asia"
+  API:   curl -H "Authorization: Bearer $TOKEN" "http://$ADDR/api/v1/indicators/lookup?value=kb.dga.asia"
   Docs:  http://$ADDR/api/v1/openapi.json      TAXII 2.1: http://$ADDR/taxii2/
   Readers (cairn token create --name x --role reader) never see TLP:RED or TLP:AMBER+STRICT.
 MSG
