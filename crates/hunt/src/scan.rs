@@ -95,6 +95,17 @@ pub trait LineExtractor: Send + Sync {
     fn extract(&self, line: &str) -> Vec<(IndicatorKind, String)>;
 }
 
+/// Plain-text logs read with the report extractor's rules (defangs, types,
+/// public-suffix checks), as the CLI and server hunt them.
+impl LineExtractor for cairn_extract::Extractor {
+    fn extract(&self, line: &str) -> Vec<(IndicatorKind, String)> {
+        self.extract_line(line)
+            .into_iter()
+            .map(|f| (f.kind, f.value))
+            .collect()
+    }
+}
+
 /// The built-in tokenizer: splits on separators, refangs `[.]`, `hxxp`,
 /// strips ports, and types each token with [`IndicatorKind::detect`].
 #[derive(Debug, Default, Clone, Copy)]

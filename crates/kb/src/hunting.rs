@@ -45,6 +45,24 @@ pub struct IndicatorContext {
     pub valid_until: Option<String>,
 }
 
+impl IndicatorContext {
+    /// Adds what `other` says about the same hit (several sources' indicators
+    /// with one value), without repeating an actor, family, role or source.
+    pub fn absorb(&mut self, other: &IndicatorContext) {
+        fn add<T: Clone + PartialEq>(into: &mut Vec<T>, from: &[T]) {
+            for x in from {
+                if !into.contains(x) {
+                    into.push(x.clone());
+                }
+            }
+        }
+        add(&mut self.actors, &other.actors);
+        add(&mut self.families, &other.families);
+        add(&mut self.roles, &other.roles);
+        add(&mut self.sources, &other.sources);
+    }
+}
+
 /// A hit to record as a sighting.
 #[derive(Debug, Clone)]
 pub struct SightingInput {

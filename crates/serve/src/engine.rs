@@ -7,7 +7,7 @@ use crate::state::{App, Clearance};
 use cairn_attribute::{Evidence, Ranking};
 use cairn_hunt::{FieldType, Hit, Input, LineExtractor, Match, ScanOptions, Scanner};
 use cairn_kb::{ActorRef, IndicatorContext, IngestReport, SightingInput};
-use cairn_model::{IndicatorKind, Provenance};
+use cairn_model::Provenance;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -89,22 +89,7 @@ fn merged(ctxs: &[Arc<IndicatorContext>]) -> Option<IndicatorContext> {
     let first = ctxs.first()?;
     let mut out = (**first).clone();
     for c in &ctxs[1..] {
-        for a in &c.actors {
-            if !out.actors.contains(a) {
-                out.actors.push(a.clone());
-            }
-        }
-        for f in &c.families {
-            if !out.families.contains(f) {
-                out.families.push(f.clone());
-            }
-        }
-        for r in &c.roles {
-            if !out.roles.contains(r) {
-                out.roles.push(r.clone());
-            }
-        }
-        out.sources.extend(c.sources.iter().cloned());
+        out.absorb(c);
     }
     Some(out)
 }
@@ -203,12 +188,11 @@ impl App {
         let path = dir.path().join(name);
         std::fs::write(&path, bytes).map_err(ApiError::internal)?;
         let engines = self.engines();
-        let extractor: Arc<dyn LineExtractor> = Arc::new(ReportExtractor(
-            cairn_extract::Extractor::new(cairn_extract::Options {
+        let extractor: Arc<dyn LineExtractor> =
+            Arc::new(cairn_extract::Extractor::new(cairn_extract::Options {
                 keep_benign: true,
                 ..cairn_extract::Options::default()
-            }),
-        ));
+            }));
         let opts = ScanOptions {
             extractor,
             ..ScanOptions::default()
@@ -330,19 +314,6 @@ impl App {
             .await?;
         self.refresh().await?;
         Ok(report)
-    }
-}
-
-/// Adapts the report extractor to the hunt's plain-text reader.
-struct ReportExtractor(cairn_extract::Extractor);
-
-impl LineExtractor for ReportExtractor {
-    fn extract(&self, line: &str) -> Vec<(IndicatorKind, String)> {
-        self.0
-            .extract_line(line)
-            .into_iter()
-            .map(|f| (f.kind, f.value))
-            .collect()
     }
 }
 

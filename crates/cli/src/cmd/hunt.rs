@@ -59,19 +59,6 @@ pub struct Args {
     max_line: usize,
 }
 
-/// Adapts the report extractor to the hunt's plain-text reader.
-struct ReportExtractor(cairn_extract::Extractor);
-
-impl LineExtractor for ReportExtractor {
-    fn extract(&self, line: &str) -> Vec<(IndicatorKind, String)> {
-        self.0
-            .extract_line(line)
-            .into_iter()
-            .map(|f| (f.kind, f.value))
-            .collect()
-    }
-}
-
 /// Who an indicator belongs to, as alerts print it.
 #[derive(Debug, Clone, Default, Serialize)]
 struct HitContext {
@@ -172,12 +159,11 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         b
     };
     let bar2 = bar.clone();
-    let extractor: Arc<dyn LineExtractor> = Arc::new(ReportExtractor(
-        cairn_extract::Extractor::new(cairn_extract::Options {
+    let extractor: Arc<dyn LineExtractor> =
+        Arc::new(cairn_extract::Extractor::new(cairn_extract::Options {
             keep_benign: true,
             ..cairn_extract::Options::default()
-        }),
-    ));
+        }));
     let opts = ScanOptions {
         format,
         fields,
