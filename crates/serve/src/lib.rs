@@ -52,6 +52,17 @@ pub async fn serve(app: App) -> Result<(), ServeError> {
             source,
         })?;
     let router = app.router();
+    // Ingests from the CLI while serving change the store behind the server's back.
+    let watcher = app.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            if let Err(e) = watcher.refresh().await {
+                tracing::warn!("refreshing the engines: {e}");
+            }
+        }
+    });
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
