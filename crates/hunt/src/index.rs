@@ -104,6 +104,38 @@ fn kind_of_code(code: u8) -> Option<IndicatorKind> {
     IndicatorKind::all().get(usize::from(code)).copied()
 }
 
+/// Byte classes for [`Index::gather_host`]: `:` `[` `%` and non-ASCII send
+/// a value the full way; anything but digits and dots makes it not a
+/// dotted quad; controls, space, `/`, `@` make it no host; upper case needs
+/// lowering.
+const C_SPECIAL: u8 = 1;
+const C_NOT_QUAD: u8 = 2;
+const C_BAD: u8 = 4;
+const C_UPPER: u8 = 8;
+static HOST_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        let mut k = 0;
+        if c == b':' || c == b'[' || c == b'%' || c >= 0x80 {
+            k |= C_SPECIAL;
+        }
+        if !(c.is_ascii_digit() || c == b'.') {
+            k |= C_NOT_QUAD;
+        }
+        if c <= b' ' || c == b'/' || c == b'@' {
+            k |= C_BAD;
+        }
+        if c.is_ascii_uppercase() {
+            k |= C_UPPER;
+        }
+        t[i] = k;
+        i += 1;
+    }
+    t
+};
+
 fn fp(ns: u64, bytes: &[u8]) -> u64 {
     xxh3_64_with_seed(bytes, ns)
 }
@@ -617,17 +649,14 @@ impl Index {
     /// names and dotted-quad addresses (ports, brackets, IPv6, IDNA) answers
     /// false: match the line in full.
     pub(crate) fn gather_host(&self, raw: &[u8], slot: u32, probes: &mut Vec<Probe>) -> bool {
-        // One pass: classify every byte and lower-case into `stack` what fits.
-        let mut stack = [0u8; normalize::MAX_HOST];
-        let (mut special, mut not_quad, mut bad) = (false, false, false);
-        for (i, &b) in raw.iter().enumerate() {
-            special |= matches!(b, b':' | b'[' | b'%') || !b.is_ascii();
-            not_quad |= !(b.is_ascii_digit() || b == b'.');
-            bad |= b <= b' ' || b == b'/' || b == b'@';
-            if let Some(s) = stack.get_mut(i) {
-                *s = b.to_ascii_lowercase();
-            }
-        }
+        // One pass over the bytes: a table lookup and an OR per byte.
+        let class = raw
+            .iter()
+            .fold(0u8, |acc, &c| acc | HOST_CLASS[usize::from(c)]);
+        let special = class & C_SPECIAL != 0;
+        let not_quad = class & C_NOT_QUAD != 0;
+        let bad = class & C_BAD != 0;
+        let upper = class & C_UPPER != 0;
         if special {
             return false;
         }
@@ -650,16 +679,30 @@ impl Index {
         if len == 0 || len > normalize::MAX_HOST || bad {
             return true;
         }
-        let host = &stack[..len];
+        if upper {
+            let mut stack = [0u8; normalize::MAX_HOST];
+            let host = &mut stack[..len];
+            host.copy_from_slice(&raw[..len]);
+            host.make_ascii_lowercase();
+            self.gather_suffixes(host, slot, probes);
+        } else {
+            // Log names are nearly always lower case already: no copy.
+            self.gather_suffixes(&raw[..len], slot, probes);
+        }
+        true
+    }
+
+    /// Probes for `host` and each parent domain (at label boundaries).
+    fn gather_suffixes(&self, host: &[u8], slot: u32, probes: &mut Vec<Probe>) {
         let mut from = 0;
         loop {
             self.probe_fp(slot, fp(NS_DOMAIN, &host[from..]), probes);
+            // Labels are short: a plain loop beats a memchr call here.
             match host[from..].iter().position(|b| *b == b'.') {
                 Some(i) => from += i + 1,
                 None => break,
             }
         }
-        true
     }
 
     /// The prefilter half of [`Index::match_hex`] (`hex` canonical).

@@ -419,6 +419,9 @@ struct ZeekSchema {
     /// Per column: type, and whether it is a set/vector.
     cols: Vec<Option<(FieldType, bool)>>,
     last_wanted: usize,
+    /// Bit i set: column i is read by the prefilter pass ([`split_wanted`]);
+    /// `None` when a wanted column lies past the 64th.
+    wanted: Option<u64>,
     ts: Option<usize>,
     http_host_uri: Option<(usize, usize)>,
 }
@@ -450,6 +453,7 @@ fn parse_zeek_header(head: &[u8], fields: &FieldMap) -> ZeekSchema {
         names: Vec::new(),
         cols: Vec::new(),
         last_wanted: 0,
+        wanted: None,
         ts: None,
         http_host_uri: None,
     };
@@ -512,6 +516,18 @@ fn parse_zeek_header(head: &[u8], fields: &FieldMap) -> ZeekSchema {
     if let (Some(h), Some(u)) = (host, uri) {
         z.http_host_uri = Some((h, u));
         z.last_wanted = z.last_wanted.max(u);
+    }
+    if z.last_wanted < 64 {
+        let mut w = 0u64;
+        for (i, c) in z.cols.iter().enumerate().take(64) {
+            if c.is_some() {
+                w |= 1 << i;
+            }
+        }
+        if let Some((h, u)) = z.http_host_uri {
+            w |= (1 << h) | (1 << u);
+        }
+        z.wanted = Some(w | 1 << z.last_wanted);
     }
     z
 }
@@ -754,6 +770,11 @@ pub(crate) fn gather_field(
             },
         },
         FieldType::Hash | FieldType::Serial => {
+            // Hashes in logs are nearly always canonical already: no buffer.
+            if v.len() <= 256 && normalize::is_lower_hex(v) {
+                index.gather_hex(v, slot, probes);
+                return true;
+            }
             let mut buf = [0u8; 256];
             if let Some(h) = normalize::hex_stack(v, &mut buf) {
                 index.gather_hex(h, slot, probes);
@@ -786,6 +807,8 @@ struct ZeekBatch {
     pass: Vec<bool>,
     /// Column bounds of the line being gathered.
     cols: Vec<(usize, usize)>,
+    /// (column, start, end) of its wanted columns.
+    wcols: Vec<(usize, usize, usize)>,
 }
 
 /// Column bounds of `line` cut at `sep`, at most `max` columns (the rest of
@@ -829,6 +852,79 @@ fn split_columns(line: &[u8], sep: u8, max: usize, out: &mut Vec<(usize, usize)>
     }
     out.push((start, line.len()));
     escapes != 0
+}
+
+/// Bounds `(column, start, end)` of the columns of `line` whose bit is set
+/// in `wanted` (column `last` among them), in order, stopping at column
+/// `last`. Like [`split_columns`], but a chunk of sixteen bytes in which no
+/// wanted column ends costs one mask test, whatever its separators: most
+/// columns of a Zeek line are not read.
+///
+/// Returns (a backslash may be in the bytes scanned, column `last` exists).
+fn split_wanted(
+    line: &[u8],
+    sep: u8,
+    wanted: u64,
+    last: usize,
+    out: &mut Vec<(usize, usize, usize)>,
+) -> (bool, bool) {
+    out.clear();
+    let is_wanted = |col: usize| col < 64 && wanted & (1 << col) != 0;
+    let mut escapes = 0u32;
+    // `col` is the index of the column starting at `start`.
+    let mut col = 0usize;
+    let mut start = 0usize;
+    let (chunks, tail) = line.as_chunks::<16>();
+    for (ci, c) in chunks.iter().enumerate() {
+        let (mut m, bs) = byte_masks16(c, sep, b'\\');
+        escapes |= bs;
+        if m == 0 {
+            continue;
+        }
+        let k = m.count_ones() as usize;
+        // Columns col..col+k end in this chunk; `last` is wanted, so this
+        // never skips past it.
+        let ending = if col < 64 {
+            (wanted >> col) & ((1u64 << k) - 1)
+        } else {
+            0
+        };
+        if ending == 0 {
+            col += k;
+            start = ci * 16 + (31 - m.leading_zeros()) as usize + 1;
+            continue;
+        }
+        while m != 0 {
+            let pos = ci * 16 + m.trailing_zeros() as usize;
+            if is_wanted(col) {
+                out.push((col, start, pos));
+            }
+            if col == last {
+                return (escapes != 0, true);
+            }
+            col += 1;
+            start = pos + 1;
+            m &= m - 1;
+        }
+    }
+    let base = chunks.len() * 16;
+    for (j, &b) in tail.iter().enumerate() {
+        escapes |= u32::from(b == b'\\');
+        if b == sep {
+            if is_wanted(col) {
+                out.push((col, start, base + j));
+            }
+            if col == last {
+                return (escapes != 0, true);
+            }
+            col += 1;
+            start = base + j + 1;
+        }
+    }
+    if is_wanted(col) {
+        out.push((col, start, line.len()));
+    }
+    (escapes != 0, col >= last)
 }
 
 /// Bit `i` of the first mask is set where `chunk[i] == a`, of the second
@@ -928,8 +1024,14 @@ impl BlockCtx<'_> {
                         continue;
                     }
                     let slot = batch.lines.len() as u32;
-                    let decided =
-                        self.zeek_gather(z, line, slot, &mut batch.cols, &mut batch.probes);
+                    let decided = self.zeek_gather(
+                        z,
+                        line,
+                        slot,
+                        &mut batch.cols,
+                        &mut batch.wcols,
+                        &mut batch.probes,
+                    );
                     batch.lines.push((line_start, line_start + line.len(), lno));
                     batch.full.push(!decided);
                     if batch.lines.len() == ZEEK_BATCH {
@@ -989,6 +1091,75 @@ impl BlockCtx<'_> {
     /// False: the line cannot be decided by probes (escapes, a malformed
     /// line, a field type without a prefilter); read it in full.
     fn zeek_gather(
+        &self,
+        z: &ZeekSchema,
+        line: &[u8],
+        slot: u32,
+        cols: &mut Vec<(usize, usize)>,
+        wcols: &mut Vec<(usize, usize, usize)>,
+        probes: &mut Vec<Probe>,
+    ) -> bool {
+        let Some(wanted) = z.wanted else {
+            return self.zeek_gather_all(z, line, slot, cols, probes);
+        };
+        let (escapes, complete) = split_wanted(line, z.sep, wanted, z.last_wanted, wcols);
+        if escapes || (!complete && !z.names.is_empty()) {
+            return false;
+        }
+        for &(i, s, e) in wcols.iter() {
+            let col = &line[s..e];
+            if let Some(Some((ty, is_set))) = z.cols.get(i)
+                && col != z.unset.as_slice()
+                && col != z.empty.as_slice()
+                && !self.gather_col(*ty, *is_set, z.set_sep, col, slot, probes)
+            {
+                return false;
+            }
+        }
+        if let Some((h, u)) = z.http_host_uri
+            && self.index.has_kind(IndicatorKind::Url)
+        {
+            let find = |c: usize| wcols.iter().find(|w| w.0 == c).map(|w| &line[w.1..w.2]);
+            if let (Some(host), Some(uri)) = (find(h), find(u))
+                && host != z.unset.as_slice()
+                && uri != z.unset.as_slice()
+                && uri.starts_with(b"/")
+            {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// One typed column's values turned into probes (false: read the line
+    /// in full).
+    #[inline]
+    fn gather_col(
+        &self,
+        ty: FieldType,
+        is_set: bool,
+        set_sep: u8,
+        col: &[u8],
+        slot: u32,
+        probes: &mut Vec<Probe>,
+    ) -> bool {
+        if is_set || ty == FieldType::Auto || ty == FieldType::Hash {
+            let mut from = 0;
+            for to in memchr::memchr_iter(set_sep, col).chain([col.len()]) {
+                if !gather_field(self.index, ty, &col[from..to], slot, probes) {
+                    return false;
+                }
+                from = to + 1;
+            }
+            true
+        } else {
+            gather_field(self.index, ty, col, slot, probes)
+        }
+    }
+
+    /// [`BlockCtx::zeek_gather`] for schemas with wanted columns past the
+    /// 64th: every column split.
+    fn zeek_gather_all(
         &self,
         z: &ZeekSchema,
         line: &[u8],
@@ -1321,10 +1492,17 @@ impl<'i> Scanner<'i> {
     /// results come in: in line order within an input, interleaved between
     /// inputs. `on_hit` runs on worker threads.
     pub fn scan(&self, inputs: &[Input], on_hit: &(dyn Fn(Hit) + Sync)) -> Summary {
+        self.scan_batches(inputs, &|hits: Vec<Hit>| hits.into_iter().for_each(on_hit))
+    }
+
+    /// Like [`Scanner::scan`], handing over hits a batch at a time (those of
+    /// a few blocks of one input, in line order), so that a caller that
+    /// takes a lock per call takes it once per batch, not once per hit.
+    pub fn scan_batches(&self, inputs: &[Input], on_hits: &(dyn Fn(Vec<Hit>) + Sync)) -> Summary {
         let results: Vec<Result<FileSummary, HuntError>> = inputs
             .par_iter()
             .with_max_len(1)
-            .map(|inp| self.scan_one(inp, on_hit))
+            .map(|inp| self.scan_one(inp, on_hits))
             .collect();
         let mut s = Summary::default();
         let _ = &mut s;
@@ -1361,7 +1539,7 @@ impl<'i> Scanner<'i> {
     fn scan_one(
         &self,
         input: &Input,
-        on_hit: &(dyn Fn(Hit) + Sync),
+        on_hits: &(dyn Fn(Vec<Hit>) + Sync),
     ) -> Result<FileSummary, HuntError> {
         let name = input.name();
         let io_err = |source| HuntError::Io {
@@ -1494,12 +1672,13 @@ impl<'i> Scanner<'i> {
             } else {
                 rayon::join(|| process(&cur), || read_batch(&mut blocks))
             };
+            let mut hits = Vec::new();
             for (b, r) in cur.iter().zip(results) {
                 fs.bytes += b.len() as u64;
                 let base = fs.lines;
                 for h in r.hits {
                     fs.hits += 1;
-                    on_hit(Hit {
+                    hits.push(Hit {
                         file: file.clone(),
                         line: base + h.line,
                         field: h.field,
@@ -1517,6 +1696,9 @@ impl<'i> Scanner<'i> {
                     }
                 }
                 fs.lines += r.lines;
+            }
+            if !hits.is_empty() {
+                on_hits(hits);
             }
             report(&mut reported);
             first_batch = false;
@@ -1652,6 +1834,55 @@ mod tests {
                 split_columns(&line, b'\t', 100, &mut out),
                 line.contains(&b'\\')
             );
+        }
+    }
+
+    #[test]
+    fn split_wanted_agrees_with_memchr() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut out = Vec::new();
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 200) as usize;
+            // Dense and sparse separators alike: chunks with none, one, many.
+            let line: Vec<u8> = (0..len)
+                .map(|j| {
+                    let r = (x >> (j % 50)) as usize;
+                    if r.is_multiple_of(7) {
+                        b'\t'
+                    } else {
+                        [b'a', 0x89, b'\\', b'.', 0][r % 5]
+                    }
+                })
+                .collect();
+            let all: Vec<(usize, usize)> = {
+                let mut v = Vec::new();
+                let mut start = 0;
+                for end in memchr::memchr_iter(b'\t', &line).chain([line.len()]) {
+                    v.push((start, end));
+                    start = end + 1;
+                }
+                v
+            };
+            for last in [0usize, 1, 5, 17, 40, 63] {
+                let wanted = (x.rotate_left(last as u32) & ((1u64 << last) - 1).max(1)) | 1 << last;
+                let (escapes, complete) = split_wanted(&line, b'\t', wanted, last, &mut out);
+                let want: Vec<(usize, usize, usize)> = all
+                    .iter()
+                    .enumerate()
+                    .take(last + 1)
+                    .filter(|(i, _)| wanted & (1 << i) != 0)
+                    .map(|(i, &(s, e))| (i, s, e))
+                    .collect();
+                assert_eq!(out, want, "{line:?} last {last} wanted {wanted:b}");
+                assert_eq!(complete, all.len() > last, "{line:?} last {last}");
+                let seen = all.get(last).map_or(line.len(), |c| c.1);
+                if line[..seen].contains(&b'\\') {
+                    assert!(escapes, "{line:?} last {last}");
+                }
+            }
         }
     }
 
