@@ -18,7 +18,6 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::mpsc;
 use std::time::Instant;
 
 /// Arguments.
@@ -62,7 +61,6 @@ pub struct Args {
 /// Who an indicator belongs to, as alerts print it.
 #[derive(Debug, Clone, Default, Serialize)]
 struct HitContext {
-    indicator: Option<Observable>,
     stix_ids: Vec<String>,
     actors: Vec<ActorOut>,
     families: Vec<String>,
@@ -106,9 +104,11 @@ struct Alert<'a> {
 /// Where indicators come from: the store, or a list file.
 enum Intel {
     Store(cairn_kb::Store),
+    /// The list is parsed only when its index is not cached: reading a 1M-value
+    /// list costs more than hunting a gigabyte; hits carry their indicator.
     List {
         name: String,
-        values: Vec<Observable>,
+        path: PathBuf,
     },
 }
 
@@ -126,7 +126,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     let mut intel = match &args.ioc {
         Some(p) => Intel::List {
             name: p.display().to_string(),
-            values: read_ioc_list(p)?,
+            path: p.clone(),
         },
         None => Intel::Store(crate::open_store(global)?),
     };
@@ -173,62 +173,82 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         ..ScanOptions::default()
     };
 
-    // Scanning runs on worker threads; the store is read on this one.
-    let (tx, rx) = mpsc::sync_channel::<Hit>(4096);
+    // Alerts are formatted on the scanning threads, a batch at a time (a
+    // channel to one printing thread cost more CPU than the hunt itself at
+    // 100k+ alerts). Within a file hits arrive in line order; the shared
+    // state (contexts, tallies, the store) sits behind one lock, the
+    // formatting runs outside it.
     let t1 = Instant::now();
-    let mut contexts: HashMap<u32, Arc<HitContext>> = HashMap::new();
-    let mut by_key: BTreeMap<u32, KeyTally> = BTreeMap::new();
-    let mut printed = 0u64;
-    let stdout = std::io::stdout();
-    let summary: Summary = std::thread::scope(|s| -> anyhow::Result<Summary> {
+    let shared = std::sync::Mutex::new(Shared {
+        intel: &mut intel,
+        contexts: HashMap::new(),
+        by_key: BTreeMap::new(),
+        error: None,
+    });
+    let out = std::sync::Mutex::new(Out {
+        w: std::io::BufWriter::with_capacity(256 << 10, std::io::stdout()),
+        printed: 0,
+        broken_pipe: false,
+    });
+    let visible_bar = !bar.is_hidden();
+    let summary = {
         let scanner = Scanner::new(&index, opts);
-        let inputs = &inputs;
-        let worker = s.spawn(move || {
-            scanner.scan(inputs, &|h: Hit| {
-                let _ = tx.send(h);
-            })
-        });
-        let mut out = std::io::BufWriter::new(stdout.lock());
-        let mut broken_pipe = false;
-        for hit in rx {
-            let ctx = context_for(&intel, &hit, &mut contexts)?;
-            for k in &hit.keys {
-                let t = by_key.entry(*k).or_default();
-                t.hits += 1;
-                t.files.insert(hit.file.to_string());
-                if let Some(ts) = hit.ts.as_deref() {
-                    let ts = rfc3339(ts);
-                    if t.first.as_deref().is_none_or(|f| ts.as_str() < f) {
-                        t.first = Some(ts.clone());
-                    }
-                    if t.last.as_deref().is_none_or(|l| ts.as_str() > l) {
-                        t.last = Some(ts);
+        scanner.scan_batches(&inputs, &|hits: Vec<Hit>| {
+            let Ok(mut st) = shared.lock() else { return };
+            if st.error.is_some() {
+                return;
+            }
+            let mut ctxs = Vec::with_capacity(hits.len());
+            for hit in &hits {
+                match st.context_for(hit) {
+                    Ok(c) => ctxs.push(c),
+                    Err(e) => {
+                        st.error = Some(e);
+                        return;
                     }
                 }
-                if t.indicator.is_none() {
-                    t.indicator = Some(hit.indicator.clone());
-                }
+                st.tally(hit);
             }
-            if broken_pipe {
-                continue;
-            }
-            bar.suspend(|| {
-                let r = if args.json {
-                    write_json(&mut out, &hit, &ctx)
+            drop(st);
+            let mut buf = Vec::with_capacity(hits.len() * 512);
+            for (hit, ctx) in hits.iter().zip(&ctxs) {
+                let _ = if args.json {
+                    write_json(&mut buf, hit, ctx)
                 } else {
-                    write_human(&mut out, &hit, &ctx)
+                    write_human(&mut buf, hit, ctx)
                 };
-                if r.is_err() {
-                    broken_pipe = true;
-                }
-            });
-            printed += 1;
-        }
-        let _ = out.flush();
-        worker
-            .join()
-            .map_err(|_| anyhow::anyhow!("hunt worker panicked"))
-    })?;
+            }
+            let Ok(mut o) = out.lock() else { return };
+            if o.broken_pipe {
+                return;
+            }
+            let r = if visible_bar {
+                bar.suspend(|| o.w.write_all(&buf))
+            } else {
+                o.w.write_all(&buf)
+            };
+            match r {
+                Ok(()) => o.printed += hits.len() as u64,
+                Err(_) => o.broken_pipe = true,
+            }
+        })
+    };
+    let Out { mut w, printed, .. } = out
+        .into_inner()
+        .map_err(|_| anyhow::anyhow!("hunt output lock poisoned"))?;
+    let _ = w.flush();
+    drop(w);
+    let Shared {
+        contexts,
+        by_key,
+        error,
+        ..
+    } = shared
+        .into_inner()
+        .map_err(|_| anyhow::anyhow!("hunt state lock poisoned"))?;
+    if let Some(e) = error {
+        return Err(e);
+    }
     bar.finish_and_clear();
     let scan_time = t1.elapsed();
 
@@ -247,7 +267,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
                     .files
                     .iter()
                     .take(20)
-                    .cloned()
+                    .map(|f| f.to_string())
                     .collect::<Vec<_>>()
                     .join(", "),
             })
@@ -308,7 +328,7 @@ struct KeyTally {
     hits: u64,
     first: Option<String>,
     last: Option<String>,
-    files: BTreeSet<String>,
+    files: BTreeSet<Arc<str>>,
     indicator: Option<Observable>,
 }
 
@@ -409,8 +429,7 @@ fn load_or_build_index(intel: &Intel, args: &Args) -> anyhow::Result<(Index, boo
             });
             (path, tag)
         }
-        Intel::List { name, .. } => {
-            let path = args.ioc.as_deref().unwrap_or(Path::new(name));
+        Intel::List { path, .. } => {
             let meta = std::fs::metadata(path)?;
             let mtime = meta
                 .modified()
@@ -465,9 +484,9 @@ fn load_or_build_index(intel: &Intel, args: &Args) -> anyhow::Result<(Index, boo
                 builder.add(&hi.observable, key);
             }
         }
-        Intel::List { values, .. } => {
+        Intel::List { path, .. } => {
             builder = IndexBuilder::new().suppress_with(&wl).tag(tag);
-            for (i, o) in values.iter().enumerate() {
+            for (i, o) in read_ioc_list(path)?.iter().enumerate() {
                 let key = u32::try_from(i).context("too many indicators in the list")?;
                 builder.add(o, key);
             }
@@ -481,6 +500,49 @@ fn load_or_build_index(intel: &Intel, args: &Args) -> anyhow::Result<(Index, boo
         eprintln!("cairn: warning: {e}");
     }
     Ok((index, false))
+}
+
+/// What the scanning threads share while a hunt runs.
+struct Shared<'a> {
+    intel: &'a mut Intel,
+    contexts: HashMap<u32, Arc<HitContext>>,
+    by_key: BTreeMap<u32, KeyTally>,
+    /// The first store error; later hits are dropped and the hunt fails.
+    error: Option<anyhow::Error>,
+}
+
+struct Out {
+    w: std::io::BufWriter<std::io::Stdout>,
+    printed: u64,
+    broken_pipe: bool,
+}
+
+impl Shared<'_> {
+    fn context_for(&mut self, hit: &Hit) -> anyhow::Result<Arc<HitContext>> {
+        context_for(self.intel, hit, &mut self.contexts)
+    }
+
+    fn tally(&mut self, hit: &Hit) {
+        let ts = hit.ts.as_deref().map(rfc3339);
+        for k in &hit.keys {
+            let t = self.by_key.entry(*k).or_default();
+            t.hits += 1;
+            if !t.files.contains(&*hit.file) {
+                t.files.insert(hit.file.clone());
+            }
+            if let Some(ts) = &ts {
+                if t.first.as_deref().is_none_or(|f| ts.as_str() < f) {
+                    t.first = Some(ts.clone());
+                }
+                if t.last.as_deref().is_none_or(|l| ts.as_str() > l) {
+                    t.last = Some(ts.clone());
+                }
+            }
+            if t.indicator.is_none() {
+                t.indicator = Some(hit.indicator.clone());
+            }
+        }
+    }
 }
 
 fn context_for(
@@ -502,7 +564,6 @@ fn context_for(
                     Intel::Store(store) => {
                         let ic = store.indicator_context(i64::from(*k))?;
                         HitContext {
-                            indicator: None,
                             stix_ids: vec![ic.stix_id],
                             actors: ic
                                 .actors
@@ -517,8 +578,7 @@ fn context_for(
                             sources: ic.sources,
                         }
                     }
-                    Intel::List { name, values } => HitContext {
-                        indicator: values.get(*k as usize).cloned(),
+                    Intel::List { name, .. } => HitContext {
                         sources: vec![Provenance {
                             source: name.clone(),
                             ..Provenance::default()
@@ -733,10 +793,7 @@ fn render_summary(
     let mut rows: Vec<(u64, Vec<String>)> = by_key
         .iter()
         .map(|(k, t)| {
-            let ind = contexts
-                .get(k)
-                .and_then(|c| c.indicator.clone())
-                .or_else(|| t.indicator.clone());
+            let ind = t.indicator.clone();
             let (kind, value) = ind
                 .map(|o| (o.kind.to_string(), o.value))
                 .unwrap_or_default();
