@@ -95,6 +95,112 @@ pub(crate) fn parse_ip(raw: &[u8]) -> Option<IpAddr> {
 /// result; anything else is `None` (callers fall back to the full parser).
 #[inline]
 pub(crate) fn parse_ipv4_strict(v: &[u8]) -> Option<Ipv4Addr> {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    {
+        parse_ipv4_sse2(v)
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    {
+        parse_ipv4_scalar(v)
+    }
+}
+
+/// [`parse_ipv4_strict`] with the value's sixteen bytes classified at once
+/// (digits, dots) and each octet read without a loop: a third of the
+/// instructions of the byte loop, on the value every log line carries.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[inline]
+fn parse_ipv4_sse2(v: &[u8]) -> Option<Ipv4Addr> {
+    use std::arch::x86_64::{
+        _mm_cmpeq_epi8, _mm_min_epu8, _mm_movemask_epi8, _mm_set_epi64x, _mm_set1_epi8,
+        _mm_storeu_si128, _mm_sub_epi8,
+    };
+    let len = v.len();
+    if !(7..=15).contains(&len) {
+        return None;
+    }
+    // The value's bytes in two words, zeros past its end, from overlapping
+    // in-bounds loads (no copy into a padded buffer).
+    let word = |at: usize| -> u64 {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&v[at..at + 8]);
+        u64::from_le_bytes(b)
+    };
+    let (lo, hi) = if len >= 8 {
+        // Bytes len-8..len, shifted so that byte 8 comes first.
+        (
+            word(0),
+            word(len - 8)
+                .checked_shr(((16 - len) * 8) as u32)
+                .unwrap_or(0),
+        )
+    } else {
+        let mut a = [0u8; 4];
+        a.copy_from_slice(&v[..4]);
+        let mut b = [0u8; 4];
+        b.copy_from_slice(&v[3..7]);
+        // Byte 3 is in both halves, at the same place.
+        let w = u64::from(u32::from_le_bytes(a)) | u64::from(u32::from_le_bytes(b)) << 24;
+        (w, 0)
+    };
+    let mut digit = [0u8; 16];
+    // SAFETY: SSE2 is enabled for the whole build (the cfg above; it is in
+    // the x86_64 baseline). The intrinsics work on registers, and the one
+    // store writes sixteen bytes into `digit`, a 16-byte local array
+    // (`storeu` has no alignment requirement).
+    let (dots, digits) = unsafe {
+        let x = _mm_set_epi64x(hi as i64, lo as i64);
+        let d = _mm_sub_epi8(x, _mm_set1_epi8(b'0' as i8));
+        _mm_storeu_si128(digit.as_mut_ptr().cast(), d);
+        let dots = _mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(b'.' as i8))) as u32;
+        // Unsigned d <= 9: a digit (the zeros past the end are not).
+        let small = _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d);
+        (dots, _mm_movemask_epi8(small) as u32)
+    };
+    let full = (1u32 << len) - 1;
+    if (dots | digits) != full {
+        return None;
+    }
+    // Exactly three dots, at p1 < p2 < p3.
+    let p1 = dots.trailing_zeros() as usize;
+    let r = dots & dots.wrapping_sub(1);
+    let p2 = r.trailing_zeros() as usize;
+    let r = r & r.wrapping_sub(1);
+    let p3 = r.trailing_zeros() as usize;
+    if r & r.wrapping_sub(1) != 0 || p3 >= len {
+        return None;
+    }
+    // Octet [s, e): 1-3 digits, no leading zero, at most 255; read from its
+    // last digit back, the missing ones multiplied away (no branches).
+    let octet = |s: usize, e: usize| -> Option<u32> {
+        let l = e.wrapping_sub(s);
+        let at = |i: usize| u32::from(digit[i & 15]);
+        let mut n = at(e.wrapping_sub(1));
+        n += if l >= 2 {
+            10 * at(e.wrapping_sub(2))
+        } else {
+            0
+        };
+        n += if l >= 3 {
+            100 * at(e.wrapping_sub(3))
+        } else {
+            0
+        };
+        let lead = l >= 2 && digit[s & 15] == 0;
+        (!(l == 0 || l > 3 || lead || n > 255)).then_some(n)
+    };
+    let (a, b, c, d) = (
+        octet(0, p1)?,
+        octet(p1 + 1, p2)?,
+        octet(p2 + 1, p3)?,
+        octet(p3 + 1, len)?,
+    );
+    Some(Ipv4Addr::from(a << 24 | b << 16 | c << 8 | d))
+}
+
+/// Portable [`parse_ipv4_strict`]: one byte at a time.
+#[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), allow(dead_code))]
+fn parse_ipv4_scalar(v: &[u8]) -> Option<Ipv4Addr> {
     if v.len() < 7 || v.len() > 15 {
         return None;
     }
@@ -411,12 +517,14 @@ mod tests {
         .map(|s| s.to_string())
         .collect();
         // A deterministic sweep over short strings of digits and dots.
-        let alphabet = b"0125.9";
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
         for _ in 0..200_000 {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
+            // Mostly digits and dots; sometimes bytes next to them in ASCII
+            // ('/' and ':' border the digits) and NUL.
+            let alphabet: &[u8] = if x & 3 == 0 { b"01.9:/a\0" } else { b"0125.9" };
             let len = 7 + (x % 9) as usize;
             let s: String = (0..len)
                 .map(|j| alphabet[((x >> (j * 3 + 5)) % alphabet.len() as u64) as usize] as char)
@@ -425,6 +533,12 @@ mod tests {
         }
         for s in &cases {
             let std: Option<Ipv4Addr> = s.parse().ok();
+            // Both implementations, whichever one this build uses.
+            assert_eq!(
+                parse_ipv4_scalar(s.as_bytes()),
+                parse_ipv4_strict(s.as_bytes()),
+                "{s}"
+            );
             match parse_ipv4_strict(s.as_bytes()) {
                 Some(a) => assert_eq!(Some(a), std, "{s}"),
                 None => {

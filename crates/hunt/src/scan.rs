@@ -827,7 +827,7 @@ fn split_columns(line: &[u8], sep: u8, max: usize, out: &mut Vec<(usize, usize)>
     let mut start = 0usize;
     let (chunks, tail) = line.as_chunks::<16>();
     for (ci, c) in chunks.iter().enumerate() {
-        let (mut m, bs) = byte_masks16(c, sep, b'\\');
+        let (mut m, bs, _) = byte_masks16(c, sep, b'\\', sep);
         escapes |= bs;
         while m != 0 {
             let pos = ci * 16 + m.trailing_zeros() as usize;
@@ -854,100 +854,171 @@ fn split_columns(line: &[u8], sep: u8, max: usize, out: &mut Vec<(usize, usize)>
     escapes != 0
 }
 
-/// Bounds `(column, start, end)` of the columns of `line` whose bit is set
-/// in `wanted` (column `last` among them), in order, stopping at column
-/// `last`. Like [`split_columns`], but a chunk of sixteen bytes in which no
-/// wanted column ends costs one mask test, whatever its separators: most
-/// columns of a Zeek line are not read.
+/// What [`split_wanted`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Split {
+    /// A backslash (a Zeek escape) may be in the columns returned.
+    escapes: bool,
+    /// Column `last` exists.
+    complete: bool,
+    /// Where the line ends (its newline, or the end of the input), if the
+    /// scan got there; `None` when it stopped at the end of column `last`.
+    end: Option<usize>,
+}
+
+/// Bounds `(column, start, end)` of the wanted columns of the line that
+/// starts `rest` (those whose bit is set in `wanted`, column `last` among
+/// them), in order, stopping at the end of column `last` or of the line.
 ///
-/// Returns (a backslash may be in the bytes scanned, column `last` exists).
+/// One pass finds columns and the line's end together (a separate newline
+/// search first would read every byte twice), and a chunk of sixteen bytes
+/// in which no wanted column ends costs one mask test, whatever its
+/// separators: most columns of a Zeek line are not read.
 fn split_wanted(
-    line: &[u8],
+    rest: &[u8],
     sep: u8,
     wanted: u64,
     last: usize,
     out: &mut Vec<(usize, usize, usize)>,
-) -> (bool, bool) {
+) -> Split {
     out.clear();
     let is_wanted = |col: usize| col < 64 && wanted & (1 << col) != 0;
     let mut escapes = 0u32;
     // `col` is the index of the column starting at `start`.
     let mut col = 0usize;
     let mut start = 0usize;
-    let (chunks, tail) = line.as_chunks::<16>();
+    let (chunks, tail) = rest.as_chunks::<16>();
     for (ci, c) in chunks.iter().enumerate() {
-        let (mut m, bs) = byte_masks16(c, sep, b'\\');
-        escapes |= bs;
-        if m == 0 {
-            continue;
-        }
-        let k = m.count_ones() as usize;
-        // Columns col..col+k end in this chunk; `last` is wanted, so this
-        // never skips past it.
-        let ending = if col < 64 {
-            (wanted >> col) & ((1u64 << k) - 1)
+        let base = ci * 16;
+        let (mut m, mut bs, nl) = byte_masks16(c, sep, b'\\', b'\n');
+        let line_end = if nl != 0 {
+            let keep = (1u32 << nl.trailing_zeros()) - 1;
+            m &= keep;
+            bs &= keep;
+            Some(base + nl.trailing_zeros() as usize)
         } else {
-            0
+            None
         };
-        if ending == 0 {
-            col += k;
-            start = ci * 16 + (31 - m.leading_zeros()) as usize + 1;
-            continue;
+        escapes |= bs;
+        if m != 0 {
+            let k = popcount16(m);
+            // Columns col..col+k end in this chunk; `last` is wanted, so this
+            // never skips past it.
+            let ending = if col < 64 {
+                (wanted >> col) & ((1u64 << k) - 1)
+            } else {
+                0
+            };
+            if ending == 0 {
+                col += k;
+                start = base + (31 - m.leading_zeros()) as usize + 1;
+            } else {
+                while m != 0 {
+                    let pos = base + m.trailing_zeros() as usize;
+                    if is_wanted(col) {
+                        out.push((col, start, pos));
+                    }
+                    if col == last {
+                        return Split {
+                            escapes: escapes != 0,
+                            complete: true,
+                            end: None,
+                        };
+                    }
+                    col += 1;
+                    start = pos + 1;
+                    m &= m - 1;
+                }
+            }
         }
-        while m != 0 {
-            let pos = ci * 16 + m.trailing_zeros() as usize;
+        if let Some(e) = line_end {
             if is_wanted(col) {
-                out.push((col, start, pos));
+                out.push((col, start, e));
             }
-            if col == last {
-                return (escapes != 0, true);
-            }
-            col += 1;
-            start = pos + 1;
-            m &= m - 1;
+            return Split {
+                escapes: escapes != 0,
+                complete: col >= last,
+                end: Some(e),
+            };
         }
     }
     let base = chunks.len() * 16;
+    let mut end = rest.len();
     for (j, &b) in tail.iter().enumerate() {
+        if b == b'\n' {
+            end = base + j;
+            break;
+        }
         escapes |= u32::from(b == b'\\');
         if b == sep {
             if is_wanted(col) {
                 out.push((col, start, base + j));
             }
             if col == last {
-                return (escapes != 0, true);
+                return Split {
+                    escapes: escapes != 0,
+                    complete: true,
+                    end: None,
+                };
             }
             col += 1;
             start = base + j + 1;
         }
     }
     if is_wanted(col) {
-        out.push((col, start, line.len()));
+        out.push((col, start, end));
     }
-    (escapes != 0, col >= last)
+    Split {
+        escapes: escapes != 0,
+        complete: col >= last,
+        end: Some(end),
+    }
+}
+
+/// Set bits of a 16-bit mask. The x86-64 baseline has no `popcnt`, and
+/// `count_ones` then compiles to a dozen instructions per chunk.
+#[inline]
+fn popcount16(m: u32) -> usize {
+    #[cfg(target_feature = "popcnt")]
+    {
+        m.count_ones() as usize
+    }
+    #[cfg(not(target_feature = "popcnt"))]
+    {
+        static POP8: [u8; 256] = {
+            let mut t = [0u8; 256];
+            let mut i = 0;
+            while i < 256 {
+                t[i] = (i as u8).count_ones() as u8;
+                i += 1;
+            }
+            t
+        };
+        usize::from(POP8[(m & 0xff) as usize]) + usize::from(POP8[((m >> 8) & 0xff) as usize])
+    }
 }
 
 /// Bit `i` of the first mask is set where `chunk[i] == a`, of the second
-/// where `chunk[i] == b`.
+/// where `chunk[i] == b`, of the third where `chunk[i] == c`.
 #[inline]
-fn byte_masks16(chunk: &[u8; 16], a: u8, b: u8) -> (u32, u32) {
+fn byte_masks16(chunk: &[u8; 16], a: u8, b: u8, c: u8) -> (u32, u32, u32) {
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     {
         // SAFETY: `byte_masks16_sse2` only needs SSE2, which this cfg
         // guarantees is enabled for the whole build (it is part of the
         // x86_64 baseline), so every CPU that runs this code has it. The
         // function reads nothing but its by-reference array argument.
-        unsafe { byte_masks16_sse2(chunk, a, b) }
+        unsafe { byte_masks16_sse2(chunk, a, b, c) }
     }
     #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
     {
-        byte_masks16_swar(chunk, a, b)
+        byte_masks16_swar(chunk, a, b, c)
     }
 }
 
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[target_feature(enable = "sse2")]
-fn byte_masks16_sse2(chunk: &[u8; 16], a: u8, b: u8) -> (u32, u32) {
+fn byte_masks16_sse2(chunk: &[u8; 16], a: u8, b: u8, c: u8) -> (u32, u32, u32) {
     use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_movemask_epi8, _mm_set_epi64x, _mm_set1_epi8};
     let (lo, hi) = chunk.as_chunks::<8>().0.split_at(1);
     let lo = i64::from_le_bytes(lo[0]);
@@ -956,12 +1027,13 @@ fn byte_masks16_sse2(chunk: &[u8; 16], a: u8, b: u8) -> (u32, u32) {
     let v = _mm_set_epi64x(hi, lo);
     let ma = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(a as i8))) as u32;
     let mb = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b as i8))) as u32;
-    (ma, mb)
+    let mc = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(c as i8))) as u32;
+    (ma, mb, mc)
 }
 
 /// Portable [`byte_masks16`]: eight bytes per step in a `u64`.
 #[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), allow(dead_code))]
-fn byte_masks16_swar(chunk: &[u8; 16], a: u8, b: u8) -> (u32, u32) {
+fn byte_masks16_swar(chunk: &[u8; 16], a: u8, b: u8, c: u8) -> (u32, u32, u32) {
     const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     // High bit of each byte set exactly where the byte of `x` is zero (no
     // carries cross bytes: 0x7f + 0x7f < 0x100), then gathered into 8 bits.
@@ -969,14 +1041,44 @@ fn byte_masks16_swar(chunk: &[u8; 16], a: u8, b: u8) -> (u32, u32) {
         let m = !(((x & LO7) + LO7) | x | LO7) >> 7;
         (m.wrapping_mul(0x0102_0408_1020_4080) >> 56) as u32
     }
-    let mut ma = 0u32;
-    let mut mb = 0u32;
+    let (mut ma, mut mb, mut mc) = (0u32, 0u32, 0u32);
     for (i, w) in chunk.as_chunks::<8>().0.iter().enumerate() {
         let w = u64::from_le_bytes(*w);
         ma |= zero_mask(w ^ u64::from_ne_bytes([a; 8])) << (8 * i);
         mb |= zero_mask(w ^ u64::from_ne_bytes([b; 8])) << (8 * i);
+        mc |= zero_mask(w ^ u64::from_ne_bytes([c; 8])) << (8 * i);
     }
-    (ma, mb)
+    (ma, mb, mc)
+}
+
+/// Calls `f` on each element of a Zeek set or vector cut at `sep` while it
+/// returns true; whether all did. Sixteen bytes per step and no call: the
+/// values are short, where a `memchr` call costs more than the search.
+#[inline]
+fn split_set<'a>(col: &'a [u8], sep: u8, mut f: impl FnMut(&'a [u8]) -> bool) -> bool {
+    let mut from = 0;
+    let (chunks, tail) = col.as_chunks::<16>();
+    for (ci, c) in chunks.iter().enumerate() {
+        let (mut m, _, _) = byte_masks16(c, sep, sep, sep);
+        while m != 0 {
+            let to = ci * 16 + m.trailing_zeros() as usize;
+            if !f(&col[from..to]) {
+                return false;
+            }
+            from = to + 1;
+            m &= m - 1;
+        }
+    }
+    let base = chunks.len() * 16;
+    for (j, &b) in tail.iter().enumerate() {
+        if b == sep {
+            if !f(&col[from..base + j]) {
+                return false;
+            }
+            from = base + j + 1;
+        }
+    }
+    f(&col[from..])
 }
 
 /// Lines gathered before their probes are tested together.
@@ -991,6 +1093,12 @@ struct BlockCtx<'a> {
 
 impl BlockCtx<'_> {
     fn run(&self, schema: &Schema, data: &[u8], skip_first: bool) -> BlockResult {
+        if let Schema::Zeek(z) = schema
+            && let Some(wanted) = z.wanted
+            && !skip_first
+        {
+            return self.run_zeek(z, wanted, data);
+        }
         let mut res = BlockResult::default();
         let mut ms: Vec<Match> = Vec::new();
         let mut cells: Vec<Vec<u8>> = Vec::new();
@@ -1024,14 +1132,9 @@ impl BlockCtx<'_> {
                         continue;
                     }
                     let slot = batch.lines.len() as u32;
-                    let decided = self.zeek_gather(
-                        z,
-                        line,
-                        slot,
-                        &mut batch.cols,
-                        &mut batch.wcols,
-                        &mut batch.probes,
-                    );
+                    // Only schemas with wanted columns past the 64th get here.
+                    let decided =
+                        self.zeek_gather_all(z, line, slot, &mut batch.cols, &mut batch.probes);
                     batch.lines.push((line_start, line_start + line.len(), lno));
                     batch.full.push(!decided);
                     if batch.lines.len() == ZEEK_BATCH {
@@ -1046,6 +1149,69 @@ impl BlockCtx<'_> {
         if let Schema::Zeek(z) = schema {
             self.zeek_flush(z, data, &mut batch, &mut ms, &mut unesc, &mut res);
         }
+        res
+    }
+
+    /// [`BlockCtx::run`] for Zeek logs whose wanted columns are all among
+    /// the first 64 (all real ones): each line's columns and its end are
+    /// found in one pass.
+    fn run_zeek(&self, z: &ZeekSchema, wanted: u64, data: &[u8]) -> BlockResult {
+        let mut res = BlockResult::default();
+        let mut ms: Vec<Match> = Vec::new();
+        let mut unesc: Vec<u8> = Vec::new();
+        let mut batch = ZeekBatch::default();
+        let mut pos = 0usize;
+        while pos < data.len() {
+            let rest = &data[pos..];
+            // Comments, empty lines and the reader's overlong-line marker
+            // take the plain path.
+            let split = match rest[0] {
+                b'#' | b'\n' | b'\r' | 0 => None,
+                _ => Some(split_wanted(
+                    rest,
+                    z.sep,
+                    wanted,
+                    z.last_wanted,
+                    &mut batch.wcols,
+                )),
+            };
+            let end = match split {
+                Some(Split { end: Some(e), .. }) => pos + e,
+                // Stopped at the end of the last wanted column (the last
+                // bounds pushed): the line ends past it.
+                Some(_) => {
+                    let from = pos + batch.wcols.last().map_or(0, |w| w.2);
+                    memchr::memchr(b'\n', &data[from..]).map_or(data.len(), |i| from + i)
+                }
+                None => memchr::memchr(b'\n', rest).map_or(data.len(), |i| pos + i),
+            };
+            let line_start = pos;
+            let mut line = &data[pos..end];
+            pos = end + 1;
+            res.lines += 1;
+            let lno = res.lines;
+            if let Some(l) = line.strip_suffix(b"\r") {
+                line = l;
+            }
+            if line.len() > self.max_line || line == b"\0" {
+                res.bad(lno);
+                continue;
+            }
+            if line.is_empty() || line[0] == b'#' {
+                continue;
+            }
+            let slot = batch.lines.len() as u32;
+            let decided = match split {
+                Some(sp) => self.zeek_probe(z, line, sp, &batch.wcols, slot, &mut batch.probes),
+                None => false,
+            };
+            batch.lines.push((line_start, line_start + line.len(), lno));
+            batch.full.push(!decided);
+            if batch.lines.len() == ZEEK_BATCH {
+                self.zeek_flush(z, data, &mut batch, &mut ms, &mut unesc, &mut res);
+            }
+        }
+        self.zeek_flush(z, data, &mut batch, &mut ms, &mut unesc, &mut res);
         res
     }
 
@@ -1086,45 +1252,47 @@ impl BlockCtx<'_> {
         batch.probes.clear();
     }
 
-    /// The prefilter pass over one Zeek line: the same columns and values
+    // The prefilter pass over one Zeek line of a schema without wanted
+    /// columns past the 64th: the same columns and values
     /// [`BlockCtx::zeek_line`] would match, turned into deferred probes.
     /// False: the line cannot be decided by probes (escapes, a malformed
     /// line, a field type without a prefilter); read it in full.
-    fn zeek_gather(
+    fn zeek_probe(
         &self,
         z: &ZeekSchema,
         line: &[u8],
+        split: Split,
+        wcols: &[(usize, usize, usize)],
         slot: u32,
-        cols: &mut Vec<(usize, usize)>,
-        wcols: &mut Vec<(usize, usize, usize)>,
         probes: &mut Vec<Probe>,
     ) -> bool {
-        let Some(wanted) = z.wanted else {
-            return self.zeek_gather_all(z, line, slot, cols, probes);
-        };
-        let (escapes, complete) = split_wanted(line, z.sep, wanted, z.last_wanted, wcols);
-        if escapes || (!complete && !z.names.is_empty()) {
+        if split.escapes || (!split.complete && !z.names.is_empty()) {
             return false;
         }
-        for &(i, s, e) in wcols.iter() {
-            let col = &line[s..e];
+        // A column ending the line ends before a stripped `\r`.
+        let col_of = |s: usize, e: usize| &line[s.min(line.len())..e.min(line.len())];
+        let before = probes.len();
+        for &(i, s, e) in wcols {
+            let col = col_of(s, e);
             if let Some(Some((ty, is_set))) = z.cols.get(i)
                 && col != z.unset.as_slice()
                 && col != z.empty.as_slice()
                 && !self.gather_col(*ty, *is_set, z.set_sep, col, slot, probes)
             {
+                probes.truncate(before);
                 return false;
             }
         }
         if let Some((h, u)) = z.http_host_uri
             && self.index.has_kind(IndicatorKind::Url)
         {
-            let find = |c: usize| wcols.iter().find(|w| w.0 == c).map(|w| &line[w.1..w.2]);
+            let find = |c: usize| wcols.iter().find(|w| w.0 == c).map(|w| col_of(w.1, w.2));
             if let (Some(host), Some(uri)) = (find(h), find(u))
                 && host != z.unset.as_slice()
                 && uri != z.unset.as_slice()
                 && uri.starts_with(b"/")
             {
+                probes.truncate(before);
                 return false;
             }
         }
@@ -1143,21 +1311,24 @@ impl BlockCtx<'_> {
         slot: u32,
         probes: &mut Vec<Probe>,
     ) -> bool {
-        if is_set || ty == FieldType::Auto || ty == FieldType::Hash {
-            let mut from = 0;
-            for to in memchr::memchr_iter(set_sep, col).chain([col.len()]) {
-                if !gather_field(self.index, ty, &col[from..to], slot, probes) {
-                    return false;
-                }
-                from = to + 1;
-            }
+        if ty == FieldType::Hash
+            && col.len() <= 256
+            && !set_sep.is_ascii_hexdigit()
+            && normalize::is_lower_hex(col)
+        {
+            // A canonical hash, so no set separator either: one value.
+            self.index.gather_hex(col, slot, probes);
             true
+        } else if is_set || ty == FieldType::Auto || ty == FieldType::Hash {
+            split_set(col, set_sep, |v| {
+                gather_field(self.index, ty, v, slot, probes)
+            })
         } else {
             gather_field(self.index, ty, col, slot, probes)
         }
     }
 
-    /// [`BlockCtx::zeek_gather`] for schemas with wanted columns past the
+    /// [`BlockCtx::zeek_probe`] for schemas with wanted columns past the
     /// 64th: every column split.
     fn zeek_gather_all(
         &self,
@@ -1659,6 +1830,10 @@ impl<'i> Scanner<'i> {
         let schema = schema_for(format, first, &self.opts.fields);
         let skip_header = matches!(schema, Schema::Csv(_));
         let mut first_batch = true;
+        // Hits of the previous batch, handed over while the next is matched:
+        // a caller's slow formatting then overlaps the matching instead of
+        // stalling this input's pipeline.
+        let mut pending: Vec<Hit> = Vec::new();
         loop {
             let process = |cur: &Vec<Vec<u8>>| -> Vec<BlockResult> {
                 cur.par_iter()
@@ -1667,18 +1842,29 @@ impl<'i> Scanner<'i> {
                     .collect()
             };
             let done = err.is_some();
+            let handed = std::mem::take(&mut pending);
             let (results, next) = if done {
+                if !handed.is_empty() {
+                    on_hits(handed);
+                }
                 (process(&cur), (Vec::new(), None))
             } else {
-                rayon::join(|| process(&cur), || read_batch(&mut blocks))
+                rayon::join(
+                    || process(&cur),
+                    || {
+                        if !handed.is_empty() {
+                            on_hits(handed);
+                        }
+                        read_batch(&mut blocks)
+                    },
+                )
             };
-            let mut hits = Vec::new();
             for (b, r) in cur.iter().zip(results) {
                 fs.bytes += b.len() as u64;
                 let base = fs.lines;
                 for h in r.hits {
                     fs.hits += 1;
-                    hits.push(Hit {
+                    pending.push(Hit {
                         file: file.clone(),
                         line: base + h.line,
                         field: h.field,
@@ -1697,18 +1883,21 @@ impl<'i> Scanner<'i> {
                 }
                 fs.lines += r.lines;
             }
-            if !hits.is_empty() {
-                on_hits(hits);
-            }
             report(&mut reported);
             first_batch = false;
             if let Some(e) = err {
+                if !pending.is_empty() {
+                    on_hits(pending);
+                }
                 return Err(read_err(e, fs.lines, codec_name));
             }
             let done = std::mem::replace(&mut cur, next.0);
             err = next.1;
             blocks.recycle(done);
             if cur.is_empty() {
+                if !pending.is_empty() {
+                    on_hits(std::mem::take(&mut pending));
+                }
                 match err {
                     Some(e) => return Err(read_err(e, fs.lines, codec_name)),
                     None => break,
@@ -1794,12 +1983,45 @@ mod tests {
             let want_b = (0..16)
                 .filter(|j| c[*j] == b'\\')
                 .fold(0u32, |m, j| m | 1 << j);
-            assert_eq!(byte_masks16(&c, b'\t', b'\\'), (want_a, want_b), "{c:?}");
-            assert_eq!(
-                byte_masks16_swar(&c, b'\t', b'\\'),
-                (want_a, want_b),
-                "{c:?}"
-            );
+            let want_c = (0..16).filter(|j| c[*j] == 0).fold(0u32, |m, j| m | 1 << j);
+            let want = (want_a, want_b, want_c);
+            assert_eq!(byte_masks16(&c, b'\t', b'\\', 0), want, "{c:?}");
+            assert_eq!(byte_masks16_swar(&c, b'\t', b'\\', 0), want, "{c:?}");
+        }
+    }
+
+    #[test]
+    fn split_set_agrees_with_split() {
+        let mut x: u64 = 0x0123_4567_89ab_cdef;
+        for _ in 0..5_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 80) as usize;
+            let col: Vec<u8> = (0..len)
+                .map(|j| {
+                    if (x >> (j % 60)).is_multiple_of(5) {
+                        b','
+                    } else {
+                        b'a' + (j % 26) as u8
+                    }
+                })
+                .collect();
+            let want: Vec<&[u8]> = col.split(|b| *b == b',').collect();
+            let mut got = Vec::new();
+            assert!(split_set(&col, b',', |v| {
+                got.push(v);
+                true
+            }));
+            assert_eq!(got, want, "{col:?}");
+            // Stops at the first false.
+            let mut n = 0;
+            let all = split_set(&col, b',', |_| {
+                n += 1;
+                n < 2
+            });
+            assert_eq!(all, want.len() < 2);
+            assert_eq!(n, want.len().min(2));
         }
     }
 
@@ -1846,8 +2068,10 @@ mod tests {
             x ^= x >> 7;
             x ^= x << 17;
             let len = (x % 200) as usize;
-            // Dense and sparse separators alike: chunks with none, one, many.
-            let line: Vec<u8> = (0..len)
+            // Dense and sparse separators alike: chunks with none, one, many;
+            // the line ends at a newline (followed by more lines) or at the
+            // end of the input.
+            let mut input: Vec<u8> = (0..len)
                 .map(|j| {
                     let r = (x >> (j % 50)) as usize;
                     if r.is_multiple_of(7) {
@@ -1857,10 +2081,15 @@ mod tests {
                     }
                 })
                 .collect();
+            if x & 1 == 1 {
+                input.extend_from_slice(b"\nnext\tline\\\t\n");
+            }
+            let line_len = memchr::memchr(b'\n', &input).unwrap_or(input.len());
+            let line = &input[..line_len];
             let all: Vec<(usize, usize)> = {
                 let mut v = Vec::new();
                 let mut start = 0;
-                for end in memchr::memchr_iter(b'\t', &line).chain([line.len()]) {
+                for end in memchr::memchr_iter(b'\t', line).chain([line.len()]) {
                     v.push((start, end));
                     start = end + 1;
                 }
@@ -1868,7 +2097,7 @@ mod tests {
             };
             for last in [0usize, 1, 5, 17, 40, 63] {
                 let wanted = (x.rotate_left(last as u32) & ((1u64 << last) - 1).max(1)) | 1 << last;
-                let (escapes, complete) = split_wanted(&line, b'\t', wanted, last, &mut out);
+                let sp = split_wanted(&input, b'\t', wanted, last, &mut out);
                 let want: Vec<(usize, usize, usize)> = all
                     .iter()
                     .enumerate()
@@ -1876,11 +2105,16 @@ mod tests {
                     .filter(|(i, _)| wanted & (1 << i) != 0)
                     .map(|(i, &(s, e))| (i, s, e))
                     .collect();
-                assert_eq!(out, want, "{line:?} last {last} wanted {wanted:b}");
-                assert_eq!(complete, all.len() > last, "{line:?} last {last}");
+                assert_eq!(out, want, "{input:?} last {last} wanted {wanted:b}");
+                assert_eq!(sp.complete, all.len() > last, "{input:?} last {last}");
+                // Either the line's end, or stopped at a separator ending `last`.
+                match sp.end {
+                    Some(e) => assert_eq!(e, line_len, "{input:?} last {last}"),
+                    None => assert!(all.len() > last + 1, "{input:?} last {last}"),
+                }
                 let seen = all.get(last).map_or(line.len(), |c| c.1);
                 if line[..seen].contains(&b'\\') {
-                    assert!(escapes, "{line:?} last {last}");
+                    assert!(sp.escapes, "{input:?} last {last}");
                 }
             }
         }
@@ -2013,8 +2247,9 @@ mod tests {
             "#separator \\x09\n#set_separator\t,\n#fields\tts\tquery\tanswers\tcert_chain_fps\n#types\ttime\tstring\tvector[string]\tset[string]\n",
         );
         let mut want = Vec::new();
+        let mut lno = 4;
         for i in 0..300u64 {
-            let lno = i + 5;
+            lno += 1;
             let line = match i % 7 {
                 0 => {
                     want.push((lno, "query"));
@@ -2033,6 +2268,16 @@ mod tests {
                     format!("{i}\tnotdga.asia\t45.77.153.19\tcc,AABB\n")
                 }
                 4 => format!("{i}\tonlyone\n"),
+                // A comment and an empty line between records.
+                5 => {
+                    lno += 1;
+                    format!("#comment {i}\n\n")
+                }
+                // CRLF: the last column ends before the `\r`.
+                6 if i % 2 == 0 => {
+                    want.push((lno, "cert_chain_fps"));
+                    format!("{i}\tx.org\t-\taabb\r\n")
+                }
                 _ => format!("{i}\tdga.asia.evil.net\t45.77.153.198\tccdd\n"),
             };
             log.push_str(&line);
