@@ -66,31 +66,15 @@ struct HitContext {
     families: Vec<String>,
     roles: Vec<String>,
     sources: Vec<Provenance>,
+    /// The alert JSON from `"actors"` to the closing brace, the same for
+    /// every hit of this context: rendered once, not per alert.
+    #[serde(skip)]
+    json_tail: String,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
-struct ActorOut {
-    name: String,
-    aliases: Vec<String>,
-}
-
+/// The part of [`Alert`] that depends only on the context.
 #[derive(Serialize)]
-struct IndicatorOut<'a> {
-    #[serde(rename = "type")]
-    kind: &'a str,
-    value: &'a str,
-    #[serde(rename = "match")]
-    match_kind: &'a str,
-}
-
-#[derive(Serialize)]
-struct Alert<'a> {
-    file: &'a str,
-    line: u64,
-    field: &'a str,
-    value: &'a str,
-    ts: Option<&'a str>,
-    indicator: IndicatorOut<'a>,
+struct AlertTail<'a> {
     actors: &'a [ActorOut],
     families: &'a [String],
     roles: &'a [String],
@@ -99,6 +83,47 @@ struct Alert<'a> {
     last_seen: Option<&'a str>,
     sources: &'a [Provenance],
     stix_ids: &'a [String],
+}
+
+impl HitContext {
+    /// Renders the JSON tail and freezes the context.
+    fn sealed(mut self) -> Arc<HitContext> {
+        let tail = AlertTail {
+            actors: &self.actors,
+            families: &self.families,
+            roles: &self.roles,
+            confidence: self.sources.iter().filter_map(|s| s.confidence).max(),
+            first_seen: self
+                .sources
+                .iter()
+                .filter_map(|s| s.first_seen.as_deref())
+                .min(),
+            last_seen: self
+                .sources
+                .iter()
+                .filter_map(|s| s.last_seen.as_deref())
+                .max(),
+            sources: &self.sources,
+            stix_ids: &self.stix_ids,
+        };
+        // Serialising plain structs of strings cannot fail.
+        let mut json = serde_json::to_string(&tail).unwrap_or_else(|_| "{}".into());
+        // `{"actors":...}` without its opening brace.
+        json.remove(0);
+        self.json_tail = json;
+        Arc::new(self)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+struct ActorOut {
+    name: String,
+    aliases: Vec<String>,
+}
+
+thread_local! {
+    /// Each scanning thread's alert buffer, reused batch after batch.
+    static FORMAT_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Where indicators come from: the store, or a list file.
@@ -182,6 +207,8 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     let shared = std::sync::Mutex::new(Shared {
         intel: &mut intel,
         contexts: HashMap::new(),
+        merged: HashMap::new(),
+        list_context: None,
         by_key: BTreeMap::new(),
         error: None,
     });
@@ -210,27 +237,33 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
                 st.tally(hit);
             }
             drop(st);
-            let mut buf = Vec::with_capacity(hits.len() * 512);
-            for (hit, ctx) in hits.iter().zip(&ctxs) {
-                let _ = if args.json {
-                    write_json(&mut buf, hit, ctx)
+            FORMAT_BUF.with_borrow_mut(|buf| {
+                buf.clear();
+                for (hit, ctx) in hits.iter().zip(&ctxs) {
+                    if args.json {
+                        write_json(buf, hit, ctx);
+                    } else {
+                        let _ = write_human(buf, hit, ctx);
+                    }
+                }
+                let Ok(mut o) = out.lock() else { return };
+                if o.broken_pipe {
+                    return;
+                }
+                let r = if visible_bar {
+                    bar.suspend(|| o.w.write_all(buf))
                 } else {
-                    write_human(&mut buf, hit, ctx)
+                    o.w.write_all(buf)
                 };
-            }
-            let Ok(mut o) = out.lock() else { return };
-            if o.broken_pipe {
-                return;
-            }
-            let r = if visible_bar {
-                bar.suspend(|| o.w.write_all(&buf))
-            } else {
-                o.w.write_all(&buf)
-            };
-            match r {
-                Ok(()) => o.printed += hits.len() as u64,
-                Err(_) => o.broken_pipe = true,
-            }
+                match r {
+                    Ok(()) => o.printed += hits.len() as u64,
+                    Err(_) => o.broken_pipe = true,
+                }
+                // A batch of many hits should not pin megabytes per thread.
+                if buf.capacity() > 4 << 20 {
+                    *buf = Vec::new();
+                }
+            });
         })
     };
     let Out { mut w, printed, .. } = out
@@ -506,6 +539,10 @@ fn load_or_build_index(intel: &Intel, args: &Args) -> anyhow::Result<(Index, boo
 struct Shared<'a> {
     intel: &'a mut Intel,
     contexts: HashMap<u32, Arc<HitContext>>,
+    /// Contexts of values several keys carry, merged once per key set.
+    merged: HashMap<Vec<u32>, Arc<HitContext>>,
+    /// The one context of an `--ioc` list's indicators.
+    list_context: Option<Arc<HitContext>>,
     by_key: BTreeMap<u32, KeyTally>,
     /// The first store error; later hits are dropped and the hunt fails.
     error: Option<anyhow::Error>,
@@ -519,11 +556,29 @@ struct Out {
 
 impl Shared<'_> {
     fn context_for(&mut self, hit: &Hit) -> anyhow::Result<Arc<HitContext>> {
-        context_for(self.intel, hit, &mut self.contexts)
+        // Every indicator of a list has the same context: the list.
+        let from_list = matches!(self.intel, Intel::List { .. });
+        if from_list && let Some(c) = &self.list_context {
+            return Ok(c.clone());
+        }
+        if hit.keys.len() > 1
+            && let Some(c) = self.merged.get(&hit.keys)
+        {
+            return Ok(c.clone());
+        }
+        let c = context_for(self.intel, hit, &mut self.contexts)?;
+        if from_list {
+            self.list_context = Some(c.clone());
+        }
+        if hit.keys.len() > 1 {
+            self.merged.insert(hit.keys.clone(), c.clone());
+        }
+        Ok(c)
     }
 
     fn tally(&mut self, hit: &Hit) {
-        let ts = hit.ts.as_deref().map(rfc3339);
+        let mut stamp = [0u8; 20];
+        let ts = hit.ts.as_deref().map(|t| rfc3339_in(t, &mut stamp));
         for k in &hit.keys {
             let t = self.by_key.entry(*k).or_default();
             t.hits += 1;
@@ -531,11 +586,11 @@ impl Shared<'_> {
                 t.files.insert(hit.file.clone());
             }
             if let Some(ts) = &ts {
-                if t.first.as_deref().is_none_or(|f| ts.as_str() < f) {
-                    t.first = Some(ts.clone());
+                if t.first.as_deref().is_none_or(|f| &**ts < f) {
+                    t.first = Some(ts.to_string());
                 }
-                if t.last.as_deref().is_none_or(|l| ts.as_str() > l) {
-                    t.last = Some(ts.clone());
+                if t.last.as_deref().is_none_or(|l| &**ts > l) {
+                    t.last = Some(ts.to_string());
                 }
             }
             if t.indicator.is_none() {
@@ -560,7 +615,7 @@ fn context_for(
         let c = match cache.get(k) {
             Some(c) => c.clone(),
             None => {
-                let c = Arc::new(match intel {
+                let c = match intel {
                     Intel::Store(store) => {
                         let ic = store.indicator_context(i64::from(*k))?;
                         HitContext {
@@ -576,6 +631,7 @@ fn context_for(
                             families: ic.families,
                             roles: ic.roles,
                             sources: ic.sources,
+                            json_tail: String::new(),
                         }
                     }
                     Intel::List { name, .. } => HitContext {
@@ -585,7 +641,8 @@ fn context_for(
                         }],
                         ..HitContext::default()
                     },
-                });
+                }
+                .sealed();
                 cache.insert(*k, c.clone());
                 c
             }
@@ -612,43 +669,58 @@ fn context_for(
             }
         }
     }
-    Ok(Arc::new(merged))
+    Ok(merged.sealed())
 }
 
-fn write_json(out: &mut impl Write, hit: &Hit, ctx: &HitContext) -> std::io::Result<()> {
-    let confidence = ctx.sources.iter().filter_map(|s| s.confidence).max();
-    let first_seen = ctx
-        .sources
-        .iter()
-        .filter_map(|s| s.first_seen.as_deref())
-        .min();
-    let last_seen = ctx
-        .sources
-        .iter()
-        .filter_map(|s| s.last_seen.as_deref())
-        .max();
-    let alert = Alert {
-        file: &hit.file,
-        line: hit.line,
-        field: &hit.field,
-        value: &hit.value,
-        ts: hit.ts.as_deref(),
-        indicator: IndicatorOut {
-            kind: hit.indicator.kind.as_str(),
-            value: &hit.indicator.value,
-            match_kind: hit.match_kind.as_str(),
-        },
-        actors: &ctx.actors,
-        families: &ctx.families,
-        roles: &ctx.roles,
-        confidence,
-        first_seen,
-        last_seen,
-        sources: &ctx.sources,
-        stix_ids: &ctx.stix_ids,
-    };
-    serde_json::to_writer(&mut *out, &alert)?;
-    out.write_all(b"\n")
+/// One alert as a JSON line: the per-hit head written here, the context's
+/// pre-rendered tail appended (serde per alert cost more than the hunt).
+fn write_json(out: &mut Vec<u8>, hit: &Hit, ctx: &HitContext) {
+    out.extend_from_slice(b"{\"file\":");
+    json_str(out, &hit.file);
+    out.extend_from_slice(b",\"line\":");
+    out.extend_from_slice(itoa_u64(hit.line, &mut [0u8; 20]));
+    out.extend_from_slice(b",\"field\":");
+    json_str(out, &hit.field);
+    out.extend_from_slice(b",\"value\":");
+    json_str(out, &hit.value);
+    out.extend_from_slice(b",\"ts\":");
+    match &hit.ts {
+        Some(ts) => json_str(out, ts),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b",\"indicator\":{\"type\":");
+    json_str(out, hit.indicator.kind.as_str());
+    out.extend_from_slice(b",\"value\":");
+    json_str(out, &hit.indicator.value);
+    out.extend_from_slice(b",\"match\":");
+    json_str(out, hit.match_kind.as_str());
+    out.extend_from_slice(b"},");
+    out.extend_from_slice(ctx.json_tail.as_bytes());
+    out.push(b'\n');
+}
+
+/// A JSON string, escaped exactly as serde_json escapes it.
+fn json_str(out: &mut Vec<u8>, s: &str) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        // Writing to a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, s);
+    }
+}
+
+fn itoa_u64(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[i..];
+        }
+    }
 }
 
 fn actor_label(ctx: &HitContext) -> String {
@@ -789,64 +861,79 @@ fn render_summary(
         .collect();
     r.push_str("By actor:\n");
     r.push_str(&indent(&table(&["ACTOR", "HITS", "INDICATORS"], &rows)));
-    // By indicator.
-    let mut rows: Vec<(u64, Vec<String>)> = by_key
+    // By indicator: the most hit first, the long tail counted (the alerts
+    // carry every one).
+    let mut ranked: Vec<(u32, &KeyTally)> = by_key.iter().map(|(k, t)| (*k, t)).collect();
+    fn value(t: &KeyTally) -> &str {
+        t.indicator.as_ref().map_or("", |o| o.value.as_str())
+    }
+    ranked.sort_by(|a, b| b.1.hits.cmp(&a.1.hits).then(value(a.1).cmp(value(b.1))));
+    let rows: Vec<Vec<String>> = ranked
         .iter()
+        .take(SUMMARY_INDICATORS)
         .map(|(k, t)| {
-            let ind = t.indicator.clone();
-            let (kind, value) = ind
-                .map(|o| (o.kind.to_string(), o.value))
+            let (kind, value) = t
+                .indicator
+                .as_ref()
+                .map(|o| (o.kind.to_string(), o.value.clone()))
                 .unwrap_or_default();
             let actors = contexts
                 .get(k)
                 .map(|c| {
                     c.actors
                         .iter()
-                        .map(|a| a.name.clone())
+                        .map(|a| a.name.as_str())
                         .collect::<Vec<_>>()
                         .join(", ")
                 })
                 .unwrap_or_default();
-            (
-                t.hits,
-                vec![
-                    value,
-                    kind,
-                    t.hits.to_string(),
-                    if actors.is_empty() {
-                        "-".into()
-                    } else {
-                        actors
-                    },
-                ],
-            )
+            vec![
+                value,
+                kind,
+                t.hits.to_string(),
+                if actors.is_empty() {
+                    "-".into()
+                } else {
+                    actors
+                },
+            ]
         })
         .collect();
-    rows.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    let rows: Vec<Vec<String>> = rows.into_iter().map(|(_, r)| r).collect();
     r.push_str("\nBy indicator:\n");
     r.push_str(&indent(&table(
         &["INDICATOR", "TYPE", "HITS", "ACTORS"],
         &rows,
     )));
+    if ranked.len() > SUMMARY_INDICATORS {
+        let rest = &ranked[SUMMARY_INDICATORS..];
+        r.push_str(&format!(
+            "  ... and {} more indicator(s) with {} hit(s) (every hit is in the alerts).\n",
+            rest.len(),
+            rest.iter().map(|(_, t)| t.hits).sum::<u64>()
+        ));
+    }
     r
 }
+
+/// Indicators listed by name in the summary.
+const SUMMARY_INDICATORS: usize = 50;
 
 fn indent(s: &str) -> String {
     s.lines().map(|l| format!("  {l}\n")).collect()
 }
 
-/// Zeek's epoch seconds (`1685577600.123456`) as RFC 3339; other forms as given.
-fn rfc3339(ts: &str) -> String {
+/// Zeek's epoch seconds (`1685577600.123456`) as RFC 3339; other forms as
+/// given. Allocates only for years past 9999 (tallying runs once per hit).
+fn rfc3339_in<'a>(ts: &'a str, buf: &'a mut [u8; 20]) -> std::borrow::Cow<'a, str> {
     let t = ts.trim();
     let secs = t.split('.').next().unwrap_or("");
     if secs.len() >= 9
         && secs.bytes().all(|b| b.is_ascii_digit())
         && let Ok(n) = secs.parse::<i64>()
     {
-        return epoch_to_rfc3339(n);
+        return epoch_in(n, buf);
     }
-    t.to_string()
+    std::borrow::Cow::Borrowed(t)
 }
 
 fn now_rfc3339() -> String {
@@ -856,8 +943,13 @@ fn now_rfc3339() -> String {
     epoch_to_rfc3339(n)
 }
 
-/// Civil date from days since 1970 (Howard Hinnant's algorithm).
 fn epoch_to_rfc3339(secs: i64) -> String {
+    epoch_in(secs, &mut [0u8; 20]).into_owned()
+}
+
+/// Civil date from days since 1970 (Howard Hinnant's algorithm); four-digit
+/// years are written into `buf`.
+fn epoch_in(secs: i64, buf: &mut [u8; 20]) -> std::borrow::Cow<'_, str> {
     let days = secs.div_euclid(86_400);
     let sod = secs.rem_euclid(86_400);
     let z = days + 719_468;
@@ -870,12 +962,30 @@ fn epoch_to_rfc3339(secs: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = if m <= 2 { y + 1 } else { y };
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        sod / 3600,
-        (sod % 3600) / 60,
-        sod % 60
-    )
+    let (hh, mm, ss) = (sod / 3600, (sod % 3600) / 60, sod % 60);
+    if !(0..=9999).contains(&y) {
+        return std::borrow::Cow::Owned(format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z"));
+    }
+    let digits = |out: &mut [u8], mut v: i64| {
+        for slot in out.iter_mut().rev() {
+            *slot = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    digits(&mut buf[0..4], y);
+    buf[4] = b'-';
+    digits(&mut buf[5..7], m);
+    buf[7] = b'-';
+    digits(&mut buf[8..10], d);
+    buf[10] = b'T';
+    digits(&mut buf[11..13], hh);
+    buf[13] = b':';
+    digits(&mut buf[14..16], mm);
+    buf[16] = b':';
+    digits(&mut buf[17..19], ss);
+    buf[19] = b'Z';
+    // All ASCII digits and separators.
+    std::borrow::Cow::Borrowed(std::str::from_utf8(buf).unwrap_or(""))
 }
 
 #[cfg(test)]
@@ -884,8 +994,63 @@ mod tests {
 
     #[test]
     fn epoch_converts() {
-        assert_eq!(rfc3339("1685577600.000000"), "2023-06-01T00:00:00Z");
-        assert_eq!(rfc3339("2023-06-01T01:02:03Z"), "2023-06-01T01:02:03Z");
+        let mut b = [0u8; 20];
+        assert_eq!(
+            rfc3339_in("1685577600.000000", &mut b),
+            "2023-06-01T00:00:00Z"
+        );
+        assert_eq!(
+            rfc3339_in(" 2023-06-01T01:02:03Z", &mut b),
+            "2023-06-01T01:02:03Z"
+        );
         assert_eq!(epoch_to_rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(epoch_to_rfc3339(-1), "1969-12-31T23:59:59Z");
+        assert_eq!(epoch_to_rfc3339(253_402_300_800), "10000-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn alert_json_is_what_serde_writes() {
+        let ctx = HitContext {
+            actors: vec![ActorOut {
+                name: "RedHotel".into(),
+                aliases: vec!["TAG-22".into()],
+            }],
+            sources: vec![Provenance {
+                source: "s".into(),
+                confidence: Some(80),
+                first_seen: Some("2023-01-01T00:00:00Z".into()),
+                ..Provenance::default()
+            }],
+            ..HitContext::default()
+        }
+        .sealed();
+        let hit = Hit {
+            file: Arc::from("dns \"q\".log"),
+            line: 42,
+            field: "query".into(),
+            value: "a\\b\tc\u{1}é".into(),
+            indicator: Observable::new(IndicatorKind::Domain, "dga.asia"),
+            match_kind: cairn_hunt::MatchKind::Subdomain,
+            keys: vec![1],
+            ts: None,
+        };
+        let mut out = Vec::new();
+        write_json(&mut out, &hit, &ctx);
+        let got: serde_json::Value = serde_json::from_slice(&out).expect("valid JSON");
+        let want = serde_json::json!({
+            "file": "dns \"q\".log", "line": 42, "field": "query", "value": "a\\b\tc\u{1}é",
+            "ts": null,
+            "indicator": {"type": "domain", "value": "dga.asia", "match": "subdomain"},
+            "actors": [{"name": "RedHotel", "aliases": ["TAG-22"]}],
+            "families": [], "roles": [], "confidence": 80,
+            "first_seen": "2023-01-01T00:00:00Z", "last_seen": null,
+            "sources": serde_json::to_value(&ctx.sources).expect("sources"),
+            "stix_ids": [],
+        });
+        assert_eq!(got, want);
+        assert!(out.ends_with(b"}\n"));
+        let mut n = [0u8; 20];
+        assert_eq!(itoa_u64(0, &mut n), b"0");
+        assert_eq!(itoa_u64(u64::MAX, &mut n), u64::MAX.to_string().as_bytes());
     }
 }
