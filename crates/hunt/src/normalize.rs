@@ -171,30 +171,27 @@ fn parse_ipv4_sse2(v: &[u8]) -> Option<Ipv4Addr> {
         return None;
     }
     // Octet [s, e): 1-3 digits, no leading zero, at most 255; read from its
-    // last digit back, the missing ones multiplied away (no branches).
-    let octet = |s: usize, e: usize| -> Option<u32> {
+    // last digit back, the missing ones multiplied away. No branches:
+    // octet lengths vary from value to value and would mispredict.
+    #[inline(always)]
+    fn octet(digit: &[u8; 16], s: usize, e: usize) -> (u32, bool) {
         let l = e.wrapping_sub(s);
         let at = |i: usize| u32::from(digit[i & 15]);
-        let mut n = at(e.wrapping_sub(1));
-        n += if l >= 2 {
-            10 * at(e.wrapping_sub(2))
-        } else {
-            0
-        };
-        n += if l >= 3 {
-            100 * at(e.wrapping_sub(3))
-        } else {
-            0
-        };
-        let lead = l >= 2 && digit[s & 15] == 0;
-        (!(l == 0 || l > 3 || lead || n > 255)).then_some(n)
-    };
-    let (a, b, c, d) = (
-        octet(0, p1)?,
-        octet(p1 + 1, p2)?,
-        octet(p2 + 1, p3)?,
-        octet(p3 + 1, len)?,
-    );
+        let two = u32::from(l >= 2);
+        let three = u32::from(l >= 3);
+        let n = at(e.wrapping_sub(1))
+            + two * 10 * at(e.wrapping_sub(2))
+            + three * 100 * at(e.wrapping_sub(3));
+        let bad = (l.wrapping_sub(1) > 2) | ((two != 0) & (digit[s & 15] == 0)) | (n > 255);
+        (n, bad)
+    }
+    let (a, ba) = octet(&digit, 0, p1);
+    let (b, bb) = octet(&digit, p1 + 1, p2);
+    let (c, bc) = octet(&digit, p2 + 1, p3);
+    let (d, bd) = octet(&digit, p3 + 1, len);
+    if ba | bb | bc | bd {
+        return None;
+    }
     Some(Ipv4Addr::from(a << 24 | b << 16 | c << 8 | d))
 }
 

@@ -881,16 +881,63 @@ fn split_wanted(
     last: usize,
     out: &mut Vec<(usize, usize, usize)>,
 ) -> Split {
+    split_wanted_by::<16>(rest, sep, wanted, last, out, |c| {
+        byte_masks16(c, sep, b'\\', b'\n')
+    })
+}
+
+/// [`split_wanted`] thirty-two bytes per step, for CPUs with AVX2 (and
+/// the bit instructions that came with it: `popcnt`, `lzcnt`, BMI).
+///
+/// # Safety
+/// The CPU must have AVX2, BMI1, BMI2, POPCNT and LZCNT.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,bmi1,bmi2,popcnt,lzcnt")]
+unsafe fn split_wanted_avx2(
+    rest: &[u8],
+    sep: u8,
+    wanted: u64,
+    last: usize,
+    out: &mut Vec<(usize, usize, usize)>,
+) -> Split {
+    use std::arch::x86_64::{
+        __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_set1_epi8,
+    };
+    split_wanted_by::<32>(rest, sep, wanted, last, out, |c| {
+        // SAFETY: this function only runs on CPUs with AVX2 (its contract);
+        // the load reads exactly the 32 bytes of `c` (unaligned loads are
+        // allowed), the rest works on registers.
+        unsafe {
+            let v = _mm256_loadu_si256(c.as_ptr().cast::<__m256i>());
+            let m = |b: u8| {
+                _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(b as i8))) as u32
+            };
+            (m(sep), m(b'\\'), m(b'\n'))
+        }
+    })
+}
+
+/// The body of [`split_wanted`] for chunks of `W` (16 or 32) bytes, with
+/// `masks` giving the separator, backslash and newline bits of a chunk.
+#[inline(always)]
+fn split_wanted_by<const W: usize>(
+    rest: &[u8],
+    sep: u8,
+    wanted: u64,
+    last: usize,
+    out: &mut Vec<(usize, usize, usize)>,
+    masks: impl Fn(&[u8; W]) -> (u32, u32, u32),
+) -> Split {
     out.clear();
     let is_wanted = |col: usize| col < 64 && wanted & (1 << col) != 0;
     let mut escapes = 0u32;
     // `col` is the index of the column starting at `start`.
     let mut col = 0usize;
     let mut start = 0usize;
-    let (chunks, tail) = rest.as_chunks::<16>();
+    let (chunks, tail) = rest.as_chunks::<W>();
     for (ci, c) in chunks.iter().enumerate() {
-        let base = ci * 16;
-        let (mut m, mut bs, nl) = byte_masks16(c, sep, b'\\', b'\n');
+        let base = ci * W;
+        let (mut m, mut bs, nl) = masks(c);
         let line_end = if nl != 0 {
             let keep = (1u32 << nl.trailing_zeros()) - 1;
             m &= keep;
@@ -901,7 +948,11 @@ fn split_wanted(
         };
         escapes |= bs;
         if m != 0 {
-            let k = popcount16(m);
+            let k = if W == 16 {
+                popcount16(m)
+            } else {
+                m.count_ones() as usize
+            };
             // Columns col..col+k end in this chunk; `last` is wanted, so this
             // never skips past it.
             let ending = if col < 64 {
@@ -942,7 +993,7 @@ fn split_wanted(
             };
         }
     }
-    let base = chunks.len() * 16;
+    let base = chunks.len() * W;
     let mut end = rest.len();
     for (j, &b) in tail.iter().enumerate() {
         if b == b'\n' {
@@ -972,6 +1023,23 @@ fn split_wanted(
         escapes: escapes != 0,
         complete: col >= last,
         end: Some(end),
+    }
+}
+
+/// Whether this CPU can run [`split_wanted_avx2`] (detected once, cached
+/// by the standard library).
+fn has_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("bmi1")
+            && std::arch::is_x86_feature_detected!("bmi2")
+            && std::arch::is_x86_feature_detected!("popcnt")
+            && std::arch::is_x86_feature_detected!("lzcnt")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
     }
 }
 
@@ -1160,6 +1228,7 @@ impl BlockCtx<'_> {
         let mut ms: Vec<Match> = Vec::new();
         let mut unesc: Vec<u8> = Vec::new();
         let mut batch = ZeekBatch::default();
+        let avx2 = has_avx2();
         let mut pos = 0usize;
         while pos < data.len() {
             let rest = &data[pos..];
@@ -1167,6 +1236,12 @@ impl BlockCtx<'_> {
             // take the plain path.
             let split = match rest[0] {
                 b'#' | b'\n' | b'\r' | 0 => None,
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: `avx2` is true only when `has_avx2` detected every
+                // feature `split_wanted_avx2` is compiled for on this CPU.
+                _ if avx2 => Some(unsafe {
+                    split_wanted_avx2(rest, z.sep, wanted, z.last_wanted, &mut batch.wcols)
+                }),
                 _ => Some(split_wanted(
                     rest,
                     z.sep,
@@ -2098,6 +2173,23 @@ mod tests {
             for last in [0usize, 1, 5, 17, 40, 63] {
                 let wanted = (x.rotate_left(last as u32) & ((1u64 << last) - 1).max(1)) | 1 << last;
                 let sp = split_wanted(&input, b'\t', wanted, last, &mut out);
+                #[cfg(target_arch = "x86_64")]
+                if has_avx2() {
+                    let mut wide = Vec::new();
+                    // SAFETY: the features were just detected.
+                    let sp2 = unsafe { split_wanted_avx2(&input, b'\t', wanted, last, &mut wide) };
+                    // `escapes` may differ past the last column (each
+                    // looks at whole chunks); it is checked below for both.
+                    assert_eq!(
+                        (sp2.complete, sp2.end, &wide),
+                        (sp.complete, sp.end, &out),
+                        "{input:?} last {last}"
+                    );
+                    let seen = all.get(last).map_or(line.len(), |c| c.1);
+                    if line[..seen].contains(&b'\\') {
+                        assert!(sp2.escapes, "{input:?} last {last}");
+                    }
+                }
                 let want: Vec<(usize, usize, usize)> = all
                     .iter()
                     .enumerate()
