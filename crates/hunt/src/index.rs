@@ -25,7 +25,7 @@ const NS_JA4: u64 = 6;
 const NS_FILENAME: u64 = 7;
 
 const MAGIC: &[u8; 8] = b"CAIRNHX\0";
-const FORMAT_VERSION: u32 = 2;
+const FORMAT_VERSION: u32 = 3;
 
 /// How a log value met an indicator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -227,6 +227,8 @@ pub struct IndexBuilder<'w> {
     /// The /24 of every exact IPv4 value in `entries` (for the /24 filter).
     v4_exact24: Vec<u32>,
     warninglists: Option<&'w WarningLists>,
+    /// Fewest and most labels of a domain indicator (none yet: `None`).
+    domain_labels: Option<(u8, u8)>,
     suppressed: BTreeMap<String, u64>,
     stats: IndexStats,
     tag: String,
@@ -290,7 +292,12 @@ impl<'w> IndexBuilder<'w> {
                     return self.insert_ip(ip, key, kind_code(ip_kind(ip)));
                 }
                 match normalize::host_into(v.as_bytes(), &mut buf) {
-                    Some(h) => self.entries.push((fp(NS_DOMAIN, h), key, code)),
+                    Some(h) => {
+                        let n = labels(h);
+                        let (lo, hi) = self.domain_labels.unwrap_or((n, n));
+                        self.domain_labels = Some((lo.min(n), hi.max(n)));
+                        self.entries.push((fp(NS_DOMAIN, h), key, code));
+                    }
                     None => return false,
                 }
             }
@@ -379,6 +386,7 @@ impl<'w> IndexBuilder<'w> {
             suppressed,
             mut stats,
             tag,
+            domain_labels,
             ..
         } = self;
         entries.sort_unstable();
@@ -418,10 +426,20 @@ impl<'w> IndexBuilder<'w> {
             v4: t4,
             v6: t6,
             cidr_keys,
+            domain_labels: domain_labels.unwrap_or(NO_DOMAINS),
             stats,
             tag,
         }
     }
+}
+
+/// `domain_labels` of an index without domain indicators (min > max).
+const NO_DOMAINS: (u8, u8) = (u8::MAX, 0);
+
+/// Labels of a host: dots + 1 (empty labels count), at most 255.
+fn labels(host: &[u8]) -> u8 {
+    let dots = host.iter().filter(|b| **b == b'.').count();
+    u8::try_from(dots + 1).unwrap_or(u8::MAX)
 }
 
 const V4_FILTER_MIN: usize = 4096;
@@ -487,6 +505,9 @@ pub struct Index {
     cidr_keys: Vec<u32>,
     /// Bit `kind_code(k)` set when some exact entry has kind `k`.
     kinds_present: u64,
+    /// Fewest and most labels of any domain indicator: no suffix of a log
+    /// name outside that range can match, so it is never hashed.
+    domain_labels: (u8, u8),
     stats: IndexStats,
     tag: String,
 }
@@ -650,9 +671,12 @@ impl Index {
     /// false: match the line in full.
     pub(crate) fn gather_host(&self, raw: &[u8], slot: u32, probes: &mut Vec<Probe>) -> bool {
         // One pass over the bytes: a table lookup and an OR per byte.
-        let class = raw
-            .iter()
-            .fold(0u8, |acc, &c| acc | HOST_CLASS[usize::from(c)]);
+        let (class, dots) = raw.iter().fold((0u8, 0usize), |(acc, dots), &c| {
+            (
+                acc | HOST_CLASS[usize::from(c)],
+                dots + usize::from(c == b'.'),
+            )
+        });
         let special = class & C_SPECIAL != 0;
         let not_quad = class & C_NOT_QUAD != 0;
         let bad = class & C_BAD != 0;
@@ -679,27 +703,40 @@ impl Index {
         if len == 0 || len > normalize::MAX_HOST || bad {
             return true;
         }
+        let labels = dots - (raw.len() - len) + 1;
         if upper {
             let mut stack = [0u8; normalize::MAX_HOST];
             let host = &mut stack[..len];
             host.copy_from_slice(&raw[..len]);
             host.make_ascii_lowercase();
-            self.gather_suffixes(host, slot, probes);
+            self.gather_suffixes(host, labels, slot, probes);
         } else {
             // Log names are nearly always lower case already: no copy.
-            self.gather_suffixes(&raw[..len], slot, probes);
+            self.gather_suffixes(&raw[..len], labels, slot, probes);
         }
         true
     }
 
-    /// Probes for `host` and each parent domain (at label boundaries).
-    fn gather_suffixes(&self, host: &[u8], slot: u32, probes: &mut Vec<Probe>) {
+    /// Probes for `host` (of `labels` labels) and each parent domain (at
+    /// label boundaries) with as many labels as some domain indicator.
+    fn gather_suffixes(&self, host: &[u8], labels: usize, slot: u32, probes: &mut Vec<Probe>) {
+        let (lo, hi) = (
+            usize::from(self.domain_labels.0),
+            usize::from(self.domain_labels.1),
+        );
         let mut from = 0;
-        loop {
-            self.probe_fp(slot, fp(NS_DOMAIN, &host[from..]), probes);
+        // Labels of `host[from..]`.
+        let mut n = labels;
+        while n >= lo {
+            if n <= hi {
+                self.probe_fp(slot, fp(NS_DOMAIN, &host[from..]), probes);
+            }
             // Labels are short: a plain loop beats a memchr call here.
             match host[from..].iter().position(|b| *b == b'.') {
-                Some(i) => from += i + 1,
+                Some(i) => {
+                    from += i + 1;
+                    n -= 1;
+                }
                 None => break,
             }
         }
@@ -952,6 +989,7 @@ impl Index {
         for w in &self.v4_filter {
             b.extend_from_slice(&w.to_le_bytes());
         }
+        b.extend_from_slice(&[self.domain_labels.0, self.domain_labels.1]);
         let sum = xxh3_64_with_seed(&b, 0);
         b.extend_from_slice(&sum.to_le_bytes());
         let io = |source| HuntError::CacheIo {
@@ -1038,6 +1076,7 @@ impl Index {
         for _ in 0..nf {
             filter.push(c.u64()?);
         }
+        let domain_labels = (c.u8()?, c.u8()?);
         if c.at != body.len() {
             return Err("trailing bytes".into());
         }
@@ -1048,6 +1087,7 @@ impl Index {
             v4,
             v6,
             cidr_keys,
+            domain_labels,
             stats,
             tag,
         })
@@ -1278,6 +1318,39 @@ mod tests {
     }
 
     #[test]
+    fn suffixes_outside_the_indicators_label_range_are_not_probed() {
+        let ix = index(&[(K::Domain, "dga.asia"), (K::Domain, "a.b.evil.net")]);
+        assert_eq!(ix.domain_labels, (2, 4));
+        let found = |probes: &[Probe]| {
+            probes
+                .iter()
+                .any(|p| ix.probe_passes(p) && ix.probe_confirms(p))
+        };
+        let mut probes = Vec::new();
+        assert!(ix.gather_host(b"q.w.e.r.t.dga.asia", 0, &mut probes));
+        // Seven labels: only the suffixes of four, three and two are probed.
+        assert_eq!(probes.len(), 3);
+        assert!(found(&probes));
+        probes.clear();
+        assert!(ix.gather_host(b"x.A.b.Evil.net", 0, &mut probes));
+        assert_eq!(probes.len(), 3);
+        assert!(found(&probes));
+        // Trailing dots are not labels.
+        probes.clear();
+        assert!(ix.gather_host(b"kb.dga.asia..", 0, &mut probes));
+        assert_eq!(probes.len(), 2);
+        assert!(found(&probes));
+        // A name shorter than every indicator costs no probe.
+        probes.clear();
+        assert!(ix.gather_host(b"asia", 0, &mut probes));
+        assert!(probes.is_empty());
+        // Nor does any name when no indicator is a domain.
+        let ips = index(&[(K::Ipv4, "1.2.3.4")]);
+        assert!(ips.gather_host(b"kb.dga.asia", 0, &mut probes));
+        assert!(probes.is_empty());
+    }
+
+    #[test]
     fn save_load_round_trip_and_corruption() {
         let ix = index(&[
             (K::Domain, "dga.asia"),
@@ -1293,6 +1366,7 @@ mod tests {
         assert_eq!(m(&back, F::Domain, "a.dga.asia").len(), 1);
         assert_eq!(m(&back, F::Ip, "10.9.9.9").len(), 1);
         assert_eq!(m(&back, F::Ip, "2001:db8::7").len(), 1);
+        assert_eq!(back.domain_labels, (2, 2));
         let mut data = std::fs::read(&p).unwrap();
         for cut in [0, 5, 20, data.len() / 2, data.len() - 1] {
             std::fs::write(&p, &data[..cut]).unwrap();
