@@ -19,6 +19,7 @@ DATA=${BENCH_DATA:-/tmp/cairn-hunt-bench}
 SIZE_MB=${SIZE_MB:-1100}
 SETS=${SETS:-"1000 100000 1000000"}
 TOOL_TIMEOUT=${TOOL_TIMEOUT:-420}
+CAIRN_RUNS=${CAIRN_RUNS:-3}
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 
 # DRIVER=cli (default): the real `cairn hunt --ioc FILE --json`.
@@ -88,11 +89,13 @@ ratio() {
   else awk -v t="$1" -v c="$2" 'BEGIN{printf "%.1fx", t/c}'; fi
 }
 
-read -r WC_S WC_KB < <(run wc wc -l "${LOGS[@]}")
+WC_ALL=()
+for _ in 1 2 3; do read -r S KB < <(run wc wc -l "${LOGS[@]}"); WC_ALL+=("$S $KB"); done
+read -r WC_S WC_KB < <(printf '%s\n' "${WC_ALL[@]}" | sort -n | sed -n 2p)
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(free -g | awk '/Mem:/{print $2}') GB RAM"
 echo "load at start: $(uptime | sed 's/.*load average: //')"
 echo "logs: ${#LOGS[@]} Zeek files (dns, conn, ssl), $MB MB, $LINES lines, page-cached"
-echo "wc -l: ${WC_S} s ($(mbps "$WC_S") MB/s)"
+echo "wc -l: ${WC_S} s ($(mbps "$WC_S") MB/s; median of 3)"
 echo
 echo "| indicators | tool | time (s) | MB/s | lines/s | peak RSS (MB) | matching lines | notes |"
 echo "|---:|---|---:|---:|---:|---:|---:|---|"
@@ -104,10 +107,18 @@ for n in $SETS; do
   IDX=$(cat "$DATA/out" "$DATA/err" | grep -o 'Index: .*' | head -1 || true)
   BPI=$(echo "$IDX" | sed -n 's/.*, \([0-9.]*\) bytes\/indicator.*/\1/p')
   BUILD_S=$(echo "$IDX" | sed -n 's/.*built, \([0-9.]*\) s.*/\1/p')
-  read -r C_S C_KB < <(run cairn bash -c 'hunt_run "$@"' _ "$DATA/iocs-$n.txt" "${LOGS[@]}")
+  # cairn takes seconds, so it runs CAIRN_RUNS times (wall time on a shared
+  # VM moves by +-20 %): the median is reported, with the spread.
+  C_ALL=()
+  for _ in $(seq "$CAIRN_RUNS"); do
+    read -r S KB < <(run cairn bash -c 'hunt_run "$@"' _ "$DATA/iocs-$n.txt" "${LOGS[@]}")
+    C_ALL+=("$S $KB")
+  done
+  read -r C_S C_KB < <(printf '%s\n' "${C_ALL[@]}" | sort -n | sed -n "$(( (CAIRN_RUNS + 1) / 2 ))p")
+  C_SPREAD=$(printf '%s\n' "${C_ALL[@]}" | sort -n | awk 'NR==1{lo=$1} {hi=$1} END{printf "%s-%s", lo, hi}')
   C_HITS=$(wc -l < "$DATA/out")
   C_LINES=$(grep -o '"file":"[^"]*","line":[0-9]*' "$DATA/out" | sort -u | wc -l)
-  echo "| $n | cairn hunt ($DRIVER) | $C_S | $(mbps "$C_S") | $(lps "$C_S") | $((C_KB/1024)) | $C_LINES ($C_HITS alerts) | index built once in ${BUILD_S} s (peak $((B_KB/1024)) MB), then cached; ${BPI} bytes/indicator |"
+  echo "| $n | cairn hunt ($DRIVER) | $C_S | $(mbps "$C_S") | $(lps "$C_S") | $((C_KB/1024)) | $C_LINES ($C_HITS alerts) | median of $CAIRN_RUNS runs ($C_SPREAD s); index built once in ${BUILD_S} s (peak $((B_KB/1024)) MB), then cached; ${BPI} bytes/indicator |"
   if [ -n "${SKIP_TOOLS:-}" ]; then
     echo "| $n | ratios | (tools skipped) | cairn/wc: $(awk -v w="$WC_S" -v c="$C_S" 'BEGIN{printf "%.1f%%", 100*w/c}') of wc -l throughput | | | | load: $(uptime | sed 's/.*load average: //') |"
     continue
