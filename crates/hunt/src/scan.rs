@@ -881,7 +881,7 @@ fn split_wanted(
     last: usize,
     out: &mut Vec<(usize, usize, usize)>,
 ) -> Split {
-    split_wanted_by::<16>(rest, sep, wanted, last, out, |c| {
+    split_wanted_by::<16>(rest, wanted, last, out, |c| {
         byte_masks16(c, sep, b'\\', b'\n')
     })
 }
@@ -903,7 +903,7 @@ unsafe fn split_wanted_avx2(
     use std::arch::x86_64::{
         __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_set1_epi8,
     };
-    split_wanted_by::<32>(rest, sep, wanted, last, out, |c| {
+    split_wanted_by::<32>(rest, wanted, last, out, |c| {
         // SAFETY: this function only runs on CPUs with AVX2 (its contract);
         // the load reads exactly the 32 bytes of `c` (unaligned loads are
         // allowed), the rest works on registers.
@@ -922,7 +922,6 @@ unsafe fn split_wanted_avx2(
 #[inline(always)]
 fn split_wanted_by<const W: usize>(
     rest: &[u8],
-    sep: u8,
     wanted: u64,
     last: usize,
     out: &mut Vec<(usize, usize, usize)>,
@@ -935,9 +934,22 @@ fn split_wanted_by<const W: usize>(
     let mut col = 0usize;
     let mut start = 0usize;
     let (chunks, tail) = rest.as_chunks::<W>();
-    for (ci, c) in chunks.iter().enumerate() {
+    // The last few bytes go through the same steps, zero-padded to a chunk
+    // with the padding's bits masked off (whatever the separator byte).
+    // Built only when the line runs into them (rarely: only at a block's end).
+    let last_chunk = || {
+        let mut padded = [0u8; W];
+        padded[..tail.len()].copy_from_slice(tail);
+        let (m, bs, nl) = masks(&padded);
+        let valid = (1u32 << tail.len()) - 1;
+        (m & valid, bs & valid, nl & valid)
+    };
+    let all = chunks
+        .iter()
+        .map(&masks)
+        .chain(std::iter::once_with(last_chunk));
+    for (ci, (mut m, mut bs, nl)) in all.enumerate() {
         let base = ci * W;
-        let (mut m, mut bs, nl) = masks(c);
         let line_end = if nl != 0 {
             let keep = (1u32 << nl.trailing_zeros()) - 1;
             m &= keep;
@@ -993,29 +1005,8 @@ fn split_wanted_by<const W: usize>(
             };
         }
     }
-    let base = chunks.len() * W;
-    let mut end = rest.len();
-    for (j, &b) in tail.iter().enumerate() {
-        if b == b'\n' {
-            end = base + j;
-            break;
-        }
-        escapes |= u32::from(b == b'\\');
-        if b == sep {
-            if is_wanted(col) {
-                out.push((col, start, base + j));
-            }
-            if col == last {
-                return Split {
-                    escapes: escapes != 0,
-                    complete: true,
-                    end: None,
-                };
-            }
-            col += 1;
-            start = base + j + 1;
-        }
-    }
+    // No newline: the line ends with the input.
+    let end = rest.len();
     if is_wanted(col) {
         out.push((col, start, end));
     }
