@@ -811,6 +811,16 @@ struct ZeekBatch {
     wcols: Vec<(usize, usize, usize)>,
 }
 
+impl ZeekBatch {
+    /// Adds the line at `start` (`len` bytes, number `lno`), to be read in
+    /// full unless its probes `decided` it; true when the batch is full.
+    fn push(&mut self, start: usize, len: usize, lno: u64, decided: bool) -> bool {
+        self.lines.push((start, start + len, lno));
+        self.full.push(!decided);
+        self.lines.len() == ZEEK_BATCH
+    }
+}
+
 /// Column bounds of `line` cut at `sep`, at most `max` columns (the rest of
 /// the line is not looked at): what iterating `memchr_iter(sep, line)` gives,
 /// sixteen bytes per step since Zeek columns are short.
@@ -1168,23 +1178,16 @@ impl BlockCtx<'_> {
         while pos < data.len() {
             let end = memchr::memchr(b'\n', &data[pos..]).map_or(data.len(), |i| pos + i);
             let line_start = pos;
-            let mut line = &data[pos..end];
+            let line = &data[pos..end];
             pos = end + 1;
             res.lines += 1;
             let lno = res.lines;
             if skip_first && lno == 1 {
                 continue;
             }
-            if let Some(l) = line.strip_suffix(b"\r") {
-                line = l;
-            }
-            if line.len() > self.max_line || line == b"\0" {
-                res.bad(lno);
+            let Some(line) = self.content(line, lno, &mut res) else {
                 continue;
-            }
-            if line.is_empty() {
-                continue;
-            }
+            };
             match schema {
                 Schema::Zeek(z) => {
                     if line[0] == b'#' {
@@ -1194,9 +1197,7 @@ impl BlockCtx<'_> {
                     // Only schemas with wanted columns past the 64th get here.
                     let decided =
                         self.zeek_gather_all(z, line, slot, &mut batch.cols, &mut batch.probes);
-                    batch.lines.push((line_start, line_start + line.len(), lno));
-                    batch.full.push(!decided);
-                    if batch.lines.len() == ZEEK_BATCH {
+                    if batch.push(line_start, line.len(), lno, decided) {
                         self.zeek_flush(z, data, &mut batch, &mut ms, &mut unesc, &mut res);
                     }
                 }
@@ -1209,6 +1210,17 @@ impl BlockCtx<'_> {
             self.zeek_flush(z, data, &mut batch, &mut ms, &mut unesc, &mut res);
         }
         res
+    }
+
+    /// A line without its `\r`; `None` for an empty line and for an overlong
+    /// one or the reader's overlong-line marker (counted malformed).
+    fn content<'l>(&self, line: &'l [u8], lno: u64, res: &mut BlockResult) -> Option<&'l [u8]> {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.len() > self.max_line || line == b"\0" {
+            res.bad(lno);
+            return None;
+        }
+        (!line.is_empty()).then_some(line)
     }
 
     /// [`BlockCtx::run`] for Zeek logs whose wanted columns are all among
@@ -1252,18 +1264,14 @@ impl BlockCtx<'_> {
                 None => memchr::memchr(b'\n', rest).map_or(data.len(), |i| pos + i),
             };
             let line_start = pos;
-            let mut line = &data[pos..end];
+            let line = &data[pos..end];
             pos = end + 1;
             res.lines += 1;
             let lno = res.lines;
-            if let Some(l) = line.strip_suffix(b"\r") {
-                line = l;
-            }
-            if line.len() > self.max_line || line == b"\0" {
-                res.bad(lno);
+            let Some(line) = self.content(line, lno, &mut res) else {
                 continue;
-            }
-            if line.is_empty() || line[0] == b'#' {
+            };
+            if line[0] == b'#' {
                 continue;
             }
             let slot = batch.lines.len() as u32;
@@ -1271,9 +1279,7 @@ impl BlockCtx<'_> {
                 Some(sp) => self.zeek_probe(z, line, sp, &batch.wcols, slot, &mut batch.probes),
                 None => false,
             };
-            batch.lines.push((line_start, line_start + line.len(), lno));
-            batch.full.push(!decided);
-            if batch.lines.len() == ZEEK_BATCH {
+            if batch.push(line_start, line.len(), lno, decided) {
                 self.zeek_flush(z, data, &mut batch, &mut ms, &mut unesc, &mut res);
             }
         }
@@ -1318,7 +1324,7 @@ impl BlockCtx<'_> {
         batch.probes.clear();
     }
 
-    // The prefilter pass over one Zeek line of a schema without wanted
+    /// The prefilter pass over one Zeek line of a schema without wanted
     /// columns past the 64th: the same columns and values
     /// [`BlockCtx::zeek_line`] would match, turned into deferred probes.
     /// False: the line cannot be decided by probes (escapes, a malformed
@@ -1900,6 +1906,11 @@ impl<'i> Scanner<'i> {
         // a caller's slow formatting then overlaps the matching instead of
         // stalling this input's pipeline.
         let mut pending: Vec<Hit> = Vec::new();
+        let hand_over = |hits: Vec<Hit>| {
+            if !hits.is_empty() {
+                on_hits(hits);
+            }
+        };
         loop {
             let process = |cur: &Vec<Vec<u8>>| -> Vec<BlockResult> {
                 cur.par_iter()
@@ -1910,17 +1921,13 @@ impl<'i> Scanner<'i> {
             let done = err.is_some();
             let handed = std::mem::take(&mut pending);
             let (results, next) = if done {
-                if !handed.is_empty() {
-                    on_hits(handed);
-                }
+                hand_over(handed);
                 (process(&cur), (Vec::new(), None))
             } else {
                 rayon::join(
                     || process(&cur),
                     || {
-                        if !handed.is_empty() {
-                            on_hits(handed);
-                        }
+                        hand_over(handed);
                         read_batch(&mut blocks)
                     },
                 )
@@ -1952,18 +1959,14 @@ impl<'i> Scanner<'i> {
             report(&mut reported);
             first_batch = false;
             if let Some(e) = err {
-                if !pending.is_empty() {
-                    on_hits(pending);
-                }
+                hand_over(pending);
                 return Err(read_err(e, fs.lines, codec_name));
             }
             let done = std::mem::replace(&mut cur, next.0);
             err = next.1;
             blocks.recycle(done);
             if cur.is_empty() {
-                if !pending.is_empty() {
-                    on_hits(std::mem::take(&mut pending));
-                }
+                hand_over(std::mem::take(&mut pending));
                 match err {
                     Some(e) => return Err(read_err(e, fs.lines, codec_name)),
                     None => break,

@@ -72,7 +72,7 @@ struct HitContext {
     json_tail: String,
 }
 
-/// The part of [`Alert`] that depends only on the context.
+/// The part of an alert's JSON that depends only on its context.
 #[derive(Serialize)]
 struct AlertTail<'a> {
     actors: &'a [ActorOut],
@@ -678,7 +678,7 @@ fn write_json(out: &mut Vec<u8>, hit: &Hit, ctx: &HitContext) {
     out.extend_from_slice(b"{\"file\":");
     json_str(out, &hit.file);
     out.extend_from_slice(b",\"line\":");
-    out.extend_from_slice(itoa_u64(hit.line, &mut [0u8; 20]));
+    out.extend_from_slice(itoa::Buffer::new().format(hit.line).as_bytes());
     out.extend_from_slice(b",\"field\":");
     json_str(out, &hit.field);
     out.extend_from_slice(b",\"value\":");
@@ -708,18 +708,6 @@ fn json_str(out: &mut Vec<u8>, s: &str) {
     } else {
         // Writing to a Vec cannot fail.
         let _ = serde_json::to_writer(&mut *out, s);
-    }
-}
-
-fn itoa_u64(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            return &buf[i..];
-        }
     }
 }
 
@@ -966,24 +954,20 @@ fn epoch_in(secs: i64, buf: &mut [u8; 20]) -> std::borrow::Cow<'_, str> {
     if !(0..=9999).contains(&y) {
         return std::borrow::Cow::Owned(format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z"));
     }
-    let digits = |out: &mut [u8], mut v: i64| {
-        for slot in out.iter_mut().rev() {
+    *buf = *b"0000-00-00T00:00:00Z";
+    for (at, width, mut v) in [
+        (0, 4, y),
+        (5, 2, m),
+        (8, 2, d),
+        (11, 2, hh),
+        (14, 2, mm),
+        (17, 2, ss),
+    ] {
+        for slot in buf[at..at + width].iter_mut().rev() {
             *slot = b'0' + (v % 10) as u8;
             v /= 10;
         }
-    };
-    digits(&mut buf[0..4], y);
-    buf[4] = b'-';
-    digits(&mut buf[5..7], m);
-    buf[7] = b'-';
-    digits(&mut buf[8..10], d);
-    buf[10] = b'T';
-    digits(&mut buf[11..13], hh);
-    buf[13] = b':';
-    digits(&mut buf[14..16], mm);
-    buf[16] = b':';
-    digits(&mut buf[17..19], ss);
-    buf[19] = b'Z';
+    }
     // All ASCII digits and separators.
     std::borrow::Cow::Borrowed(std::str::from_utf8(buf).unwrap_or(""))
 }
@@ -1049,8 +1033,5 @@ mod tests {
         });
         assert_eq!(got, want);
         assert!(out.ends_with(b"}\n"));
-        let mut n = [0u8; 20];
-        assert_eq!(itoa_u64(0, &mut n), b"0");
-        assert_eq!(itoa_u64(u64::MAX, &mut n), u64::MAX.to_string().as_bytes());
     }
 }
