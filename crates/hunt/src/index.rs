@@ -25,7 +25,7 @@ const NS_JA4: u64 = 6;
 const NS_FILENAME: u64 = 7;
 
 const MAGIC: &[u8; 8] = b"CAIRNHX\0";
-const FORMAT_VERSION: u32 = 3;
+const FORMAT_VERSION: u32 = 4;
 
 /// How a log value met an indicator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -415,14 +415,13 @@ impl<'w> IndexBuilder<'w> {
             .collect();
         sup.sort_by(|a, b| b.count.cmp(&a.count).then(a.list.cmp(&b.list)));
         stats.suppressed = sup;
+        v4_exact24.sort_unstable();
+        v4_exact24.dedup();
         Index {
             kinds_present: kinds_present(&kinds),
             table: FpTable::from_sorted(fps, keys, kinds),
-            v4_filter: {
-                v4_exact24.sort_unstable();
-                v4_exact24.dedup();
-                v4_filter(&t4, &v4_exact24)
-            },
+            v4_filter: v4_filter(&t4, &v4_exact24),
+            v4_first: v4_first(&t4, &v4_exact24),
             v4: t4,
             v6: t6,
             cidr_keys,
@@ -467,6 +466,22 @@ fn v4_filter(trie: &PrefixMap<Ipv4Net, (u32, u32)>, exact24: &[u32]) -> Vec<u64>
     bits
 }
 
+/// One bit per first octet that an exact IPv4 indicator starts with or a
+/// network indicator covers.
+fn v4_first(trie: &PrefixMap<Ipv4Net, (u32, u32)>, exact24: &[u32]) -> [u64; 4] {
+    let mut bits = [0u64; 4];
+    let mut set = |o: usize| bits[o >> 6] |= 1 << (o & 63);
+    for &b in exact24 {
+        set((b >> 16) as usize);
+    }
+    for (net, _) in trie.iter() {
+        let first = (u32::from(net.network()) >> 24) as usize;
+        let count = 1usize << 8u8.saturating_sub(net.prefix_len());
+        (first..first + count).for_each(&mut set);
+    }
+    bits
+}
+
 fn ip_kind(ip: IpAddr) -> IndicatorKind {
     match ip {
         IpAddr::V4(_) => IndicatorKind::Ipv4,
@@ -500,6 +515,10 @@ pub struct Index {
     /// network indicator touches: most addresses are turned away by one bit
     /// (built only for large sets; empty means "no filter").
     v4_filter: Vec<u64>,
+    /// One bit per first octet of an IPv4 indicator or network, at any
+    /// size: the internal addresses most log lines carry (10/8, 192/8, ...)
+    /// are turned away on the text of their first octet, before parsing.
+    v4_first: [u64; 4],
     v4: PrefixMap<Ipv4Net, (u32, u32)>,
     v6: PrefixMap<Ipv6Net, (u32, u32)>,
     cidr_keys: Vec<u32>,
@@ -630,10 +649,24 @@ impl Index {
         }
     }
 
+    /// Whether an IPv4 value whose text starts with `value` cannot match:
+    /// no IPv4 indicator or network starts with its first octet. Decided
+    /// on the text, before the address is parsed (see
+    /// [`normalize::ipv4_lead_octet`] for why that is sound).
+    #[inline]
+    pub(crate) fn v4_lead_absent(&self, value: &[u8]) -> bool {
+        normalize::ipv4_lead_octet(value)
+            .is_some_and(|o| self.v4_first[usize::from(o >> 6)] & (1 << (o & 63)) == 0)
+    }
+
     /// The prefilter half of [`Index::match_ip`] for an IPv4 address:
     /// pushes deferred probes; false means "cannot be decided here, match
     /// the line in full".
     pub(crate) fn gather_v4(&self, a: Ipv4Addr, slot: u32, probes: &mut Vec<Probe>) -> bool {
+        let o = a.octets()[0];
+        if self.v4_first[usize::from(o >> 6)] & (1 << (o & 63)) == 0 {
+            return true;
+        }
         if !self.v4_filter.is_empty() {
             // Every exact IPv4 value and every IPv4 network has its /24s set.
             let b = u32::from(a) >> 8;
@@ -990,6 +1023,9 @@ impl Index {
             b.extend_from_slice(&w.to_le_bytes());
         }
         b.extend_from_slice(&[self.domain_labels.0, self.domain_labels.1]);
+        for w in self.v4_first {
+            b.extend_from_slice(&w.to_le_bytes());
+        }
         let sum = xxh3_64_with_seed(&b, 0);
         b.extend_from_slice(&sum.to_le_bytes());
         let io = |source| HuntError::CacheIo {
@@ -1077,6 +1113,7 @@ impl Index {
             filter.push(c.u64()?);
         }
         let domain_labels = (c.u8()?, c.u8()?);
+        let v4_first = [c.u64()?, c.u64()?, c.u64()?, c.u64()?];
         if c.at != body.len() {
             return Err("trailing bytes".into());
         }
@@ -1084,6 +1121,7 @@ impl Index {
             kinds_present: kinds_present(&kinds),
             table: FpTable::from_sorted(fps, keys, kinds),
             v4_filter: filter,
+            v4_first,
             v4,
             v6,
             cidr_keys,
@@ -1217,6 +1255,36 @@ mod tests {
         assert_eq!(m(&ix, F::Ip, "2001:DB8:0:0::1")[0].1, MatchKind::Exact);
         assert_eq!(m(&ix, F::Ip, "2001:db8:1:ffff::9")[0].0, "2001:db8:1::/48");
         assert!(m(&ix, F::Ip, "2001:db8:2::1").is_empty());
+    }
+
+    #[test]
+    fn first_octet_filter_covers_every_ipv4_indicator() {
+        let mut b = IndexBuilder::new();
+        b.add(&Observable::new(K::Ipv4, "45.77.153.197"), 0);
+        b.add(&Observable::new(K::Cidr, "8.0.0.0/6"), 1);
+        b.add(&Observable::new(K::Cidr, "200.1.0.0/16"), 2);
+        b.add(&Observable::new(K::Ipv6, "::ffff:50.1.2.3"), 3);
+        b.add(&Observable::new(K::Domain, "60.1.2.3"), 4);
+        b.add(&Observable::new(K::Domain, "evil.com"), 5);
+        let ix = b.build();
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("ix.bin");
+        ix.save(&p).unwrap();
+        let back = Index::load(&p).unwrap();
+        for ix in [&ix, &back] {
+            let present: Vec<u32> = (0..=255u32)
+                .filter(|o| !ix.v4_lead_absent(format!("{o}.1.2.3").as_bytes()))
+                .collect();
+            assert_eq!(present, [8, 9, 10, 11, 45, 50, 60, 200]);
+            // Only text that starts like an address is ruled out.
+            assert!(!ix.v4_lead_absent(b"evil.com"));
+            assert!(!ix.v4_lead_absent(b"012.1.2.3"));
+            assert!(ix.v4_lead_absent(b"12.1.2.3"));
+        }
+        // Without IPv4 indicators every address is ruled out.
+        let ix = index(&[(K::Domain, "evil.com"), (K::Ipv6, "2001:db8::1")]);
+        assert!(ix.v4_lead_absent(b"45.77.153.197"));
+        assert!(!ix.v4_lead_absent(b"2001:db8::1"));
     }
 
     #[test]

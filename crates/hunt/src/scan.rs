@@ -761,6 +761,8 @@ pub(crate) fn gather_field(
     }
     match ty {
         FieldType::Domain => index.gather_host(v, slot, probes),
+        // Internal addresses, most of a log's, are ruled out unparsed.
+        FieldType::Ip if index.v4_lead_absent(v) => true,
         FieldType::Ip => match normalize::parse_ipv4_strict(v) {
             Some(a) => index.gather_v4(a, slot, probes),
             None => match normalize::parse_ip(v) {
@@ -2252,6 +2254,11 @@ mod tests {
             "45.77.153.198",
             "10.1.2.3",
             "10.2.0.0",
+            "10.1.2.3%eth0",
+            "45.77.153.197%eth0",
+            "11.1.2.3",
+            "192.168.1.1",
+            "0.0.0.0",
             "2001:DB8::1",
             "2001:db8:1::9",
             "fe80::1%eth0",
