@@ -406,6 +406,7 @@ impl<'w> IndexBuilder<'w> {
         let mut cidr_keys = Vec::with_capacity(v4.len() + v6.len());
         let mut t4 = PrefixMap::new();
         group_into(&v4, &mut cidr_keys, &mut t4);
+        let nets4: Vec<Ipv4Net> = v4.iter().map(|(n, _)| *n).collect();
         let mut t6 = PrefixMap::new();
         group_into(&v6, &mut cidr_keys, &mut t6);
         stats.indexed = (keys.len() + cidr_keys.len()) as u64;
@@ -420,8 +421,13 @@ impl<'w> IndexBuilder<'w> {
         Index {
             kinds_present: kinds_present(&kinds),
             table: FpTable::from_sorted(fps, keys, kinds),
-            v4_filter: v4_filter(&t4, &v4_exact24),
-            v4_first: v4_first(&t4, &v4_exact24),
+            v4_filter: v4_filter(&t4, &nets4, &v4_exact24),
+            v4_nets: if trie_or_filter_is_small(&t4, &v4_exact24) {
+                V4Nets::default()
+            } else {
+                V4Nets::of(&nets4)
+            },
+            v4_first: v4_first(&nets4, &v4_exact24),
             v4: t4,
             v6: t6,
             cidr_keys,
@@ -444,11 +450,32 @@ fn labels(host: &[u8]) -> u8 {
 const V4_FILTER_MIN: usize = 4096;
 const V4_FILTER_WORDS: usize = (1 << 24) / 64;
 
+/// Sets bits `first..first + count` (a /8 network is 65,536 /24s: whole
+/// words at a time).
+fn set_bits(bits: &mut [u64], first: usize, count: usize) {
+    let end = first + count;
+    let mut b = first;
+    while b < end {
+        let (w, i) = (b >> 6, b & 63);
+        let n = (64 - i).min(end - b);
+        let run = if n == 64 { !0 } else { ((1u64 << n) - 1) << i };
+        if let Some(word) = bits.get_mut(w) {
+            *word |= run;
+        }
+        b += n;
+    }
+}
+
+/// Too few IPv4 values and networks for the /24 filter to pay.
+fn trie_or_filter_is_small(trie: &PrefixMap<Ipv4Net, (u32, u32)>, exact24: &[u32]) -> bool {
+    trie.len() + exact24.len() < V4_FILTER_MIN
+}
+
 /// One bit per IPv4 /24 that holds an exact IPv4 indicator or meets a
 /// network indicator; empty (no filtering) for small sets, where the 2 MB
 /// would cost more than it saves.
-fn v4_filter(trie: &PrefixMap<Ipv4Net, (u32, u32)>, exact24: &[u32]) -> Vec<u64> {
-    if trie.len() + exact24.len() < V4_FILTER_MIN {
+fn v4_filter(trie: &PrefixMap<Ipv4Net, (u32, u32)>, nets: &[Ipv4Net], exact24: &[u32]) -> Vec<u64> {
+    if trie_or_filter_is_small(trie, exact24) {
         return Vec::new();
     }
     let mut bits = vec![0u64; V4_FILTER_WORDS];
@@ -456,30 +483,61 @@ fn v4_filter(trie: &PrefixMap<Ipv4Net, (u32, u32)>, exact24: &[u32]) -> Vec<u64>
         let b = b as usize;
         bits[b >> 6] |= 1 << (b & 63);
     }
-    for (net, _) in trie.iter() {
+    // The networks come as a list: walking the trie costs a microsecond
+    // per entry.
+    for net in nets {
         let first = (u32::from(net.network()) >> 8) as usize;
-        let count = 1usize << 24u8.saturating_sub(net.prefix_len());
-        for b in first..first + count {
-            bits[b >> 6] |= 1 << (b & 63);
-        }
+        set_bits(
+            &mut bits,
+            first,
+            1usize << 24u8.saturating_sub(net.prefix_len()),
+        );
     }
     bits
 }
 
 /// One bit per first octet that an exact IPv4 indicator starts with or a
 /// network indicator covers.
-fn v4_first(trie: &PrefixMap<Ipv4Net, (u32, u32)>, exact24: &[u32]) -> [u64; 4] {
+fn v4_first(nets: &[Ipv4Net], exact24: &[u32]) -> [u64; 4] {
     let mut bits = [0u64; 4];
     let mut set = |o: usize| bits[o >> 6] |= 1 << (o & 63);
     for &b in exact24 {
         set((b >> 16) as usize);
     }
-    for (net, _) in trie.iter() {
+    for net in nets {
         let first = (u32::from(net.network()) >> 24) as usize;
         let count = 1usize << 8u8.saturating_sub(net.prefix_len());
         (first..first + count).for_each(&mut set);
     }
     bits
+}
+
+/// Which /24s networks cover whole, for the second look at an address
+/// that passed the /24 filter: inside one it matches (no trie walk); in a
+/// /24 with only exact values, one table lookup decides, and the trie is
+/// walked only if some network is narrower than a /24.
+#[derive(Debug, Default)]
+struct V4Nets {
+    /// One bit per /24 wholly inside a network (empty with no /24 filter).
+    whole24: Vec<u64>,
+    /// Some IPv4 network is longer than /24.
+    narrow: bool,
+}
+
+impl V4Nets {
+    fn of(nets: &[Ipv4Net]) -> V4Nets {
+        let mut whole24 = vec![0u64; V4_FILTER_WORDS];
+        let mut narrow = false;
+        for net in nets {
+            if net.prefix_len() > 24 {
+                narrow = true;
+                continue;
+            }
+            let first = (u32::from(net.network()) >> 8) as usize;
+            set_bits(&mut whole24, first, 1usize << (24 - net.prefix_len()));
+        }
+        V4Nets { whole24, narrow }
+    }
 }
 
 fn ip_kind(ip: IpAddr) -> IndicatorKind {
@@ -519,6 +577,7 @@ pub struct Index {
     /// size: the internal addresses most log lines carry (10/8, 192/8, ...)
     /// are turned away on the text of their first octet, before parsing.
     v4_first: [u64; 4],
+    v4_nets: V4Nets,
     v4: PrefixMap<Ipv4Net, (u32, u32)>,
     v6: PrefixMap<Ipv6Net, (u32, u32)>,
     cidr_keys: Vec<u32>,
@@ -562,6 +621,7 @@ impl Index {
     pub fn heap_bytes(&self) -> usize {
         self.table.heap_bytes()
             + self.v4_filter.len() * 8
+            + self.v4_nets.whole24.len() * 8
             + self.v4.mem_size()
             + self.v6.mem_size()
             + self.cidr_keys.len() * 4
@@ -642,8 +702,11 @@ impl Index {
     pub(crate) fn probe_confirms(&self, p: &Probe) -> bool {
         if p.in_v4 {
             let a = Ipv4Addr::from(p.value as u32);
-            !self.table.find(fp(NS_IP, &a.octets())).is_empty()
-                || (!self.v4.is_empty() && self.v4.get_lpm(&Ipv4Net::from(a)).is_some())
+            let b = (p.value >> 8) as usize;
+            let whole = &self.v4_nets.whole24;
+            whole.get(b >> 6).is_some_and(|w| w & (1 << (b & 63)) != 0)
+                || !self.table.find(fp(NS_IP, &a.octets())).is_empty()
+                || (self.v4_nets.narrow && self.v4.get_lpm(&Ipv4Net::from(a)).is_some())
         } else {
             !self.table.find(p.value).is_empty()
         }
@@ -845,7 +908,7 @@ impl Index {
             IpAddr::V4(a) => self
                 .v4
                 .get_lpm(&Ipv4Net::from(a))
-                .map(|(p, r)| (p.to_string(), *r)),
+                .map(|(p, r)| (normalize::v4_text(p.network(), Some(p.prefix_len())), *r)),
             IpAddr::V6(a) => self
                 .v6
                 .get_lpm(&Ipv6Net::from(a))
@@ -1109,9 +1172,15 @@ impl Index {
             return Err("trailing bytes".into());
         }
         let kinds_present = kinds_present(&kinds);
-        let (table, (v4, v6)) = rayon::join(
+        let with_filter = !filter.is_empty();
+        let (table, (v4, v6, v4_nets)) = rayon::join(
             || FpTable::from_sorted(fps, keys, kinds),
             || {
+                let nets = if with_filter {
+                    V4Nets::of(&nets4.iter().map(|(n, _)| *n).collect::<Vec<_>>())
+                } else {
+                    V4Nets::default()
+                };
                 let mut v4 = PrefixMap::new();
                 for (net, run) in nets4 {
                     v4.insert(net, run);
@@ -1120,12 +1189,13 @@ impl Index {
                 for (net, run) in nets6 {
                     v6.insert(net, run);
                 }
-                (v4, v6)
+                (v4, v6, nets)
             },
         );
         Ok(Index {
             kinds_present,
             table,
+            v4_nets,
             v4_filter: filter,
             v4_first,
             v4,
@@ -1267,6 +1337,30 @@ mod tests {
         assert_eq!(m(&ix, F::Ip, "2001:DB8:0:0::1")[0].1, MatchKind::Exact);
         assert_eq!(m(&ix, F::Ip, "2001:db8:1:ffff::9")[0].0, "2001:db8:1::/48");
         assert!(m(&ix, F::Ip, "2001:db8:2::1").is_empty());
+    }
+
+    #[test]
+    fn set_bits_sets_exactly_the_range() {
+        for (first, count) in [
+            (0, 1),
+            (3, 61),
+            (5, 64),
+            (63, 2),
+            (64, 128),
+            (70, 300),
+            (0, 1024),
+        ] {
+            let mut bits = vec![0u64; 16];
+            set_bits(&mut bits, first, count);
+            for b in 0..1024 {
+                let set = bits[b >> 6] & (1 << (b & 63)) != 0;
+                assert_eq!(
+                    set,
+                    (first..first + count).contains(&b),
+                    "{first} {count} {b}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -486,7 +486,36 @@ fn normalize_escapes(s: &str, out: &mut String) {
 
 /// Canonical text of an IP for reporting.
 pub(crate) fn ip_text(ip: IpAddr) -> String {
-    ip.to_string()
+    match ip {
+        IpAddr::V4(a) => v4_text(a, None),
+        IpAddr::V6(a) => a.to_string(),
+    }
+}
+
+/// An IPv4 address (with `/len` for a network) as text, without the
+/// formatting machinery: every alert on an address names one.
+pub(crate) fn v4_text(a: Ipv4Addr, len: Option<u8>) -> String {
+    fn push_num(s: &mut String, v: u8) {
+        if v >= 100 {
+            s.push(char::from(b'0' + v / 100));
+        }
+        if v >= 10 {
+            s.push(char::from(b'0' + v / 10 % 10));
+        }
+        s.push(char::from(b'0' + v % 10));
+    }
+    let mut s = String::with_capacity(18);
+    for (i, o) in a.octets().into_iter().enumerate() {
+        if i > 0 {
+            s.push('.');
+        }
+        push_num(&mut s, o);
+    }
+    if let Some(l) = len {
+        s.push('/');
+        push_num(&mut s, l);
+    }
+    s
 }
 
 /// Whether `s` parses as an IP address (any form `parse_ip` accepts).
@@ -591,6 +620,24 @@ mod tests {
             }
         }
         assert_eq!(checked, 81 * 7);
+    }
+
+    #[test]
+    fn v4_text_matches_display() {
+        let mut x: u32 = 0x9e37_79b9;
+        for len in 0..=32u8 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            let a = Ipv4Addr::from(x);
+            assert_eq!(v4_text(a, None), a.to_string());
+            let net = ipnet::Ipv4Net::new(a, len).unwrap().trunc();
+            assert_eq!(v4_text(net.network(), Some(len)), net.to_string());
+        }
+        for a in ["0.0.0.0", "255.255.255.255", "10.0.99.100"] {
+            let a: Ipv4Addr = a.parse().unwrap();
+            assert_eq!(v4_text(a, None), a.to_string());
+        }
     }
 
     /// The first-octet test is sound: whatever a value parses to (either

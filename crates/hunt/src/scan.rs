@@ -2231,6 +2231,10 @@ mod tests {
         .iter()
         .map(|(k, v)| (*k, v.to_string()))
         .chain((0..5000u32).map(|i| (K::Ipv4, format!("20.{}.{}.1", i / 256, i % 256))))
+        .chain([
+            (K::Cidr, "30.1.2.16/28".to_string()),
+            (K::Cidr, "60.0.0.0/8".to_string()),
+        ])
         .collect();
         let values = [
             "dga.asia",
@@ -2265,6 +2269,10 @@ mod tests {
             "20.0.5.1",
             "20.0.5.2",
             "20.19.135.1",
+            "30.1.2.20",
+            "30.1.2.40",
+            "60.200.1.1",
+            "61.0.0.1",
             "aabb",
             "AA:BB",
             "aa-bb",
@@ -2324,6 +2332,24 @@ mod tests {
                 }
             }
             assert!(checked > 20, "{checked}");
+            if big {
+                // The second look is exact for addresses: a neighbour of an
+                // exact value, or of a narrow network, is turned away there.
+                for v in ["20.0.5.2", "30.1.2.40"] {
+                    let mut probes = Vec::new();
+                    assert!(gather_field(
+                        &ix,
+                        FieldType::Ip,
+                        v.as_bytes(),
+                        0,
+                        &mut probes
+                    ));
+                    assert!(
+                        probes.iter().all(|p| !ix.probe_confirms(p)),
+                        "{v} confirmed"
+                    );
+                }
+            }
         }
     }
 
