@@ -512,31 +512,51 @@ fn v4_first(nets: &[Ipv4Net], exact24: &[u32]) -> [u64; 4] {
     bits
 }
 
-/// Which /24s networks cover whole, for the second look at an address
+/// What networks cover, for the second look at an address
 /// that passed the /24 filter: inside one it matches (no trie walk); in a
 /// /24 with only exact values, one table lookup decides, and the trie is
 /// walked only if some network is narrower than a /24.
 #[derive(Debug, Default)]
 struct V4Nets {
-    /// One bit per /24 wholly inside a network (empty with no /24 filter).
-    whole24: Vec<u64>,
+    /// The address ranges (first, last) covered by networks of /24 or
+    /// wider, merged, in order: a few bytes per network, where a bitmap
+    /// would cost 2 MB whatever the set.
+    wide: Vec<(u32, u32)>,
     /// Some IPv4 network is longer than /24.
     narrow: bool,
 }
 
 impl V4Nets {
     fn of(nets: &[Ipv4Net]) -> V4Nets {
-        let mut whole24 = vec![0u64; V4_FILTER_WORDS];
+        let mut wide: Vec<(u32, u32)> = Vec::new();
         let mut narrow = false;
         for net in nets {
             if net.prefix_len() > 24 {
                 narrow = true;
                 continue;
             }
-            let first = (u32::from(net.network()) >> 8) as usize;
-            set_bits(&mut whole24, first, 1usize << (24 - net.prefix_len()));
+            wide.push((u32::from(net.network()), u32::from(net.broadcast())));
         }
-        V4Nets { whole24, narrow }
+        wide.sort_unstable();
+        let mut merged: Vec<(u32, u32)> = Vec::with_capacity(wide.len());
+        for (first, last) in wide {
+            match merged.last_mut() {
+                Some(m) if first <= m.1.saturating_add(1) => m.1 = m.1.max(last),
+                _ => merged.push((first, last)),
+            }
+        }
+        merged.shrink_to_fit();
+        V4Nets {
+            wide: merged,
+            narrow,
+        }
+    }
+
+    /// Whether a network of /24 or wider covers `a`.
+    #[inline]
+    fn covers(&self, a: u32) -> bool {
+        let i = self.wide.partition_point(|r| r.0 <= a);
+        i > 0 && self.wide[i - 1].1 >= a
     }
 }
 
@@ -621,7 +641,7 @@ impl Index {
     pub fn heap_bytes(&self) -> usize {
         self.table.heap_bytes()
             + self.v4_filter.len() * 8
-            + self.v4_nets.whole24.len() * 8
+            + self.v4_nets.wide.len() * 8
             + self.v4.mem_size()
             + self.v6.mem_size()
             + self.cidr_keys.len() * 4
@@ -702,9 +722,7 @@ impl Index {
     pub(crate) fn probe_confirms(&self, p: &Probe) -> bool {
         if p.in_v4 {
             let a = Ipv4Addr::from(p.value as u32);
-            let b = (p.value >> 8) as usize;
-            let whole = &self.v4_nets.whole24;
-            whole.get(b >> 6).is_some_and(|w| w & (1 << (b & 63)) != 0)
+            self.v4_nets.covers(p.value as u32)
                 || !self.table.find(fp(NS_IP, &a.octets())).is_empty()
                 || (self.v4_nets.narrow && self.v4.get_lpm(&Ipv4Net::from(a)).is_some())
         } else {
@@ -1337,6 +1355,38 @@ mod tests {
         assert_eq!(m(&ix, F::Ip, "2001:DB8:0:0::1")[0].1, MatchKind::Exact);
         assert_eq!(m(&ix, F::Ip, "2001:db8:1:ffff::9")[0].0, "2001:db8:1::/48");
         assert!(m(&ix, F::Ip, "2001:db8:2::1").is_empty());
+    }
+
+    #[test]
+    fn wide_networks_merge_and_cover_exactly() {
+        let nets: Vec<Ipv4Net> = [
+            "10.0.0.0/8",
+            "10.1.0.0/16",
+            "11.0.0.0/8",
+            "20.0.0.0/24",
+            "20.0.2.0/24",
+            "30.0.0.16/28",
+        ]
+        .iter()
+        .map(|n| n.parse().unwrap())
+        .collect();
+        let v = V4Nets::of(&nets);
+        assert!(v.narrow);
+        // 10/8 and 11/8 touch: one range; the /16 inside adds nothing.
+        assert_eq!(v.wide.len(), 3);
+        for (a, want) in [
+            ("9.255.255.255", false),
+            ("10.0.0.0", true),
+            ("11.255.255.255", true),
+            ("12.0.0.0", false),
+            ("20.0.0.255", true),
+            ("20.0.1.0", false),
+            ("20.0.2.7", true),
+            ("30.0.0.17", false),
+        ] {
+            let a: Ipv4Addr = a.parse().unwrap();
+            assert_eq!(v.covers(u32::from(a)), want, "{a}");
+        }
     }
 
     #[test]
