@@ -112,6 +112,89 @@ const C_SPECIAL: u8 = 1;
 const C_NOT_QUAD: u8 = 2;
 const C_BAD: u8 = 4;
 const C_UPPER: u8 = 8;
+/// The OR of the [`HOST_CLASS`] bits of `raw`'s bytes, and its dots.
+#[inline]
+fn host_class(raw: &[u8]) -> (u8, usize) {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    if (1..=16).contains(&raw.len()) {
+        // SAFETY: `host_class_sse2` only needs SSE2, which this cfg
+        // guarantees for the whole build (it is in the x86_64 baseline).
+        return unsafe { host_class_sse2(raw) };
+    }
+    host_class_bytes(raw)
+}
+
+/// [`host_class`] a byte at a time: a table lookup and an OR per byte.
+fn host_class_bytes(raw: &[u8]) -> (u8, usize) {
+    raw.iter().fold((0u8, 0usize), |(acc, dots), &c| {
+        (
+            acc | HOST_CLASS[usize::from(c)],
+            dots + usize::from(c == b'.'),
+        )
+    })
+}
+
+/// [`host_class`] for names of 1 to 16 bytes (most log names) with all
+/// bytes compared at once, a fifth of the byte loop's instructions.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[target_feature(enable = "sse2")]
+fn host_class_sse2(raw: &[u8]) -> (u8, usize) {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_cmplt_epi8, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set_epi64x, _mm_set1_epi8, _mm_sub_epi8,
+    };
+    let len = raw.len();
+    // The bytes in two words, zeros past the end, without reading past it.
+    let word = |at: usize| -> u64 {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&raw[at..at + 8]);
+        u64::from_le_bytes(b)
+    };
+    let (lo, hi) = if len >= 8 {
+        (
+            word(0),
+            word(len - 8)
+                .checked_shr(((16 - len) * 8) as u32)
+                .unwrap_or(0),
+        )
+    } else {
+        let mut b = [0u8; 8];
+        b[..len].copy_from_slice(raw);
+        (u64::from_le_bytes(b), 0)
+    };
+    let valid = (1u32 << len) - 1;
+    let x = _mm_set_epi64x(hi as i64, lo as i64);
+    let eq = |c: u8| _mm_cmpeq_epi8(x, _mm_set1_epi8(c as i8));
+    // Unsigned `x - from <= span`.
+    let within = |from: u8, span: u8| {
+        let d = _mm_sub_epi8(x, _mm_set1_epi8(from as i8));
+        _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(span as i8)), d)
+    };
+    let mask = |v: __m128i| _mm_movemask_epi8(v) as u32 & valid;
+    // Bytes >= 0x80 are negative as signed bytes.
+    let special = mask(_mm_or_si128(
+        _mm_or_si128(eq(b':'), eq(b'[')),
+        _mm_or_si128(eq(b'%'), _mm_cmplt_epi8(x, _mm_set1_epi8(0))),
+    ));
+    let dot = mask(eq(b'.'));
+    let digit = mask(within(b'0', 9));
+    let bad = mask(_mm_or_si128(
+        _mm_or_si128(within(0, b' '), eq(b'/')),
+        eq(b'@'),
+    ));
+    let upper = mask(within(b'A', 25));
+    let mut class = 0u8;
+    class |= if special != 0 { C_SPECIAL } else { 0 };
+    class |= if (digit | dot) != valid {
+        C_NOT_QUAD
+    } else {
+        0
+    };
+    class |= if bad != 0 { C_BAD } else { 0 };
+    class |= if upper != 0 { C_UPPER } else { 0 };
+    (class, dot.count_ones() as usize)
+}
+
 static HOST_CLASS: [u8; 256] = {
     let mut t = [0u8; 256];
     let mut i = 0;
@@ -784,13 +867,7 @@ impl Index {
     /// names and dotted-quad addresses (ports, brackets, IPv6, IDNA) answers
     /// false: match the line in full.
     pub(crate) fn gather_host(&self, raw: &[u8], slot: u32, probes: &mut Vec<Probe>) -> bool {
-        // One pass over the bytes: a table lookup and an OR per byte.
-        let (class, dots) = raw.iter().fold((0u8, 0usize), |(acc, dots), &c| {
-            (
-                acc | HOST_CLASS[usize::from(c)],
-                dots + usize::from(c == b'.'),
-            )
-        });
+        let (class, dots) = host_class(raw);
         let special = class & C_SPECIAL != 0;
         let not_quad = class & C_NOT_QUAD != 0;
         let bad = class & C_BAD != 0;
@@ -1386,6 +1463,31 @@ mod tests {
         ] {
             let a: Ipv4Addr = a.parse().unwrap();
             assert_eq!(v.covers(u32::from(a)), want, "{a}");
+        }
+    }
+
+    #[test]
+    fn host_class_agrees_with_the_byte_loop() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let alphabet: &[u8] = b"aZ09.-:[%@/ \x00\x7f\x80\xffAz_";
+        for _ in 0..50_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = 1 + (x % 20) as usize;
+            let v: Vec<u8> = (0..len)
+                .map(|j| alphabet[((x >> (j * 3)) as usize + j) % alphabet.len()])
+                .collect();
+            assert_eq!(host_class(&v), host_class_bytes(&v), "{v:?}");
+        }
+        for v in [
+            &b"kb.dga.asia"[..],
+            b"1.2.3.4",
+            b"EVIL.COM.",
+            b"a b",
+            b"\x00",
+        ] {
+            assert_eq!(host_class(v), host_class_bytes(v), "{v:?}");
         }
     }
 
