@@ -605,6 +605,10 @@ struct V4Nets {
     /// wider, merged, in order: a few bytes per network, where a bitmap
     /// would cost 2 MB whatever the set.
     wide: Vec<(u32, u32)>,
+    /// `dir[h]`: how many of `wide` start below `h << 16`, so a lookup
+    /// searches only the ranges starting in its /16 (a binary search over
+    /// them all missed the cache at every step). Empty without ranges.
+    dir: Vec<u32>,
     /// Some IPv4 network is longer than /24.
     narrow: bool,
 }
@@ -629,8 +633,19 @@ impl V4Nets {
             }
         }
         merged.shrink_to_fit();
+        let dir = if merged.is_empty() {
+            Vec::new()
+        } else {
+            (0..=1u32 << 16)
+                .map(|h| {
+                    let start = u64::from(h) << 16;
+                    merged.partition_point(|r| u64::from(r.0) < start) as u32
+                })
+                .collect()
+        };
         V4Nets {
             wide: merged,
+            dir,
             narrow,
         }
     }
@@ -638,7 +653,12 @@ impl V4Nets {
     /// Whether a network of /24 or wider covers `a`.
     #[inline]
     fn covers(&self, a: u32) -> bool {
-        let i = self.wide.partition_point(|r| r.0 <= a);
+        let h = (a >> 16) as usize;
+        let (Some(&lo), Some(&hi)) = (self.dir.get(h), self.dir.get(h + 1)) else {
+            return false;
+        };
+        let (lo, hi) = (lo as usize, hi as usize);
+        let i = lo + self.wide[lo..hi].partition_point(|r| r.0 <= a);
         i > 0 && self.wide[i - 1].1 >= a
     }
 }
@@ -725,6 +745,7 @@ impl Index {
         self.table.heap_bytes()
             + self.v4_filter.len() * 8
             + self.v4_nets.wide.len() * 8
+            + self.v4_nets.dir.len() * 4
             + self.v4.mem_size()
             + self.v6.mem_size()
             + self.cidr_keys.len() * 4
