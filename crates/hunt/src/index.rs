@@ -144,24 +144,7 @@ fn host_class_sse2(raw: &[u8]) -> (u8, usize) {
         _mm_set_epi64x, _mm_set1_epi8, _mm_sub_epi8,
     };
     let len = raw.len();
-    // The bytes in two words, zeros past the end, without reading past it.
-    let word = |at: usize| -> u64 {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(&raw[at..at + 8]);
-        u64::from_le_bytes(b)
-    };
-    let (lo, hi) = if len >= 8 {
-        (
-            word(0),
-            word(len - 8)
-                .checked_shr(((16 - len) * 8) as u32)
-                .unwrap_or(0),
-        )
-    } else {
-        let mut b = [0u8; 8];
-        b[..len].copy_from_slice(raw);
-        (u64::from_le_bytes(b), 0)
-    };
+    let (lo, hi) = normalize::padded16(raw);
     let valid = (1u32 << len) - 1;
     let x = _mm_set_epi64x(hi as i64, lo as i64);
     let eq = |c: u8| _mm_cmpeq_epi8(x, _mm_set1_epi8(c as i8));

@@ -189,30 +189,7 @@ fn parse_ipv4_ssse3(v: &[u8]) -> Option<Ipv4Addr> {
     if !(7..=15).contains(&len) {
         return None;
     }
-    // The value's bytes in two words, zeros past its end, from overlapping
-    // in-bounds loads (no copy into a padded buffer).
-    let word = |at: usize| -> u64 {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(&v[at..at + 8]);
-        u64::from_le_bytes(b)
-    };
-    let (lo, hi) = if len >= 8 {
-        // Bytes len-8..len, shifted so that byte 8 comes first.
-        (
-            word(0),
-            word(len - 8)
-                .checked_shr(((16 - len) * 8) as u32)
-                .unwrap_or(0),
-        )
-    } else {
-        let mut a = [0u8; 4];
-        a.copy_from_slice(&v[..4]);
-        let mut b = [0u8; 4];
-        b.copy_from_slice(&v[3..7]);
-        // Byte 3 is in both halves, at the same place.
-        let w = u64::from(u32::from_le_bytes(a)) | u64::from(u32::from_le_bytes(b)) << 24;
-        (w, 0)
-    };
+    let (lo, hi) = padded16(v);
     let x = _mm_set_epi64x(hi as i64, lo as i64);
     let d = _mm_sub_epi8(x, _mm_set1_epi8(b'0' as i8));
     let dots = _mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(b'.' as i8))) as u32;
@@ -265,6 +242,32 @@ fn parse_ipv4_ssse3(v: &[u8]) -> Option<Ipv4Addr> {
         _mm_setr_epi8(12, 8, 4, 0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1),
     );
     Some(Ipv4Addr::from(_mm_cvtsi128_si32(packed) as u32))
+}
+
+/// The bytes of `v` (at most 16) as two little-endian words, zeros past
+/// its end, from overlapping in-bounds loads where it has eight or more
+/// (no read past the value, and no byte loop).
+#[inline]
+pub(crate) fn padded16(v: &[u8]) -> (u64, u64) {
+    let len = v.len().min(16);
+    let word = |at: usize| -> u64 {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&v[at..at + 8]);
+        u64::from_le_bytes(b)
+    };
+    if len >= 8 {
+        // Bytes len-8..len, shifted so that byte 8 comes first.
+        (
+            word(0),
+            word(len - 8)
+                .checked_shr(((16 - len) * 8) as u32)
+                .unwrap_or(0),
+        )
+    } else {
+        let mut b = [0u8; 8];
+        b[..len].copy_from_slice(&v[..len]);
+        (u64::from_le_bytes(b), 0)
+    }
 }
 
 /// Whether this CPU can run [`parse_ipv4_ssse3`] (detected once, cached by
