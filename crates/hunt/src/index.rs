@@ -484,15 +484,12 @@ impl<'w> IndexBuilder<'w> {
         stats.suppressed = sup;
         v4_exact24.sort_unstable();
         v4_exact24.dedup();
+        let v4_filter = v4_filter(&t4, &nets4, &v4_exact24);
         Index {
             kinds_present: kinds_present(&kinds),
             table: FpTable::from_sorted(fps, keys, kinds),
-            v4_filter: v4_filter(&t4, &nets4, &v4_exact24),
-            v4_nets: if trie_or_filter_is_small(&t4, &v4_exact24) {
-                V4Nets::default()
-            } else {
-                V4Nets::of(&nets4)
-            },
+            v4_nets: V4Nets::with_filter(&v4_filter, nets4.iter().copied()),
+            v4_filter,
             v4_first: v4_first(&nets4, &v4_exact24),
             v4: t4,
             v6: t6,
@@ -532,16 +529,11 @@ fn set_bits(bits: &mut [u64], first: usize, count: usize) {
     }
 }
 
-/// Too few IPv4 values and networks for the /24 filter to pay.
-fn trie_or_filter_is_small(trie: &PrefixMap<Ipv4Net, (u32, u32)>, exact24: &[u32]) -> bool {
-    trie.len() + exact24.len() < V4_FILTER_MIN
-}
-
 /// One bit per IPv4 /24 that holds an exact IPv4 indicator or meets a
 /// network indicator; empty (no filtering) for small sets, where the 2 MB
 /// would cost more than it saves.
 fn v4_filter(trie: &PrefixMap<Ipv4Net, (u32, u32)>, nets: &[Ipv4Net], exact24: &[u32]) -> Vec<u64> {
-    if trie_or_filter_is_small(trie, exact24) {
+    if trie.len() + exact24.len() < V4_FILTER_MIN {
         return Vec::new();
     }
     let mut bits = vec![0u64; V4_FILTER_WORDS];
@@ -597,7 +589,17 @@ struct V4Nets {
 }
 
 impl V4Nets {
-    fn of(nets: &[Ipv4Net]) -> V4Nets {
+    /// For an index with the /24 filter `filter`: only addresses that pass
+    /// a filter get a second look, so without one there is nothing to keep.
+    fn with_filter(filter: &[u64], nets: impl IntoIterator<Item = Ipv4Net>) -> V4Nets {
+        if filter.is_empty() {
+            V4Nets::default()
+        } else {
+            V4Nets::of(nets)
+        }
+    }
+
+    fn of(nets: impl IntoIterator<Item = Ipv4Net>) -> V4Nets {
         let mut wide: Vec<(u32, u32)> = Vec::new();
         let mut narrow = false;
         for net in nets {
@@ -823,16 +825,20 @@ impl Index {
     /// [`normalize::ipv4_lead_octet`] for why that is sound).
     #[inline]
     pub(crate) fn v4_lead_absent(&self, value: &[u8]) -> bool {
-        normalize::ipv4_lead_octet(value)
-            .is_some_and(|o| self.v4_first[usize::from(o >> 6)] & (1 << (o & 63)) == 0)
+        normalize::ipv4_lead_octet(value).is_some_and(|o| !self.v4_first_has(o))
+    }
+
+    /// Whether some IPv4 indicator or network starts with octet `o`.
+    #[inline]
+    fn v4_first_has(&self, o: u8) -> bool {
+        self.v4_first[usize::from(o >> 6)] & (1 << (o & 63)) != 0
     }
 
     /// The prefilter half of [`Index::match_ip`] for an IPv4 address:
     /// pushes deferred probes; false means "cannot be decided here, match
     /// the line in full".
     pub(crate) fn gather_v4(&self, a: Ipv4Addr, slot: u32, probes: &mut Vec<Probe>) -> bool {
-        let o = a.octets()[0];
-        if self.v4_first[usize::from(o >> 6)] & (1 << (o & 63)) == 0 {
+        if !self.v4_first_has(a.octets()[0]) {
             return true;
         }
         if !self.v4_filter.is_empty() {
@@ -1271,15 +1277,10 @@ impl Index {
             return Err("trailing bytes".into());
         }
         let kinds_present = kinds_present(&kinds);
-        let with_filter = !filter.is_empty();
         let (table, (v4, v6, v4_nets)) = rayon::join(
             || FpTable::from_sorted(fps, keys, kinds),
             || {
-                let nets = if with_filter {
-                    V4Nets::of(&nets4.iter().map(|(n, _)| *n).collect::<Vec<_>>())
-                } else {
-                    V4Nets::default()
-                };
+                let nets = V4Nets::with_filter(&filter, nets4.iter().map(|(n, _)| *n));
                 let mut v4 = PrefixMap::new();
                 for (net, run) in nets4 {
                     v4.insert(net, run);
@@ -1451,7 +1452,7 @@ mod tests {
         .iter()
         .map(|n| n.parse().unwrap())
         .collect();
-        let v = V4Nets::of(&nets);
+        let v = V4Nets::of(nets);
         assert!(v.narrow);
         // 10/8 and 11/8 touch: one range; the /16 inside adds nothing.
         assert_eq!(v.wide.len(), 3);
