@@ -17,8 +17,13 @@ pub enum FieldType {
     /// An e-mail address (`Name <a@b>` forms accepted).
     Email,
     /// A hex hash or fingerprint: MD5, SHA-1/256/512, certificate
-    /// fingerprints, JA3/JA3S, JARM.
+    /// fingerprints (any hex indicator matches).
     Hash,
+    /// A JA3 or JA3S fingerprint: matches JA3/JA3S indicators only (an MD5
+    /// file hash has the same shape but is not the same thing).
+    Ja3,
+    /// A JARM fingerprint: matches JARM indicators only.
+    Jarm,
     /// A JA4-family fingerprint.
     Ja4,
     /// A certificate serial number (hex).
@@ -42,6 +47,8 @@ impl FieldType {
             FieldType::Url => "url",
             FieldType::Email => "email",
             FieldType::Hash => "hash",
+            FieldType::Ja3 => "ja3",
+            FieldType::Jarm => "jarm",
             FieldType::Ja4 => "ja4",
             FieldType::Serial => "serial",
             FieldType::FileName => "file-name",
@@ -60,8 +67,10 @@ impl FromStr for FieldType {
             "ip" | "addr" | "ipv4" | "ipv6" | "address" => FieldType::Ip,
             "url" | "uri" => FieldType::Url,
             "email" | "mail" => FieldType::Email,
-            "hash" | "md5" | "sha1" | "sha256" | "sha512" | "ja3" | "ja3s" | "jarm"
-            | "fingerprint" | "cert-sha1" | "cert-sha256" => FieldType::Hash,
+            "hash" | "md5" | "sha1" | "sha256" | "sha512" | "fingerprint" | "cert-sha1"
+            | "cert-sha256" => FieldType::Hash,
+            "ja3" | "ja3s" => FieldType::Ja3,
+            "jarm" => FieldType::Jarm,
             "ja4" | "ja4s" | "ja4x" | "ja4h" => FieldType::Ja4,
             "serial" | "cert-serial" => FieldType::Serial,
             "file-name" | "filename" | "file" => FieldType::FileName,
@@ -100,9 +109,9 @@ const BUILTIN: &[(&str, FieldType)] = &[
     ("sha1", FieldType::Hash),
     ("sha256", FieldType::Hash),
     ("sha512", FieldType::Hash),
-    ("ja3", FieldType::Hash),
-    ("ja3s", FieldType::Hash),
-    ("jarm", FieldType::Hash),
+    ("ja3", FieldType::Ja3),
+    ("ja3s", FieldType::Ja3),
+    ("jarm", FieldType::Jarm),
     ("ja4", FieldType::Ja4),
     ("ja4s", FieldType::Ja4),
     ("ja4x", FieldType::Ja4),
@@ -147,8 +156,8 @@ const BUILTIN: &[(&str, FieldType)] = &[
     ("tls.client.hash.sha256", FieldType::Hash),
     ("tls.client.hash.sha1", FieldType::Hash),
     ("tls.client.hash.md5", FieldType::Hash),
-    ("tls.client.ja3", FieldType::Hash),
-    ("tls.server.ja3s", FieldType::Hash),
+    ("tls.client.ja3", FieldType::Ja3),
+    ("tls.server.ja3s", FieldType::Ja3),
     ("tls.client.ja4", FieldType::Ja4),
     ("tls.server.x509.serial_number", FieldType::Serial),
     ("tls.server.x509.alternative_names", FieldType::Domain),
@@ -174,8 +183,8 @@ const BUILTIN: &[(&str, FieldType)] = &[
     ("http.url", FieldType::Url),
     ("tls.sni", FieldType::Domain),
     ("tls.fingerprint", FieldType::Hash),
-    ("tls.ja3.hash", FieldType::Hash),
-    ("tls.ja3s.hash", FieldType::Hash),
+    ("tls.ja3.hash", FieldType::Ja3),
+    ("tls.ja3s.hash", FieldType::Ja3),
     ("fileinfo.sha256", FieldType::Hash),
     ("fileinfo.md5", FieldType::Hash),
     ("url", FieldType::Url),
@@ -272,15 +281,12 @@ impl FieldMap {
 fn guess(name: &str) -> Option<FieldType> {
     let last = name.rsplit('.').next().unwrap_or(name);
     let has = |s: &str| last.contains(s);
-    if has("sha256")
-        || has("sha1")
-        || has("md5")
-        || has("sha512")
-        || last == "hash"
-        || has("ja3")
-        || has("jarm")
-    {
+    if has("sha256") || has("sha1") || has("md5") || has("sha512") || last == "hash" {
         Some(FieldType::Hash)
+    } else if has("ja3") {
+        Some(FieldType::Ja3)
+    } else if has("jarm") {
+        Some(FieldType::Jarm)
     } else if has("ja4") {
         Some(FieldType::Ja4)
     } else if has("url") {

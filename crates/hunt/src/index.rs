@@ -3,6 +3,7 @@
 //! tries for networks.
 
 use crate::errors::HuntError;
+use crate::lpm::Lpm4;
 use crate::normalize;
 use crate::prefilter::Prefilter;
 use cairn_model::{IndicatorKind, Observable};
@@ -11,9 +12,10 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use prefix_trie::PrefixMap;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
-use xxhash_rust::xxh3::xxh3_64_with_seed;
+use xxhash_rust::xxh3::{Xxh3, xxh3_64_with_seed};
 
 // Fingerprint namespaces: the same text in two namespaces never meets.
 const NS_DOMAIN: u64 = 1;
@@ -470,11 +472,10 @@ impl<'w> IndexBuilder<'w> {
         v6.sort_unstable();
         v6.dedup();
         let mut cidr_keys = Vec::with_capacity(v4.len() + v6.len());
-        let mut t4 = PrefixMap::new();
-        group_into(&v4, &mut cidr_keys, &mut t4);
-        let nets4: Vec<Ipv4Net> = v4.iter().map(|(n, _)| *n).collect();
-        let mut t6 = PrefixMap::new();
-        group_into(&v6, &mut cidr_keys, &mut t6);
+        let t4 = Lpm4::new(group_into(&v4, &mut cidr_keys));
+        let nets4: Vec<Ipv4Net> = t4.iter().map(|(n, _)| *n).collect();
+        let t6: PrefixMap<Ipv6Net, (u32, u32)> =
+            group_into(&v6, &mut cidr_keys).into_iter().collect();
         stats.indexed = (keys.len() + cidr_keys.len()) as u64;
         let mut sup: Vec<Suppressed> = suppressed
             .into_iter()
@@ -484,7 +485,7 @@ impl<'w> IndexBuilder<'w> {
         stats.suppressed = sup;
         v4_exact24.sort_unstable();
         v4_exact24.dedup();
-        let v4_filter = v4_filter(&t4, &nets4, &v4_exact24);
+        let v4_filter = v4_filter(&nets4, &v4_exact24);
         Index {
             kinds_present: kinds_present(&kinds),
             table: FpTable::from_sorted(fps, keys, kinds),
@@ -532,8 +533,8 @@ fn set_bits(bits: &mut [u64], first: usize, count: usize) {
 /// One bit per IPv4 /24 that holds an exact IPv4 indicator or meets a
 /// network indicator; empty (no filtering) for small sets, where the 2 MB
 /// would cost more than it saves.
-fn v4_filter(trie: &PrefixMap<Ipv4Net, (u32, u32)>, nets: &[Ipv4Net], exact24: &[u32]) -> Vec<u64> {
-    if trie.len() + exact24.len() < V4_FILTER_MIN {
+fn v4_filter(nets: &[Ipv4Net], exact24: &[u32]) -> Vec<u64> {
+    if nets.len() + exact24.len() < V4_FILTER_MIN {
         return Vec::new();
     }
     let mut bits = vec![0u64; V4_FILTER_WORDS];
@@ -600,7 +601,8 @@ impl V4Nets {
     }
 
     fn of(nets: impl IntoIterator<Item = Ipv4Net>) -> V4Nets {
-        let mut wide: Vec<(u32, u32)> = Vec::new();
+        let nets = nets.into_iter();
+        let mut wide: Vec<(u32, u32)> = Vec::with_capacity(nets.size_hint().0);
         let mut narrow = false;
         for net in nets {
             if net.prefix_len() > 24 {
@@ -610,14 +612,21 @@ impl V4Nets {
             wide.push((u32::from(net.network()), u32::from(net.broadcast())));
         }
         wide.sort_unstable();
-        let mut merged: Vec<(u32, u32)> = Vec::with_capacity(wide.len());
-        for (first, last) in wide {
-            match merged.last_mut() {
+        // Touching and overlapping ranges merged in place (no second
+        // array: fresh memory is what a load pays most for).
+        let mut n = 0usize;
+        for i in 0..wide.len() {
+            let (first, last) = wide[i];
+            match n.checked_sub(1).map(|j| &mut wide[j]) {
                 Some(m) if first <= m.1.saturating_add(1) => m.1 = m.1.max(last),
-                _ => merged.push((first, last)),
+                _ => {
+                    wide[n] = (first, last);
+                    n += 1;
+                }
             }
         }
-        merged.shrink_to_fit();
+        wide.truncate(n);
+        let merged = wide;
         let dir = if merged.is_empty() {
             Vec::new()
         } else {
@@ -655,12 +664,13 @@ fn ip_kind(ip: IpAddr) -> IndicatorKind {
     }
 }
 
-/// Groups sorted `(net, key)` pairs into trie entries pointing at key runs.
-fn group_into<P: prefix_trie::Prefix + Copy + PartialEq>(
+/// Groups sorted `(net, key)` pairs into networks pointing at key runs
+/// (start, length) appended to `keys`.
+fn group_into<P: Copy + PartialEq>(
     pairs: &[(P, u32)],
     keys: &mut Vec<u32>,
-    trie: &mut PrefixMap<P, (u32, u32)>,
-) {
+) -> Vec<(P, (u32, u32))> {
+    let mut out = Vec::new();
     let mut i = 0;
     while i < pairs.len() {
         let net = pairs[i].0;
@@ -669,8 +679,9 @@ fn group_into<P: prefix_trie::Prefix + Copy + PartialEq>(
             keys.push(pairs[i].1);
             i += 1;
         }
-        trie.insert(net, (start, keys.len() as u32 - start));
+        out.push((net, (start, keys.len() as u32 - start)));
     }
+    out
 }
 
 /// The compiled, read-only indicator index. Cheap to share across threads.
@@ -686,7 +697,7 @@ pub struct Index {
     /// are turned away on the text of their first octet, before parsing.
     v4_first: [u64; 4],
     v4_nets: V4Nets,
-    v4: PrefixMap<Ipv4Net, (u32, u32)>,
+    v4: Lpm4<(u32, u32)>,
     v6: PrefixMap<Ipv6Net, (u32, u32)>,
     cidr_keys: Vec<u32>,
     /// Bit `kind_code(k)` set when some exact entry has kind `k`.
@@ -813,7 +824,7 @@ impl Index {
             let a = Ipv4Addr::from(p.value as u32);
             self.v4_nets.covers(p.value as u32)
                 || !self.table.find(fp(NS_IP, &a.octets())).is_empty()
-                || (self.v4_nets.narrow && self.v4.get_lpm(&Ipv4Net::from(a)).is_some())
+                || (self.v4_nets.narrow && self.v4.get_lpm(u32::from(a)).is_some())
         } else {
             !self.table.find(p.value).is_empty()
         }
@@ -856,7 +867,7 @@ impl Index {
             });
             return true;
         }
-        if !self.v4.is_empty() && self.v4.get_lpm(&Ipv4Net::from(a)).is_some() {
+        if !self.v4.is_empty() && self.v4.get_lpm(u32::from(a)).is_some() {
             return false;
         }
         self.probe_fp(slot, fp(NS_IP, &a.octets()), probes);
@@ -1012,7 +1023,7 @@ impl Index {
             IpAddr::V6(_) if self.v6.is_empty() => None,
             IpAddr::V4(a) => self
                 .v4
-                .get_lpm(&Ipv4Net::from(a))
+                .get_lpm(u32::from(a))
                 .map(|(p, r)| (normalize::v4_text(p.network(), Some(p.prefix_len())), *r)),
             IpAddr::V6(a) => self
                 .v6
@@ -1036,14 +1047,21 @@ impl Index {
         }
     }
 
-    pub(crate) fn match_hex(&self, hex: &[u8], out: &mut Vec<Match>) {
+    /// Matches a normalised hex value against the hex indicators of the
+    /// kinds `accept` takes.
+    pub(crate) fn match_hex(
+        &self,
+        hex: &[u8],
+        accept: impl Fn(IndicatorKind) -> bool,
+        out: &mut Vec<Match>,
+    ) {
         let r = self.table.find(fp(NS_HEX, hex));
         if !r.is_empty() {
             self.push_exact(
                 r,
                 || String::from_utf8_lossy(hex).into_owned(),
                 MatchKind::Exact,
-                |_| true,
+                accept,
                 out,
             );
         }
@@ -1208,42 +1226,60 @@ impl Index {
     /// Reads an index written by [`Index::save`]. A damaged or foreign file
     /// is [`HuntError::CorruptIndex`], never a panic.
     pub fn load(path: &Path) -> Result<Index, HuntError> {
-        let data = std::fs::read(path).map_err(|source| HuntError::CacheIo {
+        let io = |source| HuntError::CacheIo {
             path: path.to_path_buf(),
             source,
-        })?;
-        Index::from_bytes(&data).map_err(|reason| HuntError::CorruptIndex {
+        };
+        let file = std::fs::File::open(path).map_err(io)?;
+        let len = file.metadata().map_err(io)?.len();
+        Index::read_from(file, len).map_err(|reason| HuntError::CorruptIndex {
             path: path.to_path_buf(),
             reason,
         })
     }
 
-    fn from_bytes(data: &[u8]) -> Result<Index, String> {
-        if data.len() < MAGIC.len() + 4 + 8 || &data[..8] != MAGIC {
+    /// Parses a saved index of `len` bytes as it is read: each array goes
+    /// from the file straight into its place, the file is never held whole
+    /// (a second copy of it was the dearest part of a load).
+    fn read_from(file: std::fs::File, len: u64) -> Result<Index, String> {
+        if len < (MAGIC.len() + 4 + 8) as u64 {
             return Err("not a Cairn hunt index".into());
         }
-        let (body, sum) = data.split_at(data.len() - 8);
-        let want = u64::from_le_bytes(sum.try_into().map_err(|_| "short file")?);
-        let mut c = Cursor { b: body, at: 8 };
+        let mut c = Cursor {
+            r: std::io::BufReader::with_capacity(
+                64 << 10,
+                Hashing {
+                    file,
+                    left: len - 8,
+                    hash: Xxh3::new(),
+                },
+            ),
+            left: len - 8,
+            chunk: Vec::new(),
+        };
+        let mut magic = [0u8; 8];
+        c.fill(&mut magic)?;
+        if &magic != MAGIC {
+            return Err("not a Cairn hunt index".into());
+        }
         let version = c.u32()?;
         if version != FORMAT_VERSION {
             return Err(format!(
                 "format version {version}, this build reads {FORMAT_VERSION}"
             ));
         }
-        if xxh3_64_with_seed(body, 0) != want {
-            return Err("checksum mismatch (truncated or damaged)".into());
-        }
-        let tag = String::from_utf8(c.bytes()?.to_vec()).map_err(|_| "tag is not UTF-8")?;
+        let tag = String::from_utf8(c.bytes()?).map_err(|_| "tag is not UTF-8")?;
         let stats: IndexStats =
-            serde_json::from_slice(c.bytes()?).map_err(|e| format!("stats: {e}"))?;
+            serde_json::from_slice(&c.bytes()?).map_err(|e| format!("stats: {e}"))?;
         let n = c.len(13)?;
-        let fps: Vec<u64> = c.u64s(n)?.collect();
+        let mut fps = Vec::new();
+        c.u64s(n, &mut fps)?;
         if fps.windows(2).any(|w| w[0] > w[1]) {
             return Err("fingerprints out of order".into());
         }
-        let keys: Vec<u32> = c.u32s(n)?.collect();
-        let kinds = c.take(n)?.to_vec();
+        let mut keys = Vec::new();
+        c.u32s(n, &mut keys)?;
+        let kinds = c.vec(n)?;
         if kinds.iter().any(|k| kind_of_code(*k).is_none()) {
             return Err("unknown indicator kind code".into());
         }
@@ -1270,21 +1306,17 @@ impl Index {
         if nf != 0 && nf != V4_FILTER_WORDS {
             return Err(format!("IPv4 filter of {nf} words"));
         }
-        let filter: Vec<u64> = c.u64s(nf)?.collect();
+        let mut filter = Vec::new();
+        c.u64s(nf, &mut filter)?;
         let domain_labels = (c.u8()?, c.u8()?);
         let v4_first = [c.u64()?, c.u64()?, c.u64()?, c.u64()?];
-        if c.at != body.len() {
-            return Err("trailing bytes".into());
-        }
+        c.finish()?;
         let kinds_present = kinds_present(&kinds);
         let (table, (v4, v6, v4_nets)) = rayon::join(
             || FpTable::from_sorted(fps, keys, kinds),
             || {
                 let nets = V4Nets::with_filter(&filter, nets4.iter().map(|(n, _)| *n));
-                let mut v4 = PrefixMap::new();
-                for (net, run) in nets4 {
-                    v4.insert(net, run);
-                }
+                let v4 = Lpm4::new(nets4);
                 let mut v6 = PrefixMap::new();
                 for (net, run) in nets6 {
                     v6.insert(net, run);
@@ -1313,64 +1345,143 @@ fn put_bytes(b: &mut Vec<u8>, v: &[u8]) {
     b.extend_from_slice(v);
 }
 
-struct Cursor<'a> {
-    b: &'a [u8],
-    at: usize,
+/// A saved index's body as read from its file, hashed on the way (a
+/// buffer-full at a time), stopping where the checksum starts.
+struct Hashing {
+    file: std::fs::File,
+    /// Body bytes not yet read from the file.
+    left: u64,
+    hash: Xxh3,
 }
 
-impl<'a> Cursor<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
-        let end = self.at.checked_add(n).ok_or("length overflow")?;
-        let s = self.b.get(self.at..end).ok_or("unexpected end of data")?;
-        self.at = end;
-        Ok(s)
+impl Read for Hashing {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = self.file.read(&mut buf[..want])?;
+        self.hash.update(&buf[..n]);
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+/// Reads a saved index's body in order. Hand-rolled rather than a
+/// serialisation crate: the format is a few flat arrays, read in bulk, and
+/// every count is checked against the bytes that remain.
+struct Cursor {
+    r: std::io::BufReader<Hashing>,
+    /// Body bytes not yet parsed.
+    left: u64,
+    /// Scratch for bulk reads, reused.
+    chunk: Vec<u8>,
+}
+
+impl Cursor {
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), String> {
+        if buf.len() as u64 > self.left {
+            return Err("unexpected end of data".into());
+        }
+        self.r.read_exact(buf).map_err(|e| format!("read: {e}"))?;
+        self.left -= buf.len() as u64;
+        Ok(())
+    }
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], String> {
+        let mut a = [0u8; N];
+        self.fill(&mut a)?;
+        Ok(a)
     }
     fn u8(&mut self) -> Result<u8, String> {
-        Ok(self.take(1)?[0])
+        Ok(self.array::<1>()?[0])
     }
     fn u32(&mut self) -> Result<u32, String> {
-        Ok(u32::from_le_bytes(
-            self.take(4)?.try_into().map_err(|_| "short")?,
-        ))
+        Ok(u32::from_le_bytes(self.array()?))
     }
     fn u64(&mut self) -> Result<u64, String> {
-        Ok(u64::from_le_bytes(
-            self.take(8)?.try_into().map_err(|_| "short")?,
-        ))
+        Ok(u64::from_le_bytes(self.array()?))
     }
     fn u128(&mut self) -> Result<u128, String> {
-        Ok(u128::from_le_bytes(
-            self.take(16)?.try_into().map_err(|_| "short")?,
-        ))
+        Ok(u128::from_le_bytes(self.array()?))
     }
     /// A count whose items are at least `min_item` bytes: bounded by what is left.
     fn len(&mut self, min_item: usize) -> Result<usize, String> {
         let n = usize::try_from(self.u64()?).map_err(|_| "count too large")?;
-        if n.saturating_mul(min_item) > self.b.len() - self.at {
+        if (n as u64).saturating_mul(min_item as u64) > self.left {
             return Err("count exceeds file size".into());
         }
         Ok(n)
     }
-    fn bytes(&mut self) -> Result<&'a [u8], String> {
+    fn vec(&mut self, n: usize) -> Result<Vec<u8>, String> {
+        if n as u64 > self.left {
+            return Err("unexpected end of data".into());
+        }
+        let mut v = vec![0u8; n];
+        self.fill(&mut v)?;
+        Ok(v)
+    }
+    fn bytes(&mut self) -> Result<Vec<u8>, String> {
         let n = self.len(1)?;
-        self.take(n)
+        self.vec(n)
     }
     fn key_run(&mut self, keys: &mut Vec<u32>) -> Result<(u32, u32), String> {
         let l = self.u32()?;
         let s = keys.len() as u32;
-        keys.extend(self.u32s(l as usize)?);
+        // Runs are short (most are one key): word by word.
+        if l <= 16 {
+            for _ in 0..l {
+                keys.push(self.u32()?);
+            }
+        } else {
+            self.u32s(l as usize, keys)?;
+        }
         Ok((s, l))
     }
-    /// `n` little-endian words in one bounds check (a million-entry index
-    /// loads in milliseconds, not one checked read per entry).
-    fn u64s(&mut self, n: usize) -> Result<impl Iterator<Item = u64> + 'a, String> {
-        let b = self.take(n.checked_mul(8).ok_or("length overflow")?)?;
-        Ok(b.as_chunks::<8>().0.iter().map(|c| u64::from_le_bytes(*c)))
+    /// `n` little-endian words of `W` bytes appended to `out`, read a chunk
+    /// at a time (a million-entry index loads in milliseconds).
+    fn words<const W: usize, T>(
+        &mut self,
+        n: usize,
+        out: &mut Vec<T>,
+        word: fn([u8; W]) -> T,
+    ) -> Result<(), String> {
+        let total = n.checked_mul(W).ok_or("length overflow")?;
+        if total as u64 > self.left {
+            return Err("unexpected end of data".into());
+        }
+        out.reserve(n);
+        let mut chunk = std::mem::take(&mut self.chunk);
+        let mut done = 0;
+        while done < total {
+            let step = (total - done).min(64 << 10);
+            chunk.resize(step, 0);
+            self.fill(&mut chunk)?;
+            out.extend(chunk.as_chunks::<W>().0.iter().map(|c| word(*c)));
+            done += step;
+        }
+        self.chunk = chunk;
+        Ok(())
     }
-    /// [`Cursor::u64s`] for 32-bit words.
-    fn u32s(&mut self, n: usize) -> Result<impl Iterator<Item = u32> + 'a, String> {
-        let b = self.take(n.checked_mul(4).ok_or("length overflow")?)?;
-        Ok(b.as_chunks::<4>().0.iter().map(|c| u32::from_le_bytes(*c)))
+    fn u64s(&mut self, n: usize, out: &mut Vec<u64>) -> Result<(), String> {
+        self.words(n, out, u64::from_le_bytes)
+    }
+    fn u32s(&mut self, n: usize, out: &mut Vec<u32>) -> Result<(), String> {
+        self.words(n, out, u32::from_le_bytes)
+    }
+    /// Checks that the body is all read and matches its checksum.
+    fn finish(self) -> Result<(), String> {
+        if self.left != 0 {
+            return Err("trailing bytes".into());
+        }
+        // All of the body is parsed, so the buffer holds none of it.
+        let mut h = self.r.into_inner();
+        let mut sum = [0u8; 8];
+        h.file
+            .read_exact(&mut sum)
+            .map_err(|_| "checksum missing (truncated)")?;
+        if h.hash.digest() != u64::from_le_bytes(sum) {
+            return Err("checksum mismatch (truncated or damaged)".into());
+        }
+        Ok(())
     }
 }
 

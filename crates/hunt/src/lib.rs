@@ -49,6 +49,7 @@
 pub mod errors;
 mod fields;
 mod index;
+mod lpm;
 mod normalize;
 mod prefilter;
 mod scan;
@@ -56,6 +57,6 @@ mod scan;
 pub use fields::{FieldMap, FieldType};
 pub use index::{Index, IndexBuilder, IndexStats, Match, MatchKind, Suppressed};
 pub use scan::{
-    FileSummary, Hit, Input, LineExtractor, LogFormat, Progress, ScanOptions, Scanner,
-    SimpleTokenizer, Summary,
+    FileSummary, Hit, Input, LineExtractor, LogFormat, Progress, ReportExtractor, ScanOptions,
+    Scanner, SimpleTokenizer, Summary,
 };

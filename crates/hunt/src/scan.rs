@@ -95,8 +95,26 @@ pub trait LineExtractor: Send + Sync {
     fn extract(&self, line: &str) -> Vec<(IndicatorKind, String)>;
 }
 
-/// Plain-text logs read with the report extractor's rules (defangs, types,
-/// public-suffix checks), as the CLI and server hunt them.
+/// The report extractor for plain-text logs (defangs, types, public-suffix
+/// checks), as the CLI and server hunt them, with benign values kept (the
+/// index decides what matters). Built on first use: most hunts read no
+/// plain-text line, and building it costs more than scanning a small log.
+#[derive(Default)]
+pub struct ReportExtractor(std::sync::OnceLock<cairn_extract::Extractor>);
+
+impl LineExtractor for ReportExtractor {
+    fn extract(&self, line: &str) -> Vec<(IndicatorKind, String)> {
+        let ex = self.0.get_or_init(|| {
+            cairn_extract::Extractor::new(cairn_extract::Options {
+                keep_benign: true,
+                ..cairn_extract::Options::default()
+            })
+        });
+        LineExtractor::extract(ex, line)
+    }
+}
+
+/// Plain-text logs read with the report extractor's rules.
 impl LineExtractor for cairn_extract::Extractor {
     fn extract(&self, line: &str) -> Vec<(IndicatorKind, String)> {
         self.extract_line(line)
@@ -182,9 +200,10 @@ pub struct ScanOptions {
     pub fields: FieldMap,
     /// Lines longer than this are skipped and counted as malformed.
     pub max_line_len: usize,
-    /// Bytes per block matched by one worker (1 MB by default: every
-    /// block in flight is fresh memory the kernel must zero, and larger
-    /// blocks measured no faster).
+    /// Bytes per block matched by one worker (256 KB by default: every
+    /// block in flight is memory the kernel must zero first, and larger
+    /// blocks measured slower). Lines may be longer: a block stretches to
+    /// hold one.
     pub block_size: usize,
     /// Progress hook.
     pub progress: Option<Progress>,
@@ -198,7 +217,7 @@ impl Default for ScanOptions {
             format: LogFormat::Auto,
             fields: FieldMap::new(),
             max_line_len: 1 << 20,
-            block_size: 1 << 20,
+            block_size: 256 << 10,
             progress: None,
             extractor: Arc::new(SimpleTokenizer),
         }
@@ -281,6 +300,9 @@ pub struct Summary {
 pub struct Scanner<'i> {
     index: &'i Index,
     opts: ScanOptions,
+    /// Read buffers of finished inputs, for the next ones (fresh memory is
+    /// dear: the kernel zeroes every new page).
+    spare: std::sync::Mutex<Vec<Vec<u8>>>,
 }
 
 struct CountingReader<R> {
@@ -296,19 +318,23 @@ impl<R: Read> Read for CountingReader<R> {
     }
 }
 
-/// Reads a stream into blocks that end at line boundaries. A line longer
-/// than `max_line` is replaced by a one-byte NUL line (counted malformed by
-/// the matcher) without ever being held in memory.
+/// Reads a stream into blocks of about `block` bytes that end at line
+/// boundaries (a longer line makes its block longer). A line longer than
+/// `max_line` is replaced by a one-byte NUL line (counted malformed by the
+/// matcher) without ever being held in memory.
 struct Blocks<R> {
     r: R,
     carry: Vec<u8>,
     block: usize,
+    max_line: usize,
     eof: bool,
     skipping: bool,
     /// A read error held back until the lines before it are handed out.
     pending: Option<io::Error>,
     /// Buffers of blocks already matched, for reuse.
     spare: Vec<Vec<u8>>,
+    /// How many buffers to keep (two batches are in flight).
+    max_spare: usize,
 }
 
 impl<R: Read> Blocks<R> {
@@ -316,7 +342,7 @@ impl<R: Read> Blocks<R> {
     /// place, so the next blocks cost neither fresh pages nor zeroing.
     fn recycle(&mut self, bufs: Vec<Vec<u8>>) {
         for b in bufs {
-            if self.spare.len() < MAX_SPARE_BLOCKS {
+            if self.spare.len() < self.max_spare {
                 self.spare.push(b);
             }
         }
@@ -336,12 +362,15 @@ impl<R: Read> Blocks<R> {
         }
         buf[..len].copy_from_slice(&self.carry);
         self.carry.clear();
+        // `buf[..no_newline]` is known to hold no line end (a long line being
+        // read on), so each read is searched once.
+        let mut no_newline = 0;
         loop {
             if self.eof {
                 buf.truncate(len);
                 return Ok((len > 0).then_some(buf));
             }
-            let want = self.block.saturating_sub(len).max(64 << 10);
+            let want = self.block.saturating_sub(len).max(MIN_READ);
             if buf.len() < len + want {
                 buf.resize(len + want, 0);
             }
@@ -380,27 +409,36 @@ impl<R: Read> Blocks<R> {
                 }
             }
             if len >= self.block {
-                match memchr::memrchr(b'\n', &buf[..len]) {
+                match memchr::memrchr(b'\n', &buf[no_newline..len]) {
                     Some(i) => {
+                        let i = no_newline + i;
                         self.carry.extend_from_slice(&buf[i + 1..len]);
                         buf.truncate(i + 1);
                         return Ok(Some(buf));
                     }
-                    None => {
-                        // The whole block is one partial line: it is overlong.
+                    // The whole block is one partial line, already overlong.
+                    None if len > self.max_line => {
                         self.skipping = true;
                         buf.clear();
                         buf.extend_from_slice(b"\0\n");
                         len = 2;
+                        no_newline = 0;
                     }
+                    None => no_newline = len,
                 }
             }
         }
     }
 }
 
-/// Read buffers kept for reuse per input (two batches are in flight).
-const MAX_SPARE_BLOCKS: usize = 8;
+/// The smallest read into a block, and the buffer size in front of the
+/// decompressors.
+const MIN_READ: usize = 64 << 10;
+
+/// Blocks per worker thread in a batch: a batch ends in a barrier (all its
+/// blocks matched, the next batch read), and with fewer blocks the workers
+/// measured 10-20 % idle there on one large file.
+const BLOCKS_PER_THREAD: usize = 8;
 
 /// Per-file reading context shared by its blocks.
 #[derive(Debug, Clone)]
@@ -446,7 +484,13 @@ fn unescape_zeek_sep(v: &str) -> u8 {
     v.bytes().next().unwrap_or(b'\t')
 }
 
-fn parse_zeek_header(head: &[u8], fields: &FieldMap) -> ZeekSchema {
+/// The schema of a Zeek log from its header; columns of types `usable`
+/// rejects are left out.
+fn parse_zeek_header(
+    head: &[u8],
+    fields: &FieldMap,
+    usable: impl Fn(FieldType) -> bool,
+) -> ZeekSchema {
     let mut z = ZeekSchema {
         sep: b'\t',
         set_sep: b',',
@@ -508,6 +552,7 @@ fn parse_zeek_header(head: &[u8], fields: &FieldMap) -> ZeekSchema {
             fields
                 .lookup(n)
                 .or_else(|| from_zeek_type(ty))
+                .filter(|t| usable(*t))
                 .map(|t| (t, is_set))
         })
         .collect();
@@ -572,14 +617,22 @@ fn is_ts_name(n: &str) -> bool {
     )
 }
 
-fn csv_schema(first_line: &[u8], delim: u8, fields: &FieldMap) -> CsvSchema {
+fn csv_schema(
+    first_line: &[u8],
+    delim: u8,
+    fields: &FieldMap,
+    usable: impl Fn(FieldType) -> bool,
+) -> CsvSchema {
     let mut cells = Vec::new();
     split_csv(first_line, delim, &mut cells);
     let names: Vec<String> = cells
         .iter()
         .map(|c| String::from_utf8_lossy(c).trim().to_string())
         .collect();
-    let cols = names.iter().map(|n| fields.lookup(n)).collect();
+    let cols = names
+        .iter()
+        .map(|n| fields.lookup(n).filter(|t| usable(*t)))
+        .collect();
     let ts = names.iter().position(|n| is_ts_name(n));
     CsvSchema {
         delim,
@@ -629,11 +682,12 @@ fn detect(block: &[u8], fields: &FieldMap) -> LogFormat {
     LogFormat::Text
 }
 
-fn schema_for(format: LogFormat, block: &[u8], fields: &FieldMap) -> Schema {
+fn schema_for(format: LogFormat, block: &[u8], fields: &FieldMap, index: &Index) -> Schema {
+    let usable = |ty: FieldType| can_match(index, ty);
     match format {
         LogFormat::ZeekTsv => {
             let end = block.len().min(1 << 20);
-            Schema::Zeek(parse_zeek_header(&block[..end], fields))
+            Schema::Zeek(parse_zeek_header(&block[..end], fields, usable))
         }
         LogFormat::Json => Schema::Json,
         LogFormat::Csv => {
@@ -642,7 +696,7 @@ fn schema_for(format: LogFormat, block: &[u8], fields: &FieldMap) -> Schema {
                 .into_iter()
                 .max_by_key(|d| memchr::memchr_iter(*d, line).count())
                 .unwrap_or(b',');
-            Schema::Csv(csv_schema(line, delim, fields))
+            Schema::Csv(csv_schema(line, delim, fields, usable))
         }
         LogFormat::Text | LogFormat::Auto => Schema::Text,
     }
@@ -684,10 +738,10 @@ pub(crate) fn match_field(index: &Index, ty: FieldType, raw: &[u8], out: &mut Ve
             }
         }
         FieldType::Email => index.match_email(v, out),
-        FieldType::Hash | FieldType::Serial => {
+        FieldType::Hash | FieldType::Serial | FieldType::Ja3 | FieldType::Jarm => {
             let mut buf = [0u8; 256];
             if let Some(h) = normalize::hex_stack(v, &mut buf) {
-                index.match_hex(h, out);
+                index.match_hex(h, |k| hex_kind_fits(ty, k), out);
             }
         }
         FieldType::Ja4 => index.match_simple(IndicatorKind::Ja4, v, out),
@@ -726,6 +780,32 @@ pub(crate) fn match_field(index: &Index, ty: FieldType, raw: &[u8], out: &mut Ve
     }
 }
 
+/// Whether a hex indicator of `kind` may match a value of a hex column
+/// of type `ty`: TLS client/server fingerprints only in their own columns.
+fn hex_kind_fits(ty: FieldType, kind: IndicatorKind) -> bool {
+    use IndicatorKind as K;
+    match ty {
+        FieldType::Ja3 => matches!(kind, K::Ja3 | K::Ja3s),
+        FieldType::Jarm => kind == K::Jarm,
+        _ => true,
+    }
+}
+
+/// Whether any indicator of `index` can match a value of type `ty`. A
+/// column none can match is not read at all.
+fn can_match(index: &Index, ty: FieldType) -> bool {
+    use IndicatorKind as K;
+    match ty {
+        FieldType::Ja3 => index.has_kind(K::Ja3) || index.has_kind(K::Ja3s),
+        FieldType::Jarm => index.has_kind(K::Jarm),
+        FieldType::Ja4 => index.has_kind(K::Ja4),
+        FieldType::Email => index.has_kind(K::Email),
+        FieldType::FileName => index.has_kind(K::FileName),
+        FieldType::Ignore => false,
+        _ => true,
+    }
+}
+
 /// Matches a value whose indicator kind is known (from an extractor).
 fn match_typed(index: &Index, kind: IndicatorKind, val: &str, out: &mut Vec<Match>) {
     let ty = match kind {
@@ -735,7 +815,9 @@ fn match_typed(index: &Index, kind: IndicatorKind, val: &str, out: &mut Vec<Matc
         IndicatorKind::Email => FieldType::Email,
         IndicatorKind::Ja4 => FieldType::Ja4,
         IndicatorKind::FileName => FieldType::FileName,
-        k if k.is_hex() || k == IndicatorKind::Jarm => FieldType::Hash,
+        IndicatorKind::Ja3 | IndicatorKind::Ja3s => FieldType::Ja3,
+        IndicatorKind::Jarm => FieldType::Jarm,
+        k if k.is_hex() => FieldType::Hash,
         _ => return,
     };
     if ty == FieldType::Domain {
@@ -791,9 +873,16 @@ pub(crate) fn gather_field(
             Some(a) => index.gather_v4(a, slot, probes),
             None => false,
         },
-        FieldType::Email => !index.has_kind(IndicatorKind::Email),
-        FieldType::Ja4 => !index.has_kind(IndicatorKind::Ja4),
-        FieldType::FileName => !index.has_kind(IndicatorKind::FileName),
+        FieldType::Email => !can_match(index, ty),
+        FieldType::Ja4 | FieldType::FileName => !can_match(index, ty),
+        FieldType::Ja3 | FieldType::Jarm if !can_match(index, ty) => true,
+        FieldType::Ja3 | FieldType::Jarm => {
+            let mut buf = [0u8; 256];
+            if let Some(h) = normalize::hex_stack(v, &mut buf) {
+                index.gather_hex(h, slot, probes);
+            }
+            true
+        }
         FieldType::Url | FieldType::Text => false,
         FieldType::Ignore => true,
     }
@@ -1732,7 +1821,11 @@ enum Codec {
 impl<'i> Scanner<'i> {
     /// A scanner over `index`.
     pub fn new(index: &'i Index, opts: ScanOptions) -> Scanner<'i> {
-        Scanner { index, opts }
+        Scanner {
+            index,
+            opts,
+            spare: std::sync::Mutex::new(Vec::new()),
+        }
     }
 
     /// Scans every input (in parallel), calling `on_hit` for each hit as
@@ -1798,8 +1891,10 @@ impl<'i> Scanner<'i> {
             Input::Stdin => Box::new(io::stdin()),
         };
         let consumed = Arc::new(AtomicU64::new(0));
+        // Block reads of plain files are at least this large, so they
+        // bypass the buffer instead of being copied through it.
         let mut br = BufReader::with_capacity(
-            256 << 10,
+            MIN_READ,
             CountingReader {
                 inner: raw,
                 count: consumed.clone(),
@@ -1821,18 +1916,24 @@ impl<'i> Scanner<'i> {
                 "zstd",
             ),
         };
+        let batch = rayon::current_num_threads().max(1) * BLOCKS_PER_THREAD;
         let mut blocks = Blocks {
             r: reader,
             carry: Vec::new(),
-            block: self
-                .opts
-                .block_size
-                .max(self.opts.max_line_len.saturating_mul(2))
-                .max(1 << 16),
+            block: self.opts.block_size.max(1 << 12),
+            max_line: self.opts.max_line_len,
             eof: false,
             skipping: false,
             pending: None,
-            spare: Vec::new(),
+            spare: self
+                .spare
+                .lock()
+                .map(|mut s| {
+                    let from = s.len().saturating_sub(2 * batch);
+                    s.split_off(from)
+                })
+                .unwrap_or_default(),
+            max_spare: 2 * batch,
         };
         let file: Arc<str> = Arc::from(name.as_str());
         let mut fs = FileSummary {
@@ -1851,7 +1952,6 @@ impl<'i> Scanner<'i> {
             max_line: self.opts.max_line_len,
             extractor: self.opts.extractor.as_ref(),
         };
-        let batch = rayon::current_num_threads().max(1) * 2;
         let mut reported = 0u64;
         let report = |reported: &mut u64| {
             if let Some(p) = &self.opts.progress {
@@ -1903,7 +2003,7 @@ impl<'i> Scanner<'i> {
             f => f,
         };
         fs.format = format;
-        let schema = schema_for(format, first, &self.opts.fields);
+        let schema = schema_for(format, first, &self.opts.fields, self.index);
         let skip_header = matches!(schema, Schema::Csv(_));
         let mut first_batch = true;
         // Hits of the previous batch, handed over while the next is matched:
@@ -1936,6 +2036,8 @@ impl<'i> Scanner<'i> {
                     },
                 )
             };
+            // Sized once: a growing vector takes fresh pages at every doubling.
+            pending.reserve(results.iter().map(|r| r.hits.len()).sum());
             for (b, r) in cur.iter().zip(results) {
                 fs.bytes += b.len() as u64;
                 let base = fs.lines;
@@ -1977,6 +2079,9 @@ impl<'i> Scanner<'i> {
                 }
             }
         }
+        if let Ok(mut s) = self.spare.lock() {
+            s.append(&mut blocks.spare);
+        }
         Ok(fs)
     }
 }
@@ -1991,10 +2096,12 @@ mod tests {
             r: data,
             carry: Vec::new(),
             block,
+            max_line: 200_000,
             eof: false,
             skipping: false,
             pending: None,
             spare: Vec::new(),
+            max_spare: 8,
         };
         let mut out = Vec::new();
         while let Some(x) = b.next_block().unwrap() {
@@ -2301,6 +2408,8 @@ mod tests {
             FieldType::Url,
             FieldType::Email,
             FieldType::Hash,
+            FieldType::Ja3,
+            FieldType::Jarm,
             FieldType::Ja4,
             FieldType::Serial,
             FieldType::FileName,
@@ -2469,5 +2578,49 @@ mod tests {
         assert_eq!((hits[1].line, hits[1].field.as_str()), (5, "answers"));
         assert_eq!(s.malformed, 1);
         assert_eq!(s.files[0].malformed_examples, vec![7]);
+    }
+
+    /// TLS fingerprints match only in their own columns: an MD5 file hash
+    /// that happens to equal a JA3 value is not a hit there, a JA3 indicator
+    /// is, and a certificate hash column still takes any hex indicator.
+    #[test]
+    fn tls_fingerprints_match_in_their_own_columns() {
+        let md5 = "e7d705a3286e19ea42f587b344ee6865";
+        let other = "0123456789abcdef0123456789abcdef";
+        let log = format!(
+            "#separator \\x09\n#fields\tts\tserver_name\tcert_chain_fps\tja3\tja3s\n\
+             #types\ttime\tstring\tvector[string]\tstring\tstring\n\
+             1.0\ta.example\t{md5}\t{md5}\t{other}\n2.0\tb.example\t-\t{other}\t{md5}\n"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("ssl.log");
+        std::fs::write(&p, log).unwrap();
+        let hunt = |items: &[(IndicatorKind, &str)]| {
+            let mut b = IndexBuilder::new();
+            for (i, (k, v)) in items.iter().enumerate() {
+                b.add(&Observable::new(*k, v), i as u32);
+            }
+            let ix = b.build();
+            let hits = std::sync::Mutex::new(Vec::new());
+            Scanner::new(&ix, ScanOptions::default()).scan(&[Input::Path(p.clone())], &|h| {
+                hits.lock().unwrap().push((h.line, h.field, h.indicator.kind))
+            });
+            let mut hits = hits.into_inner().unwrap();
+            hits.sort();
+            hits
+        };
+        // A file hash: only the certificate column, never ja3/ja3s.
+        assert_eq!(
+            hunt(&[(IndicatorKind::Md5, md5)]),
+            [(4, "cert_chain_fps".to_string(), IndicatorKind::Md5)]
+        );
+        // A JA3 value: the ja3 and ja3s columns (and any hex column).
+        assert_eq!(
+            hunt(&[(IndicatorKind::Ja3, other)]),
+            [
+                (4, "ja3s".to_string(), IndicatorKind::Ja3),
+                (5, "ja3".to_string(), IndicatorKind::Ja3),
+            ]
+        );
     }
 }

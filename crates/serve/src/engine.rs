@@ -188,11 +188,7 @@ impl App {
         let path = dir.path().join(name);
         std::fs::write(&path, bytes).map_err(ApiError::internal)?;
         let engines = self.engines();
-        let extractor: Arc<dyn LineExtractor> =
-            Arc::new(cairn_extract::Extractor::new(cairn_extract::Options {
-                keep_benign: true,
-                ..cairn_extract::Options::default()
-            }));
+        let extractor: Arc<dyn LineExtractor> = Arc::new(cairn_hunt::ReportExtractor::default());
         let opts = ScanOptions {
             extractor,
             ..ScanOptions::default()

@@ -184,11 +184,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         b
     };
     let bar2 = bar.clone();
-    let extractor: Arc<dyn LineExtractor> =
-        Arc::new(cairn_extract::Extractor::new(cairn_extract::Options {
-            keep_benign: true,
-            ..cairn_extract::Options::default()
-        }));
+    let extractor: Arc<dyn LineExtractor> = Arc::new(cairn_hunt::ReportExtractor::default());
     let opts = ScanOptions {
         format,
         fields,
