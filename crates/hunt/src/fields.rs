@@ -79,7 +79,7 @@ impl FromStr for FieldType {
             "ignore" | "none" | "skip" => FieldType::Ignore,
             _ => {
                 return Err(format!(
-                    "unknown field type `{s}` (expected domain, ip, url, email, hash, ja4, serial, file-name, auto, text or ignore)"
+                    "unknown field type `{s}` (expected domain, ip, url, email, hash, ja3, jarm, ja4, serial, file-name, auto, text or ignore)"
                 ));
             }
         })

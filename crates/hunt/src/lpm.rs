@@ -22,8 +22,11 @@ pub(crate) struct Lpm4<V> {
     /// Per range: its longest covering network (an index into `nets`) or
     /// [`NONE`].
     label: Vec<u32>,
-    /// `dir[h]`: how many ranges start below `h << 16`.
+    /// `dir[h]`: how many ranges start below `h << shift`.
     dir: Vec<u32>,
+    /// The directory has one entry per `1 << shift` addresses: about one per
+    /// network, at most one per /16 (a small set does not pay 256 KB).
+    shift: u32,
 }
 
 impl<V> Default for Lpm4<V> {
@@ -33,6 +36,7 @@ impl<V> Default for Lpm4<V> {
             starts: Vec::new(),
             label: Vec::new(),
             dir: Vec::new(),
+            shift: 32,
         }
     }
 }
@@ -82,10 +86,12 @@ impl<V> Lpm4<V> {
             open.push((u64::from(u32::from(net.broadcast())), i as u32));
         }
         close_before(1 << 32, &mut open, &mut cursor);
-        let mut dir = Vec::with_capacity((1 << 16) + 1);
+        let bits = nets.len().next_power_of_two().trailing_zeros().min(16);
+        let shift = 32 - bits;
+        let mut dir = Vec::with_capacity((1 << bits) + 1);
         let mut k = 0usize;
-        for h in 0..=(1u64 << 16) {
-            while k < starts.len() && u64::from(starts[k]) < h << 16 {
+        for h in 0..=(1u64 << bits) {
+            while k < starts.len() && u64::from(starts[k]) < h << shift {
                 k += 1;
             }
             dir.push(k as u32);
@@ -95,13 +101,15 @@ impl<V> Lpm4<V> {
             starts,
             label,
             dir,
+            shift,
         }
     }
 
     /// The longest network holding `addr`, with its value.
     #[inline]
     pub(crate) fn get_lpm(&self, addr: u32) -> Option<(Ipv4Net, &V)> {
-        let h = (addr >> 16) as usize;
+        // `checked_shr`: a one-network map has `shift` 32 (one entry).
+        let h = addr.checked_shr(self.shift).unwrap_or(0) as usize;
         let (lo, hi) = (*self.dir.get(h)? as usize, *self.dir.get(h + 1)? as usize);
         let k = lo + self.starts.get(lo..hi)?.partition_point(|&s| s <= addr);
         // `starts[0]` is 0, so some range starts at or below `addr`.
@@ -192,7 +200,9 @@ mod tests {
             let mut nets = Vec::new();
             let mut trie = PrefixMap::new();
             // Few distinct high bits, so networks nest and touch.
-            for i in 0..(50 + round * 40) {
+            // The last round is large enough for the full /16 directory.
+            let count = if round == 19 { 70_000 } else { 50 + round * 40 };
+            for i in 0..count {
                 let r = rnd();
                 let addr = ((r as u32) & 0x0f0f_ffff) | 0x0a00_0000;
                 let len = [0u8, 4, 8, 12, 16, 20, 23, 24, 25, 28, 31, 32][(r >> 40) as usize % 12];

@@ -2603,7 +2603,9 @@ mod tests {
             let ix = b.build();
             let hits = std::sync::Mutex::new(Vec::new());
             Scanner::new(&ix, ScanOptions::default()).scan(&[Input::Path(p.clone())], &|h| {
-                hits.lock().unwrap().push((h.line, h.field, h.indicator.kind))
+                hits.lock()
+                    .unwrap()
+                    .push((h.line, h.field, h.indicator.kind))
             });
             let mut hits = hits.into_inner().unwrap();
             hits.sort();

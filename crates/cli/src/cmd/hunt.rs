@@ -37,7 +37,8 @@ pub struct Args {
     #[arg(long)]
     record: bool,
     /// Read a log field as a type: `--field cs_host=domain` (types: domain,
-    /// ip, url, email, hash, ja4, serial, file-name, auto, text, ignore).
+    /// ip, url, email, hash, ja3, jarm, ja4, serial, file-name, auto, text,
+    /// ignore).
     #[arg(long = "field", value_name = "NAME=TYPE")]
     fields: Vec<String>,
     /// Force the log format: auto, zeek, json, csv, text.
