@@ -353,6 +353,33 @@ fn overlong_lines_and_invalid_utf8_are_malformed_not_fatal() {
     assert!(stderr.contains("long.json: 3 malformed"), "{stderr}");
 }
 
+/// Lines longer than a read block but within `--max-line` are read whole,
+/// wherever they fall between blocks.
+#[test]
+fn long_lines_within_the_limit_are_matched() {
+    let env = Env::new();
+    let iocs = env.write("iocs.txt", IOCS.as_bytes());
+    let mut log = Vec::new();
+    for (i, pad) in [700_000usize, 300_000, 10, 900_000].into_iter().enumerate() {
+        log.extend_from_slice(b"{\"pad\":\"");
+        log.extend(std::iter::repeat_n(b'a', pad));
+        log.extend_from_slice(format!("\",\"query\":\"h{i}.dga.asia\"}}\n").as_bytes());
+    }
+    let p = env.write("long-ok.json", &log);
+    let out = env.cairn(&[
+        "hunt",
+        "--json",
+        "--ioc",
+        iocs.to_str().unwrap(),
+        p.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let lines: BTreeSet<u64> = alerts(&out).iter().map(|a| a.1).collect();
+    assert_eq!(lines, [1, 2, 3, 4].into_iter().collect(), "{stderr}");
+    assert!(!stderr.contains("malformed line(s) skipped"), "{stderr}");
+}
+
 #[test]
 fn user_field_mapping_and_forced_format() {
     let env = Env::new();
