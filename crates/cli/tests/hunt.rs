@@ -329,6 +329,21 @@ fn stdin_and_exit_codes() {
     assert!(!alerts(&out).is_empty());
 }
 
+/// `cairn hunt --json --ioc IOCS LOG`: its exit code, stderr and the line
+/// numbers alerted.
+fn hunt_lines(env: &Env, iocs: &Path, log: &Path) -> (Option<i32>, String, BTreeSet<u64>) {
+    let out = env.cairn(&[
+        "hunt",
+        "--json",
+        "--ioc",
+        iocs.to_str().unwrap(),
+        log.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let lines = alerts(&out).iter().map(|a| a.1).collect();
+    (out.status.code(), stderr, lines)
+}
+
 #[test]
 fn overlong_lines_and_invalid_utf8_are_malformed_not_fatal() {
     let env = Env::new();
@@ -339,16 +354,8 @@ fn overlong_lines_and_invalid_utf8_are_malformed_not_fatal() {
         b"\"}\n{\"query\":\"\xff\xfe.dga.asia\"}\n\xff\xfe\xfd\n{\"query\":\"video.dga.asia\"}\n",
     );
     let p = env.write("long.json", &log);
-    let out = env.cairn(&[
-        "hunt",
-        "--json",
-        "--ioc",
-        iocs.to_str().unwrap(),
-        p.to_str().unwrap(),
-    ]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    let lines: BTreeSet<u64> = alerts(&out).iter().map(|a| a.1).collect();
+    let (code, stderr, lines) = hunt_lines(&env, &iocs, &p);
+    assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(lines, [1, 5].into_iter().collect(), "{stderr}");
     assert!(stderr.contains("long.json: 3 malformed"), "{stderr}");
 }
@@ -366,16 +373,8 @@ fn long_lines_within_the_limit_are_matched() {
         log.extend_from_slice(format!("\",\"query\":\"h{i}.dga.asia\"}}\n").as_bytes());
     }
     let p = env.write("long-ok.json", &log);
-    let out = env.cairn(&[
-        "hunt",
-        "--json",
-        "--ioc",
-        iocs.to_str().unwrap(),
-        p.to_str().unwrap(),
-    ]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    let lines: BTreeSet<u64> = alerts(&out).iter().map(|a| a.1).collect();
+    let (code, stderr, lines) = hunt_lines(&env, &iocs, &p);
+    assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(lines, [1, 2, 3, 4].into_iter().collect(), "{stderr}");
     assert!(!stderr.contains("malformed line(s) skipped"), "{stderr}");
 }
