@@ -1,6 +1,6 @@
 //! The compiled indicator index: fixed-size fingerprints in a sorted array
-//! with a radix directory for exact values (domains by label suffix), prefix
-//! tries for networks.
+//! with a radix directory for exact values (domains by label suffix); IPv4
+//! networks as sorted ranges, IPv6 ones in a prefix trie.
 
 use crate::errors::HuntError;
 use crate::lpm::Lpm4;
@@ -489,7 +489,6 @@ impl<'w> IndexBuilder<'w> {
         Index {
             kinds_present: kinds_present(&kinds),
             table: FpTable::from_sorted(fps, keys, kinds),
-            v4_nets: V4Nets::with_filter(&v4_filter, nets4.iter().copied()),
             v4_filter,
             v4_first: v4_first(&nets4, &v4_exact24),
             v4: t4,
@@ -571,92 +570,6 @@ fn v4_first(nets: &[Ipv4Net], exact24: &[u32]) -> [u64; 4] {
     bits
 }
 
-/// What networks cover, for the second look at an address
-/// that passed the /24 filter: inside one it matches (no trie walk); in a
-/// /24 with only exact values, one table lookup decides, and the trie is
-/// walked only if some network is narrower than a /24.
-#[derive(Debug, Default)]
-struct V4Nets {
-    /// The address ranges (first, last) covered by networks of /24 or
-    /// wider, merged, in order: a few bytes per network, where a bitmap
-    /// would cost 2 MB whatever the set.
-    wide: Vec<(u32, u32)>,
-    /// `dir[h]`: how many of `wide` start below `h << 16`, so a lookup
-    /// searches only the ranges starting in its /16 (a binary search over
-    /// them all missed the cache at every step). Empty without ranges.
-    dir: Vec<u32>,
-    /// Some IPv4 network is longer than /24.
-    narrow: bool,
-}
-
-impl V4Nets {
-    /// For an index with the /24 filter `filter`: only addresses that pass
-    /// a filter get a second look, so without one there is nothing to keep.
-    fn with_filter(filter: &[u64], nets: impl IntoIterator<Item = Ipv4Net>) -> V4Nets {
-        if filter.is_empty() {
-            V4Nets::default()
-        } else {
-            V4Nets::of(nets)
-        }
-    }
-
-    fn of(nets: impl IntoIterator<Item = Ipv4Net>) -> V4Nets {
-        let nets = nets.into_iter();
-        let mut wide: Vec<(u32, u32)> = Vec::with_capacity(nets.size_hint().0);
-        let mut narrow = false;
-        for net in nets {
-            if net.prefix_len() > 24 {
-                narrow = true;
-                continue;
-            }
-            wide.push((u32::from(net.network()), u32::from(net.broadcast())));
-        }
-        wide.sort_unstable();
-        // Touching and overlapping ranges merged in place (no second
-        // array: fresh memory is what a load pays most for).
-        let mut n = 0usize;
-        for i in 0..wide.len() {
-            let (first, last) = wide[i];
-            match n.checked_sub(1).map(|j| &mut wide[j]) {
-                Some(m) if first <= m.1.saturating_add(1) => m.1 = m.1.max(last),
-                _ => {
-                    wide[n] = (first, last);
-                    n += 1;
-                }
-            }
-        }
-        wide.truncate(n);
-        let merged = wide;
-        let dir = if merged.is_empty() {
-            Vec::new()
-        } else {
-            (0..=1u32 << 16)
-                .map(|h| {
-                    let start = u64::from(h) << 16;
-                    merged.partition_point(|r| u64::from(r.0) < start) as u32
-                })
-                .collect()
-        };
-        V4Nets {
-            wide: merged,
-            dir,
-            narrow,
-        }
-    }
-
-    /// Whether a network of /24 or wider covers `a`.
-    #[inline]
-    fn covers(&self, a: u32) -> bool {
-        let h = (a >> 16) as usize;
-        let (Some(&lo), Some(&hi)) = (self.dir.get(h), self.dir.get(h + 1)) else {
-            return false;
-        };
-        let (lo, hi) = (lo as usize, hi as usize);
-        let i = lo + self.wide[lo..hi].partition_point(|r| r.0 <= a);
-        i > 0 && self.wide[i - 1].1 >= a
-    }
-}
-
 fn ip_kind(ip: IpAddr) -> IndicatorKind {
     match ip {
         IpAddr::V4(_) => IndicatorKind::Ipv4,
@@ -696,7 +609,6 @@ pub struct Index {
     /// size: the internal addresses most log lines carry (10/8, 192/8, ...)
     /// are turned away on the text of their first octet, before parsing.
     v4_first: [u64; 4],
-    v4_nets: V4Nets,
     v4: Lpm4<(u32, u32)>,
     v6: PrefixMap<Ipv6Net, (u32, u32)>,
     cidr_keys: Vec<u32>,
@@ -736,12 +648,11 @@ impl Index {
         self.len() == 0
     }
 
-    /// Heap bytes the index occupies (directory, fingerprints, keys, tries).
+    /// Heap bytes the index occupies (directory, fingerprints, keys,
+    /// networks).
     pub fn heap_bytes(&self) -> usize {
         self.table.heap_bytes()
             + self.v4_filter.len() * 8
-            + self.v4_nets.wide.len() * 8
-            + self.v4_nets.dir.len() * 4
             + self.v4.mem_size()
             + self.v6.mem_size()
             + self.cidr_keys.len() * 4
@@ -822,9 +733,8 @@ impl Index {
     pub(crate) fn probe_confirms(&self, p: &Probe) -> bool {
         if p.in_v4 {
             let a = Ipv4Addr::from(p.value as u32);
-            self.v4_nets.covers(p.value as u32)
+            self.v4.get_lpm(p.value as u32).is_some()
                 || !self.table.find(fp(NS_IP, &a.octets())).is_empty()
-                || (self.v4_nets.narrow && self.v4.get_lpm(u32::from(a)).is_some())
         } else {
             !self.table.find(p.value).is_empty()
         }
@@ -1254,7 +1164,6 @@ impl Index {
                     hash: Xxh3::new(),
                 },
             ),
-            left: len - 8,
             chunk: Vec::new(),
         };
         let mut magic = [0u8; 8];
@@ -1312,22 +1221,20 @@ impl Index {
         let v4_first = [c.u64()?, c.u64()?, c.u64()?, c.u64()?];
         c.finish()?;
         let kinds_present = kinds_present(&kinds);
-        let (table, (v4, v6, v4_nets)) = rayon::join(
+        let (table, (v4, v6)) = rayon::join(
             || FpTable::from_sorted(fps, keys, kinds),
             || {
-                let nets = V4Nets::with_filter(&filter, nets4.iter().map(|(n, _)| *n));
                 let v4 = Lpm4::new(nets4);
                 let mut v6 = PrefixMap::new();
                 for (net, run) in nets6 {
                     v6.insert(net, run);
                 }
-                (v4, v6, nets)
+                (v4, v6)
             },
         );
         Ok(Index {
             kinds_present,
             table,
-            v4_nets,
             v4_filter: filter,
             v4_first,
             v4,
@@ -1371,20 +1278,20 @@ impl Read for Hashing {
 /// every count is checked against the bytes that remain.
 struct Cursor {
     r: std::io::BufReader<Hashing>,
-    /// Body bytes not yet parsed.
-    left: u64,
     /// Scratch for bulk reads, reused.
     chunk: Vec<u8>,
 }
 
 impl Cursor {
+    /// Body bytes not yet parsed: still in the file, or buffered.
+    fn left(&self) -> u64 {
+        self.r.get_ref().left + self.r.buffer().len() as u64
+    }
     fn fill(&mut self, buf: &mut [u8]) -> Result<(), String> {
-        if buf.len() as u64 > self.left {
+        if buf.len() as u64 > self.left() {
             return Err("unexpected end of data".into());
         }
-        self.r.read_exact(buf).map_err(|e| format!("read: {e}"))?;
-        self.left -= buf.len() as u64;
-        Ok(())
+        self.r.read_exact(buf).map_err(|e| format!("read: {e}"))
     }
     fn array<const N: usize>(&mut self) -> Result<[u8; N], String> {
         let mut a = [0u8; N];
@@ -1406,13 +1313,13 @@ impl Cursor {
     /// A count whose items are at least `min_item` bytes: bounded by what is left.
     fn len(&mut self, min_item: usize) -> Result<usize, String> {
         let n = usize::try_from(self.u64()?).map_err(|_| "count too large")?;
-        if (n as u64).saturating_mul(min_item as u64) > self.left {
+        if (n as u64).saturating_mul(min_item as u64) > self.left() {
             return Err("count exceeds file size".into());
         }
         Ok(n)
     }
     fn vec(&mut self, n: usize) -> Result<Vec<u8>, String> {
-        if n as u64 > self.left {
+        if n as u64 > self.left() {
             return Err("unexpected end of data".into());
         }
         let mut v = vec![0u8; n];
@@ -1445,7 +1352,7 @@ impl Cursor {
         word: fn([u8; W]) -> T,
     ) -> Result<(), String> {
         let total = n.checked_mul(W).ok_or("length overflow")?;
-        if total as u64 > self.left {
+        if total as u64 > self.left() {
             return Err("unexpected end of data".into());
         }
         out.reserve(n);
@@ -1469,7 +1376,7 @@ impl Cursor {
     }
     /// Checks that the body is all read and matches its checksum.
     fn finish(self) -> Result<(), String> {
-        if self.left != 0 {
+        if self.left() != 0 {
             return Err("trailing bytes".into());
         }
         // All of the body is parsed, so the buffer holds none of it.
@@ -1551,22 +1458,15 @@ mod tests {
     }
 
     #[test]
-    fn wide_networks_merge_and_cover_exactly() {
-        let nets: Vec<Ipv4Net> = [
-            "10.0.0.0/8",
-            "10.1.0.0/16",
-            "11.0.0.0/8",
-            "20.0.0.0/24",
-            "20.0.2.0/24",
-            "30.0.0.16/28",
-        ]
-        .iter()
-        .map(|n| n.parse().unwrap())
-        .collect();
-        let v = V4Nets::of(nets);
-        assert!(v.narrow);
-        // 10/8 and 11/8 touch: one range; the /16 inside adds nothing.
-        assert_eq!(v.wide.len(), 3);
+    fn networks_cover_exactly_to_their_edges() {
+        let ix = index(&[
+            (K::Cidr, "10.0.0.0/8"),
+            (K::Cidr, "10.1.0.0/16"),
+            (K::Cidr, "11.0.0.0/8"),
+            (K::Cidr, "20.0.0.0/24"),
+            (K::Cidr, "20.0.2.0/24"),
+            (K::Cidr, "30.0.0.16/28"),
+        ]);
         for (a, want) in [
             ("9.255.255.255", false),
             ("10.0.0.0", true),
@@ -1575,10 +1475,10 @@ mod tests {
             ("20.0.0.255", true),
             ("20.0.1.0", false),
             ("20.0.2.7", true),
-            ("30.0.0.17", false),
+            ("30.0.0.17", true),
+            ("30.0.0.32", false),
         ] {
-            let a: Ipv4Addr = a.parse().unwrap();
-            assert_eq!(v.covers(u32::from(a)), want, "{a}");
+            assert_eq!(!m(&ix, F::Ip, a).is_empty(), want, "{a}");
         }
     }
 

@@ -855,7 +855,10 @@ pub(crate) fn gather_field(
                 None => true,
             },
         },
-        FieldType::Hash | FieldType::Serial => {
+        FieldType::Hash | FieldType::Serial | FieldType::Ja3 | FieldType::Jarm => {
+            if !can_match(index, ty) {
+                return true;
+            }
             // Hashes in logs are nearly always canonical already: no buffer.
             if v.len() <= 256 && normalize::is_lower_hex(v) {
                 index.gather_hex(v, slot, probes);
@@ -873,16 +876,7 @@ pub(crate) fn gather_field(
             Some(a) => index.gather_v4(a, slot, probes),
             None => false,
         },
-        FieldType::Email => !can_match(index, ty),
-        FieldType::Ja4 | FieldType::FileName => !can_match(index, ty),
-        FieldType::Ja3 | FieldType::Jarm if !can_match(index, ty) => true,
-        FieldType::Ja3 | FieldType::Jarm => {
-            let mut buf = [0u8; 256];
-            if let Some(h) = normalize::hex_stack(v, &mut buf) {
-                index.gather_hex(h, slot, probes);
-            }
-            true
-        }
+        FieldType::Email | FieldType::Ja4 | FieldType::FileName => !can_match(index, ty),
         FieldType::Url | FieldType::Text => false,
         FieldType::Ignore => true,
     }
