@@ -8,7 +8,8 @@
 //!    [`cairn_warninglist::WarningLists`], and compiles an [`Index`]:
 //!    64-bit fingerprints in a sorted array with a radix directory (domains
 //!    hashed per label suffix so `dga.asia` matches `kb.dga.asia` but never
-//!    `notdga.asia`), prefix tries for CIDRs (longest prefix wins). An index
+//!    `notdga.asia`), sorted address ranges (IPv4) and a prefix trie (IPv6)
+//!    for CIDRs (longest prefix wins). An index
 //!    is saved and loaded as a versioned, checksummed cache file.
 //! 2. A [`Scanner`] reads [`Input`]s (files or stdin; gzip and zstd detected
 //!    by magic bytes) in any [`LogFormat`] (Zeek TSV, JSON lines, CSV, text;
