@@ -15,7 +15,11 @@
 //!    by magic bytes) in any [`LogFormat`] (Zeek TSV, JSON lines, CSV, text;
 //!    detected from content), maps fields to [`FieldType`]s through a
 //!    [`FieldMap`], matches blocks of lines in parallel and reports each
-//!    [`Hit`] through a callback, then returns a [`Summary`].
+//!    [`Hit`] through a callback, then returns a [`Summary`]. A plain file
+//!    is cut into blocks that each worker reads for itself (positioned
+//!    reads, so a block is matched while still in that core's cache);
+//!    stdin and compressed inputs are read in order and their blocks
+//!    handed out.
 //!
 //! Malformed lines are counted, never fatal; a truncated compressed file is a
 //! [`errors::HuntError::Truncated`] naming the file and line.
@@ -53,6 +57,7 @@ mod index;
 mod lpm;
 mod normalize;
 mod prefilter;
+mod ranges;
 mod scan;
 
 pub use fields::{FieldMap, FieldType};

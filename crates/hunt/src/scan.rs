@@ -6,6 +6,7 @@ use crate::errors::HuntError;
 use crate::fields::{FieldMap, FieldType, from_zeek_type};
 use crate::index::{Index, Match, MatchKind, Probe};
 use crate::normalize;
+use crate::ranges;
 use cairn_model::{IndicatorKind, Observable};
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -200,10 +201,10 @@ pub struct ScanOptions {
     pub fields: FieldMap,
     /// Lines longer than this are skipped and counted as malformed.
     pub max_line_len: usize,
-    /// Bytes per block matched by one worker (256 KB by default: every
-    /// block in flight is memory the kernel must zero first, and larger
-    /// blocks measured slower). Lines may be longer: a block stretches to
-    /// hold one.
+    /// Bytes per block matched by one worker (256 KB by default: a block
+    /// should sit in a core's cache while matched, and every block in
+    /// flight is memory the kernel must zero first). Lines may be longer:
+    /// a block stretches to hold one.
     pub block_size: usize,
     /// Progress hook.
     pub progress: Option<Progress>,
@@ -958,9 +959,8 @@ struct Split {
     escapes: bool,
     /// Column `last` exists.
     complete: bool,
-    /// Where the line ends (its newline, or the end of the input), if the
-    /// scan got there; `None` when it stopped at the end of column `last`.
-    end: Option<usize>,
+    /// Where the line ends: its newline, or the end of the input.
+    end: usize,
 }
 
 /// Bounds `(column, start, end)` of the wanted columns of the line that
@@ -978,9 +978,14 @@ fn split_wanted(
     last: usize,
     out: &mut Vec<(usize, usize, usize)>,
 ) -> Split {
-    split_wanted_by::<16>(rest, wanted, last, out, |c| {
-        byte_masks16(c, sep, b'\\', b'\n')
-    })
+    split_wanted_by::<16>(
+        rest,
+        wanted,
+        last,
+        out,
+        |c| byte_masks16(c, sep, b'\\', b'\n'),
+        select_bit,
+    )
 }
 
 /// [`split_wanted`] thirty-two bytes per step, for CPUs with AVX2 (and
@@ -1000,18 +1005,38 @@ unsafe fn split_wanted_avx2(
     use std::arch::x86_64::{
         __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_set1_epi8,
     };
-    split_wanted_by::<32>(rest, wanted, last, out, |c| {
-        // SAFETY: this function only runs on CPUs with AVX2 (its contract);
-        // the load reads exactly the 32 bytes of `c` (unaligned loads are
-        // allowed), the rest works on registers.
-        unsafe {
-            let v = _mm256_loadu_si256(c.as_ptr().cast::<__m256i>());
-            let m = |b: u8| {
-                _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(b as i8))) as u32
-            };
-            (m(sep), m(b'\\'), m(b'\n'))
-        }
-    })
+    split_wanted_by::<32>(
+        rest,
+        wanted,
+        last,
+        out,
+        |c| {
+            // SAFETY: this function only runs on CPUs with AVX2 (its contract);
+            // the load reads exactly the 32 bytes of `c` (unaligned loads are
+            // allowed), the rest works on registers.
+            unsafe {
+                let v = _mm256_loadu_si256(c.as_ptr().cast::<__m256i>());
+                let m = |b: u8| {
+                    _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(b as i8))) as u32
+                };
+                (m(sep), m(b'\\'), m(b'\n'))
+            }
+        },
+        |m, j| {
+            // BMI2, as the function requires: the `j`-th set bit in one step.
+            std::arch::x86_64::_pdep_u32(1 << j, m).trailing_zeros()
+        },
+    )
+}
+
+/// The position of the `j`-th (from 0) set bit of `m`, which has more
+/// than `j` bits set.
+#[inline]
+fn select_bit(mut m: u32, j: u32) -> u32 {
+    for _ in 0..j {
+        m &= m - 1;
+    }
+    m.trailing_zeros()
 }
 
 /// The body of [`split_wanted`] for chunks of `W` (16 or 32) bytes, with
@@ -1023,38 +1048,51 @@ fn split_wanted_by<const W: usize>(
     last: usize,
     out: &mut Vec<(usize, usize, usize)>,
     masks: impl Fn(&[u8; W]) -> (u32, u32, u32),
+    select: impl Fn(u32, u32) -> u32,
 ) -> Split {
     out.clear();
     let is_wanted = |col: usize| col < 64 && wanted & (1 << col) != 0;
+    let n = rest.len();
+    // The chunk at `base`; the last few bytes zero-padded to a chunk with
+    // the padding's bits masked off (whatever the separator byte). Padding
+    // is built only when a line runs into them, at a block's end.
+    let chunk = |base: usize| -> (u32, u32, u32) {
+        match rest.get(base..base + W) {
+            Some(c) => masks(&c.as_chunks::<W>().0[0]),
+            None => {
+                let tail = &rest[base..];
+                let mut padded = [0u8; W];
+                padded[..tail.len()].copy_from_slice(tail);
+                let (m, bs, nl) = masks(&padded);
+                let valid = (1u32 << tail.len()) - 1;
+                (m & valid, bs & valid, nl & valid)
+            }
+        }
+    };
+    // The line's end from chunk `base` on, when its columns are all found:
+    // the newline masks alone (no call: most lines end within a few chunks).
+    let end_from = |mut base: usize| -> usize {
+        while base < n {
+            let (_, _, nl) = chunk(base);
+            if nl != 0 {
+                return base + nl.trailing_zeros() as usize;
+            }
+            base += W;
+        }
+        n
+    };
     let mut escapes = 0u32;
     // `col` is the index of the column starting at `start`.
     let mut col = 0usize;
     let mut start = 0usize;
-    let (chunks, tail) = rest.as_chunks::<W>();
-    // The last few bytes go through the same steps, zero-padded to a chunk
-    // with the padding's bits masked off (whatever the separator byte).
-    // Built only when the line runs into them (rarely: only at a block's end).
-    let last_chunk = || {
-        let mut padded = [0u8; W];
-        padded[..tail.len()].copy_from_slice(tail);
-        let (m, bs, nl) = masks(&padded);
-        let valid = (1u32 << tail.len()) - 1;
-        (m & valid, bs & valid, nl & valid)
-    };
-    let all = chunks
-        .iter()
-        .map(&masks)
-        .chain(std::iter::once_with(last_chunk));
-    for (ci, (mut m, mut bs, nl)) in all.enumerate() {
-        let base = ci * W;
-        let line_end = if nl != 0 {
+    let mut base = 0usize;
+    while base < n {
+        let (mut m, mut bs, nl) = chunk(base);
+        if nl != 0 {
             let keep = (1u32 << nl.trailing_zeros()) - 1;
             m &= keep;
             bs &= keep;
-            Some(base + nl.trailing_zeros() as usize)
-        } else {
-            None
-        };
+        }
         escapes |= bs;
         if m != 0 {
             let k = if W == 16 {
@@ -1064,53 +1102,61 @@ fn split_wanted_by<const W: usize>(
             };
             // Columns col..col+k end in this chunk; `last` is wanted, so this
             // never skips past it.
-            let ending = if col < 64 {
+            let mut ending = if col < 64 {
                 (wanted >> col) & ((1u64 << k) - 1)
             } else {
                 0
             };
-            if ending == 0 {
-                col += k;
-                start = base + (31 - m.leading_zeros()) as usize + 1;
-            } else {
-                while m != 0 {
-                    let pos = base + m.trailing_zeros() as usize;
-                    if is_wanted(col) {
-                        out.push((col, start, pos));
-                    }
-                    if col == last {
-                        return Split {
-                            escapes: escapes != 0,
-                            complete: true,
-                            end: None,
-                        };
-                    }
-                    col += 1;
-                    start = pos + 1;
-                    m &= m - 1;
+            // Straight to the separators ending wanted columns: a chunk
+            // holds up to a dozen separators and lines two to five wanted
+            // columns.
+            while ending != 0 {
+                let j = ending.trailing_zeros();
+                let pos = base + select(m, j) as usize;
+                let from = if j == 0 {
+                    start
+                } else {
+                    base + select(m, j - 1) as usize + 1
+                };
+                out.push((col + j as usize, from, pos));
+                if col + j as usize == last {
+                    let end = if nl != 0 {
+                        base + nl.trailing_zeros() as usize
+                    } else {
+                        end_from(base + W)
+                    };
+                    return Split {
+                        escapes: escapes != 0,
+                        complete: true,
+                        end,
+                    };
                 }
+                ending &= ending - 1;
             }
+            col += k;
+            start = base + (31 - m.leading_zeros()) as usize + 1;
         }
-        if let Some(e) = line_end {
+        if nl != 0 {
+            let end = base + nl.trailing_zeros() as usize;
             if is_wanted(col) {
-                out.push((col, start, e));
+                out.push((col, start, end));
             }
             return Split {
                 escapes: escapes != 0,
                 complete: col >= last,
-                end: Some(e),
+                end,
             };
         }
+        base += W;
     }
     // No newline: the line ends with the input.
-    let end = rest.len();
     if is_wanted(col) {
-        out.push((col, start, end));
+        out.push((col, start, n));
     }
     Split {
         escapes: escapes != 0,
         complete: col >= last,
-        end: Some(end),
+        end: n,
     }
 }
 
@@ -1341,13 +1387,7 @@ impl BlockCtx<'_> {
                 )),
             };
             let end = match split {
-                Some(Split { end: Some(e), .. }) => pos + e,
-                // Stopped at the end of the last wanted column (the last
-                // bounds pushed): the line ends past it.
-                Some(_) => {
-                    let from = pos + batch.wcols.last().map_or(0, |w| w.2);
-                    memchr::memchr(b'\n', &data[from..]).map_or(data.len(), |i| from + i)
-                }
+                Some(sp) => pos + sp.end,
                 None => memchr::memchr(b'\n', rest).map_or(data.len(), |i| pos + i),
             };
             let line_start = pos;
@@ -1881,7 +1921,13 @@ impl<'i> Scanner<'i> {
             source,
         };
         let raw: Box<dyn Read + Send> = match input {
-            Input::Path(p) => Box::new(std::fs::File::open(p).map_err(io_err)?),
+            Input::Path(p) => {
+                let f = std::fs::File::open(p).map_err(io_err)?;
+                if let Some(len) = self.range_readable(&f) {
+                    return self.scan_ranges(&f, len, &name, on_hits);
+                }
+                Box::new(f)
+            }
             Input::Stdin => Box::new(io::stdin()),
         };
         let consumed = Arc::new(AtomicU64::new(0));
@@ -2033,28 +2079,7 @@ impl<'i> Scanner<'i> {
             // Sized once: a growing vector takes fresh pages at every doubling.
             pending.reserve(results.iter().map(|r| r.hits.len()).sum());
             for (b, r) in cur.iter().zip(results) {
-                fs.bytes += b.len() as u64;
-                let base = fs.lines;
-                for h in r.hits {
-                    fs.hits += 1;
-                    pending.push(Hit {
-                        file: file.clone(),
-                        line: base + h.line,
-                        field: h.field,
-                        value: h.value,
-                        indicator: h.m.indicator,
-                        match_kind: h.m.match_kind,
-                        keys: h.m.keys,
-                        ts: h.ts,
-                    });
-                }
-                fs.malformed += r.malformed;
-                for l in r.malformed_examples {
-                    if fs.malformed_examples.len() < 5 {
-                        fs.malformed_examples.push(base + l);
-                    }
-                }
-                fs.lines += r.lines;
+                absorb(&mut fs, &file, b.len() as u64, r, &mut pending);
             }
             report(&mut reported);
             first_batch = false;
@@ -2076,6 +2101,159 @@ impl<'i> Scanner<'i> {
         if let Ok(mut s) = self.spare.lock() {
             s.append(&mut blocks.spare);
         }
+        Ok(fs)
+    }
+}
+
+/// Adds one block's result (the block held `bytes` bytes of the input) to
+/// its input's summary, its hits made absolute and queued in `pending`.
+fn absorb(
+    fs: &mut FileSummary,
+    file: &Arc<str>,
+    bytes: u64,
+    r: BlockResult,
+    pending: &mut Vec<Hit>,
+) {
+    fs.bytes += bytes;
+    let base = fs.lines;
+    for h in r.hits {
+        fs.hits += 1;
+        pending.push(Hit {
+            file: file.clone(),
+            line: base + h.line,
+            field: h.field,
+            value: h.value,
+            indicator: h.m.indicator,
+            match_kind: h.m.match_kind,
+            keys: h.m.keys,
+            ts: h.ts,
+        });
+    }
+    fs.malformed += r.malformed;
+    for l in r.malformed_examples {
+        if fs.malformed_examples.len() < 5 {
+            fs.malformed_examples.push(base + l);
+        }
+    }
+    fs.lines += r.lines;
+}
+
+thread_local! {
+    /// Each worker's buffer for the blocks it reads itself, reused block
+    /// after block: it stays in that core's cache and costs no fresh pages.
+    static RANGE_BUF: std::cell::RefCell<ranges::BlockBuf> =
+        std::cell::RefCell::new(ranges::BlockBuf::default());
+}
+
+impl Scanner<'_> {
+    /// The length of `file` if it is read as independent blocks: a regular,
+    /// uncompressed file of at least two blocks.
+    fn range_readable(&self, file: &std::fs::File) -> Option<u64> {
+        let meta = file.metadata().ok()?;
+        let size = self.block_size() as u64;
+        if !meta.is_file() || meta.len() < 2 * size {
+            return None;
+        }
+        let mut magic = [0u8; 4];
+        #[cfg(unix)]
+        std::os::unix::fs::FileExt::read_exact_at(file, &mut magic, 0).ok()?;
+        #[cfg(windows)]
+        std::os::windows::fs::FileExt::seek_read(file, &mut magic, 0).ok()?;
+        let compressed = magic.starts_with(&[0x1f, 0x8b]) || magic == [0x28, 0xb5, 0x2f, 0xfd];
+        (!compressed).then_some(meta.len())
+    }
+
+    fn block_size(&self) -> usize {
+        self.opts.block_size.max(1 << 12)
+    }
+
+    /// [`Scanner::scan_one`] for a file [`Scanner::range_readable`] accepts:
+    /// each worker reads the blocks it matches (a batch at a time, in
+    /// order), and the previous batch's hits are handed over meanwhile.
+    fn scan_ranges(
+        &self,
+        f: &std::fs::File,
+        len: u64,
+        name: &str,
+        on_hits: &(dyn Fn(Vec<Hit>) + Sync),
+    ) -> Result<FileSummary, HuntError> {
+        let io_err = |source| HuntError::Io {
+            file: name.to_string(),
+            source,
+        };
+        let size = self.block_size() as u64;
+        let max_line = self.opts.max_line_len;
+        let mut first = ranges::BlockBuf::default();
+        ranges::read_block(f, len, size, 0, max_line, &mut first).map_err(io_err)?;
+        let format = match self.opts.format {
+            LogFormat::Auto => detect(first.lines(), &self.opts.fields),
+            f => f,
+        };
+        let schema = schema_for(format, first.lines(), &self.opts.fields, self.index);
+        drop(first);
+        let skip_header = matches!(schema, Schema::Csv(_));
+        let ctx = BlockCtx {
+            index: self.index,
+            fields: &self.opts.fields,
+            max_line,
+            extractor: self.opts.extractor.as_ref(),
+        };
+        let file: Arc<str> = Arc::from(name);
+        let mut fs = FileSummary {
+            file: name.to_string(),
+            format,
+            compression: "none",
+            lines: 0,
+            bytes: 0,
+            malformed: 0,
+            malformed_examples: Vec::new(),
+            hits: 0,
+        };
+        let blocks = ranges::block_count(len, size);
+        let batch = (rayon::current_num_threads().max(1) * BLOCKS_PER_THREAD) as u64;
+        let match_block = |i: u64| -> io::Result<BlockResult> {
+            RANGE_BUF.with_borrow_mut(|buf| {
+                ranges::read_block(f, len, size, i, max_line, buf)?;
+                Ok(ctx.run(&schema, buf.lines(), i == 0 && skip_header))
+            })
+        };
+        let hand_over = |hits: Vec<Hit>| {
+            if !hits.is_empty() {
+                on_hits(hits);
+            }
+        };
+        let mut pending: Vec<Hit> = Vec::new();
+        let mut next = 0u64;
+        while next < blocks {
+            let end = (next + batch).min(blocks);
+            let handed = std::mem::take(&mut pending);
+            let (results, ()) = rayon::join(
+                || {
+                    (next..end)
+                        .into_par_iter()
+                        .map(match_block)
+                        .collect::<Vec<_>>()
+                },
+                || hand_over(handed),
+            );
+            pending.reserve(results.iter().flatten().map(|r| r.hits.len()).sum());
+            for (i, r) in (next..end).zip(results) {
+                let bytes = ((i + 1) * size).min(len) - i * size;
+                match r {
+                    Ok(r) => absorb(&mut fs, &file, bytes, r, &mut pending),
+                    Err(e) => {
+                        // The hits of the lines before the damage first.
+                        hand_over(pending);
+                        return Err(io_err(e));
+                    }
+                }
+            }
+            if let Some(p) = &self.opts.progress {
+                p((end * size).min(len) - next * size);
+            }
+            next = end;
+        }
+        hand_over(pending);
         Ok(fs)
     }
 }
@@ -2299,10 +2477,7 @@ mod tests {
                 assert_eq!(out, want, "{input:?} last {last} wanted {wanted:b}");
                 assert_eq!(sp.complete, all.len() > last, "{input:?} last {last}");
                 // Either the line's end, or stopped at a separator ending `last`.
-                match sp.end {
-                    Some(e) => assert_eq!(e, line_len, "{input:?} last {last}"),
-                    None => assert!(all.len() > last + 1, "{input:?} last {last}"),
-                }
+                assert_eq!(sp.end, line_len, "{input:?} last {last}");
                 let seen = all.get(last).map_or(line.len(), |c| c.1);
                 if line[..seen].contains(&b'\\') {
                     assert!(sp.escapes, "{input:?} last {last}");
@@ -2550,6 +2725,85 @@ mod tests {
             vals,
             ["https://kb.dga.asia/x", "45.77.153.197:443", "evil.com"]
         );
+    }
+
+    /// What a scan of one file reported: hits (line, field, value), lines,
+    /// malformed lines and the first of their line numbers.
+    type Outcome = (Vec<(u64, String, String)>, u64, u64, Vec<u64>);
+
+    /// The hits (line, field, value), lines and malformed lines of `log`
+    /// scanned as a file at `block` bytes per block, once read as blocks
+    /// (plain) and once streamed (gzip).
+    fn plain_and_streamed(ix: &Index, log: &[u8], block: usize, max_line: usize) -> [Outcome; 2] {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("x.log");
+        std::fs::write(&plain, log).unwrap();
+        let gz = dir.path().join("x.log.gz");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(log).unwrap();
+        std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+        let opts = ScanOptions {
+            block_size: block,
+            max_line_len: max_line,
+            ..ScanOptions::default()
+        };
+        [plain, gz].map(|p| {
+            let hits = std::sync::Mutex::new(Vec::new());
+            let s = Scanner::new(ix, opts.clone()).scan(&[Input::Path(p)], &|h| {
+                hits.lock().unwrap().push((h.line, h.field, h.value))
+            });
+            assert!(s.errors.is_empty(), "{:?}", s.errors);
+            let f = &s.files[0];
+            (
+                hits.into_inner().unwrap(),
+                s.lines,
+                s.malformed,
+                f.malformed_examples.clone(),
+            )
+        })
+    }
+
+    #[test]
+    fn files_read_as_blocks_match_like_streams() {
+        let mut b = IndexBuilder::new();
+        b.add(&Observable::new(IndicatorKind::Cidr, "45.77.0.0/16"), 1);
+        b.add(&Observable::new(IndicatorKind::Domain, "dga.asia"), 2);
+        let ix = b.build();
+        let mut zeek = String::from(
+            "#separator \\x09\n#set_separator\t,\n#fields\tts\tquery\tanswers\n#types\ttime\tstring\tvector[string]\n",
+        );
+        for i in 0..3000u32 {
+            match i % 7 {
+                0 => zeek.push_str(&format!("{i}.0\tkb{i}.dga.asia\t1.1.1.1\n")),
+                1 => zeek.push_str(&format!("{i}.0\tx.notdga.asia\t45.77.{}.9\r\n", i % 250)),
+                2 => zeek.push_str(&format!("{i}.0\t{}\t-\n", "a".repeat(5000 + i as usize))),
+                3 => zeek.push('\n'),
+                _ => zeek.push_str(&format!(
+                    "{i}.0\texample.com\t8.8.8.8,45.77.1.{}\n",
+                    i % 200
+                )),
+            }
+        }
+        zeek.push_str("9.0\tlast.dga.asia\t-");
+        let csv = {
+            let mut c = String::from("ts,query,dst_ip\n");
+            for i in 0..4000u32 {
+                c.push_str(&format!("{i},n{i}.dga.asia,45.77.0.{}\n", i % 250));
+            }
+            c
+        };
+        for (log, max_line) in [
+            (zeek.as_bytes(), 6000),
+            (zeek.as_bytes(), 1 << 20),
+            (csv.as_bytes(), 1 << 20),
+        ] {
+            for block in [4096, 10_000, 65_536] {
+                let [plain, streamed] = plain_and_streamed(&ix, log, block, max_line);
+                assert!(!plain.0.is_empty());
+                assert_eq!(plain, streamed, "block {block}, max_line {max_line}");
+            }
+        }
     }
 
     #[test]
