@@ -883,13 +883,27 @@ pub(crate) fn gather_field(
     }
 }
 
+/// A probe's slot: the line's place in its batch and the column the value
+/// came from, so that a confirmed value sends only its column to be matched.
+#[inline]
+fn probe_slot(line: u32, col: usize) -> u32 {
+    line << 6 | (col & 63) as u32
+}
+
+/// The line's place and the column's bit of a [`probe_slot`].
+#[inline]
+fn slot_parts(slot: u32) -> (usize, u64) {
+    ((slot >> 6) as usize, 1 << (slot & 63))
+}
+
 /// Lines of a block gathered for [`BlockCtx::zeek_flush`].
 #[derive(Default)]
 struct ZeekBatch {
     /// (start, end, line number) of each line.
     lines: Vec<(usize, usize, u64)>,
-    /// Per line: read it in full.
-    full: Vec<bool>,
+    /// Per line: the columns to read in full (bit `i`: column `i`), all
+    /// of them (`u64::MAX`) for a line its probes cannot decide.
+    full: Vec<u64>,
     probes: Vec<Probe>,
     /// Per probe: passed its filter.
     pass: Vec<bool>,
@@ -904,7 +918,7 @@ impl ZeekBatch {
     /// full unless its probes `decided` it; true when the batch is full.
     fn push(&mut self, start: usize, len: usize, lno: u64, decided: bool) -> bool {
         self.lines.push((start, start + len, lno));
-        self.full.push(!decided);
+        self.full.push(if decided { 0 } else { u64::MAX });
         self.lines.len() == ZEEK_BATCH
     }
 }
@@ -1432,18 +1446,23 @@ impl BlockCtx<'_> {
         }
         // Stage 2, for the few that pass: the exact table and tries. Only a
         // value that really meets an indicator sends its line to be read in full.
+        // A schema with wanted columns past the 64th numbers none: a
+        // confirmed value there sends the whole line.
+        let whole = if z.wanted.is_some() { 0 } else { u64::MAX };
         for (p, &pass) in batch.probes.iter().zip(&batch.pass) {
-            if let Some(f) = batch.full.get_mut(p.slot as usize)
+            let (line, col) = slot_parts(p.slot);
+            if let Some(f) = batch.full.get_mut(line)
                 && pass
-                && !*f
+                && *f & col == 0
+                && self.index.probe_confirms(p)
             {
-                *f = self.index.probe_confirms(p);
+                *f |= col | whole;
             }
         }
         batch.pass.clear();
         for (&(start, end, lno), &full) in batch.lines.iter().zip(&batch.full) {
-            if full {
-                self.zeek_line(z, &data[start..end], lno, ms, unesc, res);
+            if full != 0 {
+                self.zeek_line(z, &data[start..end], lno, full, ms, unesc, res);
             }
         }
         batch.lines.clear();
@@ -1476,7 +1495,7 @@ impl BlockCtx<'_> {
             if let Some(Some((ty, is_set))) = z.cols.get(i)
                 && col != z.unset.as_slice()
                 && col != z.empty.as_slice()
-                && !self.gather_col(*ty, *is_set, z.set_sep, col, slot, probes)
+                && !self.gather_col(*ty, *is_set, z.set_sep, col, probe_slot(slot, i), probes)
             {
                 probes.truncate(before);
                 return false;
@@ -1549,11 +1568,11 @@ impl BlockCtx<'_> {
             {
                 if *is_set || *ty == FieldType::Auto || *ty == FieldType::Hash {
                     for v in col.split(|b| *b == z.set_sep) {
-                        if !gather_field(self.index, *ty, v, slot, probes) {
+                        if !gather_field(self.index, *ty, v, probe_slot(slot, 0), probes) {
                             return false;
                         }
                     }
-                } else if !gather_field(self.index, *ty, col, slot, probes) {
+                } else if !gather_field(self.index, *ty, col, probe_slot(slot, 0), probes) {
                     return false;
                 }
             }
@@ -1570,11 +1589,15 @@ impl BlockCtx<'_> {
         true
     }
 
+    /// Matches the columns of `line` set in `only` (bit `i`: column `i`;
+    /// `u64::MAX`: every column) and its URL, if any.
+    #[allow(clippy::too_many_arguments)]
     fn zeek_line(
         &self,
         z: &ZeekSchema,
         line: &[u8],
         lno: u64,
+        only: u64,
         ms: &mut Vec<Match>,
         unesc: &mut Vec<u8>,
         res: &mut BlockResult,
@@ -1603,7 +1626,9 @@ impl BlockCtx<'_> {
                     host_uri.1 = Some(col);
                 }
             }
-            if let Some(Some((ty, is_set))) = z.cols.get(i)
+            let asked = only == u64::MAX || (i < 64 && only & (1 << i) != 0);
+            if asked
+                && let Some(Some((ty, is_set))) = z.cols.get(i)
                 && col != z.unset.as_slice()
                 && col != z.empty.as_slice()
             {
@@ -1624,11 +1649,12 @@ impl BlockCtx<'_> {
                     self.check(*ty, col, lno, &name, ms, res);
                 }
             }
-            if i >= z.last_wanted || last {
+            if i >= z.last_wanted || last || (only != u64::MAX && only >> i <= 1) {
                 break;
             }
         }
-        if ncols <= z.last_wanted && !z.names.is_empty() {
+        // A line its probes decided was whole when split.
+        if only == u64::MAX && ncols <= z.last_wanted && !z.names.is_empty() {
             res.bad(lno);
             return;
         }
