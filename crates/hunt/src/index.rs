@@ -27,7 +27,7 @@ const NS_JA4: u64 = 6;
 const NS_FILENAME: u64 = 7;
 
 const MAGIC: &[u8; 8] = b"CAIRNHX\0";
-const FORMAT_VERSION: u32 = 4;
+const FORMAT_VERSION: u32 = 5;
 
 /// How a log value met an indicator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -297,6 +297,8 @@ pub struct IndexBuilder<'w> {
     warninglists: Option<&'w WarningLists>,
     /// Fewest and most labels of a domain indicator (none yet: `None`).
     domain_labels: Option<(u8, u8)>,
+    /// Every domain indicator's normalised host, each ending in `\n`.
+    domain_hosts: Vec<u8>,
     suppressed: BTreeMap<String, u64>,
     stats: IndexStats,
     tag: String,
@@ -365,6 +367,8 @@ impl<'w> IndexBuilder<'w> {
                         let (lo, hi) = self.domain_labels.unwrap_or((n, n));
                         self.domain_labels = Some((lo.min(n), hi.max(n)));
                         self.entries.push((fp(NS_DOMAIN, h), key, code));
+                        self.domain_hosts.extend_from_slice(h);
+                        self.domain_hosts.push(b'\n');
                     }
                     None => return false,
                 }
@@ -455,8 +459,11 @@ impl<'w> IndexBuilder<'w> {
             mut stats,
             tag,
             domain_labels,
+            domain_hosts,
             ..
         } = self;
+        let domain_labels = domain_labels.unwrap_or(NO_DOMAINS);
+        let parents = parent_filter(&domain_hosts, domain_labels.0);
         entries.sort_unstable();
         entries.dedup();
         let mut fps = Vec::with_capacity(entries.len());
@@ -494,11 +501,43 @@ impl<'w> IndexBuilder<'w> {
             v4: t4,
             v6: t6,
             cidr_keys,
-            domain_labels: domain_labels.unwrap_or(NO_DOMAINS),
+            domain_labels,
+            parents,
             stats,
             tag,
         }
     }
+}
+
+/// The filter of the `lo`-label suffixes of the domain indicators: a log
+/// name whose own `lo`-label suffix it turns away has no indicator among
+/// its parents (each would end in that suffix), so costs one probe, not
+/// one per label. Parents repeat (most names are under a few hundred
+/// registered domains), so the probe nearly always finds its word cached.
+fn parent_filter(hosts: &[u8], lo: u8) -> Prefilter {
+    let mut fps: Vec<u64> = hosts
+        .split(|b| *b == b'\n')
+        .filter(|h| !h.is_empty())
+        .map(|h| fp(NS_DOMAIN, &h[suffix_start(h, usize::from(lo))..]))
+        .collect();
+    fps.sort_unstable();
+    fps.dedup();
+    Prefilter::build(&fps)
+}
+
+/// Where the suffix of `host` with `labels` labels starts (0 when `host`
+/// has no more labels than that).
+fn suffix_start(host: &[u8], labels: usize) -> usize {
+    let mut seen = 0;
+    for (i, &b) in host.iter().enumerate().rev() {
+        if b == b'.' {
+            seen += 1;
+            if seen == labels {
+                return i + 1;
+            }
+        }
+    }
+    0
 }
 
 /// `domain_labels` of an index without domain indicators (min > max).
@@ -617,6 +656,9 @@ pub struct Index {
     /// Fewest and most labels of any domain indicator: no suffix of a log
     /// name outside that range can match, so it is never hashed.
     domain_labels: (u8, u8),
+    /// The domain indicators' suffixes of `domain_labels.0` labels
+    /// ([`parent_filter`]).
+    parents: Prefilter,
     stats: IndexStats,
     tag: String,
 }
@@ -656,6 +698,7 @@ impl Index {
             + self.v4.mem_size()
             + self.v6.mem_size()
             + self.cidr_keys.len() * 4
+            + self.parents.heap_bytes()
     }
 
     fn push_exact(
@@ -846,11 +889,20 @@ impl Index {
             usize::from(self.domain_labels.0),
             usize::from(self.domain_labels.1),
         );
+        if labels < lo {
+            return;
+        }
+        let parent = fp(NS_DOMAIN, &host[suffix_start(host, lo)..]);
+        if !self.parents.may_contain(parent) {
+            return;
+        }
         let mut from = 0;
         // Labels of `host[from..]`.
         let mut n = labels;
         while n >= lo {
-            if n <= hi {
+            if n == lo {
+                self.probe_fp(slot, parent, probes);
+            } else if n <= hi {
                 self.probe_fp(slot, fp(NS_DOMAIN, &host[from..]), probes);
             }
             // Labels are short: a plain loop beats a memchr call here.
@@ -1122,6 +1174,11 @@ impl Index {
         for w in self.v4_first {
             b.extend_from_slice(&w.to_le_bytes());
         }
+        let parents = self.parents.words();
+        b.extend_from_slice(&(parents.len() as u64).to_le_bytes());
+        for w in parents {
+            b.extend_from_slice(&w.to_le_bytes());
+        }
         let sum = xxh3_64_with_seed(&b, 0);
         b.extend_from_slice(&sum.to_le_bytes());
         let io = |source| HuntError::CacheIo {
@@ -1219,6 +1276,9 @@ impl Index {
         c.u64s(nf, &mut filter)?;
         let domain_labels = (c.u8()?, c.u8()?);
         let v4_first = [c.u64()?, c.u64()?, c.u64()?, c.u64()?];
+        let np = c.len(8)?;
+        let mut parents = Vec::new();
+        c.u64s(np, &mut parents)?;
         c.finish()?;
         let kinds_present = kinds_present(&kinds);
         let (table, (v4, v6)) = rayon::join(
@@ -1241,6 +1301,7 @@ impl Index {
             v6,
             cidr_keys,
             domain_labels,
+            parents: Prefilter::from_words(parents),
             stats,
             tag,
         })
@@ -1690,6 +1751,49 @@ mod tests {
         let ips = index(&[(K::Ipv4, "1.2.3.4")]);
         assert!(ips.gather_host(b"kb.dga.asia", 0, &mut probes));
         assert!(probes.is_empty());
+    }
+
+    #[test]
+    fn names_under_no_indicators_parent_cost_no_probe() {
+        let ix = index(&[(K::Domain, "kb.dga.asia"), (K::Domain, "x.y.evil.net")]);
+        // Three labels at least: the parents are the indicators' suffixes
+        // of three labels, kb.dga.asia and y.evil.net.
+        assert_eq!(ix.domain_labels, (3, 4));
+        let mut probes = Vec::new();
+        for name in [&b"a.b.notdga.asia"[..], b"kb.other.asia", b"q.z.evil.net"] {
+            assert!(ix.gather_host(name, 0, &mut probes));
+            assert!(probes.is_empty(), "{}", String::from_utf8_lossy(name));
+        }
+        // Under a parent, every suffix in the label range is probed.
+        assert!(ix.gather_host(b"w.v.kb.dga.asia", 0, &mut probes));
+        assert_eq!(probes.len(), 2);
+        assert!(
+            probes
+                .iter()
+                .any(|p| ix.probe_passes(p) && ix.probe_confirms(p))
+        );
+        probes.clear();
+        assert!(ix.gather_host(b"z.x.Y.evil.net", 0, &mut probes));
+        assert_eq!(probes.len(), 2);
+        assert!(
+            probes
+                .iter()
+                .any(|p| ix.probe_passes(p) && ix.probe_confirms(p))
+        );
+        // The filter survives a save and load.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ix");
+        ix.save(&path).unwrap();
+        let back = Index::load(&path).unwrap();
+        probes.clear();
+        assert!(back.gather_host(b"a.b.notdga.asia", 0, &mut probes));
+        assert!(probes.is_empty());
+        assert!(back.gather_host(b"w.v.kb.dga.asia", 0, &mut probes));
+        assert!(
+            probes
+                .iter()
+                .any(|p| back.probe_passes(p) && back.probe_confirms(p))
+        );
     }
 
     #[test]

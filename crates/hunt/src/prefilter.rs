@@ -37,6 +37,16 @@ impl Prefilter {
         f
     }
 
+    /// A filter from the words of a saved one.
+    pub(crate) fn from_words(words: Vec<u64>) -> Prefilter {
+        Prefilter { words }
+    }
+
+    /// The filter's words, to save it.
+    pub(crate) fn words(&self) -> &[u64] {
+        &self.words
+    }
+
     #[inline]
     fn slot(&self, f: u64) -> usize {
         // Multiply-shift range reduction of the low 32 bits: < words.len().
