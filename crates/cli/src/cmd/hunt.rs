@@ -206,7 +206,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         contexts: HashMap::new(),
         merged: HashMap::new(),
         list_context: None,
-        by_key: BTreeMap::new(),
+        by_key: HashMap::new(),
         error: None,
     });
     let out = std::sync::Mutex::new(Out {
@@ -286,7 +286,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         && let Intel::Store(store) = &mut intel
     {
         let now = now_rfc3339();
-        let rows: Vec<cairn_kb::SightingInput> = by_key
+        let mut rows: Vec<cairn_kb::SightingInput> = by_key
             .iter()
             .map(|(k, t)| cairn_kb::SightingInput {
                 key: i64::from(*k),
@@ -302,6 +302,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
                     .join(", "),
             })
             .collect();
+        rows.sort_by_key(|r| r.key);
         let n = store
             .record_sightings(&rows)
             .context("recording sightings")?;
@@ -360,6 +361,20 @@ struct KeyTally {
     last: Option<String>,
     files: BTreeSet<Arc<str>>,
     indicator: Option<Observable>,
+}
+
+/// Sets `slot` to `v` when it is empty or `better(v, current)`, in place:
+/// logs run forward in time, so a key's last sighting moves at nearly
+/// every hit and a new string each time would be an allocation per hit.
+fn set_if(slot: &mut Option<String>, v: &str, better: impl Fn(&str, &str) -> bool) {
+    match slot {
+        Some(cur) if better(v, cur) => {
+            cur.clear();
+            cur.push_str(v);
+        }
+        Some(_) => {}
+        None => *slot = Some(v.to_string()),
+    }
 }
 
 /// Files, folders (recursively, sorted) and `-`.
@@ -540,7 +555,8 @@ struct Shared<'a> {
     merged: HashMap<Vec<u32>, Arc<HitContext>>,
     /// The one context of an `--ioc` list's indicators.
     list_context: Option<Arc<HitContext>>,
-    by_key: BTreeMap<u32, KeyTally>,
+    /// Per key: hits, when, where (a hash map: a hunt tallies every hit).
+    by_key: HashMap<u32, KeyTally>,
     /// The first store error; later hits are dropped and the hunt fails.
     error: Option<anyhow::Error>,
 }
@@ -583,12 +599,8 @@ impl Shared<'_> {
                 t.files.insert(hit.file.clone());
             }
             if let Some(ts) = &ts {
-                if t.first.as_deref().is_none_or(|f| &**ts < f) {
-                    t.first = Some(ts.to_string());
-                }
-                if t.last.as_deref().is_none_or(|l| &**ts > l) {
-                    t.last = Some(ts.to_string());
-                }
+                set_if(&mut t.first, ts, |new, cur| new < cur);
+                set_if(&mut t.last, ts, |new, cur| new > cur);
             }
             if t.indicator.is_none() {
                 t.indicator = Some(hit.indicator.clone());
@@ -770,7 +782,7 @@ fn write_human(out: &mut impl Write, hit: &Hit, ctx: &HitContext) -> std::io::Re
 fn render_summary(
     s: &Summary,
     index: &Index,
-    by_key: &BTreeMap<u32, KeyTally>,
+    by_key: &HashMap<u32, KeyTally>,
     contexts: &HashMap<u32, Arc<HitContext>>,
     cached: bool,
     index_secs: f64,
@@ -852,7 +864,12 @@ fn render_summary(
     fn value(t: &KeyTally) -> &str {
         t.indicator.as_ref().map_or("", |o| o.value.as_str())
     }
-    ranked.sort_by(|a, b| b.1.hits.cmp(&a.1.hits).then(value(a.1).cmp(value(b.1))));
+    ranked.sort_by(|a, b| {
+        b.1.hits
+            .cmp(&a.1.hits)
+            .then(value(a.1).cmp(value(b.1)))
+            .then(a.0.cmp(&b.0))
+    });
     let rows: Vec<Vec<String>> = ranked
         .iter()
         .take(SUMMARY_INDICATORS)
