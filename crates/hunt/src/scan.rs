@@ -441,6 +441,11 @@ const MIN_READ: usize = 64 << 10;
 /// measured 10-20 % idle there on one large file.
 const BLOCKS_PER_THREAD: usize = 8;
 
+/// [`BLOCKS_PER_THREAD`] for files read as blocks ([`Scanner::scan_ranges`]):
+/// there a batch holds no buffers (each worker reads into its own), only
+/// results, so it can be long and its barrier rare.
+const RANGE_BLOCKS_PER_THREAD: usize = 32;
+
 /// Per-file reading context shared by its blocks.
 #[derive(Debug, Clone)]
 enum Schema {
@@ -2236,7 +2241,7 @@ impl Scanner<'_> {
             hits: 0,
         };
         let blocks = ranges::block_count(len, size);
-        let batch = (rayon::current_num_threads().max(1) * BLOCKS_PER_THREAD) as u64;
+        let batch = (rayon::current_num_threads().max(1) * RANGE_BLOCKS_PER_THREAD) as u64;
         let match_block = |i: u64| -> io::Result<BlockResult> {
             RANGE_BUF.with_borrow_mut(|buf| {
                 ranges::read_block(f, len, size, i, max_line, buf)?;
