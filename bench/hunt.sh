@@ -5,6 +5,7 @@
 #
 #   bench/hunt.sh                 # everything (about 10-15 minutes on 2 cores)
 #   SIZE_MB=300 SETS="1000 100000" bench/hunt.sh   # quicker
+#   SKIP_TOOLS=1 bench/hunt.sh    # cairn and wc -l only (no grep, no rg)
 #
 # Needs: cargo, GNU time (/usr/bin/time), grep, rg (apt-get install ripgrep).
 # Not a timed test: it prints a Markdown table to paste into
@@ -28,6 +29,11 @@ TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 DRIVER=${DRIVER:-cli}
 
 cd "$ROOT"
+if [ -z "${SKIP_TOOLS:-}" ]; then
+  for t in grep rg /usr/bin/time; do
+    command -v "$t" >/dev/null || { echo "bench/hunt.sh: $t not found (rg: apt-get install ripgrep; or SKIP_TOOLS=1)" >&2; exit 1; }
+  done
+fi
 cargo build --release -q -p cairn-loggen
 if [ "$DRIVER" = cli ]; then cargo build --release -q -p cairn-cli; fi
 CAIRN=$TARGET/release/cairn
