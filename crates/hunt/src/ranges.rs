@@ -124,7 +124,9 @@ pub(crate) fn read_block(
         }
         seen = buf.len;
         let pos = from + buf.len as u64;
-        if pos >= len || buf.read_at(file, pos, READ_ON)? == 0 {
+        // Growing with the line: a long one costs a few reads, not one per 4 KB.
+        let more = READ_ON.max(buf.len - last_start);
+        if pos >= len || buf.read_at(file, pos, more)? == 0 {
             // The last line ends with the file.
             return Ok(());
         }
