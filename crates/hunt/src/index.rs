@@ -273,6 +273,14 @@ impl FpTable {
         }
     }
 
+    /// Starts loading the directory entry [`FpTable::find`] reads for `f`.
+    #[inline]
+    fn prefetch(&self, f: u64) {
+        if let Some(d) = self.dir.get((f >> self.shift) as usize) {
+            crate::prefilter::prefetch(d);
+        }
+    }
+
     #[inline]
     fn find(&self, f: u64) -> std::ops::Range<usize> {
         if self.fps.is_empty() || !self.filter.may_contain(f) {
@@ -800,6 +808,17 @@ impl Index {
     /// The second look at a probe that passed its filter: whether its
     /// value is in the table (or, for an address, in the table or a
     /// network). False means the value matches nothing.
+    /// Starts loading what [`Index::probe_confirms`] reads first, so that
+    /// the confirmations of a batch overlap their cache misses.
+    #[inline]
+    pub(crate) fn prefetch_confirm(&self, p: &Probe) {
+        if p.in_v4 {
+            self.v4.prefetch(p.value as u32);
+        } else {
+            self.table.prefetch(p.value);
+        }
+    }
+
     pub(crate) fn probe_confirms(&self, p: &Probe) -> bool {
         if p.in_v4 {
             let a = Ipv4Addr::from(p.value as u32);

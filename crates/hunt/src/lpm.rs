@@ -105,6 +105,16 @@ impl<V> Lpm4<V> {
         }
     }
 
+    /// Starts loading the directory entry [`Lpm4::get_lpm`] reads first
+    /// for `addr` (a hint).
+    #[inline]
+    pub(crate) fn prefetch(&self, addr: u32) {
+        let h = addr.checked_shr(self.shift).unwrap_or(0) as usize;
+        if let Some(d) = self.dir.get(h) {
+            crate::prefilter::prefetch(d);
+        }
+    }
+
     /// The longest network holding `addr`, with its value.
     #[inline]
     pub(crate) fn get_lpm(&self, addr: u32) -> Option<(Ipv4Net, &V)> {

@@ -98,7 +98,7 @@ impl Prefilter {
 /// Starts loading the cache line holding `w` (a hint; no effect on
 /// program state, a no-op where no prefetch instruction is available).
 #[inline]
-pub(crate) fn prefetch(w: &u64) {
+pub(crate) fn prefetch<T>(w: &T) {
     #[cfg(all(target_arch = "x86_64", target_feature = "sse"))]
     {
         use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};

@@ -1447,6 +1447,9 @@ impl BlockCtx<'_> {
         // Stage 1: the cache-resident filters, all loads independent.
         for p in &batch.probes {
             let pass = self.index.probe_passes(p);
+            if pass {
+                self.index.prefetch_confirm(p);
+            }
             batch.pass.push(pass);
         }
         // Stage 2, for the few that pass: the exact table and tries. Only a
