@@ -2010,22 +2010,8 @@ impl<'i> Scanner<'i> {
             max_spare: 2 * batch,
         };
         let file: Arc<str> = Arc::from(name.as_str());
-        let mut fs = FileSummary {
-            file: name.clone(),
-            format: self.opts.format,
-            compression: codec_name,
-            lines: 0,
-            bytes: 0,
-            malformed: 0,
-            malformed_examples: Vec::new(),
-            hits: 0,
-        };
-        let ctx = BlockCtx {
-            index: self.index,
-            fields: &self.opts.fields,
-            max_line: self.opts.max_line_len,
-            extractor: self.opts.extractor.as_ref(),
-        };
+        let mut fs = FileSummary::empty(&name, self.opts.format, codec_name);
+        let ctx = self.block_ctx();
         let mut reported = 0u64;
         let report = |reported: &mut u64| {
             if let Some(p) = &self.opts.progress {
@@ -2072,12 +2058,8 @@ impl<'i> Scanner<'i> {
             }
             return Ok(fs);
         };
-        let format = match self.opts.format {
-            LogFormat::Auto => detect(first, &self.opts.fields),
-            f => f,
-        };
+        let (format, schema) = self.schema_of(first);
         fs.format = format;
-        let schema = schema_for(format, first, &self.opts.fields, self.index);
         let skip_header = matches!(schema, Schema::Csv(_));
         let mut first_batch = true;
         // Hits of the previous batch, handed over while the next is matched:
@@ -2136,6 +2118,22 @@ impl<'i> Scanner<'i> {
             s.append(&mut blocks.spare);
         }
         Ok(fs)
+    }
+}
+
+impl FileSummary {
+    /// The summary of an input before its first block.
+    fn empty(file: &str, format: LogFormat, compression: &'static str) -> FileSummary {
+        FileSummary {
+            file: file.to_string(),
+            format,
+            compression,
+            lines: 0,
+            bytes: 0,
+            malformed: 0,
+            malformed_examples: Vec::new(),
+            hits: 0,
+        }
     }
 }
 
@@ -2201,6 +2199,27 @@ impl Scanner<'_> {
         self.opts.block_size.max(1 << 12)
     }
 
+    /// What every block of an input is matched with.
+    fn block_ctx(&self) -> BlockCtx<'_> {
+        BlockCtx {
+            index: self.index,
+            fields: &self.opts.fields,
+            max_line: self.opts.max_line_len,
+            extractor: self.opts.extractor.as_ref(),
+        }
+    }
+
+    /// An input's format (detected unless forced) and schema, from its
+    /// first block.
+    fn schema_of(&self, first: &[u8]) -> (LogFormat, Schema) {
+        let format = match self.opts.format {
+            LogFormat::Auto => detect(first, &self.opts.fields),
+            f => f,
+        };
+        let schema = schema_for(format, first, &self.opts.fields, self.index);
+        (format, schema)
+    }
+
     /// [`Scanner::scan_one`] for a file [`Scanner::range_readable`] accepts:
     /// each worker reads the blocks it matches (a batch at a time, in
     /// order), and the previous batch's hits are handed over meanwhile.
@@ -2217,38 +2236,23 @@ impl Scanner<'_> {
         };
         let size = self.block_size() as u64;
         let max_line = self.opts.max_line_len;
+        // Block 0 decides the format, and is matched from this buffer.
         let mut first = ranges::BlockBuf::default();
         ranges::read_block(f, len, size, 0, max_line, &mut first).map_err(io_err)?;
-        let format = match self.opts.format {
-            LogFormat::Auto => detect(first.lines(), &self.opts.fields),
-            f => f,
-        };
-        let schema = schema_for(format, first.lines(), &self.opts.fields, self.index);
-        drop(first);
+        let (format, schema) = self.schema_of(first.lines());
         let skip_header = matches!(schema, Schema::Csv(_));
-        let ctx = BlockCtx {
-            index: self.index,
-            fields: &self.opts.fields,
-            max_line,
-            extractor: self.opts.extractor.as_ref(),
-        };
+        let ctx = self.block_ctx();
         let file: Arc<str> = Arc::from(name);
-        let mut fs = FileSummary {
-            file: name.to_string(),
-            format,
-            compression: "none",
-            lines: 0,
-            bytes: 0,
-            malformed: 0,
-            malformed_examples: Vec::new(),
-            hits: 0,
-        };
+        let mut fs = FileSummary::empty(name, format, "none");
         let blocks = ranges::block_count(len, size);
         let batch = (rayon::current_num_threads().max(1) * RANGE_BLOCKS_PER_THREAD) as u64;
         let match_block = |i: u64| -> io::Result<BlockResult> {
+            if i == 0 {
+                return Ok(ctx.run(&schema, first.lines(), skip_header));
+            }
             RANGE_BUF.with_borrow_mut(|buf| {
                 ranges::read_block(f, len, size, i, max_line, buf)?;
-                Ok(ctx.run(&schema, buf.lines(), i == 0 && skip_header))
+                Ok(ctx.run(&schema, buf.lines(), false))
             })
         };
         let hand_over = |hits: Vec<Hit>| {
