@@ -987,8 +987,8 @@ struct Split {
 /// them), in order, stopping at the end of column `last` or of the line.
 ///
 /// One pass finds columns and the line's end together (a separate newline
-/// search first would read every byte twice), and a chunk of sixteen bytes
-/// in which no wanted column ends costs one mask test, whatever its
+/// search first would read every byte twice), and a chunk of 64 bytes in
+/// which no wanted column ends costs one mask test, whatever its
 /// separators: most columns of a Zeek line are not read.
 fn split_wanted(
     rest: &[u8],
@@ -997,18 +997,20 @@ fn split_wanted(
     last: usize,
     out: &mut Vec<(usize, usize, usize)>,
 ) -> Split {
-    split_wanted_by::<16>(
-        rest,
-        wanted,
-        last,
-        out,
-        |c| byte_masks16(c, sep, b'\\', b'\n'),
-        select_bit,
-    )
+    split_wanted_by(rest, wanted, last, out, |c| {
+        let mut masks = (0u64, 0u64, 0u64);
+        for (i, q) in c.as_chunks::<16>().0.iter().enumerate() {
+            let (m, bs, nl) = byte_masks16(q, sep, b'\\', b'\n');
+            masks.0 |= u64::from(m) << (16 * i);
+            masks.1 |= u64::from(bs) << (16 * i);
+            masks.2 |= u64::from(nl) << (16 * i);
+        }
+        masks
+    })
 }
 
-/// [`split_wanted`] thirty-two bytes per step, for CPUs with AVX2 (and
-/// the bit instructions that came with it: `popcnt`, `lzcnt`, BMI).
+/// [`split_wanted`] with AVX2 compares (and the bit instructions that came
+/// with it: `popcnt`, `lzcnt`, BMI).
 ///
 /// # Safety
 /// The CPU must have AVX2, BMI1, BMI2, POPCNT and LZCNT.
@@ -1024,58 +1026,42 @@ unsafe fn split_wanted_avx2(
     use std::arch::x86_64::{
         __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_set1_epi8,
     };
-    split_wanted_by::<32>(
-        rest,
-        wanted,
-        last,
-        out,
-        |c| {
-            // SAFETY: this function only runs on CPUs with AVX2 (its contract);
-            // the load reads exactly the 32 bytes of `c` (unaligned loads are
-            // allowed), the rest works on registers.
-            unsafe {
-                let v = _mm256_loadu_si256(c.as_ptr().cast::<__m256i>());
-                let m = |b: u8| {
-                    _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(b as i8))) as u32
-                };
-                (m(sep), m(b'\\'), m(b'\n'))
-            }
-        },
-        |m, j| {
-            // BMI2, as the function requires: the `j`-th set bit in one step.
-            std::arch::x86_64::_pdep_u32(1 << j, m).trailing_zeros()
-        },
-    )
+    split_wanted_by(rest, wanted, last, out, |c| {
+        // SAFETY: this function only runs on CPUs with AVX2 (its contract);
+        // each load reads 32 of the 64 bytes of `c` (unaligned loads are
+        // allowed), the rest works on registers.
+        unsafe {
+            let lo = _mm256_loadu_si256(c.as_ptr().cast::<__m256i>());
+            let hi = _mm256_loadu_si256(c.as_ptr().add(32).cast::<__m256i>());
+            let m = |b: u8| {
+                let b = _mm256_set1_epi8(b as i8);
+                let l = _mm256_movemask_epi8(_mm256_cmpeq_epi8(lo, b)) as u32;
+                let h = _mm256_movemask_epi8(_mm256_cmpeq_epi8(hi, b)) as u32;
+                u64::from(l) | u64::from(h) << 32
+            };
+            (m(sep), m(b'\\'), m(b'\n'))
+        }
+    })
 }
 
-/// The position of the `j`-th (from 0) set bit of `m`, which has more
-/// than `j` bits set.
-#[inline]
-fn select_bit(mut m: u32, j: u32) -> u32 {
-    for _ in 0..j {
-        m &= m - 1;
-    }
-    m.trailing_zeros()
-}
-
-/// The body of [`split_wanted`] for chunks of `W` (16 or 32) bytes, with
-/// `masks` giving the separator, backslash and newline bits of a chunk.
+/// The body of [`split_wanted`], 64 bytes per chunk, with `masks` giving
+/// the separator, backslash and newline bits of a chunk.
 #[inline(always)]
-fn split_wanted_by<const W: usize>(
+fn split_wanted_by(
     rest: &[u8],
     wanted: u64,
     last: usize,
     out: &mut Vec<(usize, usize, usize)>,
-    masks: impl Fn(&[u8; W]) -> (u32, u32, u32),
-    select: impl Fn(u32, u32) -> u32,
+    masks: impl Fn(&[u8; 64]) -> (u64, u64, u64),
 ) -> Split {
+    const W: usize = 64;
     out.clear();
     let is_wanted = |col: usize| col < 64 && wanted & (1 << col) != 0;
     let n = rest.len();
     // The chunk at `base`; the last few bytes zero-padded to a chunk with
     // the padding's bits masked off (whatever the separator byte). Padding
     // is built only when a line runs into them, at a block's end.
-    let chunk = |base: usize| -> (u32, u32, u32) {
+    let chunk = |base: usize| -> (u64, u64, u64) {
         match rest.get(base..base + W) {
             Some(c) => masks(&c.as_chunks::<W>().0[0]),
             None => {
@@ -1083,42 +1069,25 @@ fn split_wanted_by<const W: usize>(
                 let mut padded = [0u8; W];
                 padded[..tail.len()].copy_from_slice(tail);
                 let (m, bs, nl) = masks(&padded);
-                let valid = (1u32 << tail.len()) - 1;
+                let valid = (1u64 << tail.len()) - 1;
                 (m & valid, bs & valid, nl & valid)
             }
         }
     };
-    // The line's end from chunk `base` on, when its columns are all found:
-    // the newline masks alone (no call: most lines end within a few chunks).
-    let end_from = |mut base: usize| -> usize {
-        while base < n {
-            let (_, _, nl) = chunk(base);
-            if nl != 0 {
-                return base + nl.trailing_zeros() as usize;
-            }
-            base += W;
-        }
-        n
-    };
-    let mut escapes = 0u32;
+    let mut escapes = 0u64;
     // `col` is the index of the column starting at `start`.
     let mut col = 0usize;
     let mut start = 0usize;
     let mut base = 0usize;
     while base < n {
-        let (mut m, mut bs, nl) = chunk(base);
-        if nl != 0 {
-            let keep = (1u32 << nl.trailing_zeros()) - 1;
-            m &= keep;
-            bs &= keep;
-        }
-        escapes |= bs;
+        let (mut m, bs, nl) = chunk(base);
+        // Bits below the first newline (all of them without one); the
+        // newline bits above it that it keeps are no separator or backslash.
+        let keep = nl.wrapping_sub(1);
+        m &= keep;
+        escapes |= bs & keep;
         if m != 0 {
-            let k = if W == 16 {
-                popcount16(m)
-            } else {
-                m.count_ones() as usize
-            };
+            let k = m.count_ones() as usize;
             // Columns col..col+k end in this chunk; `last` is wanted, so this
             // never skips past it.
             let mut ending = if col < 64 {
@@ -1126,34 +1095,48 @@ fn split_wanted_by<const W: usize>(
             } else {
                 0
             };
-            // Straight to the separators ending wanted columns: a chunk
-            // holds up to a dozen separators and lines two to five wanted
-            // columns.
+            // Straight to the separators ending wanted columns (a chunk holds
+            // up to a few dozen separators and a line two to five wanted
+            // columns), walking the separators once: `sm`'s lowest bit is
+            // separator `j`, `from` the start of column `col + j`. A walk, not
+            // BMI2's `pdep`, which is microcoded (slow) on AMD before Zen 3.
+            let mut sm = m;
+            let mut j = 0u32;
+            let mut from = start;
             while ending != 0 {
-                let j = ending.trailing_zeros();
-                let pos = base + select(m, j) as usize;
-                let from = if j == 0 {
-                    start
-                } else {
-                    base + select(m, j - 1) as usize + 1
-                };
+                let want = ending.trailing_zeros();
+                while j < want {
+                    from = base + sm.trailing_zeros() as usize + 1;
+                    sm &= sm - 1;
+                    j += 1;
+                }
+                let pos = base + sm.trailing_zeros() as usize;
                 out.push((col + j as usize, from, pos));
                 if col + j as usize == last {
-                    let end = if nl != 0 {
-                        base + nl.trailing_zeros() as usize
-                    } else {
-                        end_from(base + W)
-                    };
+                    let mut end_base = base;
+                    let mut nl = nl;
+                    // The line's end, from the newline masks alone.
+                    while nl == 0 {
+                        end_base += W;
+                        if end_base >= n {
+                            return Split {
+                                escapes: escapes != 0,
+                                complete: true,
+                                end: n,
+                            };
+                        }
+                        nl = chunk(end_base).2;
+                    }
                     return Split {
                         escapes: escapes != 0,
                         complete: true,
-                        end,
+                        end: end_base + nl.trailing_zeros() as usize,
                     };
                 }
                 ending &= ending - 1;
             }
             col += k;
-            start = base + (31 - m.leading_zeros()) as usize + 1;
+            start = base + (63 - m.leading_zeros()) as usize + 1;
         }
         if nl != 0 {
             let end = base + nl.trailing_zeros() as usize;
@@ -1193,29 +1176,6 @@ fn has_avx2() -> bool {
     #[cfg(not(target_arch = "x86_64"))]
     {
         false
-    }
-}
-
-/// Set bits of a 16-bit mask. The x86-64 baseline has no `popcnt`, and
-/// `count_ones` then compiles to a dozen instructions per chunk.
-#[inline]
-fn popcount16(m: u32) -> usize {
-    #[cfg(target_feature = "popcnt")]
-    {
-        m.count_ones() as usize
-    }
-    #[cfg(not(target_feature = "popcnt"))]
-    {
-        static POP8: [u8; 256] = {
-            let mut t = [0u8; 256];
-            let mut i = 0;
-            while i < 256 {
-                t[i] = (i as u8).count_ones() as u8;
-                i += 1;
-            }
-            t
-        };
-        usize::from(POP8[(m & 0xff) as usize]) + usize::from(POP8[((m >> 8) & 0xff) as usize])
     }
 }
 
