@@ -463,7 +463,23 @@ fn store_indicators_name_their_actor_and_record_sightings() {
         "{text}"
     );
 
-    let out = env.cairn(&["hunt", "--record", dns]);
+    // The same log under a second name: each sighting counts both and
+    // names both files, sorted.
+    let copy = env.write("b-copy.log", &std::fs::read(dns).unwrap());
+    let out = env.cairn(&["hunt", "--record", dns, copy.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stderr).contains("recorded 2 sighting"));
+    let db = rusqlite::Connection::open(env.path("cairn.db")).unwrap();
+    let rows: Vec<(i64, String)> = db
+        .prepare("SELECT count, location FROM sightings ORDER BY count")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut names = [dns.to_string(), copy.to_str().unwrap().to_string()];
+    names.sort();
+    let both = names.join(", ");
+    // 45.77.153.197 once per copy; dga.asia twice (kb.dga.asia) per copy.
+    assert_eq!(rows, vec![(2, both.clone()), (4, both)]);
 }
