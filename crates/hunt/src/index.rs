@@ -27,7 +27,7 @@ const NS_JA4: u64 = 6;
 const NS_FILENAME: u64 = 7;
 
 const MAGIC: &[u8; 8] = b"CAIRNHX\0";
-const FORMAT_VERSION: u32 = 5;
+const FORMAT_VERSION: u32 = 6;
 
 /// How a log value met an indicator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -533,6 +533,7 @@ impl<'w> IndexBuilder<'w> {
             table: FpTable::from_sorted(fps, keys, kinds),
             v4_filter,
             v4_first: v4_first(&nets4, &v4_exact24),
+            v4_16: v4_sixteens(&nets4, &v4_exact24),
             v4: t4,
             v6: t6,
             cidr_keys,
@@ -644,6 +645,31 @@ fn v4_first(nets: &[Ipv4Net], exact24: &[u32]) -> [u64; 4] {
     bits
 }
 
+/// Words of [`v4_sixteens`]: one bit per IPv4 /16.
+const V4_16_WORDS: usize = (1 << 16) / 64;
+
+/// One bit per IPv4 /16 that an exact IPv4 indicator lies in or a network
+/// indicator touches. 8 KB at any size, so it stays in a core's cache: a
+/// set of thousands of addresses leaves most /16s empty, and their
+/// addresses are turned away without a probe into the 2 MB /24 filter (or,
+/// below that filter's size, the exact table and the trie).
+fn v4_sixteens(nets: &[Ipv4Net], exact24: &[u32]) -> Box<[u64; V4_16_WORDS]> {
+    let mut bits = Box::new([0u64; V4_16_WORDS]);
+    for &b in exact24 {
+        let h = (b >> 8) as usize;
+        bits[h >> 6] |= 1 << (h & 63);
+    }
+    for net in nets {
+        let first = (u32::from(net.network()) >> 16) as usize;
+        set_bits(
+            &mut bits[..],
+            first,
+            1usize << 16u8.saturating_sub(net.prefix_len()),
+        );
+    }
+    bits
+}
+
 fn ip_kind(ip: IpAddr) -> IndicatorKind {
     match ip {
         IpAddr::V4(_) => IndicatorKind::Ipv4,
@@ -683,6 +709,8 @@ pub struct Index {
     /// size: the internal addresses most log lines carry (10/8, 192/8, ...)
     /// are turned away on the text of their first octet, before parsing.
     v4_first: [u64; 4],
+    /// One bit per IPv4 /16 of an indicator or network ([`v4_sixteens`]).
+    v4_16: Box<[u64; V4_16_WORDS]>,
     v4: Lpm4<(u32, u32)>,
     v6: PrefixMap<Ipv6Net, (u32, u32)>,
     cidr_keys: Vec<u32>,
@@ -730,6 +758,7 @@ impl Index {
     pub fn heap_bytes(&self) -> usize {
         self.table.heap_bytes()
             + self.v4_filter.len() * 8
+            + V4_16_WORDS * 8
             + self.v4.mem_size()
             + self.v6.mem_size()
             + self.cidr_keys.len() * 4
@@ -844,11 +873,18 @@ impl Index {
         self.v4_first[usize::from(o >> 6)] & (1 << (o & 63)) != 0
     }
 
+    /// Whether some IPv4 indicator or network lies in or meets the /16 of `a`.
+    #[inline]
+    fn v4_16_has(&self, a: Ipv4Addr) -> bool {
+        let h = (u32::from(a) >> 16) as usize;
+        self.v4_16[h >> 6] & (1 << (h & 63)) != 0
+    }
+
     /// The prefilter half of [`Index::match_ip`] for an IPv4 address:
     /// pushes deferred probes; false means "cannot be decided here, match
     /// the line in full".
     pub(crate) fn gather_v4(&self, a: Ipv4Addr, slot: u32, probes: &mut Vec<Probe>) -> bool {
-        if !self.v4_first_has(a.octets()[0]) {
+        if !self.v4_first_has(a.octets()[0]) || !self.v4_16_has(a) {
             return true;
         }
         if !self.v4_filter.is_empty() {
@@ -999,6 +1035,11 @@ impl Index {
 
     /// Matches an address: exact first, else the longest covering network.
     pub(crate) fn match_ip(&self, ip: IpAddr, via_url: bool, out: &mut Vec<Match>) {
+        if let IpAddr::V4(a) = ip
+            && !self.v4_16_has(a)
+        {
+            return;
+        }
         if let IpAddr::V4(a) = ip
             && !self.v4_filter.is_empty()
         {
@@ -1220,6 +1261,9 @@ impl Index {
         for w in self.v4_first {
             b.extend_from_slice(&w.to_le_bytes());
         }
+        for w in self.v4_16.iter() {
+            b.extend_from_slice(&w.to_le_bytes());
+        }
         let parents = self.parents.words();
         b.extend_from_slice(&(parents.len() as u64).to_le_bytes());
         for w in parents {
@@ -1322,6 +1366,12 @@ impl Index {
         c.u64s(nf, &mut filter)?;
         let domain_labels = (c.u8()?, c.u8()?);
         let v4_first = [c.u64()?, c.u64()?, c.u64()?, c.u64()?];
+        let mut v4_16 = Vec::new();
+        c.u64s(V4_16_WORDS, &mut v4_16)?;
+        let v4_16: Box<[u64; V4_16_WORDS]> = v4_16
+            .into_boxed_slice()
+            .try_into()
+            .map_err(|_| "IPv4 /16 filter of the wrong size")?;
         let np = c.len(8)?;
         let mut parents = Vec::new();
         c.u64s(np, &mut parents)?;
@@ -1343,6 +1393,7 @@ impl Index {
             table,
             v4_filter: filter,
             v4_first,
+            v4_16,
             v4,
             v6,
             cidr_keys,
@@ -1573,8 +1624,20 @@ mod tests {
             (K::Cidr, "20.0.0.0/24"),
             (K::Cidr, "20.0.2.0/24"),
             (K::Cidr, "30.0.0.16/28"),
+            // Across sixteen /16s (the /16 filter's bits), and exact
+            // addresses alone in theirs.
+            (K::Cidr, "172.16.0.0/12"),
+            (K::Ipv4, "45.77.153.197"),
         ]);
         for (a, want) in [
+            ("172.15.255.255", false),
+            ("172.16.0.0", true),
+            ("172.24.9.9", true),
+            ("172.31.255.255", true),
+            ("172.32.0.0", false),
+            ("45.77.153.197", true),
+            ("45.77.0.1", false),
+            ("45.76.153.197", false),
             ("9.255.255.255", false),
             ("10.0.0.0", true),
             ("11.255.255.255", true),
@@ -1705,6 +1768,7 @@ mod tests {
         ix.save(&p).unwrap();
         let back = Index::load(&p).unwrap();
         assert_eq!(back.v4_filter, ix.v4_filter);
+        assert_eq!(back.v4_16, ix.v4_16);
         for ix in [&ix, &back] {
             for i in (0..6000u32).step_by(7) {
                 let ip = format!("40.{}.{}.{}", i / 256, i % 256, i % 200 + 1);
