@@ -27,7 +27,7 @@ const NS_JA4: u64 = 6;
 const NS_FILENAME: u64 = 7;
 
 const MAGIC: &[u8; 8] = b"CAIRNHX\0";
-const FORMAT_VERSION: u32 = 6;
+const FORMAT_VERSION: u32 = 7;
 
 /// How a log value met an indicator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -528,12 +528,13 @@ impl<'w> IndexBuilder<'w> {
         v4_exact24.sort_unstable();
         v4_exact24.dedup();
         let v4_filter = v4_filter(&nets4, &v4_exact24);
+        let v4_16 = v4_sixteens(&nets4, &v4_exact24);
         Index {
             kinds_present: kinds_present(&kinds),
             table: FpTable::from_sorted(fps, keys, kinds),
             v4_filter,
-            v4_first: v4_first(&nets4, &v4_exact24),
-            v4_16: v4_sixteens(&nets4, &v4_exact24),
+            v4_first: v4_first_of(&v4_16),
+            v4_16,
             v4: t4,
             v6: t6,
             cidr_keys,
@@ -630,17 +631,14 @@ fn v4_filter(nets: &[Ipv4Net], exact24: &[u32]) -> Vec<u64> {
 }
 
 /// One bit per first octet that an exact IPv4 indicator starts with or a
-/// network indicator covers.
-fn v4_first(nets: &[Ipv4Net], exact24: &[u32]) -> [u64; 4] {
+/// network indicator covers: a first octet's 256 /16s are four words of
+/// [`v4_sixteens`].
+fn v4_first_of(sixteens: &[u64; V4_16_WORDS]) -> [u64; 4] {
     let mut bits = [0u64; 4];
-    let mut set = |o: usize| bits[o >> 6] |= 1 << (o & 63);
-    for &b in exact24 {
-        set((b >> 16) as usize);
-    }
-    for net in nets {
-        let first = (u32::from(net.network()) >> 24) as usize;
-        let count = 1usize << 8u8.saturating_sub(net.prefix_len());
-        (first..first + count).for_each(&mut set);
+    for (o, words) in sixteens.chunks_exact(4).enumerate() {
+        if words.iter().any(|w| *w != 0) {
+            bits[o >> 6] |= 1 << (o & 63);
+        }
     }
     bits
 }
@@ -884,7 +882,7 @@ impl Index {
     /// pushes deferred probes; false means "cannot be decided here, match
     /// the line in full".
     pub(crate) fn gather_v4(&self, a: Ipv4Addr, slot: u32, probes: &mut Vec<Probe>) -> bool {
-        if !self.v4_first_has(a.octets()[0]) || !self.v4_16_has(a) {
+        if !self.v4_16_has(a) {
             return true;
         }
         if !self.v4_filter.is_empty() {
@@ -1258,9 +1256,6 @@ impl Index {
             b.extend_from_slice(&w.to_le_bytes());
         }
         b.extend_from_slice(&[self.domain_labels.0, self.domain_labels.1]);
-        for w in self.v4_first {
-            b.extend_from_slice(&w.to_le_bytes());
-        }
         for w in self.v4_16.iter() {
             b.extend_from_slice(&w.to_le_bytes());
         }
@@ -1365,7 +1360,6 @@ impl Index {
         let mut filter = Vec::new();
         c.u64s(nf, &mut filter)?;
         let domain_labels = (c.u8()?, c.u8()?);
-        let v4_first = [c.u64()?, c.u64()?, c.u64()?, c.u64()?];
         let mut v4_16 = Vec::new();
         c.u64s(V4_16_WORDS, &mut v4_16)?;
         let v4_16: Box<[u64; V4_16_WORDS]> = v4_16
@@ -1392,7 +1386,7 @@ impl Index {
             kinds_present,
             table,
             v4_filter: filter,
-            v4_first,
+            v4_first: v4_first_of(&v4_16),
             v4_16,
             v4,
             v6,

@@ -720,10 +720,11 @@ fn write_json(out: &mut Vec<u8>, hit: &Hit, ctx: &HitContext) {
     out.push(b'\n');
 }
 
-/// Whether `s` holds a byte JSON escapes: a control byte, `"` or `\\`.
+/// Whether `s` holds a byte JSON escapes: a control byte, `"` or `\`.
 /// Eight bytes per step (an alert's strings are ~100 bytes; a byte loop
 /// was a tenth of formatting it). Exact as a yes/no: the zero-byte and
 /// less-than tricks can only misreport bytes above one that truly matched.
+/// By hand: `memchr` finds given bytes, not a range like the control bytes.
 fn needs_escape(s: &[u8]) -> bool {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
