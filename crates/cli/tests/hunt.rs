@@ -483,3 +483,71 @@ fn store_indicators_name_their_actor_and_record_sightings() {
     // 45.77.153.197 once per copy; dga.asia twice (kb.dga.asia) per copy.
     assert_eq!(rows, vec![(2, both.clone()), (4, both)]);
 }
+
+/// Tens of thousands of alerts (megabytes of output, written out in chunks
+/// from both scanning threads, over two inputs of many blocks each): every
+/// hit printed once, in both output forms, and the summary counts them.
+#[test]
+fn many_alerts_are_each_printed_once() {
+    let env = Env::new();
+    let iocs = env.write("iocs.txt", b"5.188.33.0/24\n");
+    let ioc = iocs.to_str().unwrap();
+    // Every third line hits; the rest are near misses in the next /24.
+    let log = |name: &str, n: usize| {
+        let body: String = (0..n)
+            .map(|i| {
+                let net = if i % 3 == 0 { 33 } else { 34 };
+                format!(
+                    "{{\"ts\":\"2023-06-01T00:00:{:02}Z\",\"destination.ip\":\"5.188.{net}.{}\",\"pad\":\"{:0>120}\"}}\n",
+                    i % 60,
+                    i % 256,
+                    i
+                )
+            })
+            .collect();
+        env.write(name, body.as_bytes())
+    };
+    let (a, b) = (log("a.jsonl", 60_000), log("b.jsonl", 45_000));
+    let files = [a.to_str().unwrap(), b.to_str().unwrap()];
+    let want = |n: u64| (1..=n).filter(|l| (l - 1) % 3 == 0).collect::<Vec<u64>>();
+
+    let out = env.cairn(&["hunt", "--json", "--ioc", ioc, files[0], files[1]]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut got: Vec<(String, u64)> = stdout
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+            assert_eq!(v["indicator"]["value"], "5.188.33.0/24");
+            let f = v["file"].as_str().unwrap();
+            let f = Path::new(f).file_name().unwrap().to_string_lossy();
+            (f.into_owned(), v["line"].as_u64().unwrap())
+        })
+        .collect();
+    let printed = got.len();
+    got.sort();
+    got.dedup();
+    assert_eq!(got.len(), printed, "an alert was printed twice");
+    let mut expect: Vec<(String, u64)> = want(45_000)
+        .into_iter()
+        .map(|l| ("b.jsonl".to_string(), l))
+        .chain(want(60_000).into_iter().map(|l| ("a.jsonl".to_string(), l)))
+        .collect();
+    expect.sort();
+    assert_eq!(got, expect);
+
+    // The human form: one line per alert, then the summary's count.
+    let out = env.cairn(&["hunt", "--ioc", ioc, files[0], files[1]]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines = stdout
+        .lines()
+        .filter(|l| l.contains("  ->  cidr 5.188.33.0/24"))
+        .count();
+    assert_eq!(lines, expect.len());
+    assert!(
+        stdout.contains(&format!("{} hit(s) on 1 indicator(s)", expect.len())),
+        "{}",
+        &stdout[stdout.len().saturating_sub(2000)..]
+    );
+}

@@ -11,6 +11,7 @@ use cairn_hunt::{
 };
 use cairn_model::{IndicatorKind, Observable, Provenance};
 use cairn_warninglist::WarningLists;
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{Hash, Hasher};
@@ -122,6 +123,11 @@ struct ActorOut {
     aliases: Vec<String>,
 }
 
+/// Alerts are written out every this many bytes: a batch's alerts can
+/// run to megabytes, and a buffer that stays in the core's cache costs
+/// no fresh pages (a page touched first is dear in a VM).
+const FORMAT_CHUNK: usize = 64 << 10;
+
 thread_local! {
     /// Each scanning thread's alert buffer, reused batch after batch.
     static FORMAT_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
@@ -203,10 +209,11 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     let t1 = Instant::now();
     let shared = std::sync::Mutex::new(Shared {
         intel: &mut intel,
-        contexts: HashMap::new(),
+        contexts: FxHashMap::default(),
         merged: HashMap::new(),
         list_context: None,
-        by_key: HashMap::new(),
+        by_key: FxHashMap::default(),
+        seen: args.record.then(FxHashMap::default),
         error: None,
     });
     let out = std::sync::Mutex::new(Out {
@@ -236,29 +243,22 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
             drop(st);
             FORMAT_BUF.with_borrow_mut(|buf| {
                 buf.clear();
-                for (hit, ctx) in hits.iter().zip(&ctxs) {
+                let mut n = 0u64;
+                for (i, (hit, ctx)) in hits.iter().zip(&ctxs).enumerate() {
                     if args.json {
                         write_json(buf, hit, ctx);
                     } else {
                         let _ = write_human(buf, hit, ctx);
                     }
-                }
-                let Ok(mut o) = out.lock() else { return };
-                if o.broken_pipe {
-                    return;
-                }
-                let r = if visible_bar {
-                    bar.suspend(|| o.w.write_all(buf))
-                } else {
-                    o.w.write_all(buf)
-                };
-                match r {
-                    Ok(()) => o.printed += hits.len() as u64,
-                    Err(_) => o.broken_pipe = true,
-                }
-                // A batch of many hits should not pin megabytes per thread.
-                if buf.capacity() > 4 << 20 {
-                    *buf = Vec::new();
+                    n += 1;
+                    if buf.len() >= FORMAT_CHUNK || i + 1 == hits.len() {
+                        let Ok(mut o) = out.lock() else { return };
+                        if !o.emit(buf, n, visible_bar.then_some(&bar)) {
+                            return;
+                        }
+                        buf.clear();
+                        n = 0;
+                    }
                 }
             });
         })
@@ -271,6 +271,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     let Shared {
         contexts,
         by_key,
+        seen,
         error,
         ..
     } = shared
@@ -282,15 +283,15 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     bar.finish_and_clear();
     let scan_time = t1.elapsed();
 
-    if args.record
+    if let Some(seen) = seen
         && let Intel::Store(store) = &mut intel
     {
         let now = now_rfc3339();
-        let mut rows: Vec<cairn_kb::SightingInput> = by_key
+        let mut rows: Vec<cairn_kb::SightingInput> = seen
             .iter()
             .map(|(k, t)| cairn_kb::SightingInput {
                 key: i64::from(*k),
-                count: t.hits,
+                count: by_key.get(k).map_or(0, |t| t.hits),
                 first_seen: t.first.clone().unwrap_or_else(|| now.clone()),
                 last_seen: t.last.clone().unwrap_or_else(|| now.clone()),
                 where_: {
@@ -354,9 +355,17 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// A key's hits, for the summary.
 #[derive(Default)]
 struct KeyTally {
     hits: u64,
+    indicator: Option<Observable>,
+}
+
+/// When and where a key was seen, for `--record` only: the RFC 3339 stamp
+/// and the comparisons per hit were most of the tally's cost.
+#[derive(Default)]
+struct KeySeen {
     first: Option<String>,
     last: Option<String>,
     /// The inputs it was seen in, as first seen: a key is nearly always in
@@ -364,7 +373,6 @@ struct KeyTally {
     /// others in a list.
     file: Option<Arc<str>>,
     more_files: Vec<Arc<str>>,
-    indicator: Option<Observable>,
 }
 
 /// Sets `slot` to `v` when it is empty or `better(v, current)`, in place:
@@ -554,13 +562,15 @@ fn load_or_build_index(intel: &Intel, args: &Args) -> anyhow::Result<(Index, boo
 /// What the scanning threads share while a hunt runs.
 struct Shared<'a> {
     intel: &'a mut Intel,
-    contexts: HashMap<u32, Arc<HitContext>>,
+    contexts: FxHashMap<u32, Arc<HitContext>>,
     /// Contexts of values several keys carry, merged once per key set.
     merged: HashMap<Vec<u32>, Arc<HitContext>>,
     /// The one context of an `--ioc` list's indicators.
     list_context: Option<Arc<HitContext>>,
-    /// Per key: hits, when, where (a hash map: a hunt tallies every hit).
-    by_key: HashMap<u32, KeyTally>,
+    /// Per key: hits (a hash map: a hunt tallies every hit).
+    by_key: FxHashMap<u32, KeyTally>,
+    /// Per key: when and where, kept only for `--record`.
+    seen: Option<FxHashMap<u32, KeySeen>>,
     /// The first store error; later hits are dropped and the hunt fails.
     error: Option<anyhow::Error>,
 }
@@ -569,6 +579,25 @@ struct Out {
     w: std::io::BufWriter<std::io::Stdout>,
     printed: u64,
     broken_pipe: bool,
+}
+
+impl Out {
+    /// Writes `n` formatted alerts (above the progress bar, if one shows);
+    /// false once the reader has gone.
+    fn emit(&mut self, alerts: &[u8], n: u64, bar: Option<&indicatif::ProgressBar>) -> bool {
+        if self.broken_pipe {
+            return false;
+        }
+        let r = match bar {
+            Some(b) => b.suspend(|| self.w.write_all(alerts)),
+            None => self.w.write_all(alerts),
+        };
+        match r {
+            Ok(()) => self.printed += n,
+            Err(_) => self.broken_pipe = true,
+        }
+        !self.broken_pipe
+    }
 }
 
 impl Shared<'_> {
@@ -594,11 +623,18 @@ impl Shared<'_> {
     }
 
     fn tally(&mut self, hit: &Hit) {
-        let mut stamp = [0u8; 20];
-        let ts = hit.ts.as_deref().map(|t| rfc3339_in(t, &mut stamp));
         for k in &hit.keys {
             let t = self.by_key.entry(*k).or_default();
             t.hits += 1;
+            if t.indicator.is_none() {
+                t.indicator = Some(hit.indicator.clone());
+            }
+        }
+        let Some(seen) = &mut self.seen else { return };
+        let mut stamp = [0u8; 20];
+        let ts = hit.ts.as_deref().map(|t| rfc3339_in(t, &mut stamp));
+        for k in &hit.keys {
+            let t = seen.entry(*k).or_default();
             // One `Arc` per input: its address decides nearly every time.
             let seen = |f: &Arc<str>| Arc::ptr_eq(f, &hit.file) || *f == hit.file;
             match &t.file {
@@ -614,9 +650,6 @@ impl Shared<'_> {
                 set_if(&mut t.first, ts, |new, cur| new < cur);
                 set_if(&mut t.last, ts, |new, cur| new > cur);
             }
-            if t.indicator.is_none() {
-                t.indicator = Some(hit.indicator.clone());
-            }
         }
     }
 }
@@ -624,7 +657,7 @@ impl Shared<'_> {
 fn context_for(
     intel: &Intel,
     hit: &Hit,
-    cache: &mut HashMap<u32, Arc<HitContext>>,
+    cache: &mut FxHashMap<u32, Arc<HitContext>>,
 ) -> anyhow::Result<Arc<HitContext>> {
     if let [k] = hit.keys.as_slice()
         && let Some(c) = cache.get(k)
@@ -817,8 +850,8 @@ fn write_human(out: &mut impl Write, hit: &Hit, ctx: &HitContext) -> std::io::Re
 fn render_summary(
     s: &Summary,
     index: &Index,
-    by_key: &HashMap<u32, KeyTally>,
-    contexts: &HashMap<u32, Arc<HitContext>>,
+    by_key: &FxHashMap<u32, KeyTally>,
+    contexts: &FxHashMap<u32, Arc<HitContext>>,
     cached: bool,
     index_secs: f64,
     scan_secs: f64,
