@@ -551,3 +551,46 @@ fn many_alerts_are_each_printed_once() {
         &stdout[stdout.len().saturating_sub(2000)..]
     );
 }
+
+/// The summary lists the most hit indicators first, fifty of them, and
+/// counts the rest.
+#[test]
+fn summary_ranks_indicators_by_hits() {
+    let env = Env::new();
+    let iocs: String = (1..=60).map(|i| format!("5.188.33.{i}\n")).collect();
+    let iocs = env.write("iocs.txt", iocs.as_bytes());
+    // Address .i is seen i times, the least seen first.
+    let mut lines = Vec::new();
+    for i in 1..=60u32 {
+        for _ in 0..i {
+            lines.push(format!("{{\"destination.ip\":\"5.188.33.{i}\"}}"));
+        }
+    }
+    let log = env.write("ips.jsonl", (lines.join("\n") + "\n").as_bytes());
+    let out = env.cairn(&[
+        "hunt",
+        "--ioc",
+        iocs.to_str().unwrap(),
+        log.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let table = stdout.split("By indicator:").nth(1).unwrap();
+    let ranked: Vec<(String, u64)> = table
+        .lines()
+        .filter(|l| l.trim_start().starts_with("5.188.33."))
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f[0].to_string(), f[2].parse().unwrap())
+        })
+        .collect();
+    let want: Vec<(String, u64)> = (11..=60u64)
+        .rev()
+        .map(|i| (format!("5.188.33.{i}"), i))
+        .collect();
+    assert_eq!(ranked, want);
+    assert!(
+        table.contains("... and 10 more indicator(s) with 55 hit(s)"),
+        "{table}"
+    );
+}

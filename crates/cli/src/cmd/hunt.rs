@@ -131,6 +131,10 @@ const FORMAT_CHUNK: usize = 64 << 10;
 thread_local! {
     /// Each scanning thread's alert buffer, reused batch after batch.
     static FORMAT_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// Each scanning thread's list of a batch's hit contexts, reused: a new
+    /// one per batch was fresh pages each time.
+    static CTX_BUF: std::cell::RefCell<Vec<Arc<HitContext>>> =
+        const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Where indicators come from: the store, or a list file.
@@ -212,7 +216,9 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         contexts: FxHashMap::default(),
         merged: HashMap::new(),
         list_context: None,
-        by_key: FxHashMap::default(),
+        // Sized for tens of thousands of indicators hit at once: growing
+        // there rehashed into fresh pages at every doubling.
+        by_key: FxHashMap::with_capacity_and_hasher(index.len().min(1 << 16), Default::default()),
         seen: args.record.then(FxHashMap::default),
         error: None,
     });
@@ -229,37 +235,40 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
             if st.error.is_some() {
                 return;
             }
-            let mut ctxs = Vec::with_capacity(hits.len());
-            for hit in &hits {
-                match st.context_for(hit) {
-                    Ok(c) => ctxs.push(c),
-                    Err(e) => {
-                        st.error = Some(e);
-                        return;
-                    }
-                }
-                st.tally(hit);
-            }
-            drop(st);
-            FORMAT_BUF.with_borrow_mut(|buf| {
-                buf.clear();
-                let mut n = 0u64;
-                for (i, (hit, ctx)) in hits.iter().zip(&ctxs).enumerate() {
-                    if args.json {
-                        write_json(buf, hit, ctx);
-                    } else {
-                        let _ = write_human(buf, hit, ctx);
-                    }
-                    n += 1;
-                    if buf.len() >= FORMAT_CHUNK || i + 1 == hits.len() {
-                        let Ok(mut o) = out.lock() else { return };
-                        if !o.emit(buf, n, visible_bar.then_some(&bar)) {
+            CTX_BUF.with_borrow_mut(|ctxs| {
+                ctxs.clear();
+                for hit in &hits {
+                    match st.context_for(hit) {
+                        Ok(c) => ctxs.push(c),
+                        Err(e) => {
+                            st.error = Some(e);
                             return;
                         }
-                        buf.clear();
-                        n = 0;
                     }
+                    st.tally(hit);
                 }
+                drop(st);
+                FORMAT_BUF.with_borrow_mut(|buf| {
+                    buf.clear();
+                    let mut n = 0u64;
+                    for (i, (hit, ctx)) in hits.iter().zip(ctxs.iter()).enumerate() {
+                        if args.json {
+                            write_json(buf, hit, ctx);
+                        } else {
+                            let _ = write_human(buf, hit, ctx);
+                        }
+                        n += 1;
+                        if buf.len() >= FORMAT_CHUNK || i + 1 == hits.len() {
+                            let Ok(mut o) = out.lock() else { return };
+                            if !o.emit(buf, n, visible_bar.then_some(&bar)) {
+                                return;
+                            }
+                            buf.clear();
+                            n = 0;
+                        }
+                    }
+                });
+                ctxs.clear();
             });
         })
     };
@@ -932,12 +941,20 @@ fn render_summary(
     fn value(t: &KeyTally) -> &str {
         t.indicator.as_ref().map_or("", |o| o.value.as_str())
     }
-    ranked.sort_by(|a, b| {
+    let order = |a: &(u32, &KeyTally), b: &(u32, &KeyTally)| {
         b.1.hits
             .cmp(&a.1.hits)
             .then(value(a.1).cmp(value(b.1)))
             .then(a.0.cmp(&b.0))
-    });
+    };
+    // Only the first rows are listed: picked, then sorted (a full sort of
+    // every key hit sat on the critical path after the scan).
+    if ranked.len() > SUMMARY_INDICATORS {
+        ranked.select_nth_unstable_by(SUMMARY_INDICATORS, order);
+        ranked[..SUMMARY_INDICATORS].sort_unstable_by(order);
+    } else {
+        ranked.sort_unstable_by(order);
+    }
     let rows: Vec<Vec<String>> = ranked
         .iter()
         .take(SUMMARY_INDICATORS)
