@@ -462,6 +462,14 @@ fn store_indicators_name_their_actor_and_record_sightings() {
         text.contains("RedHotel") && text.contains("By actor") && text.contains("By indicator"),
         "{text}"
     );
+    // Its row: three hits on two indicators (dga.asia twice, the address).
+    let row = text
+        .split("By actor:")
+        .nth(1)
+        .and_then(|t| t.lines().find(|l| l.contains("RedHotel")))
+        .unwrap_or_else(|| panic!("{text}"));
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(cells[cells.len() - 2..], ["3", "2"], "{row}");
 
     // The same log under a second name: each sighting counts both and
     // names both files, sorted.

@@ -13,7 +13,7 @@ use cairn_model::{IndicatorKind, Observable, Provenance};
 use cairn_warninglist::WarningLists;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -906,32 +906,32 @@ fn render_summary(
         s.hits,
         by_key.len()
     ));
-    // By actor.
-    let mut actors: BTreeMap<String, (u64, BTreeSet<u32>)> = BTreeMap::new();
+    // By actor: hits and keys (each key is met once here; a name twice in
+    // one context is one actor).
+    let mut actors: BTreeMap<&str, (u64, usize)> = BTreeMap::new();
+    let mut names: Vec<&str> = Vec::new();
     for (k, t) in by_key {
-        let names: Vec<String> = contexts
-            .get(k)
-            .map(|c| c.actors.iter().map(|a| a.name.clone()).collect())
-            .unwrap_or_default();
-        let names = if names.is_empty() {
-            vec!["(no actor)".to_string()]
-        } else {
-            names
-        };
-        for n in names {
+        names.clear();
+        if let Some(c) = contexts.get(k) {
+            names.extend(c.actors.iter().map(|a| a.name.as_str()));
+        }
+        names.sort_unstable();
+        names.dedup();
+        if names.is_empty() {
+            names.push("(no actor)");
+        }
+        for n in &names {
             let e = actors.entry(n).or_default();
             e.0 += t.hits;
-            e.1.insert(*k);
+            e.1 += 1;
         }
     }
-    let mut rows: Vec<(String, u64, usize)> = actors
-        .into_iter()
-        .map(|(n, (h, ks))| (n, h, ks.len()))
-        .collect();
-    rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut rows: Vec<(&str, u64, usize)> =
+        actors.into_iter().map(|(n, (h, ks))| (n, h, ks)).collect();
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     let rows: Vec<Vec<String>> = rows
         .into_iter()
-        .map(|(n, h, k)| vec![n, h.to_string(), k.to_string()])
+        .map(|(n, h, k)| vec![n.to_string(), h.to_string(), k.to_string()])
         .collect();
     r.push_str("By actor:\n");
     r.push_str(&indent(&table(&["ACTOR", "HITS", "INDICATORS"], &rows)));
