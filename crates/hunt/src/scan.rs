@@ -1663,8 +1663,12 @@ impl BlockCtx<'_> {
             && let Some(ts) = line.split(|b| *b == z.sep).nth(t)
         {
             let ts = String::from_utf8_lossy(ts).into_owned();
-            for h in &mut res.hits[before..] {
-                h.ts = Some(ts.clone());
+            // Nearly every hit line has one hit: it takes the string itself.
+            if let Some((last, others)) = res.hits[before..].split_last_mut() {
+                for h in others {
+                    h.ts = Some(ts.clone());
+                }
+                last.ts = Some(ts);
             }
         }
     }
