@@ -128,13 +128,14 @@ for n in $SETS; do
   done
   SHARE=$(printf '%s\n' "${PAIR[@]}" | sort -n | sed -n "$(( (CAIRN_RUNS + 1) / 2 ))p" | cut -d' ' -f1)
   WC_PAIRED=$(printf '%s\n' "${PAIR[@]}" | awk '{print $2}' | sort -n | sed -n "$(( (CAIRN_RUNS + 1) / 2 ))p")
+  PAIRS=$(printf '%s\n' "${PAIR[@]}" | sort -n | awk '{printf "%s%s/%s", (NR > 1 ? ", " : ""), $1, $2}')
   read -r C_S C_KB < <(printf '%s\n' "${C_ALL[@]}" | sort -n | sed -n "$(( (CAIRN_RUNS + 1) / 2 ))p")
   C_SPREAD=$(printf '%s\n' "${C_ALL[@]}" | sort -n | awk 'NR==1{lo=$1} {hi=$1} END{printf "%s-%s", lo, hi}')
   C_HITS=$(wc -l < "$DATA/out")
   C_LINES=$(grep -o '"file":"[^"]*","line":[0-9]*' "$DATA/out" | sort -u | wc -l)
   echo "| $n | cairn hunt ($DRIVER) | $C_S | $(mbps "$C_S") | $(lps "$C_S") | $((C_KB/1024)) | $C_LINES ($C_HITS alerts) | median of $CAIRN_RUNS runs ($C_SPREAD s); index built once in ${BUILD_S} s (peak $((B_KB/1024)) MB), then cached; ${BPI} bytes/indicator |"
   if [ -n "${SKIP_TOOLS:-}" ]; then
-    echo "| $n | ratios | (tools skipped) | cairn/wc: ${SHARE}% of wc -l throughput (median of $CAIRN_RUNS paired runs; wc -l ${WC_PAIRED} s) | | | | load: $(uptime | sed 's/.*load average: //') |"
+    echo "| $n | ratios | (tools skipped) | cairn/wc: ${SHARE}% of wc -l throughput (median of $CAIRN_RUNS paired runs; wc -l ${WC_PAIRED} s; pairs % wc s: ${PAIRS}) | | | | load: $(uptime | sed 's/.*load average: //') |"
     continue
   fi
   read -r G_S G_KB < <(run grep grep -F -f "$DATA/patterns-$n.txt" "${LOGS[@]}")
@@ -143,5 +144,5 @@ for n in $SETS; do
   read -r R_S R_KB < <(run rg rg -F -f "$DATA/patterns-$n.txt" "${LOGS[@]}")
   R_LINES=$(wc -l < "$DATA/out")
   echo "| $n | rg -F -f | $R_S | $(mbps "$R_S") | $(lps "$R_S") | $((R_KB/1024)) | $R_LINES | substring matches |"
-  echo "| $n | ratios | rg/cairn: $(ratio "$R_S" "$C_S"), grep/cairn: $(ratio "$G_S" "$C_S") | cairn/wc: ${SHARE}% of wc -l throughput (median of $CAIRN_RUNS paired runs; wc -l ${WC_PAIRED} s) | | | | load after: $(uptime | sed 's/.*load average: //') |"
+  echo "| $n | ratios | rg/cairn: $(ratio "$R_S" "$C_S"), grep/cairn: $(ratio "$G_S" "$C_S") | cairn/wc: ${SHARE}% of wc -l throughput (median of $CAIRN_RUNS paired runs; wc -l ${WC_PAIRED} s; pairs % wc s: ${PAIRS}) | | | | load after: $(uptime | sed 's/.*load average: //') |"
 done

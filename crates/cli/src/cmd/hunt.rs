@@ -223,7 +223,9 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         error: None,
     });
     let out = std::sync::Mutex::new(Out {
-        w: std::io::BufWriter::with_capacity(256 << 10, std::io::stdout()),
+        // No larger than a chunk: full chunks then go straight to stdout
+        // instead of being copied through this buffer too.
+        w: std::io::BufWriter::with_capacity(FORMAT_CHUNK, std::io::stdout()),
         printed: 0,
         broken_pipe: false,
     });
