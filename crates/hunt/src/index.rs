@@ -1038,16 +1038,12 @@ impl Index {
 
     /// Matches an address: exact first, else the longest covering network.
     pub(crate) fn match_ip(&self, ip: IpAddr, via_url: bool, out: &mut Vec<Match>) {
-        if let IpAddr::V4(a) = ip
-            && !self.v4_16_has(a)
-        {
-            return;
-        }
-        if let IpAddr::V4(a) = ip
-            && !self.v4_filter.is_empty()
-        {
+        if let IpAddr::V4(a) = ip {
+            if !self.v4_16_has(a) {
+                return;
+            }
             let b = (u32::from(a) >> 8) as usize;
-            if self.v4_filter[b >> 6] & (1 << (b & 63)) == 0 {
+            if !self.v4_filter.is_empty() && self.v4_filter[b >> 6] & (1 << (b & 63)) == 0 {
                 return;
             }
         }

@@ -128,13 +128,66 @@ struct ActorOut {
 /// no fresh pages (a page touched first is dear in a VM).
 const FORMAT_CHUNK: usize = 64 << 10;
 
+/// A scanning thread's buffers for printing a batch of hits, reused batch
+/// after batch (new ones per batch were fresh pages each time).
+struct Scratch {
+    /// The context of each hit of the batch.
+    ctxs: Vec<Arc<HitContext>>,
+    /// Formatted alerts, up to [`FORMAT_CHUNK`] bytes.
+    buf: Vec<u8>,
+}
+
 thread_local! {
-    /// Each scanning thread's alert buffer, reused batch after batch.
-    static FORMAT_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-    /// Each scanning thread's list of a batch's hit contexts, reused: a new
-    /// one per batch was fresh pages each time.
-    static CTX_BUF: std::cell::RefCell<Vec<Arc<HitContext>>> =
-        const { std::cell::RefCell::new(Vec::new()) };
+    static SCRATCH: std::cell::RefCell<Scratch> = const {
+        std::cell::RefCell::new(Scratch { ctxs: Vec::new(), buf: Vec::new() })
+    };
+}
+
+/// One batch of hits: their contexts looked up and tallied under the
+/// shared lock, then formatted outside it and written a chunk at a time.
+fn print_batch(
+    hits: &[Hit],
+    s: &mut Scratch,
+    shared: &std::sync::Mutex<Shared<'_>>,
+    out: &std::sync::Mutex<Out>,
+    json: bool,
+    bar: Option<&indicatif::ProgressBar>,
+) {
+    let Ok(mut st) = shared.lock() else { return };
+    if st.error.is_some() {
+        return;
+    }
+    s.ctxs.clear();
+    for hit in hits {
+        match st.context_for(hit) {
+            Ok(c) => s.ctxs.push(c),
+            Err(e) => {
+                st.error = Some(e);
+                return;
+            }
+        }
+        st.tally(hit);
+    }
+    drop(st);
+    s.buf.clear();
+    let mut n = 0u64;
+    for (i, (hit, ctx)) in hits.iter().zip(&s.ctxs).enumerate() {
+        if json {
+            write_json(&mut s.buf, hit, ctx);
+        } else {
+            let _ = write_human(&mut s.buf, hit, ctx);
+        }
+        n += 1;
+        if s.buf.len() >= FORMAT_CHUNK || i + 1 == hits.len() {
+            let Ok(mut o) = out.lock() else { break };
+            if !o.emit(&s.buf, n, bar) {
+                break;
+            }
+            s.buf.clear();
+            n = 0;
+        }
+    }
+    s.ctxs.clear();
 }
 
 /// Where indicators come from: the store, or a list file.
@@ -233,44 +286,15 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     let summary = {
         let scanner = Scanner::new(&index, opts);
         scanner.scan_batches(&inputs, &|hits: Vec<Hit>| {
-            let Ok(mut st) = shared.lock() else { return };
-            if st.error.is_some() {
-                return;
-            }
-            CTX_BUF.with_borrow_mut(|ctxs| {
-                ctxs.clear();
-                for hit in &hits {
-                    match st.context_for(hit) {
-                        Ok(c) => ctxs.push(c),
-                        Err(e) => {
-                            st.error = Some(e);
-                            return;
-                        }
-                    }
-                    st.tally(hit);
-                }
-                drop(st);
-                FORMAT_BUF.with_borrow_mut(|buf| {
-                    buf.clear();
-                    let mut n = 0u64;
-                    for (i, (hit, ctx)) in hits.iter().zip(ctxs.iter()).enumerate() {
-                        if args.json {
-                            write_json(buf, hit, ctx);
-                        } else {
-                            let _ = write_human(buf, hit, ctx);
-                        }
-                        n += 1;
-                        if buf.len() >= FORMAT_CHUNK || i + 1 == hits.len() {
-                            let Ok(mut o) = out.lock() else { return };
-                            if !o.emit(buf, n, visible_bar.then_some(&bar)) {
-                                return;
-                            }
-                            buf.clear();
-                            n = 0;
-                        }
-                    }
-                });
-                ctxs.clear();
+            SCRATCH.with_borrow_mut(|s| {
+                print_batch(
+                    &hits,
+                    s,
+                    &shared,
+                    &out,
+                    args.json,
+                    visible_bar.then_some(&bar),
+                );
             });
         })
     };
@@ -647,12 +671,12 @@ impl Shared<'_> {
         for k in &hit.keys {
             let t = seen.entry(*k).or_default();
             // One `Arc` per input: its address decides nearly every time.
-            let seen = |f: &Arc<str>| Arc::ptr_eq(f, &hit.file) || *f == hit.file;
+            let same = |f: &Arc<str>| Arc::ptr_eq(f, &hit.file) || *f == hit.file;
             match &t.file {
                 None => t.file = Some(hit.file.clone()),
-                Some(f) if seen(f) => {}
+                Some(f) if same(f) => {}
                 Some(_) => {
-                    if !t.more_files.iter().any(seen) {
+                    if !t.more_files.iter().any(same) {
                         t.more_files.push(hit.file.clone());
                     }
                 }
