@@ -547,6 +547,7 @@ impl<'w> IndexBuilder<'w> {
             parents,
             stats,
             tag,
+            id: next_id(),
         }
     }
 }
@@ -727,6 +728,15 @@ pub struct Index {
     parents: Prefilter,
     stats: IndexStats,
     tag: String,
+    /// Unique among the indexes of this process ([`next_id`]): what a
+    /// per-thread cache of answers is keyed on.
+    id: u64,
+}
+
+/// An id no other index of this process has.
+fn next_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 fn kinds_present(kinds: &[u8]) -> u64 {
@@ -739,6 +749,11 @@ impl Index {
     /// What went into the index.
     pub fn stats(&self) -> &IndexStats {
         &self.stats
+    }
+
+    /// This index's id, unique in the process.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
     }
 
     /// The label given with [`IndexBuilder::tag`].
@@ -1396,6 +1411,7 @@ impl Index {
             parents: Prefilter::from_words(parents),
             stats,
             tag,
+            id: next_id(),
         })
     }
 }

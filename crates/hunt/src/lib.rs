@@ -51,6 +51,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod clean;
 pub mod errors;
 mod fields;
 mod index;

@@ -2,6 +2,7 @@
 //! at line boundaries, blocks are matched in parallel, hits come back in
 //! file order with absolute line numbers.
 
+use crate::clean::{self, CleanCache};
 use crate::errors::HuntError;
 use crate::fields::{FieldMap, FieldType, from_zeek_type};
 use crate::index::{Index, Match, MatchKind, Probe};
@@ -916,6 +917,9 @@ struct ZeekBatch {
     cols: Vec<(usize, usize)>,
     /// (column, start, end) of its wanted columns.
     wcols: Vec<(usize, usize, usize)>,
+    /// Names whose probes were gathered (probe slot, cache key): the ones
+    /// the probes turn away go into the thread's [`CleanCache`].
+    names: Vec<(u32, clean::Key)>,
 }
 
 impl ZeekBatch {
@@ -997,26 +1001,35 @@ fn split_wanted(
     last: usize,
     out: &mut Vec<(usize, usize, usize)>,
 ) -> Split {
-    split_wanted_by(rest, wanted, last, out, |c| {
-        let mut masks = (0u64, 0u64, 0u64);
-        for (i, q) in c.as_chunks::<16>().0.iter().enumerate() {
-            let (m, bs, nl) = byte_masks16(q, sep, b'\\', b'\n');
-            masks.0 |= u64::from(m) << (16 * i);
-            masks.1 |= u64::from(bs) << (16 * i);
-            masks.2 |= u64::from(nl) << (16 * i);
-        }
-        masks
-    })
+    split_wanted_by::<false>(
+        rest,
+        wanted,
+        last,
+        out,
+        |_, _| 0,
+        |c| {
+            let mut masks = (0u64, 0u64, 0u64);
+            for (i, q) in c.as_chunks::<16>().0.iter().enumerate() {
+                let (m, bs, nl) = byte_masks16(q, sep, b'\\', b'\n');
+                masks.0 |= u64::from(m) << (16 * i);
+                masks.1 |= u64::from(bs) << (16 * i);
+                masks.2 |= u64::from(nl) << (16 * i);
+            }
+            masks
+        },
+    )
 }
 
 /// [`split_wanted`] with AVX2 compares (and the bit instructions that came
-/// with it: `popcnt`, `lzcnt`, BMI).
+/// with it: `popcnt`, `lzcnt`, BMI). With `PDEP`, BMI2's `pdep` goes
+/// straight to the separators ending wanted columns instead of walking the
+/// ones before them: only where [`has_fast_pdep`] says it is quick.
 ///
 /// # Safety
 /// The CPU must have AVX2, BMI1, BMI2, POPCNT and LZCNT.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,bmi1,bmi2,popcnt,lzcnt")]
-unsafe fn split_wanted_avx2(
+unsafe fn split_wanted_avx2<const PDEP: bool>(
     rest: &[u8],
     sep: u8,
     wanted: u64,
@@ -1025,8 +1038,11 @@ unsafe fn split_wanted_avx2(
 ) -> Split {
     use std::arch::x86_64::{
         __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_set1_epi8,
+        _pdep_u64,
     };
-    split_wanted_by(rest, wanted, last, out, |c| {
+    // Safe to call here: BMI2 is among this function's enabled features.
+    let deposit = |x: u64, m: u64| _pdep_u64(x, m);
+    split_wanted_by::<PDEP>(rest, wanted, last, out, deposit, |c| {
         // SAFETY: this function only runs on CPUs with AVX2 (its contract);
         // each load reads 32 of the 64 bytes of `c` (unaligned loads are
         // allowed), the rest works on registers.
@@ -1045,13 +1061,16 @@ unsafe fn split_wanted_avx2(
 }
 
 /// The body of [`split_wanted`], 64 bytes per chunk, with `masks` giving
-/// the separator, backslash and newline bits of a chunk.
+/// the separator, backslash and newline bits of a chunk. With `PDEP`,
+/// `deposit` is BMI2's `pdep` (bit `i` of its first argument moved to the
+/// place of the `i`-th set bit of the second); without, it is not called.
 #[inline(always)]
-fn split_wanted_by(
+fn split_wanted_by<const PDEP: bool>(
     rest: &[u8],
     wanted: u64,
     last: usize,
     out: &mut Vec<(usize, usize, usize)>,
+    deposit: impl Fn(u64, u64) -> u64,
     masks: impl Fn(&[u8; 64]) -> (u64, u64, u64),
 ) -> Split {
     const W: usize = 64;
@@ -1087,30 +1106,48 @@ fn split_wanted_by(
         m &= keep;
         escapes |= bs & keep;
         if m != 0 {
-            let k = m.count_ones() as usize;
+            let k = m.count_ones();
             // Columns col..col+k end in this chunk; `last` is wanted, so this
-            // never skips past it.
+            // never skips past it. (`k` is 64 for a chunk of separators only.)
             let mut ending = if col < 64 {
-                (wanted >> col) & ((1u64 << k) - 1)
+                (wanted >> col) & 1u64.checked_shl(k).unwrap_or(0).wrapping_sub(1)
             } else {
                 0
             };
             // Straight to the separators ending wanted columns (a chunk holds
             // up to a few dozen separators and a line two to five wanted
-            // columns), walking the separators once: `sm`'s lowest bit is
-            // separator `j`, `from` the start of column `col + j`. A walk, not
-            // BMI2's `pdep`, which is microcoded (slow) on AMD before Zen 3.
+            // columns). With `pdep`: separator `j` ends column `col + j`, so
+            // `ends` holds the separators ending wanted columns and `befores`
+            // the ones just before them (column `col` starts at `start`).
+            // Without: walking the separators once, `sm`'s lowest bit is
+            // separator `j`, `from` the start of column `col + j`.
+            let (mut ends, mut befores) = if PDEP {
+                (deposit(ending, m), deposit(ending >> 1, m))
+            } else {
+                (0, 0)
+            };
             let mut sm = m;
             let mut j = 0u32;
             let mut from = start;
             while ending != 0 {
                 let want = ending.trailing_zeros();
-                while j < want {
-                    from = base + sm.trailing_zeros() as usize + 1;
-                    sm &= sm - 1;
-                    j += 1;
+                let pos;
+                if PDEP {
+                    j = want;
+                    if want > 0 {
+                        from = base + befores.trailing_zeros() as usize + 1;
+                        befores &= befores.wrapping_sub(1);
+                    }
+                    pos = base + ends.trailing_zeros() as usize;
+                    ends &= ends.wrapping_sub(1);
+                } else {
+                    while j < want {
+                        from = base + sm.trailing_zeros() as usize + 1;
+                        sm &= sm - 1;
+                        j += 1;
+                    }
+                    pos = base + sm.trailing_zeros() as usize;
                 }
-                let pos = base + sm.trailing_zeros() as usize;
                 out.push((col + j as usize, from, pos));
                 if col + j as usize == last {
                     let mut end_base = base;
@@ -1135,7 +1172,7 @@ fn split_wanted_by(
                 }
                 ending &= ending - 1;
             }
-            col += k;
+            col += k as usize;
             start = base + (63 - m.leading_zeros()) as usize + 1;
         }
         if nl != 0 {
@@ -1172,6 +1209,35 @@ fn has_avx2() -> bool {
             && std::arch::is_x86_feature_detected!("bmi2")
             && std::arch::is_x86_feature_detected!("popcnt")
             && std::arch::is_x86_feature_detected!("lzcnt")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Whether BMI2's `pdep` is quick on this CPU (given BMI2): on Intel, and
+/// on AMD from Zen 3 (family 0x19) on; earlier AMD cores run it in
+/// microcode, hundreds of cycles for the masks a Zeek line makes.
+fn has_fast_pdep() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        static FAST: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *FAST.get_or_init(|| {
+            use std::arch::x86_64::__cpuid;
+            let v = __cpuid(0);
+            let vendor = [v.ebx, v.edx, v.ecx];
+            let intel = vendor == [0x756e_6547, 0x4965_6e69, 0x6c65_746e]; // "GenuineIntel"
+            let amd = vendor == [0x6874_7541, 0x6974_6e65, 0x444d_4163]; // "AuthenticAMD"
+            let eax = __cpuid(1).eax;
+            let base = (eax >> 8) & 0xf;
+            let family = if base == 0xf {
+                base + ((eax >> 20) & 0xff)
+            } else {
+                base
+            };
+            intel || (amd && family >= 0x19)
+        })
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -1310,7 +1376,7 @@ impl BlockCtx<'_> {
                     let decided =
                         self.zeek_gather_all(z, line, slot, &mut batch.cols, &mut batch.probes);
                     if batch.push(line_start, line.len(), lno, decided) {
-                        self.zeek_flush(z, data, &mut batch, &mut ms, &mut unesc, &mut res);
+                        self.zeek_flush(z, data, &mut batch, None, &mut ms, &mut unesc, &mut res);
                     }
                 }
                 Schema::Json => self.json_line(line, lno, &mut ms, &mut json_cache, &mut res),
@@ -1319,7 +1385,7 @@ impl BlockCtx<'_> {
             }
         }
         if let Schema::Zeek(z) = schema {
-            self.zeek_flush(z, data, &mut batch, &mut ms, &mut unesc, &mut res);
+            self.zeek_flush(z, data, &mut batch, None, &mut ms, &mut unesc, &mut res);
         }
         res
     }
@@ -1339,11 +1405,26 @@ impl BlockCtx<'_> {
     /// the first 64 (all real ones): each line's columns and its end are
     /// found in one pass.
     fn run_zeek(&self, z: &ZeekSchema, wanted: u64, data: &[u8]) -> BlockResult {
+        clean::with(self.index.id(), |clean| {
+            self.run_zeek_with(z, wanted, data, clean)
+        })
+    }
+
+    /// [`BlockCtx::run_zeek`] with this thread's cache of clean names, if
+    /// it is free.
+    fn run_zeek_with(
+        &self,
+        z: &ZeekSchema,
+        wanted: u64,
+        data: &[u8],
+        mut clean: Option<&mut CleanCache>,
+    ) -> BlockResult {
         let mut res = BlockResult::default();
         let mut ms: Vec<Match> = Vec::new();
         let mut unesc: Vec<u8> = Vec::new();
         let mut batch = ZeekBatch::default();
         let avx2 = has_avx2();
+        let pdep = avx2 && has_fast_pdep();
         let mut pos = 0usize;
         while pos < data.len() {
             let rest = &data[pos..];
@@ -1352,10 +1433,16 @@ impl BlockCtx<'_> {
             let split = match rest[0] {
                 b'#' | b'\n' | b'\r' | 0 => None,
                 #[cfg(target_arch = "x86_64")]
-                // SAFETY: `avx2` is true only when `has_avx2` detected every
-                // feature `split_wanted_avx2` is compiled for on this CPU.
+                // SAFETY: `avx2` (and so `pdep`) is true only when `has_avx2`
+                // detected every feature `split_wanted_avx2` is compiled for
+                // on this CPU.
+                _ if pdep => Some(unsafe {
+                    split_wanted_avx2::<true>(rest, z.sep, wanted, z.last_wanted, &mut batch.wcols)
+                }),
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: as above.
                 _ if avx2 => Some(unsafe {
-                    split_wanted_avx2(rest, z.sep, wanted, z.last_wanted, &mut batch.wcols)
+                    split_wanted_avx2::<false>(rest, z.sep, wanted, z.last_wanted, &mut batch.wcols)
                 }),
                 _ => Some(split_wanted(
                     rest,
@@ -1382,24 +1469,28 @@ impl BlockCtx<'_> {
             }
             let slot = batch.lines.len() as u32;
             let decided = match split {
-                Some(sp) => self.zeek_probe(z, line, sp, &batch.wcols, slot, &mut batch.probes),
+                Some(sp) => self.zeek_probe(z, line, sp, slot, clean.as_deref(), &mut batch),
                 None => false,
             };
             if batch.push(line_start, line.len(), lno, decided) {
-                self.zeek_flush(z, data, &mut batch, &mut ms, &mut unesc, &mut res);
+                let c = clean.as_deref_mut();
+                self.zeek_flush(z, data, &mut batch, c, &mut ms, &mut unesc, &mut res);
             }
         }
-        self.zeek_flush(z, data, &mut batch, &mut ms, &mut unesc, &mut res);
+        self.zeek_flush(z, data, &mut batch, clean, &mut ms, &mut unesc, &mut res);
         res
     }
 
     /// Tests a batch's gathered probes together (their cache misses overlap),
-    /// then reads in full, in order, the lines that may hold a match.
+    /// then reads in full, in order, the lines that may hold a match. Names
+    /// the probes turned away go into `clean`.
+    #[allow(clippy::too_many_arguments)]
     fn zeek_flush(
         &self,
         z: &ZeekSchema,
         data: &[u8],
         batch: &mut ZeekBatch,
+        clean: Option<&mut CleanCache>,
         ms: &mut Vec<Match>,
         unesc: &mut Vec<u8>,
         res: &mut BlockResult,
@@ -1428,6 +1519,22 @@ impl BlockCtx<'_> {
             }
         }
         batch.pass.clear();
+        if let Some(clean) = clean {
+            for &(slot, key) in &batch.names {
+                let (line, col) = slot_parts(slot);
+                // None of this column's probes confirmed, and the line was
+                // decided by probes (a line read in full for want of them
+                // has had its names dropped already: checked all the same).
+                if batch
+                    .full
+                    .get(line)
+                    .is_some_and(|f| *f != u64::MAX && f & col == 0)
+                {
+                    clean.insert(key);
+                }
+            }
+        }
+        batch.names.clear();
         for (&(start, end, lno), &full) in batch.lines.iter().zip(&batch.full) {
             if full != 0 {
                 self.zeek_line(z, &data[start..end], lno, full, ms, unesc, res);
@@ -1448,17 +1555,24 @@ impl BlockCtx<'_> {
         z: &ZeekSchema,
         line: &[u8],
         split: Split,
-        wcols: &[(usize, usize, usize)],
         slot: u32,
-        probes: &mut Vec<Probe>,
+        clean: Option<&CleanCache>,
+        batch: &mut ZeekBatch,
     ) -> bool {
         if split.escapes || (!split.complete && !z.names.is_empty()) {
             return false;
         }
+        let ZeekBatch {
+            wcols,
+            probes,
+            names,
+            ..
+        } = batch;
         // A column ending the line ends before a stripped `\r`.
         let col_of = |s: usize, e: usize| &line[s.min(line.len())..e.min(line.len())];
         let before = probes.len();
-        for &(i, s, e) in wcols {
+        let names_before = names.len();
+        for &(i, s, e) in wcols.iter() {
             let col = col_of(s, e);
             let Some(Some((ty, is_set))) = z.cols.get(i) else {
                 continue;
@@ -1469,12 +1583,26 @@ impl BlockCtx<'_> {
             if *ty == FieldType::Ip && !*is_set && self.index.v4_lead_absent(col) {
                 continue;
             }
-            if col != z.unset.as_slice()
-                && col != z.empty.as_slice()
-                && !self.gather_col(*ty, *is_set, z.set_sep, col, probe_slot(slot, i), probes)
+            if col == z.unset.as_slice() || col == z.empty.as_slice() {
+                continue;
+            }
+            // A name met before and turned away by its probes then.
+            let name = match (clean, *ty, *is_set) {
+                (Some(_), FieldType::Domain, false) => clean::key(col),
+                _ => None,
+            };
+            if let Some(k) = &name
+                && clean.is_some_and(|c| c.contains(k))
             {
+                continue;
+            }
+            if !self.gather_col(*ty, *is_set, z.set_sep, col, probe_slot(slot, i), probes) {
                 probes.truncate(before);
+                names.truncate(names_before);
                 return false;
+            }
+            if let Some(k) = name {
+                names.push((probe_slot(slot, i), k));
             }
         }
         if let Some((h, u)) = z.http_host_uri
@@ -1487,6 +1615,7 @@ impl BlockCtx<'_> {
                 && uri.starts_with(b"/")
             {
                 probes.truncate(before);
+                names.truncate(names_before);
                 return false;
             }
         }
@@ -2464,17 +2593,26 @@ mod tests {
                 if has_avx2() {
                     let mut wide = Vec::new();
                     // SAFETY: the features were just detected.
-                    let sp2 = unsafe { split_wanted_avx2(&input, b'\t', wanted, last, &mut wide) };
+                    let walked = unsafe {
+                        split_wanted_avx2::<false>(&input, b'\t', wanted, last, &mut wide)
+                    };
+                    let mut deposited = Vec::new();
+                    // SAFETY: as above (BMI2 is among them).
+                    let sp3 = unsafe {
+                        split_wanted_avx2::<true>(&input, b'\t', wanted, last, &mut deposited)
+                    };
                     // `escapes` may differ past the last column (each
                     // looks at whole chunks); it is checked below for both.
-                    assert_eq!(
-                        (sp2.complete, sp2.end, &wide),
-                        (sp.complete, sp.end, &out),
-                        "{input:?} last {last}"
-                    );
-                    let seen = all.get(last).map_or(line.len(), |c| c.1);
-                    if line[..seen].contains(&b'\\') {
-                        assert!(sp2.escapes, "{input:?} last {last}");
+                    for (sp2, cols) in [(walked, &wide), (sp3, &deposited)] {
+                        assert_eq!(
+                            (sp2.complete, sp2.end, cols),
+                            (sp.complete, sp.end, &out),
+                            "{input:?} last {last}"
+                        );
+                        let seen = all.get(last).map_or(line.len(), |c| c.1);
+                        if line[..seen].contains(&b'\\') {
+                            assert!(sp2.escapes, "{input:?} last {last}");
+                        }
                     }
                 }
                 let want: Vec<(usize, usize, usize)> = all
@@ -2492,6 +2630,29 @@ mod tests {
                 if line[..seen].contains(&b'\\') {
                     assert!(sp.escapes, "{input:?} last {last}");
                 }
+            }
+        }
+    }
+
+    /// A chunk of nothing but separators (64 empty columns) still ends the
+    /// wanted ones among them.
+    #[test]
+    fn split_wanted_reads_a_chunk_of_separators() {
+        let line = [b'\t'; 100];
+        for last in [3usize, 10, 40, 63] {
+            let wanted = 1u64 << last | 1 << 1;
+            let want = vec![(1, 1, 1), (last, last, last)];
+            let mut out = Vec::new();
+            split_wanted(&line, b'\t', wanted, last, &mut out);
+            assert_eq!(out, want, "last {last}");
+            #[cfg(target_arch = "x86_64")]
+            if has_avx2() {
+                // SAFETY: the features were just detected.
+                unsafe { split_wanted_avx2::<false>(&line, b'\t', wanted, last, &mut out) };
+                assert_eq!(out, want, "last {last}");
+                // SAFETY: as above.
+                unsafe { split_wanted_avx2::<true>(&line, b'\t', wanted, last, &mut out) };
+                assert_eq!(out, want, "last {last}");
             }
         }
     }
@@ -2716,6 +2877,72 @@ mod tests {
             assert_eq!(got, want);
             assert_eq!(s.malformed, 300 / 7 + 1);
         }
+    }
+
+    /// The per-thread cache of names that met nothing: a name that is an
+    /// indicator is never cached (however often it comes back), and names
+    /// cached while hunting with one index do not answer for another.
+    #[test]
+    fn clean_names_never_hide_a_hit() {
+        let index = |domain: &str| {
+            let mut b = IndexBuilder::new();
+            b.add(&Observable::new(IndicatorKind::Domain, domain), 1);
+            // Enough other names that a log name's probes are not all
+            // turned away by the parent filter alone.
+            for i in 0..2000 {
+                b.add(
+                    &Observable::new(IndicatorKind::Domain, &format!("n{i}.example.org")),
+                    2,
+                );
+            }
+            b.build()
+        };
+        let mut log = String::from(
+            "#separator \\x09\n#fields\tts\tquery\tid.resp_h\n#types\ttime\tstring\taddr\n",
+        );
+        let mut want = Vec::new();
+        for i in 0..3000u64 {
+            let name =
+                ["kb.dga.asia", "x.org", "n7.example.org.evil", "kb.dga.asia"][i as usize % 4];
+            if name == "kb.dga.asia" {
+                want.push(i + 4);
+            }
+            log.push_str(&format!("{i}\t{name}\t10.0.0.1\n"));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("dns.log");
+        std::fs::write(&p, log).unwrap();
+        let hunt = |ix: &Index| {
+            let hits = std::sync::Mutex::new(Vec::new());
+            let opts = ScanOptions {
+                block_size: 1 << 12,
+                ..ScanOptions::default()
+            };
+            Scanner::new(ix, opts).scan(&[Input::Path(p.clone())], &|h| {
+                hits.lock().unwrap().push(h.line)
+            });
+            let mut got = hits.into_inner().unwrap();
+            got.sort();
+            got
+        };
+        // Every thread's cache first learns that kb.dga.asia meets nothing...
+        assert!(hunt(&index("other.example")).is_empty());
+        // ...which must not carry over to an index where it does.
+        let ix = index("dga.asia");
+        assert_eq!(hunt(&ix), want);
+        assert_eq!(hunt(&ix), want);
+        // On this thread: the clean names are kept, the hit is not.
+        let scanner = Scanner::new(&ix, ScanOptions::default());
+        let data = std::fs::read(&p).unwrap();
+        let (_, schema) = scanner.schema_of(&data);
+        let res = scanner.block_ctx().run(&schema, &data, false);
+        assert_eq!(res.hits.len(), want.len());
+        clean::with(ix.id(), |c| {
+            let c = c.expect("cache free");
+            let kept = |v: &[u8]| c.contains(&clean::key(v).expect("short"));
+            assert!(kept(b"x.org") && kept(b"n7.example.org.evil"));
+            assert!(!kept(b"kb.dga.asia"));
+        });
     }
 
     #[test]
