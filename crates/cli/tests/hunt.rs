@@ -492,6 +492,73 @@ fn store_indicators_name_their_actor_and_record_sightings() {
     assert_eq!(rows, vec![(2, both.clone()), (4, both)]);
 }
 
+/// A value two sources reported (for two actors) is one alert naming both,
+/// whichever of its sources' values come first; a value only one reported
+/// names only that one.
+#[test]
+fn a_value_from_two_sources_names_both() {
+    let env = Env::new();
+    for (name, body, actor, source) in [
+        ("a.txt", &b"dga[.]asia\n"[..], "RedHotel", "feed-a"),
+        (
+            "b.txt",
+            b"dga[.]asia\n45.77.153[.]197\n",
+            "Earth Lusca",
+            "feed-b",
+        ),
+    ] {
+        let list = env.write(name, body);
+        let out = env.cairn(&[
+            "ingest",
+            list.to_str().unwrap(),
+            "--format",
+            "list",
+            "--actor",
+            actor,
+            "--source",
+            source,
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let logs = write_logs(&env);
+    let out = env.cairn(&["hunt", "--json", logs[0].to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut seen = BTreeSet::new();
+    for line in stdout.lines() {
+        let a: Value = serde_json::from_str(line).unwrap();
+        let names = |field: &str, key: &str| -> BTreeSet<String> {
+            a[field]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x[key].as_str().unwrap().to_string())
+                .collect()
+        };
+        let (actors, sources) = (names("actors", "name"), names("sources", "source"));
+        let indicator = a["indicator"]["value"].as_str().unwrap().to_string();
+        let (want_actors, want_sources): (&[&str], &[&str]) = if indicator == "dga.asia" {
+            (&["Earth Lusca", "RedHotel"], &["feed-a", "feed-b"])
+        } else {
+            (&["Earth Lusca"], &["feed-b"])
+        };
+        let want = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+        assert_eq!(actors, want(want_actors), "{line}");
+        assert_eq!(sources, want(want_sources), "{line}");
+        seen.insert(indicator);
+    }
+    assert_eq!(seen.len(), 2, "{stdout}");
+}
+
 /// Tens of thousands of alerts (megabytes of output, written out in chunks
 /// from both scanning threads, over two inputs of many blocks each): every
 /// hit printed once, in both output forms, and the summary counts them.

@@ -1892,7 +1892,8 @@ impl BlockCtx<'_> {
                     }
                 };
                 if let Some(ty) = ty {
-                    let p = path.clone();
+                    // The name is copied only for a hit.
+                    let p: &String = path;
                     self.check(ty, s.as_bytes(), lno, &|| p.clone(), ms, res);
                 }
             }

@@ -131,15 +131,21 @@ const FORMAT_CHUNK: usize = 64 << 10;
 /// A scanning thread's buffers for printing a batch of hits, reused batch
 /// after batch (new ones per batch were fresh pages each time).
 struct Scratch {
-    /// The context of each hit of the batch.
+    /// The batch's contexts, each once per run of hits that share it.
     ctxs: Vec<Arc<HitContext>>,
+    /// Per hit of the batch: its context's place in `ctxs`.
+    which: Vec<usize>,
     /// Formatted alerts, up to [`FORMAT_CHUNK`] bytes.
     buf: Vec<u8>,
 }
 
 thread_local! {
     static SCRATCH: std::cell::RefCell<Scratch> = const {
-        std::cell::RefCell::new(Scratch { ctxs: Vec::new(), buf: Vec::new() })
+        std::cell::RefCell::new(Scratch {
+            ctxs: Vec::new(),
+            which: Vec::new(),
+            buf: Vec::new(),
+        })
     };
 }
 
@@ -158,9 +164,15 @@ fn print_batch(
         return;
     }
     s.ctxs.clear();
+    s.which.clear();
     for hit in hits {
         match st.context_for(hit) {
-            Ok(c) => s.ctxs.push(c),
+            Ok(c) => {
+                if !s.ctxs.last().is_some_and(|l| Arc::ptr_eq(l, c)) {
+                    s.ctxs.push(c.clone());
+                }
+                s.which.push(s.ctxs.len() - 1);
+            }
             Err(e) => {
                 st.error = Some(e);
                 return;
@@ -171,7 +183,8 @@ fn print_batch(
     drop(st);
     s.buf.clear();
     let mut n = 0u64;
-    for (i, (hit, ctx)) in hits.iter().zip(&s.ctxs).enumerate() {
+    for (i, (hit, &c)) in hits.iter().zip(&s.which).enumerate() {
+        let Some(ctx) = s.ctxs.get(c) else { break };
         if json {
             write_json(&mut s.buf, hit, ctx);
         } else {
@@ -636,25 +649,36 @@ impl Out {
 }
 
 impl Shared<'_> {
-    fn context_for(&mut self, hit: &Hit) -> anyhow::Result<Arc<HitContext>> {
+    /// The context of `hit`'s indicator, built once per key (or set of keys)
+    /// and lent out: the caller clones it only when it differs from the
+    /// previous hit's (a clone per hit made both scanning threads bounce
+    /// the one counter of a list's context).
+    fn context_for(&mut self, hit: &Hit) -> anyhow::Result<&Arc<HitContext>> {
         // Every indicator of a list has the same context: the list.
-        let from_list = matches!(self.intel, Intel::List { .. });
-        if from_list && let Some(c) = &self.list_context {
-            return Ok(c.clone());
+        if matches!(self.intel, Intel::List { .. }) {
+            let c = match self.list_context.take() {
+                Some(c) => c,
+                None => context_for(self.intel, hit, &mut self.contexts)?,
+            };
+            return Ok(self.list_context.insert(c));
         }
-        if hit.keys.len() > 1
-            && let Some(c) = self.merged.get(&hit.keys)
-        {
-            return Ok(c.clone());
+        if let [k] = hit.keys.as_slice() {
+            if !self.contexts.contains_key(k) {
+                // Builds and caches the key's context.
+                context_for(self.intel, hit, &mut self.contexts)?;
+            }
+            return self
+                .contexts
+                .get(k)
+                .ok_or_else(|| anyhow::anyhow!("no context for indicator key {k}"));
         }
-        let c = context_for(self.intel, hit, &mut self.contexts)?;
-        if from_list {
-            self.list_context = Some(c.clone());
+        if !self.merged.contains_key(&hit.keys) {
+            let c = context_for(self.intel, hit, &mut self.contexts)?;
+            self.merged.insert(hit.keys.clone(), c);
         }
-        if hit.keys.len() > 1 {
-            self.merged.insert(hit.keys.clone(), c.clone());
-        }
-        Ok(c)
+        self.merged
+            .get(&hit.keys)
+            .ok_or_else(|| anyhow::anyhow!("no context for indicator keys {:?}", hit.keys))
     }
 
     fn tally(&mut self, hit: &Hit) {
