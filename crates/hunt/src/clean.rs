@@ -18,29 +18,31 @@
 //! never allocates on lookup is not what the general caching crates offer
 //! (they key on owned values, hash with SipHash or keep LRU lists).
 
+use crate::normalize::padded16;
 use std::cell::RefCell;
 
-/// Longest value kept (a key's first byte is the length, the rest the
-/// value, zero-padded); longer ones take the index every time.
+/// Longest value kept; longer ones take the index every time.
 pub(crate) const MAX_LEN: usize = 31;
 
-/// Slots in a thread's cache: 128 KB, small enough to stay in a core's L2
-/// cache next to the block being matched.
+/// Slots in a thread's cache: 128 KB, small enough to stay in a core's
+/// L2 cache next to the block being matched.
 const SLOTS: usize = 1 << 12;
 
-/// A value as the cache holds it: `[len, bytes..., 0...]`.
-pub(crate) type Key = [u8; 32];
+/// A value as the cache holds it: its bytes zero-padded to 31, its length
+/// in the last byte. Built in registers: a key assembled in memory and
+/// then read back as words stalls the load on the stores.
+pub(crate) type Key = [u64; 4];
 
 /// `v` as a [`Key`], if it is short enough to be kept.
 #[inline]
 pub(crate) fn key(v: &[u8]) -> Option<Key> {
-    if v.is_empty() || v.len() > MAX_LEN {
+    let len = v.len();
+    if len == 0 || len > MAX_LEN {
         return None;
     }
-    let mut k = [0u8; 32];
-    k[0] = v.len() as u8;
-    k[1..=v.len()].copy_from_slice(v);
-    Some(k)
+    let (a, b) = padded16(v);
+    let (c, d) = padded16(v.get(16..).unwrap_or_default());
+    Some([a, b, c, d | (len as u64) << 56])
 }
 
 /// One thread's cache (see the module documentation).
@@ -48,7 +50,7 @@ pub(crate) struct CleanCache {
     /// The index the entries were found against.
     owner: u64,
     /// Direct-mapped: a key lives only in slot [`slot`]; an empty slot is
-    /// all zeros, which no key is (its length byte is at least 1).
+    /// all zeros, which no key is (its length is at least 1).
     slots: Vec<Key>,
 }
 
@@ -70,10 +72,7 @@ impl CleanCache {
 
 #[inline]
 fn slot(k: &Key) -> usize {
-    let (w, _) = k.as_chunks::<8>();
-    let h = w
-        .iter()
-        .fold(0u64, |h, c| (h ^ u64::from_le_bytes(*c)).rotate_left(23))
+    let h = (k[0] ^ k[1].rotate_left(17) ^ k[2].rotate_left(31) ^ k[3].rotate_left(47))
         .wrapping_mul(0x9e37_79b9_7f4a_7c15);
     (h >> (64 - SLOTS.trailing_zeros())) as usize
 }
@@ -92,7 +91,7 @@ pub(crate) fn with<R>(owner: u64, f: impl FnOnce(Option<&mut CleanCache>) -> R) 
         Ok(mut c) => {
             if c.owner != owner || c.slots.is_empty() {
                 c.slots.clear();
-                c.slots.resize(SLOTS, [0; 32]);
+                c.slots.resize(SLOTS, [0; 4]);
                 c.owner = owner;
             }
             f(Some(&mut c))
@@ -117,6 +116,17 @@ mod tests {
             // other keys.
             for other in [&b"zoom.u"[..], b"zoom.us.", b"zoom.us\0"] {
                 assert!(!c.contains(&key(other).expect("short")), "{other:?}");
+            }
+            // Every byte and the length count, up to the longest kept.
+            let long = b"abcdefghijklmnopqrstuvwxyz01234";
+            for len in 1..=MAX_LEN {
+                c.insert(key(&long[..len]).expect("short"));
+                assert!(c.contains(&key(&long[..len]).expect("short")), "{len}");
+                for at in 0..len {
+                    let mut other = long[..len].to_vec();
+                    other[at] ^= 1;
+                    assert!(!c.contains(&key(&other).expect("short")), "{len} {at}");
+                }
             }
         });
     }
