@@ -19,7 +19,9 @@
 //!    is cut into blocks that each worker reads for itself (positioned
 //!    reads, so a block is matched while still in that core's cache);
 //!    stdin and compressed inputs are read in order and their blocks
-//!    handed out.
+//!    handed out. Each scanning thread remembers the short names of name
+//!    columns that met no indicator (per index), so a log's repeated DNS
+//!    queries and TLS server names skip the index after the first time.
 //!
 //! Malformed lines are counted, never fatal; a truncated compressed file is a
 //! [`errors::HuntError::Truncated`] naming the file and line.
