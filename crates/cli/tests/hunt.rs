@@ -412,27 +412,36 @@ fn user_field_mapping_and_forced_format() {
     assert_eq!(out.status.code(), Some(2));
 }
 
-#[test]
-fn store_indicators_name_their_actor_and_record_sightings() {
-    let env = Env::new();
-    let list = env.write(
-        "redhotel.txt",
-        b"dga[.]asia\n45.77.153[.]197\nf8cd64625f8964239dad1b2ce7372d7a293196455db7c6b5467f7770fd664a61\n",
-    );
+/// Ingests the indicator list `body` (written to `name`) for `actor` on the
+/// word of `source`.
+fn ingest_list(env: &Env, name: &str, body: &[u8], actor: &str, source: &str) {
+    let list = env.write(name, body);
     let out = env.cairn(&[
         "ingest",
         list.to_str().unwrap(),
         "--format",
         "list",
         "--actor",
-        "RedHotel",
+        actor,
         "--source",
-        "test",
+        source,
     ]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn store_indicators_name_their_actor_and_record_sightings() {
+    let env = Env::new();
+    ingest_list(
+        &env,
+        "redhotel.txt",
+        b"dga[.]asia\n45.77.153[.]197\nf8cd64625f8964239dad1b2ce7372d7a293196455db7c6b5467f7770fd664a61\n",
+        "RedHotel",
+        "test",
     );
     let logs = write_logs(&env);
     let dns = logs[0].to_str().unwrap();
@@ -498,32 +507,14 @@ fn store_indicators_name_their_actor_and_record_sightings() {
 #[test]
 fn a_value_from_two_sources_names_both() {
     let env = Env::new();
-    for (name, body, actor, source) in [
-        ("a.txt", &b"dga[.]asia\n"[..], "RedHotel", "feed-a"),
-        (
-            "b.txt",
-            b"dga[.]asia\n45.77.153[.]197\n",
-            "Earth Lusca",
-            "feed-b",
-        ),
-    ] {
-        let list = env.write(name, body);
-        let out = env.cairn(&[
-            "ingest",
-            list.to_str().unwrap(),
-            "--format",
-            "list",
-            "--actor",
-            actor,
-            "--source",
-            source,
-        ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    ingest_list(&env, "a.txt", b"dga[.]asia\n", "RedHotel", "feed-a");
+    ingest_list(
+        &env,
+        "b.txt",
+        b"dga[.]asia\n45.77.153[.]197\n",
+        "Earth Lusca",
+        "feed-b",
+    );
     let logs = write_logs(&env);
     let out = env.cairn(&["hunt", "--json", logs[0].to_str().unwrap()]);
     assert_eq!(
