@@ -1580,8 +1580,23 @@ impl BlockCtx<'_> {
             // Most of a log's addresses are internal, ruled out by their
             // first octet before anything else is looked at (as in
             // `gather_field`, which would come to the same answer).
-            if *ty == FieldType::Ip && !*is_set && self.index.v4_lead_absent(col) {
-                continue;
+            if *ty == FieldType::Ip && !*is_set {
+                if self.index.v4_lead_absent(col) {
+                    continue;
+                }
+                // One address as Zeek writes it (nothing to trim): straight
+                // to its probes, where `gather_field` comes after its checks.
+                if let Some(a) = normalize::parse_ipv4_strict(col)
+                    && col != z.unset.as_slice()
+                    && col != z.empty.as_slice()
+                {
+                    if !self.index.gather_v4(a, probe_slot(slot, i), probes) {
+                        probes.truncate(before);
+                        names.truncate(names_before);
+                        return false;
+                    }
+                    continue;
+                }
             }
             if col == z.unset.as_slice() || col == z.empty.as_slice() {
                 continue;
