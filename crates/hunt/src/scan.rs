@@ -1657,7 +1657,18 @@ impl BlockCtx<'_> {
             // A canonical hash, so no set separator either: one value.
             self.index.gather_hex(col, slot, probes);
             true
-        } else if is_set || ty == FieldType::Auto || ty == FieldType::Hash {
+        } else if ty == FieldType::Hash {
+            // A set of them (a certificate chain): each canonical one
+            // straight to its probe, as `gather_field` would after its checks.
+            split_set(col, set_sep, |v| {
+                if !v.is_empty() && v.len() <= 256 && normalize::is_lower_hex(v) {
+                    self.index.gather_hex(v, slot, probes);
+                    true
+                } else {
+                    gather_field(self.index, ty, v, slot, probes)
+                }
+            })
+        } else if is_set || ty == FieldType::Auto {
             split_set(col, set_sep, |v| {
                 gather_field(self.index, ty, v, slot, probes)
             })
