@@ -2972,6 +2972,49 @@ mod tests {
         });
     }
 
+    /// Hashes in a set column (a certificate chain) are each matched, first,
+    /// last or alone, canonical or not.
+    #[test]
+    fn every_hash_of_a_chain_is_matched() {
+        let mut b = IndexBuilder::new();
+        b.add(&Observable::new(IndicatorKind::Sha256, "aabb"), 1);
+        let ix = b.build();
+        let mut log = String::from(
+            "#separator \\x09\n#set_separator\t,\n#fields\tts\tcert_chain_fps\n#types\ttime\tvector[string]\n",
+        );
+        let chains = [
+            "ccdd,aabb",
+            "aabb,ccdd",
+            "ccdd,eeff",
+            "aabb",
+            "ccdd,AABB",
+            "ccdd,,aabb",
+        ];
+        for (i, c) in chains.iter().enumerate() {
+            log.push_str(&format!("{i}\t{c}\n"));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("ssl.log");
+        std::fs::write(&p, log).unwrap();
+        let hits = std::sync::Mutex::new(Vec::new());
+        Scanner::new(&ix, ScanOptions::default()).scan(&[Input::Path(p)], &|h| {
+            hits.lock().unwrap().push((h.line, h.value))
+        });
+        let mut got = hits.into_inner().unwrap();
+        got.sort();
+        let want: Vec<(u64, String)> = [
+            (5, "aabb"),
+            (6, "aabb"),
+            (8, "aabb"),
+            (9, "AABB"),
+            (10, "aabb"),
+        ]
+        .iter()
+        .map(|(l, v)| (*l, v.to_string()))
+        .collect();
+        assert_eq!(got, want);
+    }
+
     #[test]
     fn detects_formats() {
         let f = FieldMap::new();
