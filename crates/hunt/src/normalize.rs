@@ -342,7 +342,7 @@ pub(crate) fn ip_bytes(ip: IpAddr, out: &mut [u8; 16]) -> &[u8] {
 /// case, no separators, the common case in logs) are returned as they are.
 pub(crate) fn hex_stack<'b>(raw: &'b [u8], buf: &'b mut [u8; 256]) -> Option<&'b [u8]> {
     let raw = raw.trim_ascii();
-    if !raw.is_empty() && raw.len() <= buf.len() && is_lower_hex(raw) {
+    if is_canonical_hex(raw) {
         return Some(raw);
     }
     let mut n = 0;
@@ -360,6 +360,14 @@ pub(crate) fn hex_stack<'b>(raw: &'b [u8], buf: &'b mut [u8; 256]) -> Option<&'b
         n += 1;
     }
     (n > 0).then(|| &buf[..n])
+}
+
+/// A hex value as logs nearly always write hashes: not empty, lower case,
+/// no separators, and short enough for [`hex_stack`]'s buffer. Matched as
+/// it is, without a normalising copy.
+#[inline]
+pub(crate) fn is_canonical_hex(v: &[u8]) -> bool {
+    !v.is_empty() && v.len() <= 256 && is_lower_hex(v)
 }
 
 /// Whether every byte is `0-9a-f`. Branch-free over the whole value, so the

@@ -867,7 +867,7 @@ pub(crate) fn gather_field(
                 return true;
             }
             // Hashes in logs are nearly always canonical already: no buffer.
-            if v.len() <= 256 && normalize::is_lower_hex(v) {
+            if normalize::is_canonical_hex(v) {
                 index.gather_hex(v, slot, probes);
                 return true;
             }
@@ -1570,71 +1570,73 @@ impl BlockCtx<'_> {
         } = batch;
         // A column ending the line ends before a stripped `\r`.
         let col_of = |s: usize, e: usize| &line[s.min(line.len())..e.min(line.len())];
-        let before = probes.len();
-        let names_before = names.len();
-        for &(i, s, e) in wcols.iter() {
-            let col = col_of(s, e);
-            let Some(Some((ty, is_set))) = z.cols.get(i) else {
-                continue;
-            };
-            // Most of a log's addresses are internal, ruled out by their
-            // first octet before anything else is looked at (as in
-            // `gather_field`, which would come to the same answer).
-            if *ty == FieldType::Ip && !*is_set {
-                if self.index.v4_lead_absent(col) {
+        let before = (probes.len(), names.len());
+        // False: the line cannot be decided by probes, so what it gathered
+        // is dropped (it is read in full).
+        let decided = 'line: {
+            for &(i, s, e) in wcols.iter() {
+                let col = col_of(s, e);
+                let Some(Some((ty, is_set))) = z.cols.get(i) else {
                     continue;
-                }
-                // One address as Zeek writes it (nothing to trim): straight
-                // to its probes, where `gather_field` comes after its checks.
-                if let Some(a) = normalize::parse_ipv4_strict(col)
-                    && col != z.unset.as_slice()
-                    && col != z.empty.as_slice()
-                {
-                    if !self.index.gather_v4(a, probe_slot(slot, i), probes) {
-                        probes.truncate(before);
-                        names.truncate(names_before);
-                        return false;
+                };
+                // Most of a log's addresses are internal, ruled out by their
+                // first octet before anything else is looked at (as in
+                // `gather_field`, which would come to the same answer).
+                if *ty == FieldType::Ip && !*is_set {
+                    if self.index.v4_lead_absent(col) {
+                        continue;
                     }
+                    // One address as Zeek writes it (nothing to trim): straight
+                    // to its probes, where `gather_field` comes after its checks.
+                    if let Some(a) = normalize::parse_ipv4_strict(col)
+                        && col != z.unset.as_slice()
+                        && col != z.empty.as_slice()
+                    {
+                        if !self.index.gather_v4(a, probe_slot(slot, i), probes) {
+                            break 'line false;
+                        }
+                        continue;
+                    }
+                }
+                if col == z.unset.as_slice() || col == z.empty.as_slice() {
                     continue;
                 }
+                // A name met before and turned away by its probes then.
+                let name = match (clean, *ty, *is_set) {
+                    (Some(_), FieldType::Domain, false) => clean::key(col),
+                    _ => None,
+                };
+                if let Some(k) = &name
+                    && clean.is_some_and(|c| c.contains(k))
+                {
+                    continue;
+                }
+                if !self.gather_col(*ty, *is_set, z.set_sep, col, probe_slot(slot, i), probes) {
+                    break 'line false;
+                }
+                if let Some(k) = name {
+                    names.push((probe_slot(slot, i), k));
+                }
             }
-            if col == z.unset.as_slice() || col == z.empty.as_slice() {
-                continue;
-            }
-            // A name met before and turned away by its probes then.
-            let name = match (clean, *ty, *is_set) {
-                (Some(_), FieldType::Domain, false) => clean::key(col),
-                _ => None,
-            };
-            if let Some(k) = &name
-                && clean.is_some_and(|c| c.contains(k))
+            if let Some((h, u)) = z.http_host_uri
+                && self.index.has_kind(IndicatorKind::Url)
             {
-                continue;
+                let find = |c: usize| wcols.iter().find(|w| w.0 == c).map(|w| col_of(w.1, w.2));
+                if let (Some(host), Some(uri)) = (find(h), find(u))
+                    && host != z.unset.as_slice()
+                    && uri != z.unset.as_slice()
+                    && uri.starts_with(b"/")
+                {
+                    break 'line false;
+                }
             }
-            if !self.gather_col(*ty, *is_set, z.set_sep, col, probe_slot(slot, i), probes) {
-                probes.truncate(before);
-                names.truncate(names_before);
-                return false;
-            }
-            if let Some(k) = name {
-                names.push((probe_slot(slot, i), k));
-            }
+            true
+        };
+        if !decided {
+            probes.truncate(before.0);
+            names.truncate(before.1);
         }
-        if let Some((h, u)) = z.http_host_uri
-            && self.index.has_kind(IndicatorKind::Url)
-        {
-            let find = |c: usize| wcols.iter().find(|w| w.0 == c).map(|w| col_of(w.1, w.2));
-            if let (Some(host), Some(uri)) = (find(h), find(u))
-                && host != z.unset.as_slice()
-                && uri != z.unset.as_slice()
-                && uri.starts_with(b"/")
-            {
-                probes.truncate(before);
-                names.truncate(names_before);
-                return false;
-            }
-        }
-        true
+        decided
     }
 
     /// One typed column's values turned into probes (false: read the line
@@ -1649,10 +1651,7 @@ impl BlockCtx<'_> {
         slot: u32,
         probes: &mut Vec<Probe>,
     ) -> bool {
-        if ty == FieldType::Hash
-            && col.len() <= 256
-            && !set_sep.is_ascii_hexdigit()
-            && normalize::is_lower_hex(col)
+        if ty == FieldType::Hash && !set_sep.is_ascii_hexdigit() && normalize::is_canonical_hex(col)
         {
             // A canonical hash, so no set separator either: one value.
             self.index.gather_hex(col, slot, probes);
@@ -1661,7 +1660,7 @@ impl BlockCtx<'_> {
             // A set of them (a certificate chain): each canonical one
             // straight to its probe, as `gather_field` would after its checks.
             split_set(col, set_sep, |v| {
-                if !v.is_empty() && v.len() <= 256 && normalize::is_lower_hex(v) {
+                if normalize::is_canonical_hex(v) {
                     self.index.gather_hex(v, slot, probes);
                     true
                 } else {

@@ -658,22 +658,15 @@ impl Shared<'_> {
         if matches!(self.intel, Intel::List { .. }) {
             let c = match self.list_context.take() {
                 Some(c) => c,
-                None => context_for(self.intel, hit, &mut self.contexts)?,
+                None => merged_context(self.intel, &hit.keys, &mut self.contexts)?,
             };
             return Ok(self.list_context.insert(c));
         }
         if let [k] = hit.keys.as_slice() {
-            if !self.contexts.contains_key(k) {
-                // Builds and caches the key's context.
-                context_for(self.intel, hit, &mut self.contexts)?;
-            }
-            return self
-                .contexts
-                .get(k)
-                .ok_or_else(|| anyhow::anyhow!("no context for indicator key {k}"));
+            return key_context(self.intel, *k, &mut self.contexts);
         }
         if !self.merged.contains_key(&hit.keys) {
-            let c = context_for(self.intel, hit, &mut self.contexts)?;
+            let c = merged_context(self.intel, &hit.keys, &mut self.contexts)?;
             self.merged.insert(hit.keys.clone(), c);
         }
         self.merged
@@ -713,53 +706,57 @@ impl Shared<'_> {
     }
 }
 
-fn context_for(
+/// The context of one key: built from the store (or the list) the first
+/// time it is asked for, then lent from `cache`.
+fn key_context<'c>(
     intel: &Intel,
-    hit: &Hit,
+    k: u32,
+    cache: &'c mut FxHashMap<u32, Arc<HitContext>>,
+) -> anyhow::Result<&'c Arc<HitContext>> {
+    let slot = match cache.entry(k) {
+        std::collections::hash_map::Entry::Occupied(e) => return Ok(e.into_mut()),
+        std::collections::hash_map::Entry::Vacant(v) => v,
+    };
+    let c = match intel {
+        Intel::Store(store) => {
+            let ic = store.indicator_context(i64::from(k))?;
+            HitContext {
+                stix_ids: vec![ic.stix_id],
+                actors: ic
+                    .actors
+                    .into_iter()
+                    .map(|a| ActorOut {
+                        name: a.name,
+                        aliases: a.aliases,
+                    })
+                    .collect(),
+                families: ic.families,
+                roles: ic.roles,
+                sources: ic.sources,
+                json_tail: String::new(),
+            }
+        }
+        Intel::List { name, .. } => HitContext {
+            sources: vec![Provenance {
+                source: name.clone(),
+                ..Provenance::default()
+            }],
+            ..HitContext::default()
+        },
+    };
+    Ok(slot.insert(c.sealed()))
+}
+
+/// The context of a value several keys carry: their contexts merged, each
+/// actor, family, role and source once.
+fn merged_context(
+    intel: &Intel,
+    keys: &[u32],
     cache: &mut FxHashMap<u32, Arc<HitContext>>,
 ) -> anyhow::Result<Arc<HitContext>> {
-    if let [k] = hit.keys.as_slice()
-        && let Some(c) = cache.get(k)
-    {
-        return Ok(c.clone());
-    }
     let mut merged = HitContext::default();
-    for k in &hit.keys {
-        let c = match cache.get(k) {
-            Some(c) => c.clone(),
-            None => {
-                let c = match intel {
-                    Intel::Store(store) => {
-                        let ic = store.indicator_context(i64::from(*k))?;
-                        HitContext {
-                            stix_ids: vec![ic.stix_id],
-                            actors: ic
-                                .actors
-                                .into_iter()
-                                .map(|a| ActorOut {
-                                    name: a.name,
-                                    aliases: a.aliases,
-                                })
-                                .collect(),
-                            families: ic.families,
-                            roles: ic.roles,
-                            sources: ic.sources,
-                            json_tail: String::new(),
-                        }
-                    }
-                    Intel::List { name, .. } => HitContext {
-                        sources: vec![Provenance {
-                            source: name.clone(),
-                            ..Provenance::default()
-                        }],
-                        ..HitContext::default()
-                    },
-                }
-                .sealed();
-                cache.insert(*k, c.clone());
-                c
-            }
-        };
+    for k in keys {
+        let c = key_context(intel, *k, cache)?;
         merged.stix_ids.extend(c.stix_ids.iter().cloned());
         for a in &c.actors {
             if !merged.actors.contains(a) {
