@@ -911,8 +911,8 @@ struct ZeekBatch {
     /// of them (`u64::MAX`) for a line its probes cannot decide.
     full: Vec<u64>,
     probes: Vec<Probe>,
-    /// Per probe: passed its filter.
-    pass: Vec<bool>,
+    /// The probes that passed their filter (places in `probes`).
+    passed: Vec<u32>,
     /// Column bounds of the line being gathered.
     cols: Vec<(usize, usize)>,
     /// (column, start, end) of its wanted columns.
@@ -1495,30 +1495,32 @@ impl BlockCtx<'_> {
         unesc: &mut Vec<u8>,
         res: &mut BlockResult,
     ) {
-        // Stage 1: the cache-resident filters, all loads independent.
-        for p in &batch.probes {
-            let pass = self.index.probe_passes(p);
-            if pass {
+        // Stage 1: the cache-resident filters, all loads independent. Few
+        // pass (a few in a hundred), so only those are kept for stage 2.
+        for (i, p) in batch.probes.iter().enumerate() {
+            if self.index.probe_passes(p) {
                 self.index.prefetch_confirm(p);
+                batch.passed.push(i as u32);
             }
-            batch.pass.push(pass);
         }
         // Stage 2, for the few that pass: the exact table and tries. Only a
         // value that really meets an indicator sends its line to be read in full.
         // A schema with wanted columns past the 64th numbers none: a
         // confirmed value there sends the whole line.
         let whole = if z.wanted.is_some() { 0 } else { u64::MAX };
-        for (p, &pass) in batch.probes.iter().zip(&batch.pass) {
+        for &i in &batch.passed {
+            let Some(p) = batch.probes.get(i as usize) else {
+                continue;
+            };
             let (line, col) = slot_parts(p.slot);
             if let Some(f) = batch.full.get_mut(line)
-                && pass
                 && *f & col == 0
                 && self.index.probe_confirms(p)
             {
                 *f |= col | whole;
             }
         }
-        batch.pass.clear();
+        batch.passed.clear();
         if let Some(clean) = clean {
             for &(slot, key) in &batch.names {
                 let (line, col) = slot_parts(slot);
@@ -1668,7 +1670,13 @@ impl BlockCtx<'_> {
                 }
             })
         } else if is_set || ty == FieldType::Auto {
+            // Addresses (most DNS answers) straight to their probes, as
+            // `gather_field` would after its trim and dispatch.
+            let addresses = matches!(ty, FieldType::Auto | FieldType::Ip);
             split_set(col, set_sep, |v| {
+                if addresses && let Some(a) = normalize::parse_ipv4_strict(v) {
+                    return self.index.gather_v4(a, slot, probes);
+                }
                 gather_field(self.index, ty, v, slot, probes)
             })
         } else {
