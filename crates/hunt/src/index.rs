@@ -869,8 +869,19 @@ impl Index {
     pub(crate) fn probe_confirms(&self, p: &Probe) -> bool {
         if p.in_v4 {
             let a = Ipv4Addr::from(p.value as u32);
-            self.v4.get_lpm(p.value as u32).is_some()
-                || !self.table.find(fp(NS_IP, &a.octets())).is_empty()
+            let f = fp(NS_IP, &a.octets());
+            if let Some((_, &(start, _))) = self.v4.get_lpm(p.value as u32) {
+                // The line is read in full next, and `match_ip` then looks
+                // for an exact entry before taking this network: both of
+                // its reads outside the cache start now, while the rest of
+                // the batch is confirmed.
+                self.table.filter.prefetch(self.table.filter.probe(f).0);
+                if let Some(k) = self.cidr_keys.get(start as usize) {
+                    crate::prefilter::prefetch(k);
+                }
+                return true;
+            }
+            !self.table.find(f).is_empty()
         } else {
             !self.table.find(p.value).is_empty()
         }
