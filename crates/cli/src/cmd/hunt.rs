@@ -155,6 +155,7 @@ fn print_batch(
     hits: &[Hit],
     s: &mut Scratch,
     shared: &std::sync::Mutex<Shared<'_>>,
+    tallies: &[std::sync::Mutex<Tally>],
     out: &std::sync::Mutex<Out>,
     json: bool,
     bar: Option<&indicatif::ProgressBar>,
@@ -178,9 +179,20 @@ fn print_batch(
                 return;
             }
         }
-        st.tally(hit);
+        st.see(hit);
     }
     drop(st);
+    // This thread's own tally (a thread outside the pool takes the last).
+    let mine = rayon::current_thread_index().map_or(tallies.len().saturating_sub(1), |i| {
+        i.min(tallies.len().saturating_sub(1))
+    });
+    if let Some(t) = tallies.get(mine)
+        && let Ok(mut t) = t.lock()
+    {
+        for hit in hits {
+            t.add(hit);
+        }
+    }
     s.buf.clear();
     let mut n = 0u64;
     for (i, (hit, &c)) in hits.iter().zip(&s.which).enumerate() {
@@ -274,17 +286,27 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     // Alerts are formatted on the scanning threads, a batch at a time (a
     // channel to one printing thread cost more CPU than the hunt itself at
     // 100k+ alerts). Within a file hits arrive in line order; the shared
-    // state (contexts, tallies, the store) sits behind one lock, the
-    // formatting runs outside it.
+    // state (contexts, the store, sightings) sits behind one lock, the
+    // tallies and the formatting run outside it.
     let t1 = Instant::now();
+    // Sized for tens of thousands of indicators hit at once: growing there
+    // rehashed into fresh pages at every doubling.
+    let tallies: Vec<std::sync::Mutex<Tally>> = (0..=rayon::current_num_threads())
+        .map(|_| {
+            std::sync::Mutex::new(Tally {
+                hits: FxHashMap::with_capacity_and_hasher(
+                    index.len().min(1 << 15),
+                    Default::default(),
+                ),
+                first: FxHashMap::default(),
+            })
+        })
+        .collect();
     let shared = std::sync::Mutex::new(Shared {
         intel: &mut intel,
         contexts: FxHashMap::default(),
         merged: HashMap::new(),
         list_context: None,
-        // Sized for tens of thousands of indicators hit at once: growing
-        // there rehashed into fresh pages at every doubling.
-        by_key: FxHashMap::with_capacity_and_hasher(index.len().min(1 << 16), Default::default()),
         seen: args.record.then(FxHashMap::default),
         error: None,
     });
@@ -304,6 +326,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
                     &hits,
                     s,
                     &shared,
+                    &tallies,
                     &out,
                     args.json,
                     visible_bar.then_some(&bar),
@@ -318,7 +341,6 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     drop(w);
     let Shared {
         contexts,
-        by_key,
         seen,
         error,
         ..
@@ -330,6 +352,10 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     }
     bar.finish_and_clear();
     let scan_time = t1.elapsed();
+    let tally = tallies
+        .into_iter()
+        .filter_map(|t| t.into_inner().ok())
+        .fold(Tally::default(), Tally::merge);
 
     if let Some(seen) = seen
         && let Intel::Store(store) = &mut intel
@@ -339,7 +365,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|(k, t)| cairn_kb::SightingInput {
                 key: i64::from(*k),
-                count: by_key.get(k).map_or(0, |t| t.hits),
+                count: tally.hits.get(k).copied().unwrap_or(0),
                 first_seen: t.first.clone().unwrap_or_else(|| now.clone()),
                 last_seen: t.last.clone().unwrap_or_else(|| now.clone()),
                 where_: {
@@ -363,7 +389,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     let report = render_summary(
         &summary,
         &index,
-        &by_key,
+        &tally,
         &contexts,
         cached,
         index_time.as_secs_f64(),
@@ -403,11 +429,43 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// A key's hits, for the summary.
+/// Hits per key, for the summary. Each scanning thread keeps its own (one
+/// shared tally sat under the lock every batch takes, with a cache miss per
+/// hit into a table of megabytes); they are merged when the hunt is done.
 #[derive(Default)]
-struct KeyTally {
-    hits: u64,
-    indicator: Option<Observable>,
+struct Tally {
+    /// Per key: hits. Small entries, so the table stays in the core's cache.
+    hits: FxHashMap<u32, u64>,
+    /// Per key: the indicator of its first hit, for the summary's table.
+    first: FxHashMap<u32, Observable>,
+}
+
+impl Tally {
+    fn add(&mut self, hit: &Hit) {
+        for k in &hit.keys {
+            let n = self.hits.entry(*k).or_insert(0);
+            if *n == 0 {
+                self.first.insert(*k, hit.indicator.clone());
+            }
+            *n += 1;
+        }
+    }
+
+    /// Both tallies in one, the larger one taking the smaller's keys.
+    fn merge(self, other: Tally) -> Tally {
+        let (mut big, small) = if self.hits.len() >= other.hits.len() {
+            (self, other)
+        } else {
+            (other, self)
+        };
+        for (k, n) in small.hits {
+            *big.hits.entry(k).or_insert(0) += n;
+        }
+        for (k, o) in small.first {
+            big.first.entry(k).or_insert(o);
+        }
+        big
+    }
 }
 
 /// When and where a key was seen, for `--record` only: the RFC 3339 stamp
@@ -615,8 +673,6 @@ struct Shared<'a> {
     merged: HashMap<Vec<u32>, Arc<HitContext>>,
     /// The one context of an `--ioc` list's indicators.
     list_context: Option<Arc<HitContext>>,
-    /// Per key: hits (a hash map: a hunt tallies every hit).
-    by_key: FxHashMap<u32, KeyTally>,
     /// Per key: when and where, kept only for `--record`.
     seen: Option<FxHashMap<u32, KeySeen>>,
     /// The first store error; later hits are dropped and the hunt fails.
@@ -674,14 +730,8 @@ impl Shared<'_> {
             .ok_or_else(|| anyhow::anyhow!("no context for indicator keys {:?}", hit.keys))
     }
 
-    fn tally(&mut self, hit: &Hit) {
-        for k in &hit.keys {
-            let t = self.by_key.entry(*k).or_default();
-            t.hits += 1;
-            if t.indicator.is_none() {
-                t.indicator = Some(hit.indicator.clone());
-            }
-        }
+    /// Where and when `hit`'s keys were seen, for `--record`.
+    fn see(&mut self, hit: &Hit) {
         let Some(seen) = &mut self.seen else { return };
         let mut stamp = [0u8; 20];
         let ts = hit.ts.as_deref().map(|t| rfc3339_in(t, &mut stamp));
@@ -906,7 +956,7 @@ fn write_human(out: &mut impl Write, hit: &Hit, ctx: &HitContext) -> std::io::Re
 fn render_summary(
     s: &Summary,
     index: &Index,
-    by_key: &FxHashMap<u32, KeyTally>,
+    tally: &Tally,
     contexts: &FxHashMap<u32, Arc<HitContext>>,
     cached: bool,
     index_secs: f64,
@@ -951,13 +1001,13 @@ fn render_summary(
     r.push_str(&format!(
         "{} hit(s) on {} indicator(s).\n\n",
         s.hits,
-        by_key.len()
+        tally.hits.len()
     ));
     // By actor: hits and keys (each key is met once here; a name twice in
     // one context is one actor).
     let mut actors: BTreeMap<&str, (u64, usize)> = BTreeMap::new();
     let mut names: Vec<&str> = Vec::new();
-    for (k, t) in by_key {
+    for (k, &hits) in &tally.hits {
         names.clear();
         if let Some(c) = contexts.get(k) {
             names.extend(c.actors.iter().map(|a| a.name.as_str()));
@@ -969,7 +1019,7 @@ fn render_summary(
         }
         for n in &names {
             let e = actors.entry(n).or_default();
-            e.0 += t.hits;
+            e.0 += hits;
             e.1 += 1;
         }
     }
@@ -984,14 +1034,11 @@ fn render_summary(
     r.push_str(&indent(&table(&["ACTOR", "HITS", "INDICATORS"], &rows)));
     // By indicator: the most hit first, the long tail counted (the alerts
     // carry every one).
-    let mut ranked: Vec<(u32, &KeyTally)> = by_key.iter().map(|(k, t)| (*k, t)).collect();
-    fn value(t: &KeyTally) -> &str {
-        t.indicator.as_ref().map_or("", |o| o.value.as_str())
-    }
-    let order = |a: &(u32, &KeyTally), b: &(u32, &KeyTally)| {
-        b.1.hits
-            .cmp(&a.1.hits)
-            .then(value(a.1).cmp(value(b.1)))
+    let mut ranked: Vec<(u32, u64)> = tally.hits.iter().map(|(k, n)| (*k, *n)).collect();
+    let value = |k: u32| tally.first.get(&k).map_or("", |o| o.value.as_str());
+    let order = |a: &(u32, u64), b: &(u32, u64)| {
+        b.1.cmp(&a.1)
+            .then(value(a.0).cmp(value(b.0)))
             .then(a.0.cmp(&b.0))
     };
     // Only the first rows are listed: picked, then sorted (a full sort of
@@ -1005,10 +1052,10 @@ fn render_summary(
     let rows: Vec<Vec<String>> = ranked
         .iter()
         .take(SUMMARY_INDICATORS)
-        .map(|(k, t)| {
-            let (kind, value) = t
-                .indicator
-                .as_ref()
+        .map(|(k, hits)| {
+            let (kind, value) = tally
+                .first
+                .get(k)
                 .map(|o| (o.kind.to_string(), o.value.clone()))
                 .unwrap_or_default();
             let actors = contexts
@@ -1024,7 +1071,7 @@ fn render_summary(
             vec![
                 value,
                 kind,
-                t.hits.to_string(),
+                hits.to_string(),
                 if actors.is_empty() {
                     "-".into()
                 } else {
@@ -1043,7 +1090,7 @@ fn render_summary(
         r.push_str(&format!(
             "  ... and {} more indicator(s) with {} hit(s) (every hit is in the alerts).\n",
             rest.len(),
-            rest.iter().map(|(_, t)| t.hits).sum::<u64>()
+            rest.iter().map(|(_, n)| n).sum::<u64>()
         ));
     }
     r
@@ -1212,5 +1259,56 @@ mod tests {
         });
         assert_eq!(got, want);
         assert!(out.ends_with(b"}\n"));
+    }
+
+    #[test]
+    fn thread_tallies_merge_into_one() {
+        let hit = |keys: Vec<u32>, value: &str| Hit {
+            file: Arc::from("x.log"),
+            line: 1,
+            field: "query".into(),
+            value: value.into(),
+            indicator: Observable::new(IndicatorKind::Domain, value),
+            match_kind: cairn_hunt::MatchKind::Exact,
+            keys,
+            ts: None,
+        };
+        // Key 1 on both threads, key 2 (shared with 1 by one value) and key
+        // 3 on one each; the larger tally is on either side of the merge.
+        let (mut a, mut b) = (Tally::default(), Tally::default());
+        for _ in 0..3 {
+            a.add(&hit(vec![1], "a.example"));
+        }
+        a.add(&hit(vec![1, 2], "b.example"));
+        b.add(&hit(vec![1], "a.example"));
+        b.add(&hit(vec![3], "c.example"));
+        let small = || {
+            let mut t = Tally::default();
+            t.add(&hit(vec![3], "c.example"));
+            t
+        };
+        for merged in [a.merge(b), small().merge(Tally::default())] {
+            assert!(merged.hits.len() == merged.first.len());
+            if merged.hits.len() == 1 {
+                assert_eq!(merged.hits.get(&3), Some(&1));
+                continue;
+            }
+            let mut got: Vec<(u32, u64, &str)> = merged
+                .hits
+                .iter()
+                .map(|(k, n)| (*k, *n, merged.first[k].value.as_str()))
+                .collect();
+            got.sort_unstable();
+            assert_eq!(
+                got,
+                [
+                    (1, 5, "a.example"),
+                    (2, 1, "b.example"),
+                    (3, 1, "c.example")
+                ]
+            );
+        }
+        let merged = Tally::default().merge(small()).merge(small());
+        assert_eq!(merged.hits.get(&3), Some(&2));
     }
 }
