@@ -562,7 +562,7 @@ pub(crate) fn lower(v: &str) -> Cow<'_, str> {
 
 #[cfg(test)]
 mod tests {
-    use super::padded16;
+    use super::*;
 
     #[test]
     fn padded16_is_the_value_zero_padded() {
@@ -578,8 +578,6 @@ mod tests {
             assert_eq!(got, want, "len {len}");
         }
     }
-
-    use super::*;
 
     #[test]
     fn urls_normalise() {

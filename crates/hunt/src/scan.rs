@@ -1658,26 +1658,21 @@ impl BlockCtx<'_> {
             // A canonical hash, so no set separator either: one value.
             self.index.gather_hex(col, slot, probes);
             true
-        } else if ty == FieldType::Hash {
-            // A set of them (a certificate chain): each canonical one
-            // straight to its probe, as `gather_field` would after its checks.
-            split_set(col, set_sep, |v| {
-                if normalize::is_canonical_hex(v) {
+        } else if is_set || matches!(ty, FieldType::Auto | FieldType::Hash) {
+            // Each value of a set (a certificate chain, DNS answers) written
+            // as logs nearly always write them, a canonical hash or a dotted
+            // quad, straight to its probes, as `gather_field` would after its
+            // trim and dispatch; anything else through it.
+            split_set(col, set_sep, |v| match ty {
+                FieldType::Hash if normalize::is_canonical_hex(v) => {
                     self.index.gather_hex(v, slot, probes);
                     true
-                } else {
-                    gather_field(self.index, ty, v, slot, probes)
                 }
-            })
-        } else if is_set || ty == FieldType::Auto {
-            // Addresses (most DNS answers) straight to their probes, as
-            // `gather_field` would after its trim and dispatch.
-            let addresses = matches!(ty, FieldType::Auto | FieldType::Ip);
-            split_set(col, set_sep, |v| {
-                if addresses && let Some(a) = normalize::parse_ipv4_strict(v) {
-                    return self.index.gather_v4(a, slot, probes);
-                }
-                gather_field(self.index, ty, v, slot, probes)
+                FieldType::Auto | FieldType::Ip => match normalize::parse_ipv4_strict(v) {
+                    Some(a) => self.index.gather_v4(a, slot, probes),
+                    None => gather_field(self.index, ty, v, slot, probes),
+                },
+                _ => gather_field(self.index, ty, v, slot, probes),
             })
         } else {
             gather_field(self.index, ty, col, slot, probes)

@@ -183,9 +183,8 @@ fn print_batch(
     }
     drop(st);
     // This thread's own tally (a thread outside the pool takes the last).
-    let mine = rayon::current_thread_index().map_or(tallies.len().saturating_sub(1), |i| {
-        i.min(tallies.len().saturating_sub(1))
-    });
+    let last = tallies.len().saturating_sub(1);
+    let mine = rayon::current_thread_index().map_or(last, |i| i.min(last));
     if let Some(t) = tallies.get(mine)
         && let Ok(mut t) = t.lock()
     {
