@@ -19,21 +19,10 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn datasets() -> Option<PathBuf> {
-    let dir = match std::env::var_os("CAIRN_DATASETS") {
-        Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets"),
-    };
-    let attack = dir.join("attack/enterprise-attack-18.1.json");
-    if attack.is_file() {
-        Some(attack)
-    } else {
-        eprintln!(
-            "note: {} absent; skipping the test on real ATT&CK data",
-            attack.display()
-        );
-        None
-    }
+/// The real ATT&CK bundle (`cairn_testkit`: SKIPPED when absent, a failure
+/// under `CAIRN_REQUIRE_DATASETS=1`).
+fn attack() -> Option<PathBuf> {
+    cairn_testkit::dataset("attack/enterprise-attack-18.1.json")
 }
 
 fn json(out: &std::process::Output) -> serde_json::Value {
@@ -144,7 +133,7 @@ fn bad_layer_is_an_error_naming_the_file() {
 
 #[test]
 fn eval_attribution_meets_the_floors_on_attack() {
-    let Some(attack) = datasets() else { return };
+    let Some(attack) = attack() else { return };
     let out = cairn()
         .args(["eval", "attribution", "--json", "--rounds", "2", "--attack"])
         .arg(&attack)
@@ -171,7 +160,7 @@ fn eval_attribution_meets_the_floors_on_attack() {
 
 #[test]
 fn attribute_on_attack_maps_old_ids_and_explains() {
-    let Some(attack) = datasets() else { return };
+    let Some(attack) = attack() else { return };
     let out = cairn()
         .args(["attribute", "--corpus"])
         .arg(&attack)

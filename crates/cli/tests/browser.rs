@@ -5,7 +5,9 @@
 //! from a reader and that HTML in intel renders inert; saves screenshots.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them)
-//! and the real datasets (`$CAIRN_DATASETS`); says SKIPPED without either.
+//! and the real datasets (found by `cairn_testkit`); says SKIPPED without
+//! either, and fails instead under `CAIRN_REQUIRE_BROWSER=1` or
+//! `CAIRN_REQUIRE_DATASETS=1` (as in CI).
 //! Screenshots go to `<target>/screenshots/`; with `CAIRN_UPDATE_SCREENSHOTS=1`
 //! they are also copied to `docs/screenshots/` (linked from the README).
 
@@ -16,7 +18,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
 /// Generous: a loaded 2-core machine, and a first actor page warms caches.
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -86,38 +87,6 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-fn datasets() -> Option<PathBuf> {
-    let d = std::env::var_os("CAIRN_DATASETS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets")
-        });
-    if d.join("attack/enterprise-attack-18.1.json").is_file() {
-        Some(d)
-    } else {
-        eprintln!(
-            "SKIPPED: real datasets not found at {} (set CAIRN_DATASETS)",
-            d.display()
-        );
-        None
-    }
-}
-
-fn chromedriver() -> Option<PathBuf> {
-    let on_path = std::env::var_os("PATH").and_then(|p| {
-        std::env::split_paths(&p)
-            .map(|d| d.join("chromedriver"))
-            .find(|f| f.is_file())
-    });
-    match on_path {
-        Some(d) if Path::new(CHROMIUM).is_file() => Some(d),
-        _ => {
-            eprintln!("SKIPPED: chromium/chromedriver not installed (.ci/run installs them)");
-            None
-        }
-    }
 }
 
 /// `<target>/screenshots`, next to the profile folder holding the binary.
@@ -408,8 +377,16 @@ fn compact_png(png: &[u8]) -> Vec<u8> {
 
 #[test]
 fn web_app_in_headless_chromium() {
-    let Some(d) = datasets() else { return };
-    let Some(driver) = chromedriver() else { return };
+    let Some(d) = cairn_testkit::datasets(&[
+        "attack/enterprise-attack-18.1.json",
+        "misp-galaxy/clusters/threat-actor.json",
+        "misp-galaxy/clusters/microsoft-activity-group.json",
+    ]) else {
+        return;
+    };
+    let Some(browser) = cairn_testkit::browser() else {
+        return;
+    };
     let started = Instant::now();
 
     let store = build_store(&d);
@@ -428,7 +405,7 @@ fn web_app_in_headless_chromium() {
 
     let profile = tempfile::tempdir().unwrap();
     let wd_port = free_port();
-    let mut cd = Command::new(driver);
+    let mut cd = Command::new(&browser.chromedriver);
     cd.arg(format!("--port={wd_port}"));
     let mut chromedriver = Guard::spawn(cd, store.dir.path().join("chromedriver.log"));
     chromedriver.wait_listening(wd_port);
@@ -443,7 +420,7 @@ fn web_app_in_headless_chromium() {
         caps.insert(
             "goog:chromeOptions".into(),
             serde_json::json!({
-                "binary": CHROMIUM,
+                "binary": browser.chromium,
                 "args": [
                     "--headless=new",
                     "--no-sandbox",

@@ -1,10 +1,10 @@
 //! `cairn export` through the real binary: the starter pack always, the
-//! real ATT&CK and MISP data when ../shared/datasets is present (skipped
-//! with a note otherwise).
+//! real ATT&CK and MISP data from the datasets folder (`cairn_testkit`:
+//! SKIPPED without them, a failure under `CAIRN_REQUIRE_DATASETS=1`).
 
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 fn cairn(db: &Path, args: &[&str]) -> Output {
@@ -15,23 +15,6 @@ fn cairn(db: &Path, args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("run cairn")
-}
-
-fn datasets() -> Option<PathBuf> {
-    let d = std::env::var_os("CAIRN_DATASETS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets")
-        });
-    if d.join("attack/enterprise-attack-18.1.json").is_file() {
-        Some(d)
-    } else {
-        eprintln!(
-            "SKIPPED: real datasets not found at {} (set CAIRN_DATASETS)",
-            d.display()
-        );
-        None
-    }
 }
 
 fn ok(out: &Output) -> &Output {
@@ -284,7 +267,13 @@ fn g1006_techniques(attack: &Value) -> BTreeSet<String> {
 
 #[test]
 fn real_attack_and_misp_export_redhotel() {
-    let Some(d) = datasets() else { return };
+    let Some(d) = cairn_testkit::datasets(&[
+        "attack/enterprise-attack-18.1.json",
+        "misp-galaxy/clusters/threat-actor.json",
+        "misp-galaxy/clusters/microsoft-activity-group.json",
+    ]) else {
+        return;
+    };
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("kb.db");
     let attack = d.join("attack/enterprise-attack-18.1.json");

@@ -3,7 +3,6 @@
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 fn cairn(args: &[&str]) -> Output {
@@ -11,26 +10,6 @@ fn cairn(args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("run cairn")
-}
-
-/// A published dataset file, or `None` (with a note) when the datasets
-/// folder is not beside the repository.
-fn dataset(rel: &str) -> Option<PathBuf> {
-    let base = std::env::var_os("CAIRN_DATASETS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets")
-        });
-    let p = base.join(rel);
-    if p.is_file() {
-        Some(p)
-    } else {
-        eprintln!(
-            "note: {} not found; test skipped (set CAIRN_DATASETS)",
-            p.display()
-        );
-        None
-    }
 }
 
 fn json_lines(out: &Output) -> Vec<Value> {
@@ -90,7 +69,9 @@ fn appendix_truth(text: &str) -> BTreeMap<(String, String), Option<String>> {
 }
 
 fn check_appendix(rel: &str) {
-    let Some(path) = dataset(rel) else { return };
+    let Some(path) = cairn_testkit::dataset(rel) else {
+        return;
+    };
     let text = std::fs::read_to_string(&path).unwrap();
     let truth = appendix_truth(&text);
     let out = cairn(&["extract", path.to_str().unwrap(), "--json"]);
@@ -147,7 +128,7 @@ fn check_appendix(rel: &str) {
 #[test]
 fn redhotel_appendix_extracts_completely() {
     check_appendix("insikt/redhotel-2023-08-appendix.txt");
-    let Some(path) = dataset("insikt/redhotel-2023-08-appendix.txt") else {
+    let Some(path) = cairn_testkit::dataset("insikt/redhotel-2023-08-appendix.txt") else {
         return;
     };
     let got = json_lines(&cairn(&["extract", path.to_str().unwrap(), "--json"]));

@@ -1,8 +1,8 @@
-//! The knowledge base through the real binary: real published files when
-//! ../shared/datasets is present (skipped with a note otherwise), and
-//! fixtures that always run.
+//! The knowledge base through the real binary: real published files from the
+//! datasets folder (`cairn_testkit`: SKIPPED without them, a failure under
+//! `CAIRN_REQUIRE_DATASETS=1`), and fixtures that always run.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 fn cairn(db: &Path, args: &[&str]) -> Output {
@@ -13,23 +13,6 @@ fn cairn(db: &Path, args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("run cairn")
-}
-
-fn datasets() -> Option<PathBuf> {
-    let d = std::env::var_os("CAIRN_DATASETS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets")
-        });
-    if d.join("attack/enterprise-attack-18.1.json").is_file() {
-        Some(d)
-    } else {
-        eprintln!(
-            "SKIPPED: real datasets not found at {} (set CAIRN_DATASETS)",
-            d.display()
-        );
-        None
-    }
 }
 
 fn json(out: &Output) -> serde_json::Value {
@@ -75,7 +58,14 @@ fn dump(db: &Path) -> Vec<String> {
 
 #[test]
 fn real_attack_and_misp_load_completely_and_resolve_redhotel() {
-    let Some(d) = datasets() else { return };
+    let Some(d) = cairn_testkit::datasets(&[
+        "attack/enterprise-attack-18.1.json",
+        "attack/ics-attack-18.1.json",
+        "misp-galaxy/clusters/threat-actor.json",
+        "misp-galaxy/clusters/microsoft-activity-group.json",
+    ]) else {
+        return;
+    };
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("kb.db");
     let attack = d.join("attack/enterprise-attack-18.1.json");

@@ -1,26 +1,10 @@
-//! Intake over the real published files in ../shared/datasets (skipped, with
-//! a note, when they are absent).
+//! Intake over the real published files in the datasets folder
+//! (`cairn_testkit`: SKIPPED when absent, a failure under
+//! `CAIRN_REQUIRE_DATASETS=1`).
 
 use cairn_intake::{Options, parse_path};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-
-fn datasets() -> Option<PathBuf> {
-    let d = std::env::var_os("CAIRN_DATASETS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/datasets")
-        });
-    if d.is_dir() {
-        Some(d)
-    } else {
-        eprintln!(
-            "SKIPPED: datasets not found at {} (set CAIRN_DATASETS)",
-            d.display()
-        );
-        None
-    }
-}
 
 /// Counts by STIX type, computed independently from the raw JSON.
 fn raw_counts(path: &PathBuf) -> BTreeMap<String, usize> {
@@ -35,11 +19,14 @@ fn raw_counts(path: &PathBuf) -> BTreeMap<String, usize> {
 
 #[test]
 fn attack_bundles_parse_completely() {
-    let Some(d) = datasets() else { return };
-    for f in [
+    const BUNDLES: [&str; 2] = [
         "attack/enterprise-attack-18.1.json",
         "attack/ics-attack-18.1.json",
-    ] {
+    ];
+    let Some(d) = cairn_testkit::datasets(&BUNDLES) else {
+        return;
+    };
+    for f in BUNDLES {
         let path = d.join(f);
         let b = parse_path(&path, &Options::default()).unwrap();
         let mut got = BTreeMap::new();
@@ -61,12 +48,10 @@ fn attack_bundles_parse_completely() {
 
 #[test]
 fn misp_actor_galaxies_parse() {
-    let Some(d) = datasets() else { return };
-    let b = parse_path(
-        &d.join("misp-galaxy/clusters/threat-actor.json"),
-        &Options::default(),
-    )
-    .unwrap();
+    let Some(path) = cairn_testkit::dataset("misp-galaxy/clusters/threat-actor.json") else {
+        return;
+    };
+    let b = parse_path(&path, &Options::default()).unwrap();
     let actors: Vec<_> = b
         .objects
         .iter()

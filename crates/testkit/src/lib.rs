@@ -69,6 +69,7 @@ pub fn datasets_dir() -> PathBuf {
 /// The file or folder `rel` inside the datasets folder, or `None` (after the
 /// `SKIPPED` line) when it is not there; panics instead of returning `None`
 /// under `CAIRN_REQUIRE_DATASETS=1`.
+#[track_caller]
 pub fn dataset(rel: &str) -> Option<PathBuf> {
     let dir = datasets_dir();
     settle(
@@ -82,6 +83,7 @@ pub fn dataset(rel: &str) -> Option<PathBuf> {
 /// naming the first one missing, or a panic under `CAIRN_REQUIRE_DATASETS=1`.
 /// List every entry the test reads, so a partial folder skips (or fails)
 /// with a clear line rather than somewhere inside the test.
+#[track_caller]
 pub fn datasets(rels: &[&str]) -> Option<PathBuf> {
     let dir = datasets_dir();
     settle(
@@ -92,6 +94,7 @@ pub fn datasets(rels: &[&str]) -> Option<PathBuf> {
 
 /// Chromedriver and Chromium from `PATH`, or `None` (after a `SKIPPED` line)
 /// when either is missing; panics instead under `CAIRN_REQUIRE_BROWSER=1`.
+#[track_caller]
 pub fn browser() -> Option<Browser> {
     settle(
         find::browser(std::env::var_os("PATH").as_deref()),
@@ -99,6 +102,8 @@ pub fn browser() -> Option<Browser> {
     )
 }
 
+// The panic names the test's line, not this one.
+#[track_caller]
 fn settle<T>(found: Result<T, Missing>, require_var: &str) -> Option<T> {
     let require = std::env::var_os(require_var);
     match find::verdict(&test_name(), found, require_var, require.as_deref()) {
