@@ -211,6 +211,40 @@ fn previous_release_store_migrates_with_every_row_intact() {
 }
 
 #[test]
+fn a_migrated_store_reads_the_same_restricted() {
+    let (_dir, path) = fixture();
+    drop(Store::open(&path).unwrap());
+    let mut reader = Store::open_existing(&path).unwrap();
+    reader.restrict(Tlp::Amber).unwrap();
+    assert!(reader.actor("Ember Bear").unwrap().is_some());
+    assert!(reader.actor("Crimson Walrus").unwrap().is_none());
+    assert!(reader.actor("Vermilion Heron").unwrap().is_some());
+    let values: Vec<String> = reader
+        .hunt_indicators(true)
+        .unwrap()
+        .into_iter()
+        .map(|h| h.observable.value)
+        .collect();
+    assert!(values.iter().any(|v| v.ends_with("ember-fixture.net")));
+    assert!(!values.iter().any(|v| v.ends_with("crimson-fixture.net")));
+    // The warninglist's marking was not recorded by version 1: hidden.
+    assert!(reader.warninglist_documents().unwrap().is_empty());
+    let sources: Vec<String> = reader
+        .stats()
+        .unwrap()
+        .sources
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert!(sources.contains(&"ember feed".to_string()), "{sources:?}");
+    assert!(!sources.contains(&"red feed".to_string()), "{sources:?}");
+    assert!(
+        !sources.iter().any(|s| s.contains("warninglist")),
+        "{sources:?}"
+    );
+}
+
+#[test]
 fn open_existing_refuses_a_store_not_yet_migrated() {
     let (_dir, path) = fixture();
     let err = Store::open_existing(&path).err().expect("refused");
