@@ -280,6 +280,9 @@ fn upgrade(conn: &mut Connection, path: &str, steps: &[Step]) -> Result<(), KbEr
         .map_err(|e| unreadable(path, format!("cannot lock it to migrate: {e}")))?;
     // Read again under the lock: another process may have migrated it meanwhile.
     let from = found_version(&tx, path)?;
+    if from == target {
+        return Ok(());
+    }
     if from > target {
         return Err(newer(from));
     }
@@ -289,7 +292,7 @@ fn upgrade(conn: &mut Connection, path: &str, steps: &[Step]) -> Result<(), KbEr
         to: target,
         reason,
     };
-    // `from` is 0..=target here, so the slice is in range.
+    // The steps the file has not had yet, in order.
     for step in steps.iter().skip(from as usize) {
         step(&tx).map_err(|e| failed(e.to_string()))?;
     }
