@@ -167,7 +167,7 @@ pub fn parse_bytes(path: &Path, bytes: &[u8], opts: &Options) -> Result<Bundle, 
         Format::Stix => stix::parse(path, utf8(path, bytes)?, opts)?,
         Format::MispGalaxy => misp_galaxy::parse(path, utf8(path, bytes)?, opts)?,
         Format::MispEvent => misp_event::parse(path, utf8(path, bytes)?, opts)?,
-        Format::MispWarninglist => warninglist(path, utf8(path, bytes)?)?,
+        Format::MispWarninglist => warninglist(path, utf8(path, bytes)?, opts)?,
         Format::Csv => lists::parse_csv(path, utf8(path, bytes)?, opts)?,
         Format::List => lists::parse_list(path, utf8(path, bytes)?, opts)?,
         Format::Text | Format::Auto => text::parse(path, bytes, opts)?,
@@ -192,8 +192,9 @@ fn utf8<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, IntakeError> {
     Ok(s.strip_prefix('\u{feff}').unwrap_or(s))
 }
 
-/// A warninglist is stored whole; the hunt engine compiles it.
-fn warninglist(path: &Path, text: &str) -> Result<Bundle, IntakeError> {
+/// A warninglist is stored whole, under the caller's marking; the hunt
+/// engine compiles it.
+fn warninglist(path: &Path, text: &str, opts: &Options) -> Result<Bundle, IntakeError> {
     #[derive(serde::Deserialize)]
     struct Head {
         name: String,
@@ -210,6 +211,28 @@ fn warninglist(path: &Path, text: &str) -> Result<Bundle, IntakeError> {
     Ok(Bundle {
         source: format!("MISP warninglist: {}", head.name),
         documents: vec![(head.name, text.to_string())],
+        documents_tlp: opts.tlp.unwrap_or_default(),
         ..Bundle::default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_warninglist_is_kept_under_the_callers_marking() {
+        let text = br#"{"name": "test list", "type": "string", "list": ["a.example"]}"#;
+        let path = Path::new("list.json");
+        let forced = |tlp| Options {
+            format: Format::MispWarninglist,
+            tlp,
+            ..Options::default()
+        };
+        let red = parse_bytes(path, text, &forced(Some(Tlp::Red))).unwrap();
+        assert_eq!(red.documents.len(), 1);
+        assert_eq!(red.documents_tlp, Tlp::Red);
+        let unmarked = parse_bytes(path, text, &forced(None)).unwrap();
+        assert_eq!(unmarked.documents_tlp, Tlp::Clear);
+    }
 }

@@ -5,19 +5,95 @@
 //! `main`, so TEMP views named like the tables shadow them for this
 //! connection alone. Every query the store has, and every query added later,
 //! is filtered without a `WHERE tlp …` clause that someone could forget.
+//!
+//! Every table of the schema is either shadowed here ([`SHADOWED`]) or
+//! declared free of statement content ([`FREE_OF_CONTENT`]);
+//! [`Store::restrict`] refuses a store holding any other, so a table added
+//! later without a decision fails loudly instead of leaking.
 
 use crate::Store;
 use crate::errors::KbError;
 use cairn_model::Tlp;
 
+/// Tables that say nothing about any statement: the version and change
+/// counter, API token hashes, and SQLite's index statistics (numbers only).
+pub(crate) const FREE_OF_CONTENT: &[&str] = &["meta", "tokens", "sqlite_stat1"];
+
+/// Tables a restricted connection reads through a filtering view, with the
+/// view's condition; `{v}` is the list of visible TLP labels.
+///
+/// FTS5 reads its own shadow tables (`fts_data`, …) by their qualified
+/// names (`"main"."fts_data"`), so empty views only stop direct reads of
+/// the index; the `fts` view keeps the hidden `fts` column so `MATCH`,
+/// `snippet()` and `bm25()` still reach the virtual table, and SQLite
+/// flattens the view into the query. bm25() still weighs terms over the
+/// whole index, so a restricted reader's scores (never the rows or their
+/// text) are shaped by hidden rows too.
+pub(crate) const SHADOWED: &[(&str, &str)] = &[
+    ("objects", "SELECT * FROM main.objects WHERE tlp IN ({v})"),
+    (
+        "relations",
+        "SELECT * FROM main.relations WHERE tlp IN ({v})",
+    ),
+    (
+        "names",
+        "SELECT * FROM main.names n WHERE EXISTS (SELECT 1 FROM main.objects o \
+         WHERE o.id = n.object_id AND o.tlp IN ({v}))",
+    ),
+    (
+        "observables",
+        "SELECT * FROM main.observables b WHERE EXISTS (SELECT 1 FROM main.objects o \
+         WHERE o.id = b.object_id AND o.tlp IN ({v}))",
+    ),
+    (
+        "sightings",
+        "SELECT * FROM main.sightings g WHERE EXISTS (SELECT 1 FROM main.objects o \
+         WHERE o.id = g.object_id AND o.tlp IN ({v}))",
+    ),
+    ("history", "SELECT * FROM main.history WHERE tlp IN ({v})"),
+    (
+        "documents",
+        "SELECT * FROM main.documents WHERE tlp IN ({v})",
+    ),
+    (
+        "sources",
+        "SELECT * FROM main.sources s WHERE \
+         EXISTS (SELECT 1 FROM main.objects o WHERE o.source_id = s.id AND o.tlp IN ({v})) \
+         OR EXISTS (SELECT 1 FROM main.relations r WHERE r.source_id = s.id AND r.tlp IN ({v})) \
+         OR EXISTS (SELECT 1 FROM main.documents d WHERE d.source_id = s.id AND d.tlp IN ({v})) \
+         OR EXISTS (SELECT 1 FROM main.history h WHERE h.source_id = s.id AND h.tlp IN ({v}))",
+    ),
+    (
+        "fts",
+        "SELECT rowid AS rowid, name, aliases, description, fts AS fts FROM main.fts f \
+         WHERE EXISTS (SELECT 1 FROM main.objects o WHERE o.id = f.rowid AND o.tlp IN ({v}))",
+    ),
+    ("fts_data", "SELECT * FROM main.fts_data WHERE 0"),
+    ("fts_idx", "SELECT * FROM main.fts_idx WHERE 0"),
+    ("fts_content", "SELECT * FROM main.fts_content WHERE 0"),
+    ("fts_docsize", "SELECT * FROM main.fts_docsize WHERE 0"),
+    ("fts_config", "SELECT * FROM main.fts_config WHERE 0"),
+];
+
 impl Store {
-    /// Hides from this connection every object and relationship marked above
-    /// `max` (with `Tlp::Amber`, TLP:AMBER+STRICT and TLP:RED disappear),
-    /// with the names, observables and sightings hanging off hidden objects.
+    /// Hides from this connection every statement marked above `max` (with
+    /// `Tlp::Amber`, TLP:AMBER+STRICT and TLP:RED disappear): objects,
+    /// relationships, the names, observables, sightings and search entries
+    /// hanging off hidden objects, past versions in `history`, whole
+    /// documents, and sources with nothing visible left. Rows whose marking
+    /// is not one of the five TLP labels are hidden too.
     /// The connection becomes read-only. It cannot be undone: open a new
     /// store for a wider view.
     pub fn restrict(&mut self, max: Tlp) -> Result<(), KbError> {
-        let hidden: Vec<String> = [
+        let undecided = self.undecided_tables()?;
+        if !undecided.is_empty() {
+            return Err(KbError::Invalid(format!(
+                "cannot restrict this store: table(s) {} are neither filtered by TLP \
+                 nor declared free of statement content (clearance.rs)",
+                undecided.join(", ")
+            )));
+        }
+        let visible = [
             Tlp::Clear,
             Tlp::Green,
             Tlp::Amber,
@@ -25,31 +101,18 @@ impl Store {
             Tlp::Red,
         ]
         .into_iter()
-        .filter(|t| *t > max)
+        .filter(|t| *t <= max)
         .map(|t| format!("'{}'", t.as_str()))
-        .collect();
-        let list = if hidden.is_empty() {
-            "''".to_string()
-        } else {
-            hidden.join(", ")
-        };
-        let visible = |alias: &str| {
-            format!(
-                "EXISTS (SELECT 1 FROM main.objects v WHERE v.id = {alias}.object_id \
-                 AND v.tlp NOT IN ({list}))"
-            )
-        };
-        let sql = format!(
-            "CREATE TEMP VIEW objects AS SELECT * FROM main.objects WHERE tlp NOT IN ({list});
-             CREATE TEMP VIEW relations AS SELECT * FROM main.relations WHERE tlp NOT IN ({list});
-             CREATE TEMP VIEW names AS SELECT * FROM main.names n WHERE {names};
-             CREATE TEMP VIEW observables AS SELECT * FROM main.observables b WHERE {obs};
-             CREATE TEMP VIEW sightings AS SELECT * FROM main.sightings g WHERE {sig};
-             PRAGMA query_only = 1;",
-            names = visible("n"),
-            obs = visible("b"),
-            sig = visible("g"),
-        );
+        .collect::<Vec<_>>()
+        .join(", ");
+        let mut sql = String::new();
+        for (table, select) in SHADOWED {
+            sql.push_str(&format!(
+                "CREATE TEMP VIEW {table} AS {};\n",
+                select.replace("{v}", &visible)
+            ));
+        }
+        sql.push_str("PRAGMA query_only = 1;");
         self.conn.execute_batch(&sql)?;
         self.ceiling = Some(max);
         Ok(())
@@ -59,12 +122,32 @@ impl Store {
     pub fn ceiling(&self) -> Option<Tlp> {
         self.ceiling
     }
+
+    /// Tables of the store that are neither shadowed nor declared free.
+    fn undecided_tables(&self) -> Result<Vec<String>, KbError> {
+        let mut q = self.conn.prepare(
+            "SELECT name FROM main.sqlite_schema WHERE type IN ('table', 'view') ORDER BY name",
+        )?;
+        let names = q.query_map([], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for name in names {
+            let name = name?;
+            if !FREE_OF_CONTENT.contains(&name.as_str())
+                && !SHADOWED.iter().any(|(t, _)| *t == name)
+            {
+                out.push(name);
+            }
+        }
+        Ok(out)
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::Store;
-    use cairn_model::{Bundle, IndicatorKind, Object, Observable, Provenance, Tlp};
+    use super::{FREE_OF_CONTENT, SHADOWED};
+    use crate::{SightingInput, Store};
+    use cairn_model::{Bundle, IndicatorKind, Object, Observable, Provenance, Relation, Tlp};
+    use rusqlite::types::Value;
 
     fn obj(id: &str, kind: &str, name: &str, tlp: Tlp) -> Object {
         Object {
@@ -117,6 +200,14 @@ mod tests {
         assert!(reader.suggest("Crimson", 5).unwrap().is_empty());
         assert!(reader.search("Crimson", 5).unwrap().is_empty());
         assert!(reader.actor("Green Actor").unwrap().is_some());
+        // Search still reaches the FTS5 table through its view.
+        let hits = reader.search("green", 5).unwrap();
+        assert_eq!(hits.len(), 1, "{hits:?}");
+        assert_eq!(hits[0].name, "Green Actor");
+        assert_eq!(
+            reader.suggest("Green Actr", 5).unwrap(),
+            vec!["Green Actor"]
+        );
         assert!(reader.hunt_indicators(true).unwrap().is_empty());
         let kinds: Vec<String> = reader
             .stats()
@@ -128,5 +219,318 @@ mod tests {
         assert_eq!(kinds, vec!["intrusion-set".to_string()]);
         // Read-only: nothing can be written through a restricted view.
         assert!(reader.ingest(&b, None, None).is_err());
+    }
+
+    /// Every table and view of the schema named in `main`.
+    fn schema_tables(store: &Store) -> Vec<String> {
+        let mut q = store
+            .conn
+            .prepare(
+                "SELECT name FROM main.sqlite_schema WHERE type IN ('table', 'view') ORDER BY name",
+            )
+            .unwrap();
+        q.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    fn temp_views(store: &Store) -> Vec<String> {
+        let mut q = store
+            .conn
+            .prepare("SELECT name FROM temp.sqlite_schema WHERE type = 'view'")
+            .unwrap();
+        q.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    fn check_every_table_decided(path: &std::path::Path) {
+        let mut reader = Store::open(path).unwrap();
+        let tables = schema_tables(&reader);
+        // FTS5 and its shadow tables are part of the schema being checked.
+        for t in [
+            "fts",
+            "fts_data",
+            "fts_content",
+            "fts_idx",
+            "fts_docsize",
+            "fts_config",
+        ] {
+            assert!(
+                tables.contains(&t.to_string()),
+                "{t} missing from {tables:?}"
+            );
+        }
+        reader.restrict(Tlp::Amber).unwrap();
+        let views = temp_views(&reader);
+        for t in &tables {
+            assert!(
+                views.contains(t) || FREE_OF_CONTENT.contains(&t.as_str()),
+                "table `{t}` is neither shadowed on a restricted connection nor declared \
+                 free of statement content in clearance.rs"
+            );
+        }
+        // No stale entries: every shadowed name is a table of the schema.
+        for (t, _) in SHADOWED {
+            assert!(
+                tables.contains(&t.to_string()),
+                "SHADOWED names `{t}`, not in the schema"
+            );
+        }
+    }
+
+    #[test]
+    fn every_table_is_shadowed_or_declared_free() {
+        let dir = tempfile::tempdir().unwrap();
+        let fresh = dir.path().join("fresh.db");
+        drop(Store::open(&fresh).unwrap());
+        check_every_table_decided(&fresh);
+        let migrated = dir.path().join("v1.db");
+        std::fs::copy(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1.db"),
+            &migrated,
+        )
+        .unwrap();
+        check_every_table_decided(&migrated);
+    }
+
+    #[test]
+    fn restrict_refuses_a_table_nobody_decided_about() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let store = Store::open(&path).unwrap();
+        store
+            .conn
+            .execute_batch("CREATE TABLE notes(body TEXT); INSERT INTO notes VALUES ('x');")
+            .unwrap();
+        drop(store);
+        let mut reader = Store::open(&path).unwrap();
+        let err = reader.restrict(Tlp::Amber).expect_err("refused");
+        assert!(err.to_string().contains("notes"), "{err}");
+        assert_eq!(reader.ceiling(), None);
+    }
+
+    /// Markers that only the TLP:RED statements, document and source carry.
+    const MARKERS: &[&str] = &[
+        "vermilionmarker",
+        "zqsecretdesc",
+        "zqsecretraw",
+        "zqsecretdoc",
+        "zqsecretsource",
+        "zqsecretsighting",
+        "zqsecretrel",
+    ];
+
+    /// Which tables give back any marker to `SELECT * FROM <table>` (every
+    /// column, as text or bytes, compared without case: FTS5 stores terms
+    /// lower-cased).
+    fn tables_leaking(store: &Store) -> Vec<String> {
+        let mut leaking = Vec::new();
+        for t in schema_tables(store) {
+            let mut q = store
+                .conn
+                .prepare(&format!("SELECT * FROM \"{t}\""))
+                .unwrap();
+            let n = q.column_count();
+            let mut rows = q.query([]).unwrap();
+            let mut found = false;
+            while let Some(r) = rows.next().unwrap() {
+                for i in 0..n {
+                    let bytes = match r.get::<_, Value>(i).unwrap() {
+                        Value::Text(s) => s.into_bytes(),
+                        Value::Blob(b) => b,
+                        Value::Integer(v) => v.to_string().into_bytes(),
+                        Value::Real(v) => v.to_string().into_bytes(),
+                        Value::Null => Vec::new(),
+                    };
+                    let lower = bytes.to_ascii_lowercase();
+                    if MARKERS
+                        .iter()
+                        .any(|m| lower.windows(m.len()).any(|w| w == m.as_bytes()))
+                    {
+                        found = true;
+                    }
+                }
+            }
+            if found {
+                leaking.push(t);
+            }
+        }
+        leaking
+    }
+
+    #[test]
+    fn no_table_gives_back_red_content_to_a_restricted_reader() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mut store = Store::open(&path).unwrap();
+        let red_actor = |desc: &str| {
+            let mut o = obj(
+                "intrusion-set--red",
+                "intrusion-set",
+                "Vermilionmarker Group",
+                Tlp::Red,
+            );
+            o.aliases = vec!["ZqSecretAlias".into()];
+            o.description = Some(desc.into());
+            o.raw = format!("{{\"zqsecretraw\":\"{desc}\"}}");
+            o.prov.source = "zqsecretsource".into();
+            o
+        };
+        let mut ind = obj(
+            "indicator--red",
+            "indicator",
+            "zqsecretsighting ind",
+            Tlp::Red,
+        );
+        ind.observables = vec![Observable::new(
+            IndicatorKind::Domain,
+            "zqsecretsighting.example",
+        )];
+        ind.prov.source = "zqsecretsource".into();
+        let rel = Relation {
+            id: "relationship--red".into(),
+            rel_type: "indicates".into(),
+            source_ref: "indicator--red".into(),
+            target_ref: "intrusion-set--red".into(),
+            description: Some("zqsecretrel".into()),
+            prov: Provenance {
+                source: "zqsecretsource".into(),
+                tlp: Tlp::Red,
+                ..Default::default()
+            },
+            raw: "{\"zqsecretrel\":1}".into(),
+            ..Relation::default()
+        };
+        let secret = |desc: &str| Bundle {
+            source: "zqsecretsource".into(),
+            format: "stix".into(),
+            objects: vec![red_actor(desc), ind.clone()],
+            relations: vec![rel.clone()],
+            documents: vec![("zqsecretdoc".into(), "{\"zqsecretdoc\": []}".into())],
+            documents_tlp: Tlp::Red,
+            ..Bundle::default()
+        };
+        let open = Bundle {
+            source: "open".into(),
+            format: "stix".into(),
+            objects: vec![obj(
+                "intrusion-set--g",
+                "intrusion-set",
+                "Green Actor",
+                Tlp::Green,
+            )],
+            ..Bundle::default()
+        };
+        store.ingest(&open, None, None).unwrap();
+        store
+            .ingest(&secret("zqsecretdesc one"), None, None)
+            .unwrap();
+        // A second version: the first goes to `history`.
+        store
+            .ingest(&secret("zqsecretdesc two"), None, None)
+            .unwrap();
+        let key = store
+            .hunt_indicators(false)
+            .unwrap()
+            .into_iter()
+            .find(|h| h.observable.value.starts_with("zqsecretsighting"))
+            .unwrap()
+            .key;
+        store
+            .record_sightings(&[SightingInput {
+                key,
+                count: 1,
+                first_seen: "2024-01-01T00:00:00Z".into(),
+                last_seen: "2024-01-01T00:00:00Z".into(),
+                where_: "zqsecretsighting.log".into(),
+            }])
+            .unwrap();
+
+        // The unrestricted connection finds the markers everywhere they are
+        // stored: the check below can see a leak.
+        let full = tables_leaking(&store);
+        for t in [
+            "objects",
+            "relations",
+            "names",
+            "observables",
+            "sightings",
+            "history",
+            "documents",
+            "sources",
+            "fts",
+            "fts_content",
+            "fts_data",
+        ] {
+            assert!(full.contains(&t.to_string()), "{t} not in {full:?}");
+        }
+
+        for max in [Tlp::Clear, Tlp::Green, Tlp::Amber, Tlp::AmberStrict] {
+            let mut reader = Store::open(&path).unwrap();
+            reader.restrict(max).unwrap();
+            assert_eq!(tables_leaking(&reader), Vec::<String>::new(), "at {max}");
+        }
+        // TLP:RED itself sees them: the views filter, they do not blank.
+        let mut red = Store::open(&path).unwrap();
+        red.restrict(Tlp::Red).unwrap();
+        assert!(tables_leaking(&red).contains(&"history".to_string()));
+        assert_eq!(red.search("vermilionmarker", 5).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn history_and_documents_keep_their_own_marking() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mut store = Store::open(&path).unwrap();
+        let version = |tlp: Tlp, desc: &str| {
+            let mut o = obj("intrusion-set--x", "intrusion-set", "Shifting Actor", tlp);
+            o.description = Some(desc.into());
+            Bundle {
+                source: "s".into(),
+                format: "stix".into(),
+                objects: vec![o],
+                documents: vec![("list".into(), "{}".into())],
+                documents_tlp: tlp,
+                ..Bundle::default()
+            }
+        };
+        // RED, then CLEAR, then GREEN: each kept version has its own marking,
+        // so the RED one stays hidden and the CLEAR one does not.
+        for (tlp, desc) in [
+            (Tlp::Red, "first"),
+            (Tlp::Clear, "second"),
+            (Tlp::Green, "third"),
+        ] {
+            store.ingest(&version(tlp, desc), None, None).unwrap();
+        }
+        let history: Vec<String> = store
+            .conn
+            .prepare("SELECT tlp FROM history ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(history, vec!["TLP:RED", "TLP:CLEAR"]);
+        let doc: String = store
+            .conn
+            .query_row("SELECT tlp FROM documents", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(doc, "TLP:GREEN");
+        let mut reader = Store::open(&path).unwrap();
+        reader.restrict(Tlp::Amber).unwrap();
+        let count = |t: &str| -> i64 {
+            reader
+                .conn
+                .query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(count("history"), 1);
+        assert_eq!(count("documents"), 1);
+        assert_eq!(count("objects"), 1);
+        assert_eq!(reader.warninglist_documents().unwrap().len(), 1);
     }
 }

@@ -19,6 +19,44 @@ pub enum KbError {
         /// Newest version this build reads.
         supported: i64,
     },
+    /// The store file is at an older schema version than this connection
+    /// needs; [`Store::open`](crate::Store::open) migrates it.
+    #[error(
+        "store {path}: schema version {found}, but this cairn needs version {current}; \
+         open it with Store::open (any cairn command) to migrate it first"
+    )]
+    SchemaOutdated {
+        /// The store file.
+        path: String,
+        /// Version found in the file.
+        found: i64,
+        /// The version this build reads and writes.
+        current: i64,
+    },
+    /// The file could not be read as a Cairn store: not a database, damaged,
+    /// or another program's.
+    #[error("store {path}: {reason}")]
+    Unreadable {
+        /// The store file.
+        path: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// Creating or migrating the schema failed; its transaction rolled back,
+    /// so the file is as it was.
+    #[error(
+        "store {path}: bringing the schema from version {from} to {to} failed, the file is unchanged: {reason}"
+    )]
+    Migration {
+        /// The store file.
+        path: String,
+        /// Version the file was at (0: a new, empty file).
+        from: i64,
+        /// Version it was being brought to.
+        to: i64,
+        /// The step's error.
+        reason: String,
+    },
     /// A stored JSON column could not be read back.
     #[error("store: corrupt JSON in {what}: {source}")]
     Json {

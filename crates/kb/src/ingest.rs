@@ -2,8 +2,9 @@
 //!
 //! A source is identified by name. Ingesting it again compares each
 //! statement's content hash with the stored one: unchanged rows are left
-//! alone, changed rows keep their previous version in `history`, and rows the
-//! new version no longer contains are marked withdrawn (never deleted).
+//! alone, changed rows keep their previous version (with its TLP) in
+//! `history`, and rows the new version no longer contains are marked
+//! withdrawn (never deleted).
 
 use crate::errors::KbError;
 use crate::{Store, now};
@@ -160,8 +161,8 @@ impl Store {
         tx.execute("DELETE FROM documents WHERE source_id = ?1", [source_id])?;
         for (name, body) in &bundle.documents {
             tx.execute(
-                "INSERT OR REPLACE INTO documents(source_id, name, body) VALUES (?1, ?2, ?3)",
-                params![source_id, name, body],
+                "INSERT OR REPLACE INTO documents(source_id, name, body, tlp) VALUES (?1, ?2, ?3, ?4)",
+                params![source_id, name, body, bundle.documents_tlp.as_str()],
             )?;
         }
         if report.added + report.changed + report.withdrawn > 0 || !bundle.documents.is_empty() {
@@ -294,8 +295,8 @@ fn write_objects(
         placeholders(3, 22)
     ))?;
     let mut history = tx.prepare(
-        "INSERT INTO history(source_id, stix_id, change, raw, superseded_at) \
-         SELECT source_id, stix_id, ?2, raw, ?3 FROM objects WHERE id = ?1",
+        "INSERT INTO history(source_id, stix_id, change, raw, superseded_at, tlp) \
+         SELECT source_id, stix_id, ?2, raw, ?3, tlp FROM objects WHERE id = ?1",
     )?;
     let mut del_names = tx.prepare("DELETE FROM names WHERE object_id = ?1")?;
     let mut del_obs = tx.prepare("DELETE FROM observables WHERE object_id = ?1")?;
@@ -404,8 +405,8 @@ fn write_relations(
         placeholders(3, 13)
     ))?;
     let mut history = tx.prepare(
-        "INSERT INTO history(source_id, stix_id, change, raw, superseded_at) \
-         SELECT source_id, stix_id, ?2, raw, ?3 FROM relations WHERE id = ?1",
+        "INSERT INTO history(source_id, stix_id, change, raw, superseded_at, tlp) \
+         SELECT source_id, stix_id, ?2, raw, ?3, tlp FROM relations WHERE id = ?1",
     )?;
     let mut seen: HashSet<&str> = HashSet::with_capacity(bundle.relations.len());
     // Relations carry no `modified` in the model: the first of duplicates wins.

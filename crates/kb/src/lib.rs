@@ -13,6 +13,11 @@
 //! - [`Store::hunt_indicators`] / [`Store::indicator_context`] feed the hunt
 //!   engine; [`Store::snapshot`] feeds attribution.
 //!
+//! [`Store::open`] brings a store of an older schema forward in one
+//! transaction and refuses a newer one; [`Store::store_id`] with
+//! [`Store::generation`] identifies a state of the store for caches.
+//! [`Store::restrict`] caps a connection at a TLP ceiling for every table.
+//!
 //! ```
 //! use cairn_kb::Store;
 //! use cairn_model::{Bundle, Object};
@@ -110,10 +115,12 @@ pub(crate) fn now() -> String {
 }
 
 impl Store {
-    /// Opens (creating if needed) the store at `path`.
+    /// Opens (creating if needed) the store at `path`, migrating a store of
+    /// an older schema forward in one transaction. A store of a newer schema,
+    /// or a file that is not a readable store, is an error naming `path`.
     pub fn open(path: &Path) -> Result<Store, KbError> {
-        let conn = Connection::open(path)?;
-        schema::init(&conn, &path.display().to_string())?;
+        let mut conn = schema::open_file(path)?;
+        schema::init(&mut conn, &path.display().to_string())?;
         Ok(Store {
             conn,
             path: Some(path.to_path_buf()),
@@ -122,10 +129,11 @@ impl Store {
     }
 
     /// Opens another connection to a store that [`Store::open`] has already
-    /// created, without its schema set-up: no write lock is taken, so a
-    /// server can open many while others read and write.
+    /// created or migrated, without touching the schema: no write lock is
+    /// taken, so a server can open many while others read and write. A store
+    /// not at the current schema version is refused.
     pub fn open_existing(path: &Path) -> Result<Store, KbError> {
-        let conn = Connection::open(path)?;
+        let conn = schema::open_file(path)?;
         schema::connect(&conn, &path.display().to_string())?;
         Ok(Store {
             conn,
@@ -136,8 +144,8 @@ impl Store {
 
     /// A throw-away store in memory (tests, one-shot pipelines).
     pub fn open_in_memory() -> Result<Store, KbError> {
-        let conn = Connection::open_in_memory()?;
-        schema::init(&conn, ":memory:")?;
+        let mut conn = Connection::open_in_memory()?;
+        schema::init(&mut conn, ":memory:")?;
         Ok(Store {
             conn,
             path: None,

@@ -1,13 +1,37 @@
-//! The store's tables. One row per statement per source: an object that two
-//! sources describe is two rows, so nothing one source said is overwritten
-//! by another, and resolution happens at query time.
+//! The store's tables, and how a file gets to the current version of them.
+//!
+//! One row per statement per source: an object that two sources describe is
+//! two rows, so nothing one source said is overwritten by another, and
+//! resolution happens at query time.
+//!
+//! Every store records its `schema_version` in `meta`. [`MIGRATIONS`] lists
+//! the steps from an empty file (version 0) to [`VERSION`]; a new store and
+//! an old one are both brought forward by the same steps, in one
+//! transaction: all of them or none. A store newer than this build is
+//! refused, and so is a file whose version cannot be read.
+//!
+//! Version 2 (from 1): `meta.store_id`, a random id written once;
+//! `history.tlp` (the marking of the version each row keeps) and
+//! `documents.tlp` (the marking they were ingested under), so a restricted
+//! connection can filter them (see `clearance.rs`).
 
+use crate::Store;
 use crate::errors::KbError;
-use rusqlite::Connection;
+use cairn_model::Tlp;
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
-pub(crate) const VERSION: i64 = 1;
+/// One step: `MIGRATIONS[i]` brings a store from version `i` to `i + 1`.
+type Step = fn(&Transaction) -> Result<(), KbError>;
 
-const DDL: &str = r#"
+/// Every step from an empty file to [`VERSION`]. Append, never edit: stores
+/// in the field were made by these steps as they are.
+const MIGRATIONS: &[Step] = &[create_v1, v1_to_v2];
+
+/// The schema version this build reads and writes.
+pub(crate) const VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// The tables of version 1, as the first release created them.
+const V1_DDL: &str = r#"
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sources(
     id INTEGER PRIMARY KEY,
@@ -136,46 +160,360 @@ CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
 );
 "#;
 
-/// Per-connection settings and the version check, without touching the schema.
-pub(crate) fn connect(conn: &Connection, path: &str) -> Result<(), KbError> {
-    conn.execute_batch(
-        "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-         PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536;",
-    )?;
-    check_version(conn, path)
+const PRAGMAS: &str = "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+     PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536;";
+
+fn unreadable(path: &str, reason: impl std::fmt::Display) -> KbError {
+    KbError::Unreadable {
+        path: path.to_string(),
+        reason: reason.to_string(),
+    }
 }
 
-fn check_version(conn: &Connection, path: &str) -> Result<(), KbError> {
-    let found: Option<i64> = conn
-        .query_row(
-            "SELECT value FROM meta WHERE key = 'schema_version'",
-            [],
-            |r| r.get::<_, String>(0),
-        )
-        .ok()
-        .and_then(|v| v.parse().ok());
-    if let Some(found) = found
-        && found > VERSION
-    {
+/// The file's connection; a failure names the file.
+pub(crate) fn open_file(path: &std::path::Path) -> Result<Connection, KbError> {
+    Connection::open(path).map_err(|e| unreadable(&path.display().to_string(), e))
+}
+
+/// Per-connection settings and the version check, without touching the
+/// schema: for extra connections to a store [`init`] has brought up to date.
+pub(crate) fn connect(conn: &Connection, path: &str) -> Result<(), KbError> {
+    conn.execute_batch(PRAGMAS)
+        .map_err(|e| unreadable(path, format!("cannot open it as a database: {e}")))?;
+    match found_version(conn, path)? {
+        v if v == VERSION => Ok(()),
+        v if v > VERSION => Err(KbError::Schema {
+            path: path.to_string(),
+            found: v,
+            supported: VERSION,
+        }),
+        v => Err(KbError::SchemaOutdated {
+            path: path.to_string(),
+            found: v,
+            current: VERSION,
+        }),
+    }
+}
+
+/// Per-connection settings, then creates or migrates the schema as needed.
+pub(crate) fn init(conn: &mut Connection, path: &str) -> Result<(), KbError> {
+    conn.execute_batch(PRAGMAS)
+        .map_err(|e| unreadable(path, format!("cannot open it as a database: {e}")))?;
+    // Foreign, broken and newer files are refused before anything is written
+    // to them (switching to WAL rewrites the file header).
+    let found = found_version(conn, path)?;
+    if found > VERSION {
         return Err(KbError::Schema {
             path: path.to_string(),
             found,
             supported: VERSION,
         });
     }
+    conn.execute_batch("PRAGMA journal_mode = WAL;")
+        .map_err(|e| unreadable(path, format!("cannot switch it to WAL mode: {e}")))?;
+    upgrade(conn, path, MIGRATIONS)
+}
+
+/// The version the file is at: 0 for an empty file. Anything unreadable is an
+/// error naming the file, never taken for "empty".
+fn found_version(conn: &Connection, path: &str) -> Result<i64, KbError> {
+    let read = |e: rusqlite::Error| unreadable(path, format!("cannot read its schema: {e}"));
+    let tables: i64 = conn
+        .query_row("SELECT count(*) FROM main.sqlite_schema", [], |r| r.get(0))
+        .map_err(read)?;
+    if tables == 0 {
+        return Ok(0);
+    }
+    let has_meta: bool = conn
+        .query_row(
+            "SELECT EXISTS(SELECT 1 FROM main.sqlite_schema WHERE type = 'table' AND name = 'meta')",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(read)?;
+    if !has_meta {
+        return Err(unreadable(
+            path,
+            "not a Cairn store: it holds tables but no `meta` table",
+        ));
+    }
+    let value: Option<String> = conn
+        .query_row(
+            "SELECT value FROM main.meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(read)?;
+    let value = value.ok_or_else(|| {
+        unreadable(
+            path,
+            "not a Cairn store, or a damaged one: `meta` has no schema_version",
+        )
+    })?;
+    match value.trim().parse::<i64>() {
+        Ok(v) if v >= 1 => Ok(v),
+        _ => Err(unreadable(
+            path,
+            format!("schema_version `{value}` is not a version number"),
+        )),
+    }
+}
+
+/// Brings the file to version `steps.len()` in one transaction. Tests pass
+/// their own steps to make one fail.
+fn upgrade(conn: &mut Connection, path: &str, steps: &[Step]) -> Result<(), KbError> {
+    let target = steps.len() as i64;
+    let newer = |found| KbError::Schema {
+        path: path.to_string(),
+        found,
+        supported: target,
+    };
+    // The common case only reads: no write lock.
+    match found_version(conn, path)? {
+        v if v == target => return Ok(()),
+        v if v > target => return Err(newer(v)),
+        _ => {}
+    }
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(|e| unreadable(path, format!("cannot lock it to migrate: {e}")))?;
+    // Read again under the lock: another process may have migrated it meanwhile.
+    let from = found_version(&tx, path)?;
+    if from == target {
+        return Ok(());
+    }
+    if from > target {
+        return Err(newer(from));
+    }
+    let failed = |reason: String| KbError::Migration {
+        path: path.to_string(),
+        from,
+        to: target,
+        reason,
+    };
+    // The steps the file has not had yet, in order.
+    for step in steps.iter().skip(from as usize) {
+        step(&tx).map_err(|e| failed(e.to_string()))?;
+    }
+    tx.execute(
+        "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?1)",
+        [target.to_string()],
+    )
+    .map_err(|e| failed(e.to_string()))?;
+    // Dropping the transaction on any error above rolls every step back.
+    tx.commit().map_err(|e| failed(e.to_string()))
+}
+
+fn create_v1(tx: &Transaction) -> Result<(), KbError> {
+    tx.execute_batch(V1_DDL)?;
+    tx.execute(
+        "INSERT INTO meta(key, value) VALUES ('schema_version', '1'), ('generation', '0')",
+        [],
+    )?;
     Ok(())
 }
 
-pub(crate) fn init(conn: &Connection, path: &str) -> Result<(), KbError> {
-    conn.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-         PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536;",
+fn v1_to_v2(tx: &Transaction) -> Result<(), KbError> {
+    // TLP:RED by default: a row whose marking nobody wrote stays hidden from
+    // restricted readers rather than shown.
+    tx.execute_batch("ALTER TABLE history ADD COLUMN tlp TEXT NOT NULL DEFAULT 'TLP:RED';")?;
+    backfill_history_tlp(tx)?;
+    // Version 1 kept no marking for documents (the ingest's --tlp was
+    // dropped), so old ones stay TLP:RED; re-ingesting sets it.
+    tx.execute_batch(
+        "ALTER TABLE documents ADD COLUMN tlp TEXT NOT NULL DEFAULT 'TLP:RED';
+         CREATE INDEX history_source ON history(source_id);",
     )?;
-    check_version(conn, path)?;
-    conn.execute_batch(DDL)?;
-    conn.execute(
-        "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?1), ('generation', '0')",
-        [VERSION.to_string()],
+    tx.execute(
+        "INSERT INTO meta(key, value) VALUES ('store_id', ?1)",
+        [new_store_id()?],
     )?;
     Ok(())
+}
+
+/// Version 1's history rows did not record their marking. Each gets the
+/// current statement's TLP, raised to any standard TLP marking its own JSON
+/// names (a version marked RED and since republished CLEAR stays RED); with
+/// no current statement, TLP:RED. Never a guess lower than the evidence.
+fn backfill_history_tlp(tx: &Transaction) -> Result<(), KbError> {
+    #[derive(serde::Deserialize)]
+    struct Marked {
+        #[serde(default)]
+        object_marking_refs: Vec<String>,
+    }
+    let mut current_obj =
+        tx.prepare("SELECT tlp FROM objects WHERE source_id = ?1 AND stix_id = ?2")?;
+    let mut current_rel =
+        tx.prepare("SELECT tlp FROM relations WHERE source_id = ?1 AND stix_id = ?2")?;
+    let mut marks: Vec<(i64, Tlp)> = Vec::new();
+    {
+        let mut q = tx.prepare("SELECT id, source_id, stix_id, raw FROM history")?;
+        let mut rows = q.query([])?;
+        while let Some(r) = rows.next()? {
+            let (id, source, stix): (i64, i64, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+            let current: Option<String> = match current_obj
+                .query_row(params![source, stix], |r| r.get(0))
+                .optional()?
+            {
+                Some(t) => Some(t),
+                None => current_rel
+                    .query_row(params![source, stix], |r| r.get(0))
+                    .optional()?,
+            };
+            let tlp = match current.and_then(|t| t.parse::<Tlp>().ok()) {
+                Some(t) => {
+                    let raw: String = r.get(3)?;
+                    let marked = serde_json::from_str::<Marked>(&raw)
+                        .map(|m| {
+                            m.object_marking_refs
+                                .iter()
+                                .filter_map(|m| Tlp::from_marking_ref(m))
+                                .max()
+                                .unwrap_or_default()
+                        })
+                        .unwrap_or_default();
+                    t.max(marked)
+                }
+                None => Tlp::Red,
+            };
+            marks.push((id, tlp));
+        }
+    }
+    let mut set = tx.prepare("UPDATE history SET tlp = ?2 WHERE id = ?1")?;
+    for (id, tlp) in marks {
+        set.execute(params![id, tlp.as_str()])?;
+    }
+    Ok(())
+}
+
+/// A random version-4 UUID.
+fn new_store_id() -> Result<String, KbError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| KbError::Invalid(format!("no randomness for the store id: {e}")))?;
+    Ok(uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .hyphenated()
+        .to_string())
+}
+
+impl Store {
+    /// This store's identity: a random 128-bit id (UUIDv4 text) written once
+    /// into `meta` when the store is created (or, for a store made before
+    /// ids existed, when it is first migrated) and never changed.
+    ///
+    /// Key anything cached outside the file on `(store_id, generation)`:
+    /// [`Store::generation`] restarts at 0 in every new store, so a store
+    /// deleted and re-created at the same path would otherwise match a cache
+    /// built from the old one.
+    pub fn store_id(&self) -> Result<String, KbError> {
+        let id: Option<String> = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'store_id'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        id.ok_or_else(|| {
+            unreadable(
+                &self
+                    .path
+                    .as_deref()
+                    .map_or(":memory:".to_string(), |p| p.display().to_string()),
+                "`meta` has no store_id",
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::{Path, PathBuf};
+
+    fn v1_copy(dir: &Path) -> PathBuf {
+        let path = dir.join("v1.db");
+        std::fs::copy(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1.db"),
+            &path,
+        )
+        .unwrap();
+        path
+    }
+
+    fn fail(_: &Transaction) -> Result<(), KbError> {
+        Err(KbError::Invalid("injected failure".into()))
+    }
+
+    #[test]
+    fn a_failing_step_rolls_back_every_step_before_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = v1_copy(dir.path());
+        let before = std::fs::read(&path).unwrap();
+        let name = path.display().to_string();
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            // v1 -> v2 runs and succeeds, then the next step fails.
+            let err = upgrade(&mut conn, &name, &[create_v1, v1_to_v2, fail]).expect_err("fails");
+            assert!(
+                matches!(err, KbError::Migration { from: 1, to: 3, .. }),
+                "{err:?}"
+            );
+            let msg = err.to_string();
+            assert!(
+                msg.contains(&name) && msg.contains("injected failure"),
+                "{msg}"
+            );
+            assert_eq!(found_version(&conn, &name).unwrap(), 1);
+            let has_id: bool = conn
+                .query_row(
+                    "SELECT EXISTS(SELECT 1 FROM meta WHERE key = 'store_id')",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert!(!has_id);
+        }
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+    }
+
+    #[test]
+    fn an_empty_file_fails_whole_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.db");
+        let name = path.display().to_string();
+        let mut conn = Connection::open(&path).unwrap();
+        assert!(upgrade(&mut conn, &name, &[create_v1, fail]).is_err());
+        assert_eq!(found_version(&conn, &name).unwrap(), 0);
+    }
+
+    #[test]
+    fn history_of_a_statement_no_longer_stored_is_red() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = v1_copy(dir.path());
+        let conn = Connection::open(&path).unwrap();
+        // v1 never deleted statements, but a row without one must not be
+        // guessed lower than RED; one with a current statement follows it.
+        conn.execute(
+            "INSERT INTO history(source_id, stix_id, change, raw, superseded_at) \
+             VALUES (1, 'indicator--gone', 'withdrawn', '{}', '2024-01-01T00:00:00Z')",
+            [],
+        )
+        .unwrap();
+        drop(conn);
+        let mut conn = Connection::open(&path).unwrap();
+        init(&mut conn, &path.display().to_string()).unwrap();
+        let tlp = |stix: &str| -> String {
+            conn.query_row("SELECT tlp FROM history WHERE stix_id = ?1", [stix], |r| {
+                r.get(0)
+            })
+            .unwrap()
+        };
+        assert_eq!(tlp("indicator--gone"), "TLP:RED");
+        // A withdrawn GREEN indicator of the "ember feed" list.
+        assert_eq!(
+            tlp("indicator--2ff3f0da-5b2a-55b8-830a-ea9c0910bb7e"),
+            "TLP:GREEN"
+        );
+    }
 }

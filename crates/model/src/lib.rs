@@ -124,6 +124,8 @@ pub struct Bundle {
     pub relations: Vec<Relation>,
     /// Auxiliary documents kept whole (e.g. a MISP warninglist), by name.
     pub documents: Vec<(String, String)>,
+    /// The marking `documents` are stored under (the caller's, else TLP:CLEAR).
+    pub documents_tlp: Tlp,
     /// Non-fatal notes about the input (skipped values and why).
     pub warnings: Vec<String>,
 }
