@@ -80,7 +80,16 @@ pub fn open_store(global: &Global) -> anyhow::Result<cairn_kb::Store> {
         std::fs::create_dir_all(dir)
             .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
     }
-    cairn_kb::Store::open(&path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    cairn_kb::Store::open(&path).map_err(|e| {
+        // Most store errors name the file already.
+        let shown = path.display().to_string();
+        let msg = e.to_string();
+        if msg.contains(&shown) {
+            anyhow::anyhow!(msg)
+        } else {
+            anyhow::anyhow!("{shown}: {msg}")
+        }
+    })
 }
 
 fn main() -> ExitCode {

@@ -660,3 +660,58 @@ fn summary_ranks_indicators_by_hits() {
         "{table}"
     );
 }
+
+/// A store deleted and made again at the same path starts again at
+/// generation 0 with the same row ids; its hunt must not reuse the index
+/// cached for the old store (it named the old store's actor for a value no
+/// list of the new one holds, and missed the new one's).
+#[test]
+fn a_new_store_at_the_same_path_never_reuses_the_old_ones_index() {
+    let env = Env::new();
+    let dns = env.write(
+        "dns.log",
+        b"#separator \\x09\n#fields\tts\tuid\tquery\n#types\ttime\tstring\tstring\n\
+          1685577600.000000\tC1\tevil-a.badzone.net\n1685577601.000000\tC2\tevil-b.otherzone.org\n",
+    );
+    let hunt = |env: &Env| -> Vec<(String, Vec<String>)> {
+        let out = env.cairn(&["hunt", "--json", dns.to_str().unwrap()]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| {
+                let a: Value = serde_json::from_str(l).unwrap();
+                let actors = a["actors"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x["name"].as_str().unwrap().to_string())
+                    .collect();
+                (a["value"].as_str().unwrap().to_string(), actors)
+            })
+            .collect()
+    };
+    ingest_list(&env, "a.txt", b"evil-a.badzone.net\n", "ActorA", "s1");
+    assert_eq!(
+        hunt(&env),
+        [("evil-a.badzone.net".to_string(), vec!["ActorA".to_string()])]
+    );
+    let cache = env.path("cairn.db.hunt.idx");
+    assert!(cache.exists(), "the hunt caches its index beside the store");
+    for f in ["cairn.db", "cairn.db-wal", "cairn.db-shm"] {
+        let _ = std::fs::remove_file(env.path(f));
+    }
+    assert!(cache.exists(), "the old store's index stays behind");
+    ingest_list(&env, "b.txt", b"evil-b.otherzone.org\n", "ActorB", "s1");
+    assert_eq!(
+        hunt(&env),
+        [(
+            "evil-b.otherzone.org".to_string(),
+            vec!["ActorB".to_string()]
+        )]
+    );
+}

@@ -10,10 +10,9 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use cairn_attribute::Evidence;
 use cairn_kb::Role;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 pub(crate) fn routes() -> axum::Router<App> {
     axum::Router::new()
@@ -37,26 +36,15 @@ async fn openapi() -> Response {
     Json(crate::openapi::document()).into_response()
 }
 
-/// Sources with nothing the caller may see are left out of a reader's stats.
-pub(crate) async fn stats_for(
-    app: &App,
-    clearance: Clearance,
-) -> Result<cairn_kb::Stats, ApiError> {
-    let mut stats = app.read(clearance, |s| Ok(s.stats()?)).await?;
-    if clearance == Clearance::Restricted {
-        stats.sources.retain(|s| s.objects + s.relations > 0);
-    }
-    Ok(stats)
-}
-
 async fn stats(State(app): State<App>, ApiCaller(c): ApiCaller) -> Result<Response, ApiError> {
-    let stats = stats_for(&app, c.clearance()).await?;
+    let stats = app.stats_for(c.clearance()).await?;
     let engines = app.engines();
     Ok(Json(json!({
         "store": stats,
         "hunt_index": engines.index.stats(),
         "index_generation": engines.generation,
         "index_built": engines.built.to_string(),
+        "index_rebuild_error": app.rebuild_error(c.clearance()),
     }))
     .into_response())
 }
@@ -79,35 +67,12 @@ async fn search(
     Ok(Json(json!({ "results": hits })).into_response())
 }
 
-/// Resolves an actor name or answers 404 with suggestions.
-pub(crate) async fn profile(
-    app: &App,
-    clearance: Clearance,
-    name: String,
-) -> Result<cairn_kb::Profile, ApiError> {
-    app.read(clearance, move |s| match s.actor(&name)? {
-        Some(p) => Ok(p),
-        None => {
-            let near = s.suggest(&name, 5)?;
-            Err(ApiError::not_found(if near.is_empty() {
-                format!("no actor called `{name}`")
-            } else {
-                format!(
-                    "no actor called `{name}`; did you mean: {}?",
-                    near.join(", ")
-                )
-            }))
-        }
-    })
-    .await
-}
-
 async fn actor(
     State(app): State<App>,
     ApiCaller(c): ApiCaller,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    Ok(Json(profile(&app, c.clearance(), name).await?).into_response())
+    Ok(Json(app.profile(c.clearance(), name).await?).into_response())
 }
 
 #[derive(Deserialize)]
@@ -122,7 +87,7 @@ async fn actor_indicators(
     Query(q): Query<LimitQuery>,
 ) -> Result<Response, ApiError> {
     let limit = q.limit.unwrap_or(500).clamp(1, 10_000);
-    let p = profile(&app, c.clearance(), name).await?;
+    let p = app.profile(c.clearance(), name).await?;
     let ids: Vec<String> = p.members.iter().map(|m| m.stix_id.clone()).collect();
     let (rows, total) = app
         .read(c.clearance(), move |s| Ok(s.actor_indicators(&ids, limit)?))
@@ -149,7 +114,7 @@ async fn actor_navigator(
     ApiCaller(c): ApiCaller,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    let p = profile(&app, c.clearance(), name).await?;
+    let p = app.profile(c.clearance(), name).await?;
     Ok(Json(cairn_export::navigator_layer(&p)).into_response())
 }
 
@@ -171,67 +136,24 @@ async fn sightings(
     ApiCaller(c): ApiCaller,
     Path(key): Path<u32>,
 ) -> Result<Response, ApiError> {
-    let generation = app.engines().generation;
-    let Some(ctx) = app.context(c.clearance(), generation, key)? else {
-        return Err(ApiError::not_found("no such indicator"));
-    };
-    let rows = app
-        .read(c.clearance(), move |s| Ok(s.sightings_of(i64::from(key))?))
+    let (ctx, rows) = app
+        .read(c.clearance(), move |s| {
+            let ctx = match s.indicator_context(i64::from(key)) {
+                Ok(c) => c,
+                Err(cairn_kb::errors::KbError::NotFound(_)) => {
+                    return Err(ApiError::not_found("no such indicator"));
+                }
+                Err(e) => return Err(e.into()),
+            };
+            Ok((ctx, s.sightings_of(i64::from(key))?))
+        })
         .await?;
-    Ok(Json(json!({ "indicator": &*ctx, "sightings": rows })).into_response())
+    Ok(Json(json!({ "indicator": ctx, "sightings": rows })).into_response())
 }
 
 #[derive(Deserialize)]
 struct TopQuery {
     top: Option<usize>,
-}
-
-/// Evidence as Cairn's JSON (`techniques`, `software`, `indicators`,
-/// `countries`, `sectors`, `when`) or an ATT&CK Navigator layer.
-pub(crate) fn evidence_from_json(body: &[u8]) -> Result<Evidence, ApiError> {
-    let text = std::str::from_utf8(body)
-        .map_err(|_| ApiError::bad_request("the body is not UTF-8 JSON"))?;
-    let v: Value = serde_json::from_str(text)
-        .map_err(|e| ApiError::bad_request(format!("the body is not JSON: {e}")))?;
-    let is_layer = v
-        .get("techniques")
-        .and_then(Value::as_array)
-        .is_some_and(|a| a.iter().any(|t| t.get("techniqueID").is_some()));
-    if is_layer {
-        return Evidence::from_navigator_layer(text)
-            .map_err(|e| ApiError::bad_request(e.to_string()));
-    }
-    let Value::Object(map) = v else {
-        return Err(ApiError::bad_request(
-            "evidence is a JSON object: {\"techniques\": [...], \"software\": [...], ...}",
-        ));
-    };
-    let list = |key: &str| -> Result<Vec<String>, ApiError> {
-        match map.get(key) {
-            None | Some(Value::Null) => Ok(Vec::new()),
-            Some(Value::String(s)) => Ok(vec![s.clone()]),
-            Some(Value::Array(a)) => a
-                .iter()
-                .map(|x| {
-                    x.as_str()
-                        .map(str::to_string)
-                        .ok_or_else(|| ApiError::bad_request(format!("`{key}` holds strings")))
-                })
-                .collect(),
-            Some(_) => Err(ApiError::bad_request(format!(
-                "`{key}` is a list of strings"
-            ))),
-        }
-    };
-    Ok(Evidence {
-        techniques: list("techniques")?,
-        software: list("software")?,
-        indicators: list("indicators")?,
-        countries: list("countries")?,
-        sectors: list("sectors")?,
-        when: map.get("when").and_then(Value::as_str).map(str::to_string),
-        ..Evidence::default()
-    })
 }
 
 async fn attribute(
@@ -240,7 +162,7 @@ async fn attribute(
     Query(q): Query<TopQuery>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let evidence = evidence_from_json(&body)?;
+    let evidence = crate::engine::evidence_from_json(&body)?;
     let ranking = app
         .attribute(c.clearance(), evidence, q.top.unwrap_or(10))
         .await?;
@@ -279,38 +201,6 @@ struct IngestQuery {
     reference: Option<String>,
 }
 
-/// Intake options from query or form fields.
-pub(crate) fn intake_options(
-    source: Option<String>,
-    format: Option<String>,
-    tlp: Option<String>,
-    actor: Option<String>,
-    confidence: Option<u8>,
-    reference: Option<String>,
-) -> Result<cairn_intake::Options, ApiError> {
-    let nonempty = |s: Option<String>| s.filter(|v| !v.trim().is_empty());
-    let format = match nonempty(format) {
-        Some(f) => f.parse().map_err(|e: String| ApiError::bad_request(e))?,
-        None => cairn_intake::Format::Auto,
-    };
-    let tlp = match nonempty(tlp) {
-        Some(t) => Some(t.parse().map_err(|e: String| ApiError::bad_request(e))?),
-        None => None,
-    };
-    if confidence.is_some_and(|c| c > 100) {
-        return Err(ApiError::bad_request("confidence is 0-100"));
-    }
-    Ok(cairn_intake::Options {
-        format,
-        source: nonempty(source),
-        actor: nonempty(actor),
-        tlp,
-        confidence,
-        reference: nonempty(reference),
-        ..cairn_intake::Options::default()
-    })
-}
-
 async fn ingest(
     State(app): State<App>,
     ApiCaller(c): ApiCaller,
@@ -321,7 +211,7 @@ async fn ingest(
     if body.is_empty() {
         return Err(ApiError::bad_request("send the file as the request body"));
     }
-    let opts = intake_options(
+    let opts = crate::engine::intake_options(
         q.source,
         q.format,
         q.tlp,

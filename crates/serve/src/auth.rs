@@ -4,11 +4,10 @@
 //! Rate limits apply per token, or per address without one.
 
 use crate::errors::ApiError;
-use crate::state::{App, Clearance};
+use crate::state::{App, Clearance, Session};
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
 use cairn_kb::{Role, TokenGrant};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -19,15 +18,6 @@ pub(crate) const COOKIE: &str = "cairn_session";
 pub(crate) const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 /// How long a verified (or refused) token is remembered before the store is asked again.
 const TOKEN_TTL: Duration = Duration::from_secs(5);
-
-/// A signed-in browser.
-#[derive(Debug, Clone)]
-pub(crate) struct Session {
-    pub(crate) grant: TokenGrant,
-    /// Synchronizer token every state-changing form must carry.
-    pub(crate) csrf: String,
-    pub(crate) expires: Instant,
-}
 
 /// The caller of one request.
 #[derive(Debug, Clone)]
@@ -283,18 +273,6 @@ pub(crate) struct WebCaller(pub(crate) Caller);
 pub(crate) enum WebReject {
     SignIn(String),
     Error(ApiError),
-}
-
-impl IntoResponse for WebReject {
-    fn into_response(self) -> Response {
-        match self {
-            WebReject::SignIn(next) => {
-                Redirect::to(&format!("/login?next={}", crate::web::url_encode(&next)))
-                    .into_response()
-            }
-            WebReject::Error(e) => crate::web::error_page(&e).into_response(),
-        }
-    }
 }
 
 impl FromRequestParts<App> for WebCaller {

@@ -1,40 +1,33 @@
 //! The work behind pages and API calls alike: indicator lookup, hunting an
 //! uploaded log, attribution, ingest. Every function takes the caller's
-//! clearance, so what it returns is already what that caller may see.
+//! clearance, so what it returns is already what that caller may see. The
+//! work itself is the engine layer's (`cairn_engine`), shared with the CLI.
 
 use crate::errors::ApiError;
 use crate::state::{App, Clearance};
 use cairn_attribute::{Evidence, Ranking};
-use cairn_hunt::{FieldType, Hit, Input, LineExtractor, Match, ScanOptions, Scanner};
-use cairn_kb::{ActorRef, IndicatorContext, IngestReport, SightingInput};
+use cairn_engine::{AlertBatch, AlertRecord, HuntOptions, IndicatorRef, Intel};
+use cairn_hunt::{FieldType, Input, Match};
+use cairn_kb::{ActorRef, IngestReport, SightingInput};
 use cairn_model::Provenance;
 use serde::Serialize;
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-/// Most alerts one hunt request returns (the summary still counts them all).
+/// Most alerts one hunt request returns; every hit is still counted.
 pub(crate) const MAX_ALERTS: usize = 5_000;
 
 /// One indicator a looked-up value matched, with whose it is.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct LookupMatch {
     pub(crate) key: u32,
-    pub(crate) indicator: IndicatorOut,
+    pub(crate) indicator: IndicatorRef,
     pub(crate) stix_id: String,
     pub(crate) actors: Vec<ActorRef>,
     pub(crate) families: Vec<String>,
     pub(crate) roles: Vec<String>,
     pub(crate) sources: Vec<Provenance>,
-}
-
-/// The indicator side of a match.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct IndicatorOut {
-    #[serde(rename = "type")]
-    pub(crate) kind: String,
-    pub(crate) value: String,
-    #[serde(rename = "match")]
-    pub(crate) match_kind: String,
 }
 
 /// The answer to "is this value known?".
@@ -45,69 +38,62 @@ pub(crate) struct Lookup {
     pub(crate) matches: Vec<LookupMatch>,
 }
 
-/// One hunt alert.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct Alert {
-    pub(crate) file: String,
-    pub(crate) line: u64,
-    pub(crate) field: String,
-    pub(crate) value: String,
-    pub(crate) ts: Option<String>,
-    pub(crate) indicator: IndicatorOut,
-    pub(crate) actors: Vec<ActorRef>,
-    pub(crate) families: Vec<String>,
-    pub(crate) roles: Vec<String>,
-    pub(crate) sources: Vec<Provenance>,
-    pub(crate) stix_ids: Vec<String>,
-}
-
-/// A hunt's alerts and counts.
+/// A hunt's counts (every hit) and its first alerts.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct HuntResult {
     pub(crate) lines: u64,
     pub(crate) bytes: u64,
     pub(crate) malformed: u64,
+    /// Every hit on an indicator the caller may see.
     pub(crate) hits: u64,
+    /// Indicators hit.
+    pub(crate) indicators: usize,
+    /// Whether `alerts` holds fewer than `hits`.
     pub(crate) truncated: bool,
+    /// The most alerts an answer carries.
+    pub(crate) alert_limit: usize,
     pub(crate) recorded: usize,
-    pub(crate) alerts: Vec<Alert>,
-    /// Hits per actor name.
+    /// The first `alert_limit` alerts, in line order.
+    pub(crate) alerts: Vec<AlertRecord>,
+    /// Hits per actor name (a hit counts once per actor).
     pub(crate) by_actor: BTreeMap<String, u64>,
     pub(crate) errors: Vec<String>,
 }
 
-fn indicator_out(m_kind: &str, value: &str, how: &str) -> IndicatorOut {
-    IndicatorOut {
-        kind: m_kind.to_string(),
-        value: value.to_string(),
-        match_kind: how.to_string(),
-    }
-}
-
-/// Merges the contexts of several keys; `None` when the caller sees none of them.
-fn merged(ctxs: &[Arc<IndicatorContext>]) -> Option<IndicatorContext> {
-    let first = ctxs.first()?;
-    let mut out = (**first).clone();
-    for c in &ctxs[1..] {
-        out.absorb(c);
-    }
-    Some(out)
-}
-
 impl App {
-    fn visible_contexts(
+    /// Sources with nothing the caller may see are left out of a reader's stats.
+    pub(crate) async fn stats_for(
         &self,
         clearance: Clearance,
-        generation: i64,
-        keys: &[u32],
-    ) -> Result<Vec<Arc<IndicatorContext>>, ApiError> {
-        let mut out = Vec::with_capacity(keys.len());
-        for k in keys {
-            if let Some(c) = self.context(clearance, generation, *k)? {
-                out.push(c);
-            }
+    ) -> Result<cairn_kb::Stats, ApiError> {
+        let mut stats = self.read(clearance, |s| Ok(s.stats()?)).await?;
+        if clearance == Clearance::Restricted {
+            stats.sources.retain(|s| s.objects + s.relations > 0);
         }
-        Ok(out)
+        Ok(stats)
+    }
+
+    /// Resolves an actor name or answers 404 with suggestions.
+    pub(crate) async fn profile(
+        &self,
+        clearance: Clearance,
+        name: String,
+    ) -> Result<cairn_kb::Profile, ApiError> {
+        self.read(clearance, move |s| match s.actor(&name)? {
+            Some(p) => Ok(p),
+            None => {
+                let near = s.suggest(&name, 5)?;
+                Err(ApiError::not_found(if near.is_empty() {
+                    format!("no actor called `{name}`")
+                } else {
+                    format!(
+                        "no actor called `{name}`; did you mean: {}?",
+                        near.join(", ")
+                    )
+                }))
+            }
+        })
+        .await
     }
 
     /// Looks one value up with the hunt's semantics (subdomains, CIDRs, URL
@@ -126,18 +112,17 @@ impl App {
             .match_value(FieldType::Auto, value, &mut found);
         let mut matches = Vec::new();
         for m in found {
-            for key in &m.keys {
-                let Some(ctx) = self.context(clearance, engines.generation, *key)? else {
-                    continue;
-                };
+            let ctxs = self.contexts(clearance, engines.generation, &m.keys)?;
+            for (key, ctx) in m.keys.iter().zip(ctxs) {
+                let Some(ctx) = ctx else { continue };
                 matches.push(LookupMatch {
                     key: *key,
-                    indicator: indicator_out(
-                        m.indicator.kind.as_str(),
-                        &m.indicator.value,
-                        m.match_kind.as_str(),
-                    ),
-                    stix_id: ctx.stix_id.clone(),
+                    indicator: IndicatorRef {
+                        kind: m.indicator.kind.as_str().to_string(),
+                        value: m.indicator.value.clone(),
+                        match_kind: m.match_kind.as_str().to_string(),
+                    },
+                    stix_id: ctx.stix_ids.first().cloned().unwrap_or_default(),
                     actors: ctx.actors.clone(),
                     families: ctx.families.clone(),
                     roles: ctx.roles.clone(),
@@ -164,10 +149,11 @@ impl App {
     ) -> Result<HuntResult, ApiError> {
         let app = self.clone();
         let name = sanitize_name(name);
-        let result =
-            tokio::task::spawn_blocking(move || app.hunt_blocking(clearance, &name, &bytes))
-                .await
-                .map_err(ApiError::internal)??;
+        let result = tokio::task::spawn_blocking(move || {
+            app.hunt_blocking(clearance, &name, &bytes, record)
+        })
+        .await
+        .map_err(ApiError::internal)??;
         let (mut result, sightings) = result;
         if record && !sightings.is_empty() {
             result.recorded = self
@@ -183,94 +169,54 @@ impl App {
         clearance: Clearance,
         name: &str,
         bytes: &[u8],
+        record: bool,
     ) -> Result<(HuntResult, Vec<SightingInput>), ApiError> {
         let dir = tempfile::tempdir().map_err(ApiError::internal)?;
         let path = dir.path().join(name);
         std::fs::write(&path, bytes).map_err(ApiError::internal)?;
         let engines = self.engines();
-        let extractor: Arc<dyn LineExtractor> = Arc::new(cairn_hunt::ReportExtractor::default());
-        let opts = ScanOptions {
-            extractor,
-            ..ScanOptions::default()
-        };
-        let hits: Mutex<Vec<Hit>> = Mutex::new(Vec::new());
-        let summary = Scanner::new(&engines.index, opts).scan(&[Input::Path(path)], &|h| {
-            if let Ok(mut v) = hits.lock()
-                && v.len() < MAX_ALERTS * 4
-            {
-                v.push(h);
-            }
-        });
-        let mut hits = hits.into_inner().map_err(ApiError::internal)?;
-        hits.sort_by_key(|h| h.line);
-        let now = cairn_now();
-        let mut alerts = Vec::new();
-        let mut by_actor: BTreeMap<String, u64> = BTreeMap::new();
-        let mut tally: BTreeMap<u32, (u64, String, String)> = BTreeMap::new();
-        let mut visible_hits = 0u64;
-        for h in hits {
-            let ctxs = self.visible_contexts(clearance, engines.generation, &h.keys)?;
-            let Some(ctx) = merged(&ctxs) else {
-                continue;
-            };
-            visible_hits += 1;
-            for a in &ctx.actors {
-                *by_actor.entry(a.name.clone()).or_default() += 1;
-            }
-            let ts = h.ts.clone().unwrap_or_else(|| now.clone());
-            for k in &h.keys {
-                let e = tally.entry(*k).or_insert((0, ts.clone(), ts.clone()));
-                e.0 += 1;
-                if ts < e.1 {
-                    e.1 = ts.clone();
-                }
-                if ts > e.2 {
-                    e.2 = ts.clone();
-                }
-            }
-            if alerts.len() < MAX_ALERTS {
-                alerts.push(Alert {
-                    file: name.to_string(),
-                    line: h.line,
-                    field: h.field,
-                    value: h.value,
-                    ts: h.ts,
-                    indicator: indicator_out(
-                        h.indicator.kind.as_str(),
-                        &h.indicator.value,
-                        h.match_kind.as_str(),
-                    ),
-                    stix_ids: ctxs.iter().map(|c| c.stix_id.clone()).collect(),
-                    actors: ctx.actors,
-                    families: ctx.families,
-                    roles: ctx.roles,
-                    sources: ctx.sources,
-                });
-            }
-        }
-        let sightings = tally
+        let alerts: Mutex<Vec<AlertRecord>> = Mutex::new(Vec::new());
+        let report = self.with_store(clearance, |store| {
+            Ok(cairn_engine::hunt(
+                Intel::Store(store),
+                &engines.index,
+                &[Input::Path(path)],
+                HuntOptions {
+                    scan: cairn_engine::scan_options(),
+                    record,
+                    label: Some(Arc::from(name)),
+                },
+                &|batch: &AlertBatch<'_>| {
+                    if let Ok(mut kept) = alerts.lock() {
+                        let room = MAX_ALERTS.saturating_sub(kept.len());
+                        kept.extend(batch.iter().take(room).map(|a| a.to_record()));
+                    }
+                },
+            )?)
+        })?;
+        let mut alerts = alerts.into_inner().map_err(ApiError::internal)?;
+        alerts.sort_by_key(|a| a.line);
+        let by_actor = report
+            .by_actor()
             .into_iter()
-            .map(|(k, (count, first, last))| SightingInput {
-                key: i64::from(k),
-                count,
-                first_seen: first,
-                last_seen: last,
-                where_: format!("upload {name}"),
-            })
+            .filter_map(|(name, count)| Some((name?, count.hits)))
             .collect();
+        let s = &report.summary;
         Ok((
             HuntResult {
-                lines: summary.lines,
-                bytes: summary.bytes,
-                malformed: summary.malformed,
-                hits: visible_hits,
-                truncated: visible_hits as usize > alerts.len(),
+                lines: s.lines,
+                bytes: s.bytes,
+                malformed: s.malformed,
+                hits: report.hits,
+                indicators: report.indicators_hit(),
+                truncated: (alerts.len() as u64) < report.hits,
+                alert_limit: MAX_ALERTS,
                 recorded: 0,
                 alerts,
                 by_actor,
-                errors: summary.errors.iter().map(|e| e.to_string()).collect(),
+                errors: s.errors.iter().map(|e| e.to_string()).collect(),
             },
-            sightings,
+            report.sightings(),
         ))
     }
 
@@ -300,8 +246,17 @@ impl App {
         opts: cairn_intake::Options,
     ) -> Result<IngestReport, ApiError> {
         let name = sanitize_name(name);
+        let mut opts = opts;
         let report = self
             .write(move |store| {
+                // Reports are read with the store's warninglists, as `cairn ingest` reads them.
+                if opts.benign.is_none() {
+                    let (benign, warnings) = cairn_engine::benign_filter(store)?;
+                    for w in warnings {
+                        tracing::warn!("{w}");
+                    }
+                    opts.benign = benign;
+                }
                 let path = std::path::Path::new(&name);
                 let bundle = cairn_intake::parse_bytes(path, &bytes, &opts)
                     .map_err(|e| ApiError::bad_request(e.to_string()))?;
@@ -311,6 +266,86 @@ impl App {
         self.refresh().await?;
         Ok(report)
     }
+}
+
+/// Evidence as Cairn's JSON (`techniques`, `software`, `indicators`,
+/// `countries`, `sectors`, `when`) or an ATT&CK Navigator layer.
+pub(crate) fn evidence_from_json(body: &[u8]) -> Result<Evidence, ApiError> {
+    let text = std::str::from_utf8(body)
+        .map_err(|_| ApiError::bad_request("the body is not UTF-8 JSON"))?;
+    let v: Value = serde_json::from_str(text)
+        .map_err(|e| ApiError::bad_request(format!("the body is not JSON: {e}")))?;
+    let is_layer = v
+        .get("techniques")
+        .and_then(Value::as_array)
+        .is_some_and(|a| a.iter().any(|t| t.get("techniqueID").is_some()));
+    if is_layer {
+        return Evidence::from_navigator_layer(text)
+            .map_err(|e| ApiError::bad_request(e.to_string()));
+    }
+    let Value::Object(map) = v else {
+        return Err(ApiError::bad_request(
+            "evidence is a JSON object: {\"techniques\": [...], \"software\": [...], ...}",
+        ));
+    };
+    let list = |key: &str| -> Result<Vec<String>, ApiError> {
+        match map.get(key) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::String(s)) => Ok(vec![s.clone()]),
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|x| {
+                    x.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| ApiError::bad_request(format!("`{key}` holds strings")))
+                })
+                .collect(),
+            Some(_) => Err(ApiError::bad_request(format!(
+                "`{key}` is a list of strings"
+            ))),
+        }
+    };
+    Ok(Evidence {
+        techniques: list("techniques")?,
+        software: list("software")?,
+        indicators: list("indicators")?,
+        countries: list("countries")?,
+        sectors: list("sectors")?,
+        when: map.get("when").and_then(Value::as_str).map(str::to_string),
+        ..Evidence::default()
+    })
+}
+
+/// Intake options from query or form fields.
+pub(crate) fn intake_options(
+    source: Option<String>,
+    format: Option<String>,
+    tlp: Option<String>,
+    actor: Option<String>,
+    confidence: Option<u8>,
+    reference: Option<String>,
+) -> Result<cairn_intake::Options, ApiError> {
+    let nonempty = |s: Option<String>| s.filter(|v| !v.trim().is_empty());
+    let format = match nonempty(format) {
+        Some(f) => f.parse().map_err(|e: String| ApiError::bad_request(e))?,
+        None => cairn_intake::Format::Auto,
+    };
+    let tlp = match nonempty(tlp) {
+        Some(t) => Some(t.parse().map_err(|e: String| ApiError::bad_request(e))?),
+        None => None,
+    };
+    if confidence.is_some_and(|c| c > 100) {
+        return Err(ApiError::bad_request("confidence is 0-100"));
+    }
+    Ok(cairn_intake::Options {
+        format,
+        source: nonempty(source),
+        actor: nonempty(actor),
+        tlp,
+        confidence,
+        reference: nonempty(reference),
+        ..cairn_intake::Options::default()
+    })
 }
 
 /// A file name safe to create in a scratch folder and to show back.
@@ -327,13 +362,6 @@ fn sanitize_name(name: &str) -> String {
     } else {
         clean
     }
-}
-
-fn cairn_now() -> String {
-    jiff::Timestamp::now()
-        .round(jiff::Unit::Second)
-        .map(|t| t.to_string())
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -14,6 +14,14 @@ pub enum ServeError {
         /// The cause.
         source: cairn_kb::errors::KbError,
     },
+    /// The engines could not be compiled from the store.
+    #[error("store {path}: {source}")]
+    Engine {
+        /// The store file.
+        path: String,
+        /// The cause.
+        source: cairn_engine::EngineError,
+    },
     /// The address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -72,6 +80,15 @@ impl From<cairn_kb::errors::KbError> for ApiError {
         match e {
             cairn_kb::errors::KbError::Invalid(m) => ApiError::bad_request(m),
             cairn_kb::errors::KbError::NotFound(_) => ApiError::not_found("no such object"),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<cairn_engine::EngineError> for ApiError {
+    fn from(e: cairn_engine::EngineError) -> ApiError {
+        match e {
+            cairn_engine::EngineError::Kb(k) => k.into(),
             other => ApiError::internal(other),
         }
     }

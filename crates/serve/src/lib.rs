@@ -42,6 +42,20 @@ pub use state::{App, Config};
 
 use errors::ServeError;
 
+impl App {
+    /// The HTTP routes: web app, REST API, TAXII 2.1.
+    pub fn router(&self) -> axum::Router {
+        crate::security::wrap(
+            axum::Router::new()
+                .merge(crate::web::routes())
+                .merge(crate::api::routes())
+                .merge(crate::taxii::routes()),
+            self,
+        )
+        .with_state(self.clone())
+    }
+}
+
 /// Serves `app` on its configured address until Ctrl-C.
 pub async fn serve(app: App) -> Result<(), ServeError> {
     let addr = app.config().addr;

@@ -70,7 +70,7 @@ pub(crate) fn document() -> Value {
             ),
             query("record", "Write hits back as sightings", false, "boolean")
         ]),
-        "Alerts (file, line, field, value, indicator, actors, sources) and a summary",
+        "Every hit counted (`hits`, `indicators`, `by_actor`) and the first `alert_limit` alerts in line order (`truncated` when there were more), each as `cairn hunt --json` prints it: file, line, field, value, ts, indicator, actors, families, roles, confidence, first_seen, last_seen, sources, stix_ids",
     );
     body(
         &mut hunt,

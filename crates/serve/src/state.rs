@@ -1,13 +1,12 @@
 //! The server's state: configuration, store connections per clearance, the
 //! engines compiled from the store, sessions and caches.
 
-use crate::auth::Session;
 use crate::errors::{ApiError, ServeError};
 use cairn_attribute::Corpus;
-use cairn_hunt::{Index, IndexBuilder};
-use cairn_kb::{IndicatorContext, Store, TokenGrant};
+use cairn_engine::{Contexts, HitContext, HuntIndex, IndexOptions, IndicatorSource, Intel};
+use cairn_hunt::Index;
+use cairn_kb::{Store, TokenGrant};
 use cairn_model::Tlp;
-use cairn_warninglist::WarningLists;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -62,11 +61,23 @@ pub(crate) struct Inner {
     restricted: Pool,
     engines: RwLock<Arc<Engines>>,
     rebuilding: Mutex<bool>,
+    /// The last failed rebuild of the engines, until one succeeds: the
+    /// previous engines keep serving meanwhile, and callers are told.
+    rebuild_error: Mutex<Option<RebuildError>>,
     pub(crate) sessions: Mutex<HashMap<String, Session>>,
     pub(crate) token_cache: Mutex<HashMap<String, (Option<TokenGrant>, Instant)>>,
     pub(crate) limiter: Option<governor::DefaultKeyedRateLimiter<String>>,
     pub(crate) login_limiter: governor::DefaultKeyedRateLimiter<String>,
     contexts: Mutex<ContextCache>,
+}
+
+/// A signed-in browser.
+#[derive(Debug, Clone)]
+pub(crate) struct Session {
+    pub(crate) grant: TokenGrant,
+    /// Synchronizer token every state-changing form must carry.
+    pub(crate) csrf: String,
+    pub(crate) expires: Instant,
 }
 
 /// Who sees what: readers see TLP:AMBER and below; analysts and admins all.
@@ -115,23 +126,21 @@ pub(crate) struct Engines {
     corpora: Mutex<HashMap<Clearance, Arc<Corpus>>>,
 }
 
+/// Why the engines could not be rebuilt, and since when.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct RebuildError {
+    pub(crate) message: String,
+    pub(crate) since: String,
+    /// The store generation the serving engines lag behind.
+    pub(crate) generation: i64,
+}
+
+/// Indicator contexts per clearance, for the engines' generation.
 #[derive(Default)]
 struct ContextCache {
     generation: i64,
-    map: HashMap<(Clearance, u32), Option<Arc<IndicatorContext>>>,
+    map: HashMap<Clearance, Contexts>,
 }
-
-/// The kinds attribution reads from the store.
-const SNAPSHOT_KINDS: [&str; 8] = [
-    "intrusion-set",
-    "campaign",
-    "attack-pattern",
-    "malware",
-    "tool",
-    "indicator",
-    "identity",
-    "location",
-];
 
 impl App {
     /// Opens the store (creating it if needed) and compiles the hunt index.
@@ -141,7 +150,10 @@ impl App {
             source,
         };
         let store = Store::open(&config.db).map_err(store_err)?;
-        let engines = build_engines(&store).map_err(store_err)?;
+        let engines = build_engines(&store).map_err(|source| ServeError::Engine {
+            path: config.db.display().to_string(),
+            source,
+        })?;
         let per_sec = std::num::NonZeroU32::new(config.rate_limit);
         let limiter = per_sec.map(|n| {
             let burst = n.saturating_mul(std::num::NonZeroU32::MIN.saturating_add(1));
@@ -162,6 +174,7 @@ impl App {
             },
             engines: RwLock::new(Arc::new(engines)),
             rebuilding: Mutex::new(false),
+            rebuild_error: Mutex::new(None),
             sessions: Mutex::new(HashMap::new()),
             token_cache: Mutex::new(HashMap::new()),
             limiter,
@@ -184,18 +197,6 @@ impl App {
     /// The configuration it runs with.
     pub fn config(&self) -> &Config {
         &self.inner.config
-    }
-
-    /// The HTTP routes: web app, REST API, TAXII 2.1.
-    pub fn router(&self) -> axum::Router {
-        crate::security::wrap(
-            axum::Router::new()
-                .merge(crate::web::routes())
-                .merge(crate::api::routes())
-                .merge(crate::taxii::routes()),
-            self,
-        )
-        .with_state(self.clone())
     }
 
     /// Runs `f` on a store connection of the given clearance, off the async threads.
@@ -222,6 +223,24 @@ impl App {
         };
         let store = pool.take()?;
         let out = f(&store);
+        pool.give(store);
+        out
+    }
+
+    /// Runs `f` on a store connection of the given clearance on this
+    /// thread, lent mutably (the engine layer's hunts share it between
+    /// scanning threads behind a lock, which needs it `&mut`).
+    pub(crate) fn with_store<T>(
+        &self,
+        clearance: Clearance,
+        f: impl FnOnce(&mut Store) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let pool = match clearance {
+            Clearance::Full => &self.inner.full,
+            Clearance::Restricted => &self.inner.restricted,
+        };
+        let mut store = pool.take()?;
+        let out = f(&mut store);
         pool.give(store);
         out
     }
@@ -254,6 +273,8 @@ impl App {
     }
 
     /// Checks the store generation and rebuilds the engines when it moved.
+    /// A failed rebuild is logged and kept (see [`App::rebuild_error`]); the
+    /// previous engines serve until a rebuild succeeds.
     pub(crate) async fn refresh(&self) -> Result<(), ApiError> {
         let current = self.engines().generation;
         let app = self.clone();
@@ -269,11 +290,35 @@ impl App {
             *busy = true;
         }
         let res = tokio::task::spawn_blocking(move || {
-            let built = app.read_now(Clearance::Full, |s| Ok(build_engines(s)?));
-            if let Ok(e) = built
-                && let Ok(mut slot) = app.inner.engines.write()
-            {
-                *slot = Arc::new(e);
+            // The engine's own error, not its API form: the log and the
+            // stats say what failed.
+            let built = app.read_now(Clearance::Full, |s| Ok(build_engines(s)));
+            let outcome = match built {
+                Ok(Ok(e)) => match app.inner.engines.write() {
+                    Ok(mut slot) => {
+                        *slot = Arc::new(e);
+                        Ok(())
+                    }
+                    Err(_) => Err("engine slot lock poisoned".to_string()),
+                },
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(e) => Err(e.message),
+            };
+            if let Ok(mut last) = app.inner.rebuild_error.lock() {
+                *last = match outcome {
+                    Ok(()) => None,
+                    Err(message) => {
+                        tracing::error!(
+                            generation,
+                            "rebuilding the hunt index failed: {message}; the index of generation {current} keeps serving"
+                        );
+                        Some(RebuildError {
+                            message,
+                            since: jiff::Timestamp::now().to_string(),
+                            generation,
+                        })
+                    }
+                };
             }
             if let Ok(mut busy) = app.inner.rebuilding.lock() {
                 *busy = false;
@@ -281,6 +326,17 @@ impl App {
         })
         .await;
         res.map_err(ApiError::internal)
+    }
+
+    /// The last failed rebuild of the engines, while no rebuild has succeeded
+    /// since. Readers are told that it failed, not why (the cause can name
+    /// server paths).
+    pub(crate) fn rebuild_error(&self, clearance: Clearance) -> Option<RebuildError> {
+        let mut e = self.inner.rebuild_error.lock().ok()?.clone()?;
+        if clearance == Clearance::Restricted {
+            e.message = "the cause is in the server's log".into();
+        }
+        Some(e)
     }
 
     /// The attribution corpus as the clearance sees the store (built on first use).
@@ -294,12 +350,10 @@ impl App {
         {
             return Ok(c.clone());
         }
-        let bundle = self
-            .read(clearance, |s| Ok(s.snapshot(&SNAPSHOT_KINDS)?))
-            .await?;
-        let corpus = tokio::task::spawn_blocking(move || Arc::new(Corpus::from_bundle(&bundle)))
-            .await
-            .map_err(ApiError::internal)?;
+        let corpus = Arc::new(
+            self.read(clearance, |s| Ok(cairn_engine::corpus(s)?))
+                .await?,
+        );
         engines
             .corpora
             .lock()
@@ -308,59 +362,63 @@ impl App {
         Ok(corpus)
     }
 
-    /// What the store says about hunt-index key `key`, as the clearance sees
-    /// it; `None` when the indicator is hidden from it.
-    pub(crate) fn context(
+    /// The contexts of hunt-index keys, as the clearance sees the store
+    /// (`None` for an indicator hidden from it), cached per generation.
+    pub(crate) fn contexts(
         &self,
         clearance: Clearance,
         generation: i64,
-        key: u32,
-    ) -> Result<Option<Arc<IndicatorContext>>, ApiError> {
-        {
-            let mut cache = self.inner.contexts.lock().map_err(ApiError::internal)?;
-            if cache.generation != generation {
-                cache.generation = generation;
-                cache.map.clear();
-            }
-            if let Some(c) = cache.map.get(&(clearance, key)) {
-                return Ok(c.clone());
-            }
-        }
-        let ctx = self.read_now(clearance, |s| match s.indicator_context(i64::from(key)) {
-            Ok(c) => Ok(Some(Arc::new(c))),
-            Err(cairn_kb::errors::KbError::NotFound(_)) => Ok(None),
-            Err(e) => Err(e.into()),
-        })?;
+        keys: &[u32],
+    ) -> Result<Vec<Option<Arc<HitContext>>>, ApiError> {
         let mut cache = self.inner.contexts.lock().map_err(ApiError::internal)?;
-        if cache.map.len() > 200_000 {
+        if cache.generation != generation
+            || cache.map.get(&clearance).is_some_and(|c| c.len() > 200_000)
+        {
+            cache.generation = generation;
             cache.map.clear();
         }
-        cache.map.insert((clearance, key), ctx.clone());
-        Ok(ctx)
+        let contexts = cache.map.entry(clearance).or_default();
+        let mut out = Vec::with_capacity(keys.len());
+        let mut missing = Vec::new();
+        for (i, k) in keys.iter().enumerate() {
+            match contexts.peek(*k) {
+                Some(c) => out.push(c.cloned()),
+                None => {
+                    out.push(None);
+                    missing.push(i);
+                }
+            }
+        }
+        if !missing.is_empty() {
+            self.with_store(clearance, |s| {
+                let intel = Intel::Store(s);
+                for i in missing {
+                    out[i] = contexts.key(&intel, keys[i])?.cloned();
+                }
+                Ok(())
+            })?;
+        }
+        Ok(out)
     }
 }
 
 /// Compiles the hunt index from the store's active indicators, leaving out
-/// those on warninglists (built-in and ingested).
-fn build_engines(store: &Store) -> Result<Engines, cairn_kb::errors::KbError> {
-    let generation = store.generation()?;
-    let mut wl = WarningLists::builtin();
-    for (name, json) in store.warninglist_documents()? {
-        if let Err(e) = wl.add_json(&name, &json) {
-            tracing::warn!("warninglist {name}: {e}; not applied");
-        }
-    }
-    let mut builder = IndexBuilder::new()
-        .suppress_with(&wl)
-        .tag(format!("serve;gen={generation}"));
-    for hi in store.hunt_indicators(false)? {
-        if let Ok(key) = u32::try_from(hi.key) {
-            builder.add(&hi.observable, key);
-        }
+/// those on warninglists (built-in and ingested). The index is cached
+/// beside the store, keyed by the store's id and generation: the same file
+/// `cairn hunt` uses.
+fn build_engines(store: &Store) -> Result<Engines, cairn_engine::EngineError> {
+    let HuntIndex {
+        index,
+        generation,
+        warnings,
+        ..
+    } = cairn_engine::load_or_build(IndicatorSource::Store(store), &IndexOptions::default())?;
+    for w in warnings {
+        tracing::warn!("hunt index: {w}");
     }
     Ok(Engines {
-        generation,
-        index: builder.build(),
+        generation: generation.unwrap_or_default(),
+        index,
         built: jiff::Timestamp::now(),
         corpora: Mutex::new(HashMap::new()),
     })

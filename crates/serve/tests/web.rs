@@ -186,3 +186,141 @@ async fn attribution_and_pivots_render() {
         "nothing fetched from elsewhere"
     );
 }
+
+/// A rebuild of the hunt index that fails is not swallowed: the stats and
+/// the start page say so (readers without the cause) while the previous
+/// index keeps serving, until a rebuild succeeds.
+#[tokio::test]
+async fn a_failed_index_rebuild_is_shown_until_one_succeeds() {
+    let f = fixture();
+    let db = f._dir.path().join("cairn.db");
+    // An indicator whose row id no hunt index can key: rebuilds fail.
+    let c = rusqlite::Connection::open(&db).expect("store");
+    c.execute_batch(
+        "INSERT INTO objects(id, source_id, stix_id, kind, tlp, raw, hash, added_at, updated_at) \
+           SELECT 4294967296, source_id, 'indicator--50000000-0000-4000-8000-000000000001', \
+                  'indicator', 'TLP:GREEN', '{}', 0, added_at, updated_at FROM objects LIMIT 1; \
+         INSERT INTO observables(object_id, kind, value) VALUES (4294967296, 'domain', 'too-far.top');",
+    )
+    .expect("insert");
+    let ingest = |body: &'static str| {
+        post(
+            &f.app,
+            "/api/v1/ingest?name=more.txt&format=list&source=more",
+            Some(&f.analyst),
+            "text/plain",
+            body,
+        )
+    };
+    assert_eq!(ingest("another-c2[.]top\n").await.status, 200);
+    let stats = get(&f.app, "/api/v1/stats", Some(&f.analyst)).await.json();
+    let err = &stats["index_rebuild_error"];
+    assert!(
+        err["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("does not fit")),
+        "{stats}"
+    );
+    let reader_view = get(&f.app, "/api/v1/stats", Some(&f.reader)).await.json();
+    let told = reader_view["index_rebuild_error"]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        !told.is_empty() && !told.contains("does not fit"),
+        "{reader_view}"
+    );
+    // The previous index serves: the new value is not known yet, the old one is.
+    let known = |v: &'static str| {
+        let app = f.app.clone();
+        let token = f.reader.clone();
+        async move {
+            get(
+                &app,
+                &format!("/api/v1/indicators/lookup?value={v}"),
+                Some(&token),
+            )
+            .await
+            .json()["found"]
+                == true
+        }
+    };
+    assert!(!known("another-c2.top").await && known("evil-c2.top").await);
+    let cookie = sign_in(&f, &f.analyst).await;
+    let home = page(&f, &cookie, "/").await;
+    assert!(
+        home.body.contains("could not be rebuilt") && home.body.contains("does not fit"),
+        "{}",
+        home.body
+    );
+
+    c.execute_batch(
+        "DELETE FROM observables WHERE object_id >= 4294967296; \
+         DELETE FROM names WHERE object_id >= 4294967296; \
+         DELETE FROM fts WHERE rowid >= 4294967296; \
+         DELETE FROM objects WHERE id >= 4294967296;",
+    )
+    .expect("delete");
+    assert_eq!(
+        ingest("another-c2[.]top\nyet-another[.]top\n").await.status,
+        200
+    );
+    let stats = get(&f.app, "/api/v1/stats", Some(&f.analyst)).await.json();
+    assert!(stats["index_rebuild_error"].is_null(), "{stats}");
+    assert!(known("another-c2.top").await);
+    assert!(
+        !page(&f, &cookie, "/")
+            .await
+            .body
+            .contains("could not be rebuilt")
+    );
+}
+
+/// Sign-in sends a browser back only to a path on this site, whatever
+/// `next` holds, raw or percent-encoded: never a 500, never another host. (Ten sign-ins: the
+/// limit per address and minute.)
+#[tokio::test]
+async fn sign_in_redirects_stay_on_this_site() {
+    let f = fixture();
+    // A same-site path, with its query, is kept.
+    let r = send(
+        &f.app,
+        Request::post("/login")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(format!(
+                "token={}&next=%2Fsearch%3Fq%3DTAG-22",
+                f.reader
+            )))
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(r.headers["location"], "/search?q=TAG-22");
+    for next in [
+        "%2F%09%2Fexample.com",
+        "/%09/example.com",
+        "%2F%0D%0A%2Fexample.com",
+        "/%0d%0aSet-Cookie:%20x=y",
+        "%2F%5Cexample.com",
+        "/%5C%5Cexample.com",
+        "%2F%2Fexample.com",
+        "https%3A%2F%2Fexample.com",
+        "%20%2F%2Fexample.com",
+    ] {
+        let r = send(
+            &f.app,
+            Request::post("/login")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(format!("token={}&next={next}", f.reader)))
+                .expect("request"),
+        )
+        .await;
+        assert_eq!(r.status, 303, "{next}: {}", r.body);
+        assert_eq!(r.headers["location"], "/", "{next}");
+        assert!(r.headers.contains_key("set-cookie"), "{next}");
+        let form = get(&f.app, &format!("/login?next={next}"), None).await;
+        assert!(
+            form.body.contains(r#"name="next" value="/""#),
+            "{next}: {}",
+            form.body
+        );
+    }
+}

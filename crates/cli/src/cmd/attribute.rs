@@ -9,18 +9,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-/// The kinds of stored object attribution reads.
-const SNAPSHOT_KINDS: [&str; 8] = [
-    "intrusion-set",
-    "campaign",
-    "attack-pattern",
-    "malware",
-    "tool",
-    "location",
-    "identity",
-    "indicator",
-];
-
 /// Rank the groups that could be behind an intrusion from what was observed.
 ///
 /// Exit 0 when there are candidates, 1 when none, 2 on error.
@@ -79,10 +67,9 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
             "no evidence given: use --technique, --software, --indicator, --country, --sector, --layer, --stix or --alerts"
         );
     }
-    let bundle = if args.corpus.is_empty() {
+    let corpus = if args.corpus.is_empty() {
         let store = crate::open_store(global)?;
-        store
-            .snapshot(&SNAPSHOT_KINDS)
+        cairn_engine::corpus(&store)
             .map_err(|e| anyhow::anyhow!("reading the knowledge base: {e}"))?
     } else {
         let mut all = Bundle::default();
@@ -92,9 +79,8 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
             all.objects.extend(b.objects);
             all.relations.extend(b.relations);
         }
-        all
+        Corpus::from_bundle(&all)
     };
-    let corpus = Corpus::from_bundle(&bundle);
     if corpus.group_count() == 0 {
         anyhow::bail!(
             "the knowledge base holds no actors with techniques or software; ingest the ATT&CK bundle first (cairn ingest enterprise-attack.json)"

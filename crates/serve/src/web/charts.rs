@@ -55,7 +55,7 @@ pub(crate) fn technique_matrix(techniques: &[TechniqueClaim]) -> Markup {
                         div.tname role="columnheader" { (label) span.count { (columns.get(&i).map_or(0, Vec::len)) } }
                         @if let Some(cells) = columns.get(&i) {
                             @for t in cells {
-                                a class=(heat(t)) href=(super::search_href(&t.id)) title=(format!("{} {} — {}", t.id, t.name, t.sources.join(", "))) {
+                                a class=(heat(t)) href=(super::frame::search_href(&t.id)) title=(format!("{} {} — {}", t.id, t.name, t.sources.join(", "))) {
                                     span.tid { (t.id) } " " (t.name)
                                 }
                             }

@@ -4,20 +4,20 @@
 //! other the way an analyst pivots: search → actor → indicator → actor.
 
 mod charts;
+mod frame;
 mod map;
 mod pages;
 mod tools;
 
 use crate::auth::{COOKIE, ClientAddr, SESSION_TTL, WebCaller};
-use crate::errors::ApiError;
 use crate::state::App;
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use maud::{DOCTYPE, Markup, html};
-use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use frame::{error_page, page, url_encode};
+use maud::{Markup, html};
 use serde::Deserialize;
 
 const CSS: &str = concat!(
@@ -45,23 +45,6 @@ pub(crate) fn routes() -> axum::Router<App> {
         .route("/ingest", get(tools::ingest_form).post(tools::ingest))
 }
 
-/// Percent-encodes a path segment or query value.
-pub(crate) fn url_encode(s: &str) -> String {
-    utf8_percent_encode(s, NON_ALPHANUMERIC).to_string()
-}
-
-pub(crate) fn actor_href(name: &str) -> String {
-    format!("/actor/{}", url_encode(name))
-}
-
-pub(crate) fn indicator_href(value: &str) -> String {
-    format!("/indicator?value={}", url_encode(value))
-}
-
-pub(crate) fn search_href(q: &str) -> String {
-    format!("/search?q={}", url_encode(q))
-}
-
 async fn css() -> Response {
     (
         [
@@ -73,78 +56,26 @@ async fn css() -> Response {
         .into_response()
 }
 
-/// The page frame: navigation, who is signed in, the content.
-pub(crate) fn page(title: &str, caller: Option<&crate::auth::Caller>, body: Markup) -> Markup {
-    html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · Cairn" }
-                link rel="stylesheet" href="/static/app.css";
-            }
-            body {
-                header.top {
-                    a.brand href="/" { "Cairn" }
-                    @if let Some(c) = caller {
-                        form.searchbox action="/search" method="get" role="search" {
-                            input type="search" name="q" placeholder="Actor, alias, malware, technique, indicator…" aria-label="Search";
-                            button type="submit" { "Search" }
-                        }
-                        nav {
-                            a href="/attribute" { "Attribute" }
-                            @if c.role() >= cairn_kb::Role::Analyst {
-                                a href="/hunt" { "Hunt" }
-                                a href="/ingest" { "Ingest" }
-                            }
-                        }
-                        span.who {
-                            (c.name()) " · " (c.role().as_str())
-                            @if let Some(csrf) = &c.csrf {
-                                form.inline action="/logout" method="post" {
-                                    input type="hidden" name="csrf" value=(csrf);
-                                    button.link type="submit" { "Sign out" }
-                                }
-                            }
-                        }
-                    }
-                }
-                main { (body) }
-                footer { "Cairn — every fact with its source. Readers see TLP:CLEAR, GREEN and AMBER only." }
-            }
-        }
-    }
-}
-
-/// An error as a page, with the status kept.
-pub(crate) fn error_page(e: &ApiError) -> Response {
-    let body = html! {
-        h1 { (e.status.as_u16()) " " (e.status.canonical_reason().unwrap_or("error")) }
-        p.error { (e.message) }
-        p { a href="/" { "Back to the start" } }
-    };
-    (e.status, page("Error", None, body)).into_response()
-}
-
-/// Renders a handler's result: the page, or the error as a page.
-pub(crate) fn respond(r: Result<Markup, ApiError>) -> Response {
-    match r {
-        Ok(m) => m.into_response(),
-        Err(e) => error_page(&e),
-    }
-}
-
 #[derive(Deserialize)]
 struct NextQuery {
     next: Option<String>,
     error: Option<String>,
 }
 
-/// Only same-site paths: an attacker's `next=//evil.example` goes home instead.
+/// Only same-site paths: an attacker's `next=//evil.example` goes home
+/// instead. Browsers drop tabs and line breaks from a `Location` and read
+/// `\\` as `/`, so `/\t/evil.example` and `/\\evil.example` are other
+/// sites too: only visible ASCII without a backslash is kept (anything else
+/// could not be a header value either).
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.into(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && n.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') =>
+        {
+            n.into()
+        }
         _ => "/".into(),
     }
 }
@@ -239,14 +170,6 @@ async fn logout(
     res
 }
 
-/// A 403 page for a role the caller lacks.
-pub(crate) fn forbidden(need: &str) -> Response {
-    error_page(&ApiError::new(
-        StatusCode::FORBIDDEN,
-        format!("This page needs the {need} role."),
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,18 +181,26 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
         assert_eq!(safe_next(None), "/");
-    }
-
-    #[test]
-    fn page_escapes_what_it_is_given() {
-        let m = page(
-            "<script>alert(1)</script>",
-            None,
-            html! { p { "<img src=x onerror=alert(1)>" } },
+        assert_eq!(
+            safe_next(Some("/search?q=a%2Fb&x=1")),
+            "/search?q=a%2Fb&x=1"
         );
-        let s = m.into_string();
-        assert!(!s.contains("<script>alert"));
-        assert!(!s.contains("<img src=x"));
-        assert!(s.contains("&lt;script&gt;"));
+        // What browsers strip or fold into `//`, and what no header may hold.
+        for bad in [
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\n/evil.example",
+            "/ /evil.example",
+            "/\\/evil.example",
+            "/x\\..\\..\\evil",
+            "/\u{0}/evil.example",
+            "/\u{7f}/evil.example",
+            "/é",
+            "\t//evil.example",
+            "javascript:alert(1)",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
     }
 }

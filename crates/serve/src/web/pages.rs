@@ -1,7 +1,7 @@
 //! Reading pages: start, search, actor, indicator.
 
-use super::{actor_href, charts, indicator_href, map, page, respond, search_href};
-use crate::api::{profile, stats_for};
+use super::frame::{actor_href, error_page, indicator_href, page, respond, search_href};
+use super::{charts, map};
 use crate::auth::WebCaller;
 use crate::errors::ApiError;
 use crate::state::App;
@@ -14,7 +14,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 pub(crate) async fn home(State(app): State<App>, WebCaller(c): WebCaller) -> Response {
-    let stats = stats_for(&app, c.clearance()).await;
+    let stats = app.stats_for(c.clearance()).await;
     respond(stats.map(|stats| {
         let count = |k: &str| {
             stats
@@ -36,6 +36,13 @@ pub(crate) async fn home(State(app): State<App>, WebCaller(c): WebCaller) -> Res
                     p.hint { "Try " a href=(search_href("Charcoal Typhoon")) { "Charcoal Typhoon" } ", "
                         a href=(search_href("Earth Lusca")) { "Earth Lusca" } " or "
                         a href=(search_href("ShadowPad")) { "ShadowPad" } "." }
+                }
+                @if let Some(e) = app.rebuild_error(c.clearance()) {
+                    p.error role="alert" {
+                        "The hunt index could not be rebuilt for store generation " (e.generation)
+                        " (since " (e.since) "): " (e.message)
+                        ". Hunts and lookups use the previous index until a rebuild succeeds."
+                    }
                 }
                 section.cards {
                     div.card { b { (count("intrusion-set")) } span { "actors" } }
@@ -112,7 +119,7 @@ pub(crate) async fn actor(
     Path(name): Path<String>,
 ) -> Response {
     let r: Result<Markup, ApiError> = async {
-        let p = profile(&app, c.clearance(), name).await?;
+        let p = app.profile(c.clearance(), name).await?;
         let ids: Vec<String> = p.members.iter().map(|m| m.stix_id.clone()).collect();
         let (indicators, total) = app
             .read(c.clearance(), move |s| Ok(s.actor_indicators(&ids, 200)?))
@@ -294,7 +301,7 @@ pub(crate) async fn actor_stix(
         .await;
     match r {
         Ok(b) => Json(b).into_response(),
-        Err(e) => super::error_page(&e),
+        Err(e) => error_page(&e),
     }
 }
 
@@ -303,9 +310,9 @@ pub(crate) async fn actor_navigator(
     WebCaller(c): WebCaller,
     Path(name): Path<String>,
 ) -> Response {
-    match profile(&app, c.clearance(), name).await {
+    match app.profile(c.clearance(), name).await {
         Ok(p) => Json(cairn_export::navigator_layer(&p)).into_response(),
-        Err(e) => super::error_page(&e),
+        Err(e) => error_page(&e),
     }
 }
 

@@ -2,7 +2,7 @@
 //! file. State-changing forms (hunt with recording, ingest) carry the
 //! session's CSRF token and need the analyst role.
 
-use super::{actor_href, forbidden, indicator_href, page, respond, search_href};
+use super::frame::{actor_href, forbidden, indicator_href, page, respond, search_href};
 use crate::auth::{Caller, WebCaller};
 use crate::engine::HuntResult;
 use crate::errors::ApiError;
@@ -142,7 +142,7 @@ fn hunt_results(c: &Caller, r: &HuntResult) -> Markup {
                     td { (a.sources.iter().map(|s| s.source.as_str()).collect::<Vec<_>>().join(", ")) }
                 } } }
             }
-            @if r.truncated { p.muted { "Only the first " (r.alerts.len()) " alerts are shown; the CLI and API stream them all." } }
+            @if r.truncated { p.muted { "The first " (r.alerts.len()) " of " (r.hits) " alerts are shown (every hit is counted above); `cairn hunt` prints them all." } }
         }
         h2 { "Hunt another" }
         (hunt_form_markup(c))
@@ -292,7 +292,7 @@ pub(crate) async fn attribute_upload(
         let Some((_, bytes)) = up.file else {
             return Err(ApiError::bad_request("choose a Navigator layer file"));
         };
-        let evidence = crate::api::evidence_from_json(&bytes)?;
+        let evidence = crate::engine::evidence_from_json(&bytes)?;
         let ranking = app.attribute(c.clearance(), evidence, 10).await?;
         Ok(page(
             "Attribute",
@@ -352,7 +352,7 @@ pub(crate) async fn ingest(
             Some(v) => Some(v.trim().parse::<u8>().map_err(|_| ApiError::bad_request("confidence is 0-100"))?),
             None => None,
         };
-        let opts = crate::api::intake_options(f("source"), f("format"), f("tlp"), f("actor"), confidence, None)?;
+        let opts = crate::engine::intake_options(f("source"), f("format"), f("tlp"), f("actor"), confidence, None)?;
         let report = app.ingest_bytes(&name, bytes, opts).await?;
         Ok(page(
             "Ingested",
