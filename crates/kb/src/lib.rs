@@ -57,9 +57,8 @@ pub use hunting::{
     ActorRef, HuntIndicator, IndicatorContext, IndicatorRow, SightingInput, SightingRow,
 };
 pub use ingest::IngestReport;
-pub use profile::{
-    AliasClaim, Conflict, CountClaim, Member, Profile, SoftwareClaim, TechniqueClaim,
-};
+pub use profile::{AliasClaim, CountClaim, Member, Profile, SoftwareClaim, TechniqueClaim};
+pub use resolve::Conflict;
 pub use search::SearchHit;
 pub use tokens::{Role, Token, TokenGrant};
 

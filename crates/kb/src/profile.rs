@@ -3,7 +3,7 @@
 
 use crate::Store;
 use crate::errors::KbError;
-use crate::resolve::{Node, display_name};
+use crate::resolve::{Conflict, Node, display_name};
 use cairn_model::{country_name, normalize_name};
 use rusqlite::params_from_iter;
 use serde::Serialize;
@@ -80,26 +80,6 @@ pub struct AliasClaim {
     pub name: String,
     /// Sources that give it.
     pub sources: Vec<String>,
-}
-
-/// Sources disagree: `kept_apart_by` treats `name` as a different actor
-/// from `kept_apart_from`, while `linked_by` name them as one.
-#[derive(Debug, Clone, Serialize)]
-pub struct Conflict {
-    /// The other actor's name.
-    pub name: String,
-    /// Its ATT&CK or STIX id.
-    pub other_id: String,
-    /// The source keeping the two apart.
-    pub kept_apart_by: String,
-    /// That source's actor for this profile.
-    pub kept_apart_from: String,
-    /// And its id.
-    pub kept_apart_from_id: String,
-    /// Names through which other sources link the two.
-    pub linking_names: Vec<String>,
-    /// Sources that link them.
-    pub linked_by: Vec<String>,
 }
 
 /// A technique claim.

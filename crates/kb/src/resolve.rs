@@ -10,8 +10,28 @@
 
 use crate::Store;
 use crate::errors::KbError;
-use crate::profile::Conflict;
 use crate::rows::{OBJECT_COLUMNS, object_from_row};
+use serde::Serialize;
+
+/// Sources disagree: `kept_apart_by` treats `name` as a different actor
+/// from `kept_apart_from`, while `linked_by` name them as one.
+#[derive(Debug, Clone, Serialize)]
+pub struct Conflict {
+    /// The other actor's name.
+    pub name: String,
+    /// Its ATT&CK or STIX id.
+    pub other_id: String,
+    /// The source keeping the two apart.
+    pub kept_apart_by: String,
+    /// That source's actor for this profile.
+    pub kept_apart_from: String,
+    /// And its id.
+    pub kept_apart_from_id: String,
+    /// Names through which other sources link the two.
+    pub linking_names: Vec<String>,
+    /// Sources that link them.
+    pub linked_by: Vec<String>,
+}
 use cairn_model::{Object, normalize_name};
 use rusqlite::params_from_iter;
 use std::collections::{BTreeMap, BTreeSet, HashMap};

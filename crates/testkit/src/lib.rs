@@ -45,9 +45,11 @@
 
 pub mod errors;
 mod find;
+mod modules;
 
 pub use errors::Missing;
 pub use find::Browser;
+pub use modules::{cycles, module_graph};
 
 use find::Verdict;
 use std::io::Write;
