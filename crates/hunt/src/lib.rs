@@ -47,6 +47,9 @@
 //!   (JSON, CSV, text and the per-schema dispatch), `driver` ([`Scanner`]
 //!   and its summaries).
 //!
+//! The report extractor ([`ReportExtractor`]) comes from `cairn-extract`
+//! built without its PDF and HTML readers.
+//!
 //! ```
 //! use cairn_hunt::{IndexBuilder, Input, ScanOptions, Scanner, MatchKind};
 //! use cairn_model::{IndicatorKind, Observable};
