@@ -111,7 +111,7 @@ pub struct Index {
     /// size: the internal addresses most log lines carry (10/8, 192/8, ...)
     /// are turned away on the text of their first octet, before parsing.
     v4_first: [u64; 4],
-    /// One bit per IPv4 /16 of an indicator or network ([`v4_sixteens`]).
+    /// One bit per IPv4 /16 of an indicator or network ([`filters::v4_sixteens`]).
     v4_16: Box<[u64; V4_16_WORDS]>,
     v4: Lpm4<(u32, u32)>,
     v6: PrefixMap<Ipv6Net, (u32, u32)>,
@@ -122,7 +122,7 @@ pub struct Index {
     /// name outside that range can match, so it is never hashed.
     domain_labels: (u8, u8),
     /// The domain indicators' suffixes of `domain_labels.0` labels
-    /// ([`parent_filter`]).
+    /// ([`filters::parent_filter`]).
     parents: Prefilter,
     stats: IndexStats,
     tag: String,
@@ -148,7 +148,7 @@ impl Index {
         self.id
     }
 
-    /// The label given with [`IndexBuilder::tag`].
+    /// The label given with [`IndexBuilder::tag`](build::IndexBuilder::tag).
     pub fn tag(&self) -> &str {
         &self.tag
     }

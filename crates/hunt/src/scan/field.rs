@@ -173,11 +173,12 @@ pub(crate) fn gather_field(
     }
 }
 
+// Defined here, beside `match_field`, so that the index knows nothing of
+// field types (and never calls into the scanner).
 impl Index {
     /// Matches one value as a field of type `ty` would be, appending every
     /// match to `out`. The scanner's inner step, public for callers that
-    /// bring their own records. (Defined here, beside [`match_field`], so
-    /// that the index knows nothing of field types.)
+    /// bring their own records.
     pub fn match_value(&self, ty: FieldType, value: &str, out: &mut Vec<Match>) {
         match_field(self, ty, value.as_bytes(), out);
     }

@@ -5,7 +5,7 @@
 //! - [`input`]: files and stdin, gzip/zstd by magic bytes, blocks cut at
 //!   line ends; [`ranges`]: plain files read as positioned blocks, each by
 //!   the worker that matches it.
-//! - [`format`]: the format (detected or forced) and per-input schema
+//! - [`format`](mod@format): the format (detected or forced) and per-input schema
 //!   (Zeek header, CSV header).
 //! - [`field`]: one typed value against the index (full match and
 //!   prefilter probes); [`text`]: indicators in free text.
