@@ -63,6 +63,7 @@
 //! assert!((total - ranking.candidates[0].score).abs() < 0.01);
 //! ```
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 mod corpus;
 pub mod errors;

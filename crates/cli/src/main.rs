@@ -1,5 +1,6 @@
 //! `cairn`: the command-line surface. Thin by design: every command parses
 //! its arguments, calls the library crates, and prints.
+#![forbid(unsafe_code)]
 
 mod benign;
 mod cmd;

@@ -1,6 +1,7 @@
 //! Turning files into text: plain text and Markdown as they are, HTML
 //! rendered to lines (headings as `#`, tables as `|` rows, link targets kept),
-//! PDF through its text layer with a page number per line.
+//! PDF through its text layer with a page number per line. HTML and PDF
+//! need the `html` and `pdf` features; without them they are refused.
 
 use crate::errors::ExtractError;
 use serde::Serialize;
@@ -62,7 +63,7 @@ impl Document {
         let text = decode(name, bytes, &mut warnings)?;
         let html = lower.ends_with(".html") || lower.ends_with(".htm") || looks_like_html(&text);
         let mut doc = if html {
-            let mut d = Document::from_text(name, &crate::html::to_text(&text));
+            let mut d = Document::from_text(name, &html_text(name, &text)?);
             d.format = Format::Html;
             d
         } else {
@@ -181,6 +182,33 @@ fn utf16(b: &[u8], f: fn([u8; 2]) -> u16) -> String {
         .collect()
 }
 
+/// An HTML document rendered to text lines.
+#[cfg(feature = "html")]
+fn html_text(_name: &str, html: &str) -> Result<String, ExtractError> {
+    Ok(crate::html::to_text(html))
+}
+
+/// Without the `html` feature there is no HTML renderer: refused.
+#[cfg(not(feature = "html"))]
+fn html_text(name: &str, _html: &str) -> Result<String, ExtractError> {
+    Err(ExtractError::Unsupported {
+        name: name.to_string(),
+        format: "HTML",
+        feature: "html",
+    })
+}
+
+/// Without the `pdf` feature there is no PDF parser: refused.
+#[cfg(not(feature = "pdf"))]
+fn pdf_document(name: &str, _bytes: &[u8]) -> Result<Document, ExtractError> {
+    Err(ExtractError::Unsupported {
+        name: name.to_string(),
+        format: "PDF",
+        feature: "pdf",
+    })
+}
+
+#[cfg(feature = "pdf")]
 fn pdf_document(name: &str, bytes: &[u8]) -> Result<Document, ExtractError> {
     // pdf-extract (and lopdf below it) can panic on malformed input instead of
     // returning an error; a corrupt PDF must be an error, never a crash. The
@@ -247,6 +275,7 @@ mod tests {
         assert!(d.text().contains("evil[.]com"));
     }
 
+    #[cfg(feature = "pdf")]
     #[test]
     fn corrupt_pdf_is_an_error() {
         for bytes in [
@@ -255,6 +284,35 @@ mod tests {
         ] {
             let e = Document::from_bytes("r.pdf", bytes).unwrap_err();
             assert!(matches!(e, ExtractError::Pdf { .. }), "{e}");
+        }
+    }
+
+    /// Without their features, PDF and HTML documents are refused with an
+    /// error naming the feature (never read as text).
+    #[cfg(not(all(feature = "pdf", feature = "html")))]
+    #[test]
+    fn formats_left_out_are_refused_by_name() {
+        let cases: [(&str, &[u8], bool, &str); 2] = [
+            (
+                "r.pdf",
+                b"%PDF-1.7\n",
+                cfg!(feature = "pdf"),
+                "`pdf` feature",
+            ),
+            (
+                "r.html",
+                b"<html><body><h1>C2</h1>evil[.]com</body></html>",
+                cfg!(feature = "html"),
+                "`html` feature",
+            ),
+        ];
+        for (name, bytes, built, feature) in cases {
+            if built {
+                continue;
+            }
+            let e = Document::from_bytes(name, bytes).unwrap_err();
+            assert!(matches!(e, ExtractError::Unsupported { .. }), "{e}");
+            assert!(e.to_string().contains(feature), "{e}");
         }
     }
 

@@ -22,6 +22,19 @@ pub enum ExtractError {
         /// What gave it away.
         detail: String,
     },
+    /// The document is in a format this build cannot read: `cairn-extract`
+    /// was compiled without the cargo feature that reads it.
+    #[error(
+        "{name}: this build cannot read {format} (cairn-extract built without its `{feature}` feature)"
+    )]
+    Unsupported {
+        /// The document's name.
+        name: String,
+        /// The format met (`PDF`, `HTML`).
+        format: &'static str,
+        /// The feature that reads it (`pdf`, `html`).
+        feature: &'static str,
+    },
     /// The PDF could not be parsed, or has no text layer.
     #[error("{name}: cannot read PDF text layer: {detail}")]
     Pdf {

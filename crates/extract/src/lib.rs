@@ -10,7 +10,11 @@
 //!
 //! 1. [`Document`] turns a file into text: HTML is rendered to lines
 //!    (headings as `#`, tables as `|` rows, link targets and `<code>` kept),
-//!    PDF is read through its text layer; binary junk is refused.
+//!    PDF is read through its text layer; binary junk is refused. HTML and
+//!    PDF need the `html` and `pdf` cargo features (both on by default);
+//!    without them such a document is [`errors::ExtractError::Unsupported`],
+//!    and the rest of the crate (the text extractor) builds without their
+//!    parsers.
 //! 2. [`Extractor`] (built once, `Send + Sync`) refangs the whole text in one
 //!    Aho-Corasick pass, keeping a map back to the original offsets, then runs
 //!    one multi-pattern lazy DFA over it. Each candidate is validated (public
@@ -47,6 +51,7 @@
 //! assert_eq!(out.suppressed[0].value, "10.0.0.1"); // RFC 1918
 //! ```
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 mod benign;
 mod cues;
@@ -54,6 +59,7 @@ mod document;
 pub mod errors;
 mod eval;
 mod extractor;
+#[cfg(feature = "html")]
 mod html;
 mod refang;
 mod scan;

@@ -1,5 +1,6 @@
 //! A two-page PDF (text layer, Helvetica) made for this test: values, their
 //! headings, and the page each appears on.
+#![cfg(feature = "pdf")]
 
 use cairn_extract::{Document, Extractor, Format, IndicatorKind, Options};
 

@@ -26,6 +26,30 @@
 //! Malformed lines are counted, never fatal; a truncated compressed file is a
 //! [`errors::HuntError::Truncated`] naming the file and line.
 //!
+//! Layout (each file uses only files listed before it or beside it,
+//! never in a cycle: `tests/layout.rs` checks that, and that `unsafe`
+//! stays in `simd`):
+//! - `simd`: every `unsafe` of the crate: the vector kernels (SSE2 byte
+//!   masks, the AVX2/BMI2 Zeek column walk, SSSE3 dotted quads, SSE2 host
+//!   byte classes) and the prefetch hint, behind safe functions and
+//!   CPU-detection tokens, each with a portable twin.
+//! - `normalize`: canonical forms both sides meet on; `fields`: field
+//!   names to [`FieldType`]s.
+//! - `index/`: `table` (fingerprints, directory), `prefilter` and `filters`
+//!   (Bloom and bit filters), `lpm` (IPv4 networks), `build`
+//!   ([`IndexBuilder`]), `probe` (the deferred prefilter pass), `lookup`
+//!   (full matches), `persist` (the cache file).
+//! - `scan/`: `input` (inputs, codecs, blocks) and `ranges` (positioned
+//!   blocks), `format` (detection, Zeek and CSV schemas), `text` (free-text
+//!   extractors), `field` (one typed value: full match and probes), `block`
+//!   (a block's context and result), `zeek` (Zeek batches), `columns`
+//!   (cutting Zeek columns), `clean` (names seen to meet nothing), `lines`
+//!   (JSON, CSV, text and the per-schema dispatch), `driver` ([`Scanner`]
+//!   and its summaries).
+//!
+//! The report extractor ([`ReportExtractor`]) comes from `cairn-extract`
+//! built without its PDF and HTML readers.
+//!
 //! ```
 //! use cairn_hunt::{IndexBuilder, Input, ScanOptions, Scanner, MatchKind};
 //! use cairn_model::{IndicatorKind, Observable};
@@ -52,20 +76,22 @@
 //! assert!(hits.iter().any(|h| h.match_kind == MatchKind::Cidr && h.keys == [2]));
 //! ```
 #![deny(missing_docs)]
+#![deny(unsafe_code)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
-mod clean;
 pub mod errors;
 mod fields;
 mod index;
-mod lpm;
 mod normalize;
-mod prefilter;
-mod ranges;
 mod scan;
+// The crate's one home of `unsafe`: vector kernels behind safe wrappers.
+#[allow(unsafe_code)]
+mod simd;
 
 pub use fields::{FieldMap, FieldType};
-pub use index::{Index, IndexBuilder, IndexStats, Match, MatchKind, Suppressed};
-pub use scan::{
-    FileSummary, Hit, Input, LineExtractor, LogFormat, Progress, ReportExtractor, ScanOptions,
-    Scanner, SimpleTokenizer, Summary,
-};
+pub use index::build::IndexBuilder;
+pub use index::{Index, IndexStats, Match, MatchKind, Suppressed};
+pub use scan::driver::{FileSummary, Hit, Progress, ScanOptions, Scanner, Summary};
+pub use scan::format::LogFormat;
+pub use scan::input::Input;
+pub use scan::text::{LineExtractor, ReportExtractor, SimpleTokenizer};

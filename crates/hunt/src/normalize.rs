@@ -1,6 +1,7 @@
 //! Canonical forms shared by the index (indicators) and the scanner (log
 //! values), so both sides meet on the same bytes.
 
+use crate::simd::Ssse3;
 use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -93,12 +94,11 @@ pub(crate) fn parse_ip(raw: &[u8]) -> Option<IpAddr> {
 /// four dotted decimal octets, 0..=255, no leading zeros, nothing around
 /// them. Accepts a subset of what `Ipv4Addr::from_str` accepts, with the same
 /// result; anything else is `None` (callers fall back to the full parser).
+/// With SSSE3, a vector kernel (`simd::Ssse3::parse_ipv4`) answers.
 #[inline]
 pub(crate) fn parse_ipv4_strict(v: &[u8]) -> Option<Ipv4Addr> {
-    #[cfg(target_arch = "x86_64")]
-    if has_ssse3() {
-        // SAFETY: the CPU has SSSE3, detected just now.
-        return unsafe { parse_ipv4_ssse3(v) };
+    if let Some(cpu) = Ssse3::detect() {
+        return cpu.parse_ipv4(v);
     }
     parse_ipv4_scalar(v)
 }
@@ -126,163 +126,6 @@ pub(crate) fn ipv4_lead_octet(v: &[u8]) -> Option<u8> {
     (v.get(3) == Some(&b'.'))
         .then_some(n)
         .and_then(|n| u8::try_from(n).ok())
-}
-
-/// How the digits of each of the 81 dotted-quad shapes (octets of one to
-/// three digits) are laid out for [`parse_ipv4_ssse3`]: a byte shuffle that
-/// puts octet `k`'s hundreds, tens and ones digits at bytes `4k..4k+3` (a
-/// missing digit reads as zero), and the least value each octet may have
-/// (10 for two digits, 100 for three: less means a leading zero).
-#[cfg(target_arch = "x86_64")]
-#[repr(C, align(16))]
-struct QuadShape {
-    shuffle: [u8; 16],
-    least: [u32; 4],
-}
-
-#[cfg(target_arch = "x86_64")]
-static QUAD_SHAPES: [QuadShape; 81] = {
-    let mut t = [const {
-        QuadShape {
-            shuffle: [0x80; 16],
-            least: [0; 4],
-        }
-    }; 81];
-    let mut id = 0;
-    while id < 81 {
-        // Octet lengths from the shape's base-3 digits, first octet highest.
-        let lens = [id / 27 % 3 + 1, id / 9 % 3 + 1, id / 3 % 3 + 1, id % 3 + 1];
-        let mut start = 0;
-        let mut k = 0;
-        while k < 4 {
-            let l = lens[k];
-            let mut j = 0;
-            while j < l {
-                // The j-th digit from the octet's end goes to byte 4k + 2 - j.
-                t[id].shuffle[4 * k + 2 - j] = (start + l - 1 - j) as u8;
-                j += 1;
-            }
-            t[id].least[k] = [0, 10, 100][l - 1];
-            start += l + 1;
-            k += 1;
-        }
-        id += 1;
-    }
-    t
-};
-
-/// [`parse_ipv4_strict`] in a few dozen instructions: the value's sixteen
-/// bytes classified at once (digits, dots), its shape (the octets'
-/// lengths) looked up, its digits shuffled into place and multiplied out.
-/// Log lines carry millions of addresses. Callers check for SSSE3 first
-/// (the call is `unsafe` outside code compiled for it).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "ssse3")]
-fn parse_ipv4_ssse3(v: &[u8]) -> Option<Ipv4Addr> {
-    use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_cmpgt_epi32, _mm_cvtsi128_si32, _mm_load_si128,
-        _mm_madd_epi16, _mm_maddubs_epi16, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128,
-        _mm_set_epi64x, _mm_set1_epi8, _mm_set1_epi16, _mm_set1_epi32, _mm_setr_epi8,
-        _mm_shuffle_epi8, _mm_sub_epi8,
-    };
-    let len = v.len();
-    if !(7..=15).contains(&len) {
-        return None;
-    }
-    let (lo, hi) = padded16(v);
-    let x = _mm_set_epi64x(hi as i64, lo as i64);
-    let d = _mm_sub_epi8(x, _mm_set1_epi8(b'0' as i8));
-    let dots = _mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(b'.' as i8))) as u32;
-    // Unsigned d <= 9: a digit (the zeros past the end are not).
-    let digits = _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d)) as u32;
-    if (dots | digits) != (1u32 << len) - 1 {
-        return None;
-    }
-    // Exactly three dots, at p1 < p2 < p3, with one to three digits
-    // before, between and after them.
-    let p1 = dots.trailing_zeros() as usize;
-    let r = dots & dots.wrapping_sub(1);
-    let p2 = r.trailing_zeros() as usize;
-    let r = r & r.wrapping_sub(1);
-    let p3 = r.trailing_zeros() as usize;
-    let lens = [
-        p1,
-        p2.wrapping_sub(p1 + 1),
-        p3.wrapping_sub(p2 + 1),
-        len.wrapping_sub(p3 + 1),
-    ];
-    if r & r.wrapping_sub(1) != 0 || lens.iter().any(|l| l.wrapping_sub(1) > 2) {
-        return None;
-    }
-    let shape =
-        &QUAD_SHAPES[(lens[0] - 1) * 27 + (lens[1] - 1) * 9 + (lens[2] - 1) * 3 + lens[3] - 1];
-    // SAFETY: `shape` is a `QuadShape`, 16-byte aligned (`repr(align(16))`)
-    // with both fields 16 bytes long at offsets 0 and 16, so both aligned
-    // loads read inside it; SSSE3 is this function's contract.
-    let (shuffle, least) = unsafe {
-        (
-            _mm_load_si128(shape.shuffle.as_ptr().cast::<__m128i>()),
-            _mm_load_si128(shape.least.as_ptr().cast::<__m128i>()),
-        )
-    };
-    // Octet k's digits at bytes 4k..4k+3, times 100, 10, 1 and summed.
-    let spread = _mm_shuffle_epi8(d, shuffle);
-    let pairs = _mm_maddubs_epi16(spread, _mm_set1_epi32(0x0001_0a64));
-    let octets = _mm_madd_epi16(pairs, _mm_set1_epi16(1));
-    let bad = _mm_or_si128(
-        _mm_cmpgt_epi32(octets, _mm_set1_epi32(255)),
-        _mm_cmpgt_epi32(least, octets),
-    );
-    if _mm_movemask_epi8(bad) != 0 {
-        return None;
-    }
-    // The four octets' low bytes, first octet most significant.
-    let packed = _mm_shuffle_epi8(
-        octets,
-        _mm_setr_epi8(12, 8, 4, 0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1),
-    );
-    Some(Ipv4Addr::from(_mm_cvtsi128_si32(packed) as u32))
-}
-
-/// The first 16 bytes of `v` as two little-endian words, zeros past its
-/// end, from overlapping in-bounds loads (no read past the value, no byte
-/// loop, and no copy through memory, which a wide load right after costs
-/// a stalled store forwarding).
-#[inline]
-pub(crate) fn padded16(v: &[u8]) -> (u64, u64) {
-    let len = v.len().min(16);
-    let word = |at: usize| -> u64 {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(&v[at..at + 8]);
-        u64::from_le_bytes(b)
-    };
-    if len >= 8 {
-        // Bytes len-8..len, shifted so that byte 8 comes first.
-        (
-            word(0),
-            word(len - 8)
-                .checked_shr(((16 - len) * 8) as u32)
-                .unwrap_or(0),
-        )
-    } else if len >= 4 {
-        // Bytes 0..4 and len-4..len; where they overlap, the same bytes.
-        let half =
-            |at: usize| u64::from(u32::from_le_bytes([v[at], v[at + 1], v[at + 2], v[at + 3]]));
-        (half(0) | half(len - 4) << ((len - 4) * 8), 0)
-    } else if len > 0 {
-        let byte = |i: usize| u64::from(v[i]) << (i * 8);
-        (byte(0) | byte(len / 2) | byte(len - 1), 0)
-    } else {
-        (0, 0)
-    }
-}
-
-/// Whether this CPU can run [`parse_ipv4_ssse3`] (detected once, cached by
-/// the standard library: a load and a test per call).
-#[cfg(target_arch = "x86_64")]
-#[inline]
-fn has_ssse3() -> bool {
-    std::arch::is_x86_feature_detected!("ssse3")
 }
 
 /// Portable [`parse_ipv4_strict`]: one byte at a time.
@@ -563,21 +406,6 @@ pub(crate) fn lower(v: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn padded16_is_the_value_zero_padded() {
-        let bytes: Vec<u8> = (1..=20).collect();
-        for len in 0..=20 {
-            let v = &bytes[..len];
-            let mut want = [0u8; 16];
-            want[..len.min(16)].copy_from_slice(&v[..len.min(16)]);
-            let (lo, hi) = padded16(v);
-            let mut got = [0u8; 16];
-            got[..8].copy_from_slice(&lo.to_le_bytes());
-            got[8..].copy_from_slice(&hi.to_le_bytes());
-            assert_eq!(got, want, "len {len}");
-        }
-    }
 
     #[test]
     fn urls_normalise() {

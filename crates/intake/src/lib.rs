@@ -26,6 +26,7 @@
 //! assert_eq!(bundle.indicator_count(), 2);
 //! ```
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 mod detect;
 pub mod errors;

@@ -35,6 +35,7 @@
 //! assert_eq!(profile.name, "Earth Lusca");
 //! ```
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 mod clearance;
 pub mod errors;

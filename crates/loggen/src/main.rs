@@ -8,6 +8,7 @@
 //! cairn-loggen zeek --out /tmp/big --size-mb 1100
 //! cairn-loggen iocs --count 1000000 > /tmp/iocs-1m.txt
 //! ```
+#![forbid(unsafe_code)]
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};

@@ -15,6 +15,7 @@
 //! assert_eq!(IndicatorKind::detect("kb.dga.asia"), Some(IndicatorKind::Domain));
 //! ```
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 mod geo;
 mod indicator;

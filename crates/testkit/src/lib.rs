@@ -49,7 +49,7 @@ mod modules;
 
 pub use errors::Missing;
 pub use find::Browser;
-pub use modules::{cycles, module_graph};
+pub use modules::{Module, code_only, cycles, find_word, module_graph, modules};
 
 use find::Verdict;
 use std::io::Write;

@@ -18,7 +18,8 @@ fn no_crate_has_a_cycle_between_its_files() {
         seen += 1;
         let graph = cairn_testkit::module_graph(&src).expect("readable sources");
         for cycle in cairn_testkit::cycles(&graph) {
-            found.push(format!("{}: {}", src.display(), cycle.join(" <-> ")));
+            let names: Vec<String> = cycle.iter().map(|m| m.join("::")).collect();
+            found.push(format!("{}: {}", src.display(), names.join(" <-> ")));
         }
     }
     assert!(

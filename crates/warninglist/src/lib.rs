@@ -38,6 +38,7 @@
 //! assert!(wl.check(IndicatorKind::Ipv4, "45.77.153.197").is_none());
 //! ```
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 mod builtin;
 pub mod errors;

@@ -77,7 +77,7 @@ impl Prefilter {
     #[inline]
     pub(crate) fn prefetch(&self, word: u32) {
         if let Some(w) = self.words.get(word as usize) {
-            prefetch(w);
+            crate::simd::prefetch(w);
         }
     }
 
@@ -92,25 +92,6 @@ impl Prefilter {
 
     pub(crate) fn heap_bytes(&self) -> usize {
         self.words.len() * 8
-    }
-}
-
-/// Starts loading the cache line holding `w` (a hint; no effect on
-/// program state, a no-op where no prefetch instruction is available).
-#[inline]
-pub(crate) fn prefetch<T>(w: &T) {
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse"))]
-    {
-        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        // SAFETY: a prefetch is a hint that never faults and changes no
-        // memory; the pointer is made from a live reference anyway, and
-        // SSE (which `prefetcht0` belongs to) is statically enabled by
-        // the cfg above.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(w).cast::<i8>()) }
-    }
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse")))]
-    {
-        let _ = w;
     }
 }
 

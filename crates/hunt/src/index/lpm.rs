@@ -111,7 +111,7 @@ impl<V> Lpm4<V> {
     pub(crate) fn prefetch(&self, addr: u32) {
         let h = addr.checked_shr(self.shift).unwrap_or(0) as usize;
         if let Some(d) = self.dir.get(h) {
-            crate::prefilter::prefetch(d);
+            crate::simd::prefetch(d);
         }
     }
 

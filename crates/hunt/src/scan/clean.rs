@@ -18,7 +18,7 @@
 //! never allocates on lookup is not what the general caching crates offer
 //! (they key on owned values, hash with SipHash or keep LRU lists).
 
-use crate::normalize::padded16;
+use crate::simd::padded16;
 use std::cell::RefCell;
 
 /// Longest value kept; longer ones take the index every time.
