@@ -57,6 +57,20 @@ pub const INDUSTRY_SECTORS: &[&str] = &[
     "utilities",
 ];
 
+/// STIX 2.1 `attack-motivation-ov`.
+pub const ATTACK_MOTIVATIONS: &[&str] = &[
+    "accidental",
+    "coercion",
+    "dominance",
+    "ideology",
+    "notoriety",
+    "organizational-gain",
+    "personal-gain",
+    "personal-satisfaction",
+    "revenge",
+    "unpredictable",
+];
+
 /// The `indicator-type-ov` value for an indicator label: vocabulary values
 /// stay; Cairn's roles (see `cairn-extract`'s cues) map to what they mean
 /// for a defender (infrastructure and files an actor uses are
