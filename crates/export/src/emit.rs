@@ -44,6 +44,8 @@
 //!   a relationship's type and ends, a sighting's `sighting_of_ref` (the
 //!   stored relation's); a report's `published` (`created`) and
 //!   `object_refs`; a grouping's `context` (`unspecified`) and `object_refs`.
+//! - **URLs.** An `external_references` URL keeps to RFC 3986: characters a
+//!   URI cannot hold (`|`, spaces, non-ASCII) are percent-encoded.
 //! - **Vocabularies.** `indicator_types`, an identity's `sectors` and
 //!   `primary_motivation` hold STIX open-vocabulary values
 //!   ([`cairn_model::vocab`]): Cairn's words (`c2`, `Academia`,
@@ -332,6 +334,14 @@ pub fn emit(st: &Statement, cx: &Context) -> Option<Emitted> {
         }
     }
 
+    if let Some(Value::Array(refs)) = m.get_mut("external_references") {
+        for r in refs.iter_mut() {
+            if let Some(Value::String(u)) = r.get_mut("url") {
+                *u = uri_safe(u);
+            }
+        }
+    }
+
     if SEEN.contains(&kind.as_str()) {
         let first =
             ts_prop(&m, "first_seen").or_else(|| st.first_seen.as_deref().and_then(time::stix));
@@ -421,6 +431,25 @@ pub fn emit(st: &Statement, cx: &Context) -> Option<Emitted> {
         identity,
         markings,
     })
+}
+
+/// Characters an RFC 3986 URI cannot hold as they are (besides controls and
+/// non-ASCII, which are always encoded); `%` stays, as it already encodes.
+const NOT_URI: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'<')
+    .add(b'>')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+/// `url` with what a URI cannot hold percent-encoded.
+fn uri_safe(url: &str) -> String {
+    percent_encoding::utf8_percent_encode(url.trim(), NOT_URI).to_string()
 }
 
 /// A millisecond `created`/`modified`: the JSON's, else the column, else `fallback`.
@@ -691,6 +720,21 @@ mod tests {
         .unwrap();
         assert!(o.get("primary_motivation").is_none());
         assert_eq!(o["labels"], json!(["espionage"]));
+    }
+
+    #[test]
+    fn reference_urls_are_uris() {
+        let o = out(&st(
+            json!({"type":"tool","id":"tool--00000000-0000-4000-8000-00000000000c","name":"T",
+                "external_references":[{"source_name":"x",
+                    "url":"https://catalyst.prodaft.com/public/report/lucid/overview#paragraph-1055|388 é"}]}),
+            "tool",
+        ))
+        .unwrap();
+        assert_eq!(
+            o["external_references"][0]["url"],
+            "https://catalyst.prodaft.com/public/report/lucid/overview#paragraph-1055%7C388%20%C3%A9"
+        );
     }
 
     #[test]

@@ -870,15 +870,35 @@ impl Store {
         rows: &HashMap<(i64, i64), Row>,
         chosen: &mut HashMap<String, Chosen>,
     ) -> Result<(), KbError> {
-        let mut wanted: Vec<&str> = rows
+        let mut fresh: Vec<&str> = rows
             .values()
             .map(|r| r.st.stix_id.as_str())
             .filter(|id| !chosen.contains_key(*id))
             .collect();
-        wanted.sort_unstable();
-        wanted.dedup();
+        fresh.sort_unstable();
+        fresh.dedup();
         if chosen.len() > 10_000 {
             chosen.clear();
+        }
+        // Most ids have one copy: find the few with more (withdrawn ones
+        // counted, so the id indexes answer alone) before reading any copy.
+        let mut wanted: Vec<&str> = Vec::new();
+        for chunk in fresh.chunks(400) {
+            let sql = format!(
+                "SELECT stix_id FROM (SELECT stix_id FROM objects WHERE stix_id IN ({m}) \
+                 UNION ALL SELECT stix_id FROM relations WHERE stix_id IN ({m})) \
+                 GROUP BY stix_id HAVING COUNT(*) > 1",
+                m = marks(chunk.len())
+            );
+            let mut q = self.conn.prepare(&sql)?;
+            let params = chunk.iter().chain(chunk.iter());
+            let found = q.query_map(params_from_iter(params), |r| r.get::<_, String>(0))?;
+            for id in found {
+                let id = id?;
+                if let Some(w) = chunk.iter().find(|c| **c == id) {
+                    wanted.push(w);
+                }
+            }
         }
         // Per id: each copy's (table, row id) and version.
         type Copies = Vec<((i64, i64), String)>;
