@@ -15,6 +15,17 @@ DATA = ROOT.parent.parent / "shared" / "datasets" / "insikt"
 CREATED = "2023-08-08T00:00:00.000Z"
 TLP_CLEAR = "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487"
 
+# Roles as STIX indicator-type-ov values (the mapping of
+# cairn_model::vocab::indicator_type): what an actor runs or drops is
+# malicious activity; a certificate ties infrastructure to its operator.
+INDICATOR_TYPE = {"c2": "malicious-activity", "exploitation": "malicious-activity",
+                  "delivery": "malicious-activity", "payload": "malicious-activity",
+                  "certificate": "attribution"}
+# Insikt's sector names as STIX industry-sector-ov values (cairn_model::vocab::industry_sector).
+SECTOR = {"Academia": "education", "Aerospace": "aerospace", "Government": "government",
+          "Media": "communications", "Telecommunications": "telecommunications",
+          "Research": "education"}
+
 def sid(kind, *parts):
     return f"{kind}--{uuid.uuid5(NS, chr(31).join((kind,) + parts))}"
 
@@ -75,7 +86,7 @@ def build(name, report, url, published, text, actor, aliases, description, count
     actor_id = sid("intrusion-set", "Insikt Group", actor)
     ext = [{"source_name": "Insikt Group", "url": url, "description": report}]
     objs.append(common("intrusion-set", actor_id, idn, name=actor, aliases=aliases, description=description,
-                       first_seen="2019-01-01T00:00:00Z", primary_motivation="espionage",
+                       first_seen="2019-01-01T00:00:00Z", labels=["espionage"],
                        resource_level="government", external_references=ext))
     rels, families, seen = [], {}, set()
     heading = None
@@ -101,9 +112,12 @@ def build(name, report, url, published, text, actor, aliases, description, count
             extra["valid_from"], extra["x_cairn_last_seen"] = dates
         else:
             extra["valid_from"] = published
-        labels = [role] if role != "payload" else ["malicious-activity"]
+        # indicator_types holds STIX's indicator-type-ov; the role the
+        # appendix gives stays in labels (Cairn's intake reads both).
+        types = [INDICATOR_TYPE[role]]
+        roles = {} if role == "payload" else {"labels": [role]}
         objs.append(common("indicator", ind, idn, name=raw.strip(), pattern=pattern(kind, value),
-                           pattern_type="stix", indicator_types=labels,
+                           pattern_type="stix", indicator_types=types, **roles,
                            description=f"{report}: {heading}", external_references=ext, **extra))
         rels.append(rel(ind, "indicates", actor_id, idn))
         if fam:
@@ -119,7 +133,8 @@ def build(name, report, url, published, text, actor, aliases, description, count
     for s in sectors:
         sid_ = sid("identity", "sector", s)
         objs.append({"type": "identity", "spec_version": "2.1", "id": sid_, "created": CREATED,
-                     "modified": CREATED, "name": s, "identity_class": "class", "sectors": [s]})
+                     "modified": CREATED, "name": s, "identity_class": "class",
+                     "sectors": [SECTOR[s]], "labels": [s]})
         rels.append(rel(actor_id, "targets", sid_, idn))
     objs.append(common("report", sid("report", name), idn, name=report, published=published,
                        report_types=["threat-actor", "indicator"], external_references=ext,

@@ -9,6 +9,10 @@
 //!   and objects from sources that are not STIX (MISP galaxies, CSV, text
 //!   reports) are completed into valid 2.1 objects, credited to an identity
 //!   per source and marked with the TLP 2.0 marking they were stored under.
+//! - [`feed_object`] turns one item of a TAXII page (from
+//!   [`Store::feed_objects`](cairn_kb::Store::feed_objects)) into a STIX
+//!   2.1 object. It and [`stix_bundle`] share one emitter, [`emit`], whose
+//!   module notes list every rule an exported object follows.
 //! - [`navigator_layer`] turns a [`Profile`](cairn_kb::Profile)'s techniques
 //!   into an ATT&CK Navigator layer, scored by how many sources name each.
 //! - [`check_bundle`] checks a bundle against the STIX 2.1 rules consumers
@@ -63,15 +67,16 @@
 #![forbid(unsafe_code)]
 
 mod check;
+pub mod emit;
 pub mod errors;
 mod navigator;
 mod stix;
-mod time;
 
-pub use check::check_bundle;
+pub use check::{check_bundle, check_object};
+pub use emit::{Context, Emitted, emit};
 pub use errors::ExportError;
 pub use navigator::{ATTACK_VERSION, LAYER_VERSION, NAVIGATOR_VERSION, navigator_layer};
-pub use stix::{bundle_summary, stix_bundle};
+pub use stix::{STIX_MEDIA_TYPE, bundle_summary, feed_object, stix_bundle};
 
 #[cfg(test)]
 mod tests;

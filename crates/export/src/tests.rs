@@ -1,4 +1,4 @@
-use crate::{check_bundle, navigator_layer, stix_bundle};
+use crate::{check_bundle, feed_object, navigator_layer, stix_bundle};
 use cairn_kb::Store;
 use cairn_model::{Bundle, IndicatorKind, Object, Observable, Provenance, Relation, Tlp};
 use serde_json::{Value, json};
@@ -80,7 +80,7 @@ const CSV: &str = "analyst.csv";
 
 /// ATT&CK-style STIX 2.0, a MISP galaxy giving the same actor id, and a CSV
 /// source with a RED indicator linked by a RED relationship.
-fn store() -> Store {
+fn bundles() -> Vec<Bundle> {
     let attack_meta = json!({"created_by_ref": MITRE, "object_marking_refs": [COPYRIGHT], "x_mitre_version": "1.0"});
     let with = |v: Value| {
         let mut v = v;
@@ -262,8 +262,12 @@ fn store() -> Store {
         ],
         ..Bundle::default()
     };
+    vec![attack, galaxy, csv]
+}
+
+fn store() -> Store {
     let mut s = Store::open_in_memory().unwrap();
-    for b in [attack, galaxy, csv] {
+    for b in bundles() {
         s.ingest(&b, None, None).unwrap();
     }
     s
@@ -335,7 +339,7 @@ fn sources_stay_apart_and_the_bundle_is_valid_stix_2_1() {
 
     // The RED indicator is there for an unrestricted caller, completed.
     let ind = &by_id(&b, IND)[0];
-    assert_eq!(ind["valid_from"], "2023-05-01T00:00:00Z");
+    assert_eq!(ind["valid_from"], "2023-05-01T00:00:00.000Z");
     assert!(ind.get("indicator_types").is_none());
     let red = "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1";
     assert_eq!(ind["object_marking_refs"], json!([red]));
@@ -435,4 +439,99 @@ fn layer_round_trips_through_attribution_evidence() {
     let want: BTreeSet<String> = p.techniques.iter().map(|t| t.id.clone()).collect();
     assert_eq!(got, want);
     assert!(want.contains("T1574.002") && want.contains("T1190"));
+}
+
+#[test]
+fn bundles_and_the_taxii_feed_emit_the_same_objects() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kb.db");
+    {
+        let mut s = Store::open(&path).unwrap();
+        // The same three sources, on disk this time, plus a galaxy actor
+        // whose UUID is a v7 one.
+        for b in bundles().into_iter().chain(seed()) {
+            s.ingest(&b, None, None).unwrap();
+        }
+    }
+    let s = Store::open(&path).unwrap();
+    let sub = s.actor_subgraph("Earth Lusca").unwrap().unwrap();
+    let bundle = stix_bundle(&sub);
+    check_bundle(&bundle).unwrap_or_else(|e| panic!("{e}"));
+    let coll = s.feed_collections().unwrap()[0].id.clone();
+    let fed = |versions| -> Vec<Value> {
+        let q = cairn_kb::FeedQuery {
+            limit: 1000,
+            versions,
+            ..cairn_kb::FeedQuery::default()
+        };
+        let page = s.feed_objects(&coll, &q).unwrap().unwrap();
+        assert!(!page.more);
+        page.objects.iter().filter_map(feed_object).collect()
+    };
+    // One version per id: the collection reads as a valid bundle.
+    let wrapped = json!({"type": "bundle", "id": "bundle--00000000-0000-4000-8000-00000000000f",
+        "objects": fed(Vec::new())});
+    check_bundle(&wrapped).unwrap_or_else(|e| panic!("{e}"));
+    let fed = fed(vec![cairn_kb::VersionMatch::All]);
+    // ATT&CK names its own author: its objects are the same both ways.
+    for id in [ACTOR, TECH, MAL] {
+        let b = by_id(&bundle, id);
+        let f: Vec<&Value> = fed
+            .iter()
+            .filter(|o| o["id"] == id && o["x_cairn_source"] == ATTACK)
+            .collect();
+        assert_eq!(b.len(), 1);
+        assert_eq!(f.len(), 1);
+        assert_eq!(b[0], f[0], "{id}");
+    }
+    // The v7 actor is published under one v5 id in both, references following.
+    let v7 = fed.iter().find(|o| o["x_cairn_original_id"] == V7).unwrap();
+    let published = v7["id"].as_str().unwrap();
+    assert!(cairn_model::has_v4_or_v5_uuid(published));
+    assert!(
+        fed.iter()
+            .any(|o| o["type"] == "relationship" && o["source_ref"] == published)
+    );
+    let in_bundle = objects(&bundle)
+        .iter()
+        .find(|o| o["x_cairn_original_id"] == V7)
+        .expect("the v7 actor is Earth Lusca's synonym in the bundle too");
+    assert_eq!(in_bundle["id"], published);
+}
+
+const V7: &str = "intrusion-set--019514dc-c894-751f-8b49-5dcd3c8b6f3a";
+
+/// A MISP galaxy actor with a UUIDv7, linked by name to Earth Lusca.
+fn seed() -> Vec<Bundle> {
+    let mut seven = object(
+        json!({"type": "intrusion-set", "id": V7, "name": "Red Seven",
+            "aliases": ["Earth Lusca"]}),
+        "v7 galaxy",
+        Tlp::Clear,
+    );
+    seven.aliases = vec!["Earth Lusca".into()];
+    let loc = {
+        let mut l = object(
+            json!({"type": "location", "id": LOC, "name": "TW"}),
+            "v7 galaxy",
+            Tlp::Clear,
+        );
+        l.country = Some("TW".into());
+        l
+    };
+    vec![Bundle {
+        source: "v7 galaxy".into(),
+        format: "misp-galaxy".into(),
+        objects: vec![seven, loc],
+        relations: vec![relation(
+            "relationship--7b1c0d2e-3f4a-5b6c-8d7e-9f0a1b2c3d07",
+            "targets",
+            V7,
+            LOC,
+            "v7 galaxy",
+            Tlp::Clear,
+            json!({}),
+        )],
+        ..Bundle::default()
+    }]
 }

@@ -110,9 +110,17 @@ impl Linker {
             return;
         }
         let pattern = obs.kind.stix_pattern(&obs.value);
+        // STIX wants vocabulary values in `indicator_types`; the roles the
+        // list gives (`c2`, `payload`, …) stay in `labels`.
+        let mut types: Vec<&str> = Vec::new();
+        for t in labels.iter().map(|l| cairn_model::vocab::indicator_type(l)) {
+            if !types.contains(&t) {
+                types.push(t);
+            }
+        }
         self.bundle.objects.push(Object {
             raw: serde_json::json!({"type":"indicator","spec_version":"2.1","id":id,"name":original,"pattern":pattern,
-                "pattern_type":"stix","indicator_types":labels,"description":description}).to_string(),
+                "pattern_type":"stix","indicator_types":types,"labels":labels,"description":description}).to_string(),
             id: id.clone(),
             kind: "indicator".into(),
             name: Some(original.to_string()),

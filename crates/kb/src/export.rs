@@ -74,6 +74,21 @@ pub struct Statement {
     pub updated_at: String,
     /// Observable values (indicators).
     pub observables: Vec<Observable>,
+    /// The description as stored (intake lifts it from the source's JSON or
+    /// builds it for sources that are not STIX).
+    pub description: Option<String>,
+    /// Relationships: the source end as stored (sightings: the sighter, if any).
+    pub source_ref: Option<String>,
+    /// Relationships: the target end as stored (sightings: what was sighted).
+    /// `Some` exactly when the statement is a relationship or sighting.
+    pub target_ref: Option<String>,
+}
+
+impl Statement {
+    /// Whether this is a relationship or sighting rather than an object.
+    pub fn is_relation(&self) -> bool {
+        self.target_ref.is_some()
+    }
 }
 
 /// A source, as the store knows it.
@@ -89,23 +104,31 @@ pub struct SourceInfo {
     pub last_ingested: String,
 }
 
-const OBJ_COLS: &str = "o.stix_id, o.kind, s.name, o.name, o.country, o.labels, o.created, o.modified, \
-     o.revoked, o.reference, o.first_seen, o.last_seen, o.confidence, o.tlp, o.added_at, o.updated_at, o.raw, o.id";
-const REL_COLS: &str = "r.stix_id, r.rel_type, s.name, NULL, NULL, '[]', NULL, NULL, \
+/// An object's columns, in [`read_row`]'s order (`o` joined with `s`, its source).
+pub(crate) const OBJ_COLS: &str = "o.stix_id, o.kind, s.name, o.name, o.country, o.labels, o.created, o.modified, \
+     o.revoked, o.reference, o.first_seen, o.last_seen, o.confidence, o.tlp, o.added_at, o.updated_at, o.raw, o.id, \
+     o.description, NULL, NULL";
+/// A relationship's columns, in [`read_row`]'s order (`r` joined with `s`).
+pub(crate) const REL_COLS: &str = "r.stix_id, r.rel_type, s.name, NULL, NULL, '[]', NULL, NULL, \
      r.revoked, r.reference, r.first_seen, r.last_seen, r.confidence, r.tlp, r.added_at, r.updated_at, r.raw, r.id, \
-     r.src_ref, r.tgt_ref";
+     r.description, r.src_ref, r.tgt_ref";
 
-/// A statement and, for relationships, its ends.
-struct Row {
-    st: Statement,
-    rowid: i64,
-    ends: Option<(String, String)>,
+/// A statement, its row id and, for relationships, its ends.
+pub(crate) struct Row {
+    pub(crate) st: Statement,
+    pub(crate) rowid: i64,
+    pub(crate) ends: Option<(String, String)>,
 }
 
-fn read_row(r: &rusqlite::Row, with_ends: bool) -> rusqlite::Result<Row> {
+pub(crate) fn read_row(r: &rusqlite::Row, with_ends: bool) -> rusqlite::Result<Row> {
     let raw: String = r.get(16)?;
     let labels: String = r.get(5)?;
     let tlp: String = r.get(13)?;
+    let ends: Option<(String, String)> = if with_ends {
+        Some((r.get(19)?, r.get(20)?))
+    } else {
+        None
+    };
     Ok(Row {
         st: Statement {
             raw: serde_json::from_str(&raw).unwrap_or(serde_json::Value::Null),
@@ -126,13 +149,12 @@ fn read_row(r: &rusqlite::Row, with_ends: bool) -> rusqlite::Result<Row> {
             added_at: r.get(14)?,
             updated_at: r.get(15)?,
             observables: Vec::new(),
+            description: r.get(18)?,
+            source_ref: ends.as_ref().map(|(s, _)| s.clone()),
+            target_ref: ends.as_ref().map(|(_, t)| t.clone()),
         },
         rowid: r.get(17)?,
-        ends: if with_ends {
-            Some((r.get(18)?, r.get(19)?))
-        } else {
-            None
-        },
+        ends,
     })
 }
 
@@ -391,7 +413,7 @@ impl Store {
         Ok(out)
     }
 
-    fn fill_observables(&self, rows: &mut [Row]) -> Result<(), KbError> {
+    pub(crate) fn fill_observables(&self, rows: &mut [Row]) -> Result<(), KbError> {
         let mut q = self.conn.prepare(
             "SELECT kind, value FROM observables WHERE object_id = ?1 ORDER BY kind, value",
         )?;

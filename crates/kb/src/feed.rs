@@ -1,12 +1,20 @@
 //! The store as TAXII 2.1 collections: one per source and one holding
-//! everything, each a date-ordered, pageable feed of STIX 2.1 objects.
+//! everything, each a date-ordered, pageable feed of stored statements.
+//! This module is storage only: it picks and orders statements; turning
+//! them into STIX 2.1 is `cairn-export`'s job (the one emitter bundles and
+//! TAXII share).
 //!
 //! What a statement's TAXII `date_added` is: when Cairn last stored a change
-//! to it (`updated_at`, the time its current version arrived), at
-//! millisecond precision. Pages are ordered by that date, then by table
-//! (objects before relationships) and row id, so a `next` cursor — the
-//! position of the last row handed out — visits every statement exactly
-//! once while the store does not change.
+//! to it (`updated_at`, the time its current version arrived). Every write
+//! transaction stamps its statements to the millisecond and strictly later
+//! than anything already stored (`ingest::stamp`), so a client polling with
+//! `added_after` = the last date it saw gets every later write exactly once.
+//! Pages are ordered by that stamp, then by table (objects before
+//! relationships) and row id, so a `next` cursor — the position of the last
+//! item handed out — visits every statement exactly once while the store
+//! does not change. The order is the stored text's, which the stamp rule
+//! keeps equal to time order, so pages come straight off the `updated_at`
+//! indexes.
 //!
 //! Versions: the store keeps the current version of each statement per
 //! source (earlier ones live in `history`, which is not served). In a
@@ -15,27 +23,34 @@
 //! copies of one id are two versions, `last` (the default) picking the one
 //! with the latest `modified` and `first` the earliest.
 //!
+//! TLP marking definitions: statements reference the standard TLP marking
+//! definitions (the source's own references, or the one the emitter adds
+//! for the statement's TLP), which no source stores. A collection serves the
+//! TLP 2.0 definition of every TLP level its statements are stored under,
+//! and the TLP 1.0 definition of every 1.0 id their JSON names, each dated
+//! like the earliest such statement, withdrawn ones included (so a poller
+//! meets it no later than the first object that needs it, and once) —
+//! [`FeedItem::Marking`]. Statements whose id
+//! is a standard TLP definition's are left out in favour of those.
+//!
+//! Ids: STIX ids whose UUID is not a v4 or v5 one are published under
+//! [`cairn_model::canonical_stix_id`]; `match[id]` accepts either.
+//!
 //! Every query uses the unqualified table names, so a store narrowed with
 //! [`Store::restrict`] serves only what its caller may see — collections
 //! included: a source none of whose statements are visible has no
 //! collection for that caller.
-//!
-//! Objects go out as valid STIX 2.1: `spec_version` set, `created` and
-//! `modified` present, the properties 2.1 requires of a type filled from the
-//! stored columns when the source (STIX 2.0 ATT&CK, MISP, lists) lacked
-//! them, and the statement's TLP as a TLP 2.0 marking when none is carried.
 
-use crate::Store;
 use crate::errors::KbError;
-use cairn_model::{IndicatorKind, Tlp, deterministic_id};
+use crate::export::{OBJ_COLS, REL_COLS, Row, read_row};
+use crate::{Statement, Store};
+use cairn_model::{Tlp, canonical_stix_id, deterministic_id, has_v4_or_v5_uuid, time};
 use rusqlite::params_from_iter;
 use rusqlite::types::Value as Sql;
 use serde::Serialize;
-use serde_json::{Map, Value};
 use std::collections::HashMap;
-
-/// The media type of every object a feed serves.
-pub const STIX_MEDIA_TYPE: &str = "application/stix+json;version=2.1";
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Largest page [`Store::feed_objects`] returns.
 pub const FEED_MAX_PAGE: usize = 1000;
@@ -75,7 +90,7 @@ impl VersionMatch {
                 "last" => VersionMatch::Last,
                 "first" => VersionMatch::First,
                 "all" => VersionMatch::All,
-                ts => match parse_ts(ts) {
+                ts => match time::parse(ts) {
                     Some(_) => VersionMatch::At(ts.to_string()),
                     None => {
                         return Err(KbError::Invalid(format!(
@@ -94,7 +109,7 @@ impl VersionMatch {
 pub struct FeedQuery {
     /// Only statements added (stored in their current version) strictly after this RFC 3339 time.
     pub added_after: Option<String>,
-    /// Only these STIX ids (empty: any).
+    /// Only these STIX ids (empty: any); published (canonical) or stored ids.
     pub ids: Vec<String>,
     /// Only these STIX types (empty: any).
     pub types: Vec<String>,
@@ -119,32 +134,49 @@ impl Default for FeedQuery {
     }
 }
 
-/// One object of a feed page.
-#[derive(Debug, Clone, Serialize)]
+/// What one position of a feed holds.
+#[derive(Debug, Clone)]
+pub enum FeedItem {
+    /// A stored statement, as [`Store::actor_subgraph`] gives them.
+    Statement(Box<Statement>),
+    /// A standard TLP marking definition (its id) that the collection's
+    /// statements reference; see [`Tlp::marking_definition`].
+    Marking(&'static str),
+}
+
+/// One item of a feed page.
+#[derive(Debug, Clone)]
 pub struct FeedObject {
-    /// STIX id.
-    pub id: String,
     /// TAXII date added: when the store got this version (RFC 3339, milliseconds, UTC).
     pub date_added: String,
-    /// The version: the object's `modified` (or `created`, or the date added).
-    pub version: String,
-    /// The STIX 2.1 object.
-    pub object: Value,
+    /// The statement or marking definition.
+    pub item: FeedItem,
+}
+
+impl FeedObject {
+    /// The id as stored (publish it through [`cairn_model::canonical_stix_id`]).
+    pub fn stix_id(&self) -> &str {
+        match &self.item {
+            FeedItem::Statement(st) => &st.stix_id,
+            FeedItem::Marking(id) => id,
+        }
+    }
 }
 
 /// One page of a collection.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct FeedPage {
-    /// Objects in date-added order.
+    /// Items in date-added order.
     pub objects: Vec<FeedObject>,
-    /// Whether more objects match after these.
+    /// Whether more items match after these.
     pub more: bool,
     /// The cursor for the next page, when `more`.
     pub next: Option<String>,
 }
 
-/// STIX cyber-observable types: no `created`/`modified`.
-const SCO_TYPES: &[&str] = &[
+/// STIX cyber-observable types: no `created`/`modified`, so their TAXII
+/// version is their date added.
+pub(crate) const SCO_TYPES: &[&str] = &[
     "artifact",
     "autonomous-system",
     "directory",
@@ -164,22 +196,6 @@ const SCO_TYPES: &[&str] = &[
     "windows-registry-key",
     "x509-certificate",
 ];
-
-/// Types STIX 2.1 requires a `name` of.
-const NAMED_TYPES: &[&str] = &[
-    "attack-pattern",
-    "campaign",
-    "course-of-action",
-    "identity",
-    "infrastructure",
-    "intrusion-set",
-    "report",
-    "threat-actor",
-    "tool",
-    "vulnerability",
-];
-
-const TS_FMT: &str = "%Y-%m-%dT%H:%M:%S%.3fZ";
 
 fn collection_uuid(parts: &[&str]) -> String {
     let id = deterministic_id("x-cairn-taxii-collection", parts);
@@ -204,63 +220,17 @@ fn source_collection(name: &str, format: &str) -> FeedCollection {
     }
 }
 
-fn parse_ts(s: &str) -> Option<jiff::Timestamp> {
-    if let Ok(t) = s.parse::<jiff::Timestamp>() {
-        return Some(t);
-    }
-    let d: jiff::civil::Date = s.parse().ok()?;
-    d.to_zoned_datetime(jiff::tz::TimeZone::UTC)
-        .ok()
-        .map(|z| z.timestamp())
-}
-
-fn fmt_ms(t: jiff::Timestamp) -> String {
-    t.strftime(TS_FMT).to_string()
-}
-
-/// `YYYY-MM-DDTHH:MM:SS[.s+]Z`, as STIX requires its timestamps.
-fn is_stix_ts(s: &str) -> bool {
-    let b = s.as_bytes();
-    if b.len() < 20 || b.last() != Some(&b'Z') {
-        return false;
-    }
-    let shape = b"dddd-dd-ddTdd:dd:dd";
-    let head_ok = shape.iter().zip(b).all(|(p, c)| match p {
-        b'd' => c.is_ascii_digit(),
-        other => other == c,
-    });
-    let tail = &b[19..b.len() - 1];
-    let tail_ok = tail.is_empty()
-        || (tail.len() > 1 && tail[0] == b'.' && tail[1..].iter().all(u8::is_ascii_digit));
-    head_ok && tail_ok && parse_ts(s).is_some()
-}
-
-/// A stored time as a STIX timestamp: kept as written when already one.
-fn stix_ts(s: &str) -> Option<String> {
-    if is_stix_ts(s) {
-        Some(s.to_string())
-    } else {
-        parse_ts(s).map(fmt_ms)
-    }
-}
-
-/// A TLP's TLP 2.0 marking-definition id.
-fn tlp_marking(t: Tlp) -> &'static str {
-    match t {
-        Tlp::Clear => "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",
-        Tlp::Green => "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb",
-        Tlp::Amber => "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421",
-        Tlp::AmberStrict => "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003",
-        Tlp::Red => "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1",
-    }
-}
-
-/// A position in a collection: date added, table (0 objects, 1 relations), row id.
+/// A position in a collection: date added (the stored text), row id
+/// (markings: their place in [`standard_markings`] less 100, so they come
+/// first), table (-1 a TLP marking definition, 0 objects, 1 relations).
+/// Ordered in that order: each table's `updated_at` index is ordered by
+/// (stamp, row id) already, so the two merge without a sort even when one
+/// ingest stamped a whole ATT&CK release alike.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct Key {
     added: String,
-    tag: i64,
     rid: i64,
+    tag: i64,
 }
 
 impl Key {
@@ -288,7 +258,7 @@ impl Key {
         };
         let tag: i64 = tag.parse().map_err(|_| bad())?;
         let rid: i64 = rid.parse().map_err(|_| bad())?;
-        if !(0..=1).contains(&tag) {
+        if !(-1..=1).contains(&tag) {
             return Err(bad());
         }
         Ok(Key {
@@ -299,117 +269,12 @@ impl Key {
     }
 }
 
-/// One stored statement, as the feed query reads it.
-struct Row {
-    key: Key,
-    stix_id: String,
-    kind: String,
-    first_added: String,
-    ver: String,
-    raw: String,
-    tlp: String,
-    name: Option<String>,
-    description: Option<String>,
-    created: Option<String>,
-    modified: Option<String>,
-    revoked: bool,
-    country: Option<String>,
-    confidence: Option<i64>,
-    rel_type: Option<String>,
-    src_ref: Option<String>,
-    tgt_ref: Option<String>,
-}
-
-/// `col` at millisecond precision, `YYYY-MM-DDTHH:MM:SS.sssZ` (ordered as text).
-fn ms(col: &str) -> String {
-    format!("COALESCE(strftime('%Y-%m-%dT%H:%M:%fZ', {col}), {col})")
-}
-
-fn raw_prop(alias: &str, prop: &str) -> String {
-    format!("(CASE WHEN json_valid({alias}.raw) THEN json_extract({alias}.raw, '$.{prop}') END)")
-}
-
-fn sco_list() -> String {
-    SCO_TYPES
-        .iter()
-        .map(|t| format!("'{t}'"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// The objects branch's columns, in [`read_row`]'s order.
-fn object_cols() -> String {
-    let added = ms("o.updated_at");
-    format!(
-        "{added} AS added, 0 AS tag, o.id AS rid, o.stix_id AS stix_id, o.kind AS type, {first} AS first_added, \
-         CASE WHEN o.kind IN ({scos}) THEN {added} \
-              WHEN o.kind = 'marking-definition' THEN COALESCE(o.created, {rc}, {first}) \
-              ELSE COALESCE(o.modified, {rm}, {added}) END AS ver, \
-         o.raw AS raw, o.tlp AS tlp, o.name AS name, o.description AS description, o.created AS created, \
-         o.modified AS modified, o.revoked AS revoked, o.country AS country, o.confidence AS confidence, \
-         NULL AS rel_type, NULL AS src_ref, NULL AS tgt_ref",
-        first = ms("o.added_at"),
-        scos = sco_list(),
-        rc = raw_prop("o", "created"),
-        rm = raw_prop("o", "modified"),
-    )
-}
-
-const REL_TYPE: &str =
-    "(CASE WHEN r.rel_type = 'sighting-of' THEN 'sighting' ELSE 'relationship' END)";
-
-fn relation_cols() -> String {
-    let added = ms("r.updated_at");
-    format!(
-        "{added} AS added, 1 AS tag, r.id AS rid, r.stix_id AS stix_id, {REL_TYPE} AS type, {first} AS first_added, \
-         COALESCE({rm}, {added}) AS ver, \
-         r.raw AS raw, r.tlp AS tlp, NULL AS name, r.description AS description, {rc} AS created, \
-         {rm} AS modified, r.revoked AS revoked, NULL AS country, r.confidence AS confidence, \
-         r.rel_type AS rel_type, r.src_ref AS src_ref, r.tgt_ref AS tgt_ref",
-        first = ms("r.added_at"),
-        rc = raw_prop("r", "created"),
-        rm = raw_prop("r", "modified"),
-    )
-}
-
-fn read_row(r: &rusqlite::Row) -> rusqlite::Result<Row> {
-    Ok(Row {
-        key: Key {
-            added: r.get(0)?,
-            tag: r.get(1)?,
-            rid: r.get(2)?,
-        },
-        stix_id: r.get(3)?,
-        kind: r.get(4)?,
-        first_added: r.get(5)?,
-        ver: text_of(r.get_ref(6)?),
-        raw: r.get(7)?,
-        tlp: r.get(8)?,
-        name: r.get(9)?,
-        description: r.get(10)?,
-        created: opt_text(r.get_ref(11)?),
-        modified: opt_text(r.get_ref(12)?),
-        revoked: r.get::<_, Option<i64>>(13)?.unwrap_or(0) != 0,
-        country: r.get(14)?,
-        confidence: r.get(15)?,
-        rel_type: r.get(16)?,
-        src_ref: r.get(17)?,
-        tgt_ref: r.get(18)?,
-    })
-}
-
-fn opt_text(v: rusqlite::types::ValueRef) -> Option<String> {
-    use rusqlite::types::ValueRef;
-    match v {
-        ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
-        ValueRef::Integer(i) => Some(i.to_string()),
-        ValueRef::Real(f) => Some(f.to_string()),
-        _ => None,
-    }
-}
-
-fn text_of(v: rusqlite::types::ValueRef) -> String {
-    opt_text(v).unwrap_or_default()
+/// The standard TLP marking definitions a feed can serve: each level's 2.0
+/// definition, then the 1.0 ones.
+fn standard_markings() -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = Tlp::ALL.iter().map(|t| t.marking_id()).collect();
+    v.extend(Tlp::ALL.iter().filter_map(|t| t.marking_id_v1()));
+    v
 }
 
 /// Placeholders for `n` values.
@@ -417,13 +282,15 @@ fn marks(n: usize) -> String {
     vec!["?"; n].join(", ")
 }
 
-/// The time a client's `added_after` means, as stored (ms text): rows whose
-/// date added is `>= bound` are after it.
-fn added_after_bound(s: &str) -> Result<String, KbError> {
-    let t = parse_ts(s).ok_or_else(|| {
+/// A client's `added_after` as a lower bound on stored stamps: `(b, x)`
+/// where a stored stamp `s` is strictly after the client's time exactly
+/// when `s >= b AND s <> x` as text. `b` is the first millisecond after the
+/// time; `x` is that second in the whole-second form older stores hold,
+/// which sorts after `b` as text but is earlier when `b` has milliseconds.
+fn added_after_bound(s: &str) -> Result<(String, String), KbError> {
+    let t = time::parse(s).ok_or_else(|| {
         KbError::Invalid(format!("added_after `{s}` is not an RFC 3339 timestamp"))
     })?;
-    // Strictly after t, at the millisecond precision dates are stored with.
     let floor = jiff::Timestamp::from_millisecond(t.as_millisecond())
         .map_err(|e| KbError::Invalid(format!("added_after `{s}`: {e}")))?;
     let step = if floor <= t {
@@ -434,15 +301,89 @@ fn added_after_bound(s: &str) -> Result<String, KbError> {
     let bound = floor
         .checked_add(step)
         .map_err(|e| KbError::Invalid(format!("added_after `{s}`: {e}")))?;
-    Ok(fmt_ms(bound))
+    let b = time::format_ms(bound);
+    let x = if b.ends_with(".000Z") {
+        String::new()
+    } else {
+        format!("{}Z", &b[..19])
+    };
+    Ok((b, x))
 }
 
-/// The chosen first and last copies of one id in the collection of everything.
-#[derive(Clone)]
+/// The stored stamp `added` as TAXII's millisecond `date_added`.
+fn date_added(added: &str) -> String {
+    time::stix_ms(added).unwrap_or_else(|| added.to_string())
+}
+
+/// What TAXII calls a statement's version: its `modified` (STIX
+/// cyber-observables: the date added; marking definitions, which are not
+/// versioned: `created`), to the millisecond, as the emitter writes it.
+pub(crate) fn statement_version(st: &Statement, added: &str) -> String {
+    let raw_ts = |k: &str| {
+        st.raw
+            .get(k)
+            .and_then(|v| v.as_str())
+            .and_then(time::stix_ms)
+    };
+    let col = |v: &Option<String>| v.as_deref().and_then(time::stix_ms);
+    let kind = st
+        .raw
+        .get("type")
+        .and_then(|v| v.as_str())
+        .unwrap_or(&st.kind);
+    let found = if SCO_TYPES.contains(&kind) {
+        None
+    } else if kind == "marking-definition" {
+        raw_ts("created")
+            .or_else(|| col(&st.created))
+            .or_else(|| time::stix_ms(&st.added_at))
+    } else {
+        raw_ts("modified")
+            .or_else(|| col(&st.modified))
+            .or_else(|| time::stix_ms(&st.updated_at))
+    };
+    found.unwrap_or_else(|| date_added(added))
+}
+
+/// Whether two version strings name the same millisecond.
+fn same_version(a: &str, b: &str) -> bool {
+    a == b
+        || matches!((time::parse(a), time::parse(b)),
+            (Some(x), Some(y)) if x.as_millisecond() == y.as_millisecond())
+}
+
+/// The first and last copies of one id in the collection of everything.
+#[derive(Clone, Copy)]
 struct Chosen {
     first: (i64, i64),
     last: (i64, i64),
 }
+
+/// Facts about a collection that take a scan of the whole store, kept per
+/// store file and content generation (and clearance and source).
+type MarkingsKey = (PathBuf, i64, Option<Tlp>, Option<i64>);
+type IdsKey = (PathBuf, i64);
+type Markings = Arc<Vec<(Key, &'static str)>>;
+type Aliases = Arc<HashMap<String, Vec<String>>>;
+
+struct Caches {
+    markings: HashMap<MarkingsKey, Markings>,
+    aliases: HashMap<IdsKey, Aliases>,
+}
+
+/// A server asks for the same collection's facts on every page; they change
+/// only with the store's generation. Bounded: cleared when it grows.
+fn caches() -> &'static Mutex<Caches> {
+    static CACHES: OnceLock<Mutex<Caches>> = OnceLock::new();
+    CACHES.get_or_init(|| {
+        Mutex::new(Caches {
+            markings: HashMap::new(),
+            aliases: HashMap::new(),
+        })
+    })
+}
+
+const CACHE_LIMIT: usize = 256;
 
 impl Store {
     /// The TAXII collections this connection may see: everything first, then
@@ -514,16 +455,6 @@ impl Store {
                 && versions
                     .iter()
                     .any(|v| matches!(v, VersionMatch::First | VersionMatch::Last)));
-        let stamps: Vec<String> = versions
-            .iter()
-            .filter_map(|v| match v {
-                VersionMatch::At(t) => Some(t.clone()),
-                _ => None,
-            })
-            .collect();
-        // Only timestamps asked for: the database filters them.
-        let sql_stamps = !any_version && stamps.len() == versions.len();
-        let pick = !any_version && !sql_stamps;
         // A reader must not learn hidden objects' ids from relationships pointing at them.
         let check_ends = self.ceiling.is_some();
         let bound = query
@@ -531,98 +462,324 @@ impl Store {
             .as_deref()
             .map(added_after_bound)
             .transpose()?;
-        let mut cursor = query.next.as_deref().map(Key::decode).transpose()?;
+        let cursor = query.next.as_deref().map(Key::decode).transpose()?;
+        let ids = self.stored_ids(&query.ids)?;
 
-        let batch = if pick || check_ends {
-            limit + 64
+        let mut markings: Vec<(Key, &'static str)> = Vec::new();
+        let wants_markings =
+            query.types.is_empty() || query.types.iter().any(|t| t == "marking-definition");
+        if wants_markings {
+            for (k, id) in self.feed_markings(source_id)?.iter() {
+                let after_bound = bound.as_ref().is_none_or(|(b, x)| {
+                    k.added.as_str() >= b.as_str() && k.added.as_str() != x.as_str()
+                });
+                let after_cursor = cursor.as_ref().is_none_or(|c| k > c);
+                let id_ok = ids.is_empty() || ids.iter().any(|i| i == id);
+                let version_ok = any_version
+                    || versions.iter().any(|v| match v {
+                        VersionMatch::At(t) => Tlp::marking_definition(id)
+                            .and_then(|d| d["created"].as_str().map(|c| same_version(c, t)))
+                            .unwrap_or(false),
+                        _ => true,
+                    });
+                if after_bound && after_cursor && id_ok && version_ok {
+                    markings.push((k.clone(), *id));
+                }
+            }
+        }
+        let mut pending = markings.into_iter().peekable();
+
+        // Filters drop few rows (a second source's copy, a relationship to
+        // a hidden object) unless only exact versions are asked for.
+        let only_stamps = versions.iter().all(|v| matches!(v, VersionMatch::At(_)));
+        let batch = if !any_version && only_stamps {
+            (limit + 64).max(500)
+        } else if !any_version || check_ends {
+            limit + 16
         } else {
             limit + 1
         };
-        let mut out: Vec<(Row, Value)> = Vec::with_capacity(limit);
+        let mut out: Vec<(Key, FeedObject)> = Vec::with_capacity(limit);
         let mut more = false;
         let mut chosen: HashMap<String, Chosen> = HashMap::new();
+        let mut scan_from = cursor.clone();
+        // Pushes `item` unless the page is full, in which case there is more.
+        let take = |k: Key, item: FeedObject, out: &mut Vec<(Key, FeedObject)>| -> bool {
+            if out.len() == limit {
+                return false;
+            }
+            out.push((k, item));
+            true
+        };
         'scan: loop {
-            let rows = self.feed_rows(
+            let keys = self.feed_keys(
                 source_id,
-                &query.ids,
+                &ids,
                 &query.types,
-                bound.as_deref(),
-                sql_stamps.then_some(stamps.as_slice()),
-                cursor.as_ref(),
+                bound.as_ref(),
+                scan_from.as_ref(),
                 batch,
             )?;
-            let exhausted = rows.len() < batch;
-            for row in rows {
-                cursor = Some(row.key.clone());
-                if pick && !self.version_wanted(&row, &versions, &mut chosen)? {
+            let exhausted = keys.len() < batch;
+            let mut rows = self.load_rows(&keys)?;
+            if !any_version {
+                self.choose_copies(&rows, &mut chosen)?;
+            }
+            for key in keys {
+                scan_from = Some(key.clone());
+                while let Some((mk, _)) = pending.peek()
+                    && *mk < key
+                {
+                    let Some((mk, id)) = pending.next() else {
+                        break;
+                    };
+                    let item = FeedObject {
+                        date_added: date_added(&mk.added),
+                        item: FeedItem::Marking(id),
+                    };
+                    if !take(mk, item, &mut out) {
+                        more = true;
+                        break 'scan;
+                    }
+                }
+                let Some(row) = rows.remove(&(key.tag, key.rid)) else {
+                    continue;
+                };
+                if Tlp::from_marking_ref(&row.st.stix_id).is_some() {
+                    continue;
+                }
+                let ver = statement_version(&row.st, &key.added);
+                if !any_version && !version_wanted(&row, &key, &ver, &versions, &chosen) {
                     continue;
                 }
                 if check_ends && !self.ends_visible(&row)? {
                     continue;
                 }
-                if out.len() == limit {
+                let item = FeedObject {
+                    date_added: date_added(&key.added),
+                    item: FeedItem::Statement(Box::new(row.st)),
+                };
+                if !take(key, item, &mut out) {
                     more = true;
                     break 'scan;
                 }
-                let obj = self.to_stix(&row)?;
-                out.push((row, obj));
             }
             if exhausted {
+                for (mk, id) in pending.by_ref() {
+                    let item = FeedObject {
+                        date_added: date_added(&mk.added),
+                        item: FeedItem::Marking(id),
+                    };
+                    if !take(mk, item, &mut out) {
+                        more = true;
+                        break;
+                    }
+                }
                 break;
             }
         }
         let next = if more {
-            out.last().map(|(r, _)| r.key.encode())
+            out.last().map(|(k, _)| k.encode())
         } else {
             None
         };
-        let objects = out
-            .into_iter()
-            .map(|(row, object)| FeedObject {
-                id: row.stix_id.clone(),
-                date_added: row.key.added.clone(),
-                version: version_of(&object, &row),
-                object,
-            })
-            .collect();
         Ok(Some(FeedPage {
-            objects,
+            objects: out.into_iter().map(|(_, o)| o).collect(),
             more,
             next,
         }))
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn feed_rows(
+    /// The ids to look for: those asked for, and the stored ids published
+    /// under them (see [`canonical_stix_id`]).
+    fn stored_ids(&self, asked: &[String]) -> Result<Vec<String>, KbError> {
+        if asked.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut out: Vec<String> = asked.to_vec();
+        if asked.iter().any(|i| has_v4_or_v5_uuid(i)) {
+            let aliases = self.id_aliases()?;
+            for i in asked {
+                if let Some(orig) = aliases.get(i) {
+                    out.extend(orig.iter().cloned());
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// Stored ids that are published under another id: published → stored.
+    fn id_aliases(&self) -> Result<Aliases, KbError> {
+        let key = match &self.path {
+            Some(p) => Some((p.clone(), self.generation()?)),
+            None => None,
+        };
+        if let Some(k) = &key
+            && let Ok(c) = caches().lock()
+            && let Some(v) = c.aliases.get(k)
+        {
+            return Ok(v.clone());
+        }
+        // Only ids whose version digit is not 4 or 5 (or of the wrong shape)
+        // can be published differently; the covering indexes answer this.
+        let odd = |t: &str| {
+            format!(
+                "SELECT DISTINCT stix_id FROM {t} WHERE NOT (length(stix_id) = instr(stix_id, '--') + 37 \
+                 AND substr(stix_id, instr(stix_id, '--') + 16, 1) IN ('4', '5'))"
+            )
+        };
+        let mut map: HashMap<String, Vec<String>> = HashMap::new();
+        for t in ["objects", "relations"] {
+            let mut q = self.conn.prepare(&odd(t))?;
+            let rows = q.query_map([], |r| r.get::<_, String>(0))?;
+            for id in rows {
+                let id = id?;
+                if !has_v4_or_v5_uuid(&id) {
+                    let published = canonical_stix_id(&id).into_owned();
+                    map.entry(published).or_default().push(id);
+                }
+            }
+        }
+        let map = Arc::new(map);
+        if let Some(k) = key
+            && let Ok(mut c) = caches().lock()
+        {
+            if c.aliases.len() > CACHE_LIMIT {
+                c.aliases.clear();
+            }
+            c.aliases.insert(k, map.clone());
+        }
+        Ok(map)
+    }
+
+    /// The standard TLP marking definitions collection `source_id` serves
+    /// (see the module notes), each at its position.
+    fn feed_markings(&self, source_id: Option<i64>) -> Result<Markings, KbError> {
+        let key = match &self.path {
+            Some(p) => Some((p.clone(), self.generation()?, self.ceiling, source_id)),
+            None => None,
+        };
+        if let Some(k) = &key
+            && let Ok(c) = caches().lock()
+            && let Some(v) = c.markings.get(k)
+        {
+            return Ok(v.clone());
+        }
+        let all = standard_markings();
+        let v1: Vec<&'static str> = Tlp::ALL.iter().filter_map(|t| t.marking_id_v1()).collect();
+        // Earliest stamp per marking id, as stored text (which orders as
+        // time). Withdrawn statements count: their stamps stay put, so a
+        // marking's date never moves when the statement it was dated by is
+        // withdrawn (it moves, to a later date, only when that statement
+        // changes: a second delivery, never a missed one, since every new
+        // stamp is later than all stored ones).
+        let mut first: HashMap<&'static str, String> = HashMap::new();
+        let mut note = |id: &'static str, at: String| {
+            let e = first.entry(id).or_insert_with(|| at.clone());
+            if at < *e {
+                *e = at;
+            }
+        };
+        for t in ["objects", "relations"] {
+            let v1_cols: Vec<String> = (0..v1.len())
+                .map(|i| {
+                    format!(
+                        "MIN(CASE WHEN instr(raw, ?{}) > 0 THEN updated_at END)",
+                        i + 1
+                    )
+                })
+                .collect();
+            let mut sql = format!(
+                "SELECT tlp, MIN(updated_at), {} FROM {t} WHERE 1",
+                v1_cols.join(", ")
+            );
+            let mut params: Vec<Sql> = v1.iter().map(|m| Sql::Text(m.to_string())).collect();
+            if let Some(sid) = source_id {
+                sql.push_str(&format!(" AND source_id = ?{}", v1.len() + 1));
+                params.push(Sql::Integer(sid));
+            }
+            sql.push_str(" GROUP BY tlp");
+            let mut q = self.conn.prepare(&sql)?;
+            let mut rows = q.query(params_from_iter(params))?;
+            while let Some(r) = rows.next()? {
+                let tlp: String = r.get(0)?;
+                if let (Ok(t), Some(at)) = (tlp.parse::<Tlp>(), r.get::<_, Option<String>>(1)?) {
+                    note(t.marking_id(), at);
+                }
+                for (i, id) in v1.iter().enumerate() {
+                    if let Some(at) = r.get::<_, Option<String>>(i + 2)? {
+                        note(id, at);
+                    }
+                }
+            }
+        }
+        let mut out: Vec<(Key, &'static str)> = all
+            .iter()
+            .enumerate()
+            .filter_map(|(i, id)| {
+                first.get(id).map(|at| {
+                    let key = Key {
+                        added: at.clone(),
+                        rid: i64::try_from(i).unwrap_or(0) - 100,
+                        tag: -1,
+                    };
+                    (key, *id)
+                })
+            })
+            .collect();
+        out.sort();
+        let out = Arc::new(out);
+        if let Some(k) = key
+            && let Ok(mut c) = caches().lock()
+        {
+            if c.markings.len() > CACHE_LIMIT {
+                c.markings.clear();
+            }
+            c.markings.insert(k, out.clone());
+        }
+        Ok(out)
+    }
+
+    /// The next `batch` positions after `cursor`, in feed order. Only keys:
+    /// each branch walks its `updated_at` index and the two are merged, so a
+    /// page costs what it returns, not what the collection holds.
+    fn feed_keys(
         &self,
         source_id: Option<i64>,
         ids: &[String],
         types: &[String],
-        bound: Option<&str>,
-        stamps: Option<&[String]>,
+        bound: Option<&(String, String)>,
         cursor: Option<&Key>,
         batch: usize,
-    ) -> Result<Vec<Row>, KbError> {
+    ) -> Result<Vec<Key>, KbError> {
         let wants_rel =
             types.is_empty() || types.iter().any(|t| t == "relationship" || t == "sighting");
         let wants_obj =
             types.is_empty() || types.iter().any(|t| t != "relationship" && t != "sighting");
         let mut branches: Vec<String> = Vec::new();
         let mut params: Vec<Sql> = Vec::new();
-        for (alias, table, wanted) in [("o", "objects", wants_obj), ("r", "relations", wants_rel)] {
+        for (alias, table, tag, wanted) in [
+            ("o", "objects", 0, wants_obj),
+            ("r", "relations", 1, wants_rel),
+        ] {
             if !wanted {
                 continue;
             }
-            let (cols, type_expr) = if alias == "o" {
-                (object_cols(), "o.kind".to_string())
+            let type_expr = if alias == "o" {
+                "o.kind"
             } else {
-                (relation_cols(), REL_TYPE.to_string())
+                "(CASE WHEN r.rel_type = 'sighting-of' THEN 'sighting' ELSE 'relationship' END)"
             };
-            let added = ms(&format!("{alias}.updated_at"));
-            let mut sql =
-                format!("SELECT {cols} FROM {table} {alias} WHERE {alias}.withdrawn_at IS NULL");
+            let mut sql = format!(
+                "SELECT {alias}.updated_at AS added, {tag} AS tag, {alias}.id AS rid \
+                 FROM {table} {alias} WHERE {alias}.withdrawn_at IS NULL"
+            );
             if let Some(sid) = source_id {
-                sql.push_str(&format!(" AND {alias}.source_id = ?"));
+                // `+`: not through the (source, id) index, which would sort
+                // a whole source per page; the stamp index walks in order.
+                sql.push_str(&format!(" AND +{alias}.source_id = ?"));
                 params.push(Sql::Integer(sid));
             }
             if !ids.is_empty() {
@@ -633,53 +790,181 @@ impl Store {
                 sql.push_str(&format!(" AND {type_expr} IN ({})", marks(types.len())));
                 params.extend(types.iter().map(|t| Sql::Text(t.clone())));
             }
-            if let Some(b) = bound {
-                sql.push_str(&format!(" AND {added} >= ?"));
-                params.push(Sql::Text(b.to_string()));
+            if let Some((b, x)) = bound {
+                sql.push_str(&format!(
+                    " AND {alias}.updated_at >= ? AND {alias}.updated_at <> ?"
+                ));
+                params.push(Sql::Text(b.clone()));
+                params.push(Sql::Text(x.clone()));
             }
             if let Some(k) = cursor {
-                sql.push_str(&format!(" AND ({added}, ?, {alias}.id) > (?, ?, ?)"));
-                params.push(Sql::Integer(if alias == "o" { 0 } else { 1 }));
+                // Spelled so the index serves the range: at or after the
+                // cursor's stamp, and past the cursor within it.
+                sql.push_str(&format!(
+                    " AND {alias}.updated_at >= ? AND ({alias}.updated_at > ? OR {alias}.id > ? \
+                     OR ({alias}.id = ? AND {tag} > ?))"
+                ));
                 params.push(Sql::Text(k.added.clone()));
-                params.push(Sql::Integer(k.tag));
+                params.push(Sql::Text(k.added.clone()));
                 params.push(Sql::Integer(k.rid));
+                params.push(Sql::Integer(k.rid));
+                params.push(Sql::Integer(k.tag));
             }
             branches.push(sql);
         }
         if branches.is_empty() {
             return Ok(Vec::new());
         }
-        let mut sql = format!("SELECT * FROM ({})", branches.join(" UNION ALL "));
-        if let Some(st) = stamps {
-            sql.push_str(&format!(
-                " WHERE (ver IN ({m}) OR julianday(ver) IN ({j}))",
-                m = marks(st.len()),
-                j = vec!["julianday(?)"; st.len()].join(", ")
-            ));
-            params.extend(st.iter().map(|t| Sql::Text(t.clone())));
-            params.extend(st.iter().map(|t| Sql::Text(t.clone())));
-        }
-        sql.push_str(" ORDER BY added, tag, rid LIMIT ?");
+        let mut sql = branches.join(" UNION ALL ");
+        // (stamp, row id, table): the order of each `updated_at` index.
+        sql.push_str(" ORDER BY 1, 3, 2 LIMIT ?");
         params.push(Sql::Integer(i64::try_from(batch).unwrap_or(i64::MAX)));
-        let mut q = self.conn.prepare(&sql)?;
-        let rows = q.query_map(params_from_iter(params), read_row)?;
+        let mut q = self.conn.prepare_cached(&sql)?;
+        let rows = q.query_map(params_from_iter(params), |r| {
+            Ok(Key {
+                added: r.get(0)?,
+                tag: r.get(1)?,
+                rid: r.get(2)?,
+            })
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The statements at these positions, by (table, row id).
+    fn load_rows(&self, keys: &[Key]) -> Result<HashMap<(i64, i64), Row>, KbError> {
+        let mut out = HashMap::with_capacity(keys.len());
+        for (tag, table, alias, cols) in [
+            (0, "objects", "o", OBJ_COLS),
+            (1, "relations", "r", REL_COLS),
+        ] {
+            let rids: Vec<i64> = keys
+                .iter()
+                .filter(|k| k.tag == tag)
+                .map(|k| k.rid)
+                .collect();
+            for chunk in rids.chunks(400) {
+                let sql = format!(
+                    "SELECT {cols} FROM {table} {alias} JOIN sources s ON s.id = {alias}.source_id \
+                     WHERE {alias}.id IN ({})",
+                    marks(chunk.len())
+                );
+                let mut q = self.conn.prepare(&sql)?;
+                let rows =
+                    q.query_map(params_from_iter(chunk.iter()), |r| read_row(r, tag == 1))?;
+                let mut got: Vec<Row> = rows.collect::<Result<_, _>>()?;
+                if tag == 0 {
+                    self.fill_observables(&mut got)?;
+                }
+                for row in got {
+                    out.insert((tag, row.rowid), row);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Notes, for each id among `rows` not seen yet, which live visible copy
+    /// is its first and which its last version.
+    fn choose_copies(
+        &self,
+        rows: &HashMap<(i64, i64), Row>,
+        chosen: &mut HashMap<String, Chosen>,
+    ) -> Result<(), KbError> {
+        let mut fresh: Vec<&str> = rows
+            .values()
+            .map(|r| r.st.stix_id.as_str())
+            .filter(|id| !chosen.contains_key(*id))
+            .collect();
+        fresh.sort_unstable();
+        fresh.dedup();
+        if chosen.len() > 10_000 {
+            chosen.clear();
+        }
+        // Most ids have one copy: find the few with more (withdrawn ones
+        // counted, so the id indexes answer alone) before reading any copy.
+        let mut wanted: Vec<&str> = Vec::new();
+        for chunk in fresh.chunks(400) {
+            let sql = format!(
+                "SELECT stix_id FROM (SELECT stix_id FROM objects WHERE stix_id IN ({m}) \
+                 UNION ALL SELECT stix_id FROM relations WHERE stix_id IN ({m})) \
+                 GROUP BY stix_id HAVING COUNT(*) > 1",
+                m = marks(chunk.len())
+            );
+            let mut q = self.conn.prepare(&sql)?;
+            let params = chunk.iter().chain(chunk.iter());
+            let found = q.query_map(params_from_iter(params), |r| r.get::<_, String>(0))?;
+            for id in found {
+                let id = id?;
+                if let Some(w) = chunk.iter().find(|c| **c == id) {
+                    wanted.push(w);
+                }
+            }
+        }
+        // Per id: each copy's (table, row id) and version.
+        type Copies = Vec<((i64, i64), String)>;
+        let mut copies: HashMap<String, Copies> = HashMap::new();
+        for (tag, table, alias, cols) in [
+            (0, "objects", "o", OBJ_COLS),
+            (1, "relations", "r", REL_COLS),
+        ] {
+            for chunk in wanted.chunks(400) {
+                let sql = format!(
+                    "SELECT {cols} FROM {table} {alias} JOIN sources s ON s.id = {alias}.source_id \
+                     WHERE {alias}.withdrawn_at IS NULL AND {alias}.stix_id IN ({})",
+                    marks(chunk.len())
+                );
+                let mut q = self.conn.prepare(&sql)?;
+                let found =
+                    q.query_map(params_from_iter(chunk.iter()), |r| read_row(r, tag == 1))?;
+                for row in found {
+                    let row = row?;
+                    let ver = statement_version(&row.st, &row.st.updated_at);
+                    copies
+                        .entry(row.st.stix_id.clone())
+                        .or_default()
+                        .push(((tag, row.rowid), ver));
+                }
+            }
+        }
+        for (id, mut list) in copies {
+            list.sort_by_key(|(k, _)| *k);
+            // By time when versions parse, by text otherwise; ties go to the earlier row.
+            let rank = |v: &String| (time::parse(v), v.clone());
+            let mut first = &list[0];
+            let mut last = &list[0];
+            for c in &list {
+                if rank(&c.1) < rank(&first.1) {
+                    first = c;
+                }
+                if rank(&c.1) > rank(&last.1) {
+                    last = c;
+                }
+            }
+            chosen.insert(
+                id,
+                Chosen {
+                    first: first.0,
+                    last: last.0,
+                },
+            );
+        }
+        Ok(())
     }
 
     /// Whether the objects a relationship (or sighting) points at are live and
     /// visible to this connection.
     fn ends_visible(&self, row: &Row) -> Result<bool, KbError> {
-        if row.key.tag != 1 {
+        let Some((src, tgt)) = &row.ends else {
             return Ok(true);
-        }
+        };
         let mut q = self.conn.prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM objects WHERE stix_id = ?1 AND withdrawn_at IS NULL)",
         )?;
         let mut ends: Vec<&str> = Vec::with_capacity(2);
-        if row.rel_type.as_deref() != Some("sighting-of") {
-            ends.extend(row.src_ref.as_deref());
+        if row.st.kind != "sighting-of" {
+            ends.push(src);
         }
-        ends.extend(row.tgt_ref.as_deref());
+        ends.push(tgt);
         for end in ends {
             if !q.query_row([end], |r| r.get::<_, bool>(0))? {
                 return Ok(false);
@@ -687,262 +972,38 @@ impl Store {
         }
         Ok(true)
     }
+}
 
-    /// Whether `row` is one of the versions asked for, in the collection of everything.
-    fn version_wanted(
-        &self,
-        row: &Row,
-        versions: &[VersionMatch],
-        chosen: &mut HashMap<String, Chosen>,
-    ) -> Result<bool, KbError> {
-        let at = parse_ts(&row.ver);
-        for v in versions {
-            match v {
-                VersionMatch::All => return Ok(true),
-                VersionMatch::At(t) => {
-                    if *t == row.ver || (at.is_some() && parse_ts(t) == at) {
-                        return Ok(true);
-                    }
+/// Whether `row` (at `key`, of version `ver`) is one of the versions asked
+/// for, in the collection of everything.
+fn version_wanted(
+    row: &Row,
+    key: &Key,
+    ver: &str,
+    versions: &[VersionMatch],
+    chosen: &HashMap<String, Chosen>,
+) -> bool {
+    versions.iter().any(|v| match v {
+        VersionMatch::All => true,
+        VersionMatch::At(t) => same_version(t, ver),
+        VersionMatch::First | VersionMatch::Last => {
+            let me = (key.tag, key.rid);
+            chosen.get(&row.st.stix_id).is_none_or(|c| {
+                if *v == VersionMatch::First {
+                    c.first == me
+                } else {
+                    c.last == me
                 }
-                VersionMatch::First | VersionMatch::Last => {
-                    let c = match chosen.get(&row.stix_id) {
-                        Some(c) => c.clone(),
-                        None => {
-                            let c = self.copies(&row.stix_id)?;
-                            if chosen.len() > 10_000 {
-                                chosen.clear();
-                            }
-                            chosen.insert(row.stix_id.clone(), c.clone());
-                            c
-                        }
-                    };
-                    let me = (row.key.tag, row.key.rid);
-                    let want = if *v == VersionMatch::First {
-                        c.first
-                    } else {
-                        c.last
-                    };
-                    if want == me {
-                        return Ok(true);
-                    }
-                }
-            }
+            })
         }
-        Ok(false)
-    }
-
-    /// Every visible live copy of `stix_id`: which is the first and which the last version.
-    fn copies(&self, stix_id: &str) -> Result<Chosen, KbError> {
-        let sql = format!(
-            "SELECT * FROM (SELECT {oc} FROM objects o WHERE o.withdrawn_at IS NULL AND o.stix_id = ?1 \
-             UNION ALL SELECT {rc} FROM relations r WHERE r.withdrawn_at IS NULL \
-               AND r.source_id IN (SELECT id FROM sources) AND r.stix_id = ?1) ORDER BY tag, rid",
-            oc = object_cols(),
-            rc = relation_cols(),
-        );
-        let mut q = self.conn.prepare_cached(&sql)?;
-        let rows: Vec<Row> = q
-            .query_map([stix_id], read_row)?
-            .collect::<Result<_, _>>()?;
-        // Order versions by time when they parse, by text otherwise; ties go to the earlier row.
-        let rank = |r: &Row| (parse_ts(&r.ver), r.ver.clone());
-        let mut first: Option<&Row> = None;
-        let mut last: Option<&Row> = None;
-        for r in &rows {
-            if first.is_none_or(|f| rank(r) < rank(f)) {
-                first = Some(r);
-            }
-            if last.is_none_or(|l| rank(r) > rank(l)) {
-                last = Some(r);
-            }
-        }
-        let key = |r: Option<&Row>| r.map_or((-1, -1), |r| (r.key.tag, r.key.rid));
-        Ok(Chosen {
-            first: key(first),
-            last: key(last),
-        })
-    }
-
-    /// The stored statement as a valid STIX 2.1 object.
-    fn to_stix(&self, row: &Row) -> Result<Value, KbError> {
-        let mut pattern = None;
-        if row.kind == "indicator" && !raw_has(&row.raw, "pattern") {
-            let mut q = self.conn.prepare_cached(
-                "SELECT kind, value FROM observables WHERE object_id = ?1 ORDER BY kind, value",
-            )?;
-            let parts: Vec<String> = q
-                .query_map([row.key.rid], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-                })?
-                .filter_map(Result::ok)
-                .filter_map(|(k, v)| k.parse::<IndicatorKind>().ok().map(|k| k.stix_pattern(&v)))
-                .collect();
-            if !parts.is_empty() {
-                pattern = Some(parts.join(" OR "));
-            }
-        }
-        Ok(stix21(row, pattern))
-    }
-}
-
-fn raw_has(raw: &str, prop: &str) -> bool {
-    serde_json::from_str::<Map<String, Value>>(raw)
-        .ok()
-        .is_some_and(|m| m.get(prop).is_some_and(|v| !v.is_null()))
-}
-
-/// What TAXII calls the object's version.
-fn version_of(obj: &Value, row: &Row) -> String {
-    obj.get("modified")
-        .or_else(|| obj.get("created"))
-        .and_then(Value::as_str)
-        .map_or_else(|| row.key.added.clone(), str::to_string)
-}
-
-fn is_empty(v: &Value) -> bool {
-    match v {
-        Value::Null => true,
-        Value::Array(a) => a.is_empty(),
-        Value::Object(o) => o.is_empty(),
-        _ => false,
-    }
-}
-
-fn set_default(m: &mut Map<String, Value>, key: &str, v: impl Into<Value>) {
-    if m.get(key).is_none_or(is_empty) {
-        m.insert(key.to_string(), v.into());
-    }
-}
-
-/// Builds the STIX 2.1 object for a stored statement from its raw JSON and columns.
-fn stix21(row: &Row, pattern: Option<String>) -> Value {
-    let mut m = match serde_json::from_str::<Value>(&row.raw) {
-        Ok(Value::Object(m)) => m,
-        _ => Map::new(),
-    };
-    // STIX forbids null and empty lists.
-    m.retain(|_, v| !is_empty(v));
-    let kind = row.kind.as_str();
-    m.insert("type".into(), Value::String(kind.to_string()));
-    m.insert("id".into(), Value::String(row.stix_id.clone()));
-    m.insert("spec_version".into(), Value::String("2.1".into()));
-    let sco = SCO_TYPES.contains(&kind);
-    let marking_def = kind == "marking-definition";
-
-    if !sco {
-        let from = |key: &str, col: &Option<String>| {
-            m.get(key)
-                .and_then(Value::as_str)
-                .and_then(stix_ts)
-                .or_else(|| col.as_deref().and_then(stix_ts))
-        };
-        let mut created = from("created", &row.created)
-            .or_else(|| stix_ts(&row.first_added))
-            .unwrap_or_else(|| row.first_added.clone());
-        if marking_def {
-            m.insert("created".into(), Value::String(created));
-        } else {
-            let modified = from("modified", &row.modified)
-                .or_else(|| stix_ts(&row.ver))
-                .unwrap_or_else(|| row.key.added.clone());
-            if let (Some(c), Some(md)) = (parse_ts(&created), parse_ts(&modified))
-                && c > md
-            {
-                created = modified.clone();
-            }
-            m.insert("created".into(), Value::String(created));
-            m.insert("modified".into(), Value::String(modified));
-        }
-    }
-
-    match kind {
-        "relationship" => {
-            if let Some(t) = &row.rel_type {
-                set_default(&mut m, "relationship_type", t.clone());
-            }
-            if let Some(s) = &row.src_ref {
-                set_default(&mut m, "source_ref", s.clone());
-            }
-            if let Some(t) = &row.tgt_ref {
-                set_default(&mut m, "target_ref", t.clone());
-            }
-        }
-        "sighting" => {
-            if let Some(t) = &row.tgt_ref {
-                set_default(&mut m, "sighting_of_ref", t.clone());
-            }
-        }
-        "indicator" => {
-            if let Some(p) = pattern {
-                set_default(&mut m, "pattern", p);
-            }
-            set_default(&mut m, "pattern_type", "stix");
-            let from = m.get("created").cloned().unwrap_or(Value::Null);
-            set_default(&mut m, "valid_from", from);
-        }
-        "malware" => {
-            set_default(&mut m, "is_family", true);
-        }
-        "location" => {
-            let placed = ["region", "country", "latitude"]
-                .iter()
-                .any(|k| m.contains_key(*k));
-            if !placed && let Some(c) = &row.country {
-                m.insert("country".into(), Value::String(c.clone()));
-            }
-        }
-        "report" => {
-            let published = m.get("created").cloned().unwrap_or(Value::Null);
-            set_default(&mut m, "published", published);
-        }
-        _ => {}
-    }
-    let needs_name = NAMED_TYPES.contains(&kind)
-        || (kind == "malware" && m.get("is_family") == Some(&Value::Bool(true)));
-    if needs_name {
-        let name = row.name.clone().unwrap_or_else(|| row.stix_id.clone());
-        set_default(&mut m, "name", name);
-    }
-    if let Some(d) = &row.description
-        && !sco
-        && !marking_def
-    {
-        set_default(&mut m, "description", d.clone());
-    }
-    if !sco && !marking_def {
-        if row.revoked {
-            set_default(&mut m, "revoked", true);
-        }
-        if let Some(c) = row.confidence.filter(|c| (0..=100).contains(c)) {
-            set_default(&mut m, "confidence", c);
-        }
-    }
-    // The statement's TLP travels with it unless the source marked it already.
-    let tlp: Tlp = row.tlp.parse().unwrap_or(Tlp::Red);
-    if !marking_def && tlp != Tlp::Clear {
-        let refs = m
-            .entry("object_marking_refs")
-            .or_insert_with(|| Value::Array(Vec::new()));
-        if let Value::Array(list) = refs {
-            let marked = list
-                .iter()
-                .filter_map(Value::as_str)
-                .any(|r| Tlp::from_marking_ref(r).is_some());
-            if !marked {
-                list.push(Value::String(tlp_marking(tlp).to_string()));
-            }
-        } else {
-            *refs = Value::Array(vec![Value::String(tlp_marking(tlp).to_string())]);
-        }
-    }
-    Value::Object(m)
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cairn_model::{Bundle, Object, Observable, Provenance, Relation};
-    use std::collections::HashSet;
+    use cairn_model::{Bundle, IndicatorKind, Object, Observable, Provenance, Relation};
+    use std::collections::{HashMap, HashSet};
 
     fn obj(id: &str, kind: &str, name: &str, src: &str, tlp: Tlp) -> Object {
         Object {
@@ -977,20 +1038,18 @@ mod tests {
     const RED: &str = "indicator--00000000-0000-4000-8000-000000000003";
     const MAL: &str = "malware--00000000-0000-4000-8000-000000000004";
     const LOC: &str = "location--00000000-0000-4000-8000-000000000005";
+    /// A MISP galaxy's UUIDv7: published under another id.
+    const V7: &str = "intrusion-set--019514dc-c894-751f-8b49-5dcd3c8b6f3a";
 
     fn bundle_a() -> Bundle {
-        // ATT&CK-style STIX 2.0 raw: no spec_version.
         let mut tech = obj(TECH, "attack-pattern", "Phishing", "a", Tlp::Clear);
         tech.raw = format!(
             r#"{{"type":"attack-pattern","id":"{TECH}","name":"Phishing","created":"2020-01-01T00:00:00.000Z","modified":"2023-05-06T07:08:09.123Z"}}"#
         );
-        tech.created = Some("2020-01-01T00:00:00.000Z".into());
         tech.modified = Some("2023-05-06T07:08:09.123Z".into());
         let mut red = obj(RED, "indicator", "evil.example", "a", Tlp::Red);
         red.observables = vec![Observable::new(IndicatorKind::Domain, "evil.example")];
-        let mut mal = obj(MAL, "malware", "Wrench", "a", Tlp::Amber);
-        mal.raw =
-            format!(r#"{{"type":"malware","id":"{MAL}","name":"Wrench","description":null}}"#);
+        let mal = obj(MAL, "malware", "Wrench", "a", Tlp::Amber);
         Bundle {
             source: "a".into(),
             format: "stix".into(),
@@ -1013,13 +1072,16 @@ mod tests {
     fn bundle_b() -> Bundle {
         let mut loc = obj(LOC, "location", "Taiwan", "b", Tlp::Green);
         loc.country = Some("TW".into());
-        loc.raw = format!(r#"{{"type":"location","id":"{LOC}","name":"Taiwan"}}"#);
         let mut actor = obj(ACTOR, "intrusion-set", "Test Panda", "b", Tlp::Clear);
         actor.modified = Some("2030-01-01T00:00:00.000Z".into());
         Bundle {
             source: "b".into(),
             format: "misp-galaxy".into(),
-            objects: vec![actor, loc],
+            objects: vec![
+                actor,
+                loc,
+                obj(V7, "intrusion-set", "Seven", "b", Tlp::Clear),
+            ],
             relations: vec![rel("relationship--3", "targets", ACTOR, LOC, "b")],
             ..Bundle::default()
         }
@@ -1055,6 +1117,26 @@ mod tests {
         }
     }
 
+    fn statements(items: &[FeedObject]) -> Vec<&Statement> {
+        items
+            .iter()
+            .filter_map(|o| match &o.item {
+                FeedItem::Statement(st) => Some(st.as_ref()),
+                FeedItem::Marking(_) => None,
+            })
+            .collect()
+    }
+
+    fn marking_ids(items: &[FeedObject]) -> Vec<&'static str> {
+        items
+            .iter()
+            .filter_map(|o| match &o.item {
+                FeedItem::Marking(id) => Some(*id),
+                FeedItem::Statement(_) => None,
+            })
+            .collect()
+    }
+
     #[test]
     fn collections_per_source_with_stable_ids() {
         let dir = tempfile::tempdir().unwrap();
@@ -1076,7 +1158,7 @@ mod tests {
     }
 
     #[test]
-    fn paging_visits_every_statement_once_and_objects_are_stix21() {
+    fn paging_visits_every_statement_once_with_the_markings_they_need() {
         let dir = tempfile::tempdir().unwrap();
         let s = store_at(&dir.path().join("t.db"));
         let coll = all_id(&s);
@@ -1087,24 +1169,39 @@ mod tests {
                 ..FeedQuery::default()
             };
             let got = walk(&s, &coll, q);
-            // 4 + 2 objects, 3 + 1 relations; ACTOR twice (two sources).
-            assert_eq!(got.len(), 10, "limit {limit}");
-            let keys: HashSet<(String, String)> = got
+            // 4 + 3 objects, 3 + 1 relations (ACTOR twice: two sources), and
+            // the TLP 2.0 definitions of CLEAR, GREEN, AMBER and RED.
+            assert_eq!(statements(&got).len(), 11, "limit {limit}");
+            let mut m = marking_ids(&got);
+            m.sort();
+            let mut want: Vec<&str> = [Tlp::Clear, Tlp::Green, Tlp::Amber, Tlp::Red]
                 .iter()
-                .map(|o| (o.id.clone(), o.object.to_string()))
+                .map(|t| t.marking_id())
                 .collect();
-            assert_eq!(keys.len(), 10);
+            want.sort();
+            assert_eq!(m, want, "limit {limit}");
+            let keys: HashSet<(String, String)> = statements(&got)
+                .iter()
+                .map(|st| (st.stix_id.clone(), st.source.clone()))
+                .collect();
+            assert_eq!(keys.len(), 11);
             let dates: Vec<&String> = got.iter().map(|o| &o.date_added).collect();
             let mut sorted = dates.clone();
             sorted.sort();
             assert_eq!(dates, sorted);
+            for d in dates {
+                assert!(time::is_stix_ms(d) && d.len() == 24, "{d}");
+            }
         }
-        let got = walk(&s, &coll, FeedQuery::default());
         // `last`: one copy of the actor, b's (modified 2030).
-        assert_eq!(got.len(), 9);
-        let actor: Vec<&FeedObject> = got.iter().filter(|o| o.id == ACTOR).collect();
+        let got = walk(&s, &coll, FeedQuery::default());
+        assert_eq!(statements(&got).len(), 10);
+        let actor: Vec<&Statement> = statements(&got)
+            .into_iter()
+            .filter(|st| st.stix_id == ACTOR)
+            .collect();
         assert_eq!(actor.len(), 1);
-        assert_eq!(actor[0].version, "2030-01-01T00:00:00.000Z");
+        assert_eq!(actor[0].source, "b");
         let first = walk(
             &s,
             &coll,
@@ -1114,50 +1211,38 @@ mod tests {
                 ..FeedQuery::default()
             },
         );
-        assert_eq!(first.len(), 1);
-        assert_ne!(first[0].version, "2030-01-01T00:00:00.000Z");
-        for o in &got {
-            let v = &o.object;
-            assert_eq!(v["spec_version"], "2.1");
-            assert_eq!(v["id"], o.id.as_str());
-            assert!(v["type"].is_string());
-            assert!(is_stix_ts(v["created"].as_str().unwrap()), "{v}");
-            assert!(is_stix_ts(v["modified"].as_str().unwrap()), "{v}");
-            assert_eq!(v["modified"].as_str().unwrap(), o.version);
-            assert!(
-                is_stix_ts(&o.date_added) && o.date_added.len() == 24,
-                "{}",
-                o.date_added
-            );
-            assert!(v.as_object().unwrap().values().all(|x| !is_empty(x)));
-        }
-        let by = |id: &str| got.iter().find(|o| o.id == id).unwrap().object.clone();
-        assert_eq!(by(TECH)["modified"], "2023-05-06T07:08:09.123Z");
-        assert_eq!(by(RED)["pattern"], "[domain-name:value = 'evil.example']");
-        assert_eq!(by(RED)["pattern_type"], "stix");
-        assert_eq!(
-            by(RED)["object_marking_refs"][0],
-            "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"
-        );
-        assert_eq!(by(MAL)["is_family"], true);
-        assert!(by(MAL).get("description").is_none());
-        assert_eq!(by(LOC)["country"], "TW");
-        assert_eq!(by("relationship--1")["relationship_type"], "uses");
-        assert_eq!(by("relationship--1")["source_ref"], ACTOR);
+        assert_eq!(statements(&first).len(), 1);
+        assert_eq!(statements(&first)[0].source, "a");
+        // Statements carry what the emitter needs.
+        let by = |id: &str| {
+            statements(&got)
+                .into_iter()
+                .find(|st| st.stix_id == id)
+                .unwrap()
+                .clone()
+        };
+        assert_eq!(by(RED).observables.len(), 1);
+        assert_eq!(by("relationship--1").target_ref.as_deref(), Some(TECH));
+        assert_eq!(by("relationship--1").kind, "uses");
+        assert_eq!(by(LOC).country.as_deref(), Some("TW"));
     }
 
     #[test]
-    fn match_filters_and_added_after() {
+    fn match_filters_added_after_and_published_ids() {
         let dir = tempfile::tempdir().unwrap();
         let s = store_at(&dir.path().join("t.db"));
         let cs = s.feed_collections().unwrap();
         let a = &cs[1].id;
         let ids = |q: FeedQuery| -> Vec<String> {
-            let mut v: Vec<String> = walk(&s, a, q).into_iter().map(|o| o.id).collect();
+            let mut v: Vec<String> = walk(&s, a, q)
+                .iter()
+                .map(|o| o.stix_id().to_string())
+                .collect();
             v.sort();
             v
         };
-        assert_eq!(ids(FeedQuery::default()).len(), 7);
+        // 4 objects, 3 relationships, CLEAR/AMBER/RED definitions.
+        assert_eq!(ids(FeedQuery::default()).len(), 10);
         assert_eq!(
             ids(FeedQuery {
                 types: vec!["malware".into(), "relationship".into()],
@@ -1172,6 +1257,14 @@ mod tests {
         );
         assert_eq!(
             ids(FeedQuery {
+                types: vec!["marking-definition".into()],
+                ..FeedQuery::default()
+            })
+            .len(),
+            3
+        );
+        assert_eq!(
+            ids(FeedQuery {
                 ids: vec![TECH.into(), "relationship--2".into(), "nope--1".into()],
                 ..FeedQuery::default()
             }),
@@ -1180,12 +1273,28 @@ mod tests {
         // The exact version, and no other.
         let at = |t: &str| FeedQuery {
             versions: VersionMatch::parse_list(t).unwrap(),
+            types: vec!["attack-pattern".into(), "intrusion-set".into()],
             ..FeedQuery::default()
         };
         assert_eq!(ids(at("2023-05-06T07:08:09.123Z")), vec![TECH.to_string()]);
         assert!(ids(at("2023-05-06T07:08:09.124Z")).is_empty());
-        assert_eq!(ids(at("first,last")).len(), 7);
+        assert_eq!(ids(at("first,last")).len(), 2);
         assert!(VersionMatch::parse_list("yesterday").is_err());
+
+        // A stored id without a v4/v5 UUID is found by the id it is published under.
+        let b = &cs[2].id;
+        let published = canonical_stix_id(V7).into_owned();
+        assert_ne!(published, V7);
+        let got = walk(
+            &s,
+            b,
+            FeedQuery {
+                ids: vec![published],
+                ..FeedQuery::default()
+            },
+        );
+        assert_eq!(statements(&got).len(), 1);
+        assert_eq!(statements(&got)[0].stix_id, V7);
 
         // added_after: everything is after the epoch; nothing after its own last date.
         let all = walk(&s, a, FeedQuery::default());
@@ -1196,7 +1305,7 @@ mod tests {
                 ..FeedQuery::default()
             })
             .len(),
-            7
+            10
         );
         assert!(
             ids(FeedQuery {
@@ -1206,7 +1315,6 @@ mod tests {
             .is_empty()
         );
         // A statement changed later gets a later date and is the only one after `last`.
-        std::thread::sleep(std::time::Duration::from_millis(1100));
         let mut s2 = Store::open(&dir.path().join("t.db")).unwrap();
         let mut b = bundle_a();
         b.objects[0].description = Some("changed".into());
@@ -1226,30 +1334,22 @@ mod tests {
             !ids(FeedQuery::default()).contains(&"relationship--2".to_string()),
             "withdrawn relationship served"
         );
-        assert!(
-            s.feed_objects(
-                a,
-                &FeedQuery {
-                    next: Some("zz".into()),
-                    ..FeedQuery::default()
-                }
-            )
-            .is_err()
-        );
-        assert!(
-            s.feed_objects(
-                a,
-                &FeedQuery {
-                    added_after: Some("soon".into()),
-                    ..FeedQuery::default()
-                }
-            )
-            .is_err()
-        );
+        for bad in [
+            FeedQuery {
+                next: Some("zz".into()),
+                ..FeedQuery::default()
+            },
+            FeedQuery {
+                added_after: Some("soon".into()),
+                ..FeedQuery::default()
+            },
+        ] {
+            assert!(s.feed_objects(a, &bad).is_err());
+        }
     }
 
     #[test]
-    fn restricted_store_hides_red_objects_and_their_collections() {
+    fn restricted_store_hides_red_objects_their_markings_and_collections() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         {
@@ -1288,8 +1388,10 @@ mod tests {
                 ..FeedQuery::default()
             },
         );
-        let ids: Vec<&str> = got.iter().map(|o| o.id.as_str()).collect();
+        let ids: Vec<&str> = got.iter().map(FeedObject::stix_id).collect();
         assert!(!ids.contains(&RED), "{ids:?}");
+        assert!(!ids.contains(&Tlp::Red.marking_id()), "{ids:?}");
+        assert!(!ids.contains(&Tlp::AmberStrict.marking_id()), "{ids:?}");
         assert!(
             !ids.contains(&"relationship--4"),
             "a relationship naming RED: {ids:?}"
@@ -1308,5 +1410,64 @@ mod tests {
             .unwrap()
             .unwrap();
         assert!(by_id.objects.is_empty());
+    }
+
+    /// The bug this guards: stamps had whole seconds, so an ingest in the
+    /// same second as a poll was dated like what the poll had already seen
+    /// and `added_after` skipped it for good.
+    #[test]
+    fn polling_with_added_after_gets_every_object_exactly_once() {
+        let mut s = Store::open_in_memory().unwrap();
+        let all = all_id(&s);
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        let mut last: Option<String> = None;
+        let mut poll = |s: &Store, last: &mut Option<String>| {
+            let items = walk(
+                s,
+                &all,
+                FeedQuery {
+                    added_after: last.clone(),
+                    limit: 7,
+                    ..FeedQuery::default()
+                },
+            );
+            for o in &items {
+                *seen.entry(o.stix_id().to_string()).or_default() += 1;
+            }
+            // What a TAXII server sends as X-TAXII-Date-Added-Last.
+            if let Some(o) = items.last() {
+                *last = Some(o.date_added.clone());
+            }
+        };
+        let rounds = 1000;
+        for i in 0..rounds {
+            // Each round's ingest states one new indicator (the source's
+            // earlier ones are withdrawn, which a feed does not serve again).
+            let id = deterministic_id("indicator", &["round", &i.to_string()]);
+            let mut o = obj(
+                &id,
+                "indicator",
+                &format!("n{i}.example"),
+                "poller",
+                Tlp::Clear,
+            );
+            o.observables = vec![Observable::new(
+                IndicatorKind::Domain,
+                &format!("n{i}.example"),
+            )];
+            let b = Bundle {
+                source: "poller".into(),
+                format: "stix".into(),
+                objects: vec![o],
+                ..Bundle::default()
+            };
+            s.ingest(&b, None, None).unwrap();
+            poll(&s, &mut last);
+        }
+        let objects = seen.len() - 1;
+        assert_eq!(objects, rounds, "every object arrived");
+        let twice: Vec<(&String, &usize)> = seen.iter().filter(|(_, n)| **n != 1).collect();
+        assert!(twice.is_empty(), "served more than once: {twice:?}");
+        assert_eq!(seen.get(Tlp::Clear.marking_id()), Some(&1));
     }
 }

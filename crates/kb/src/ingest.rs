@@ -8,6 +8,7 @@
 
 use crate::errors::KbError;
 use crate::{Store, now};
+use cairn_model::time;
 use cairn_model::{Bundle, Object, Relation, normalize_name};
 use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, Transaction, params, params_from_iter};
@@ -122,8 +123,12 @@ impl Store {
         file: Option<&str>,
         fingerprint: Option<&str>,
     ) -> Result<IngestReport, KbError> {
-        let ts = now();
-        let tx = self.conn.transaction()?;
+        // IMMEDIATE: the write lock is held from the start, so the stamp read
+        // below is the latest and no other writer can interleave.
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let ts = stamp(&tx)?;
         let existing: Option<(i64, Option<String>)> = tx
             .query_row(
                 "SELECT id, fingerprint FROM sources WHERE name = ?1",
@@ -173,6 +178,37 @@ impl Store {
         tx.commit()?;
         Ok(report)
     }
+}
+
+/// The time a write transaction stores its statements under (`added_at`,
+/// `updated_at`, which TAXII serves as `date_added`): now to the
+/// millisecond, and strictly later than every stamp already stored, so a
+/// TAXII client that polls with `added_after` = the last date it saw never
+/// misses a later write, however close the two are.
+///
+/// Stores written before stamps had milliseconds hold whole-second stamps
+/// (`…:59Z`). Those sort after same-second millisecond stamps as text
+/// (`…:59.5Z` < `…:59Z`), so the first stamp after one is pushed into the
+/// next second: stored text then always sorts as time does, and the feed can
+/// page through the `updated_at` index.
+pub(crate) fn stamp(tx: &Transaction) -> Result<String, KbError> {
+    let last: Option<String> = tx.query_row(
+        "SELECT MAX(m) FROM (SELECT MAX(updated_at) AS m FROM objects \
+         UNION ALL SELECT MAX(updated_at) FROM relations)",
+        [],
+        |r| r.get(0),
+    )?;
+    let now = time::parse(&now()).unwrap_or_else(jiff::Timestamp::now);
+    let floor = last.as_deref().and_then(|l| {
+        let t = time::parse(l)?;
+        let step = if time::is_stix_ms(l) {
+            jiff::SignedDuration::from_millis(1)
+        } else {
+            jiff::SignedDuration::from_secs(1)
+        };
+        t.checked_add(step).ok()
+    });
+    Ok(time::format_ms(floor.map_or(now, |f| f.max(now))))
 }
 
 pub(crate) fn bump_generation(tx: &Transaction) -> Result<(), KbError> {

@@ -52,7 +52,7 @@ mod tokens;
 
 pub use export::{SourceInfo, Statement, Subgraph};
 pub use feed::{
-    FEED_MAX_PAGE, FeedCollection, FeedObject, FeedPage, FeedQuery, STIX_MEDIA_TYPE, VersionMatch,
+    FEED_MAX_PAGE, FeedCollection, FeedItem, FeedObject, FeedPage, FeedQuery, VersionMatch,
 };
 pub use hunting::{
     ActorRef, HuntIndicator, IndicatorContext, IndicatorRow, SightingInput, SightingRow,
@@ -107,11 +107,9 @@ pub struct SourceStats {
     pub last_ingested: String,
 }
 
+/// Now, to the millisecond (`2024-01-02T03:04:05.678Z`).
 pub(crate) fn now() -> String {
-    jiff::Timestamp::now()
-        .round(jiff::Unit::Second)
-        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
-        .to_string()
+    cairn_model::time::now_ms()
 }
 
 impl Store {

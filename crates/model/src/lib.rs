@@ -20,12 +20,14 @@
 mod geo;
 mod indicator;
 mod names;
+pub mod time;
 mod tlp;
+pub mod vocab;
 
 pub use geo::{country_code, country_name};
 pub use indicator::{IndicatorKind, Observable, url_host};
-pub use names::{deterministic_id, normalize_name};
-pub use tlp::Tlp;
+pub use names::{canonical_stix_id, deterministic_id, has_v4_or_v5_uuid, normalize_name};
+pub use tlp::{TLP2_EXTENSION, Tlp};
 
 use serde::{Deserialize, Serialize};
 

@@ -8,6 +8,12 @@
 //! `match[version]`, `match[spec_version]`, `limit` (default 100, at most
 //! 1000) and an opaque `next` cursor.
 //!
+//! The store hands out pages of statements ([`Store::feed_objects`]); each
+//! becomes STIX 2.1 through `cairn-export`'s emitter, the same one bundle
+//! exports use ([`cairn_export::feed_object`]). A statement the emitter
+//! cannot make valid STIX of is left out of objects, manifest and versions
+//! alike.
+//!
 //! Every request needs a token (Bearer, or HTTP Basic with the token as
 //! password) unless anonymous reading is on, and reads through a store
 //! connection of the caller's clearance: a reader's connection cannot see
@@ -23,9 +29,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use cairn_kb::{
-    FEED_MAX_PAGE, FeedCollection, FeedPage, FeedQuery, STIX_MEDIA_TYPE, Store, VersionMatch,
-};
+use cairn_export::STIX_MEDIA_TYPE;
+use cairn_kb::{FEED_MAX_PAGE, FeedCollection, FeedPage, FeedQuery, Store, VersionMatch};
 use serde_json::{Value, json};
 
 /// The media type of every TAXII response.
@@ -274,7 +279,37 @@ async fn object_exists(
             Ok(s.feed_objects(&collection, &q)?)
         })
         .await?;
-    Ok(page.is_some_and(|p| !p.objects.is_empty()))
+    Ok(page.is_some_and(|p| !served(&p).is_empty()))
+}
+
+/// One served object: its published id, TAXII date added and version.
+struct Served {
+    id: String,
+    date_added: String,
+    version: String,
+    object: Value,
+}
+
+/// A page's items as STIX 2.1 objects, through the one emitter.
+fn served(page: &FeedPage) -> Vec<Served> {
+    page.objects
+        .iter()
+        .filter_map(|item| {
+            let object = cairn_export::feed_object(item)?;
+            let id = object.get("id").and_then(Value::as_str)?.to_string();
+            let version = object
+                .get("modified")
+                .or_else(|| object.get("created"))
+                .and_then(Value::as_str)
+                .map_or_else(|| item.date_added.clone(), str::to_string);
+            Some(Served {
+                id,
+                date_added: item.date_added.clone(),
+                version,
+                object,
+            })
+        })
+        .collect()
 }
 
 /// The date headers and the `more`/`next` members shared by every page.
@@ -374,7 +409,7 @@ async fn objects(
     let id = path_of(id)?;
     let (q, spec_ok) = filters(query)?;
     let p = page(&app, &caller, id, q, spec_ok).await?;
-    let items = p.objects.iter().map(|o| o.object.clone()).collect();
+    let items = served(&p).into_iter().map(|o| o.object).collect();
     let (body, extra) = paged(&p, "objects", items);
     Ok(taxii(StatusCode::OK, &body, extra))
 }
@@ -392,10 +427,11 @@ async fn object(
     q.ids = vec![object_id.clone()];
     q.types.clear();
     let p = page(&app, &caller, id.clone(), q, spec_ok).await?;
-    if p.objects.is_empty() && !object_exists(&app, &caller, id, object_id).await? {
+    let objs = served(&p);
+    if objs.is_empty() && !object_exists(&app, &caller, id, object_id).await? {
         return Err(TaxiiError::not_found("object in this collection"));
     }
-    let items = p.objects.iter().map(|o| o.object.clone()).collect();
+    let items = objs.into_iter().map(|o| o.object).collect();
     let (body, extra) = paged(&p, "objects", items);
     Ok(taxii(StatusCode::OK, &body, extra))
 }
@@ -414,10 +450,11 @@ async fn versions(
     q.types.clear();
     q.versions = vec![VersionMatch::All];
     let p = page(&app, &caller, id.clone(), q, spec_ok).await?;
-    if p.objects.is_empty() && !object_exists(&app, &caller, id, object_id).await? {
+    let objs = served(&p);
+    if objs.is_empty() && !object_exists(&app, &caller, id, object_id).await? {
         return Err(TaxiiError::not_found("object in this collection"));
     }
-    let mut items: Vec<String> = p.objects.iter().map(|o| o.version.clone()).collect();
+    let mut items: Vec<String> = objs.into_iter().map(|o| o.version).collect();
     items.sort();
     items.dedup();
     let (body, extra) = paged(
@@ -439,8 +476,7 @@ async fn manifest(
     let id = path_of(id)?;
     let (q, spec_ok) = filters(query)?;
     let p = page(&app, &caller, id, q, spec_ok).await?;
-    let items = p
-        .objects
+    let items = served(&p)
         .iter()
         .map(|o| {
             json!({

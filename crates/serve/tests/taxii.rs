@@ -326,8 +326,24 @@ async fn taxii_walk_paging_and_filters() {
     )
     .await;
     let set = uniq(&paged);
-    // lab-a: 6 objects + 4 relationships; misp-b: actor, country, sector + 2 relationships.
-    assert_eq!(set.len(), 15, "{set:?}");
+    // lab-a: 6 objects + 4 relationships; misp-b: actor, country, sector + 2
+    // relationships; and the TLP marking definitions they need: CLEAR,
+    // AMBER+STRICT, RED (its 2.0 definition for the stored TLP, its 1.0 one
+    // because the indicator names it).
+    let (markings, statements): (BTreeSet<String>, BTreeSet<String>) = set
+        .iter()
+        .cloned()
+        .partition(|id| id.starts_with("marking-definition--"));
+    assert_eq!(statements.len(), 15, "{set:?}");
+    assert_eq!(
+        markings,
+        BTreeSet::from([
+            "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487".to_string(),
+            "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003".to_string(),
+            "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1".to_string(),
+            "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed".to_string(),
+        ])
+    );
     for id in [
         ACTOR,
         TECH,
@@ -361,20 +377,26 @@ async fn taxii_walk_paging_and_filters() {
         )
         .await;
         for id in uniq(&got) {
+            if id.starts_with("marking-definition--") {
+                assert!(markings.contains(&id), "{id}");
+                continue;
+            }
             assert!(union.insert(id), "in two source collections");
         }
     }
-    assert_eq!(union, set);
+    assert_eq!(union, statements);
 
     // Every object is STIX 2.1 with its required properties.
     for o in &paged {
         assert_eq!(o["spec_version"], "2.1", "{o}");
         assert!(o["type"].is_string() && o["id"].is_string(), "{o}");
         assert!(is_stix_ts(o["created"].as_str().unwrap_or_default()), "{o}");
-        assert!(
-            is_stix_ts(o["modified"].as_str().unwrap_or_default()),
-            "{o}"
-        );
+        if o["type"] != "marking-definition" {
+            assert!(
+                is_stix_ts(o["modified"].as_str().unwrap_or_default()),
+                "{o}"
+            );
+        }
         assert!(o.as_object().unwrap().values().all(|v| !v.is_null()), "{o}");
         match o["type"].as_str().unwrap() {
             "relationship" => {
@@ -419,7 +441,12 @@ async fn taxii_walk_paging_and_filters() {
     assert_eq!(ids(&man), ids(&paged));
     let mut dates = Vec::new();
     for (m, o) in man.iter().zip(&paged) {
-        assert_eq!(m["version"], o["modified"], "{m} vs {o}");
+        let version = if o["type"] == "marking-definition" {
+            &o["created"]
+        } else {
+            &o["modified"]
+        };
+        assert_eq!(&m["version"], version, "{m} vs {o}");
         assert_eq!(m["media_type"], "application/stix+json;version=2.1");
         let d = m["date_added"].as_str().unwrap().to_string();
         assert!(
@@ -450,7 +477,7 @@ async fn taxii_walk_paging_and_filters() {
     assert_eq!(none.body["more"], false);
     assert!(list(&none.body, "objects").is_empty());
     assert!(none.headers.get("x-taxii-date-added-first").is_none());
-    std::thread::sleep(std::time::Duration::from_millis(1100));
+    // No pause: stamps are to the millisecond and always move forward.
     {
         let mut store = Store::open(&f.dir.path().join("cairn.db")).unwrap();
         let late = stix20().replace(
@@ -825,4 +852,66 @@ async fn taxii_source_seen_only_through_hidden_statements_has_no_collection_for_
     assert_taxii_error(&r, StatusCode::NOT_FOUND);
     let r = get(&f.router, &objects_uri(secret), &f.reader).await;
     assert_taxii_error(&r, StatusCode::NOT_FOUND);
+}
+
+/// A client polling with `added_after` = the `X-TAXII-Date-Added-Last` it
+/// was sent, with an ingest between polls (well within one second): every
+/// object arrives exactly once.
+#[tokio::test]
+async fn taxii_polling_with_date_added_last_loses_nothing() {
+    let f = fixture();
+    let r = &f.router;
+    let all = all_of(&discover(r, &f.analyst).await);
+    let mut store = Store::open(&f.dir.path().join("cairn.db")).unwrap();
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut last: Option<String> = None;
+    let rounds = 60;
+    for i in 0..=rounds {
+        let mut uri = format!("{}?limit=5", objects_uri(&all));
+        if let Some(l) = &last {
+            uri.push_str(&format!("&added_after={l}"));
+        }
+        loop {
+            let page = get(r, &uri, &f.analyst).await;
+            assert_eq!(page.status, StatusCode::OK);
+            for o in list(&page.body, "objects") {
+                *seen
+                    .entry(o["id"].as_str().unwrap().to_string())
+                    .or_default() += 1;
+            }
+            if let Some(h) = page.headers.get("x-taxii-date-added-last") {
+                last = Some(h.to_str().unwrap().to_string());
+            }
+            match page.body["next"].as_str() {
+                Some(n) if page.body["more"] == true => {
+                    uri = format!("{}?limit=5&next={n}", objects_uri(&all));
+                    if let Some(l) = &last {
+                        uri.push_str(&format!("&added_after={l}"));
+                    }
+                }
+                _ => break,
+            }
+        }
+        if i < rounds {
+            // A new source each round: one intrusion set.
+            let body = format!(
+                r#"{{"type":"bundle","id":"bundle--1d1d1d1d-0000-4000-8000-{i:012}","objects":[
+                  {{"type":"intrusion-set","spec_version":"2.1","id":"intrusion-set--0000{i:04}-0000-4000-8000-000000000000",
+                    "created":"2024-01-01T00:00:00.000Z","modified":"2024-01-01T00:00:00.000Z","name":"Poll {i}"}}]}}"#
+            );
+            ingest(
+                &mut store,
+                f.dir.path(),
+                "poll.json",
+                &body,
+                &format!("poll-{i}"),
+            );
+        }
+    }
+    for i in 0..rounds {
+        let id = format!("intrusion-set--0000{i:04}-0000-4000-8000-000000000000");
+        assert_eq!(seen.get(&id), Some(&1), "{id}");
+    }
+    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n != 1).collect();
+    assert!(twice.is_empty(), "served more than once: {twice:?}");
 }
