@@ -2,7 +2,7 @@
 //! sightings written back to the store — when and where each key was seen.
 
 use cairn_hunt::Hit;
-use cairn_model::Observable;
+use cairn_model::{Observable, time};
 use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -139,33 +139,25 @@ fn set_if(slot: &mut Option<String>, v: &str, better: impl Fn(&str, &str) -> boo
 
 /// A log line's timestamp as a sighting stores it: RFC 3339 in UTC to the
 /// second (`2023-06-01T00:00:00Z`), so stamps from any log compare as
-/// text. Zeek's epoch seconds (`1685577600.123456`) and RFC 3339 with any
-/// offset or fraction are converted; anything else is kept as logged
-/// (trimmed), which sorts after no real stamp it could be mistaken for.
+/// text. Zeek's epoch seconds (`1685577600.123456`) and every form
+/// [`cairn_model::time::parse`] reads are converted; anything else is kept
+/// as logged (trimmed).
 pub fn sighting_time(ts: &str) -> String {
     let t = ts.trim();
-    let secs = t.split('.').next().unwrap_or("");
-    if secs.len() >= 9
-        && secs.bytes().all(|b| b.is_ascii_digit())
-        && let Ok(n) = secs.parse::<i64>()
-        && let Ok(stamp) = jiff::Timestamp::from_second(n)
-    {
-        return stamp.to_string();
+    // Zeek's fraction after epoch seconds is not a form sources write.
+    let whole = match t.split_once('.') {
+        Some((secs, frac)) if frac.bytes().all(|b| b.is_ascii_digit()) => secs,
+        _ => t,
+    };
+    match time::parse(whole).or_else(|| time::parse(t)) {
+        Some(stamp) => time::format_s(stamp),
+        None => t.to_string(),
     }
-    if let Ok(stamp) = t.parse::<jiff::Timestamp>()
-        && let Ok(whole) = jiff::Timestamp::from_second(stamp.as_second())
-    {
-        return whole.to_string();
-    }
-    t.to_string()
 }
 
 /// Now, as a sighting stores times.
 pub(crate) fn now() -> String {
-    let n = jiff::Timestamp::now().as_second();
-    jiff::Timestamp::from_second(n)
-        .map(|t| t.to_string())
-        .unwrap_or_default()
+    time::format_s(jiff::Timestamp::now())
 }
 
 #[cfg(test)]

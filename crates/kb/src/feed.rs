@@ -49,7 +49,6 @@ use rusqlite::params_from_iter;
 use rusqlite::types::Value as Sql;
 use serde::Serialize;
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// Largest page [`Store::feed_objects`] returns.
@@ -360,9 +359,10 @@ struct Chosen {
 }
 
 /// Facts about a collection that take a scan of the whole store, kept per
-/// store file and content generation (and clearance and source).
-type MarkingsKey = (PathBuf, i64, Option<Tlp>, Option<i64>);
-type IdsKey = (PathBuf, i64);
+/// store (its random id: a store re-created at the same path starts again
+/// at generation 0) and content generation (and clearance and source).
+type MarkingsKey = (String, i64, Option<Tlp>, Option<i64>);
+type IdsKey = (String, i64);
 type Markings = Arc<Vec<(Key, &'static str)>>;
 type Aliases = Arc<HashMap<String, Vec<String>>>;
 
@@ -613,7 +613,7 @@ impl Store {
     /// Stored ids that are published under another id: published → stored.
     fn id_aliases(&self) -> Result<Aliases, KbError> {
         let key = match &self.path {
-            Some(p) => Some((p.clone(), self.generation()?)),
+            Some(_) => Some((self.store_id()?, self.generation()?)),
             None => None,
         };
         if let Some(k) = &key
@@ -658,7 +658,12 @@ impl Store {
     /// (see the module notes), each at its position.
     fn feed_markings(&self, source_id: Option<i64>) -> Result<Markings, KbError> {
         let key = match &self.path {
-            Some(p) => Some((p.clone(), self.generation()?, self.ceiling, source_id)),
+            Some(_) => Some((
+                self.store_id()?,
+                self.generation()?,
+                self.ceiling,
+                source_id,
+            )),
             None => None,
         };
         if let Some(k) = &key

@@ -48,6 +48,12 @@ pub fn format_ms(t: Timestamp) -> String {
     t.strftime(MS_FORMAT).to_string()
 }
 
+/// `t` to the second, `2023-08-08T00:00:00Z` (the fraction dropped): the
+/// form sightings keep, so that stamps from any log compare as text.
+pub fn format_s(t: Timestamp) -> String {
+    t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
 /// Now, as a millisecond STIX timestamp.
 pub fn now_ms() -> String {
     format_ms(Timestamp::now())
