@@ -88,7 +88,7 @@ pub use errors::EngineError;
 pub use hunt::{ActorCount, HuntOptions, HuntReport, IndicatorCount, hunt, scan_options};
 pub use index::{HuntIndex, IndexOptions, IndicatorSource, load_or_build, read_ioc_list};
 pub use tally::sighting_time;
-pub use warninglists::{benign_filter, store_warninglists};
+pub use warninglists::{SharedBenignFilter, benign_filter, store_warninglists};
 
 #[cfg(doc)]
 use cairn_kb::Store;

@@ -32,12 +32,15 @@ impl cairn_extract::BenignFilter for Lists {
     }
 }
 
+/// A benign filter as report intake takes it.
+pub type SharedBenignFilter = Arc<dyn cairn_extract::BenignFilter>;
+
 /// The filter that keeps well-known infrastructure out of reports being
 /// ingested or extracted: the store's warninglists (`None` when it holds
 /// none), with the warnings of lists that did not parse.
 pub fn benign_filter(
     store: &Store,
-) -> Result<(Option<Arc<dyn cairn_extract::BenignFilter>>, Vec<String>), EngineError> {
+) -> Result<(Option<SharedBenignFilter>, Vec<String>), EngineError> {
     let mut lists = WarningLists::new();
     let warnings = store_warninglists(store, &mut lists)?;
     if lists.is_empty() {
