@@ -16,12 +16,12 @@ rm -f "$CAIRN_DB" "$CAIRN_DB"-*
 
 step cairn ingest --starter
 cairn ingest --starter
-if [ -f "$DATA/attack/enterprise-attack-18.1.json" ]; then
-  step cairn ingest "$DATA"/attack/enterprise-attack-18.1.json "$DATA"/misp-galaxy/clusters/{threat-actor,microsoft-activity-group}.json "$DATA"/misp-warninglists/lists/{google,microsoft,rfc1918}/list.json
-  cairn ingest "$DATA"/attack/enterprise-attack-18.1.json "$DATA"/misp-galaxy/clusters/{threat-actor,microsoft-activity-group}.json \
+if [ -d "$DATA/misp-galaxy/clusters" ]; then
+  step cairn ingest "$DATA"/misp-galaxy/clusters/{threat-actor,microsoft-activity-group}.json "$DATA"/misp-warninglists/lists/{google,microsoft,rfc1918}/list.json
+  cairn ingest "$DATA"/misp-galaxy/clusters/{threat-actor,microsoft-activity-group}.json \
     "$DATA"/misp-warninglists/lists/{google,microsoft,rfc1918}/list.json 2>/dev/null
 else
-  echo "(no datasets at $DATA: showing the starter pack only)"
+  echo "(no datasets at $DATA: the starter pack alone — ATT&CK and RedHotel's published indicators)"
 fi
 
 step cairn actor "Charcoal Typhoon"
@@ -38,16 +38,12 @@ fi
 step cairn hunt examples/logs/zeek
 cairn hunt examples/logs/zeek || true
 
-if [ -f "$DATA/attack/enterprise-attack-18.1.json" ]; then
-  step cairn attribute --technique T1190 --technique T1059.001 --technique T1574.002 --software "Cobalt Strike" --software ShadowPad --country TW --sector government
-  cairn attribute --technique T1190 --technique T1059.001 --technique T1574.002 \
-    --software "Cobalt Strike" --software ShadowPad --country TW --sector government --top 5 || true
-fi
-if [ -f "$DATA/attack/enterprise-attack-18.1.json" ]; then
-  step cairn export navigator --actor RedHotel -o redhotel-layer.json
-  cairn export navigator --actor RedHotel -o "$(dirname "$CAIRN_DB")/redhotel-layer.json" && \
-    echo "ATT&CK Navigator layer written to $(dirname "$CAIRN_DB")/redhotel-layer.json"
-fi
+step cairn attribute --technique T1190 --technique T1059.001 --technique T1574.002 --software "Cobalt Strike" --software ShadowPad --country TW --sector government
+cairn attribute --technique T1190 --technique T1059.001 --technique T1574.002 \
+  --software "Cobalt Strike" --software ShadowPad --country TW --sector government --top 5 || true
+step cairn export navigator --actor RedHotel -o redhotel-layer.json
+cairn export navigator --actor RedHotel -o "$(dirname "$CAIRN_DB")/redhotel-layer.json" && \
+  echo "ATT&CK Navigator layer written to $(dirname "$CAIRN_DB")/redhotel-layer.json"
 
 printf '\nThe store is %s; try `cairn actor "Aquatic Panda"`, `cairn stats`, or --json on any command.\n' "$CAIRN_DB"
 

@@ -211,7 +211,22 @@ fn real_attack_and_misp_load_completely_and_resolve_redhotel() {
 fn broken_input_is_rejected_whole_and_the_store_is_untouched() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("kb.db");
-    assert!(cairn(&db, &["ingest", "--starter"]).status.success());
+    // The Insikt part of the starter pack: a populated store, small enough to
+    // dump whole after every case.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../starter");
+    let out = cairn(
+        &db,
+        &[
+            "ingest",
+            root.join("redhotel-insikt-2023.json").to_str().unwrap(),
+            root.join("tag22-insikt-2021.json").to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let before = dump(&db);
     assert!(before.len() > 500);
 
@@ -286,4 +301,92 @@ fn lists_and_csv_link_indicators_to_the_named_actor() {
     let miss = cairn(&db, &["actor", "RedHotle"]);
     assert_eq!(miss.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&miss.stderr).contains("RedHotel"));
+}
+
+/// A machine with only the clone: `--starter` alone gives ATT&CK (so
+/// attribution ranks real groups) and RedHotel under its vendors' names; the
+/// published ATT&CK file loaded afterwards is recognised as the same.
+#[test]
+fn the_starter_pack_alone_carries_attack_and_attribution_works() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("kb.db");
+    let rows: Vec<serde_json::Value> = {
+        let out = cairn(&db, &["ingest", "--starter", "--json"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let attack = rows
+        .iter()
+        .find(|r| r["file"] == "starter/enterprise-attack-18.1.json")
+        .expect("ATT&CK Enterprise in the starter pack");
+    assert_eq!(attack["source"], "MITRE ATT&CK (enterprise-attack)");
+    // Every object of the bundled copy is stored: count them from the copy itself.
+    let packed = include_bytes!("../../../starter/attack/enterprise-attack-18.1.json.zst");
+    let raw: serde_json::Value =
+        serde_json::from_slice(&zstd::decode_all(&packed[..]).unwrap()).unwrap();
+    let sets = raw["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["type"] == "intrusion-set")
+        .count() as i64;
+    assert!(sets > 100);
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let stored: i64 = c
+        .query_row(
+            "SELECT COUNT(*) FROM objects o JOIN sources s ON s.id = o.source_id \
+             WHERE s.name = 'MITRE ATT&CK (enterprise-attack)' AND kind = 'intrusion-set'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(stored, sets);
+    assert!(
+        rows.iter()
+            .any(|r| r["file"] == "starter/ics-attack-18.1.json")
+    );
+
+    let v = json(&cairn(
+        &db,
+        &[
+            "attribute",
+            "--json",
+            "-t",
+            "T1190",
+            "-t",
+            "T1059.001",
+            "-t",
+            "T1574.002",
+            "-s",
+            "ShadowPad",
+            "-s",
+            "Cobalt Strike",
+        ],
+    ));
+    let candidates = v["candidates"].as_array().expect("candidates");
+    assert!(candidates.len() >= 5, "{v}");
+    assert!(
+        candidates
+            .iter()
+            .all(|c| !c["actor"].as_str().unwrap_or("").is_empty())
+    );
+    let v = json(&cairn(&db, &["actor", "Earth Lusca", "--json"]));
+    assert!(
+        v["techniques"].as_array().is_some_and(|t| !t.is_empty()),
+        "{v}"
+    );
+
+    // The published file, when at hand, is the same bytes: skipped as unchanged.
+    if let Some(file) = cairn_testkit::dataset("attack/enterprise-attack-18.1.json") {
+        let out = cairn(&db, &["ingest", "--json", file.to_str().unwrap()]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["status"], "unchanged", "{v}");
+    }
 }

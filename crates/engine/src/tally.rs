@@ -67,7 +67,13 @@ impl Tally {
 
     /// Hits per key, a hit on a value several keys carry counting for each.
     pub(crate) fn per_key(&self) -> FxHashMap<u32, u64> {
-        let mut out = self.single.clone();
+        // Not `single.clone()`: that copies the whole table, sized up front
+        // for tens of thousands of keys, however few were hit.
+        let mut out = FxHashMap::with_capacity_and_hasher(
+            self.single.len() + self.multi.len(),
+            Default::default(),
+        );
+        out.extend(self.single.iter().map(|(k, n)| (*k, *n)));
         for (ks, n) in &self.multi {
             for k in ks {
                 *out.entry(*k).or_insert(0) += n;

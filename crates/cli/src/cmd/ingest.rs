@@ -25,6 +25,21 @@ const STARTER: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// MITRE ATT&CK, unchanged but zstd-compressed (terms of use in
+/// starter/attack/LICENSE-ATTACK.txt), so attribution works on a machine that
+/// has only the clone. Ingested with the default options, so loading the same
+/// published file later is recognised as unchanged.
+const STARTER_ATTACK: &[(&str, &[u8])] = &[
+    (
+        "starter/enterprise-attack-18.1.json",
+        include_bytes!("../../../../starter/attack/enterprise-attack-18.1.json.zst"),
+    ),
+    (
+        "starter/ics-attack-18.1.json",
+        include_bytes!("../../../../starter/attack/ics-attack-18.1.json.zst"),
+    ),
+];
+
 /// Arguments.
 #[derive(clap::Args)]
 pub struct Args {
@@ -52,7 +67,8 @@ pub struct Args {
     /// Keep indicators of benign infrastructure found in reports.
     #[arg(long)]
     keep_benign: bool,
-    /// Also load Cairn's bundled starter pack (RedHotel, from Insikt Group's public reporting).
+    /// Also load Cairn's bundled starter pack: MITRE ATT&CK Enterprise and ICS, and
+    /// RedHotel's indicators from Insikt Group's public reporting.
     #[arg(long)]
     starter: bool,
     /// One JSON object per file.
@@ -113,6 +129,17 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
                     bytes: text.as_bytes().to_vec(),
                 },
                 o,
+            ));
+        }
+        for (name, packed) in STARTER_ATTACK {
+            let bytes = zstd::decode_all(*packed)
+                .with_context(|| format!("{name}: the bundled copy is damaged"))?;
+            inputs.push((
+                Input {
+                    name: name.to_string(),
+                    bytes,
+                },
+                Options::default(),
             ));
         }
     }
