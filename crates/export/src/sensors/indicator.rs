@@ -109,9 +109,16 @@ pub fn merge(rows: &[ExportIndicator]) -> Vec<SensorIndicator> {
     out
 }
 
+/// What a query value keeps unescaped: RFC 3986's unreserved characters.
+const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// The indicator page of the web app for `value`.
 pub fn indicator_url(base: &str, value: &str) -> String {
-    let enc = percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC);
+    let enc = percent_encoding::utf8_percent_encode(value, QUERY_VALUE);
     format!("{}/indicator?value={enc}", base.trim_end_matches('/'))
 }
 
