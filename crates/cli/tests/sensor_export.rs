@@ -46,15 +46,35 @@ fn fixture() -> Fixture {
     std::fs::write(&secret, "secret-c2.redzone.asia\n").expect("write");
     ok(cairn(
         &db,
-        &["ingest", "--actor", "RedHotel", "--tlp", "red", "--source", "Our own IR",
-          "--format", "list", secret.to_str().expect("path")],
+        &[
+            "ingest",
+            "--actor",
+            "RedHotel",
+            "--tlp",
+            "red",
+            "--source",
+            "Our own IR",
+            "--format",
+            "list",
+            secret.to_str().expect("path"),
+        ],
     ));
     let team = dir.path().join("team.txt");
     std::fs::write(&team, "cdn.benignco.net\nfresh-c2.dga.asia\n").expect("write");
     ok(cairn(
         &db,
-        &["ingest", "--actor", "RedHotel", "--tlp", "green", "--source", "Team list",
-          "--format", "list", team.to_str().expect("path")],
+        &[
+            "ingest",
+            "--actor",
+            "RedHotel",
+            "--tlp",
+            "green",
+            "--source",
+            "Team list",
+            "--format",
+            "list",
+            team.to_str().expect("path"),
+        ],
     ));
     let wl = dir.path().join("list.json");
     std::fs::write(&wl, WARNINGLIST).expect("write");
@@ -97,7 +117,14 @@ fn zeek_intel_file_matches_the_store_line_by_line() {
     let path = out_dir.join("redhotel.intel");
     ok(cairn(
         &f.db,
-        &["export", "zeek-intel", "--actor", "RedHotel", "-o", path.to_str().expect("path")],
+        &[
+            "export",
+            "zeek-intel",
+            "--actor",
+            "RedHotel",
+            "-o",
+            path.to_str().expect("path"),
+        ],
     ));
     assert_no_temp_files(&out_dir);
     let names: Vec<_> = std::fs::read_dir(&out_dir).expect("dir").collect();
@@ -106,14 +133,19 @@ fn zeek_intel_file_matches_the_store_line_by_line() {
     let mut lines = text.lines();
     assert_eq!(
         lines.next(),
-        Some("#fields\tindicator\tindicator_type\tmeta.source\tmeta.desc\tmeta.url\tmeta.do_notice")
+        Some(
+            "#fields\tindicator\tindicator_type\tmeta.source\tmeta.desc\tmeta.url\tmeta.do_notice"
+        )
     );
     let mut got = BTreeSet::new();
     for line in lines {
         let f: Vec<&str> = line.split('\t').collect();
         assert_eq!(f.len(), 6, "{line:?}");
         assert!(f[1].starts_with("Intel::"), "{line:?}");
-        assert!(f[3].contains("actor: "), "RedHotel's name in meta.desc: {line:?}");
+        assert!(
+            f[3].contains("actor: "),
+            "RedHotel's name in meta.desc: {line:?}"
+        );
         assert!(f[4].starts_with("http://127.0.0.1:8080/indicator?value="));
         assert!(f[5] == "T" || f[5] == "F");
         got.insert((f[0].to_string(), f[1].to_string()));
@@ -137,16 +169,27 @@ fn suricata_directory_csv_ecs_and_rpz_match_the_store() {
     let f = fixture();
     let want = expected(&f.db);
     let of = |k: IndicatorKind| -> BTreeSet<String> {
-        want.iter().filter(|(x, _)| *x == k).map(|(_, v)| v.clone()).collect()
+        want.iter()
+            .filter(|(x, _)| *x == k)
+            .map(|(_, v)| v.clone())
+            .collect()
     };
     // Suricata: a directory of atomically written files.
     let dir = f.dir.path().join("suricata");
     ok(cairn(
         &f.db,
-        &["export", "suricata-dataset", "--actor", "RedHotel", "-o", dir.to_str().expect("path")],
+        &[
+            "export",
+            "suricata-dataset",
+            "--actor",
+            "RedHotel",
+            "-o",
+            dir.to_str().expect("path"),
+        ],
     ));
     assert_no_temp_files(&dir);
-    let read = |n: &str| std::fs::read_to_string(dir.join(n)).unwrap_or_else(|e| panic!("{n}: {e}"));
+    let read =
+        |n: &str| std::fs::read_to_string(dir.join(n)).unwrap_or_else(|e| panic!("{n}: {e}"));
     let b64 = base64::engine::general_purpose::STANDARD;
     let domains: BTreeSet<String> = read("cairn-domains.lst")
         .lines()
@@ -175,19 +218,35 @@ fn suricata_directory_csv_ecs_and_rpz_match_the_store() {
     let mut r = csv::Reader::from_reader(csv.as_bytes());
     assert_eq!(
         r.headers().expect("header").iter().collect::<Vec<_>>(),
-        ["value", "type", "actors", "roles", "sources", "confidence", "tlp", "first_seen", "last_seen"]
+        [
+            "value",
+            "type",
+            "actors",
+            "roles",
+            "sources",
+            "confidence",
+            "tlp",
+            "first_seen",
+            "last_seen"
+        ]
     );
     let mut got = BTreeSet::new();
     for rec in r.records() {
         let rec = rec.expect("record");
         assert!(!rec[2].is_empty(), "no actor for {}", &rec[0]);
         assert!(rec[6].parse::<Tlp>().is_ok_and(|t| t <= Tlp::Amber));
-        got.insert((rec[1].parse::<IndicatorKind>().expect("type"), rec[0].to_string()));
+        got.insert((
+            rec[1].parse::<IndicatorKind>().expect("type"),
+            rec[0].to_string(),
+        ));
     }
     assert_eq!(got, want);
 
     // ECS: one JSON document a line, for every value ECS has a field for.
-    let ecs = ok(cairn(&f.db, &["export", "ecs-ndjson", "--actor", "RedHotel"]));
+    let ecs = ok(cairn(
+        &f.db,
+        &["export", "ecs-ndjson", "--actor", "RedHotel"],
+    ));
     let docs: Vec<serde_json::Value> = ecs
         .lines()
         .map(|l| serde_json::from_str(l).expect("JSON line"))
@@ -233,4 +292,26 @@ fn red_only_when_asked_and_deltas_since() {
     assert_eq!(out.status.code(), Some(2));
     let out = cairn(&f.db, &["export", "zeek-intel", "--actor", "Nobody Panda"]);
     assert_eq!(out.status.code(), Some(1));
+    // The team's list no longer names fresh-c2: withdrawn, so no longer exported.
+    assert!(csv.contains("fresh-c2.dga.asia"));
+    let team = f.dir.path().join("team.txt");
+    std::fs::write(&team, "cdn.benignco.net\nother-c2.dga.asia\n").expect("write");
+    ok(cairn(
+        &f.db,
+        &[
+            "ingest",
+            "--actor",
+            "RedHotel",
+            "--tlp",
+            "green",
+            "--source",
+            "Team list",
+            "--format",
+            "list",
+            team.to_str().expect("path"),
+        ],
+    ));
+    let csv = ok(cairn(&f.db, &["export", "csv"]));
+    assert!(!csv.contains("fresh-c2"), "withdrawn indicator exported");
+    assert!(csv.contains("other-c2.dga.asia"));
 }

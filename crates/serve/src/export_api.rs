@@ -121,6 +121,11 @@ async fn export(
         )
             .into_response());
     }
-    let body = out.files.into_iter().next().map(|f| f.content).unwrap_or_default();
+    let body = out
+        .files
+        .into_iter()
+        .next()
+        .map(|f| f.content)
+        .unwrap_or_default();
     Ok(([(header::CONTENT_TYPE, format.media_type())], body).into_response())
 }

@@ -39,12 +39,41 @@ fn export_op() -> Value {
         "The store's indicators for a sensor (Zeek Intel, Suricata datasets, RPZ, CSV, ECS NDJSON); warninglisted values never included",
         "reader",
         json!([
-            path("format", "zeek-intel, suricata-dataset, rpz, csv, ecs-ndjson", "string"),
-            query("tlp_max", "Highest TLP exported (default amber; capped at amber for readers)", false, "string"),
-            query("actor", "Only this actor's indicators (any vendor's name)", false, "string"),
-            query("since", "Only indicators added or changed since (RFC 3339, date, epoch seconds)", false, "string"),
-            query("url_base", "Web app address for links back to indicator pages (default the server's)", false, "string"),
-            query("file", "suricata-dataset: one file of the export (without it: the list of files)", false, "string")
+            path(
+                "format",
+                "zeek-intel, suricata-dataset, rpz, csv, ecs-ndjson",
+                "string"
+            ),
+            query(
+                "tlp_max",
+                "Highest TLP exported (default amber; capped at amber for readers)",
+                false,
+                "string"
+            ),
+            query(
+                "actor",
+                "Only this actor's indicators (any vendor's name)",
+                false,
+                "string"
+            ),
+            query(
+                "since",
+                "Only indicators added or changed since (RFC 3339, date, epoch seconds)",
+                false,
+                "string"
+            ),
+            query(
+                "url_base",
+                "Web app address for links back to indicator pages (default the server's)",
+                false,
+                "string"
+            ),
+            query(
+                "file",
+                "suricata-dataset: one file of the export (without it: the list of files)",
+                false,
+                "string"
+            )
         ]),
         "The export",
     );

@@ -104,7 +104,9 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         Format::Stix => store
             .actor_subgraph(actor)?
             .map(|sub| cairn_export::stix_bundle(&sub)),
-        _ => store.actor(actor)?.map(|p| cairn_export::navigator_layer(&p)),
+        _ => store
+            .actor(actor)?
+            .map(|p| cairn_export::navigator_layer(&p)),
     };
     let Some(value) = value else {
         return no_actor(&store, actor);

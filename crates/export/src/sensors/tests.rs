@@ -34,7 +34,13 @@ fn indicator(n: u32, kind: IndicatorKind, value: &str, p: &Provenance) -> Object
     }
 }
 
-fn bundle(source: &str, tlp: Tlp, conf: Option<u8>, values: &[(IndicatorKind, &str)], first: u32) -> Bundle {
+fn bundle(
+    source: &str,
+    tlp: Tlp,
+    conf: Option<u8>,
+    values: &[(IndicatorKind, &str)],
+    first: u32,
+) -> Bundle {
     let p = prov(source, tlp, conf);
     let mut objects = vec![Object {
         id: ACTOR.into(),
@@ -82,7 +88,10 @@ fn store() -> Store {
             (K::Email, "ops@kb.dga.asia"),
             (K::Md5, "9e107d9d372bb6826bd81d3542a419d6"),
             (K::Sha1, "2fd4e1c67a2d28fced849ee1bb76e7391b93eb12"),
-            (K::Sha256, "d7a8fbb307d7809469ca9abcb0082e4f8d5651e46d3cdb762d02d0bf37c9e592"),
+            (
+                K::Sha256,
+                "d7a8fbb307d7809469ca9abcb0082e4f8d5651e46d3cdb762d02d0bf37c9e592",
+            ),
             (K::CertSha1, "a94a8fe5ccb19ba61c4c0873d391e987982fbbd3"),
             (K::Ja3, "e7d705a3286e19ea42f587b344ee6865"),
             (K::Domain, "cdn.benignco.net"),
@@ -99,7 +108,13 @@ fn store() -> Store {
         100,
     );
     s.ingest(&b, None, None).expect("ingest b");
-    let red = bundle("Partner", Tlp::Red, None, &[(K::Domain, "red.dga.asia")], 200);
+    let red = bundle(
+        "Partner",
+        Tlp::Red,
+        None,
+        &[(K::Domain, "red.dga.asia")],
+        200,
+    );
     s.ingest(&red, None, None).expect("ingest red");
     let wl = Bundle {
         source: "warninglists".into(),
@@ -135,11 +150,15 @@ fn expected(s: &Store) -> BTreeMap<(IndicatorKind, String), (BTreeSet<String>, B
     for h in s.hunt_indicators(false).expect("indicators") {
         let ctx = s.indicator_context(h.key).expect("context");
         if ctx.sources.iter().any(|p| p.tlp > Tlp::Amber)
-            || lists.check(h.observable.kind, &h.observable.value).is_some()
+            || lists
+                .check(h.observable.kind, &h.observable.value)
+                .is_some()
         {
             continue;
         }
-        let e = out.entry((h.observable.kind, h.observable.value)).or_default();
+        let e = out
+            .entry((h.observable.kind, h.observable.value))
+            .or_default();
         e.0.extend(ctx.sources.iter().map(|p| p.source.clone()));
         e.1.extend(ctx.actors.iter().map(|a| a.name.clone()));
     }
@@ -156,8 +175,11 @@ fn collect_leaves_out_red_and_warninglisted_and_merges_sources() {
     assert!(!values.contains("10.1.2.3"));
     assert_eq!(c.warninglisted, 2);
     let want = expected(&s);
-    let got: BTreeSet<(IndicatorKind, String)> =
-        c.indicators.iter().map(|i| (i.kind, i.value.clone())).collect();
+    let got: BTreeSet<(IndicatorKind, String)> = c
+        .indicators
+        .iter()
+        .map(|i| (i.kind, i.value.clone()))
+        .collect();
     assert_eq!(got, want.keys().cloned().collect());
     let kb = c
         .indicators
@@ -188,7 +210,9 @@ fn zeek_intel_lines_follow_the_intel_framework() {
     let mut lines = text.lines();
     assert_eq!(
         lines.next(),
-        Some("#fields\tindicator\tindicator_type\tmeta.source\tmeta.desc\tmeta.url\tmeta.do_notice")
+        Some(
+            "#fields\tindicator\tindicator_type\tmeta.source\tmeta.desc\tmeta.url\tmeta.do_notice"
+        )
     );
     let known = [
         "Intel::ADDR",
@@ -271,8 +295,7 @@ fn zeek_fields_never_carry_a_tab_or_newline() {
 }
 
 fn file<'a>(out: &'a SensorExport, name: &str) -> &'a str {
-    &out
-        .files
+    &out.files
         .iter()
         .find(|f| f.name == name)
         .unwrap_or_else(|| panic!("no {name}"))
@@ -286,7 +309,10 @@ fn suricata_sets_decode_to_the_store_and_rules_use_them() {
     let out = suricata_dataset(&c.indicators);
     let want = expected(&s);
     let of = |k: IndicatorKind| -> BTreeSet<String> {
-        want.keys().filter(|(x, _)| *x == k).map(|(_, v)| v.clone()).collect()
+        want.keys()
+            .filter(|(x, _)| *x == k)
+            .map(|(_, v)| v.clone())
+            .collect()
     };
     let b64 = base64::engine::general_purpose::STANDARD;
     // String sets: base64, one a line, decoding to the store's domains.
@@ -306,7 +332,10 @@ fn suricata_sets_decode_to_the_store_and_rules_use_them() {
         assert_eq!(got, of(kind), "{name}");
         for l in &got {
             if let Some(n) = len {
-                assert!(l.len() == n && l.bytes().all(|b| b.is_ascii_hexdigit()), "{l}");
+                assert!(
+                    l.len() == n && l.bytes().all(|b| b.is_ascii_hexdigit()),
+                    "{l}"
+                );
             } else {
                 assert!(l.parse::<std::net::IpAddr>().is_ok(), "{l}");
             }
@@ -337,15 +366,25 @@ fn suricata_sets_decode_to_the_store_and_rules_use_them() {
     let names: BTreeSet<&str> = out.files.iter().map(|f| f.name.as_str()).collect();
     let mut sids = BTreeSet::new();
     let mut buffers = BTreeSet::new();
-    for r in file(&out, "cairn.rules").lines().filter(|l| !l.starts_with('#')) {
+    for r in file(&out, "cairn.rules")
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+    {
         assert!(r.starts_with("alert "), "{r}");
         assert!(r.ends_with(";)"), "{r}");
-        let sid = r.split("sid:").nth(1).and_then(|x| x.split(';').next()).expect("sid");
+        let sid = r
+            .split("sid:")
+            .nth(1)
+            .and_then(|x| x.split(';').next())
+            .expect("sid");
         assert!(sids.insert(sid.to_string()), "duplicate sid {sid}");
         for part in r.split("; ") {
             if let Some(ds) = part.strip_prefix("dataset:isset,") {
                 let opts: Vec<&str> = ds.split(',').collect();
-                let load = opts.iter().find_map(|o| o.strip_prefix("load ")).expect("load");
+                let load = opts
+                    .iter()
+                    .find_map(|o| o.strip_prefix("load "))
+                    .expect("load");
                 assert!(names.contains(load), "{load} not written");
                 assert!(opts.iter().any(|o| o.starts_with("type ")));
             }
@@ -357,7 +396,10 @@ fn suricata_sets_decode_to_the_store_and_rules_use_them() {
         }
     }
     assert_eq!(buffers.len(), 5, "{buffers:?}");
-    assert!(file(&out, "cairn.rules").contains("dns.query; dataset:isset,cairn-domains,type string,load cairn-domains.lst;"));
+    assert!(
+        file(&out, "cairn.rules")
+            .contains("dns.query; dataset:isset,cairn-domains,type string,load cairn-domains.lst;")
+    );
 }
 
 #[test]
@@ -395,7 +437,12 @@ fn csv_parses_back_to_the_store() {
     let c = collect(&s, &amber()).expect("collect");
     let out = csv(&c.indicators);
     let mut r = ::csv::Reader::from_reader(out.files[0].content.as_bytes());
-    let header: Vec<String> = r.headers().expect("header").iter().map(String::from).collect();
+    let header: Vec<String> = r
+        .headers()
+        .expect("header")
+        .iter()
+        .map(String::from)
+        .collect();
     assert_eq!(header, CSV_COLUMNS);
     let want = expected(&s);
     let mut got = BTreeSet::new();
@@ -404,7 +451,11 @@ fn csv_parses_back_to_the_store() {
         let kind: IndicatorKind = rec[1].parse().expect("type");
         let (sources, actors) = &want[&(kind, rec[0].to_string())];
         let listed = |i: usize| -> BTreeSet<String> {
-            rec[i].split("; ").filter(|x| !x.is_empty()).map(String::from).collect()
+            rec[i]
+                .split("; ")
+                .filter(|x| !x.is_empty())
+                .map(String::from)
+                .collect()
         };
         assert_eq!(&listed(4), sources);
         assert_eq!(&listed(2), actors);
@@ -446,11 +497,20 @@ fn ecs_documents_carry_the_value_where_ecs_wants_it() {
         assert!(sources.iter().all(|s| provider.contains(s.as_str())));
         let groups: BTreeSet<String> = d["threat"]["group"]["name"]
             .as_array()
-            .map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default();
         assert_eq!(&groups, actors);
-        assert!(["Low", "Medium", "High", "None", "Not Specified"].contains(&ind["confidence"].as_str().expect("confidence")));
-        assert!(["CLEAR", "GREEN", "AMBER"].contains(&ind["marking"]["tlp"].as_str().expect("tlp")));
+        assert!(
+            ["Low", "Medium", "High", "None", "Not Specified"]
+                .contains(&ind["confidence"].as_str().expect("confidence"))
+        );
+        assert!(
+            ["CLEAR", "GREEN", "AMBER"].contains(&ind["marking"]["tlp"].as_str().expect("tlp"))
+        );
         assert_eq!(ind["first_seen"], "2023-08-08T00:00:00.000Z");
         assert_eq!(d["event"]["kind"], "enrichment");
         got.insert((kind, value));

@@ -88,12 +88,7 @@ pub fn zeek_intel(indicators: &[SensorIndicator], opts: &SensorOptions) -> Senso
             continue;
         };
         let value = zeek_value(i.kind, &i.value);
-        if value.is_empty()
-            || has_control(&value)
-            || value.contains(' ')
-            || value == "-"
-            || value == "(empty)"
-        {
+        if value.is_empty() || has_control(&value) || value == "-" || value == "(empty)" {
             skipped += 1;
             continue;
         }
