@@ -196,8 +196,14 @@ fn run_sensor(global: &Global, args: &Args, format: SensorFormat) -> anyhow::Res
         Some(path) => write_atomic(path, main_file(&out).as_bytes())?,
         None => {
             let mut o = std::io::stdout().lock();
-            o.write_all(main_file(&out).as_bytes())?;
-            o.flush()?;
+            match o
+                .write_all(main_file(&out).as_bytes())
+                .and_then(|()| o.flush())
+            {
+                // `| head` closing the pipe is the reader's choice, not an error.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                r => r?,
+            }
         }
     }
     if !global.quiet
