@@ -45,6 +45,11 @@ step cairn export navigator --actor RedHotel -o redhotel-layer.json
 cairn export navigator --actor RedHotel -o "$(dirname "$CAIRN_DB")/redhotel-layer.json" && \
   echo "ATT&CK Navigator layer written to $(dirname "$CAIRN_DB")/redhotel-layer.json"
 
+step cairn export zeek-intel --actor RedHotel -o redhotel.intel
+cairn export zeek-intel --actor RedHotel -o "$(dirname "$CAIRN_DB")/redhotel.intel" && \
+  head -4 "$(dirname "$CAIRN_DB")/redhotel.intel"
+echo "(a Zeek Intel file: add it to Intel::read_files; also suricata-dataset, rpz, csv, ecs-ndjson)"
+
 printf '\nThe store is %s; try `cairn actor "Aquatic Panda"`, `cairn stats`, or --json on any command.\n' "$CAIRN_DB"
 
 # Last: the web app, REST API and TAXII feed over the same store.
@@ -60,6 +65,7 @@ cat <<MSG
 
   Then search "Charcoal Typhoon", open the actor, pivot to an indicator, try Attribute and Hunt.
   API:   curl -H "Authorization: Bearer $TOKEN" "http://$ADDR/api/v1/indicators/lookup?value=kb.dga.asia"
+  Sensors pull: curl -H "Authorization: Bearer $TOKEN" "http://$ADDR/api/v1/export/zeek-intel?actor=RedHotel"
   Docs:  http://$ADDR/api/v1/openapi.json      TAXII 2.1: http://$ADDR/taxii2/
   Readers (cairn token create --name x --role reader) never see TLP:RED or TLP:AMBER+STRICT.
 MSG

@@ -58,7 +58,7 @@ enum Command {
     Serve(cmd::serve::Args),
     /// Create, list and revoke API tokens for `cairn serve`.
     Token(cmd::token::Args),
-    /// Export an actor: its subgraph as STIX 2.1, or its techniques as an ATT&CK Navigator layer.
+    /// Export an actor (STIX 2.1, ATT&CK Navigator) or indicators for sensors (Zeek, Suricata, RPZ, CSV, ECS).
     Export(cmd::export::Args),
 }
 

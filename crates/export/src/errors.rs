@@ -2,7 +2,8 @@
 
 use thiserror::Error;
 
-/// An exported document that does not hold up.
+/// An exported document that does not hold up, or a store that could not
+/// be read for one.
 #[derive(Debug, Error)]
 pub enum ExportError {
     /// A STIX bundle breaks STIX 2.1 rules; each problem names the object.
@@ -11,4 +12,10 @@ pub enum ExportError {
         /// One line per problem.
         problems: Vec<String>,
     },
+    /// The store could not be read.
+    #[error(transparent)]
+    Kb(#[from] cairn_kb::errors::KbError),
+    /// The store's warninglists could not be read.
+    #[error(transparent)]
+    Engine(#[from] cairn_engine::EngineError),
 }

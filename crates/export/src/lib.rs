@@ -15,6 +15,10 @@
 //!   module notes list every rule an exported object follows.
 //! - [`navigator_layer`] turns a [`Profile`](cairn_kb::Profile)'s techniques
 //!   into an ATT&CK Navigator layer, scored by how many sources name each.
+//! - [`sensors`] writes the store's indicators for the sensors where logs
+//!   live: Zeek Intel files, Suricata datasets and rules, RPZ zones, CSV for
+//!   SIEM lookups, ECS NDJSON for Elastic ([`sensors::collect`] then
+//!   [`sensors::render`]); warninglisted values never leave.
 //! - [`check_bundle`] checks a bundle against the STIX 2.1 rules consumers
 //!   enforce; the tests hold every export to it.
 //!
@@ -70,6 +74,7 @@ mod check;
 pub mod emit;
 pub mod errors;
 mod navigator;
+pub mod sensors;
 mod stix;
 
 pub use check::{check_bundle, check_object};

@@ -11,7 +11,8 @@
 //!   [`Conflict`]s where sources disagree — never a silent merge.
 //! - [`Store::search`] ranks names, aliases and descriptions.
 //! - [`Store::hunt_indicators`] / [`Store::indicator_context`] feed the hunt
-//!   engine; [`Store::snapshot`] feeds attribution.
+//!   engine; [`Store::snapshot`] feeds attribution;
+//!   [`Store::export_indicators`] feeds the sensor exports.
 //!
 //! [`Store::open`] brings a store of an older schema forward in one
 //! transaction and refuses a newer one; [`Store::store_id`] with
@@ -48,6 +49,7 @@ mod resolve;
 mod rows;
 mod schema;
 mod search;
+mod sensors;
 mod tokens;
 
 pub use export::{SourceInfo, Statement, Subgraph};
@@ -61,6 +63,7 @@ pub use ingest::IngestReport;
 pub use profile::{AliasClaim, CountClaim, Member, Profile, SoftwareClaim, TechniqueClaim};
 pub use resolve::Conflict;
 pub use search::SearchHit;
+pub use sensors::{ExportIndicator, ExportQuery};
 pub use tokens::{Role, Token, TokenGrant};
 
 use errors::KbError;

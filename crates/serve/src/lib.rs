@@ -33,6 +33,7 @@ mod api;
 mod auth;
 mod engine;
 pub mod errors;
+mod export_api;
 mod openapi;
 mod security;
 mod state;
@@ -50,6 +51,7 @@ impl App {
             axum::Router::new()
                 .merge(crate::web::routes())
                 .merge(crate::api::routes())
+                .merge(crate::export_api::routes())
                 .merge(crate::taxii::routes()),
             self,
         )

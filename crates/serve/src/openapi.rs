@@ -33,6 +33,59 @@ fn body(op: &mut Value, media: &str, desc: &str) {
         json!({ "required": true, "description": desc, "content": { media: { "schema": {} } } });
 }
 
+/// `GET /api/v1/export/{format}`: a file, not JSON (but Suricata's listing).
+fn export_op() -> Value {
+    let mut e = op(
+        "The store's indicators for a sensor (Zeek Intel, Suricata datasets, RPZ, CSV, ECS NDJSON); warninglisted values never included",
+        "reader",
+        json!([
+            path(
+                "format",
+                "zeek-intel, suricata-dataset, rpz, csv, ecs-ndjson",
+                "string"
+            ),
+            query(
+                "tlp_max",
+                "Highest TLP exported (default amber; capped at amber for readers)",
+                false,
+                "string"
+            ),
+            query(
+                "actor",
+                "Only this actor's indicators (any vendor's name)",
+                false,
+                "string"
+            ),
+            query(
+                "since",
+                "Only indicators added or changed since (RFC 3339, date, epoch seconds)",
+                false,
+                "string"
+            ),
+            query(
+                "url_base",
+                "Web app address for links back to indicator pages (default the server's)",
+                false,
+                "string"
+            ),
+            query(
+                "file",
+                "suricata-dataset: one file of the export (without it: the list of files)",
+                false,
+                "string"
+            )
+        ]),
+        "The export",
+    );
+    e["responses"]["200"]["content"] = json!({
+        "text/plain": { "schema": { "type": "string" } },
+        "text/csv": { "schema": { "type": "string" } },
+        "application/x-ndjson": { "schema": { "type": "string" } },
+        "application/json": { "schema": { "type": "object" } }
+    });
+    e
+}
+
 /// The document served at `/api/v1/openapi.json`.
 pub(crate) fn document() -> Value {
     let name = || {
@@ -156,7 +209,8 @@ pub(crate) fn document() -> Value {
                 "get": op("List tokens (never their secrets)", "admin", json!([]), "Tokens"),
                 "post": create
             },
-            "/api/v1/tokens/{name}": { "delete": op("Revoke a token", "admin", json!([path("name", "Token name", "string")]), "Revoked") }
+            "/api/v1/tokens/{name}": { "delete": op("Revoke a token", "admin", json!([path("name", "Token name", "string")]), "Revoked") },
+            "/api/v1/export/{format}": { "get": export_op() }
         }
     })
 }
@@ -167,11 +221,11 @@ mod tests {
     fn every_api_route_is_documented() {
         let doc = super::document();
         let paths = doc["paths"].as_object().expect("paths");
-        let source = include_str!("api.rs");
+        let source = [include_str!("api.rs"), include_str!("export_api.rs")].concat();
         let mut routes = 0;
         for line in source.lines() {
             let line = line.trim();
-            if let Some(rest) = line.strip_prefix(".route(\"") {
+            if let Some((_, rest)) = line.split_once(".route(\"") {
                 let route = rest.split('"').next().unwrap_or_default();
                 routes += 1;
                 assert!(paths.contains_key(route), "{route} is not in openapi.json");

@@ -1,10 +1,17 @@
-//! `cairn export stix|navigator --actor NAME`: an actor's subgraph as a
-//! STIX 2.1 bundle, or its techniques as an ATT&CK Navigator layer.
+//! `cairn export FORMAT`: an actor's subgraph as a STIX 2.1 bundle or its
+//! techniques as an ATT&CK Navigator layer (`--actor` needed), or the
+//! store's indicators for sensors: a Zeek Intel file, Suricata datasets
+//! and rules (a directory), an RPZ zone, CSV, ECS NDJSON.
+//!
+//! Every file is written under a temporary name in its own directory and
+//! renamed into place, so a sensor that reloads it never reads half a file.
 
 use crate::Global;
+use cairn_export::sensors::{self, SensorExport, SensorFormat, SensorOptions};
+use cairn_kb::ExportQuery;
 use cairn_model::Tlp;
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Arguments.
@@ -14,16 +21,27 @@ pub struct Args {
     #[arg(value_enum)]
     format: Format,
     /// The actor: any vendor's name, an ATT&CK id (G1006) or a STIX id.
+    /// Needed for stix and navigator; for sensor formats, only that actor's
+    /// indicators.
     #[arg(long, value_name = "NAME")]
-    actor: String,
-    /// Write to this file instead of standard output.
-    #[arg(long, short, value_name = "FILE")]
+    actor: Option<String>,
+    /// Write to this file (a directory for suricata-dataset) instead of
+    /// standard output.
+    #[arg(long, short, value_name = "PATH")]
     output: Option<PathBuf>,
     /// Leave out everything marked above this TLP (clear, green, amber,
-    /// amber+strict, red): with `amber`, TLP:AMBER+STRICT and TLP:RED
-    /// statements are not exported.
+    /// amber+strict, red). Sensor formats default to amber: TLP:AMBER+STRICT
+    /// and TLP:RED never leave unless asked for.
     #[arg(long, value_name = "TLP", value_parser = parse_tlp)]
     tlp_max: Option<Tlp>,
+    /// Sensor formats: only indicators added or changed since this time
+    /// (RFC 3339, a date, or epoch seconds), for deltas.
+    #[arg(long, value_name = "TIME")]
+    since: Option<String>,
+    /// Sensor formats: the web app's address, for links back to each
+    /// indicator's page.
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8080")]
+    url_base: String,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy)]
@@ -32,54 +50,79 @@ enum Format {
     Stix,
     /// An ATT&CK Navigator layer of the actor's techniques, scored by sources.
     Navigator,
+    /// A Zeek Intel framework file (Intel::read_files).
+    ZeekIntel,
+    /// Suricata datasets, datarep and iprep files and cairn.rules, into a directory.
+    SuricataDataset,
+    /// A DNS response policy zone blocking each domain and its subdomains.
+    Rpz,
+    /// CSV for SIEM lookups: value,type,actors,roles,sources,confidence,tlp,first_seen,last_seen.
+    Csv,
+    /// Elastic ECS threat.indicator documents, one JSON a line.
+    EcsNdjson,
 }
 
 fn parse_tlp(s: &str) -> Result<Tlp, String> {
     s.parse()
 }
 
+fn no_actor(store: &cairn_kb::Store, name: &str) -> anyhow::Result<ExitCode> {
+    let s = store.suggest(name, 5)?;
+    if s.is_empty() {
+        eprintln!(
+            "cairn: no actor named `{name}` (the store may be empty: try `cairn ingest --starter`)"
+        );
+    } else {
+        eprintln!(
+            "cairn: no actor named `{name}`. Did you mean: {}?",
+            s.join(", ")
+        );
+    }
+    Ok(ExitCode::from(1))
+}
+
 pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
+    let sensor = match args.format {
+        Format::Stix | Format::Navigator => None,
+        Format::ZeekIntel => Some(SensorFormat::ZeekIntel),
+        Format::SuricataDataset => Some(SensorFormat::SuricataDataset),
+        Format::Rpz => Some(SensorFormat::Rpz),
+        Format::Csv => Some(SensorFormat::Csv),
+        Format::EcsNdjson => Some(SensorFormat::EcsNdjson),
+    };
+    if let Some(f) = sensor {
+        return run_sensor(global, &args, f);
+    }
+    let Some(actor) = args.actor.as_deref() else {
+        anyhow::bail!("stix and navigator exports need --actor NAME");
+    };
     let mut store = crate::open_store(global)?;
     if let Some(max) = args.tlp_max {
         store.restrict(max)?;
     }
     let value = match args.format {
         Format::Stix => store
-            .actor_subgraph(&args.actor)?
+            .actor_subgraph(actor)?
             .map(|sub| cairn_export::stix_bundle(&sub)),
-        Format::Navigator => store
-            .actor(&args.actor)?
+        _ => store
+            .actor(actor)?
             .map(|p| cairn_export::navigator_layer(&p)),
     };
     let Some(value) = value else {
-        let s = store.suggest(&args.actor, 5)?;
-        if s.is_empty() {
-            eprintln!(
-                "cairn: no actor named `{}` (the store may be empty: try `cairn ingest --starter`)",
-                args.actor
-            );
-        } else {
-            eprintln!(
-                "cairn: no actor named `{}`. Did you mean: {}?",
-                args.actor,
-                s.join(", ")
-            );
-        }
-        return Ok(ExitCode::from(1));
+        return no_actor(&store, actor);
     };
     let mut text = serde_json::to_string_pretty(&value)?;
     text.push('\n');
     match &args.output {
         Some(path) => {
-            std::fs::write(path, text)
-                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+            write_atomic(path, text.as_bytes())?;
             if !global.quiet {
                 let what = match args.format {
                     Format::Stix => {
                         let n = value["objects"].as_array().map_or(0, Vec::len);
                         format!("STIX 2.1 bundle, {n} objects")
                     }
-                    Format::Navigator => {
+                    _ => {
                         let n = value["techniques"].as_array().map_or(0, Vec::len);
                         format!("ATT&CK Navigator layer, {n} technique entries")
                     }
@@ -94,4 +137,117 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn run_sensor(global: &Global, args: &Args, format: SensorFormat) -> anyhow::Result<ExitCode> {
+    if format == SensorFormat::SuricataDataset && args.output.is_none() {
+        anyhow::bail!("suricata-dataset writes several files: give a directory with -o DIR");
+    }
+    let since = match &args.since {
+        Some(s) => Some(cairn_model::time::format_ms(
+            cairn_model::time::parse(s).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--since `{s}`: not a time (RFC 3339, a date such as 2024-01-31, or epoch seconds)"
+                )
+            })?,
+        )),
+        None => None,
+    };
+    let tlp_max = args.tlp_max.unwrap_or(Tlp::Amber);
+    let mut store = crate::open_store(global)?;
+    // The connection itself cannot see above the ceiling: actor names from a
+    // higher-marked source cannot reach a description either.
+    if tlp_max < Tlp::Red {
+        store.restrict(tlp_max)?;
+    }
+    let indicates = match &args.actor {
+        Some(name) => match store.actor(name)? {
+            Some(p) => Some(p.members.iter().map(|m| m.stix_id.clone()).collect()),
+            None => return no_actor(&store, name),
+        },
+        None => None,
+    };
+    let q = ExportQuery {
+        tlp_max,
+        indicates,
+        since,
+    };
+    let collected = sensors::collect(&store, &q)?;
+    for w in &collected.warnings {
+        eprintln!("cairn: warning: {w}");
+    }
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let opts = SensorOptions {
+        url_base: args.url_base.clone(),
+        generated: cairn_model::time::now_ms(),
+        serial: u32::try_from(secs).unwrap_or(u32::MAX),
+    };
+    let out = sensors::render(format, &collected.indicators, &opts);
+    match &args.output {
+        Some(path) if format == SensorFormat::SuricataDataset => {
+            std::fs::create_dir_all(path)
+                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?;
+            for f in &out.files {
+                write_atomic(&path.join(&f.name), f.content.as_bytes())?;
+            }
+        }
+        Some(path) => write_atomic(path, main_file(&out).as_bytes())?,
+        None => {
+            let mut o = std::io::stdout().lock();
+            match o
+                .write_all(main_file(&out).as_bytes())
+                .and_then(|()| o.flush())
+            {
+                // `| head` closing the pipe is the reader's choice, not an error.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                r => r?,
+            }
+        }
+    }
+    if !global.quiet
+        && let Some(path) = &args.output
+    {
+        eprintln!(
+            "cairn: wrote {} ({format}: {} values; {} with no place in the format, {} warninglisted left out)",
+            path.display(),
+            out.written,
+            out.skipped,
+            collected.warninglisted
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn main_file(out: &SensorExport) -> &str {
+    out.files.first().map_or("", |f| f.content.as_str())
+}
+
+/// Writes `bytes` to a temporary file beside `path`, then renames it over
+/// `path`: readers see the old file or the new one, never a part.
+fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| anyhow::anyhow!("{}: not a file name", path.display()))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        anyhow::bail!("cannot write {}: {e}", path.display());
+    }
+    Ok(())
 }

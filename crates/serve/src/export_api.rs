@@ -1,0 +1,131 @@
+//! `GET /api/v1/export/{format}`: the store's indicators in a sensor's
+//! format, for sensors that pull (a Zeek manager's cron, a Suricata
+//! rule-update job, a DNS firewall's zone transfer script, a SIEM lookup).
+//!
+//! The same options as `cairn export`, as query parameters. The caller's
+//! clearance caps `tlp_max` (a reader never gets TLP:AMBER+STRICT or
+//! TLP:RED, whatever it asks), and the export runs on a connection
+//! restricted to that ceiling, so not even an actor's name from a
+//! higher-marked source reaches a description. Suricata's export is several
+//! files: without `file` the answer lists them, with `file` it is that file.
+
+use crate::auth::ApiCaller;
+use crate::errors::ApiError;
+use crate::state::{App, Clearance};
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use cairn_export::sensors::{self, SensorFormat, SensorOptions};
+use cairn_kb::{ExportQuery, Store};
+use cairn_model::Tlp;
+use serde::Deserialize;
+use serde_json::json;
+
+pub(crate) fn routes() -> axum::Router<App> {
+    axum::Router::new().route("/api/v1/export/{format}", get(export))
+}
+
+#[derive(Deserialize)]
+struct ExportParams {
+    tlp_max: Option<String>,
+    actor: Option<String>,
+    since: Option<String>,
+    url_base: Option<String>,
+    file: Option<String>,
+}
+
+async fn export(
+    State(app): State<App>,
+    ApiCaller(c): ApiCaller,
+    Path(format): Path<String>,
+    Query(p): Query<ExportParams>,
+) -> Result<Response, ApiError> {
+    let format: SensorFormat = format.parse().map_err(ApiError::not_found)?;
+    let asked = match &p.tlp_max {
+        Some(t) => t
+            .parse::<Tlp>()
+            .map_err(|e| ApiError::bad_request(format!("tlp_max: {e}")))?,
+        None => Tlp::Amber,
+    };
+    let ceiling = match c.clearance() {
+        Clearance::Full => Tlp::Red,
+        Clearance::Restricted => Clearance::READER_CEILING,
+    };
+    let tlp_max = asked.min(ceiling);
+    let since = match &p.since {
+        Some(s) => Some(cairn_model::time::format_ms(
+            cairn_model::time::parse(s).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "since: `{s}` is not a time (RFC 3339, a date, or epoch seconds)"
+                ))
+            })?,
+        )),
+        None => None,
+    };
+    let url_base = p
+        .url_base
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", app.config().addr));
+    let db = app.config().db.clone();
+    let actor = p.actor.clone();
+    let out = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
+        let mut store = Store::open_existing(&db)?;
+        if tlp_max < Tlp::Red {
+            store.restrict(tlp_max)?;
+        }
+        let indicates = match &actor {
+            Some(name) => match store.actor(name)? {
+                Some(prof) => Some(prof.members.iter().map(|m| m.stix_id.clone()).collect()),
+                None => return Err(ApiError::not_found(format!("no actor called `{name}`"))),
+            },
+            None => None,
+        };
+        let q = ExportQuery {
+            tlp_max,
+            indicates,
+            since,
+        };
+        let collected = sensors::collect(&store, &q).map_err(|e| match e {
+            cairn_export::ExportError::Kb(k) => ApiError::from(k),
+            other => ApiError::internal(other),
+        })?;
+        let opts = SensorOptions {
+            url_base,
+            generated: cairn_model::time::now_ms(),
+            serial: u32::try_from(jiff::Timestamp::now().as_second()).unwrap_or(u32::MAX),
+        };
+        Ok(sensors::render(format, &collected.indicators, &opts))
+    })
+    .await
+    .map_err(ApiError::internal)??;
+
+    if format == SensorFormat::SuricataDataset {
+        let Some(name) = &p.file else {
+            let files: Vec<_> = out
+                .files
+                .iter()
+                .map(|f| json!({ "name": f.name, "url": format!("/api/v1/export/suricata-dataset?file={}", f.name) }))
+                .collect();
+            return Ok(Json(json!({ "format": format.as_str(), "files": files })).into_response());
+        };
+        let Some(f) = out.files.into_iter().find(|f| &f.name == name) else {
+            return Err(ApiError::not_found(format!(
+                "no file `{name}` in the Suricata export"
+            )));
+        };
+        return Ok((
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            f.content,
+        )
+            .into_response());
+    }
+    let body = out
+        .files
+        .into_iter()
+        .next()
+        .map(|f| f.content)
+        .unwrap_or_default();
+    Ok(([(header::CONTENT_TYPE, format.media_type())], body).into_response())
+}
