@@ -81,7 +81,7 @@ done
 ST_TOKEN=$("$CAIRN" --db "$DB" --quiet token create --name "schemathesis-$$-$RANDOM" --role admin)
 st_start=$(date +%s)
 set +e
-"$VENV/bin/st" run "http://127.0.0.1:$PORT/api/v1/openapi.json" --url "http://127.0.0.1:$PORT" \
+"$VENV/bin/st" --config-file .ci/schemathesis.toml run "http://127.0.0.1:$PORT/api/v1/openapi.json" --url "http://127.0.0.1:$PORT" \
     --checks all --max-examples "${ST_EXAMPLES:-30}" --seed 20 --no-color \
     --generation-database none --request-timeout 60 \
     -H "Authorization: Bearer $ST_TOKEN" >"$WORK/schemathesis.log" 2>&1

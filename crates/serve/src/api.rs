@@ -175,6 +175,12 @@ async fn lookup(
     ApiCaller(c): ApiCaller,
     Query(q): Query<LookupQuery>,
 ) -> Result<Response, ApiError> {
+    if q.value.chars().count() > bounds::MAX_VALUE {
+        return Err(ApiError::bad_request(format!(
+            "`value` holds up to {} characters",
+            bounds::MAX_VALUE
+        )));
+    }
     // Blank is a value nothing matches, not a malformed request.
     if q.value.trim().is_empty() {
         return Ok(Json(json!({ "value": "", "found": false, "matches": [] })).into_response());
@@ -235,6 +241,9 @@ async fn hunt(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     c.require(Role::Analyst)?;
+    if body.is_empty() {
+        return Err(ApiError::bad_request("send the log as the request body"));
+    }
     let name = q.name.unwrap_or_else(|| "upload.log".into());
     let result = app
         .hunt_bytes(c.clearance(), &name, body.to_vec(), q.record)
@@ -307,7 +316,17 @@ async fn create_token(
         .parse()
         .map_err(|e: String| ApiError::bad_request(e))?;
     let (secret, token) = app
-        .write(move |s| Ok(s.create_token(&t.name, role)?))
+        .write(move |s| {
+            let name = t.name.trim();
+            // Names are never reused, revoked or not.
+            if s.tokens()?.iter().any(|k| k.name == name) {
+                return Err(ApiError::new(
+                    axum::http::StatusCode::CONFLICT,
+                    format!("a token named `{name}` exists; pick another name"),
+                ));
+            }
+            Ok(s.create_token(name, role)?)
+        })
         .await?;
     Ok((
         axum::http::StatusCode::CREATED,

@@ -83,8 +83,17 @@ pub(crate) fn document() -> Value {
     body(
         &mut attribute,
         "application/json",
-        "Evidence {techniques, software, indicators, countries, sectors, when} or an ATT&CK Navigator layer",
+        "Evidence {techniques, software, indicators, countries, sectors, when} (each list may be one string) or an ATT&CK Navigator layer",
     );
+    let list = json!({ "type": ["array", "string", "null"], "items": { "type": "string" } });
+    attribute["requestBody"]["content"]["application/json"]["schema"] = json!({
+        "type": "object",
+        "properties": {
+            "techniques": list, "software": list, "indicators": list,
+            "countries": list, "sectors": list,
+            "when": { "type": ["string", "null"] }
+        }
+    });
     let mut hunt = op(
         "Hunt the store's active indicators through one log",
         "analyst",
@@ -148,7 +157,7 @@ pub(crate) fn document() -> Value {
         "type": "object",
         "required": ["name", "role"],
         "properties": {
-            "name": { "type": "string" },
+            "name": { "type": "string", "pattern": "\\S", "description": "Not blank; never used before" },
             "role": { "type": "string", "enum": ["reader", "analyst", "admin"] }
         }
     });
@@ -158,6 +167,7 @@ pub(crate) fn document() -> Value {
         // The body is read after the role is checked: 415 without JSON, 422 for JSON of the wrong shape.
         r.insert("415".into(), json!({ "$ref": "#/components/responses/Error" }));
         r.insert("422".into(), json!({ "$ref": "#/components/responses/Error" }));
+        r.insert("409".into(), json!({ "$ref": "#/components/responses/Error" }));
     }
     let mut openapi = op("This document", "none", json!([]), "OpenAPI 3.1");
     openapi["security"] = json!([]);
