@@ -241,9 +241,6 @@ async fn hunt(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     c.require(Role::Analyst)?;
-    if body.is_empty() {
-        return Err(ApiError::bad_request("send the log as the request body"));
-    }
     let name = q.name.unwrap_or_else(|| "upload.log".into());
     let result = app
         .hunt_bytes(c.clearance(), &name, body.to_vec(), q.record)

@@ -308,13 +308,18 @@ pub(crate) fn evidence_from_json(body: &[u8]) -> Result<Evidence, ApiError> {
             ))),
         }
     };
+    let when = match map.get("when") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => return Err(ApiError::bad_request("`when` is a date string")),
+    };
     Ok(Evidence {
         techniques: list("techniques")?,
         software: list("software")?,
         indicators: list("indicators")?,
         countries: list("countries")?,
         sectors: list("sectors")?,
-        when: map.get("when").and_then(Value::as_str).map(str::to_string),
+        when,
         ..Evidence::default()
     })
 }

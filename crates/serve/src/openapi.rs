@@ -12,7 +12,7 @@ pub(crate) mod bounds {
     /// `limit` of `/actors/{name}/indicators`.
     pub(crate) const INDICATOR_LIMIT: (u64, u64, u64) = (1, 10_000, 500);
     /// `top` of `/attribute`.
-    pub(crate) const TOP: (u64, u64, u64) = (1, 100, 10);
+    pub(crate) const TOP: (u64, u64, u64) = (1, 50, 10);
     /// Longest `value` a lookup takes.
     pub(crate) const MAX_VALUE: usize = 8192;
 }
@@ -86,8 +86,13 @@ pub(crate) fn document() -> Value {
         "Evidence {techniques, software, indicators, countries, sectors, when} (each list may be one string) or an ATT&CK Navigator layer",
     );
     let list = json!({ "type": ["array", "string", "null"], "items": { "type": "string" } });
+    // At least one kind of evidence, not empty.
+    let some = |k: &str| {
+        json!({ "required": [k], "properties": { k: { "type": ["array", "string"], "minItems": 1 } } })
+    };
     attribute["requestBody"]["content"]["application/json"]["schema"] = json!({
         "type": "object",
+        "anyOf": [some("techniques"), some("software"), some("indicators"), some("countries"), some("sectors")],
         "properties": {
             "techniques": list, "software": list, "indicators": list,
             "countries": list, "sectors": list,
@@ -111,8 +116,9 @@ pub(crate) fn document() -> Value {
     body(
         &mut hunt,
         "application/octet-stream",
-        "The log: Zeek TSV/JSON, JSON lines, CSV, text; gzip or zstd",
+        "The log: Zeek TSV/JSON, JSON lines, CSV, text; gzip or zstd (empty: nothing to hunt)",
     );
+    hunt["requestBody"]["required"] = json!(false);
     let mut ingest = op(
         "Ingest one intel file (one transaction)",
         "analyst",
