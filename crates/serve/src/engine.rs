@@ -105,7 +105,7 @@ impl App {
         let value = value.trim();
         if value.is_empty() || value.chars().count() > crate::openapi::bounds::MAX_VALUE {
             return Err(ApiError::bad_request(
-                "give one indicator value (up to 8192 characters) as ?value=",
+                "give one indicator value (up to 4096 characters) as ?value=",
             ));
         }
         let engines = self.engines();

@@ -13,8 +13,9 @@ pub(crate) mod bounds {
     pub(crate) const INDICATOR_LIMIT: (u64, u64, u64) = (1, 10_000, 500);
     /// `top` of `/attribute`.
     pub(crate) const TOP: (u64, u64, u64) = (1, 50, 10);
-    /// Longest `value` a lookup takes.
-    pub(crate) const MAX_VALUE: usize = 8192;
+    /// Longest `value` a lookup takes, in characters: percent-encoded it
+    /// stays under the HTTP stack's URI limit (64 KiB), which answers 414.
+    pub(crate) const MAX_VALUE: usize = 4096;
 }
 
 

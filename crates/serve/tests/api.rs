@@ -205,7 +205,11 @@ async fn lookup_uses_the_hunt_semantics() {
             None => assert_eq!(v["found"], false, "{value}: {v}"),
         }
     }
+    // Blank is a value nothing matches; no value at all is a bad request.
     let r = get(&f.app, "/api/v1/indicators/lookup?value=", Some(&f.analyst)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["found"], false);
+    let r = get(&f.app, "/api/v1/indicators/lookup", Some(&f.analyst)).await;
     assert_eq!(r.status, 400);
 }
 
