@@ -8,8 +8,8 @@ use crate::openapi::bounds;
 use crate::state::{App, Clearance};
 use axum::Json;
 use axum::body::Bytes;
-use axum::http::{HeaderValue, header};
 use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use cairn_kb::Role;
@@ -53,7 +53,11 @@ async fn stats(State(app): State<App>, ApiCaller(c): ApiCaller) -> Result<Respon
 }
 
 /// `value` (or the default when absent) checked against `(min, max, default)`.
-fn bounded(name: &str, value: Option<u64>, (min, max, default): (u64, u64, u64)) -> Result<usize, ApiError> {
+fn bounded(
+    name: &str,
+    value: Option<u64>,
+    (min, max, default): (u64, u64, u64),
+) -> Result<usize, ApiError> {
     let v = value.unwrap_or(default);
     if !(min..=max).contains(&v) {
         return Err(ApiError::bad_request(format!(
@@ -127,14 +131,19 @@ async fn actor_indicators(
     let limit = bounded("limit", q.limit, bounds::INDICATOR_LIMIT)?;
     let cl = c.clearance();
     let body = app
-        .answer(cl, "actor.indicators", &format!("{limit} {name}"), || async {
-            let p = app.profile(cl, name).await?;
-            let ids: Vec<String> = p.members.iter().map(|m| m.stix_id.clone()).collect();
-            let (rows, total) = app
-                .read(cl, move |s| Ok(s.actor_indicators(&ids, limit)?))
-                .await?;
-            json_bytes(&json!({ "actor": p.name, "total": total, "indicators": rows }))
-        })
+        .answer(
+            cl,
+            "actor.indicators",
+            &format!("{limit} {name}"),
+            || async {
+                let p = app.profile(cl, name).await?;
+                let ids: Vec<String> = p.members.iter().map(|m| m.stix_id.clone()).collect();
+                let (rows, total) = app
+                    .read(cl, move |s| Ok(s.actor_indicators(&ids, limit)?))
+                    .await?;
+                json_bytes(&json!({ "actor": p.name, "total": total, "indicators": rows }))
+            },
+        )
         .await?;
     Ok(json_reply(&body))
 }
@@ -221,9 +230,7 @@ async fn attribute(
 ) -> Result<Response, ApiError> {
     let top = bounded("top", q.top, bounds::TOP)?;
     let evidence = crate::engine::evidence_from_json(&body)?;
-    let ranking = app
-        .attribute(c.clearance(), evidence, top)
-        .await?;
+    let ranking = app.attribute(c.clearance(), evidence, top).await?;
     Ok(Json(ranking).into_response())
 }
 

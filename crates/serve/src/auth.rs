@@ -250,7 +250,8 @@ impl FromRequestParts<App> for ApiCaller {
                         // limit the message says to slow down.
                         let mut e = ApiError::unauthorized();
                         if app.limit_login(&client_key(parts)).is_err() {
-                            e.message = "too many invalid tokens from this address; wait a minute".into();
+                            e.message =
+                                "too many invalid tokens from this address; wait a minute".into();
                         }
                         return Err(e);
                     }

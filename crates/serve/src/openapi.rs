@@ -18,7 +18,6 @@ pub(crate) mod bounds {
     pub(crate) const MAX_VALUE: usize = 4096;
 }
 
-
 fn op(summary: &str, role: &str, params: Value, response: &str) -> Value {
     let err = || json!({ "$ref": "#/components/responses/Error" });
     json!({
@@ -88,9 +87,7 @@ pub(crate) fn document() -> Value {
     );
     let list = json!({ "type": ["array", "string", "null"], "items": { "type": "string" } });
     // At least one kind of evidence, not empty.
-    let some = |k: &str| {
-        json!({ "required": [k], "properties": { k: { "type": ["array", "string"], "minItems": 1 } } })
-    };
+    let some = |k: &str| json!({ "required": [k], "properties": { k: { "type": ["array", "string"], "minItems": 1 } } });
     attribute["requestBody"]["content"]["application/json"]["schema"] = json!({
         "type": "object",
         "anyOf": [some("techniques"), some("software"), some("indicators"), some("countries"), some("sectors")],
@@ -172,9 +169,18 @@ pub(crate) fn document() -> Value {
     if let Some(r) = create["responses"].as_object_mut() {
         r.remove("200");
         // The body is read after the role is checked: 415 without JSON, 422 for JSON of the wrong shape.
-        r.insert("415".into(), json!({ "$ref": "#/components/responses/Error" }));
-        r.insert("422".into(), json!({ "$ref": "#/components/responses/Error" }));
-        r.insert("409".into(), json!({ "$ref": "#/components/responses/Error" }));
+        r.insert(
+            "415".into(),
+            json!({ "$ref": "#/components/responses/Error" }),
+        );
+        r.insert(
+            "422".into(),
+            json!({ "$ref": "#/components/responses/Error" }),
+        );
+        r.insert(
+            "409".into(),
+            json!({ "$ref": "#/components/responses/Error" }),
+        );
     }
     let mut openapi = op("This document", "none", json!([]), "OpenAPI 3.1");
     openapi["security"] = json!([]);

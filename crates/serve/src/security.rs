@@ -8,8 +8,8 @@
 use crate::state::App;
 use axum::Router;
 use axum::extract::Request;
-use axum::middleware::Next;
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tower_http::set_header::SetResponseHeaderLayer;
 

@@ -7,10 +7,10 @@ use cairn_engine::{Contexts, HitContext, HuntIndex, IndexOptions, IndicatorSourc
 use cairn_hunt::Index;
 use cairn_kb::{Store, TokenGrant};
 use cairn_model::Tlp;
+use std::any::Any;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::any::Any;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -380,7 +380,11 @@ impl App {
                 cache.generation = generation;
                 cache.map.clear();
             }
-            if let Some(b) = cache.map.get(&slot).and_then(|b| b.clone().downcast::<T>().ok()) {
+            if let Some(b) = cache
+                .map
+                .get(&slot)
+                .and_then(|b| b.clone().downcast::<T>().ok())
+            {
                 self.inner.answer_hits.fetch_add(1, Ordering::Relaxed);
                 return Ok(b);
             }
@@ -394,7 +398,9 @@ impl App {
             if cache.map.len() >= MAX_ANSWERS {
                 cache.map.clear();
             }
-            cache.map.insert(slot, made.clone() as Arc<dyn Any + Send + Sync>);
+            cache
+                .map
+                .insert(slot, made.clone() as Arc<dyn Any + Send + Sync>);
         }
         Ok(made)
     }

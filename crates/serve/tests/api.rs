@@ -459,7 +459,11 @@ async fn actor_answers_come_from_memory_until_the_store_changes() {
     let second = get(&f.app, uri, Some(&f.analyst)).await;
     let after = get(&f.app, "/api/v1/stats", Some(&f.admin)).await.json();
     assert_eq!(second.body, first.body);
-    assert_eq!(made(&after), made(&before), "the second answer was made again");
+    assert_eq!(
+        made(&after),
+        made(&before),
+        "the second answer was made again"
+    );
     assert_eq!(hits(&after), hits(&before) + 1);
     // A reader's answer is its own, never the analyst's kept one.
     assert!(first.body.contains("91.195.240.94"), "{}", first.body);

@@ -14,7 +14,11 @@ fn assert_json_error(r: &Reply, status: u16) {
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    assert!(ctype.starts_with("application/json"), "content type {ctype}: {}", r.body);
+    assert!(
+        ctype.starts_with("application/json"),
+        "content type {ctype}: {}",
+        r.body
+    );
     let v = r.json();
     assert_eq!(v["status"], status, "{v}");
     assert!(v["error"].as_str().is_some_and(|e| !e.is_empty()), "{v}");
@@ -34,7 +38,14 @@ async fn missing_and_malformed_parameters_are_json_errors() {
     ] {
         assert_json_error(&get(&f.app, uri, t).await, 400);
     }
-    let r = post(&f.app, "/api/v1/attribute?top=abc", t, "application/json", "{}").await;
+    let r = post(
+        &f.app,
+        "/api/v1/attribute?top=abc",
+        t,
+        "application/json",
+        "{}",
+    )
+    .await;
     assert_json_error(&r, 400);
     let r = post(
         &f.app,
@@ -104,11 +115,21 @@ async fn oversize_bodies_are_json_413s() {
 async fn token_creation_checks_the_role_before_the_body() {
     let f = fixture();
     // A reader is refused whatever the body: never told it is malformed.
-    for (ctype, body) in [("text/plain", "nonsense"), ("application/json", "{\"name\": 5}")] {
+    for (ctype, body) in [
+        ("text/plain", "nonsense"),
+        ("application/json", "{\"name\": 5}"),
+    ] {
         let r = post(&f.app, "/api/v1/tokens", Some(&f.reader), ctype, body).await;
         assert_json_error(&r, 403);
     }
-    let r = post(&f.app, "/api/v1/tokens", Some(&f.admin), "text/plain", "nonsense").await;
+    let r = post(
+        &f.app,
+        "/api/v1/tokens",
+        Some(&f.admin),
+        "text/plain",
+        "nonsense",
+    )
+    .await;
     assert_json_error(&r, 415);
     let r = post(
         &f.app,

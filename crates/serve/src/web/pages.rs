@@ -129,7 +129,10 @@ pub(crate) async fn actor(
                 let (indicators, total) = app
                     .read(cl, move |s| Ok(s.actor_indicators(&ids, 200)?))
                     .await?;
-                Ok((p.name.clone(), actor_body(&p, &indicators, total).into_string()))
+                Ok((
+                    p.name.clone(),
+                    actor_body(&p, &indicators, total).into_string(),
+                ))
             })
             .await?;
         let (title, body) = &*made;
