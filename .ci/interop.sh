@@ -101,10 +101,12 @@ parameters = { "path.name" = { dictionary = "actors", probability = 0.5 } }
 TOML
 st_start=$(date +%s)
 set +e
-"$VENV/bin/st" --config-file "$WORK/schemathesis.toml" run "http://127.0.0.1:$PORT/api/v1/openapi.json" --url "http://127.0.0.1:$PORT" \
-    --checks all --max-examples "${ST_EXAMPLES:-50}" --seed "${ST_SEED:-20}" --no-color \
-    --generation-database none --request-timeout 60 \
-    -H "Authorization: Bearer $ST_TOKEN" >"$WORK/schemathesis.log" 2>&1
+ST=$(pwd)/$VENV/bin/st
+# From the work directory: st keeps a .schemathesis/ folder where it runs.
+(cd "$WORK" && "$ST" --config-file "$WORK/schemathesis.toml" run "http://127.0.0.1:$PORT/api/v1/openapi.json" \
+    --url "http://127.0.0.1:$PORT" --checks all --max-examples "${ST_EXAMPLES:-50}" --seed "${ST_SEED:-20}" \
+    --no-color --generation-database none --request-timeout 60 \
+    -H "Authorization: Bearer $ST_TOKEN" >"$WORK/schemathesis.log" 2>&1)
 st_rc=$?
 set -e
 tail -n 40 "$WORK/schemathesis.log"
