@@ -9,7 +9,8 @@
 # poll loop with ingests in between (every object exactly once). Then
 # schemathesis holds the REST API to its own OpenAPI document
 # (/api/v1/openapi.json): `st run --checks all` (ST_EXAMPLES, default 50,
-# examples per operation at most, ST_SEED fixed), with an admin token; any
+# examples per operation at most, ST_SEED fixed; 16-75 s on 2 shared cores),
+# with an admin token; any
 # failure fails the script.
 #
 # The clients come from PyPI, pinned, into a venv under target/. Without a
