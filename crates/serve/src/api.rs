@@ -4,10 +4,12 @@
 
 use crate::auth::ApiCaller;
 use crate::errors::ApiError;
+use crate::openapi::bounds;
 use crate::state::{App, Clearance};
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use cairn_kb::Role;
@@ -45,14 +47,30 @@ async fn stats(State(app): State<App>, ApiCaller(c): ApiCaller) -> Result<Respon
         "index_generation": engines.generation,
         "index_built": engines.built.to_string(),
         "index_rebuild_error": app.rebuild_error(c.clearance()),
+        "answer_cache": app.answer_stats(),
     }))
     .into_response())
+}
+
+/// `value` (or the default when absent) checked against `(min, max, default)`.
+fn bounded(
+    name: &str,
+    value: Option<u64>,
+    (min, max, default): (u64, u64, u64),
+) -> Result<usize, ApiError> {
+    let v = value.unwrap_or(default);
+    if !(min..=max).contains(&v) {
+        return Err(ApiError::bad_request(format!(
+            "`{name}` is an integer from {min} to {max}"
+        )));
+    }
+    usize::try_from(v).map_err(ApiError::internal)
 }
 
 #[derive(Deserialize)]
 struct SearchQuery {
     q: String,
-    limit: Option<usize>,
+    limit: Option<u64>,
 }
 
 async fn search(
@@ -60,11 +78,29 @@ async fn search(
     ApiCaller(c): ApiCaller,
     Query(q): Query<SearchQuery>,
 ) -> Result<Response, ApiError> {
-    let limit = q.limit.unwrap_or(20).clamp(1, 200);
+    let limit = bounded("limit", q.limit, bounds::SEARCH_LIMIT)?;
     let hits = app
         .read(c.clearance(), move |s| Ok(s.search(&q.q, limit)?))
         .await?;
     Ok(Json(json!({ "results": hits })).into_response())
+}
+
+/// A JSON body made once and kept (see [`App::answer`]).
+fn json_bytes(v: &impl serde::Serialize) -> Result<Bytes, ApiError> {
+    serde_json::to_vec(v)
+        .map(Bytes::from)
+        .map_err(ApiError::internal)
+}
+
+fn json_reply(body: &Bytes) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body.clone(),
+    )
+        .into_response()
 }
 
 async fn actor(
@@ -72,12 +108,18 @@ async fn actor(
     ApiCaller(c): ApiCaller,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    Ok(Json(app.profile(c.clearance(), name).await?).into_response())
+    let cl = c.clearance();
+    let body = app
+        .answer(cl, "actor.json", &name.clone(), || async {
+            json_bytes(&*app.profile(cl, name).await?)
+        })
+        .await?;
+    Ok(json_reply(&body))
 }
 
 #[derive(Deserialize)]
 struct LimitQuery {
-    limit: Option<usize>,
+    limit: Option<u64>,
 }
 
 async fn actor_indicators(
@@ -86,13 +128,24 @@ async fn actor_indicators(
     Path(name): Path<String>,
     Query(q): Query<LimitQuery>,
 ) -> Result<Response, ApiError> {
-    let limit = q.limit.unwrap_or(500).clamp(1, 10_000);
-    let p = app.profile(c.clearance(), name).await?;
-    let ids: Vec<String> = p.members.iter().map(|m| m.stix_id.clone()).collect();
-    let (rows, total) = app
-        .read(c.clearance(), move |s| Ok(s.actor_indicators(&ids, limit)?))
+    let limit = bounded("limit", q.limit, bounds::INDICATOR_LIMIT)?;
+    let cl = c.clearance();
+    let body = app
+        .answer(
+            cl,
+            "actor.indicators",
+            &format!("{limit} {name}"),
+            || async {
+                let p = app.profile(cl, name).await?;
+                let ids: Vec<String> = p.members.iter().map(|m| m.stix_id.clone()).collect();
+                let (rows, total) = app
+                    .read(cl, move |s| Ok(s.actor_indicators(&ids, limit)?))
+                    .await?;
+                json_bytes(&json!({ "actor": p.name, "total": total, "indicators": rows }))
+            },
+        )
         .await?;
-    Ok(Json(json!({ "actor": p.name, "total": total, "indicators": rows })).into_response())
+    Ok(json_reply(&body))
 }
 
 async fn actor_stix(
@@ -100,13 +153,16 @@ async fn actor_stix(
     ApiCaller(c): ApiCaller,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    let bundle = app
-        .read(c.clearance(), move |s| match s.actor_subgraph(&name)? {
-            Some(g) => Ok(cairn_export::stix_bundle(&g)),
-            None => Err(ApiError::not_found(format!("no actor called `{name}`"))),
+    let cl = c.clearance();
+    let body = app
+        .answer(cl, "actor.stix", &name.clone(), || {
+            app.read(cl, move |s| match s.actor_subgraph(&name)? {
+                Some(g) => json_bytes(&cairn_export::stix_bundle(&g)),
+                None => Err(ApiError::not_found(format!("no actor called `{name}`"))),
+            })
         })
         .await?;
-    Ok(Json(bundle).into_response())
+    Ok(json_reply(&body))
 }
 
 async fn actor_navigator(
@@ -128,6 +184,16 @@ async fn lookup(
     ApiCaller(c): ApiCaller,
     Query(q): Query<LookupQuery>,
 ) -> Result<Response, ApiError> {
+    if q.value.chars().count() > bounds::MAX_VALUE {
+        return Err(ApiError::bad_request(format!(
+            "`value` holds up to {} characters",
+            bounds::MAX_VALUE
+        )));
+    }
+    // Blank is a value nothing matches, not a malformed request.
+    if q.value.trim().is_empty() {
+        return Ok(Json(json!({ "value": "", "found": false, "matches": [] })).into_response());
+    }
     Ok(Json(app.lookup(c.clearance(), &q.value)?).into_response())
 }
 
@@ -153,7 +219,7 @@ async fn sightings(
 
 #[derive(Deserialize)]
 struct TopQuery {
-    top: Option<usize>,
+    top: Option<u64>,
 }
 
 async fn attribute(
@@ -162,10 +228,9 @@ async fn attribute(
     Query(q): Query<TopQuery>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    let top = bounded("top", q.top, bounds::TOP)?;
     let evidence = crate::engine::evidence_from_json(&body)?;
-    let ranking = app
-        .attribute(c.clearance(), evidence, q.top.unwrap_or(10))
-        .await?;
+    let ranking = app.attribute(c.clearance(), evidence, top).await?;
     Ok(Json(ranking).into_response())
 }
 
@@ -243,15 +308,29 @@ struct NewToken {
 async fn create_token(
     State(app): State<App>,
     ApiCaller(c): ApiCaller,
-    Json(t): Json<NewToken>,
+    req: Request,
 ) -> Result<Response, ApiError> {
+    // The role first: a reader learns nothing about the body's form.
     c.require(Role::Admin)?;
+    let Json(t) = Json::<NewToken>::from_request(req, &app)
+        .await
+        .map_err(|r| ApiError::new(r.status(), r.body_text()))?;
     let role: Role = t
         .role
         .parse()
         .map_err(|e: String| ApiError::bad_request(e))?;
     let (secret, token) = app
-        .write(move |s| Ok(s.create_token(&t.name, role)?))
+        .write(move |s| {
+            let name = t.name.trim();
+            // Names are never reused, revoked or not.
+            if s.tokens()?.iter().any(|k| k.name == name) {
+                return Err(ApiError::new(
+                    axum::http::StatusCode::CONFLICT,
+                    format!("a token named `{name}` exists; pick another name"),
+                ));
+            }
+            Ok(s.create_token(name, role)?)
+        })
         .await?;
     Ok((
         axum::http::StatusCode::CREATED,

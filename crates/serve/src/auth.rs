@@ -245,8 +245,15 @@ impl FromRequestParts<App> for ApiCaller {
                         csrf: None,
                     },
                     None => {
-                        app.limit_login(&client_key(parts))?;
-                        return Err(ApiError::unauthorized());
+                        // A wrong token is a 401 whatever the count (the
+                        // scheme's answer to a bad credential); past the
+                        // limit the message says to slow down.
+                        let mut e = ApiError::unauthorized();
+                        if app.limit_login(&client_key(parts)).is_err() {
+                            e.message =
+                                "too many invalid tokens from this address; wait a minute".into();
+                        }
+                        return Err(e);
                     }
                 }
             }

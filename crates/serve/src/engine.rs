@@ -78,20 +78,23 @@ impl App {
         &self,
         clearance: Clearance,
         name: String,
-    ) -> Result<cairn_kb::Profile, ApiError> {
-        self.read(clearance, move |s| match s.actor(&name)? {
-            Some(p) => Ok(p),
-            None => {
-                let near = s.suggest(&name, 5)?;
-                Err(ApiError::not_found(if near.is_empty() {
-                    format!("no actor called `{name}`")
-                } else {
-                    format!(
-                        "no actor called `{name}`; did you mean: {}?",
-                        near.join(", ")
-                    )
-                }))
-            }
+    ) -> Result<Arc<cairn_kb::Profile>, ApiError> {
+        let key = name.clone();
+        self.answer(clearance, "profile", &key, || {
+            self.read(clearance, move |s| match s.actor(&name)? {
+                Some(p) => Ok(p),
+                None => {
+                    let near = s.suggest(&name, 5)?;
+                    Err(ApiError::not_found(if near.is_empty() {
+                        format!("no actor called `{name}`")
+                    } else {
+                        format!(
+                            "no actor called `{name}`; did you mean: {}?",
+                            near.join(", ")
+                        )
+                    }))
+                }
+            })
         })
         .await
     }
@@ -100,9 +103,9 @@ impl App {
     /// hosts), as the clearance sees the store. Cheap: runs on the caller's thread.
     pub(crate) fn lookup(&self, clearance: Clearance, value: &str) -> Result<Lookup, ApiError> {
         let value = value.trim();
-        if value.is_empty() || value.len() > 8192 {
+        if value.is_empty() || value.chars().count() > crate::openapi::bounds::MAX_VALUE {
             return Err(ApiError::bad_request(
-                "give one indicator value (up to 8 KiB) as ?value=",
+                "give one indicator value (up to 4096 characters) as ?value=",
             ));
         }
         let engines = self.engines();
@@ -305,13 +308,18 @@ pub(crate) fn evidence_from_json(body: &[u8]) -> Result<Evidence, ApiError> {
             ))),
         }
     };
+    let when = match map.get("when") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => return Err(ApiError::bad_request("`when` is a date string")),
+    };
     Ok(Evidence {
         techniques: list("techniques")?,
         software: list("software")?,
         indicators: list("indicators")?,
         countries: list("countries")?,
         sectors: list("sectors")?,
-        when: map.get("when").and_then(Value::as_str).map(str::to_string),
+        when,
         ..Evidence::default()
     })
 }

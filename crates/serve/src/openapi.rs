@@ -4,24 +4,52 @@
 
 use serde_json::{Value, json};
 
+/// The bounds of the API's integer parameters, as the OpenAPI document
+/// declares them: a value outside is a 400, never silently clamped.
+pub(crate) mod bounds {
+    /// `limit` of `/search`.
+    pub(crate) const SEARCH_LIMIT: (u64, u64, u64) = (1, 200, 20);
+    /// `limit` of `/actors/{name}/indicators`.
+    pub(crate) const INDICATOR_LIMIT: (u64, u64, u64) = (1, 10_000, 500);
+    /// `top` of `/attribute`.
+    pub(crate) const TOP: (u64, u64, u64) = (1, 50, 10);
+    /// Longest `value` a lookup takes, in characters: percent-encoded it
+    /// stays under the HTTP stack's URI limit (64 KiB), which answers 414.
+    pub(crate) const MAX_VALUE: usize = 4096;
+}
+
 fn op(summary: &str, role: &str, params: Value, response: &str) -> Value {
+    let err = || json!({ "$ref": "#/components/responses/Error" });
     json!({
         "summary": summary,
         "description": format!("Needs the `{role}` role (or anonymous read, where the server allows it, for reader calls)."),
         "parameters": params,
         "responses": {
             "200": { "description": response, "content": { "application/json": { "schema": { "type": "object" } } } },
-            "400": { "$ref": "#/components/responses/Error" },
-            "401": { "$ref": "#/components/responses/Error" },
-            "403": { "$ref": "#/components/responses/Error" },
-            "404": { "$ref": "#/components/responses/Error" },
-            "429": { "$ref": "#/components/responses/Error" }
+            "400": err(),
+            "401": { "$ref": "#/components/responses/Unauthorized" },
+            "403": err(),
+            "404": err(),
+            "408": err(),
+            "413": err(),
+            "429": err(),
+            "500": err()
         }
     })
 }
 
+/// An integer query parameter with the bounds the handler enforces.
+fn int_query(name: &str, desc: &str, (min, max, default): (u64, u64, u64)) -> Value {
+    json!({ "name": name, "in": "query", "required": false, "description": desc,
+            "schema": { "type": "integer", "minimum": min, "maximum": max, "default": default } })
+}
+
 fn query(name: &str, desc: &str, required: bool, ty: &str) -> Value {
     json!({ "name": name, "in": "query", "required": required, "description": desc, "schema": { "type": ty } })
+}
+
+fn enum_query(name: &str, desc: &str, values: &[&str]) -> Value {
+    json!({ "name": name, "in": "query", "required": false, "description": desc, "schema": { "type": "string", "enum": values } })
 }
 
 fn path(name: &str, desc: &str, ty: &str) -> Value {
@@ -98,19 +126,30 @@ pub(crate) fn document() -> Value {
     let mut attribute = op(
         "Rank the actor clusters behind an intrusion, with reasons",
         "reader",
-        json!([query(
+        json!([int_query(
             "top",
             "Candidates to explain (default 10)",
-            false,
-            "integer"
+            bounds::TOP
         )]),
         "Ranking: candidates with score, confidence band and per-evidence contributions",
     );
     body(
         &mut attribute,
         "application/json",
-        "Evidence {techniques, software, indicators, countries, sectors, when} or an ATT&CK Navigator layer",
+        "Evidence {techniques, software, indicators, countries, sectors, when} (each list may be one string) or an ATT&CK Navigator layer",
     );
+    let list = json!({ "type": ["array", "string", "null"], "items": { "type": "string" } });
+    // At least one kind of evidence, not empty.
+    let some = |k: &str| json!({ "required": [k], "properties": { k: { "type": ["array", "string"], "minItems": 1 } } });
+    attribute["requestBody"]["content"]["application/json"]["schema"] = json!({
+        "type": "object",
+        "anyOf": [some("techniques"), some("software"), some("indicators"), some("countries"), some("sectors")],
+        "properties": {
+            "techniques": list, "software": list, "indicators": list,
+            "countries": list, "sectors": list,
+            "when": { "type": ["string", "null"] }
+        }
+    });
     let mut hunt = op(
         "Hunt the store's active indicators through one log",
         "analyst",
@@ -128,28 +167,33 @@ pub(crate) fn document() -> Value {
     body(
         &mut hunt,
         "application/octet-stream",
-        "The log: Zeek TSV/JSON, JSON lines, CSV, text; gzip or zstd",
+        "The log: Zeek TSV/JSON, JSON lines, CSV, text; gzip or zstd (empty: nothing to hunt)",
     );
+    hunt["requestBody"]["required"] = json!(false);
     let mut ingest = op(
         "Ingest one intel file (one transaction)",
         "analyst",
         json!([
             query("name", "File name", false, "string"),
             query("source", "Source name", false, "string"),
-            query(
+            enum_query(
                 "format",
-                "auto, stix, misp-galaxy, misp-event, misp-warninglist, csv, list, text",
-                false,
-                "string"
+                "File format (blank: auto)",
+                &["", "auto", "stix", "misp-galaxy", "misp-event", "misp-warninglist", "csv", "list", "text"]
             ),
-            query("tlp", "Marking for statements without one", false, "string"),
+            enum_query(
+                "tlp",
+                "Marking for statements without one (blank: the file's own)",
+                &["", "clear", "green", "amber", "amber+strict", "red"]
+            ),
             query(
                 "actor",
                 "Actor the file's indicators belong to",
                 false,
                 "string"
             ),
-            query("confidence", "0-100", false, "integer"),
+            { "name": "confidence", "in": "query", "required": false, "description": "Confidence for statements without one",
+              "schema": { "type": "integer", "minimum": 0, "maximum": 100 } },
             query("reference", "URL", false, "string")
         ]),
         "Ingest report: added, changed, withdrawn",
@@ -166,6 +210,34 @@ pub(crate) fn document() -> Value {
         "application/json",
         "{name, role: reader|analyst|admin}",
     );
+    create["requestBody"]["content"]["application/json"]["schema"] = json!({
+        "type": "object",
+        "required": ["name", "role"],
+        "properties": {
+            "name": { "type": "string", "pattern": "\\S", "description": "Not blank; never used before" },
+            "role": { "type": "string", "enum": ["reader", "analyst", "admin"] }
+        }
+    });
+    create["responses"]["201"] = create["responses"]["200"].take();
+    if let Some(r) = create["responses"].as_object_mut() {
+        r.remove("200");
+        // The body is read after the role is checked: 415 without JSON, 422 for JSON of the wrong shape.
+        r.insert(
+            "415".into(),
+            json!({ "$ref": "#/components/responses/Error" }),
+        );
+        r.insert(
+            "422".into(),
+            json!({ "$ref": "#/components/responses/Error" }),
+        );
+        r.insert(
+            "409".into(),
+            json!({ "$ref": "#/components/responses/Error" }),
+        );
+    }
+    let mut openapi = op("This document", "none", json!([]), "OpenAPI 3.1");
+    openapi["security"] = json!([]);
+    openapi["description"] = json!("Open to every caller.");
 
     json!({
         "openapi": "3.1.0",
@@ -181,27 +253,38 @@ pub(crate) fn document() -> Value {
             "responses": {
                 "Error": {
                     "description": "An error",
-                    "content": { "application/json": { "schema": {
-                        "type": "object",
-                        "properties": { "error": { "type": "string" }, "status": { "type": "integer" } }
-                    } } }
+                    "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } }
+                },
+                "Unauthorized": {
+                    "description": "No valid token",
+                    "headers": { "WWW-Authenticate": { "description": "`Bearer realm=\"cairn\"`", "schema": { "type": "string" } } },
+                    "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } }
+                }
+            },
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error", "status"],
+                    "properties": { "error": { "type": "string" }, "status": { "type": "integer" } }
                 }
             }
         },
         "paths": {
-            "/api/v1/openapi.json": { "get": op("This document", "none", json!([]), "OpenAPI 3.1") },
+            "/api/v1/openapi.json": { "get": openapi },
             "/api/v1/stats": { "get": op("What the store holds, by source; the hunt index", "reader", json!([]), "Counts") },
             "/api/v1/search": { "get": op("Ranked search over names, aliases, descriptions", "reader",
-                json!([query("q", "Text", true, "string"), query("limit", "Max results (default 20)", false, "integer")]), "Results") },
+                json!([query("q", "Text", true, "string"), int_query("limit", "Max results", bounds::SEARCH_LIMIT)]), "Results") },
             "/api/v1/actors/{name}": { "get": op("An actor's profile across sources, with conflicts", "reader", json!([name()]), "Profile (docs/actor-profile.md)") },
             "/api/v1/actors/{name}/indicators": { "get": op("An actor's indicators with roles and provenance", "reader",
-                json!([name(), query("limit", "Max rows (default 500)", false, "integer")]), "Indicators and total") },
+                json!([name(), int_query("limit", "Max rows", bounds::INDICATOR_LIMIT)]), "Indicators and total") },
             "/api/v1/actors/{name}/stix": { "get": op("STIX 2.1 bundle of the actor's subgraph", "reader", json!([name()]), "STIX 2.1 bundle") },
             "/api/v1/actors/{name}/navigator": { "get": op("ATT&CK Navigator layer of the actor's techniques", "reader", json!([name()]), "Navigator layer") },
             "/api/v1/indicators/lookup": { "get": op("Is this value a known indicator? (exact, subdomain, CIDR, URL host)", "reader",
-                json!([query("value", "Domain, IP, URL, hash, e-mail, …", true, "string")]), "{value, found, matches[]}") },
+                json!([{ "name": "value", "in": "query", "required": true, "description": "Domain, IP, URL, hash, e-mail, … (blank finds nothing)",
+                    "schema": { "type": "string", "maxLength": bounds::MAX_VALUE } }]), "{value, found, matches[]}") },
             "/api/v1/indicators/{key}/sightings": { "get": op("An indicator's context and recorded sightings", "reader",
-                json!([path("key", "Indicator key from a lookup", "integer")]), "Context and sightings") },
+                json!([{ "name": "key", "in": "path", "required": true, "description": "Indicator key from a lookup",
+                    "schema": { "type": "integer", "minimum": 0, "maximum": u32::MAX } }]), "Context and sightings") },
             "/api/v1/attribute": { "post": attribute },
             "/api/v1/hunt": { "post": hunt },
             "/api/v1/ingest": { "post": ingest },

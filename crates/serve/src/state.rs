@@ -7,9 +7,11 @@ use cairn_engine::{Contexts, HitContext, HuntIndex, IndexOptions, IndicatorSourc
 use cairn_hunt::Index;
 use cairn_kb::{Store, TokenGrant};
 use cairn_model::Tlp;
+use std::any::Any;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -69,6 +71,24 @@ pub(crate) struct Inner {
     pub(crate) limiter: Option<governor::DefaultKeyedRateLimiter<String>>,
     pub(crate) login_limiter: governor::DefaultKeyedRateLimiter<String>,
     contexts: Mutex<ContextCache>,
+    /// The store generation last seen (by a refresh): what cached answers are keyed by.
+    store_generation: AtomicI64,
+    answers: Mutex<Answers>,
+    answer_hits: AtomicU64,
+    answer_misses: AtomicU64,
+}
+
+/// Most answers kept at once; past it the cache starts over (names asked
+/// for are bounded by what callers send, not by the store).
+const MAX_ANSWERS: usize = 4096;
+
+/// Ready response bodies (actor profiles, the actor page's content), per
+/// clearance, for one store generation: a reader's answers are never an
+/// analyst's.
+#[derive(Default)]
+struct Answers {
+    generation: i64,
+    map: HashMap<(Clearance, &'static str, String), Arc<dyn Any + Send + Sync>>,
 }
 
 /// A signed-in browser.
@@ -154,6 +174,7 @@ impl App {
             path: config.db.display().to_string(),
             source,
         })?;
+        let generation = engines.generation;
         let per_sec = std::num::NonZeroU32::new(config.rate_limit);
         let limiter = per_sec.map(|n| {
             let burst = n.saturating_mul(std::num::NonZeroU32::MIN.saturating_add(1));
@@ -180,6 +201,10 @@ impl App {
             limiter,
             login_limiter: governor::RateLimiter::keyed(login_quota),
             contexts: Mutex::new(ContextCache::default()),
+            store_generation: AtomicI64::new(generation),
+            answers: Mutex::new(Answers::default()),
+            answer_hits: AtomicU64::new(0),
+            answer_misses: AtomicU64::new(0),
             config,
         };
         // Connections opened up front, so a burst of requests finds them ready.
@@ -279,6 +304,10 @@ impl App {
         let current = self.engines().generation;
         let app = self.clone();
         let generation = self.read(Clearance::Full, |s| Ok(s.generation()?)).await?;
+        // Cached answers follow the store at once; the engines once rebuilt.
+        self.inner
+            .store_generation
+            .store(generation, Ordering::Release);
         if generation == current {
             return Ok(());
         }
@@ -326,6 +355,62 @@ impl App {
         })
         .await;
         res.map_err(ApiError::internal)
+    }
+
+    /// The answer `kind` for `key` as `clearance` sees the store: from
+    /// memory while the store generation has not moved, else made by `make`
+    /// and kept. Errors are not kept.
+    pub(crate) async fn answer<T, F, Fut>(
+        &self,
+        clearance: Clearance,
+        kind: &'static str,
+        key: &str,
+        make: F,
+    ) -> Result<Arc<T>, ApiError>
+    where
+        T: Any + Send + Sync,
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<T, ApiError>>,
+    {
+        let generation = self.inner.store_generation.load(Ordering::Acquire);
+        let slot = (clearance, kind, key.to_string());
+        {
+            let mut cache = self.inner.answers.lock().map_err(ApiError::internal)?;
+            if cache.generation != generation {
+                cache.generation = generation;
+                cache.map.clear();
+            }
+            if let Some(b) = cache
+                .map
+                .get(&slot)
+                .and_then(|b| b.clone().downcast::<T>().ok())
+            {
+                self.inner.answer_hits.fetch_add(1, Ordering::Relaxed);
+                return Ok(b);
+            }
+        }
+        self.inner.answer_misses.fetch_add(1, Ordering::Relaxed);
+        let made = Arc::new(make().await?);
+        let mut cache = self.inner.answers.lock().map_err(ApiError::internal)?;
+        // Made from a store at least as new as `generation`; if it moved
+        // meanwhile, the next request makes the answer again.
+        if cache.generation == generation {
+            if cache.map.len() >= MAX_ANSWERS {
+                cache.map.clear();
+            }
+            cache
+                .map
+                .insert(slot, made.clone() as Arc<dyn Any + Send + Sync>);
+        }
+        Ok(made)
+    }
+
+    /// Answers served from memory and answers made, since the server started.
+    pub(crate) fn answer_stats(&self) -> serde_json::Value {
+        serde_json::json!({
+            "hits": self.inner.answer_hits.load(Ordering::Relaxed),
+            "made": self.inner.answer_misses.load(Ordering::Relaxed),
+        })
     }
 
     /// The last failed rebuild of the engines, while no rebuild has succeeded

@@ -205,7 +205,11 @@ async fn lookup_uses_the_hunt_semantics() {
             None => assert_eq!(v["found"], false, "{value}: {v}"),
         }
     }
+    // Blank is a value nothing matches; no value at all is a bad request.
     let r = get(&f.app, "/api/v1/indicators/lookup?value=", Some(&f.analyst)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["found"], false);
+    let r = get(&f.app, "/api/v1/indicators/lookup", Some(&f.analyst)).await;
     assert_eq!(r.status, 400);
 }
 
@@ -441,4 +445,44 @@ async fn responses_carry_strict_security_headers_and_no_internals() {
             r.body
         );
     }
+}
+
+#[tokio::test]
+async fn actor_answers_come_from_memory_until_the_store_changes() {
+    let f = fixture();
+    let made = |v: &serde_json::Value| v["answer_cache"]["made"].as_u64().expect("made");
+    let hits = |v: &serde_json::Value| v["answer_cache"]["hits"].as_u64().expect("hits");
+    let uri = "/api/v1/actors/Open%20Panda/indicators";
+    let first = get(&f.app, uri, Some(&f.analyst)).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let before = get(&f.app, "/api/v1/stats", Some(&f.admin)).await.json();
+    let second = get(&f.app, uri, Some(&f.analyst)).await;
+    let after = get(&f.app, "/api/v1/stats", Some(&f.admin)).await.json();
+    assert_eq!(second.body, first.body);
+    assert_eq!(
+        made(&after),
+        made(&before),
+        "the second answer was made again"
+    );
+    assert_eq!(hits(&after), hits(&before) + 1);
+    // A reader's answer is its own, never the analyst's kept one.
+    assert!(first.body.contains("91.195.240.94"), "{}", first.body);
+    let reader = get(&f.app, uri, Some(&f.reader)).await;
+    assert_eq!(reader.status, 200, "{}", reader.body);
+    assert!(!reader.body.contains("91.195.240.94"), "{}", reader.body);
+    assert!(!reader.body.contains("strict-only.top"), "{}", reader.body);
+    // An ingest moves the store generation: the next answer is made afresh.
+    let r = post(
+        &f.app,
+        "/api/v1/ingest?name=new.txt&format=list&source=team%20notes&actor=Open%20Panda",
+        Some(&f.analyst),
+        "text/plain",
+        "fresh-c2[.]top\n",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let third = get(&f.app, uri, Some(&f.analyst)).await;
+    assert!(third.body.contains("fresh-c2.top"), "{}", third.body);
+    let profile = get(&f.app, "/api/v1/actors/Open%20Panda", Some(&f.analyst)).await;
+    assert!(profile.body.contains("team notes"), "{}", profile.body);
 }

@@ -10,7 +10,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use cairn_kb::Profile;
 use cairn_model::IndicatorKind;
-use maud::{Markup, html};
+use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 
 pub(crate) async fn home(State(app): State<App>, WebCaller(c): WebCaller) -> Response {
@@ -118,13 +118,25 @@ pub(crate) async fn actor(
     WebCaller(c): WebCaller,
     Path(name): Path<String>,
 ) -> Response {
+    let cl = c.clearance();
+    // The page's content is made once per store generation; only the frame
+    // (who is signed in, the CSRF token) is per request.
     let r: Result<Markup, ApiError> = async {
-        let p = app.profile(c.clearance(), name).await?;
-        let ids: Vec<String> = p.members.iter().map(|m| m.stix_id.clone()).collect();
-        let (indicators, total) = app
-            .read(c.clearance(), move |s| Ok(s.actor_indicators(&ids, 200)?))
+        let made = app
+            .answer(cl, "actor.html", &name.clone(), || async {
+                let p = app.profile(cl, name).await?;
+                let ids: Vec<String> = p.members.iter().map(|m| m.stix_id.clone()).collect();
+                let (indicators, total) = app
+                    .read(cl, move |s| Ok(s.actor_indicators(&ids, 200)?))
+                    .await?;
+                Ok((
+                    p.name.clone(),
+                    actor_body(&p, &indicators, total).into_string(),
+                ))
+            })
             .await?;
-        Ok(page(&p.name, Some(&c), actor_body(&p, &indicators, total)))
+        let (title, body) = &*made;
+        Ok(page(title, Some(&c), PreEscaped(body.clone())))
     }
     .await;
     respond(r)
