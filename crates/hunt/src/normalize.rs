@@ -129,7 +129,7 @@ pub(crate) fn ipv4_lead_octet(v: &[u8]) -> Option<u8> {
 }
 
 /// Portable [`parse_ipv4_strict`]: one byte at a time.
-fn parse_ipv4_scalar(v: &[u8]) -> Option<Ipv4Addr> {
+pub(crate) fn parse_ipv4_scalar(v: &[u8]) -> Option<Ipv4Addr> {
     if v.len() < 7 || v.len() > 15 {
         return None;
     }
