@@ -2,10 +2,15 @@
 //! Loading a hunt index cache file: any bytes are an index or an error.
 //! When the last byte of the input is odd the trailing checksum is set
 //! right, so mutations reach the body parser's later checks too.
+//! `CAIRN_FUZZ_SAVE_INDEX=<path>` writes the fixed index there (a seed).
 use libfuzzer_sys::fuzz_target;
 use xxhash_rust::xxh3::xxh3_64;
 
 fuzz_target!(|data: &[u8]| {
+    // fuzz/seeds.sh asks for a real index file to start from.
+    if let Some(out) = std::env::var_os("CAIRN_FUZZ_SAVE_INDEX") {
+        let _ = cairn_fuzz::index().save(std::path::Path::new(&out));
+    }
     let mut bytes = data.to_vec();
     if bytes.len() >= 8 && bytes[bytes.len() - 1] & 1 == 1 {
         let body = bytes.len() - 8;

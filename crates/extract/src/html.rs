@@ -19,10 +19,14 @@ struct Writer {
     out: String,
     line: String,
     pre: usize,
+    /// Lines flushed so far: tells a link whether its text is all on the
+    /// current line.
+    flushes: usize,
 }
 
 impl Writer {
     fn flush_line(&mut self) {
+        self.flushes += 1;
         let t = self.line.trim();
         if !t.is_empty() {
             self.out.push_str(t);
@@ -85,11 +89,15 @@ impl Writer {
                         self.blank();
                     }
                     "a" => {
-                        let start = self.line.len();
+                        let (start, flushes) = (self.line.len(), self.flushes);
                         self.children(node);
                         if let Some(href) = e.attr("href") {
                             let href = href.trim();
-                            let shown = self.line[start..].trim();
+                            // A block inside the link (`<br>`, `<p>`) flushed
+                            // the line it started on: its text on this line
+                            // is the whole line.
+                            let from = if self.flushes == flushes { start } else { 0 };
+                            let shown = self.line[from..].trim();
                             let external = href.contains("://") || href.starts_with("mailto:");
                             if external && shown != href && !shown.contains(href) {
                                 let href = href.strip_prefix("mailto:").unwrap_or(href);
@@ -208,5 +216,20 @@ mod tests {
             "{t}"
         );
         assert!(!t.contains("x.com"), "{t}");
+    }
+
+    /// A line break inside a link cleared the line the link started on;
+    /// its target was then looked for at a byte offset past the end of
+    /// the new line (found by fuzzing).
+    #[test]
+    fn block_inside_a_link_after_text() {
+        for html in [
+            r#"<p>text <a href="http://evil.example/x">a<br>b</a></p>"#,
+            r#"<p>éé <a href="http://e.example/">x<p>y</p></a></p>"#,
+            r#"<p>ab<a href="http://e.example/"><br>é</a></p>"#,
+        ] {
+            let t = super::to_text(html);
+            assert!(t.contains("<http://e"), "{html}: {t}");
+        }
     }
 }
