@@ -216,7 +216,7 @@ fn pdf_document(name: &str, bytes: &[u8]) -> Result<Document, ExtractError> {
     // for the duration of the call.
     let prev = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
-    let result = std::panic::catch_unwind(|| pdf_pages(bytes));
+    let result = std::panic::catch_unwind(|| crate::pdf::pages(bytes));
     std::panic::set_hook(prev);
     let pages = match result {
         Ok(Ok(pages)) => pages,
@@ -258,58 +258,6 @@ fn pdf_document(name: &str, bytes: &[u8]) -> Result<Document, ExtractError> {
     })
 }
 
-/// Each page's text, as `pdf_extract::extract_text_from_mem_by_pages` gives
-/// it, once the page tree is known to be safe to walk.
-#[cfg(feature = "pdf")]
-fn pdf_pages(bytes: &[u8]) -> Result<Vec<String>, String> {
-    let mut doc = pdf_extract::Document::load_mem(bytes).map_err(|e| e.to_string())?;
-    if doc.is_encrypted() {
-        doc.decrypt("").map_err(|e| e.to_string())?;
-    }
-    check_page_tree(&doc)?;
-    let mut pages = Vec::new();
-    for n in 1..=doc.get_pages().len() as u32 {
-        let mut s = String::new();
-        let mut out = pdf_extract::PlainTextOutput::new(&mut s);
-        // As pdf-extract does: the text ends at the first page it cannot read.
-        if pdf_extract::output_doc_page(&doc, &mut out, n).is_err() {
-            break;
-        }
-        pages.push(s);
-    }
-    Ok(pages)
-}
-
-/// How far up a page's `/Parent` links are followed before the tree is
-/// called too deep (real page trees are a few levels deep).
-#[cfg(feature = "pdf")]
-const MAX_PAGE_TREE_DEPTH: usize = 256;
-
-/// pdf-extract looks for a page's inherited attributes (`/MediaBox`,
-/// `/Resources`) by recursing up its `/Parent` links: a cycle there
-/// overflows the stack, which aborts the process (no `catch_unwind` stops
-/// that). Such a tree is refused before extraction.
-#[cfg(feature = "pdf")]
-fn check_page_tree(doc: &pdf_extract::Document) -> Result<(), String> {
-    for (n, page) in doc.get_pages() {
-        let mut seen = std::collections::HashSet::new();
-        let mut at = page;
-        while let Ok(parent) = doc
-            .get_dictionary(at)
-            .and_then(|d| d.get(b"Parent"))
-            .and_then(|p| p.as_reference())
-        {
-            if !seen.insert(at) || seen.len() > MAX_PAGE_TREE_DEPTH {
-                return Err(format!(
-                    "page {n}: the page tree's /Parent links loop (or run deeper than {MAX_PAGE_TREE_DEPTH})"
-                ));
-            }
-            at = parent;
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -337,58 +285,6 @@ mod tests {
             let e = Document::from_bytes("r.pdf", bytes).unwrap_err();
             assert!(matches!(e, ExtractError::Pdf { .. }), "{e}");
         }
-    }
-
-    /// A minimal PDF with one page; `parent` is the page's `/Parent` and
-    /// the page has no `/MediaBox` or `/Resources` of its own, so they are
-    /// looked up the tree.
-    #[cfg(feature = "pdf")]
-    fn one_page_pdf(parent: &str) -> Vec<u8> {
-        let objs = [
-            "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
-            concat!(
-                "<< /Type /Pages /Kids [3 0 R] /Count 1 /MediaBox [0 0 612 792] /Resources ",
-                "<< /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> >>"
-            )
-            .to_string(),
-            format!("<< /Type /Page /Parent {parent} /Contents 4 0 R >>"),
-            "<< /Length 43 >>\nstream\nBT /F1 12 Tf 72 712 Td (evil.example) Tj ET\nendstream"
-                .to_string(),
-        ];
-        let mut pdf = b"%PDF-1.4\n".to_vec();
-        let mut offsets = Vec::new();
-        for (i, o) in objs.iter().enumerate() {
-            offsets.push(pdf.len());
-            pdf.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
-        }
-        let xref = pdf.len();
-        pdf.extend_from_slice(
-            format!("xref\n0 {}\n0000000000 65535 f \n", objs.len() + 1).as_bytes(),
-        );
-        for o in offsets {
-            pdf.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
-        }
-        pdf.extend_from_slice(
-            format!(
-                "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-                objs.len() + 1
-            )
-            .as_bytes(),
-        );
-        pdf
-    }
-
-    /// A page that is its own parent sent pdf-extract's inherited-attribute
-    /// lookup into endless recursion: a stack overflow that killed the
-    /// process (found by fuzzing).
-    #[cfg(feature = "pdf")]
-    #[test]
-    fn page_tree_cycle_is_an_error() {
-        // The same file with a sound tree reads (so the test builds real PDFs).
-        let good = Document::from_bytes("r.pdf", &one_page_pdf("2 0 R")).unwrap();
-        assert!(good.text().contains("evil.example"), "{}", good.text());
-        let e = Document::from_bytes("r.pdf", &one_page_pdf("3 0 R")).unwrap_err();
-        assert!(e.to_string().contains("/Parent links loop"), "{e}");
     }
 
     /// Without their features, PDF and HTML documents are refused with an
