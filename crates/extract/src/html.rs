@@ -6,6 +6,11 @@
 use ego_tree::NodeRef;
 use scraper::{Html, Node};
 
+/// Elements nested deeper than this are read as plain text: the walk below
+/// recurses once per level, and a page of 100,000 nested tags would
+/// otherwise overflow the stack.
+const MAX_DEPTH: usize = 256;
+
 pub(crate) fn to_text(html: &str) -> String {
     let doc = Html::parse_document(html);
     let mut w = Writer::default();
@@ -22,6 +27,8 @@ struct Writer {
     /// Lines flushed so far: tells a link whether its text is all on the
     /// current line.
     flushes: usize,
+    /// Elements open above the node being walked (table cells included).
+    depth: usize,
 }
 
 impl Writer {
@@ -68,6 +75,21 @@ impl Writer {
     }
 
     fn walk(&mut self, node: NodeRef<'_, Node>) {
+        if self.depth >= MAX_DEPTH {
+            // `descendants` walks without recursion.
+            for d in node.descendants() {
+                if let Node::Text(t) = d.value() {
+                    self.text(t);
+                }
+            }
+            return;
+        }
+        self.depth += 1;
+        self.element(node);
+        self.depth -= 1;
+    }
+
+    fn element(&mut self, node: NodeRef<'_, Node>) {
         match node.value() {
             Node::Text(t) => self.text(t),
             Node::Element(e) => {
@@ -153,7 +175,7 @@ impl Writer {
     /// cells marks it as the header, as in Markdown.
     fn table(&mut self, node: NodeRef<'_, Node>) {
         let mut rows: Vec<(Vec<String>, bool)> = Vec::new();
-        collect_rows(node, &mut rows);
+        collect_rows(node, self.depth, &mut rows);
         for (i, (cells, header)) in rows.iter().enumerate() {
             self.out.push('|');
             for c in cells {
@@ -173,7 +195,21 @@ impl Writer {
     }
 }
 
-fn collect_rows(node: NodeRef<'_, Node>, rows: &mut Vec<(Vec<String>, bool)>) {
+fn collect_rows(node: NodeRef<'_, Node>, depth: usize, rows: &mut Vec<(Vec<String>, bool)>) {
+    if depth >= MAX_DEPTH {
+        // Too deep to walk: what is left is one cell of plain text.
+        let mut w = Writer {
+            depth,
+            ..Writer::default()
+        };
+        w.walk(node);
+        w.flush_line();
+        rows.push((
+            vec![w.out.split_whitespace().collect::<Vec<_>>().join(" ")],
+            false,
+        ));
+        return;
+    }
     for c in node.children() {
         if let Node::Element(e) = c.value() {
             if e.name() == "tr" {
@@ -184,7 +220,10 @@ fn collect_rows(node: NodeRef<'_, Node>, rows: &mut Vec<(Vec<String>, bool)>) {
                         && (ce.name() == "td" || ce.name() == "th")
                     {
                         header |= ce.name() == "th";
-                        let mut w = Writer::default();
+                        let mut w = Writer {
+                            depth: depth + 1,
+                            ..Writer::default()
+                        };
                         w.children(cell);
                         w.flush_line();
                         cells.push(w.out.split_whitespace().collect::<Vec<_>>().join(" "));
@@ -192,7 +231,7 @@ fn collect_rows(node: NodeRef<'_, Node>, rows: &mut Vec<(Vec<String>, bool)>) {
                 }
                 rows.push((cells, header));
             } else if e.name() != "table" {
-                collect_rows(c, rows);
+                collect_rows(c, depth + 1, rows);
             }
         }
     }
@@ -230,6 +269,22 @@ mod tests {
         ] {
             let t = super::to_text(html);
             assert!(t.contains("<http://e"), "{html}: {t}");
+        }
+    }
+
+    /// Deeply nested elements (a page of 100,000 `<b>` or nested tables)
+    /// overflowed the stack of the recursive walk (found by fuzzing).
+    #[test]
+    fn deep_nesting_is_read_without_recursion() {
+        for html in [
+            format!("<html><body>{}evil[.]example", "<b>".repeat(100_000)),
+            format!(
+                "<table><tr><td>{}evil[.]example",
+                "<table><tr><td>".repeat(20_000)
+            ),
+        ] {
+            let t = super::to_text(&html);
+            assert!(t.contains("evil[.]example"), "{}", &t[..t.len().min(200)]);
         }
     }
 }
