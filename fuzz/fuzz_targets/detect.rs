@@ -4,7 +4,14 @@
 use libfuzzer_sys::fuzz_target;
 
 const NAMES: [&str; 8] = [
-    "feed.json", "iocs.csv", "list.txt", "report.md", "report.html", "report.pdf", "x", "a.stix",
+    "feed.json",
+    "iocs.csv",
+    "list.txt",
+    "report.md",
+    "report.html",
+    "report.pdf",
+    "x",
+    "a.stix",
 ];
 
 fuzz_target!(|data: &[u8]| {

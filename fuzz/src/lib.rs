@@ -20,7 +20,10 @@ pub fn index() -> &'static Index {
             (K::Url, "http://evil.example.com/a/b?c=1"),
             (K::Email, "bad@evil.example.com"),
             (K::Md5, "d41d8cd98f00b204e9800998ecf8427e"),
-            (K::Sha256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+            (
+                K::Sha256,
+                "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            ),
             (K::Ja3, "e7d705a3286e19ea42f587b344ee6865"),
             (K::FileName, "evil.exe"),
         ];
