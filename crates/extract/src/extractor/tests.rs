@@ -186,7 +186,7 @@ fn pdf_page_numbers_and_garbage_never_panic() {
 
 /// A version word ("version 1.2.3.4") was looked for by cutting the text
 /// before an address one byte after the last non-letter: inside that
-/// character when it was multi-byte, a panic (found by fuzzing).
+/// character when it was multi-byte, a panic.
 #[test]
 fn address_after_a_multibyte_character() {
     for text in [
