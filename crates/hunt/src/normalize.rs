@@ -19,9 +19,10 @@ pub(crate) fn host_into<'b>(raw: &[u8], buf: &'b mut Vec<u8>) -> Option<&'b [u8]
         return None;
     }
     buf.clear();
+    let not_host = |b: u8| b <= b' ' || b == b'/' || b == b'@';
     if v.is_ascii() {
         for &b in v {
-            if b <= b' ' || b == b'/' || b == b'@' {
+            if not_host(b) {
                 return None;
             }
             buf.push(b.to_ascii_lowercase());
@@ -29,7 +30,13 @@ pub(crate) fn host_into<'b>(raw: &[u8], buf: &'b mut Vec<u8>) -> Option<&'b [u8]
     } else {
         let s = std::str::from_utf8(v).ok()?;
         let a = idna::domain_to_ascii(s).ok()?;
-        buf.extend_from_slice(a.trim_end_matches('.').as_bytes());
+        // IDNA lets control characters through: the same bytes are refused
+        // here as in ASCII input, or the punycode form would not read back.
+        let a = a.trim_end_matches('.');
+        if a.bytes().any(not_host) {
+            return None;
+        }
+        buf.extend_from_slice(a.as_bytes());
     }
     Some(&buf[..])
 }
@@ -639,5 +646,17 @@ mod tests {
         assert_eq!(ip_text(parse_ip(b"1.2.3.4").unwrap()), "1.2.3.4");
         assert_eq!(lower("AbC"), "abc");
         assert_eq!(url_host("http://a.b:80/x").unwrap(), "a.b");
+    }
+
+    /// IDNA passed NULs in a non-ASCII host through to its punycode form,
+    /// which the ASCII path then refused: `münch\0e.de` normalised once but
+    /// not twice (found by the `normalize` fuzz target).
+    #[test]
+    fn non_ascii_host_refuses_what_ascii_refuses() {
+        for raw in ["münch\0\0e=n.de", "mü\u{1}nch.de"] {
+            assert_eq!(host(raw), None, "{raw:?}");
+            assert_eq!(url(raw), None, "{raw:?}");
+        }
+        assert_eq!(host("München.de").as_deref(), Some("xn--mnchen-3ya.de"));
     }
 }
