@@ -4,6 +4,7 @@
 # target, executions, seconds, crashes (with the saved input).
 #
 #   fuzz/run.sh [SECONDS] [TARGET...]      PARALLEL=2 runs two at once
+#                                          NO_BUILD=1 runs the binaries as built
 #
 # libFuzzer needs nightly compiler flags (-Z sanitizer coverage passes);
 # the pinned toolchain is stable, so RUSTC_BOOTSTRAP=1 lets stable accept
@@ -18,7 +19,7 @@ cd "$here"
 secs=${1:-180}
 shift || true
 export RUSTC_BOOTSTRAP=1 CARGO_INCREMENTAL=0 RAYON_NUM_THREADS=1
-cargo fuzz build -s none --codegen-units 16 >/dev/null
+[ -n "${NO_BUILD:-}" ] || cargo fuzz build -s none --codegen-units 16 >/dev/null
 [ -d corpus ] || ./seeds.sh
 [ -e corpus/index_load/real.idx ] || ./seeds.sh >/dev/null
 targets=("$@")
