@@ -304,9 +304,10 @@ pub(crate) fn url(raw: &str) -> Option<String> {
     let host_norm = match parse_ip(host_part.as_bytes()) {
         Some(IpAddr::V6(a)) => format!("[{a}]"),
         Some(IpAddr::V4(a)) => a.to_string(),
-        // A name never holds a colon (RFC 3986 reg-name); kept, it would be
-        // read as a port the next time round.
-        None if host_part.contains(':') => return None,
+        // A name never holds a colon (RFC 3986 reg-name), nor sits in
+        // brackets (those are for IPv6); kept, it would be read differently
+        // the next time round.
+        None if host_part.contains(':') || auth.starts_with('[') => return None,
         None => host(host_part)?,
     };
     let mut out = String::with_capacity(v.len() + 8);
@@ -669,7 +670,14 @@ mod tests {
     #[test]
     fn url_host_with_a_colon_is_no_url() {
         assert_eq!(url(" D4:1.1D.:58C:"), None);
-        assert_eq!(url("evil.example:8080/a").as_deref(), Some("http://evil.example:8080/a"));
-        assert_eq!(url("http://[2001:db8::1]:80/").as_deref(), Some("http://[2001:db8::1]/"));
+        assert_eq!(url("[[\"]"), None);
+        assert_eq!(
+            url("evil.example:8080/a").as_deref(),
+            Some("http://evil.example:8080/a")
+        );
+        assert_eq!(
+            url("http://[2001:db8::1]:80/").as_deref(),
+            Some("http://[2001:db8::1]/")
+        );
     }
 }
