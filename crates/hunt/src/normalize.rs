@@ -665,8 +665,9 @@ mod tests {
     }
 
     /// A host with a colon left after the port was cut off
-    /// (`D4:1.1D.:58C:`) normalised to a URL that normalised differently
-    /// again (found by the `normalize` fuzz target).
+    /// (`D4:1.1D.:58C:`), or a bracketed host that is no address (`[["]`),
+    /// normalised to a URL that normalised differently again (found by the
+    /// `normalize` fuzz target).
     #[test]
     fn url_host_with_a_colon_is_no_url() {
         assert_eq!(url(" D4:1.1D.:58C:"), None);
