@@ -216,14 +216,14 @@ fn pdf_document(name: &str, bytes: &[u8]) -> Result<Document, ExtractError> {
     // for the duration of the call.
     let prev = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
-    let result = std::panic::catch_unwind(|| pdf_extract::extract_text_from_mem_by_pages(bytes));
+    let result = std::panic::catch_unwind(|| crate::pdf::pages(bytes));
     std::panic::set_hook(prev);
     let pages = match result {
         Ok(Ok(pages)) => pages,
-        Ok(Err(e)) => {
+        Ok(Err(detail)) => {
             return Err(ExtractError::Pdf {
                 name: name.to_string(),
-                detail: e.to_string(),
+                detail,
             });
         }
         Err(_) => {

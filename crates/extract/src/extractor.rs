@@ -577,9 +577,11 @@ fn dotted(
 /// "version 1.2.3.4", "v. 1.2.3.4", "build: 10.0.19041.1".
 fn after_version_word(before: &str) -> bool {
     let t = before.trim_end_matches([' ', ':', '\t', '=']);
+    // After that character whole: it may be several bytes long.
     let word_start = t
-        .rfind(|c: char| !c.is_ascii_alphabetic())
-        .map_or(0, |i| i + 1);
+        .char_indices()
+        .rfind(|&(_, c)| !c.is_ascii_alphabetic())
+        .map_or(0, |(i, c)| i + c.len_utf8());
     let w = &t[word_start..];
     let w = w.trim_end_matches('.');
     [

@@ -6,6 +6,11 @@
 use ego_tree::NodeRef;
 use scraper::{Html, Node};
 
+/// Elements nested deeper than this are read as plain text: the walk below
+/// recurses once per level, and a page of 100,000 nested tags would
+/// otherwise overflow the stack.
+const MAX_DEPTH: usize = 256;
+
 pub(crate) fn to_text(html: &str) -> String {
     let doc = Html::parse_document(html);
     let mut w = Writer::default();
@@ -19,10 +24,16 @@ struct Writer {
     out: String,
     line: String,
     pre: usize,
+    /// Lines flushed so far: tells a link whether its text is all on the
+    /// current line.
+    flushes: usize,
+    /// Elements open above the node being walked (table cells included).
+    depth: usize,
 }
 
 impl Writer {
     fn flush_line(&mut self) {
+        self.flushes += 1;
         let t = self.line.trim();
         if !t.is_empty() {
             self.out.push_str(t);
@@ -64,6 +75,21 @@ impl Writer {
     }
 
     fn walk(&mut self, node: NodeRef<'_, Node>) {
+        if self.depth >= MAX_DEPTH {
+            // `descendants` walks without recursion.
+            for d in node.descendants() {
+                if let Node::Text(t) = d.value() {
+                    self.text(t);
+                }
+            }
+            return;
+        }
+        self.depth += 1;
+        self.element(node);
+        self.depth -= 1;
+    }
+
+    fn element(&mut self, node: NodeRef<'_, Node>) {
         match node.value() {
             Node::Text(t) => self.text(t),
             Node::Element(e) => {
@@ -85,11 +111,15 @@ impl Writer {
                         self.blank();
                     }
                     "a" => {
-                        let start = self.line.len();
+                        let (start, flushes) = (self.line.len(), self.flushes);
                         self.children(node);
                         if let Some(href) = e.attr("href") {
                             let href = href.trim();
-                            let shown = self.line[start..].trim();
+                            // A block inside the link (`<br>`, `<p>`) flushed
+                            // the line it started on: its text on this line
+                            // is the whole line.
+                            let from = if self.flushes == flushes { start } else { 0 };
+                            let shown = self.line[from..].trim();
                             let external = href.contains("://") || href.starts_with("mailto:");
                             if external && shown != href && !shown.contains(href) {
                                 let href = href.strip_prefix("mailto:").unwrap_or(href);
@@ -145,7 +175,7 @@ impl Writer {
     /// cells marks it as the header, as in Markdown.
     fn table(&mut self, node: NodeRef<'_, Node>) {
         let mut rows: Vec<(Vec<String>, bool)> = Vec::new();
-        collect_rows(node, &mut rows);
+        collect_rows(node, self.depth, &mut rows);
         for (i, (cells, header)) in rows.iter().enumerate() {
             self.out.push('|');
             for c in cells {
@@ -165,7 +195,21 @@ impl Writer {
     }
 }
 
-fn collect_rows(node: NodeRef<'_, Node>, rows: &mut Vec<(Vec<String>, bool)>) {
+fn collect_rows(node: NodeRef<'_, Node>, depth: usize, rows: &mut Vec<(Vec<String>, bool)>) {
+    if depth >= MAX_DEPTH {
+        // Too deep to walk: what is left is one cell of plain text.
+        let mut w = Writer {
+            depth,
+            ..Writer::default()
+        };
+        w.walk(node);
+        w.flush_line();
+        rows.push((
+            vec![w.out.split_whitespace().collect::<Vec<_>>().join(" ")],
+            false,
+        ));
+        return;
+    }
     for c in node.children() {
         if let Node::Element(e) = c.value() {
             if e.name() == "tr" {
@@ -176,7 +220,10 @@ fn collect_rows(node: NodeRef<'_, Node>, rows: &mut Vec<(Vec<String>, bool)>) {
                         && (ce.name() == "td" || ce.name() == "th")
                     {
                         header |= ce.name() == "th";
-                        let mut w = Writer::default();
+                        let mut w = Writer {
+                            depth: depth + 1,
+                            ..Writer::default()
+                        };
                         w.children(cell);
                         w.flush_line();
                         cells.push(w.out.split_whitespace().collect::<Vec<_>>().join(" "));
@@ -184,7 +231,7 @@ fn collect_rows(node: NodeRef<'_, Node>, rows: &mut Vec<(Vec<String>, bool)>) {
                 }
                 rows.push((cells, header));
             } else if e.name() != "table" {
-                collect_rows(c, rows);
+                collect_rows(c, depth + 1, rows);
             }
         }
     }
@@ -208,5 +255,36 @@ mod tests {
             "{t}"
         );
         assert!(!t.contains("x.com"), "{t}");
+    }
+
+    /// A line break inside a link cleared the line the link started on;
+    /// its target was then looked for at a byte offset past the end of
+    /// the new line (found by fuzzing).
+    #[test]
+    fn block_inside_a_link_after_text() {
+        for html in [
+            r#"<p>text <a href="http://evil.example/x">a<br>b</a></p>"#,
+            r#"<p>éé <a href="http://e.example/">x<p>y</p></a></p>"#,
+            r#"<p>ab<a href="http://e.example/"><br>é</a></p>"#,
+        ] {
+            let t = super::to_text(html);
+            assert!(t.contains("<http://e"), "{html}: {t}");
+        }
+    }
+
+    /// Deeply nested elements (a page of 100,000 `<b>` or nested tables)
+    /// overflowed the stack of the recursive walk: the html fuzz target died on such a page.
+    #[test]
+    fn deep_nesting_is_read_without_recursion() {
+        for html in [
+            format!("<html><body>{}evil[.]example", "<b>".repeat(100_000)),
+            format!(
+                "<table><tr><td>{}evil[.]example",
+                "<table><tr><td>".repeat(20_000)
+            ),
+        ] {
+            let t = super::to_text(&html);
+            assert!(t.contains("evil[.]example"), "{}", &t[..t.len().min(200)]);
+        }
     }
 }

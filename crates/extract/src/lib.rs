@@ -61,6 +61,8 @@ mod eval;
 mod extractor;
 #[cfg(feature = "html")]
 mod html;
+#[cfg(feature = "pdf")]
+mod pdf;
 mod refang;
 mod scan;
 

@@ -81,6 +81,10 @@
 
 pub mod errors;
 mod fields;
+// Entry points for the fuzz targets in `fuzz/`; not part of the API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod index;
 mod normalize;
 mod scan;

@@ -19,9 +19,10 @@ pub(crate) fn host_into<'b>(raw: &[u8], buf: &'b mut Vec<u8>) -> Option<&'b [u8]
         return None;
     }
     buf.clear();
+    let not_host = |b: u8| b <= b' ' || b == b'/' || b == b'@';
     if v.is_ascii() {
         for &b in v {
-            if b <= b' ' || b == b'/' || b == b'@' {
+            if not_host(b) {
                 return None;
             }
             buf.push(b.to_ascii_lowercase());
@@ -29,7 +30,13 @@ pub(crate) fn host_into<'b>(raw: &[u8], buf: &'b mut Vec<u8>) -> Option<&'b [u8]
     } else {
         let s = std::str::from_utf8(v).ok()?;
         let a = idna::domain_to_ascii(s).ok()?;
-        buf.extend_from_slice(a.trim_end_matches('.').as_bytes());
+        // IDNA lets control characters through: the same bytes are refused
+        // here as in ASCII input, or the punycode form would not read back.
+        let a = a.trim_end_matches('.');
+        if a.bytes().any(not_host) {
+            return None;
+        }
+        buf.extend_from_slice(a.as_bytes());
     }
     Some(&buf[..])
 }
@@ -129,7 +136,7 @@ pub(crate) fn ipv4_lead_octet(v: &[u8]) -> Option<u8> {
 }
 
 /// Portable [`parse_ipv4_strict`]: one byte at a time.
-fn parse_ipv4_scalar(v: &[u8]) -> Option<Ipv4Addr> {
+pub(crate) fn parse_ipv4_scalar(v: &[u8]) -> Option<Ipv4Addr> {
     if v.len() < 7 || v.len() > 15 {
         return None;
     }
@@ -297,6 +304,10 @@ pub(crate) fn url(raw: &str) -> Option<String> {
     let host_norm = match parse_ip(host_part.as_bytes()) {
         Some(IpAddr::V6(a)) => format!("[{a}]"),
         Some(IpAddr::V4(a)) => a.to_string(),
+        // A name never holds a colon (RFC 3986 reg-name), nor sits in
+        // brackets (those are for IPv6); kept, it would be read differently
+        // the next time round.
+        None if host_part.contains(':') || auth.starts_with('[') => return None,
         None => host(host_part)?,
     };
     let mut out = String::with_capacity(v.len() + 8);
@@ -639,5 +650,35 @@ mod tests {
         assert_eq!(ip_text(parse_ip(b"1.2.3.4").unwrap()), "1.2.3.4");
         assert_eq!(lower("AbC"), "abc");
         assert_eq!(url_host("http://a.b:80/x").unwrap(), "a.b");
+    }
+
+    /// IDNA passed NULs in a non-ASCII host through to its punycode form,
+    /// which the ASCII path then refused: `münch\0e.de` normalised once but
+    /// not twice (found by the `normalize` fuzz target).
+    #[test]
+    fn non_ascii_host_refuses_what_ascii_refuses() {
+        for raw in ["münch\0\0e=n.de", "mü\u{1}nch.de"] {
+            assert_eq!(host(raw), None, "{raw:?}");
+            assert_eq!(url(raw), None, "{raw:?}");
+        }
+        assert_eq!(host("München.de").as_deref(), Some("xn--mnchen-3ya.de"));
+    }
+
+    /// A host with a colon left after the port was cut off
+    /// (`D4:1.1D.:58C:`), or a bracketed host that is no address (`[["]`),
+    /// normalised to a URL that normalised differently again (found by the
+    /// `normalize` fuzz target).
+    #[test]
+    fn url_host_with_a_colon_is_no_url() {
+        assert_eq!(url(" D4:1.1D.:58C:"), None);
+        assert_eq!(url("[[\"]"), None);
+        assert_eq!(
+            url("evil.example:8080/a").as_deref(),
+            Some("http://evil.example:8080/a")
+        );
+        assert_eq!(
+            url("http://[2001:db8::1]:80/").as_deref(),
+            Some("http://[2001:db8::1]/")
+        );
     }
 }

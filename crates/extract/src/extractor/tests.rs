@@ -183,3 +183,24 @@ fn pdf_page_numbers_and_garbage_never_panic() {
         ex.extract(&Document::from_text("x", &s));
     }
 }
+
+/// A version word ("version 1.2.3.4") was looked for by cutting the text
+/// before an address one byte after the last non-letter: inside that
+/// character when it was multi-byte, a panic.
+#[test]
+fn address_after_a_multibyte_character() {
+    for text in [
+        "é 45.77.153.197\n",
+        "xé 45.77.153.197 ok\n",
+        "→45.77.153.197\n",
+    ] {
+        assert_eq!(
+            kinds(text),
+            [(K::Ipv4, "45.77.153.197".to_string())],
+            "{text:?}"
+        );
+    }
+    // The version rule itself still holds after the change.
+    let got = kinds("é version 45.77.153.197\n");
+    assert!(got.iter().all(|(k, _)| *k != K::Ipv4), "{got:?}");
+}

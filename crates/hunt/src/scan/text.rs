@@ -69,9 +69,11 @@ impl LineExtractor for SimpleTokenizer {
         }) {
             if let Some(i) = tok.find("://") {
                 // The scheme starts after the last non-scheme character (`c2=https://…`).
+                // (After that character whole: it may be several bytes long.)
                 let start = tok[..i]
-                    .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-')))
-                    .map_or(0, |j| j + 1);
+                    .char_indices()
+                    .rfind(|&(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-')))
+                    .map_or(0, |(j, c)| j + c.len_utf8());
                 let t = tok[start..].trim_end_matches(['.', ')', ']', ':']);
                 let t = t.trim_start_matches(['(', '[']);
                 if IndicatorKind::detect(t) == Some(IndicatorKind::Url) {
@@ -116,5 +118,27 @@ mod tests {
             vals,
             ["https://kb.dga.asia/x", "45.77.153.197:443", "evil.com"]
         );
+    }
+
+    /// A URL right after a multi-byte character (`éhttp://…`, `→http://…`)
+    /// cut the token inside that character and panicked (found by fuzzing).
+    #[test]
+    fn url_after_a_multibyte_character() {
+        for line in [
+            "éhttp://evil.example.com/a",
+            "x →https://evil.example.com/a ok",
+        ] {
+            let got = SimpleTokenizer.extract(line);
+            let urls: Vec<&str> = got
+                .iter()
+                .filter(|(k, _)| *k == IndicatorKind::Url)
+                .map(|(_, v)| v.as_str())
+                .collect();
+            assert_eq!(urls.len(), 1, "{line}: {got:?}");
+            assert!(
+                urls[0].ends_with("://evil.example.com/a"),
+                "{line}: {urls:?}"
+            );
+        }
     }
 }
