@@ -307,13 +307,17 @@ pub(crate) fn url(raw: &str) -> Option<String> {
         // A name never holds a colon (RFC 3986 reg-name), nor sits in
         // brackets (those are for IPv6); kept, it would be read differently
         // the next time round.
-        None if host_part.contains(':') || auth.starts_with('[') => return None,
+        None if host_part.contains([':', '[', ']']) || auth.starts_with('[') => return None,
         None => host(host_part)?,
     };
     let mut out = String::with_capacity(v.len() + 8);
     out.push_str(&scheme);
     out.push_str("://");
     out.push_str(&host_norm);
+    // A port is digits (RFC 3986 §3.2.3); anything else is no URL.
+    if port.is_some_and(|p| !p.bytes().all(|b| b.is_ascii_digit())) {
+        return None;
+    }
     if let Some(p) = port.filter(|p| !p.is_empty()) {
         let p = p.trim_start_matches('0');
         if default_port(&scheme) != Some(p) {
@@ -321,7 +325,9 @@ pub(crate) fn url(raw: &str) -> Option<String> {
             out.push_str(if p.is_empty() { "0" } else { p });
         }
     }
-    let tail = tail.split('#').next().unwrap_or("");
+    // Trimmed again once the fragment is gone, as the whole value was:
+    // otherwise what preceded the `#` would be trimmed only next time round.
+    let tail = tail.split('#').next().unwrap_or("").trim_end();
     if !tail.starts_with('/') {
         out.push('/');
     }
@@ -664,6 +670,21 @@ mod tests {
         assert_eq!(host("München.de").as_deref(), Some("xn--mnchen-3ya.de"));
     }
 
+    #[test]
+    fn a_port_is_digits_and_a_fragment_leaves_no_trailing_space() {
+        // `hxxp:h/\t#` (found by the `normalize` fuzz target) normalised to
+        // `http://hxxp:h/\t`, then to `http://hxxp:h/`.
+        assert_eq!(url("hxxp:h/\t#"), None);
+        assert_eq!(url("http://a.example:8o/"), None);
+        let once = url("http://a.example/x \t#frag").unwrap();
+        assert_eq!(once, "http://a.example/x");
+        assert_eq!(url(&once).as_deref(), Some(once.as_str()));
+        assert_eq!(
+            url("http://a.example:8080/").as_deref(),
+            Some("http://a.example:8080/")
+        );
+    }
+
     /// A host with a colon left after the port was cut off
     /// (`D4:1.1D.:58C:`), or a bracketed host that is no address (`[["]`),
     /// normalised to a URL that normalised differently again (found by the
@@ -672,6 +693,7 @@ mod tests {
     fn url_host_with_a_colon_is_no_url() {
         assert_eq!(url(" D4:1.1D.:58C:"), None);
         assert_eq!(url("[[\"]"), None);
+        assert_eq!(url(";@\n\n[/\n\n\n]/\n\n\n\n\n\r"), None);
         assert_eq!(
             url("evil.example:8080/a").as_deref(),
             Some("http://evil.example:8080/a")
