@@ -33,7 +33,9 @@ pub(crate) fn host_into<'b>(raw: &[u8], buf: &'b mut Vec<u8>) -> Option<&'b [u8]
         // IDNA lets control characters through: the same bytes are refused
         // here as in ASCII input, or the punycode form would not read back.
         let a = a.trim_end_matches('.');
-        if a.bytes().any(not_host) {
+        // Punycode is longer than the text it encodes: the length limit
+        // applies to what ASCII input would be held to.
+        if a.len() > MAX_HOST || a.bytes().any(not_host) {
             return None;
         }
         buf.extend_from_slice(a.as_bytes());
@@ -668,6 +670,18 @@ mod tests {
             assert_eq!(url(raw), None, "{raw:?}");
         }
         assert_eq!(host("München.de").as_deref(), Some("xn--mnchen-3ya.de"));
+    }
+
+    #[test]
+    fn a_host_too_long_once_in_punycode_is_refused() {
+        // Found by the `normalize` fuzz target: text within the limit became
+        // a longer punycode host (each label grows by `xn--` and a suffix),
+        // which the ASCII path then refused.
+        let raw = vec!["üaaa"; 40].join(".");
+        assert!(raw.len() <= MAX_HOST);
+        assert_eq!(host(&raw), None);
+        let short = "münchen.de";
+        assert_eq!(host(short).as_deref(), Some("xn--mnchen-3ya.de"));
     }
 
     #[test]
