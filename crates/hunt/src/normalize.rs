@@ -357,6 +357,14 @@ fn normalize_escapes(s: &str, out: &mut String) {
                 continue;
             }
         }
+        if b[i] == b'%' {
+            // A `%` that starts no escape is written as one (`%25`): left
+            // bare, it could start an escape with what a decoded escape
+            // after it turns into (`%%44e` → `%De`, read next time as `%DE`).
+            out.push_str("%25");
+            i += 1;
+            continue;
+        }
         // Copy one UTF-8 character.
         let ch_len = s[i..].chars().next().map_or(1, char::len_utf8);
         out.push_str(&s[i..i + ch_len]);
@@ -452,8 +460,8 @@ mod tests {
             "http://xn--bcher-kva.de/"
         );
         assert!(url("http:///x").is_none());
-        assert_eq!(url("http://e.com/%").unwrap(), "http://e.com/%");
-        assert_eq!(url("http://e.com/%4").unwrap(), "http://e.com/%4");
+        assert_eq!(url("http://e.com/%").unwrap(), "http://e.com/%25");
+        assert_eq!(url("http://e.com/%4").unwrap(), "http://e.com/%254");
     }
 
     #[test]
@@ -682,6 +690,23 @@ mod tests {
         assert_eq!(host(&raw), None);
         let short = "münchen.de";
         assert_eq!(host(short).as_deref(), Some("xn--mnchen-3ya.de"));
+    }
+
+    #[test]
+    fn a_percent_that_starts_no_escape_is_escaped() {
+        // Found by the `normalize` fuzz target: `%%44e` normalised to `%De`,
+        // then to `%DE`.
+        let once = url("münchen.de/?dM%%44e").unwrap();
+        assert_eq!(once, "http://xn--mnchen-3ya.de/?dM%25De");
+        assert_eq!(url(&once).as_deref(), Some(once.as_str()));
+        assert_eq!(
+            url("a.example/100%").as_deref(),
+            Some("http://a.example/100%25")
+        );
+        assert_eq!(
+            url("a.example/%7e%2f").as_deref(),
+            Some("http://a.example/~%2F")
+        );
     }
 
     #[test]
