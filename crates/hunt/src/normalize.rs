@@ -35,7 +35,9 @@ pub(crate) fn host_into<'b>(raw: &[u8], buf: &'b mut Vec<u8>) -> Option<&'b [u8]
         let a = a.trim_end_matches('.');
         // Punycode is longer than the text it encodes: the length limit
         // applies to what ASCII input would be held to.
-        if a.len() > MAX_HOST || a.bytes().any(not_host) {
+        // IDNA maps some characters to nothing (a soft hyphen): an empty
+        // result is no host either.
+        if a.is_empty() || a.len() > MAX_HOST || a.bytes().any(not_host) {
             return None;
         }
         buf.extend_from_slice(a.as_bytes());
@@ -681,13 +683,16 @@ mod tests {
     }
 
     #[test]
-    fn a_host_too_long_once_in_punycode_is_refused() {
+    fn an_idna_result_is_held_to_the_ascii_rules() {
         // Found by the `normalize` fuzz target: text within the limit became
         // a longer punycode host (each label grows by `xn--` and a suffix),
         // which the ASCII path then refused.
         let raw = vec!["üaaa"; 40].join(".");
         assert!(raw.len() <= MAX_HOST);
         assert_eq!(host(&raw), None);
+        // A soft hyphen alone maps to nothing (found the same way).
+        assert_eq!(host("\u{ad}"), None);
+        assert_eq!(url("\u{85}\u{ad}"), None);
         let short = "münchen.de";
         assert_eq!(host(short).as_deref(), Some("xn--mnchen-3ya.de"));
     }
