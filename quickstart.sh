@@ -11,7 +11,7 @@ DATA=${CAIRN_DATASETS:-../shared/datasets}
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
 
 cargo build --release -q -p cairn-cli
-export PATH="$PWD/target/release:$PATH"
+export PATH="${CARGO_TARGET_DIR:-$PWD/target}/release:$PATH"
 rm -f "$CAIRN_DB" "$CAIRN_DB"-*
 
 step cairn ingest --starter

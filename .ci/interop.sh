@@ -51,7 +51,7 @@ if ! [ -x "$VENV/bin/python" ] || ! have_pins; then
 fi
 
 cargo build -q -p cairn-cli
-CAIRN=$(pwd)/target/debug/cairn
+CAIRN=${CARGO_TARGET_DIR:-$(pwd)/target}/debug/cairn
 WORK=$(pwd)/target/interop
 rm -rf "$WORK"
 mkdir -p "$WORK"

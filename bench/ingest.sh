@@ -12,7 +12,7 @@ RUNS=${RUNS:-5}
 [ -f "$FILE" ] || { echo "no bundle at $FILE (set CAIRN_DATASETS or pass a path)"; exit 1; }
 command -v jq >/dev/null || { echo "jq is needed: apt-get install jq"; exit 1; }
 cargo build --release -q -p cairn-cli
-BIN=target/release/cairn
+BIN=${CARGO_TARGET_DIR:-target}/release/cairn
 TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
 cat "$FILE" >/dev/null   # page cache
 
