@@ -40,8 +40,21 @@ async fn export(
     State(app): State<App>,
     ApiCaller(c): ApiCaller,
     Path(format): Path<String>,
-    Query(p): Query<ExportParams>,
+    Query(mut p): Query<ExportParams>,
 ) -> Result<Response, ApiError> {
+    // `since=` from a sensor's script whose last-run variable is still
+    // empty means "everything", as an absent parameter does.
+    for v in [
+        &mut p.tlp_max,
+        &mut p.actor,
+        &mut p.since,
+        &mut p.url_base,
+        &mut p.file,
+    ] {
+        if v.as_deref().is_some_and(|s| s.trim().is_empty()) {
+            *v = None;
+        }
+    }
     let format: SensorFormat = format.parse().map_err(ApiError::not_found)?;
     let asked = match &p.tlp_max {
         Some(t) => t

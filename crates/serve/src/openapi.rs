@@ -105,6 +105,13 @@ fn export_op() -> Value {
         ]),
         "The export",
     );
+    // The formats as an enum, so clients (and schemathesis) know the values
+    // that reach an export rather than its 404. (`tlp_max` takes several
+    // spellings of each level: no enum.)
+    e["parameters"][0]["schema"]["enum"] = cairn_export::sensors::SensorFormat::ALL
+        .iter()
+        .map(|f| f.as_str())
+        .collect();
     e["responses"]["200"]["content"] = json!({
         "text/plain": { "schema": { "type": "string" } },
         "text/csv": { "schema": { "type": "string" } },

@@ -38,6 +38,16 @@ async fn exports_need_a_token_and_answer_errors_in_json() {
     )
     .await;
     assert_eq!(r.status, 400);
+    // Empty parameters (a script's unset variable) are absent ones.
+    let all = get(&f.app, "/api/v1/export/csv", Some(&f.reader)).await;
+    let empty = get(
+        &f.app,
+        "/api/v1/export/csv?since=&actor=&tlp_max=&url_base=",
+        Some(&f.reader),
+    )
+    .await;
+    assert_eq!(empty.status, 200, "{}", empty.body);
+    assert_eq!(empty.body, all.body);
     let r = get(
         &f.app,
         "/api/v1/export/csv?actor=Nobody%20Panda",
