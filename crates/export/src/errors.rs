@@ -15,6 +15,9 @@ pub enum ExportError {
     /// The store could not be read.
     #[error(transparent)]
     Kb(#[from] cairn_kb::errors::KbError),
+    /// A `since` that is no time.
+    #[error("since `{0}` is not a time (RFC 3339, a date such as 2024-01-31, or epoch seconds)")]
+    BadTime(String),
     /// The store's warninglists could not be read.
     #[error(transparent)]
     Engine(#[from] cairn_engine::EngineError),

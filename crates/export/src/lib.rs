@@ -17,7 +17,7 @@
 //!   into an ATT&CK Navigator layer, scored by how many sources name each.
 //! - [`sensors`] writes the store's indicators for the sensors where logs
 //!   live: Zeek Intel files, Suricata datasets and rules, RPZ zones, CSV for
-//!   SIEM lookups, ECS NDJSON for Elastic ([`sensors::collect`] then
+//!   SIEM lookups, ECS NDJSON for Elastic ([`sensors::collect_request`] then
 //!   [`sensors::render`]); warninglisted values never leave.
 //! - [`check_bundle`] checks a bundle against the STIX 2.1 rules consumers
 //!   enforce; the tests hold every export to it.

@@ -17,8 +17,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use cairn_export::sensors::{self, SensorFormat, SensorOptions};
-use cairn_kb::{ExportQuery, Store};
+use cairn_export::sensors::{self, SensorFormat, SensorOptions, SensorRequest};
+use cairn_kb::Store;
 use cairn_model::Tlp;
 use serde::Deserialize;
 use serde_json::json;
@@ -67,49 +67,36 @@ async fn export(
         Clearance::Restricted => Clearance::READER_CEILING,
     };
     let tlp_max = asked.min(ceiling);
-    let since = match &p.since {
-        Some(s) => Some(cairn_model::time::format_ms(
-            cairn_model::time::parse(s).ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "since: `{s}` is not a time (RFC 3339, a date, or epoch seconds)"
-                ))
-            })?,
-        )),
-        None => None,
-    };
     let url_base = p
         .url_base
         .clone()
         .unwrap_or_else(|| format!("http://{}", app.config().addr));
     let db = app.config().db.clone();
-    let actor = p.actor.clone();
+    let (actor, since) = (p.actor.clone(), p.since.clone());
     let out = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
         let mut store = Store::open_existing(&db)?;
-        if tlp_max < Tlp::Red {
-            store.restrict(tlp_max)?;
-        }
-        let indicates = match &actor {
-            Some(name) => match store.actor(name)? {
-                Some(prof) => Some(prof.members.iter().map(|m| m.stix_id.clone()).collect()),
-                None => return Err(ApiError::not_found(format!("no actor called `{name}`"))),
-            },
-            None => None,
-        };
-        let q = ExportQuery {
+        let req = SensorRequest {
             tlp_max,
-            indicates,
-            since,
+            actor: actor.as_deref(),
+            since: since.as_deref(),
         };
-        let collected = sensors::collect(&store, &q).map_err(|e| match e {
-            cairn_export::ExportError::Kb(k) => ApiError::from(k),
-            other => ApiError::internal(other),
-        })?;
-        let opts = SensorOptions {
-            url_base,
-            generated: cairn_model::time::now_ms(),
-            serial: u32::try_from(jiff::Timestamp::now().as_second()).unwrap_or(u32::MAX),
+        let collected = match sensors::collect_request(&mut store, &req) {
+            Ok(Some(c)) => c,
+            Ok(None) => {
+                let name = actor.unwrap_or_default();
+                return Err(ApiError::not_found(format!("no actor called `{name}`")));
+            }
+            Err(cairn_export::ExportError::Kb(k)) => return Err(ApiError::from(k)),
+            Err(e @ cairn_export::ExportError::BadTime(_)) => {
+                return Err(ApiError::bad_request(e.to_string()));
+            }
+            Err(e) => return Err(ApiError::internal(e)),
         };
-        Ok(sensors::render(format, &collected.indicators, &opts))
+        Ok(sensors::render(
+            format,
+            &collected.indicators,
+            &SensorOptions::now(url_base),
+        ))
     })
     .await
     .map_err(ApiError::internal)??;

@@ -7,8 +7,7 @@
 //! renamed into place, so a sensor that reloads it never reads half a file.
 
 use crate::Global;
-use cairn_export::sensors::{self, SensorExport, SensorFormat, SensorOptions};
-use cairn_kb::ExportQuery;
+use cairn_export::sensors::{self, SensorExport, SensorFormat, SensorOptions, SensorRequest};
 use cairn_model::Tlp;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -143,47 +142,19 @@ fn run_sensor(global: &Global, args: &Args, format: SensorFormat) -> anyhow::Res
     if format == SensorFormat::SuricataDataset && args.output.is_none() {
         anyhow::bail!("suricata-dataset writes several files: give a directory with -o DIR");
     }
-    let since = match &args.since {
-        Some(s) => Some(cairn_model::time::format_ms(
-            cairn_model::time::parse(s).ok_or_else(|| {
-                anyhow::anyhow!(
-                    "--since `{s}`: not a time (RFC 3339, a date such as 2024-01-31, or epoch seconds)"
-                )
-            })?,
-        )),
-        None => None,
-    };
-    let tlp_max = args.tlp_max.unwrap_or(Tlp::Amber);
     let mut store = crate::open_store(global)?;
-    // The connection itself cannot see above the ceiling: actor names from a
-    // higher-marked source cannot reach a description either.
-    if tlp_max < Tlp::Red {
-        store.restrict(tlp_max)?;
-    }
-    let indicates = match &args.actor {
-        Some(name) => match store.actor(name)? {
-            Some(p) => Some(p.members.iter().map(|m| m.stix_id.clone()).collect()),
-            None => return no_actor(&store, name),
-        },
-        None => None,
+    let req = SensorRequest {
+        tlp_max: args.tlp_max.unwrap_or(Tlp::Amber),
+        actor: args.actor.as_deref(),
+        since: args.since.as_deref(),
     };
-    let q = ExportQuery {
-        tlp_max,
-        indicates,
-        since,
+    let Some(collected) = sensors::collect_request(&mut store, &req)? else {
+        return no_actor(&store, args.actor.as_deref().unwrap_or_default());
     };
-    let collected = sensors::collect(&store, &q)?;
     for w in &collected.warnings {
         eprintln!("cairn: warning: {w}");
     }
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let opts = SensorOptions {
-        url_base: args.url_base.clone(),
-        generated: cairn_model::time::now_ms(),
-        serial: u32::try_from(secs).unwrap_or(u32::MAX),
-    };
+    let opts = SensorOptions::now(args.url_base.clone());
     let out = sensors::render(format, &collected.indicators, &opts);
     match &args.output {
         Some(path) if format == SensorFormat::SuricataDataset => {

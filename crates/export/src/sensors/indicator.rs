@@ -42,6 +42,21 @@ pub struct SensorOptions {
     pub serial: u32,
 }
 
+impl SensorOptions {
+    /// Options for an export made now: `generated` and the RPZ serial from
+    /// the clock.
+    pub fn now(url_base: String) -> SensorOptions {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        SensorOptions {
+            url_base,
+            generated: cairn_model::time::now_ms(),
+            serial: u32::try_from(secs).unwrap_or(u32::MAX),
+        }
+    }
+}
+
 /// A file of an export.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutputFile {

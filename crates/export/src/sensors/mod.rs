@@ -31,6 +31,7 @@ pub use zeek::{ZEEK_FILE, ZEEK_HEADER, zeek_desc, zeek_intel, zeek_type, zeek_va
 
 use crate::errors::ExportError;
 use cairn_kb::{ExportQuery, Store};
+use cairn_model::Tlp;
 use cairn_warninglist::WarningLists;
 use std::fmt;
 use std::str::FromStr;
@@ -109,6 +110,49 @@ pub struct Collected {
     pub warninglisted: usize,
     /// Warninglists in the store that did not parse (not applied).
     pub warnings: Vec<String>,
+}
+
+/// A sensor export as the CLI and the API ask for it.
+#[derive(Debug, Clone, Copy)]
+pub struct SensorRequest<'a> {
+    /// Nothing marked above this leaves.
+    pub tlp_max: Tlp,
+    /// Only this actor's indicators (any vendor's name, an ATT&CK or STIX id).
+    pub actor: Option<&'a str>,
+    /// Only indicators added or changed since (RFC 3339, a date, epoch seconds).
+    pub since: Option<&'a str>,
+}
+
+/// `req` applied to `store`: the connection restricted to the ceiling (so
+/// not even an actor's name from a higher-marked source reaches a
+/// description), the actor resolved to its members across sources, then
+/// [`collect`]. `Ok(None)` when no actor has that name.
+pub fn collect_request(
+    store: &mut Store,
+    req: &SensorRequest<'_>,
+) -> Result<Option<Collected>, ExportError> {
+    let since = match req.since {
+        Some(s) => Some(cairn_model::time::format_ms(
+            cairn_model::time::parse(s).ok_or_else(|| ExportError::BadTime(s.to_string()))?,
+        )),
+        None => None,
+    };
+    if req.tlp_max < Tlp::Red {
+        store.restrict(req.tlp_max)?;
+    }
+    let indicates = match req.actor {
+        Some(name) => match store.actor(name)? {
+            Some(p) => Some(p.members.iter().map(|m| m.stix_id.clone()).collect()),
+            None => return Ok(None),
+        },
+        None => None,
+    };
+    let q = ExportQuery {
+        tlp_max: req.tlp_max,
+        indicates,
+        since,
+    };
+    collect(store, &q).map(Some)
 }
 
 /// The indicators to export: `q` applied by the store, warninglisted
