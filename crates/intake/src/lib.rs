@@ -125,6 +125,38 @@ pub struct Options {
     pub keep_benign: bool,
     /// Extra benign filter for reports (e.g. MISP warninglists).
     pub benign: Option<Arc<dyn BenignFilter>>,
+    /// CSV columns named by the caller, in place of the usual header names.
+    pub columns: Columns,
+}
+
+/// CSV header names the caller maps to meanings (a feed whose header says
+/// `malware_printable` where Cairn would look for `actor`). Each, when set,
+/// must be in the header; unset ones are found by the usual names.
+#[derive(Clone, Default, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Columns {
+    /// The indicator value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// The indicator kind (`domain`, `ipv4`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// The actor the indicator belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// When it was first seen.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_seen: Option<String>,
+    /// A description.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+impl Columns {
+    /// Whether no column is mapped.
+    pub fn is_empty(&self) -> bool {
+        *self == Columns::default()
+    }
 }
 
 /// Reads and parses one file. Gzip-compressed files are read transparently.

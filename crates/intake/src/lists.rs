@@ -231,7 +231,29 @@ pub(crate) fn parse_csv(path: &Path, text: &str, opts: &Options) -> Result<Bundl
         .map(|h| h.trim().to_ascii_lowercase())
         .collect();
     let col = |names: &[&str]| headers.iter().position(|h| names.contains(&h.as_str()));
-    let Some(value_col) = col(VALUE_COLUMNS) else {
+    // A column the caller names must be there; it replaces the usual names.
+    let named = |given: &Option<String>| -> Result<Option<Option<usize>>, IntakeError> {
+        let Some(name) = given else { return Ok(None) };
+        let want = name.trim().to_ascii_lowercase();
+        match headers.iter().position(|h| *h == want) {
+            Some(i) => Ok(Some(Some(i))),
+            None => Err(IntakeError::object(
+                path,
+                "header",
+                format!(
+                    "no column `{name}` (the header has: {})",
+                    headers.join(", ")
+                ),
+            )),
+        }
+    };
+    let mapped = &opts.columns;
+    let value_given = named(&mapped.value)?;
+    let kind_given = named(&mapped.kind)?;
+    let actor_given = named(&mapped.actor)?;
+    let first_given = named(&mapped.first_seen)?;
+    let comment_given = named(&mapped.comment)?;
+    let Some(value_col) = value_given.flatten().or_else(|| col(VALUE_COLUMNS)) else {
         return Err(IntakeError::object(
             path,
             "header",
@@ -241,28 +263,33 @@ pub(crate) fn parse_csv(path: &Path, text: &str, opts: &Options) -> Result<Bundl
             ),
         ));
     };
-    let type_col = col(&[
-        "type",
-        "kind",
-        "indicator_type",
-        "ioc_type",
-        "attribute_type",
-    ]);
-    let actor_col = col(&[
-        "actor",
-        "threat_actor",
-        "group",
-        "intrusion_set",
-        "adversary",
-    ]);
-    let first_col = col(&["first_seen", "firstseen", "first seen", "valid_from"]);
+    let type_col = kind_given.unwrap_or_else(|| {
+        col(&[
+            "type",
+            "kind",
+            "indicator_type",
+            "ioc_type",
+            "attribute_type",
+        ])
+    });
+    let actor_col = actor_given.unwrap_or_else(|| {
+        col(&[
+            "actor",
+            "threat_actor",
+            "group",
+            "intrusion_set",
+            "adversary",
+        ])
+    });
+    let first_col = first_given
+        .unwrap_or_else(|| col(&["first_seen", "firstseen", "first seen", "valid_from"]));
     let last_col = col(&["last_seen", "lastseen", "last seen"]);
     let conf_col = col(&["confidence"]);
     let tlp_col = col(&["tlp"]);
     let ref_col = col(&["reference", "ref", "link", "report"]);
     let role_col = col(&["role", "tags", "label", "labels"]);
     let family_col = col(&["family", "malware", "malware_family"]);
-    let desc_col = col(&["description", "comment", "notes"]);
+    let desc_col = comment_given.unwrap_or_else(|| col(&["description", "comment", "notes"]));
     let source = prov::source_name(opts, None, path);
 
     // Rows may name different actors; one linker per actor.
@@ -387,6 +414,41 @@ mod tests {
         assert_eq!(b.relations.len(), 2);
         let err = parse_list(Path::new("l.txt"), "evil.com\nnot an ioc\n", &opts).unwrap_err();
         assert!(err.to_string().contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn csv_columns_named_by_the_caller() {
+        let csv = "ioc_id,ioc_value,malware_printable,first_seen_utc,note\n\
+                   1,kb.dga[.]asia,ShadowPad,2023-05-01,seen twice\n";
+        let opts = Options {
+            columns: crate::Columns {
+                value: Some("ioc_value".into()),
+                actor: Some("Malware_Printable".into()),
+                first_seen: Some("first_seen_utc".into()),
+                comment: Some("note".into()),
+                ..crate::Columns::default()
+            },
+            ..Options::default()
+        };
+        let b = parse_csv(Path::new("c.csv"), csv, &opts).unwrap();
+        let ind = b.objects.iter().find(|o| o.kind == "indicator").unwrap();
+        assert_eq!(ind.name.as_deref(), Some("kb.dga[.]asia"));
+        assert_eq!(ind.prov.first_seen.as_deref(), Some("2023-05-01"));
+        assert_eq!(ind.description.as_deref(), Some("seen twice"));
+        assert!(
+            b.objects
+                .iter()
+                .any(|o| o.name.as_deref() == Some("ShadowPad"))
+        );
+        let missing = Options {
+            columns: crate::Columns {
+                value: Some("nope".into()),
+                ..crate::Columns::default()
+            },
+            ..Options::default()
+        };
+        let err = parse_csv(Path::new("c.csv"), csv, &missing).unwrap_err();
+        assert!(err.to_string().contains("no column `nope`"), "{err}");
     }
 
     #[test]

@@ -73,6 +73,11 @@ pub(crate) const SHADOWED: &[(&str, &str)] = &[
     ("fts_content", "SELECT * FROM main.fts_content WHERE 0"),
     ("fts_docsize", "SELECT * FROM main.fts_docsize WHERE 0"),
     ("fts_config", "SELECT * FROM main.fts_config WHERE 0"),
+    // Feed subscriptions hold no statement text, but their URLs, errors and
+    // per-event state (MISP event uuids, statement ids) describe where intel
+    // of any marking comes from; only unrestricted connections (analysts
+    // and admins) see them at all.
+    ("feeds", "SELECT * FROM main.feeds WHERE 0"),
 ];
 
 impl Store {

@@ -7,6 +7,7 @@
 //! withdrawn (never deleted).
 
 use crate::errors::KbError;
+use crate::feeds::Withdraw;
 use crate::{Store, now};
 use cairn_model::time;
 use cairn_model::{Bundle, Object, Relation, normalize_name};
@@ -123,6 +124,20 @@ impl Store {
         file: Option<&str>,
         fingerprint: Option<&str>,
     ) -> Result<IngestReport, KbError> {
+        self.ingest_with(bundle, file, fingerprint, Withdraw::Unsaid, &mut |_| Ok(()))
+    }
+
+    /// [`Store::ingest`], withdrawing only what `withdraw` covers, with
+    /// `also` run inside the same transaction before it commits (a feed's
+    /// cursor and validators: stored with the statements or not at all).
+    pub(crate) fn ingest_with(
+        &mut self,
+        bundle: &Bundle,
+        file: Option<&str>,
+        fingerprint: Option<&str>,
+        withdraw: Withdraw,
+        also: &mut dyn FnMut(&Transaction) -> Result<(), KbError>,
+    ) -> Result<IngestReport, KbError> {
         // IMMEDIATE: the write lock is held from the start, so the stamp read
         // below is the latest and no other writer can interleave.
         let tx = self
@@ -139,6 +154,8 @@ impl Store {
         if let (Some((_, Some(old))), Some(new)) = (&existing, fingerprint)
             && old == new
         {
+            also(&tx)?;
+            tx.commit()?;
             return Ok(IngestReport::from_bundle(bundle, "unchanged"));
         }
         let source_id = match existing {
@@ -161,9 +178,12 @@ impl Store {
         };
         let mut report =
             IngestReport::from_bundle(bundle, if existing.is_some() { "updated" } else { "new" });
-        write_objects(&tx, source_id, bundle, &ts, &mut report)?;
-        write_relations(&tx, source_id, bundle, &ts, &mut report)?;
-        tx.execute("DELETE FROM documents WHERE source_id = ?1", [source_id])?;
+        write_objects(&tx, source_id, bundle, &ts, &withdraw, &mut report)?;
+        write_relations(&tx, source_id, bundle, &ts, &withdraw, &mut report)?;
+        // A partial delivery (a feed page) carries no documents to replace.
+        if withdraw.is_unsaid() || !bundle.documents.is_empty() {
+            tx.execute("DELETE FROM documents WHERE source_id = ?1", [source_id])?;
+        }
         for (name, body) in &bundle.documents {
             tx.execute(
                 "INSERT OR REPLACE INTO documents(source_id, name, body, tlp) VALUES (?1, ?2, ?3, ?4)",
@@ -175,6 +195,7 @@ impl Store {
         } else if existing.is_some() {
             report.status = "unchanged".into();
         }
+        also(&tx)?;
         tx.commit()?;
         Ok(report)
     }
@@ -305,6 +326,7 @@ fn write_objects(
     source_id: i64,
     bundle: &Bundle,
     ts: &str,
+    withdraw: &Withdraw,
     report: &mut IngestReport,
 ) -> Result<(), KbError> {
     let mut stored: HashMap<String, (i64, i64, bool)> = HashMap::new();
@@ -400,7 +422,7 @@ fn write_objects(
         }
     }
     for (stix_id, (rowid, _, withdrawn)) in &stored {
-        if !*withdrawn && !seen.contains(stix_id.as_str()) {
+        if !*withdrawn && !seen.contains(stix_id.as_str()) && withdraw.covers(stix_id) {
             history.execute(params![rowid, "withdrawn", ts])?;
             tx.execute(
                 "UPDATE objects SET withdrawn_at = ?2 WHERE id = ?1",
@@ -417,6 +439,7 @@ fn write_relations(
     source_id: i64,
     bundle: &Bundle,
     ts: &str,
+    withdraw: &Withdraw,
     report: &mut IngestReport,
 ) -> Result<(), KbError> {
     let mut stored: HashMap<String, (i64, i64, bool)> = HashMap::new();
@@ -475,7 +498,7 @@ fn write_relations(
         }
     }
     for (stix_id, (rowid, _, withdrawn)) in &stored {
-        if !*withdrawn && !seen.contains(stix_id.as_str()) {
+        if !*withdrawn && !seen.contains(stix_id.as_str()) && withdraw.covers(stix_id) {
             history.execute(params![rowid, "withdrawn", ts])?;
             tx.execute(
                 "UPDATE relations SET withdrawn_at = ?2 WHERE id = ?1",

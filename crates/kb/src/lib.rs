@@ -42,6 +42,7 @@ mod clearance;
 pub mod errors;
 mod export;
 mod feed;
+mod feeds;
 mod hunting;
 mod ingest;
 mod profile;
@@ -56,6 +57,7 @@ pub use export::{SourceInfo, Statement, Subgraph};
 pub use feed::{
     FEED_MAX_PAGE, FeedCollection, FeedItem, FeedObject, FeedPage, FeedQuery, VersionMatch,
 };
+pub use feeds::{Feed, FeedRun, FeedSave, NewFeed, Withdraw};
 pub use hunting::{
     ActorRef, HuntIndicator, IndicatorContext, IndicatorRow, SightingInput, SightingRow,
 };

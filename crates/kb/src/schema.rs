@@ -14,6 +14,9 @@
 //! `history.tlp` (the marking of the version each row keeps) and
 //! `documents.tlp` (the marking they were ingested under), so a restricted
 //! connection can filter them (see `clearance.rs`).
+//!
+//! Version 3 (from 2): `feeds`, the subscriptions `cairn feed` pulls (see
+//! `feeds.rs`).
 
 use crate::Store;
 use crate::errors::KbError;
@@ -25,7 +28,7 @@ type Step = fn(&Transaction) -> Result<(), KbError>;
 
 /// Every step from an empty file to [`VERSION`]. Append, never edit: stores
 /// in the field were made by these steps as they are.
-const MIGRATIONS: &[Step] = &[create_v1, v1_to_v2];
+const MIGRATIONS: &[Step] = &[create_v1, v1_to_v2, v2_to_v3_feeds];
 
 /// The schema version this build reads and writes.
 pub(crate) const VERSION: i64 = MIGRATIONS.len() as i64;
@@ -328,6 +331,37 @@ fn v1_to_v2(tx: &Transaction) -> Result<(), KbError> {
     tx.execute(
         "INSERT INTO meta(key, value) VALUES ('store_id', ?1)",
         [new_store_id()?],
+    )?;
+    Ok(())
+}
+
+fn v2_to_v3_feeds(tx: &Transaction) -> Result<(), KbError> {
+    // `config` holds the feed's options as JSON (collection, column mapping,
+    // the NAME of the environment variable holding a secret, never the
+    // secret); `state` what a kind keeps between runs (a TAXII `next`, a
+    // MISP feed's event timestamps and statement ids).
+    tx.execute_batch(
+        "CREATE TABLE feeds(
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL,
+            url TEXT NOT NULL,
+            config TEXT NOT NULL DEFAULT '{}',
+            every INTEGER NOT NULL DEFAULT 86400,
+            enabled INTEGER NOT NULL DEFAULT 1,
+            etag TEXT,
+            last_modified TEXT,
+            cursor TEXT,
+            state TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL,
+            last_run TEXT,
+            next_due TEXT,
+            status TEXT NOT NULL DEFAULT 'never',
+            added INTEGER NOT NULL DEFAULT 0,
+            changed INTEGER NOT NULL DEFAULT 0,
+            withdrawn INTEGER NOT NULL DEFAULT 0,
+            error TEXT
+        );",
     )?;
     Ok(())
 }
