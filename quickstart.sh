@@ -50,6 +50,10 @@ cairn export zeek-intel --actor RedHotel -o "$(dirname "$CAIRN_DB")/redhotel.int
   head -4 "$(dirname "$CAIRN_DB")/redhotel.intel"
 echo "(a Zeek Intel file: add it to Intel::read_files; also suricata-dataset, rpz, csv, ecs-ndjson)"
 
+step cairn feed catalogue
+cairn --quiet feed catalogue
+echo "(offline here: subscribe with \`cairn feed add NAME --from-catalogue ID\`, then \`cairn feed sync\`)"
+
 printf '\nThe store is %s; try `cairn actor "Aquatic Panda"`, `cairn stats`, or --json on any command.\n' "$CAIRN_DB"
 
 # Last: the web app, REST API and TAXII feed over the same store.

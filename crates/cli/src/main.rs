@@ -60,6 +60,8 @@ enum Command {
     Token(cmd::token::Args),
     /// Export an actor (STIX 2.1, ATT&CK Navigator) or indicators for sensors (Zeek, Suricata, RPZ, CSV, ECS).
     Export(cmd::export::Args),
+    /// Subscribe to feeds (TAXII 2.1, MISP feeds, STIX, CSV, lists) and sync them.
+    Feed(cmd::feed::Args),
 }
 
 /// The knowledge-base file named by `--db`, `CAIRN_DB`, or the default in
@@ -107,6 +109,7 @@ fn main() -> ExitCode {
         Command::Serve(a) => cmd::serve::run(&cli.global, a),
         Command::Token(a) => cmd::token::run(&cli.global, a),
         Command::Export(a) => cmd::export::run(&cli.global, a),
+        Command::Feed(a) => cmd::feed::run(&cli.global, a),
     };
     match result {
         Ok(code) => code,

@@ -30,6 +30,7 @@ pub(crate) fn routes() -> axum::Router<App> {
         .route("/api/v1/attribute", post(attribute))
         .route("/api/v1/hunt", post(hunt))
         .route("/api/v1/ingest", post(ingest))
+        .route("/api/v1/feeds", get(list_feeds))
         .route("/api/v1/tokens", get(list_tokens).post(create_token))
         .route("/api/v1/tokens/{name}", delete(revoke_token))
 }
@@ -288,6 +289,13 @@ async fn ingest(
     let report = app.ingest_bytes(&name, body.to_vec(), opts).await?;
     tracing::info!(caller = c.name(), source = %report.source, "ingested");
     Ok(Json(report).into_response())
+}
+
+/// Feed subscriptions and their last runs (`cairn feed list --json`'s rows).
+async fn list_feeds(State(app): State<App>, ApiCaller(c): ApiCaller) -> Result<Response, ApiError> {
+    c.require(Role::Analyst)?;
+    let feeds = app.read(Clearance::Full, |s| Ok(s.feeds()?)).await?;
+    Ok(Json(json!({ "feeds": feeds })).into_response())
 }
 
 async fn list_tokens(

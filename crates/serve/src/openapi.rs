@@ -61,6 +61,39 @@ fn body(op: &mut Value, media: &str, desc: &str) {
         json!({ "required": true, "description": desc, "content": { media: { "schema": {} } } });
 }
 
+/// `GET /api/v1/feeds`, with its answer's exact shape.
+fn feeds_op() -> Value {
+    let mut f = op(
+        "Feed subscriptions with their last run: status, added/changed/withdrawn counts, validators, error",
+        "analyst",
+        json!([]),
+        "Feeds",
+    );
+    let text = json!({ "type": "string" });
+    let maybe = json!({ "type": ["string", "null"] });
+    let count = json!({ "type": "integer", "minimum": 0 });
+    let feed = json!({
+        "type": "object",
+        "required": ["name", "kind", "url", "last_run", "status", "added", "changed", "withdrawn", "error",
+                     "every", "next_due", "enabled", "etag", "last_modified", "cursor", "config", "created_at"],
+        "properties": {
+            "name": text, "kind": { "type": "string", "enum": ["stix", "file", "taxii", "misp-feed", "csv", "list"] },
+            "url": text, "last_run": maybe,
+            "status": { "type": "string", "enum": ["ok", "not-modified", "failed", "never"] },
+            "added": count, "changed": count, "withdrawn": count, "error": maybe,
+            "every": { "type": "integer", "minimum": 1 }, "next_due": maybe, "enabled": { "type": "boolean" },
+            "etag": maybe, "last_modified": maybe, "cursor": maybe,
+            "config": { "type": "object" }, "created_at": text
+        }
+    });
+    f["responses"]["200"]["content"]["application/json"]["schema"] = json!({
+        "type": "object",
+        "required": ["feeds"],
+        "properties": { "feeds": { "type": "array", "items": feed } }
+    });
+    f
+}
+
 /// `GET /api/v1/export/{format}`: a file, not JSON (but Suricata's listing).
 fn export_op() -> Value {
     let mut e = op(
@@ -295,6 +328,7 @@ pub(crate) fn document() -> Value {
             "/api/v1/attribute": { "post": attribute },
             "/api/v1/hunt": { "post": hunt },
             "/api/v1/ingest": { "post": ingest },
+            "/api/v1/feeds": { "get": feeds_op() },
             "/api/v1/tokens": {
                 "get": op("List tokens (never their secrets)", "admin", json!([]), "Tokens"),
                 "post": create

@@ -114,6 +114,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         reference: args.reference.clone(),
         keep_benign: args.keep_benign,
         benign: None,
+        columns: Default::default(),
     };
     let mut inputs: Vec<(Input, Options)> = Vec::new();
     if args.starter {

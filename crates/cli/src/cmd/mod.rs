@@ -5,6 +5,7 @@ pub mod attribute;
 pub mod eval;
 pub mod export;
 pub mod extract;
+pub mod feed;
 pub mod hunt;
 pub mod ingest;
 pub mod search;

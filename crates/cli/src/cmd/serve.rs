@@ -28,6 +28,40 @@ pub struct Args {
     /// Worker threads (default: one per core).
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+    /// Run due feeds (`cairn feed`) in a background thread with its own store connection.
+    #[arg(long)]
+    sync: bool,
+    /// With --sync: seconds between looks for due feeds.
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    sync_check: u64,
+}
+
+/// Runs due feeds forever, on its own connection: requests never wait for a
+/// download, only (briefly) for a feed's write transaction.
+fn feed_loop(db: &std::path::Path, pause: std::time::Duration, quiet: bool) {
+    let http = cairn_feeds::http::HttpOptions::default();
+    loop {
+        match cairn_kb::Store::open_existing(db) {
+            Ok(mut store) => {
+                let due = cairn_feeds::due(&store, &cairn_model::time::now_ms());
+                for name in due.unwrap_or_default() {
+                    match cairn_feeds::sync(&mut store, &name, &http) {
+                        Ok(o) if !quiet => match &o.error {
+                            Some(e) => eprintln!("cairn: feed {name}: failed: {e}"),
+                            None => eprintln!(
+                                "cairn: feed {name}: {}, +{} ~{} -{}",
+                                o.status, o.added, o.changed, o.withdrawn
+                            ),
+                        },
+                        Ok(_) => {}
+                        Err(e) => eprintln!("cairn: feed {name}: {e}"),
+                    }
+                }
+            }
+            Err(e) => eprintln!("cairn: feeds: {e}"),
+        }
+        std::thread::sleep(pause);
+    }
 }
 
 pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
@@ -73,6 +107,20 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         }
         if args.anonymous_read {
             eprintln!("cairn: anonymous callers may read TLP:CLEAR, GREEN and AMBER");
+        }
+    }
+    if args.sync {
+        let db = db.clone();
+        let pause = std::time::Duration::from_secs(args.sync_check.max(1));
+        let quiet = global.quiet;
+        std::thread::Builder::new()
+            .name("cairn-feeds".into())
+            .spawn(move || feed_loop(&db, pause, quiet))?;
+        if !global.quiet {
+            eprintln!(
+                "cairn: running due feeds in the background (every {}s)",
+                pause.as_secs()
+            );
         }
     }
     rt.block_on(cairn_serve::serve(app))?;

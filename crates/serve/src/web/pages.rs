@@ -15,6 +15,11 @@ use serde::Deserialize;
 
 pub(crate) async fn home(State(app): State<App>, WebCaller(c): WebCaller) -> Response {
     let stats = app.stats_for(c.clearance()).await;
+    // A reader's connection sees no feeds (clearance.rs): the table is then absent.
+    let feeds = app
+        .read(c.clearance(), |s| Ok(s.feeds()?))
+        .await
+        .unwrap_or_default();
     respond(stats.map(|stats| {
         let count = |k: &str| {
             stats
@@ -56,6 +61,23 @@ pub(crate) async fn home(State(app): State<App>, WebCaller(c): WebCaller) -> Res
                     tbody {
                         @for s in &stats.sources {
                             tr { td { (s.name) } td { (s.format) } td.num { (s.objects) } td.num { (s.relations) } td { (s.last_ingested) } }
+                        }
+                    }
+                }
+                @if !feeds.is_empty() {
+                    h2 { "Feeds" }
+                    table {
+                        thead { tr { th { "Feed" } th { "Kind" } th { "Status" } th { "Last run" } th.num { "Added" } th.num { "Changed" } th.num { "Withdrawn" } th { "Next due" } th { "Error" } } }
+                        tbody {
+                            @for f in &feeds {
+                                tr {
+                                    td { (f.name) } td { (f.kind) } td { (f.status) }
+                                    td { (f.last_run.as_deref().unwrap_or("never")) }
+                                    td.num { (f.added) } td.num { (f.changed) } td.num { (f.withdrawn) }
+                                    td { (f.next_due.as_deref().unwrap_or("now")) }
+                                    td { (f.error.as_deref().unwrap_or("")) }
+                                }
+                            }
                         }
                     }
                 }
