@@ -9,7 +9,7 @@ use cairn_model::Tlp;
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 
-const CURRENT: i64 = 2;
+const CURRENT: i64 = 3;
 
 fn fixture() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
@@ -119,6 +119,8 @@ fn previous_release_store_migrates_with_every_row_intact() {
 
     let store = Store::open(&path).unwrap();
     assert_eq!(version(&path), CURRENT.to_string());
+    // Version 3: feed subscriptions, none yet.
+    assert!(store.feeds().unwrap().is_empty());
     let id = store.store_id().unwrap();
     assert_eq!(id.len(), 36, "{id}");
     assert_eq!(&id[14..15], "4", "a version-4 UUID: {id}");
@@ -262,7 +264,7 @@ fn open_existing_refuses_a_store_not_yet_migrated() {
     let msg = err.to_string();
     assert!(msg.contains(&path.display().to_string()), "{msg}");
     assert!(
-        msg.contains("version 1") && msg.contains("version 2"),
+        msg.contains("version 1") && msg.contains("version 3"),
         "{msg}"
     );
     assert_eq!(version(&path), "1", "open_existing must not migrate");
@@ -301,7 +303,7 @@ fn a_newer_store_is_refused_by_both_opens() {
         );
         let msg = err.to_string();
         assert!(msg.contains(&path.display().to_string()), "{msg}");
-        assert!(msg.contains("99") && msg.contains('2'), "{msg}");
+        assert!(msg.contains("99") && msg.contains('3'), "{msg}");
     }
     assert_eq!(version(&path), "99");
 }

@@ -18,7 +18,7 @@ pub struct Args {
 #[derive(clap::Subcommand)]
 enum Action {
     /// Subscribe to a feed (nothing is fetched until `cairn feed sync`).
-    Add(AddArgs),
+    Add(Box<AddArgs>),
     /// Unsubscribe (what the feed stored stays, under its name).
     Remove {
         /// The feed's name.
@@ -125,7 +125,7 @@ struct SyncArgs {
 
 pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     match args.action {
-        Action::Add(a) => add(global, a),
+        Action::Add(a) => add(global, *a),
         Action::Remove { name } => {
             let mut store = crate::open_store(global)?;
             if !store.remove_feed(&name)? {
