@@ -650,3 +650,71 @@ fn not_modified_and_failures_leave_the_store_as_it_was() {
     assert_eq!(code, 0);
     assert_eq!(back["status"], "not-modified");
 }
+
+#[test]
+fn serve_sync_runs_due_feeds_in_the_background() {
+    let modes = Modes::default();
+    *modes.mode.lock().expect("lock") = "ok".into();
+    let upstream = serve(
+        Router::new()
+            .route("/list.txt", get(list))
+            .with_state(modes.clone()),
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("kb.db");
+    ok(cairn(
+        &db,
+        &[
+            "feed",
+            "add",
+            "list",
+            &format!("{}/list.txt", upstream.base),
+            "--kind",
+            "list",
+        ],
+        &[],
+    ));
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let mut server = Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .arg("--db")
+        .arg(&db)
+        .args([
+            "--quiet",
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--sync",
+            "--sync-check",
+            "1",
+        ])
+        .spawn()
+        .expect("cairn serve");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut row = Value::Null;
+    while std::time::Instant::now() < deadline {
+        row = listed(&db, "list");
+        if row["status"] == "ok" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    // The server takes requests while feeds run.
+    let mut answered = false;
+    while !answered && std::time::Instant::now() < deadline {
+        answered = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(row["status"], "ok", "{row}");
+    assert!(row["added"].as_u64().expect("n") >= 3);
+    assert!(answered);
+    assert_eq!(
+        modes.hits.load(Ordering::SeqCst),
+        1,
+        "run once: next due in a day"
+    );
+}

@@ -486,3 +486,54 @@ async fn actor_answers_come_from_memory_until_the_store_changes() {
     let profile = get(&f.app, "/api/v1/actors/Open%20Panda", Some(&f.analyst)).await;
     assert!(profile.body.contains("team notes"), "{}", profile.body);
 }
+
+#[tokio::test]
+async fn feeds_are_listed_for_analysts_only() {
+    let f = fixture();
+    let mut store = cairn_kb::Store::open_existing(&f._dir.path().join("cairn.db")).expect("store");
+    store
+        .add_feed(&cairn_kb::NewFeed {
+            name: "partner".into(),
+            kind: "taxii".into(),
+            url: "https://cti.partner.example/taxii2/".into(),
+            config: serde_json::json!({"collection": "APT", "token_env": "PARTNER_TOKEN"}),
+            every: 3600,
+            enabled: true,
+        })
+        .expect("feed");
+    store
+        .record_feed_run(
+            "partner",
+            "2026-01-01T00:00:00.000Z",
+            &cairn_kb::FeedRun {
+                status: "failed".into(),
+                added: 0,
+                changed: 0,
+                withdrawn: 0,
+                error: Some("https://cti.partner.example/taxii2/: HTTP 503 (4 attempts)".into()),
+            },
+        )
+        .expect("run");
+    drop(store);
+    let r = get(&f.app, "/api/v1/feeds", Some(&f.reader)).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = get(&f.app, "/api/v1/feeds", Some(&f.analyst)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let feeds = r.json()["feeds"].as_array().expect("feeds").clone();
+    assert_eq!(feeds.len(), 1);
+    let feed = &feeds[0];
+    assert_eq!(feed["name"], "partner");
+    assert_eq!(feed["status"], "failed");
+    assert_eq!(feed["next_due"], "2026-01-01T01:00:00.000Z");
+    assert!(feed["error"].as_str().expect("error").contains("HTTP 503"));
+    // Every key the OpenAPI document requires is there.
+    let doc = get(&f.app, "/api/v1/openapi.json", None).await.json();
+    let schema = &doc["paths"]["/api/v1/feeds"]["get"]["responses"]["200"]["content"]["application/json"]
+        ["schema"];
+    for k in schema["properties"]["feeds"]["items"]["required"]
+        .as_array()
+        .expect("required")
+    {
+        assert!(feed.get(k.as_str().expect("key")).is_some(), "{k} missing");
+    }
+}
