@@ -555,6 +555,22 @@ async fn list(State(m): State<Modes>, headers: HeaderMap) -> Response {
     }
 }
 
+fn gzipped(text: &str) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(text.as_bytes()).expect("gzip");
+    gz.finish().expect("gzip")
+}
+
+/// The list gzip-encoded in transit (`Content-Encoding: gzip`).
+async fn list_encoded() -> Response {
+    ([("content-encoding", "gzip")], gzipped(LIST)).into_response()
+}
+
+/// The list as a `.gz` file.
+async fn list_gz_file() -> Response {
+    ([("content-type", "application/gzip")], gzipped(LIST)).into_response()
+}
+
 /// Answers every connection with a body shorter than its Content-Length.
 fn truncating_server() -> String {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -578,6 +594,8 @@ fn not_modified_and_failures_leave_the_store_as_it_was() {
         Router::new()
             .route("/list.txt", get(list))
             .route("/bundle.json", get(list))
+            .route("/encoded.txt", get(list_encoded))
+            .route("/list.txt.gz", get(list_gz_file))
             .with_state(modes.clone()),
     );
     let dir = tempfile::tempdir().expect("tempdir");
@@ -587,6 +605,24 @@ fn not_modified_and_failures_leave_the_store_as_it_was() {
         args.extend_from_slice(extra);
         ok(cairn(&db, &args, &[]))
     };
+    // Compressed in transit and compressed as a file: both read as the plain list.
+    add(
+        "encoded",
+        &format!("{}/encoded.txt", server.base),
+        "list",
+        &[],
+    );
+    add(
+        "gzfile",
+        &format!("{}/list.txt.gz", server.base),
+        "list",
+        &[],
+    );
+    for feed in ["encoded", "gzfile"] {
+        let (code, out) = sync(&db, feed, &[]);
+        assert_eq!(code, 0, "{feed}: {out}");
+        assert_eq!(out["added"], 3, "{feed}: three indicators: {out}");
+    }
     add(
         "list",
         &format!("{}/list.txt", server.base),

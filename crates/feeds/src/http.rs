@@ -12,7 +12,7 @@ use std::time::Duration;
 pub struct HttpOptions {
     /// TCP (and TLS) connect timeout.
     pub connect_timeout: Duration,
-    /// Longest wait for any one read of the response.
+    /// Longest wait for the response headers, and for any one read of the body.
     pub read_timeout: Duration,
     /// Retries after the first attempt, on connect errors, 429 and 5xx.
     pub retries: u32,
@@ -128,7 +128,8 @@ impl Client {
             .http_status_as_error(false)
             .timeout_connect(Some(opts.connect_timeout))
             .timeout_recv_response(Some(opts.read_timeout))
-            .timeout_recv_body(Some(opts.read_timeout))
+            // Per read, not for the whole body: a large feed on a slow link is fine, a stall is not.
+            .timeout_per_read(Some(opts.read_timeout))
             .user_agent(concat!("cairn/", env!("CARGO_PKG_VERSION")))
             .build()
             .new_agent();
