@@ -273,7 +273,10 @@ impl Client {
 }
 
 fn annotate(e: FeedError, attempts: u32) -> FeedError {
-    let tail = format!(" ({attempts} attempts)");
+    let tail = format!(
+        " (after {attempts} attempt{})",
+        if attempts == 1 { "" } else { "s" }
+    );
     match e {
         FeedError::Transport { url, message } => FeedError::Transport {
             url,

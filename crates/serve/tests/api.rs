@@ -510,7 +510,9 @@ async fn feeds_are_listed_for_analysts_only() {
                 added: 0,
                 changed: 0,
                 withdrawn: 0,
-                error: Some("https://cti.partner.example/taxii2/: HTTP 503 (4 attempts)".into()),
+                error: Some(
+                    "https://cti.partner.example/taxii2/: HTTP 503 (after 4 attempts)".into(),
+                ),
             },
         )
         .expect("run");

@@ -324,3 +324,42 @@ async fn sign_in_redirects_stay_on_this_site() {
         );
     }
 }
+
+#[tokio::test]
+async fn feeds_show_on_the_start_page_for_analysts_only() {
+    let f = fixture();
+    let mut store = cairn_kb::Store::open_existing(&f._dir.path().join("cairn.db")).expect("store");
+    store
+        .add_feed(&cairn_kb::NewFeed {
+            name: "partner-taxii".into(),
+            kind: "taxii".into(),
+            url: "https://cti.partner.example/taxii2/".into(),
+            config: serde_json::json!({}),
+            every: 3600,
+            enabled: true,
+        })
+        .expect("feed");
+    store
+        .record_feed_run(
+            "partner-taxii",
+            "2026-01-01T00:00:00.000Z",
+            &cairn_kb::FeedRun {
+                status: "failed".into(),
+                added: 0,
+                changed: 0,
+                withdrawn: 0,
+                error: Some("body truncated: 10 of 100 bytes".into()),
+            },
+        )
+        .expect("run");
+    drop(store);
+    let analyst = sign_in(&f, &f.analyst).await;
+    let home = page(&f, &analyst, "/").await;
+    assert_eq!(home.status, 200);
+    assert!(home.body.contains("<h2>Feeds</h2>"), "{}", home.body);
+    assert!(home.body.contains("partner-taxii") && home.body.contains("body truncated"));
+    let reader = sign_in(&f, &f.reader).await;
+    let home = page(&f, &reader, "/").await;
+    assert_eq!(home.status, 200);
+    assert!(!home.body.contains("partner-taxii"), "readers see no feeds");
+}
