@@ -62,6 +62,10 @@ DB=$WORK/kb.db
 "$CAIRN" --db "$DB" --quiet export stix --actor RedHotel -o "$WORK/redhotel.json"
 "$CAIRN" --db "$DB" --quiet export stix --actor APT41 -o "$WORK/apt41.json"
 TOKEN=$("$CAIRN" --db "$DB" --quiet token create --name interop --role admin)
+# A feed with a failed run, so /api/v1/feeds answers schemathesis with a real row
+# (port 9 is discard: refused here, and nothing leaves the machine).
+"$CAIRN" --db "$DB" --quiet feed add partner "http://127.0.0.1:9/taxii2/" --kind taxii >/dev/null
+"$CAIRN" --db "$DB" --quiet feed sync partner --retries 0 >/dev/null || true
 
 PORT=$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$CAIRN" --db "$DB" --quiet serve --listen "127.0.0.1:$PORT" --rate-limit 0 >"$WORK/serve.log" 2>&1 &
