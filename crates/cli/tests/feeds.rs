@@ -353,6 +353,43 @@ fn taxii_collections_sync_incrementally_and_resume_without_loss() {
         resumed["added"].as_u64().expect("added") + partial.len() as u64,
         full.len() as u64
     );
+
+    // HTTP Basic (the token as password, as Cairn's TAXII server takes it) works the same.
+    let d = dir.path().join("d.db");
+    ok(cairn(
+        &d,
+        &[
+            "feed",
+            "add",
+            "partner",
+            &discovery,
+            "--kind",
+            "taxii",
+            "--collection",
+            "Cairn: everything",
+            "--user",
+            "partner",
+            "--password-env",
+            "PARTNER_TOKEN",
+        ],
+        &[],
+    ));
+    let (code, basic) = sync(&d, "partner", &env);
+    assert_eq!(code, 0, "{basic}");
+    assert_eq!(dump(&d), full);
+    // No secret in the store: only the variable's name.
+    let row = listed(&d, "partner");
+    assert_eq!(row["config"]["password_env"], "PARTNER_TOKEN");
+    assert!(!row.to_string().contains(&token));
+    let (code, unset) = sync(&d, "partner", &[]);
+    assert_eq!(code, 2);
+    assert!(
+        unset["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("PARTNER_TOKEN"),
+        "{unset}"
+    );
 }
 
 // ---------------------------------------------------------------- MISP feed

@@ -215,7 +215,9 @@ fn whole_file(
         FeedKind::List => cairn_intake::Format::List,
         _ => cairn_intake::Format::Auto,
     };
-    let opts = config.intake(&feed.name, format)?;
+    let mut opts = config.intake(&feed.name, format)?;
+    // Where a statement that names no reference of its own came from.
+    opts.reference = Some(feed.url.clone());
     let bytes = if kind == FeedKind::Csv {
         uncomment_header(&body.bytes)
     } else {
