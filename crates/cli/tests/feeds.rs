@@ -171,11 +171,13 @@ fn repo() -> PathBuf {
 
 // ---------------------------------------------------------------- TAXII
 
-/// Counts `objects` requests; from `fail_after` on (when set) answers 500.
+/// Counts `objects` requests; from `fail_after` on (when set) answers 500;
+/// with `no_dates`, drops the X-TAXII-Date-Added headers.
 #[derive(Clone, Default)]
 struct Faults {
     objects: Arc<AtomicUsize>,
     fail_after: Arc<AtomicUsize>,
+    no_dates: Arc<std::sync::atomic::AtomicBool>,
 }
 
 async fn faulty(State(f): State<Faults>, req: Request, next: Next) -> Response {
@@ -186,7 +188,12 @@ async fn faulty(State(f): State<Faults>, req: Request, next: Next) -> Response {
             return (StatusCode::INTERNAL_SERVER_ERROR, "injected failure").into_response();
         }
     }
-    next.run(req).await
+    let mut res = next.run(req).await;
+    if f.no_dates.load(Ordering::SeqCst) {
+        res.headers_mut().remove("x-taxii-date-added-first");
+        res.headers_mut().remove("x-taxii-date-added-last");
+    }
+    res
 }
 
 #[test]
@@ -353,6 +360,23 @@ fn taxii_collections_sync_incrementally_and_resume_without_loss() {
         resumed["added"].as_u64().expect("added") + partial.len() as u64,
         full.len() as u64
     );
+
+    // A server that sends no date headers: the cursor comes from the manifest, the same one.
+    let e = dir.path().join("e.db");
+    add(&e);
+    faults.no_dates.store(true, Ordering::SeqCst);
+    let (code, nodates) = sync(&e, "partner", &env);
+    assert_eq!(code, 0, "{nodates}");
+    assert_eq!(dump(&e), full);
+    assert_eq!(
+        listed(&e, "partner")["cursor"],
+        listed(&b, "partner")["cursor"]
+    );
+    let (code, again) = sync(&e, "partner", &env);
+    assert_eq!(code, 0, "{again}");
+    assert_eq!(again["added"], 0);
+    assert!(again["fetched"].as_u64().expect("n") <= 5, "{again}");
+    faults.no_dates.store(false, Ordering::SeqCst);
 
     // HTTP Basic (the token as password, as Cairn's TAXII server takes it) works the same.
     let d = dir.path().join("d.db");

@@ -6,8 +6,9 @@
 //! interrupted run resumes at the page after the last one stored (a server
 //! that refuses the old `next` is asked again from that `added_after`:
 //! pages already stored come again and change nothing). Only the last page
-//! moves the cursor, to `X-TAXII-Date-Added-Last`: objects that share a
-//! date across a page boundary are never skipped.
+//! moves the cursor, to `X-TAXII-Date-Added-Last` (or, from a server that
+//! sends no date headers, the newest `date_added` in the page's manifest):
+//! objects that share a date across a page boundary are never skipped.
 
 use crate::errors::FeedError;
 use crate::http::{Auth, Client, Fetched, Request};
@@ -197,8 +198,17 @@ pub(crate) fn sync(
         };
         resumed = false;
         let page: Page = serde_json::from_slice(&body.bytes).map_err(|e| json_error(&url, &e))?;
-        let last = body.header("x-taxii-date-added-last").map(str::to_string);
         let objects = page.objects.unwrap_or_default();
+        let last = match body.header("x-taxii-date-added-last") {
+            Some(l) => Some(l.to_string()),
+            // A server that sends no date headers: the page's newest
+            // `date_added`, from the manifest of the same query.
+            None if !objects.is_empty() => {
+                let manifest = url.replacen("/objects/", "/manifest/", 1);
+                newest_date_added(&s.json(&manifest, tally)?)
+            }
+            None => None,
+        };
         tally.fetched += objects.len();
         let more = page.more;
         let save = match (&more, &page.next) {
@@ -258,6 +268,18 @@ pub(crate) fn sync(
         url: objects_url,
         message: format!("still `more` after {MAX_PAGES} pages; stopped"),
     })
+}
+
+/// The latest `date_added` in a TAXII manifest (by time, not by text).
+fn newest_date_added(manifest: &Value) -> Option<String> {
+    manifest
+        .get("objects")?
+        .as_array()?
+        .iter()
+        .filter_map(|o| o.get("date_added")?.as_str())
+        .filter_map(|d| Some((cairn_model::time::parse(d)?, d)))
+        .max_by_key(|(t, _)| *t)
+        .map(|(_, d)| d.to_string())
 }
 
 /// The collection named by id or title; with none named, the only readable one.
@@ -325,6 +347,19 @@ mod tests {
         );
         assert_eq!(resolve(d, "cairn"), "http://127.0.0.1:8080/taxii2/cairn/");
         assert_eq!(resolve(d, "https://other/api1/"), "https://other/api1/");
+    }
+
+    #[test]
+    fn the_newest_date_added_by_time() {
+        let m = serde_json::json!({"objects": [
+            {"id": "a", "date_added": "2024-01-01T00:00:00.5Z"},
+            {"id": "b", "date_added": "2024-01-01T00:00:01Z"},
+            {"id": "c", "date_added": "not a date"}]});
+        assert_eq!(
+            newest_date_added(&m).as_deref(),
+            Some("2024-01-01T00:00:01Z")
+        );
+        assert_eq!(newest_date_added(&serde_json::json!({})), None);
     }
 
     #[test]
