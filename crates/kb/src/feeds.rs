@@ -10,37 +10,11 @@
 
 use crate::errors::KbError;
 use crate::ingest::IngestReport;
+use crate::withdraw::Withdraw;
 use crate::{Store, now};
 use cairn_model::Bundle;
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
-use std::collections::HashSet;
-
-/// Which of a source's stored statements an ingest withdraws when the new
-/// delivery does not carry them.
-#[derive(Debug, Clone, Copy)]
-pub enum Withdraw<'a> {
-    /// Everything the delivery does not say: a full copy of the source
-    /// (files, whole-file feeds).
-    Unsaid,
-    /// Only these STIX ids, and only if the delivery does not carry them: a
-    /// partial delivery (a TAXII page: none; a MISP feed: the statements of
-    /// events gone from the manifest or no longer in a changed event).
-    Only(&'a HashSet<String>),
-}
-
-impl Withdraw<'_> {
-    pub(crate) fn covers(&self, stix_id: &str) -> bool {
-        match self {
-            Withdraw::Unsaid => true,
-            Withdraw::Only(ids) => ids.contains(stix_id),
-        }
-    }
-
-    pub(crate) fn is_unsaid(&self) -> bool {
-        matches!(self, Withdraw::Unsaid)
-    }
-}
 
 /// A subscription as stored.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -329,6 +303,7 @@ impl Store {
 mod tests {
     use super::*;
     use cairn_model::{Object, Provenance};
+    use std::collections::HashSet;
 
     fn obj(id: &str, name: &str) -> Object {
         Object {

@@ -7,7 +7,7 @@
 //! withdrawn (never deleted).
 
 use crate::errors::KbError;
-use crate::feeds::Withdraw;
+use crate::withdraw::Withdraw;
 use crate::{Store, now};
 use cairn_model::time;
 use cairn_model::{Bundle, Object, Relation, normalize_name};

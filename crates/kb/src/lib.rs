@@ -52,12 +52,13 @@ mod schema;
 mod search;
 mod sensors;
 mod tokens;
+mod withdraw;
 
 pub use export::{SourceInfo, Statement, Subgraph};
 pub use feed::{
     FEED_MAX_PAGE, FeedCollection, FeedItem, FeedObject, FeedPage, FeedQuery, VersionMatch,
 };
-pub use feeds::{Feed, FeedRun, FeedSave, NewFeed, Withdraw};
+pub use feeds::{Feed, FeedRun, FeedSave, NewFeed};
 pub use hunting::{
     ActorRef, HuntIndicator, IndicatorContext, IndicatorRow, SightingInput, SightingRow,
 };
@@ -67,6 +68,7 @@ pub use resolve::Conflict;
 pub use search::SearchHit;
 pub use sensors::{ExportIndicator, ExportQuery};
 pub use tokens::{Role, Token, TokenGrant};
+pub use withdraw::Withdraw;
 
 use errors::KbError;
 use rusqlite::Connection;
