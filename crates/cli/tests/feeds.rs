@@ -609,6 +609,15 @@ async fn list(State(m): State<Modes>, headers: HeaderMap) -> Response {
     }
     match mode.as_str() {
         "500" => (StatusCode::INTERNAL_SERVER_ERROR, "down").into_response(),
+        "429-once" => {
+            *m.mode.lock().expect("lock") = "ok".into();
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                [("retry-after", "0")],
+                "slow down",
+            )
+                .into_response()
+        }
         "badjson" => ([("etag", "\"j\"")], "{\"type\": \"bundle\", \"objects\": [").into_response(),
         "big" => Body::from("a.example\n".repeat(220_000)).into_response(),
         _ if inm == Some("\"v1\"") => StatusCode::NOT_MODIFIED.into_response(),
@@ -741,11 +750,15 @@ fn not_modified_and_failures_leave_the_store_as_it_was() {
             assert_eq!(modes.hits.load(Ordering::SeqCst) - hits_before, 3);
         }
     }
-    // The list recovers: back to ok, the old validators kept through the failures.
-    *modes.mode.lock().expect("lock") = "ok".into();
+    // The list recovers (after one 429 with Retry-After, retried): the old validators
+    // were kept through the failures, so it is not modified.
+    *modes.mode.lock().expect("lock") = "429-once".into();
+    let hits_before = modes.hits.load(Ordering::SeqCst);
     let (code, back) = sync(&db, "list", &[]);
-    assert_eq!(code, 0);
+    assert_eq!(code, 0, "{back}");
     assert_eq!(back["status"], "not-modified");
+    assert_eq!(modes.hits.load(Ordering::SeqCst) - hits_before, 2);
+    assert_eq!((generation(&db), dump(&db)), (gen0, dump0));
 }
 
 #[test]
