@@ -48,7 +48,25 @@ pub(crate) const SHADOWED: &[(&str, &str)] = &[
     (
         "sightings",
         "SELECT * FROM main.sightings g WHERE EXISTS (SELECT 1 FROM main.objects o \
-         WHERE o.id = g.object_id AND o.tlp IN ({v}))",
+         WHERE o.id = g.object_id AND o.tlp IN ({v})) \
+         OR EXISTS (SELECT 1 FROM main.list_values lv JOIN main.list_sources ls \
+           ON ls.source_id = lv.source_id WHERE lv.id = g.object_id - 2147483648 AND ls.tlp IN ({v}))",
+    ),
+    // A list's values have the marking the list was ingested under.
+    (
+        "list_sources",
+        "SELECT * FROM main.list_sources WHERE tlp IN ({v})",
+    ),
+    (
+        "list_values",
+        "SELECT * FROM main.list_values lv WHERE EXISTS (SELECT 1 FROM main.list_sources ls \
+         WHERE ls.source_id = lv.source_id AND ls.tlp IN ({v}))",
+    ),
+    (
+        "list_history",
+        "SELECT * FROM main.list_history h WHERE EXISTS (SELECT 1 FROM main.list_values lv \
+         JOIN main.list_sources ls ON ls.source_id = lv.source_id \
+         WHERE lv.id = h.value_id AND ls.tlp IN ({v}))",
     ),
     ("history", "SELECT * FROM main.history WHERE tlp IN ({v})"),
     (
@@ -61,6 +79,7 @@ pub(crate) const SHADOWED: &[(&str, &str)] = &[
          EXISTS (SELECT 1 FROM main.objects o WHERE o.source_id = s.id AND o.tlp IN ({v})) \
          OR EXISTS (SELECT 1 FROM main.relations r WHERE r.source_id = s.id AND r.tlp IN ({v})) \
          OR EXISTS (SELECT 1 FROM main.documents d WHERE d.source_id = s.id AND d.tlp IN ({v})) \
+         OR EXISTS (SELECT 1 FROM main.list_sources l WHERE l.source_id = s.id AND l.tlp IN ({v})) \
          OR EXISTS (SELECT 1 FROM main.history h WHERE h.source_id = s.id AND h.tlp IN ({v}))",
     ),
     (

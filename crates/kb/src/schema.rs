@@ -14,6 +14,10 @@
 //! `history.tlp` (the marking of the version each row keeps) and
 //! `documents.tlp` (the marking they were ingested under), so a restricted
 //! connection can filter them (see `clearance.rs`).
+//!
+//! `v3_to_v4_lists`: list-sourced indicators in compact form (`list_sources`,
+//! `list_values`, `list_history`; see `lists.rs`), and `sightings` without its
+//! foreign key to `objects`, since a sighting's key may now name a list value.
 
 use crate::Store;
 use crate::errors::KbError;
@@ -25,7 +29,7 @@ type Step = fn(&Transaction) -> Result<(), KbError>;
 
 /// Every step from an empty file to [`VERSION`]. Append, never edit: stores
 /// in the field were made by these steps as they are.
-const MIGRATIONS: &[Step] = &[create_v1, v1_to_v2];
+const MIGRATIONS: &[Step] = &[create_v1, v1_to_v2, crate::lists::v3_to_v4_lists];
 
 /// The schema version this build reads and writes.
 pub(crate) const VERSION: i64 = MIGRATIONS.len() as i64;

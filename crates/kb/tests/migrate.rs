@@ -9,7 +9,7 @@ use cairn_model::Tlp;
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 
-const CURRENT: i64 = 2;
+const CURRENT: i64 = 3;
 
 fn fixture() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
@@ -262,7 +262,7 @@ fn open_existing_refuses_a_store_not_yet_migrated() {
     let msg = err.to_string();
     assert!(msg.contains(&path.display().to_string()), "{msg}");
     assert!(
-        msg.contains("version 1") && msg.contains("version 2"),
+        msg.contains("version 1") && msg.contains(&format!("version {CURRENT}")),
         "{msg}"
     );
     assert_eq!(version(&path), "1", "open_existing must not migrate");
@@ -301,7 +301,10 @@ fn a_newer_store_is_refused_by_both_opens() {
         );
         let msg = err.to_string();
         assert!(msg.contains(&path.display().to_string()), "{msg}");
-        assert!(msg.contains("99") && msg.contains('2'), "{msg}");
+        assert!(
+            msg.contains("99") && msg.contains(&CURRENT.to_string()),
+            "{msg}"
+        );
     }
     assert_eq!(version(&path), "99");
 }
