@@ -30,7 +30,7 @@ seen = set()
 with open(out, "w") as f:
     while len(seen) < n:
         if r.random() < 0.7:
-            v = "".join(r.choice(letters) for _ in range(r.randint(5, 9))) + "." + r.choice(tlds)
+            v = "".join(r.choice(letters) for _ in range(r.randint(6, 12))) + "." + r.choice(tlds)
         else:
             v = "%d.%d.%d.%d" % (r.randint(1, 223), r.randint(0, 255), r.randint(0, 255), r.randint(1, 254))
         if v not in seen:

@@ -130,11 +130,16 @@ pub(crate) fn ms_text(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-/// The latest `updated_at` of any list value, as text (for [`stamp`]).
+/// The latest stamp a list ingest wrote (for [`stamp`]): kept in `meta`,
+/// since `list_values` has no index on its stamps to take a maximum from.
 pub(crate) fn latest_update(tx: &Transaction) -> Result<Option<String>, KbError> {
-    let m: Option<i64> =
-        tx.query_row("SELECT MAX(updated_at) FROM list_values", [], |r| r.get(0))?;
-    Ok(m.map(ms_text))
+    Ok(tx
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'lists_updated_at'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?)
 }
 
 /// The STIX id of a list value's indicator: the one list intake gave it.
@@ -225,6 +230,34 @@ impl Store {
         E: From<KbError>,
         I: IntoIterator<Item = Result<ListValue, E>>,
     {
+        // Changing temp_store drops TEMP objects, the shadowing views
+        // among them: never on a restricted (read-only) connection.
+        if self.ceiling.is_some() {
+            return Err(KbError::Invalid("a TLP-restricted store connection is read-only".into()).into());
+        }
+        // Staging on a file-backed TEMP database with a bounded cache: a
+        // list of ten million values must not sit in memory whole.
+        self.conn
+            .execute_batch("PRAGMA temp_store = FILE; PRAGMA temp.cache_size = -65536;")
+            .map_err(KbError::from)?;
+        let out = self.ingest_list_tx(head, values, file, fingerprint);
+        self.conn
+            .execute_batch("PRAGMA temp_store = MEMORY;")
+            .map_err(KbError::from)?;
+        out
+    }
+
+    fn ingest_list_tx<E, I>(
+        &mut self,
+        head: &ListHead,
+        values: I,
+        file: Option<&str>,
+        fingerprint: Option<&str>,
+    ) -> Result<IngestReport, E>
+    where
+        E: From<KbError>,
+        I: IntoIterator<Item = Result<ListValue, E>>,
+    {
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -284,13 +317,24 @@ impl Store {
 
         tx.execute_batch(
             "CREATE TEMP TABLE IF NOT EXISTS list_stage(value TEXT NOT NULL, kind TEXT NOT NULL, \
-               name TEXT, PRIMARY KEY(value, kind)) WITHOUT ROWID; \
+               name TEXT); \
              DELETE FROM temp.list_stage;",
         )
         .map_err(KbError::from)?;
-        let staged = stage(&tx, values)?;
-
-        let diff = apply_diff(&tx, source_id, ts_ms)?;
+        let stored: bool = tx
+            .query_row(
+                "SELECT EXISTS(SELECT 1 FROM list_values WHERE source_id = ?1)",
+                [source_id],
+                |r| r.get(0),
+            )
+            .map_err(KbError::from)?;
+        let diff = if stored {
+            diff_stream(&tx, source_id, ts_ms, values)?
+        } else {
+            stage(&tx, values)?;
+            insert_staged(&tx, source_id, ts_ms)?
+        };
+        let staged = diff.distinct;
         report.added += diff.added;
         report.changed += diff.changed;
         report.withdrawn += diff.withdrawn;
@@ -321,6 +365,11 @@ impl Store {
         report.relationships = if head.actor.is_some() { staged } else { 0 };
         if report.added + report.changed + report.withdrawn > 0 {
             bump_generation(&tx)?;
+            tx.execute(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES ('lists_updated_at', ?1)",
+                [&ts],
+            )
+            .map_err(KbError::from)?;
         } else if existing.is_some() {
             report.status = "unchanged".into();
         }
@@ -388,127 +437,209 @@ fn upsert_list_source(tx: &Transaction, source_id: i64, head: &ListHead) -> Resu
 /// What a list's new version changed.
 #[derive(Default)]
 struct Diff {
+    /// Distinct values in the new version.
+    distinct: usize,
     added: usize,
     changed: usize,
     withdrawn: usize,
 }
 
-/// One value, staged or stored, in (value, kind) order.
-struct Cur {
-    value: String,
-    kind: String,
-    name: Option<String>,
-    /// Stored rows: id and whether withdrawn.
-    row: Option<(i64, bool)>,
+/// A stored value of the source, as the differential pass holds it.
+struct Held {
+    /// xxh3-128 of value and kind: equal keys are taken for equal values
+    /// (a collision among ten million values has odds below 1e-24).
+    key: u128,
+    /// Hash of the line as written (0: same as the value).
+    name: u64,
+    /// Row id (list ids stay below 2^31, see [`MAX_LIST_ID`]).
+    id: u32,
+    withdrawn: bool,
+    seen: bool,
 }
 
-/// Compares the staged values with the source's stored ones in one ordered
-/// pass over both (the staging table's key and `list_values_key` share the
-/// order), noting the differences in TEMP tables, then applies them: new
-/// values inserted, unlisted ones withdrawn, re-listed ones re-activated
-/// (their withdrawal kept in `list_history`), changed lines rewritten.
-/// Memory holds two rows, whatever the list's size.
-fn apply_diff(tx: &Transaction, source_id: i64, ts: i64) -> Result<Diff, KbError> {
-    let stored: bool = tx.query_row(
-        "SELECT EXISTS(SELECT 1 FROM list_values WHERE source_id = ?1)",
-        [source_id],
-        |r| r.get(0),
-    )?;
-    let mut d = Diff::default();
-    if !stored {
-        d.added = tx.execute(
-            "INSERT INTO list_values(source_id, kind, value, name, added_at, updated_at) \
-             SELECT ?1, kind, value, name, ?2, ?2 FROM temp.list_stage ORDER BY value, kind",
-            params![source_id, ts],
-        )?;
-        return Ok(d);
+/// Stored keys, sorted, with a bucket table over their top bits: keys are
+/// uniform hashes, so a lookup reads one bucket of about one entry instead
+/// of binary-searching (a cache miss per step) through tens of megabytes.
+struct HeldIndex {
+    held: Vec<Held>,
+    starts: Vec<u32>,
+    shift: u32,
+}
+
+impl HeldIndex {
+    fn new(mut held: Vec<Held>) -> HeldIndex {
+        held.sort_unstable_by_key(|h| h.key);
+        let bits = held.len().max(1).next_power_of_two().trailing_zeros();
+        let shift = 128 - bits;
+        let buckets = 1usize << bits;
+        let mut starts = vec![0u32; buckets + 1];
+        let mut b = 0;
+        for (i, h) in held.iter().enumerate() {
+            let hb = Self::bucket(h.key, shift);
+            while b < hb {
+                b += 1;
+                starts[b] = i as u32;
+            }
+        }
+        for s in starts.iter_mut().skip(b + 1) {
+            *s = held.len() as u32;
+        }
+        HeldIndex {
+            held,
+            starts,
+            shift,
+        }
     }
+
+    fn bucket(key: u128, shift: u32) -> usize {
+        key.checked_shr(shift).unwrap_or(0) as usize
+    }
+
+    fn find(&self, key: u128) -> Option<usize> {
+        let b = Self::bucket(key, self.shift);
+        let (lo, hi) = (self.starts[b] as usize, self.starts[b + 1] as usize);
+        (lo..hi).find(|&i| self.held[i].key == key)
+    }
+}
+
+fn value_key(buf: &mut Vec<u8>, value: &str, kind: &str) -> u128 {
+    buf.clear();
+    buf.extend_from_slice(value.as_bytes());
+    buf.push(0x1f);
+    buf.extend_from_slice(kind.as_bytes());
+    xxhash_rust::xxh3::xxh3_128(buf)
+}
+
+fn name_hash(name: Option<&str>) -> u64 {
+    name.map_or(0, |n| xxhash_rust::xxh3::xxh3_64(n.as_bytes()) | 1)
+}
+
+/// A first version of the source: everything staged goes in, in key order
+/// (sequential index writes); of repeated values the first line wins.
+fn insert_staged(tx: &Transaction, source_id: i64, ts: i64) -> Result<Diff, KbError> {
+    let added = tx.execute(
+        "INSERT OR IGNORE INTO list_values(source_id, kind, value, name, added_at, updated_at) \
+         SELECT ?1, kind, value, name, ?2, ?2 FROM temp.list_stage ORDER BY value, kind, rowid",
+        params![source_id, ts],
+    )?;
+    tx.execute_batch("DELETE FROM temp.list_stage;")?;
+    Ok(Diff {
+        distinct: added,
+        added,
+        ..Diff::default()
+    })
+}
+
+/// A new version of a stored source, compared in one pass: the stored
+/// values are held as 128-bit keys (32 bytes each, never their text or
+/// JSON), each new line is looked up as it is read, and only differences
+/// are written to TEMP tables, then applied: new values inserted, unlisted
+/// ones withdrawn, re-listed ones re-activated (their withdrawal kept in
+/// `list_history`), lines written differently rewritten.
+fn diff_stream<E, I>(tx: &Transaction, source_id: i64, ts: i64, values: I) -> Result<Diff, E>
+where
+    E: From<KbError>,
+    I: IntoIterator<Item = Result<ListValue, E>>,
+{
+    let k = |e: rusqlite::Error| E::from(KbError::from(e));
+    let mut buf = Vec::with_capacity(256);
+    let count: i64 = tx
+        .query_row(
+            "SELECT COUNT(*) FROM list_values WHERE source_id = ?1",
+            [source_id],
+            |r| r.get(0),
+        )
+        .map_err(k)?;
+    let mut held: Vec<Held> = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
+    {
+        let mut q = tx
+            .prepare(
+                "SELECT id, value, kind, name, withdrawn_at IS NOT NULL FROM list_values \
+                 WHERE source_id = ?1",
+            )
+            .map_err(k)?;
+        let mut rows = q.query([source_id]).map_err(k)?;
+        while let Some(r) = rows.next().map_err(k)? {
+            let value = r.get_ref(1).map_err(k)?.as_str().map_err(|e| k(e.into()))?;
+            let kind = r.get_ref(2).map_err(k)?.as_str().map_err(|e| k(e.into()))?;
+            let key = value_key(&mut buf, value, kind);
+            let name = r
+                .get_ref(3)
+                .map_err(k)?
+                .as_str_or_null()
+                .map_err(|e| k(e.into()))?;
+            let id: i64 = r.get(0).map_err(k)?;
+            held.push(Held {
+                key,
+                id: u32::try_from(id).map_err(|_| {
+                    E::from(KbError::Invalid(format!("list row id {id} out of range")))
+                })?,
+                name: name_hash(name),
+                withdrawn: r.get(4).map_err(k)?,
+                seen: false,
+            });
+        }
+    }
+    let mut held = HeldIndex::new(held);
     tx.execute_batch(
         "CREATE TEMP TABLE IF NOT EXISTS list_new(value TEXT NOT NULL, kind TEXT NOT NULL, name TEXT); \
          CREATE TEMP TABLE IF NOT EXISTS list_upd(id INTEGER PRIMARY KEY, relisted INTEGER NOT NULL, \
            name TEXT); \
          CREATE TEMP TABLE IF NOT EXISTS list_gone(id INTEGER PRIMARY KEY); \
          DELETE FROM temp.list_new; DELETE FROM temp.list_upd; DELETE FROM temp.list_gone;",
-    )?;
+    )
+    .map_err(k)?;
+    let mut d = Diff::default();
     {
-        let mut new =
-            tx.prepare("INSERT INTO temp.list_new(value, kind, name) VALUES (?1, ?2, ?3)")?;
-        let mut upd =
-            tx.prepare("INSERT INTO temp.list_upd(id, relisted, name) VALUES (?1, ?2, ?3)")?;
-        let mut gone = tx.prepare("INSERT INTO temp.list_gone(id) VALUES (?1)")?;
-        let mut sq =
-            tx.prepare("SELECT value, kind, name FROM temp.list_stage ORDER BY value, kind")?;
-        let mut vq = tx.prepare(
-            "SELECT value, kind, name, id, withdrawn_at IS NOT NULL FROM list_values \
-             WHERE source_id = ?1 ORDER BY value, kind",
-        )?;
-        let mut staged = sq.query([])?;
-        let mut held = vq.query([source_id])?;
-        let read = |r: Option<&rusqlite::Row>, stored: bool| -> rusqlite::Result<Option<Cur>> {
-            r.map(|r| {
-                Ok(Cur {
-                    value: r.get(0)?,
-                    kind: r.get(1)?,
-                    name: r.get(2)?,
-                    row: if stored {
-                        Some((r.get(3)?, r.get(4)?))
-                    } else {
-                        None
-                    },
-                })
-            })
-            .transpose()
-        };
-        let mut a = read(staged.next()?, false)?;
-        let mut b = read(held.next()?, true)?;
-        loop {
-            // SQLite's BINARY collation is byte order, as `str` compares.
-            let ord = match (&a, &b) {
-                (None, None) => break,
-                (Some(_), None) => std::cmp::Ordering::Less,
-                (None, Some(_)) => std::cmp::Ordering::Greater,
-                (Some(x), Some(y)) => (x.value.as_bytes(), x.kind.as_bytes())
-                    .cmp(&(y.value.as_bytes(), y.kind.as_bytes())),
-            };
-            match ord {
-                std::cmp::Ordering::Less => {
-                    if let Some(x) = &a {
-                        new.execute(params![x.value, x.kind, x.name])?;
-                        d.added += 1;
+        let mut new = tx
+            .prepare("INSERT INTO temp.list_new(value, kind, name) VALUES (?1, ?2, ?3)")
+            .map_err(k)?;
+        let mut upd = tx
+            .prepare("INSERT INTO temp.list_upd(id, relisted, name) VALUES (?1, ?2, ?3)")
+            .map_err(k)?;
+        let mut gone = tx
+            .prepare("INSERT INTO temp.list_gone(id) VALUES (?1)")
+            .map_err(k)?;
+        let mut fresh: std::collections::HashSet<u128> = std::collections::HashSet::new();
+        for v in values {
+            let v = v?;
+            let key = value_key(&mut buf, &v.value, v.kind.as_str());
+            match held.find(key) {
+                Some(i) => {
+                    let h = &mut held.held[i];
+                    // Of repeated values the first line wins.
+                    if h.seen {
+                        continue;
                     }
-                    a = read(staged.next()?, false)?;
-                }
-                std::cmp::Ordering::Greater => {
-                    if let Some(Cur {
-                        row: Some((id, false)),
-                        ..
-                    }) = &b
-                    {
-                        gone.execute([id])?;
-                        d.withdrawn += 1;
-                    }
-                    b = read(held.next()?, true)?;
-                }
-                std::cmp::Ordering::Equal => {
-                    if let (
-                        Some(x),
-                        Some(Cur {
-                            row: Some((id, withdrawn)),
-                            name,
-                            ..
-                        }),
-                    ) = (&a, &b)
-                        && (*withdrawn || *name != x.name)
-                    {
-                        upd.execute(params![id, withdrawn, x.name])?;
+                    h.seen = true;
+                    d.distinct += 1;
+                    let relisted = h.withdrawn;
+                    if relisted || h.name != name_hash(v.written.as_deref()) {
+                        upd.execute(params![h.id, relisted, v.written]).map_err(k)?;
                         d.changed += 1;
                     }
-                    a = read(staged.next()?, false)?;
-                    b = read(held.next()?, true)?;
+                }
+                None => {
+                    if fresh.insert(key) {
+                        new.execute(params![v.value, v.kind.as_str(), v.written])
+                            .map_err(k)?;
+                        d.added += 1;
+                        d.distinct += 1;
+                    }
                 }
             }
         }
+        for h in held.held.iter().filter(|h| !h.seen && !h.withdrawn) {
+            gone.execute([h.id]).map_err(k)?;
+            d.withdrawn += 1;
+        }
     }
+    apply(tx, source_id, ts).map_err(E::from)?;
+    Ok(d)
+}
+
+/// Applies the differences [`diff_stream`] noted.
+fn apply(tx: &Transaction, source_id: i64, ts: i64) -> Result<(), KbError> {
     tx.execute(
         "UPDATE list_values SET withdrawn_at = ?1 WHERE id IN (SELECT id FROM temp.list_gone)",
         [ts],
@@ -532,27 +663,48 @@ fn apply_diff(tx: &Transaction, source_id: i64, ts: i64) -> Result<Diff, KbError
     tx.execute_batch(
         "DELETE FROM temp.list_new; DELETE FROM temp.list_upd; DELETE FROM temp.list_gone;",
     )?;
-    Ok(d)
+    Ok(())
 }
 
-/// Streams the values into the staging table; how many distinct ones.
-fn stage<E, I>(tx: &Transaction, values: I) -> Result<usize, E>
+/// Rows per staging INSERT: fewer statements, a batch's worth of memory.
+const STAGE_BATCH: usize = 64;
+
+/// Streams the values into the staging table, a batch at a time.
+fn stage<E, I>(tx: &Transaction, values: I) -> Result<(), E>
 where
     E: From<KbError>,
     I: IntoIterator<Item = Result<ListValue, E>>,
 {
-    let mut ins = tx
-        .prepare("INSERT OR IGNORE INTO temp.list_stage(value, kind, name) VALUES (?1, ?2, ?3)")
-        .map_err(KbError::from)?;
-    let mut n = 0;
+    let sql = |n: usize| {
+        let rows = vec!["(?, ?, ?)"; n].join(", ");
+        format!("INSERT INTO temp.list_stage(value, kind, name) VALUES {rows}")
+    };
+    let mut full = tx.prepare(&sql(STAGE_BATCH)).map_err(KbError::from)?;
+    let mut one = tx.prepare(&sql(1)).map_err(KbError::from)?;
+    let mut batch: Vec<ListValue> = Vec::with_capacity(STAGE_BATCH);
+    let bind = |b: &[ListValue]| -> Vec<rusqlite::types::Value> {
+        use rusqlite::types::Value;
+        let mut p = Vec::with_capacity(b.len() * 3);
+        for v in b {
+            p.push(Value::Text(v.value.clone()));
+            p.push(Value::Text(v.kind.as_str().to_string()));
+            p.push(v.written.clone().map_or(Value::Null, Value::Text));
+        }
+        p
+    };
     for v in values {
-        let v = v?;
-        // The first line of a value wins, as in a bundle.
-        n += ins
-            .execute(params![v.value, v.kind.as_str(), v.written])
+        batch.push(v?);
+        if batch.len() == STAGE_BATCH {
+            full.execute(rusqlite::params_from_iter(bind(&batch)))
+                .map_err(KbError::from)?;
+            batch.clear();
+        }
+    }
+    for v in batch.chunks(1) {
+        one.execute(rusqlite::params_from_iter(bind(v)))
             .map_err(KbError::from)?;
     }
-    Ok(n)
+    Ok(())
 }
 
 impl Store {
@@ -747,6 +899,29 @@ mod tests {
         );
         assert_eq!(j["pattern"], "[domain-name:value = 'kb.dga.asia']");
         assert_eq!(j["name"], "kb.dga[.]asia");
+    }
+
+    #[test]
+    fn the_bucket_index_finds_every_key_and_nothing_else() {
+        for n in [0usize, 1, 2, 3, 1000, 4097] {
+            let mut buf = Vec::new();
+            let held: Vec<Held> = (0..n)
+                .map(|i| Held {
+                    key: value_key(&mut buf, &format!("v{i}.example"), "domain"),
+                    name: 0,
+                    id: i as u32,
+                    withdrawn: false,
+                    seen: false,
+                })
+                .collect();
+            let ix = HeldIndex::new(held);
+            for i in 0..n {
+                let key = value_key(&mut buf, &format!("v{i}.example"), "domain");
+                let at = ix.find(key).expect("found");
+                assert_eq!(ix.held[at].id as usize, i);
+            }
+            assert!(ix.find(value_key(&mut buf, "absent.example", "domain")).is_none());
+        }
     }
 
     #[test]

@@ -272,6 +272,13 @@ fn restricted_readers_never_see_a_red_lists_values() {
             .iter()
             .all(|o| o.prov.tlp <= Tlp::Amber)
     );
+    // A reader cannot write, and trying does not lift its views.
+    let h = head("amber list", Some("Umber"), Tlp::Amber);
+    assert!(
+        r.ingest_list::<KbError, _>(&h, vec![Ok(value("x.example"))], None, None)
+            .is_err()
+    );
+    assert_eq!(active(&r), ["shared.example"]);
 }
 
 #[test]
