@@ -601,30 +601,46 @@ where
             .prepare("INSERT INTO temp.list_gone(id) VALUES (?1)")
             .map_err(k)?;
         let mut fresh: std::collections::HashSet<u128> = std::collections::HashSet::new();
-        for v in values {
-            let v = v?;
-            let key = value_key(&mut buf, &v.value, v.kind.as_str());
-            match held.find(key) {
-                Some(i) => {
-                    let h = &mut held.held[i];
-                    // Of repeated values the first line wins.
-                    if h.seen {
-                        continue;
-                    }
-                    h.seen = true;
-                    d.distinct += 1;
-                    let relisted = h.withdrawn;
-                    if relisted || h.name != name_hash(v.written.as_deref()) {
-                        upd.execute(params![h.id, relisted, v.written]).map_err(k)?;
-                        d.changed += 1;
-                    }
-                }
-                None => {
-                    if fresh.insert(key) {
-                        new.execute(params![v.value, v.kind.as_str(), v.written])
-                            .map_err(k)?;
-                        d.added += 1;
+        // Lookups a batch at a time: the batch's bucket reads are
+        // independent, so their cache misses overlap instead of queueing.
+        let mut batch: Vec<(u128, ListValue)> = Vec::with_capacity(LOOKUP_BATCH);
+        let mut found: Vec<Option<usize>> = Vec::with_capacity(LOOKUP_BATCH);
+        let mut values = values.into_iter();
+        loop {
+            batch.clear();
+            for v in values.by_ref().take(LOOKUP_BATCH) {
+                let v = v?;
+                batch.push((value_key(&mut buf, &v.value, v.kind.as_str()), v));
+            }
+            if batch.is_empty() {
+                break;
+            }
+            found.clear();
+            found.extend(batch.iter().map(|(key, _)| held.find(*key)));
+            for ((key, v), at) in batch.iter().zip(&found) {
+                match at {
+                    Some(i) => {
+                        let h = &mut held.held[*i];
+                        // Of repeated values the first line wins.
+                        if h.seen {
+                            continue;
+                        }
+                        h.seen = true;
                         d.distinct += 1;
+                        let relisted = h.withdrawn;
+                        if relisted || h.name != name_hash(v.written.as_deref()) {
+                            upd.execute(params![h.id, relisted, v.written])
+                                .map_err(k)?;
+                            d.changed += 1;
+                        }
+                    }
+                    None => {
+                        if fresh.insert(*key) {
+                            new.execute(params![v.value, v.kind.as_str(), v.written])
+                                .map_err(k)?;
+                            d.added += 1;
+                            d.distinct += 1;
+                        }
                     }
                 }
             }
@@ -665,6 +681,9 @@ fn apply(tx: &Transaction, source_id: i64, ts: i64) -> Result<(), KbError> {
     )?;
     Ok(())
 }
+
+/// Values looked up together in the differential pass.
+const LOOKUP_BATCH: usize = 256;
 
 /// Rows per staging INSERT: fewer statements, a batch's worth of memory.
 const STAGE_BATCH: usize = 64;
