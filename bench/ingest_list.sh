@@ -59,7 +59,7 @@ measure() {
     # OKRC=1: `cairn hunt` exits 1 when nothing is found.
     /usr/bin/time -f "%e %M" -o "$TMP/t" "$@" >/dev/null 2>"$TMP/err" && rc=0 || rc=$?
     [ "$rc" -le "${OKRC:-0}" ] || { cat "$TMP/err" >&2; exit 1; }
-    read -r t rss <"$TMP/t"
+    read -r t rss < <(tail -n 1 "$TMP/t")   # a failed status line may come first
     if python3 -c "import sys; sys.exit(0 if $t < $best else 1)"; then best=$t; bm=$rss; fi
   done
   echo "$best $bm"

@@ -135,7 +135,7 @@ impl Store {
                 Some((_, c)) => *c += n,
                 None => v.push((key.to_string(), n)),
             }
-            v.sort_by(|a, b| b.1.cmp(&a.1));
+            v.sort_by_key(|e| std::cmp::Reverse(e.1));
         };
         add(&mut kinds, "indicator", n);
         add(&mut rels, "indicates", linked);

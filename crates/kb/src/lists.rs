@@ -233,7 +233,9 @@ impl Store {
         // Changing temp_store drops TEMP objects, the shadowing views
         // among them: never on a restricted (read-only) connection.
         if self.ceiling.is_some() {
-            return Err(KbError::Invalid("a TLP-restricted store connection is read-only".into()).into());
+            return Err(
+                KbError::Invalid("a TLP-restricted store connection is read-only".into()).into(),
+            );
         }
         // Staging on a file-backed TEMP database with a bounded cache: a
         // list of ten million values must not sit in memory whole.
@@ -629,8 +631,7 @@ where
                         d.distinct += 1;
                         let relisted = h.withdrawn;
                         if relisted || h.name != name_hash(v.written.as_deref()) {
-                            upd.execute(params![h.id, relisted, v.written])
-                                .map_err(k)?;
+                            upd.execute(params![h.id, relisted, v.written]).map_err(k)?;
                             d.changed += 1;
                         }
                     }
@@ -939,7 +940,10 @@ mod tests {
                 let at = ix.find(key).expect("found");
                 assert_eq!(ix.held[at].id as usize, i);
             }
-            assert!(ix.find(value_key(&mut buf, "absent.example", "domain")).is_none());
+            assert!(
+                ix.find(value_key(&mut buf, "absent.example", "domain"))
+                    .is_none()
+            );
         }
     }
 
