@@ -38,6 +38,9 @@ fn dump(db: &Path) -> Vec<String> {
         "documents",
         "sightings",
         "meta",
+        "list_sources",
+        "list_values",
+        "list_history",
     ] {
         let mut q = c.prepare(&format!("SELECT * FROM {t} ORDER BY 1")).unwrap();
         let n = q.column_count();
@@ -389,4 +392,112 @@ fn the_starter_pack_alone_carries_attack_and_attribution_works() {
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(v["status"], "unchanged", "{v}");
     }
+}
+
+/// A list through the real binary, streamed (`--format list`) and
+/// compact: re-ordered it is unchanged, changed it is differential, a hunt
+/// hit names the list's actor, and a bad line (gzip-compressed file, alone
+/// in the command) leaves the store exactly as it was.
+#[test]
+fn a_streamed_list_is_differential_and_a_bad_line_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("kb.db");
+    let write = |name: &str, text: &str| {
+        let p = tmp.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let ingest = |p: &Path| {
+        json(&cairn(
+            &db,
+            &[
+                "ingest",
+                "--json",
+                "--format",
+                "list",
+                "--source",
+                "feed",
+                "--actor",
+                "Ember Bear",
+                p.to_str().unwrap(),
+            ],
+        ))
+    };
+    let a = write(
+        "a.txt",
+        "c2.ember.example\n198.51.100[.]23\ncdn.ember.example\n",
+    );
+    let r = ingest(&a);
+    assert_eq!(
+        (r["status"].as_str(), r["added"].as_u64()),
+        (Some("new"), Some(4))
+    );
+    let b = write(
+        "b.txt",
+        "cdn.ember.example\nc2.ember.example\n198.51.100[.]23\n",
+    );
+    let r = ingest(&b);
+    assert_eq!(r["status"], "unchanged", "{r}");
+    let c = write(
+        "c.txt",
+        "cdn.ember.example\nnew.ember.example\n198.51.100[.]23\n",
+    );
+    let r = ingest(&c);
+    assert_eq!(
+        (r["added"].as_u64(), r["withdrawn"].as_u64()),
+        (Some(1), Some(1)),
+        "{r}"
+    );
+
+    // `.example` is on the built-in warninglists: hunt without them.
+    let log = write(
+        "dns.log",
+        "#separator \\x09\n#set_separator\t,\n#path\tdns\n\
+         #fields\tts\tuid\tid.orig_h\tid.resp_h\tquery\tanswers\n\
+         #types\ttime\tstring\taddr\taddr\tstring\tvector[string]\n\
+         1685577600.0\tC1\t10.1.1.1\t10.0.0.53\twww.new.ember.example\t-\n",
+    );
+    let out = cairn(
+        &db,
+        &["hunt", "--json", "--no-warninglists", log.to_str().unwrap()],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let hit: serde_json::Value =
+        serde_json::from_str(stdout.lines().next().unwrap_or("")).expect("one alert");
+    assert_eq!(hit["actors"][0]["name"], "Ember Bear", "{stdout}");
+    assert_eq!(hit["indicator"]["value"], "new.ember.example");
+    assert_eq!(hit["sources"][0]["source"], "feed");
+
+    let before = dump(&db);
+    let bad = tmp.path().join("bad.txt.gz");
+    {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(
+            std::fs::File::create(&bad).unwrap(),
+            flate2::Compression::default(),
+        );
+        gz.write_all(b"x.ember.example\ny.ember.example\nnot an indicator\n")
+            .unwrap();
+        gz.finish().unwrap();
+    }
+    let out = cairn(
+        &db,
+        &[
+            "ingest",
+            "--format",
+            "list",
+            "--source",
+            "feed",
+            "--actor",
+            "Ember Bear",
+            bad.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.txt.gz") && err.contains("line 3"),
+        "{err}"
+    );
+    assert_eq!(dump(&db), before);
 }

@@ -172,9 +172,20 @@ pub fn load_or_build(
                 warnings.extend(store_warninglists(store, &mut wl)?);
             }
             let mut b = IndexBuilder::new().suppress_with(&wl).tag(key.tag);
-            for hi in store.hunt_indicators(opts.include_inactive)? {
-                let k = u32::try_from(hi.key).map_err(|_| EngineError::KeyRange(hi.key))?;
-                b.add(&hi.observable, k);
+            // Streamed: a store of millions of list values is never held twice.
+            let mut out_of_range = None;
+            store.for_each_hunt_indicator(opts.include_inactive, &mut |hi| match u32::try_from(
+                hi.key,
+            ) {
+                Ok(k) => {
+                    b.add(&hi.observable, k);
+                }
+                Err(_) => {
+                    out_of_range.get_or_insert(hi.key);
+                }
+            })?;
+            if let Some(key) = out_of_range {
+                return Err(EngineError::KeyRange(key));
             }
             b.build()
         }

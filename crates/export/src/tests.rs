@@ -535,3 +535,81 @@ fn seed() -> Vec<Bundle> {
         ..Bundle::default()
     }]
 }
+
+/// A list stored in compact form exports the statements the full form did:
+/// the same ids, patterns, names and links, in a bundle that passes the checker.
+#[test]
+fn a_compact_list_exports_what_its_full_statements_did() {
+    let text = "# feed\nkb.dga[.]asia\n45.77.153[.]197\nhxxps://evil.example/x\n";
+    let opts = cairn_intake::Options {
+        actor: Some("RedHotel".into()),
+        source: Some("list feed".into()),
+        tlp: Some(Tlp::Green),
+        format: cairn_intake::Format::List,
+        ..cairn_intake::Options::default()
+    };
+    let path = std::path::Path::new("iocs.txt");
+    let mut full = Store::open_in_memory().unwrap();
+    full.ingest(
+        &cairn_intake::parse_bytes(path, text.as_bytes(), &opts).unwrap(),
+        None,
+        None,
+    )
+    .unwrap();
+    let mut compact = Store::open_in_memory().unwrap();
+    let info = cairn_intake::list_info(path, &opts);
+    let head = cairn_kb::ListHead {
+        prov: Provenance {
+            source: info.source.clone(),
+            tlp: Tlp::Green,
+            ..Provenance::default()
+        },
+        source: info.source,
+        format: "list".into(),
+        actor: info.actor,
+        labels: Vec::new(),
+    };
+    let values = cairn_intake::list_lines(path, text.as_bytes()).map(|l| {
+        let l = l.map_err(|e| cairn_kb::errors::KbError::Invalid(e.to_string()))?;
+        Ok(cairn_kb::ListValue {
+            kind: l.observable.kind,
+            written: (l.written != l.observable.value).then_some(l.written),
+            value: l.observable.value,
+        })
+    });
+    compact
+        .ingest_list::<cairn_kb::errors::KbError, _>(&head, values, None, None)
+        .unwrap();
+    let a = stix_bundle(&full.actor_subgraph("RedHotel").unwrap().unwrap());
+    let b = stix_bundle(&compact.actor_subgraph("RedHotel").unwrap().unwrap());
+    check_bundle(&b).unwrap_or_else(|e| panic!("{e}\n{b:#}"));
+    // Stamps differ between the two stores; everything else is the same.
+    let strip = |b: &Value| -> Vec<Value> {
+        let mut v: Vec<Value> = objects(b)
+            .iter()
+            .map(|o| {
+                let mut o = o.clone();
+                for k in [
+                    "created",
+                    "modified",
+                    "valid_from",
+                    "x_cairn_added",
+                    "x_cairn_updated",
+                ] {
+                    if let Some(m) = o.as_object_mut() {
+                        m.remove(k);
+                    }
+                }
+                o
+            })
+            .collect();
+        v.sort_by_key(|o| o["id"].as_str().unwrap_or_default().to_string());
+        v
+    };
+    let (sa, sb) = (strip(&a), strip(&b));
+    assert_eq!(sa.len(), 3 + 3 + 1 + 2, "{a:#}");
+    for (x, y) in sa.iter().zip(&sb) {
+        assert_eq!(x, y);
+    }
+    assert_eq!(sa.len(), sb.len());
+}

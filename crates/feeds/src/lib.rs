@@ -223,6 +223,51 @@ fn whole_file(
     } else {
         body.bytes
     };
+    // Same bytes under the same options: recognised without a rewrite.
+    let mut h = Sha256::new();
+    h.update(feed.kind.as_bytes());
+    h.update(feed.config.to_string().as_bytes());
+    h.update(&bytes);
+    let fingerprint = format!("feed:{:x}", h.finalize());
+    let save = FeedSave {
+        etag: Some(body.etag),
+        last_modified: Some(body.last_modified),
+        ..FeedSave::default()
+    };
+    if kind == FeedKind::List {
+        // A list is kept in compact form, read line by line as it is stored.
+        let mut opts = opts;
+        opts.source = Some(feed.name.clone());
+        let info = cairn_intake::list_info(url_path(&feed.url), &opts);
+        let head = cairn_kb::ListHead {
+            source: info.source,
+            format: cairn_intake::Format::List.as_str().to_string(),
+            actor: info.actor,
+            prov: info.prov,
+            labels: Vec::new(),
+        };
+        let values = cairn_intake::list_lines(url_path(&feed.url), &bytes[..]).map(|l| {
+            let l = l.map_err(|source| FeedError::Parse {
+                url: feed.url.clone(),
+                source,
+            })?;
+            Ok(cairn_kb::ListValue::new(
+                l.observable.kind,
+                l.observable.value,
+                l.written,
+            ))
+        });
+        let report = store.ingest_feed_list::<FeedError, _>(
+            &feed.name,
+            &head,
+            values,
+            Some(&fingerprint),
+            &save,
+        )?;
+        tally.fetched += report.indicators;
+        tally.count(&report);
+        return Ok(());
+    }
     let mut bundle =
         cairn_intake::parse_bytes(url_path(&feed.url), &bytes, &opts).map_err(|source| {
             FeedError::Parse {
@@ -233,22 +278,12 @@ fn whole_file(
     tally.fetched += bundle.objects.len() + bundle.relations.len() + bundle.documents.len();
     // Whatever the file calls itself, the feed's statements are the feed's.
     bundle.source = feed.name.clone();
-    // Same bytes under the same options: recognised without a rewrite.
-    let mut h = Sha256::new();
-    h.update(feed.kind.as_bytes());
-    h.update(feed.config.to_string().as_bytes());
-    h.update(&bytes);
-    let fingerprint = format!("feed:{:x}", h.finalize());
     let report = store.ingest_feed(
         &feed.name,
         &bundle,
         Some(&fingerprint),
         Withdraw::Unsaid,
-        &FeedSave {
-            etag: Some(body.etag),
-            last_modified: Some(body.last_modified),
-            ..FeedSave::default()
-        },
+        &save,
     )?;
     tally.count(&report);
     Ok(())

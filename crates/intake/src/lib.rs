@@ -36,6 +36,7 @@ mod misp_galaxy;
 mod pattern;
 mod prov;
 mod stix;
+mod stream;
 mod text;
 
 use cairn_model::{Bundle, Tlp};
@@ -46,6 +47,12 @@ use std::sync::Arc;
 
 pub use cairn_extract::BenignFilter;
 pub use pattern::observables_from_pattern;
+pub use stream::{ListInfo, ListLine, ListLines, digest_list, list_info, list_lines, open_list};
+
+/// The format [`parse_bytes`] would read `bytes` as, under `path`'s name.
+pub fn detect_format(path: &Path, bytes: &[u8]) -> Format {
+    detect::detect(path, bytes)
+}
 
 /// The formats intake understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -30,6 +30,12 @@ pub(crate) const VALUE_COLUMNS: &[&str] = &[
 /// positions is the extractor's job; a list line needs only this.
 pub(crate) fn refang_token(s: &str) -> String {
     let mut t = s.trim().to_string();
+    // Most lines of a large list are plain: no bracket, no escape, no hxxp.
+    let defanged = t.bytes().any(|b| matches!(b, b'[' | b'(' | b'{' | b'\\'))
+        || matches!(t.as_bytes().first(), Some(b'h' | b'H' | b'f' | b'F'));
+    if !defanged {
+        return t;
+    }
     for (from, to) in [
         ("[.]", "."),
         ("(.)", "."),
@@ -72,17 +78,7 @@ pub(crate) struct Linker {
 
 impl Linker {
     pub(crate) fn new(opts: &Options, source: &str) -> Linker {
-        let actor = opts.actor.as_ref().map(|name| {
-            let id = deterministic_id("intrusion-set", &[source, name]);
-            Object {
-                raw: serde_json::json!({"type":"intrusion-set","id":id,"name":name}).to_string(),
-                id,
-                kind: "intrusion-set".into(),
-                name: Some(name.clone()),
-                prov: prov::base(opts, source),
-                ..Object::default()
-            }
-        });
+        let actor = list_actor(opts, source);
         Linker {
             source: source.to_string(),
             actor,
@@ -169,6 +165,21 @@ impl Linker {
         self.bundle.objects.extend(fams);
         self.bundle
     }
+}
+
+/// The actor object a list's values indicate, as a statement of `source`.
+pub(crate) fn list_actor(opts: &Options, source: &str) -> Option<Object> {
+    opts.actor.as_ref().map(|name| {
+        let id = deterministic_id("intrusion-set", &[source, name]);
+        Object {
+            raw: serde_json::json!({"type":"intrusion-set","id":id,"name":name}).to_string(),
+            id,
+            kind: "intrusion-set".into(),
+            name: Some(name.clone()),
+            prov: prov::base(opts, source),
+            ..Object::default()
+        }
+    })
 }
 
 fn rel(src: &str, t: &str, tgt: &str, p: &Provenance) -> Relation {
@@ -377,7 +388,7 @@ pub(crate) fn parse_csv(path: &Path, text: &str, opts: &Options) -> Result<Bundl
     Ok(out)
 }
 
-fn truncate(s: &str) -> String {
+pub(crate) fn truncate(s: &str) -> String {
     if s.chars().count() > 80 {
         format!("{}…", s.chars().take(80).collect::<String>())
     } else {

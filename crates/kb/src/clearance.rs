@@ -48,7 +48,25 @@ pub(crate) const SHADOWED: &[(&str, &str)] = &[
     (
         "sightings",
         "SELECT * FROM main.sightings g WHERE EXISTS (SELECT 1 FROM main.objects o \
-         WHERE o.id = g.object_id AND o.tlp IN ({v}))",
+         WHERE o.id = g.object_id AND o.tlp IN ({v})) \
+         OR EXISTS (SELECT 1 FROM main.list_values lv JOIN main.list_sources ls \
+           ON ls.source_id = lv.source_id WHERE lv.id = g.object_id - 2147483648 AND ls.tlp IN ({v}))",
+    ),
+    // A list's values have the marking the list was ingested under.
+    (
+        "list_sources",
+        "SELECT * FROM main.list_sources WHERE tlp IN ({v})",
+    ),
+    (
+        "list_values",
+        "SELECT * FROM main.list_values lv WHERE EXISTS (SELECT 1 FROM main.list_sources ls \
+         WHERE ls.source_id = lv.source_id AND ls.tlp IN ({v}))",
+    ),
+    (
+        "list_history",
+        "SELECT * FROM main.list_history h WHERE EXISTS (SELECT 1 FROM main.list_values lv \
+         JOIN main.list_sources ls ON ls.source_id = lv.source_id \
+         WHERE lv.id = h.value_id AND ls.tlp IN ({v}))",
     ),
     ("history", "SELECT * FROM main.history WHERE tlp IN ({v})"),
     (
@@ -61,6 +79,7 @@ pub(crate) const SHADOWED: &[(&str, &str)] = &[
          EXISTS (SELECT 1 FROM main.objects o WHERE o.source_id = s.id AND o.tlp IN ({v})) \
          OR EXISTS (SELECT 1 FROM main.relations r WHERE r.source_id = s.id AND r.tlp IN ({v})) \
          OR EXISTS (SELECT 1 FROM main.documents d WHERE d.source_id = s.id AND d.tlp IN ({v})) \
+         OR EXISTS (SELECT 1 FROM main.list_sources l WHERE l.source_id = s.id AND l.tlp IN ({v})) \
          OR EXISTS (SELECT 1 FROM main.history h WHERE h.source_id = s.id AND h.tlp IN ({v}))",
     ),
     (
@@ -326,6 +345,7 @@ mod tests {
         "zqsecretsource",
         "zqsecretsighting",
         "zqsecretrel",
+        "zqsecretlist",
     ];
 
     /// Which tables give back any marker to `SELECT * FROM <table>` (every
@@ -454,6 +474,63 @@ mod tests {
             }])
             .unwrap();
 
+        // A RED list in compact form: its values, its shared provenance, a
+        // value withdrawn and re-listed (history) and a sighting by list key.
+        let list = crate::ListHead {
+            source: "zqsecretlist feed".into(),
+            format: "list".into(),
+            prov: Provenance {
+                source: "zqsecretlist feed".into(),
+                tlp: Tlp::Red,
+                reference: Some("https://zqsecretlist.example/ref".into()),
+                ..Default::default()
+            },
+            ..crate::ListHead::default()
+        };
+        let value = |v: &str| {
+            Ok::<_, crate::errors::KbError>(crate::ListValue {
+                kind: IndicatorKind::Domain,
+                value: v.into(),
+                written: Some(format!("{v} (zqsecretlist line)")),
+            })
+        };
+        for vs in [
+            &["zqsecretlist-a.example", "zqsecretlist-b.example"][..],
+            &["zqsecretlist-a.example"],
+            &["zqsecretlist-a.example", "zqsecretlist-b.example"],
+        ] {
+            store
+                .ingest_list(&list, vs.iter().map(|v| value(v)), None, None)
+                .unwrap();
+        }
+        let list_key = store
+            .hunt_indicators(false)
+            .unwrap()
+            .into_iter()
+            .find(|h| h.observable.value == "zqsecretlist-b.example")
+            .unwrap()
+            .key;
+        assert!(list_key >= crate::LIST_KEY_BASE);
+        assert_eq!(
+            crate::LIST_KEY_BASE,
+            2_147_483_648,
+            "the sightings view spells it out"
+        );
+        store
+            .record_sightings(&[SightingInput {
+                key: list_key,
+                count: 1,
+                first_seen: "2024-01-01T00:00:00Z".into(),
+                last_seen: "2024-01-01T00:00:00Z".into(),
+                where_: "zqsecretlist.log".into(),
+            }])
+            .unwrap();
+        let history: i64 = store
+            .conn
+            .query_row("SELECT COUNT(*) FROM list_history", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(history, 1);
+
         // The unrestricted connection finds the markers everywhere they are
         // stored: the check below can see a leak.
         let full = tables_leaking(&store);
@@ -469,6 +546,8 @@ mod tests {
             "fts",
             "fts_content",
             "fts_data",
+            "list_values",
+            "list_sources",
         ] {
             assert!(full.contains(&t.to_string()), "{t} not in {full:?}");
         }
@@ -477,6 +556,13 @@ mod tests {
             let mut reader = Store::open(&path).unwrap();
             reader.restrict(max).unwrap();
             assert_eq!(tables_leaking(&reader), Vec::<String>::new(), "at {max}");
+            // list_history holds only ids and stamps: check it by row.
+            let rows: i64 = reader
+                .conn
+                .query_row("SELECT COUNT(*) FROM list_history", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(rows, 0, "at {max}");
+            assert!(reader.sightings_of(list_key).unwrap().is_empty());
         }
         // TLP:RED itself sees them: the views filter, they do not blank.
         let mut red = Store::open(&path).unwrap();

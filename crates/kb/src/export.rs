@@ -158,6 +158,70 @@ pub(crate) fn read_row(r: &rusqlite::Row, with_ends: bool) -> rusqlite::Result<R
     })
 }
 
+/// A list value's derived indicator as a collected statement.
+fn listed_row(o: &cairn_model::Object, key: i64, added: &str, updated: &str) -> Row {
+    let p = &o.prov;
+    Row {
+        st: Statement {
+            raw: serde_json::from_str(&o.raw).unwrap_or(serde_json::Value::Null),
+            stix_id: o.id.clone(),
+            kind: o.kind.clone(),
+            source: p.source.clone(),
+            name: o.name.clone(),
+            country: None,
+            labels: o.labels.clone(),
+            created: None,
+            modified: None,
+            revoked: false,
+            reference: p.reference.clone(),
+            first_seen: None,
+            last_seen: None,
+            confidence: p.confidence,
+            tlp: p.tlp,
+            added_at: added.to_string(),
+            updated_at: updated.to_string(),
+            observables: o.observables.clone(),
+            description: None,
+            source_ref: None,
+            target_ref: None,
+        },
+        rowid: key,
+        ends: None,
+    }
+}
+
+/// A list value's derived `indicates` relationship as a collected statement.
+fn listed_relation_row(r: &cairn_model::Relation, key: i64, added: &str, updated: &str) -> Row {
+    let p = &r.prov;
+    Row {
+        st: Statement {
+            raw: serde_json::from_str(&r.raw).unwrap_or(serde_json::Value::Null),
+            stix_id: r.id.clone(),
+            kind: r.rel_type.clone(),
+            source: p.source.clone(),
+            name: None,
+            country: None,
+            labels: Vec::new(),
+            created: None,
+            modified: None,
+            revoked: false,
+            reference: p.reference.clone(),
+            first_seen: None,
+            last_seen: None,
+            confidence: p.confidence,
+            tlp: p.tlp,
+            added_at: added.to_string(),
+            updated_at: updated.to_string(),
+            observables: Vec::new(),
+            description: None,
+            source_ref: Some(r.source_ref.clone()),
+            target_ref: Some(r.target_ref.clone()),
+        },
+        rowid: key,
+        ends: Some((r.source_ref.clone(), r.target_ref.clone())),
+    }
+}
+
 /// Statements collected so far, one per (source, id), in insertion order.
 #[derive(Default)]
 struct Collected {
@@ -203,6 +267,26 @@ impl Store {
         let mut relations = Collected::default();
         let rels = self.relations_touching(&member_ids, None)?;
         self.attach(&member_ids, rels, &mut objects, &mut relations)?;
+        // List values indicating a member, as list intake stated them.
+        self.for_each_listed(Some(&member_ids), &mut |l| {
+            let Some(actor) = l.list.actor_ref.clone() else {
+                return Ok(());
+            };
+            if !member_keys.contains(&(l.list.source.clone(), actor)) {
+                return Ok(());
+            }
+            let (added, updated) = (
+                crate::lists::ms_text(l.added_at),
+                crate::lists::ms_text(l.updated_at),
+            );
+            let ind = l.indicator();
+            let rel = l.indicates();
+            objects.push(listed_row(&ind, l.key, &added, &updated));
+            if let Some(r) = rel {
+                relations.push(listed_relation_row(&r, l.key, &added, &updated));
+            }
+            Ok(())
+        })?;
 
         // Campaigns attributed to the actor bring what they used and targeted.
         let campaigns: BTreeSet<String> = relations

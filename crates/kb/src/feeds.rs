@@ -251,6 +251,32 @@ impl Store {
         })
     }
 
+    /// A list-kind feed's values in compact form ([`Store::ingest_list`]),
+    /// with the feed's validators saved in the same transaction.
+    pub fn ingest_feed_list<E, I>(
+        &mut self,
+        feed: &str,
+        head: &crate::ListHead,
+        values: I,
+        fingerprint: Option<&str>,
+        state: &FeedSave,
+    ) -> Result<IngestReport, E>
+    where
+        E: From<KbError>,
+        I: IntoIterator<Item = Result<crate::ListValue, E>>,
+    {
+        if head.source != feed {
+            return Err(KbError::Invalid(format!(
+                "feed `{feed}`: its values must be stored under its own name, not `{}`",
+                head.source
+            ))
+            .into());
+        }
+        self.ingest_list_with(head, values, None, fingerprint, &mut |tx| {
+            save(tx, feed, state)
+        })
+    }
+
     /// Saves a feed's state alone (nothing to store, e.g. an empty page).
     pub fn save_feed_state(&mut self, feed: &str, state: &FeedSave) -> Result<(), KbError> {
         let tx = self.conn.transaction()?;

@@ -82,6 +82,18 @@ impl Store {
     /// Every indicator value to hunt. Without `include_inactive`, revoked,
     /// withdrawn and expired (`valid_until` past) indicators are left out.
     pub fn hunt_indicators(&self, include_inactive: bool) -> Result<Vec<HuntIndicator>, KbError> {
+        let mut out = Vec::new();
+        self.for_each_hunt_indicator(include_inactive, &mut |h| out.push(h))?;
+        Ok(out)
+    }
+
+    /// [`Store::hunt_indicators`] one by one, without collecting them: a
+    /// store of ten million list values is read in constant memory.
+    pub fn for_each_hunt_indicator(
+        &self,
+        include_inactive: bool,
+        f: &mut dyn FnMut(HuntIndicator),
+    ) -> Result<(), KbError> {
         let filter = if include_inactive {
             ""
         } else {
@@ -93,32 +105,31 @@ impl Store {
         );
         let mut q = self.conn.prepare(&sql)?;
         let now = crate::now();
-        let map = |r: &rusqlite::Row| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        };
-        let rows: Vec<(i64, String, String)> = if include_inactive {
-            q.query_map([], map)?.collect::<Result<_, _>>()?
+        let mut rows = if include_inactive {
+            q.query([])?
         } else {
-            q.query_map([now], map)?.collect::<Result<_, _>>()?
+            q.query([now])?
         };
-        Ok(rows
-            .into_iter()
-            .filter_map(|(key, kind, value)| {
-                let kind: IndicatorKind = kind.parse().ok()?;
-                Some(HuntIndicator {
-                    key,
-                    observable: Observable { kind, value },
-                })
-            })
-            .collect())
+        while let Some(r) = rows.next()? {
+            let kind: String = r.get(1)?;
+            if let Ok(kind) = kind.parse::<IndicatorKind>() {
+                f(HuntIndicator {
+                    key: r.get(0)?,
+                    observable: Observable {
+                        kind,
+                        value: r.get(2)?,
+                    },
+                });
+            }
+        }
+        self.list_hunt_indicators(include_inactive, f)
     }
 
     /// The actors, families, roles and provenance behind one indicator.
     pub fn indicator_context(&self, key: i64) -> Result<IndicatorContext, KbError> {
+        if key >= crate::LIST_KEY_BASE {
+            return self.list_context(key);
+        }
         let sql = format!(
             "SELECT {OBJECT_COLUMNS} FROM objects o JOIN sources s ON s.id = o.source_id WHERE o.id = ?1"
         );
@@ -161,6 +172,41 @@ impl Store {
             roles: obj.labels,
             sources: vec![obj.prov],
             valid_until: obj.valid_until,
+        })
+    }
+
+    /// [`Store::indicator_context`] of a list value: the actor its list
+    /// indicates, the list's roles and shared provenance.
+    fn list_context(&self, key: i64) -> Result<IndicatorContext, KbError> {
+        let (stix_id, _, src) = self.list_value(key)?.ok_or(KbError::NotFound(key))?;
+        let mut actors = Vec::new();
+        if let Some(actor) = &src.actor_ref {
+            let name: Option<Option<String>> = self
+                .conn
+                .query_row(
+                    "SELECT name FROM objects WHERE stix_id = ?1 AND kind = 'intrusion-set' \
+                     AND withdrawn_at IS NULL LIMIT 1",
+                    [actor],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(name) = name {
+                actors.push(match self.actor_names(actor)? {
+                    Some(a) => a,
+                    None => ActorRef {
+                        name: name.unwrap_or_else(|| actor.clone()),
+                        aliases: Vec::new(),
+                    },
+                });
+            }
+        }
+        Ok(IndicatorContext {
+            stix_id,
+            actors,
+            families: Vec::new(),
+            roles: src.labels,
+            sources: vec![src.prov],
+            valid_until: None,
         })
     }
 
@@ -232,7 +278,7 @@ impl Store {
                 }
             }
         }
-        let objects = rows
+        let mut objects: Vec<cairn_model::Object> = rows
             .into_iter()
             .map(|(id, mut o)| {
                 o.observables = obs.remove(&id).unwrap_or_default();
@@ -244,7 +290,7 @@ impl Store {
                     s.name, r.reference, r.first_seen, r.last_seen, r.confidence, r.tlp \
              FROM relations r JOIN sources s ON s.id = r.source_id WHERE r.withdrawn_at IS NULL ORDER BY r.id",
         )?;
-        let relations = rq
+        let mut relations: Vec<Relation> = rq
             .query_map([], |r| {
                 let tlp: String = r.get(12)?;
                 Ok(Relation {
@@ -267,6 +313,14 @@ impl Store {
                 })
             })?
             .collect::<Result<_, _>>()?;
+        if kinds.contains(&"indicator") {
+            // List values as the statements list intake made of them.
+            self.for_each_listed(None, &mut |l| {
+                objects.push(l.indicator());
+                relations.extend(l.indicates());
+                Ok(())
+            })?;
+        }
         Ok(Bundle {
             format: "store".into(),
             source: "cairn store".into(),
@@ -329,23 +383,41 @@ impl Store {
         if member_ids.is_empty() {
             return Ok((Vec::new(), 0));
         }
-        let marks = vec!["?"; member_ids.len()].join(",");
+        // Numbered, so the list part can name the same members.
+        let marks = (1..=member_ids.len())
+            .map(|i| format!("?{i}"))
+            .collect::<Vec<_>>()
+            .join(",");
         let from = format!(
             "FROM relations r JOIN objects o ON o.stix_id = r.src_ref AND o.kind = 'indicator' \
                AND o.withdrawn_at IS NULL \
              JOIN observables ob ON ob.object_id = o.id JOIN sources s ON s.id = o.source_id \
              WHERE r.rel_type = 'indicates' AND r.withdrawn_at IS NULL AND r.tgt_ref IN ({marks})"
         );
+        // List values whose list indicates one of the members.
+        let list_from = format!(
+            "FROM list_values v JOIN list_sources ls ON ls.source_id = v.source_id \
+             JOIN sources s ON s.id = v.source_id \
+             WHERE v.withdrawn_at IS NULL AND ls.actor_ref IN ({marks})"
+        );
         let total: i64 = self.conn.query_row(
-            &format!("SELECT COUNT(*) FROM (SELECT DISTINCT o.id, ob.value {from})"),
+            &format!(
+                "SELECT (SELECT COUNT(*) FROM (SELECT DISTINCT o.id, ob.value {from})) \
+                   + (SELECT COUNT(*) {list_from})"
+            ),
             params_from_iter(member_ids.iter()),
             |r| r.get(0),
         )?;
+        let base = crate::LIST_KEY_BASE;
         let sql = format!(
-            "SELECT DISTINCT o.id, ob.kind, ob.value, o.labels, s.name, o.first_seen, o.last_seen, \
-               o.confidence, o.tlp, \
+            "SELECT * FROM (SELECT DISTINCT o.id AS key, ob.kind AS kind, ob.value AS value, o.labels, \
+               s.name, o.first_seen, o.last_seen, o.confidence, o.tlp, \
                (SELECT COALESCE(SUM(g.count), 0) FROM sightings g WHERE g.object_id = o.id) AS seen \
-             {from} ORDER BY seen DESC, ob.kind, ob.value LIMIT {limit}"
+             {from} \
+             UNION ALL SELECT v.id + {base}, v.kind, v.value, ls.labels, s.name, NULL, NULL, \
+               ls.confidence, ls.tlp, \
+               (SELECT COALESCE(SUM(g.count), 0) FROM sightings g WHERE g.object_id = v.id + {base}) \
+             {list_from}) ORDER BY seen DESC, kind, value LIMIT {limit}"
         );
         let mut q = self.conn.prepare(&sql)?;
         let rows = q.query_map(params_from_iter(member_ids.iter()), |r| {

@@ -219,6 +219,15 @@ pub(crate) fn stamp(tx: &Transaction) -> Result<String, KbError> {
         [],
         |r| r.get(0),
     )?;
+    // List values keep integer stamps; the latest of all counts.
+    let last = match (last, crate::lists::latest_update(tx)?) {
+        (Some(a), Some(b)) => Some(if time::parse(&a) >= time::parse(&b) {
+            a
+        } else {
+            b
+        }),
+        (a, b) => a.or(b),
+    };
     let now = time::parse(&now()).unwrap_or_else(jiff::Timestamp::now);
     let floor = last.as_deref().and_then(|l| {
         let t = time::parse(l)?;
@@ -321,7 +330,7 @@ fn relation_values(r: &Relation, h: i64) -> Vec<Value> {
     ]
 }
 
-fn write_objects(
+pub(crate) fn write_objects(
     tx: &Transaction,
     source_id: i64,
     bundle: &Bundle,
@@ -434,7 +443,7 @@ fn write_objects(
     Ok(())
 }
 
-fn write_relations(
+pub(crate) fn write_relations(
     tx: &Transaction,
     source_id: i64,
     bundle: &Bundle,

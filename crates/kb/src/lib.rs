@@ -45,6 +45,7 @@ mod feed;
 mod feeds;
 mod hunting;
 mod ingest;
+mod lists;
 mod profile;
 mod resolve;
 mod rows;
@@ -63,6 +64,7 @@ pub use hunting::{
     ActorRef, HuntIndicator, IndicatorContext, IndicatorRow, SightingInput, SightingRow,
 };
 pub use ingest::IngestReport;
+pub use lists::{LIST_KEY_BASE, ListHead, ListValue};
 pub use profile::{AliasClaim, CountClaim, Member, Profile, SoftwareClaim, TechniqueClaim};
 pub use resolve::Conflict;
 pub use search::SearchHit;
@@ -112,6 +114,37 @@ pub struct SourceStats {
     pub versions: i64,
     /// Last ingest time.
     pub last_ingested: String,
+}
+
+impl Store {
+    /// Adds the active list values to the `indicator` count, and those whose
+    /// list names an actor to the `indicates` count.
+    #[allow(clippy::type_complexity)]
+    fn add_list_counts(
+        &self,
+        mut kinds: Vec<(String, i64)>,
+        mut rels: Vec<(String, i64)>,
+    ) -> Result<(Vec<(String, i64)>, Vec<(String, i64)>), KbError> {
+        let (n, linked): (i64, i64) = self.conn.query_row(
+            "SELECT COUNT(*), COALESCE(SUM(ls.actor_ref IS NOT NULL), 0) FROM list_values v \
+             JOIN list_sources ls ON ls.source_id = v.source_id WHERE v.withdrawn_at IS NULL",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let add = |v: &mut Vec<(String, i64)>, key: &str, n: i64| {
+            if n == 0 {
+                return;
+            }
+            match v.iter_mut().find(|(k, _)| k == key) {
+                Some((_, c)) => *c += n,
+                None => v.push((key.to_string(), n)),
+            }
+            v.sort_by_key(|e| std::cmp::Reverse(e.1));
+        };
+        add(&mut kinds, "indicator", n);
+        add(&mut rels, "indicates", linked);
+        Ok((kinds, rels))
+    }
 }
 
 /// Now, to the millisecond (`2024-01-02T03:04:05.678Z`).
@@ -187,22 +220,33 @@ impl Store {
         let relations_by_type = pairs(
             "SELECT rel_type, COUNT(*) FROM relations WHERE withdrawn_at IS NULL GROUP BY rel_type ORDER BY 2 DESC",
         )?;
+        let (objects_by_kind, relations_by_type) =
+            self.add_list_counts(objects_by_kind, relations_by_type)?;
         let mut q = self.conn.prepare(
             "SELECT s.name, s.format, \
                (SELECT COUNT(*) FROM objects o WHERE o.source_id = s.id AND o.withdrawn_at IS NULL), \
                (SELECT COUNT(*) FROM relations r WHERE r.source_id = s.id AND r.withdrawn_at IS NULL), \
                (SELECT COUNT(*) FROM objects o WHERE o.source_id = s.id AND o.withdrawn_at IS NOT NULL) + \
                (SELECT COUNT(*) FROM relations r WHERE r.source_id = s.id AND r.withdrawn_at IS NOT NULL), \
-               s.versions, s.last_ingested FROM sources s ORDER BY s.name",
+               s.versions, s.last_ingested, \
+               (SELECT COUNT(*) FROM list_values v WHERE v.source_id = s.id AND v.withdrawn_at IS NULL), \
+               (SELECT COUNT(*) FROM list_values v WHERE v.source_id = s.id AND v.withdrawn_at IS NOT NULL), \
+               (SELECT ls.actor_ref IS NOT NULL FROM list_sources ls WHERE ls.source_id = s.id) \
+             FROM sources s ORDER BY s.name",
         )?;
         let sources = q
             .query_map([], |r| {
+                // A list value counts as the indicator and, when its list
+                // names an actor, the relationship it stands for.
+                let (listed, unlisted): (i64, i64) = (r.get(7)?, r.get(8)?);
+                let linked = r.get::<_, Option<bool>>(9)?.unwrap_or(false);
+                let links = if linked { 1 } else { 0 };
                 Ok(SourceStats {
                     name: r.get(0)?,
                     format: r.get(1)?,
-                    objects: r.get(2)?,
-                    relations: r.get(3)?,
-                    withdrawn: r.get(4)?,
+                    objects: r.get::<_, i64>(2)? + listed,
+                    relations: r.get::<_, i64>(3)? + links * listed,
+                    withdrawn: r.get::<_, i64>(4)? + (1 + links) * unlisted,
                     versions: r.get(5)?,
                     last_ingested: r.get(6)?,
                 })

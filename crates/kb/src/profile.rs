@@ -407,14 +407,26 @@ impl Store {
     }
 
     fn fill_indicators(&self, ids: &[String], p: &mut Profile) -> Result<(), KbError> {
-        let marks = vec!["?"; ids.len()].join(",");
+        // Numbered, so list values (whose list indicates a member) can use them too.
+        let marks = (1..=ids.len())
+            .map(|i| format!("?{i}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let base = crate::LIST_KEY_BASE;
         let sql = format!(
             "WITH ind AS (SELECT DISTINCT i.id, i.first_seen, i.last_seen FROM relations r \
                 JOIN objects i ON i.stix_id = r.src_ref AND i.kind = 'indicator' AND i.withdrawn_at IS NULL \
-                WHERE r.rel_type = 'indicates' AND r.withdrawn_at IS NULL AND r.tgt_ref IN ({marks})) \
-             SELECT ob.kind, COUNT(DISTINCT ob.value), MIN(ind.first_seen), MAX(ind.last_seen), \
-                (SELECT COALESCE(SUM(count), 0) FROM sightings WHERE object_id IN (SELECT id FROM ind)) \
-             FROM ind JOIN observables ob ON ob.object_id = ind.id GROUP BY ob.kind"
+                WHERE r.rel_type = 'indicates' AND r.withdrawn_at IS NULL AND r.tgt_ref IN ({marks})), \
+             lv AS (SELECT v.id + {base} AS id, v.kind, v.value FROM list_values v \
+                JOIN list_sources ls ON ls.source_id = v.source_id \
+                WHERE v.withdrawn_at IS NULL AND ls.actor_ref IN ({marks})), \
+             vals AS (SELECT ob.kind, ob.value, ind.first_seen, ind.last_seen \
+                FROM ind JOIN observables ob ON ob.object_id = ind.id \
+                UNION ALL SELECT kind, value, NULL, NULL FROM lv) \
+             SELECT kind, COUNT(DISTINCT value), MIN(first_seen), MAX(last_seen), \
+                (SELECT COALESCE(SUM(count), 0) FROM sightings WHERE object_id IN (SELECT id FROM ind) \
+                   OR object_id IN (SELECT id FROM lv)) \
+             FROM vals GROUP BY kind"
         );
         let mut q = self.conn.prepare(&sql)?;
         let rows = q.query_map(params_from_iter(ids.iter()), |r| {

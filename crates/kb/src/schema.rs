@@ -17,6 +17,10 @@
 //!
 //! Version 3 (from 2): `feeds`, the subscriptions `cairn feed` pulls (see
 //! `feeds.rs`).
+//!
+//! Version 4 (from 3): list-sourced indicators in compact form (`list_sources`,
+//! `list_values`, `list_history`; see `lists.rs`), and `sightings` without its
+//! foreign key to `objects`, since a sighting's key may now name a list value.
 
 use crate::Store;
 use crate::errors::KbError;
@@ -28,7 +32,12 @@ type Step = fn(&Transaction) -> Result<(), KbError>;
 
 /// Every step from an empty file to [`VERSION`]. Append, never edit: stores
 /// in the field were made by these steps as they are.
-const MIGRATIONS: &[Step] = &[create_v1, v1_to_v2, v2_to_v3_feeds];
+const MIGRATIONS: &[Step] = &[
+    create_v1,
+    v1_to_v2,
+    v2_to_v3_feeds,
+    crate::lists::v3_to_v4_lists,
+];
 
 /// The schema version this build reads and writes.
 pub(crate) const VERSION: i64 = MIGRATIONS.len() as i64;

@@ -8,7 +8,7 @@
 use crate::Store;
 use crate::errors::KbError;
 use cairn_model::{IndicatorKind, Tlp};
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Which indicators an export wants.
@@ -182,7 +182,118 @@ impl Store {
                 updated_at: updated,
             });
         }
+        self.export_list_values(q, &wanted, &mut names, &mut out)?;
+        if out.len() > 1 {
+            // Both kinds of statement in one order: kind, value, key.
+            out.sort_by(|a, b| {
+                (a.kind.as_str(), &a.value, a.key).cmp(&(b.kind.as_str(), &b.value, b.key))
+            });
+        }
         Ok(out)
+    }
+
+    /// The list values [`Store::export_indicators`] wants, with the actor
+    /// their list indicates (the relationship has the list's marking).
+    fn export_list_values(
+        &self,
+        q: &ExportQuery,
+        wanted: &Option<HashSet<&str>>,
+        names: &mut HashMap<String, String>,
+        out: &mut Vec<ExportIndicator>,
+    ) -> Result<(), KbError> {
+        let since = match &q.since {
+            Some(s) => cairn_model::time::parse(s)
+                .map(|t| t.as_millisecond())
+                .ok_or_else(|| KbError::Invalid(format!("`{s}` is not a timestamp")))?,
+            None => i64::MIN,
+        };
+        let mut sq = self.conn.prepare(&format!(
+            "SELECT ls.source_id, {} FROM list_sources ls JOIN sources s ON s.id = ls.source_id",
+            crate::lists::LIST_SOURCE_COLS
+        ))?;
+        let lists: Vec<(i64, crate::lists::ListSource)> = sq
+            .query_map([], |r| {
+                Ok((r.get(0)?, crate::lists::list_source_row(r, 1)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        let mut vq = self.conn.prepare(
+            "SELECT id, kind, value, updated_at FROM list_values \
+             WHERE source_id = ?1 AND withdrawn_at IS NULL AND updated_at > ?2",
+        )?;
+        for (source_id, list) in lists {
+            if list.prov.tlp > q.tlp_max {
+                continue;
+            }
+            // The actor, when it is stored, active and within the ceiling.
+            let actor: Option<(String, Option<String>)> = match &list.actor_ref {
+                Some(a) => self
+                    .conn
+                    .query_row(
+                        "SELECT stix_id, name, tlp FROM objects WHERE stix_id = ?1 \
+                         AND kind = 'intrusion-set' AND withdrawn_at IS NULL LIMIT 1",
+                        [a],
+                        |r| {
+                            Ok((
+                                r.get::<_, String>(0)?,
+                                r.get::<_, Option<String>>(1)?,
+                                r.get::<_, String>(2)?,
+                            ))
+                        },
+                    )
+                    .optional()?
+                    .filter(|(_, _, t)| t.parse::<Tlp>().is_ok_and(|t| t <= q.tlp_max))
+                    .map(|(id, name, _)| (id, name)),
+                None => None,
+            };
+            if let Some(w) = wanted
+                && !actor
+                    .as_ref()
+                    .is_some_and(|(id, _)| w.contains(id.as_str()))
+            {
+                continue;
+            }
+            let actors: Vec<String> = match &actor {
+                Some((id, tname)) => {
+                    let name = match names.get(id) {
+                        Some(n) => n.clone(),
+                        None => {
+                            let n = match self.actor_names(id)? {
+                                Some(a) => a.name,
+                                None => tname.clone().unwrap_or_else(|| id.clone()),
+                            };
+                            names.insert(id.clone(), n.clone());
+                            n
+                        }
+                    };
+                    vec![name]
+                }
+                None => Vec::new(),
+            };
+            let mut rows = vq.query(params![source_id, since])?;
+            while let Some(r) = rows.next()? {
+                let kind: String = r.get(1)?;
+                let Ok(kind) = kind.parse::<IndicatorKind>() else {
+                    continue;
+                };
+                let value: String = r.get(2)?;
+                out.push(ExportIndicator {
+                    key: crate::LIST_KEY_BASE + r.get::<_, i64>(0)?,
+                    stix_id: crate::lists::indicator_id(&list.source, kind.as_str(), &value),
+                    kind,
+                    value,
+                    actors: actors.clone(),
+                    families: Vec::new(),
+                    roles: list.labels.clone(),
+                    source: list.source.clone(),
+                    confidence: list.prov.confidence,
+                    tlp: list.prov.tlp,
+                    first_seen: None,
+                    last_seen: None,
+                    updated_at: crate::lists::ms_text(r.get(3)?),
+                });
+            }
+        }
+        Ok(())
     }
 }
 

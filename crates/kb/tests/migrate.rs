@@ -9,7 +9,7 @@ use cairn_model::Tlp;
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 
-const CURRENT: i64 = 3;
+const CURRENT: i64 = 4;
 
 fn fixture() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
@@ -264,7 +264,7 @@ fn open_existing_refuses_a_store_not_yet_migrated() {
     let msg = err.to_string();
     assert!(msg.contains(&path.display().to_string()), "{msg}");
     assert!(
-        msg.contains("version 1") && msg.contains("version 3"),
+        msg.contains("version 1") && msg.contains(&format!("version {CURRENT}")),
         "{msg}"
     );
     assert_eq!(version(&path), "1", "open_existing must not migrate");
@@ -303,7 +303,10 @@ fn a_newer_store_is_refused_by_both_opens() {
         );
         let msg = err.to_string();
         assert!(msg.contains(&path.display().to_string()), "{msg}");
-        assert!(msg.contains("99") && msg.contains('3'), "{msg}");
+        assert!(
+            msg.contains("99") && msg.contains(&CURRENT.to_string()),
+            "{msg}"
+        );
     }
     assert_eq!(version(&path), "99");
 }

@@ -79,11 +79,26 @@ pub struct Args {
 struct Input {
     name: String,
     bytes: Vec<u8>,
+    /// A list file read as it is stored (`--format list`), never whole.
+    stream: Option<PathBuf>,
+}
+
+/// What the parse pass found for one input.
+enum Parsed {
+    /// Stored before from exactly this input: (source, format).
+    Unchanged(String, String),
+    Bundle(cairn_model::Bundle),
+    /// A list, stored in compact form as it is read.
+    List,
 }
 
 fn fingerprint(bytes: &[u8], opts: &Options) -> String {
     let mut h = Sha256::new();
     h.update(bytes);
+    finish_fingerprint(h, opts)
+}
+
+fn finish_fingerprint(mut h: Sha256, opts: &Options) -> String {
     // The options shape what is stored, so they are part of the identity.
     h.update(
         format!(
@@ -99,6 +114,23 @@ fn fingerprint(bytes: &[u8], opts: &Options) -> String {
         .as_bytes(),
     );
     format!("{:x}", h.finalize())
+}
+
+/// A list input's values, read from its file or from the bytes in memory.
+fn list_lines(
+    input: &Input,
+) -> anyhow::Result<
+    Box<
+        dyn Iterator<Item = Result<cairn_intake::ListLine, cairn_intake::errors::IntakeError>> + '_,
+    >,
+> {
+    Ok(match &input.stream {
+        Some(p) => Box::new(cairn_intake::open_list(p)?),
+        None => Box::new(cairn_intake::list_lines(
+            Path::new(&input.name),
+            &input.bytes[..],
+        )),
+    })
 }
 
 pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
@@ -128,6 +160,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
                 Input {
                     name: name.to_string(),
                     bytes: text.as_bytes().to_vec(),
+                    stream: None,
                 },
                 o,
             ));
@@ -139,6 +172,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
                 Input {
                     name: name.to_string(),
                     bytes,
+                    stream: None,
                 },
                 Options::default(),
             ));
@@ -152,11 +186,19 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
             Input {
                 name: "<stdin>".into(),
                 bytes,
+                stream: None,
+            }
+        } else if opts.format == Format::List {
+            Input {
+                name: p.display().to_string(),
+                bytes: Vec::new(),
+                stream: Some(p.clone()),
             }
         } else {
             Input {
                 name: p.display().to_string(),
                 bytes: cairn_intake::read(p)?,
+                stream: None,
             }
         };
         inputs.push((input, opts.clone()));
@@ -168,30 +210,81 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         o.benign = benign.clone();
     }
     let bar = crate::output::spinner(global, "parsing");
+    let several = inputs.len() > 1;
     let mut parsed = Vec::new();
     for (input, o) in &inputs {
         bar.set_message(format!("parsing {}", input.name));
-        let fp = fingerprint(&input.bytes, o);
+        let path = Path::new(&input.name);
+        let fp = match &input.stream {
+            Some(p) => {
+                let mut h = Sha256::new();
+                cairn_intake::digest_list(p, |b| h.update(b))?;
+                finish_fingerprint(h, o)
+            }
+            None => fingerprint(&input.bytes, o),
+        };
         if let Some((source, format)) = store.source_with_fingerprint(&fp)? {
-            parsed.push((input.name.clone(), fp, Err((source, format))));
+            parsed.push((input.name.clone(), fp, Parsed::Unchanged(source, format)));
             continue;
         }
-        let bundle = cairn_intake::parse_bytes(Path::new(&input.name), &input.bytes, o)?;
-        parsed.push((input.name.clone(), fp, Ok(bundle)));
+        let is_list = input.stream.is_some()
+            || match o.format {
+                Format::List => true,
+                Format::Auto => cairn_intake::detect_format(path, &input.bytes) == Format::List,
+                _ => false,
+            };
+        if is_list {
+            // Lists are read while they are stored; with other files in
+            // the command, a bad line must still stop it before any write.
+            if several {
+                for line in list_lines(input)? {
+                    line?;
+                }
+            }
+            parsed.push((input.name.clone(), fp, Parsed::List));
+            continue;
+        }
+        let bundle = cairn_intake::parse_bytes(path, &input.bytes, o)?;
+        parsed.push((input.name.clone(), fp, Parsed::Bundle(bundle)));
     }
     let mut rows = Vec::new();
-    for (name, fp, b) in parsed {
+    for ((name, fp, b), (input, o)) in parsed.into_iter().zip(&inputs) {
         let report = match b {
-            Err((source, format)) => serde_json::json!({
+            Parsed::Unchanged(source, format) => serde_json::json!({
                 "file": name, "format": format, "source": source, "status": "unchanged",
             }),
-            Ok(bundle) => {
+            Parsed::Bundle(bundle) => {
                 bar.set_message(format!("storing {name}"));
                 for w in &bundle.warnings {
                     bar.suspend(|| eprintln!("cairn: warning: {name}: {w}"));
                 }
                 let r = store
                     .ingest(&bundle, Some(&name), Some(&fp))
+                    .with_context(|| format!("{name}: storing failed; the store is unchanged"))?;
+                let mut v = serde_json::to_value(&r)?;
+                v["file"] = name.clone().into();
+                v
+            }
+            Parsed::List => {
+                bar.set_message(format!("storing {name}"));
+                let info = cairn_intake::list_info(Path::new(&name), o);
+                let head = cairn_kb::ListHead {
+                    prov: info.prov,
+                    source: info.source,
+                    format: Format::List.as_str().to_string(),
+                    actor: info.actor,
+                    labels: Vec::new(),
+                };
+                let values = list_lines(input)?.map(|l| {
+                    let l = l?;
+                    Ok(cairn_kb::ListValue::new(
+                        l.observable.kind,
+                        l.observable.value,
+                        l.written,
+                    ))
+                });
+                let r = store
+                    .ingest_list::<anyhow::Error, _>(&head, values, Some(&name), Some(&fp))
                     .with_context(|| format!("{name}: storing failed; the store is unchanged"))?;
                 let mut v = serde_json::to_value(&r)?;
                 v["file"] = name.clone().into();
