@@ -204,8 +204,14 @@ fn sightings(db: &Path) -> BTreeSet<(String, i64, String, String, String)> {
     let c = rusqlite::Connection::open(db).expect("open store");
     let mut q = c
         .prepare(
-            "SELECT o.stix_id, g.count, g.first_seen, g.last_seen, g.location \
-             FROM sightings g JOIN objects o ON o.id = g.object_id",
+            // A list value (key 2^31 + its row) has no stored STIX id: its
+            // source, kind and value name it as uniquely.
+            "SELECT COALESCE(o.stix_id, 'list:' || s.name || ':' || v.kind || ':' || v.value), \
+               g.count, g.first_seen, g.last_seen, g.location \
+             FROM sightings g LEFT JOIN objects o ON o.id = g.object_id \
+             LEFT JOIN list_values v ON v.id = g.object_id - 2147483648 \
+             LEFT JOIN sources s ON s.id = v.source_id \
+             WHERE o.id IS NOT NULL OR v.id IS NOT NULL",
         )
         .expect("query");
     q.query_map([], |r| {

@@ -14,6 +14,10 @@
 //!   engine; [`Store::snapshot`] feeds attribution;
 //!   [`Store::export_indicators`] feeds the sensor exports.
 //!
+//! [`Store::ingest_list`] stores a one-per-line list in compact form (a
+//! row per value, the list's provenance once; STIX derived when read) and
+//! re-ingests it differentially in one streaming pass.
+//!
 //! [`Store::open`] brings a store of an older schema forward in one
 //! transaction and refuses a newer one; [`Store::store_id`] with
 //! [`Store::generation`] identifies a state of the store for caches.
