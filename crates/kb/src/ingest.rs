@@ -219,8 +219,16 @@ pub(crate) fn stamp(tx: &Transaction) -> Result<String, KbError> {
         [],
         |r| r.get(0),
     )?;
-    // List values keep integer stamps; the latest of all counts.
-    let last = match (last, crate::lists::latest_update(tx)?) {
+    // List values keep integer stamps with no index to take a maximum
+    // from: a list ingest notes its stamp in `meta` (lists.rs).
+    let listed: Option<String> = tx
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'lists_updated_at'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let last = match (last, listed) {
         (Some(a), Some(b)) => Some(if time::parse(&a) >= time::parse(&b) {
             a
         } else {

@@ -143,18 +143,6 @@ pub(crate) fn ms_text(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-/// The latest stamp a list ingest wrote (for [`stamp`]): kept in `meta`,
-/// since `list_values` has no index on its stamps to take a maximum from.
-pub(crate) fn latest_update(tx: &Transaction) -> Result<Option<String>, KbError> {
-    Ok(tx
-        .query_row(
-            "SELECT value FROM meta WHERE key = 'lists_updated_at'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?)
-}
-
 /// The STIX id of a list value's indicator: the one list intake gave it.
 pub(crate) fn indicator_id(source: &str, kind: &str, value: &str) -> String {
     deterministic_id("indicator", &[source, kind, value])
