@@ -338,6 +338,47 @@ fn relation_values(r: &Relation, h: i64) -> Vec<Value> {
     ]
 }
 
+/// A source's stored rows the ingest compares with (STIX id → row id,
+/// content hash, withdrawn): all of them for a whole delivery; for a partial
+/// one only those it carries or may withdraw, so a feed page costs its own
+/// size, not the source's.
+fn stored_rows<'a>(
+    tx: &Transaction,
+    table: &str,
+    source_id: i64,
+    withdraw: &Withdraw<'a>,
+    delivered: impl Iterator<Item = &'a str>,
+) -> Result<HashMap<String, (i64, i64, bool)>, KbError> {
+    let cols = "stix_id, id, hash, withdrawn_at IS NOT NULL";
+    let mut stored = HashMap::new();
+    let mut read = |rows: rusqlite::Rows| -> Result<(), KbError> {
+        let mut rows = rows;
+        while let Some(r) = rows.next()? {
+            stored.insert(r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?, r.get(3)?));
+        }
+        Ok(())
+    };
+    match withdraw {
+        Withdraw::Unsaid => {
+            let mut q = tx.prepare(&format!("SELECT {cols} FROM {table} WHERE source_id = ?1"))?;
+            read(q.query([source_id])?)?;
+        }
+        Withdraw::Only(ids) => {
+            let mut wanted: Vec<&str> = ids.iter().map(String::as_str).collect();
+            wanted.extend(delivered);
+            wanted.sort_unstable();
+            wanted.dedup();
+            let mut q = tx.prepare(&format!(
+                "SELECT {cols} FROM {table} WHERE source_id = ?1 AND stix_id = ?2"
+            ))?;
+            for id in wanted {
+                read(q.query(params![source_id, id])?)?;
+            }
+        }
+    }
+    Ok(stored)
+}
+
 pub(crate) fn write_objects(
     tx: &Transaction,
     source_id: i64,
@@ -346,19 +387,13 @@ pub(crate) fn write_objects(
     withdraw: &Withdraw,
     report: &mut IngestReport,
 ) -> Result<(), KbError> {
-    let mut stored: HashMap<String, (i64, i64, bool)> = HashMap::new();
-    {
-        let mut q = tx.prepare(
-            "SELECT stix_id, id, hash, withdrawn_at IS NOT NULL FROM objects WHERE source_id = ?1",
-        )?;
-        let rows = q.query_map([source_id], |r| {
-            Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?, r.get(3)?)))
-        })?;
-        for row in rows {
-            let (k, v) = row?;
-            stored.insert(k, v);
-        }
-    }
+    let stored = stored_rows(
+        tx,
+        "objects",
+        source_id,
+        withdraw,
+        bundle.objects.iter().map(|o| o.id.as_str()),
+    )?;
     // Both statements take the same column list, so one value list serves both.
     let mut insert = tx.prepare(&format!(
         "INSERT INTO objects(source_id, stix_id, {OBJECT_COLS}, added_at, updated_at) \
@@ -459,18 +494,13 @@ pub(crate) fn write_relations(
     withdraw: &Withdraw,
     report: &mut IngestReport,
 ) -> Result<(), KbError> {
-    let mut stored: HashMap<String, (i64, i64, bool)> = HashMap::new();
-    {
-        let mut q =
-            tx.prepare("SELECT stix_id, id, hash, withdrawn_at IS NOT NULL FROM relations WHERE source_id = ?1")?;
-        let rows = q.query_map([source_id], |r| {
-            Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?, r.get(3)?)))
-        })?;
-        for row in rows {
-            let (k, v) = row?;
-            stored.insert(k, v);
-        }
-    }
+    let stored = stored_rows(
+        tx,
+        "relations",
+        source_id,
+        withdraw,
+        bundle.relations.iter().map(|r| r.id.as_str()),
+    )?;
     let mut insert = tx.prepare(&format!(
         "INSERT INTO relations(source_id, stix_id, {RELATION_COLS}, added_at, updated_at) \
          VALUES (?1, ?2, {}, ?16, ?16)",
