@@ -30,6 +30,11 @@ const KEEP: &AsciiSet = &NON_ALPHANUMERIC
 /// A run stops after this many pages (a server that never says `more: false`).
 const MAX_PAGES: usize = 100_000;
 
+/// Objects per page asked for when the feed names no size: servers cap it
+/// themselves, and each page is one transaction, so small pages (the usual
+/// server default is 100) cost more in commits than in transfer.
+const DEFAULT_PAGE: usize = 1000;
+
 struct Session<'a> {
     client: &'a Client,
     auth: Option<Auth>,
@@ -177,9 +182,10 @@ pub(crate) fn sync(
         if let Some(n) = &next {
             params.push(format!("next={}", utf8_percent_encode(n, KEEP)));
         }
-        if let Some(l) = config.page_size {
-            params.push(format!("limit={l}"));
-        }
+        params.push(format!(
+            "limit={}",
+            config.page_size.unwrap_or(DEFAULT_PAGE)
+        ));
         let url = if params.is_empty() {
             objects_url.clone()
         } else {

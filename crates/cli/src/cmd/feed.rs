@@ -58,7 +58,7 @@ struct AddArgs {
     /// TAXII: the collection's id or title.
     #[arg(long)]
     collection: Option<String>,
-    /// TAXII: objects per page to ask for.
+    /// TAXII: objects per page to ask for (default 1000; the server may send fewer).
     #[arg(long, value_name = "N")]
     page_size: Option<usize>,
     /// Bearer token: the NAME of the environment variable holding it.
