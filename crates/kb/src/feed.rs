@@ -993,10 +993,21 @@ impl Store {
         if !want_ind && !want_rel {
             return Ok(None);
         }
+        // Lists in scope, and whether each names an actor. None in scope:
+        // no scan (a STIX source's collection must not walk a big list's index).
         let mut aq = self
             .conn
-            .prepare_cached("SELECT source_id FROM list_sources WHERE actor_ref IS NOT NULL")?;
-        let with_actor: HashSet<i64> = aq.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+            .prepare_cached("SELECT source_id, actor_ref IS NOT NULL FROM list_sources")?;
+        let lists: HashMap<i64, bool> = aq
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        let in_scope = match source_id {
+            Some(sid) => lists.contains_key(&sid),
+            None => !lists.is_empty(),
+        };
+        if !in_scope {
+            return Ok(None);
+        }
         let mut sql = String::from(
             "SELECT v.updated_at, v.id, v.source_id FROM list_values v \
              WHERE v.withdrawn_at IS NULL",
@@ -1053,7 +1064,10 @@ impl Store {
             let wanted = |tag: i64| list_ids.is_none_or(|l| l.contains(&(rid, tag)));
             for (tag, on) in [
                 (TAG_LIST_IND, want_ind),
-                (TAG_LIST_REL, want_rel && with_actor.contains(&sid)),
+                (
+                    TAG_LIST_REL,
+                    want_rel && lists.get(&sid).copied().unwrap_or(false),
+                ),
             ] {
                 let key = Key {
                     added: added.clone(),
