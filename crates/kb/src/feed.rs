@@ -288,6 +288,10 @@ impl Key {
     }
 }
 
+/// Positions a branch found, and the last one it scanned when it stopped
+/// at its limit (more may follow).
+type Scanned = (Vec<Key>, Option<Key>);
+
 /// The standard TLP marking definitions a feed can serve: each level's 2.0
 /// definition, then the 1.0 ones.
 fn standard_markings() -> Vec<&'static str> {
@@ -981,7 +985,7 @@ impl Store {
         bound: Option<&(String, String)>,
         cursor: Option<&Key>,
         limit: i64,
-    ) -> Result<Option<(Vec<Key>, Option<Key>)>, KbError> {
+    ) -> Result<Option<Scanned>, KbError> {
         let tag_ok = |tag: i64, ty: &str| {
             (types.is_empty() || types.iter().any(|t| t == ty))
                 && list_ids.is_none_or(|l| l.iter().any(|(_, t)| *t == tag))
