@@ -1041,25 +1041,42 @@ impl Store {
             sql.push_str(" AND v.updated_at >= ?");
             params.push(Sql::Integer(ms(b)?));
         }
-        if let Some(k) = cursor {
-            // At or after the cursor's (stamp, row id); the exact key
-            // comparison below drops what is not after it.
-            let at = ms(&k.added).map_err(|_| {
-                KbError::Invalid("`next` is not a cursor this server issued".into())
-            })?;
-            sql.push_str(" AND v.updated_at >= ? AND (v.updated_at > ? OR v.id >= ?)");
-            params.push(Sql::Integer(at));
-            params.push(Sql::Integer(at));
-            params.push(Sql::Integer(k.rid));
+        // Each part one index range: the rest of the cursor's stamp from its
+        // row id on (a whole list shares one stamp: a deep page must not
+        // walk the rows before it), then later stamps. The exact key
+        // comparison below drops what is not after the cursor.
+        let mut parts: Vec<(String, Vec<Sql>)> = Vec::new();
+        match cursor {
+            Some(k) => {
+                let at = ms(&k.added).map_err(|_| {
+                    KbError::Invalid("`next` is not a cursor this server issued".into())
+                })?;
+                parts.push((
+                    " AND v.updated_at = ? AND v.id >= ?".into(),
+                    vec![Sql::Integer(at), Sql::Integer(k.rid)],
+                ));
+                parts.push((" AND v.updated_at > ?".into(), vec![Sql::Integer(at)]));
+            }
+            None => parts.push((String::new(), Vec::new())),
         }
-        sql.push_str(" ORDER BY v.updated_at, v.id LIMIT ?");
-        params.push(Sql::Integer(limit));
-        let mut q = self.conn.prepare_cached(&sql)?;
-        let rows: Vec<(i64, i64, i64)> = q
-            .query_map(params_from_iter(params), |r| {
+        let mut rows: Vec<(i64, i64, i64)> = Vec::new();
+        for (cond, extra) in parts {
+            let left = limit - i64::try_from(rows.len()).unwrap_or(i64::MAX);
+            if left <= 0 {
+                break;
+            }
+            let sql = format!("{sql}{cond} ORDER BY v.updated_at, v.id LIMIT ?");
+            let mut p = params.clone();
+            p.extend(extra);
+            p.push(Sql::Integer(left));
+            let mut q = self.conn.prepare_cached(&sql)?;
+            let got = q.query_map(params_from_iter(p), |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })?
-            .collect::<Result<_, _>>()?;
+            })?;
+            for row in got {
+                rows.push(row?);
+            }
+        }
         let full = i64::try_from(rows.len()).unwrap_or(i64::MAX) >= limit;
         let mut keys = Vec::with_capacity(rows.len() * 2);
         let mut last = None;
