@@ -2034,6 +2034,20 @@ mod tests {
         want.sort();
         assert_eq!(ids, want, "only the re-listed and the new value");
         assert!(new.iter().all(|x| x.2 > last));
+        // Cursors name tags -1 to 3 only.
+        let cursor = |tag: i64| FeedQuery {
+            next: Some(
+                Key {
+                    added: last.clone(),
+                    rid: 1,
+                    tag,
+                }
+                .encode(),
+            ),
+            ..FeedQuery::default()
+        };
+        assert!(s.feed_objects(&coll, &cursor(TAG_LIST_REL)).is_ok());
+        assert!(s.feed_objects(&coll, &cursor(4)).is_err());
     }
 
     #[test]
