@@ -119,7 +119,8 @@ fn dump(db: &Path) -> Vec<(String, String, String, i64, bool)> {
     .expect("rows")
 }
 
-/// The STIX ids a store states (active statements, any source).
+/// The STIX ids a store states (active statements, any source), compact
+/// list values' derived indicator and `indicates` ids included.
 fn ids(db: &Path) -> std::collections::BTreeSet<String> {
     let c = rusqlite::Connection::open(db).expect("open");
     let mut q = c
@@ -128,10 +129,40 @@ fn ids(db: &Path) -> std::collections::BTreeSet<String> {
              UNION SELECT stix_id FROM relations WHERE withdrawn_at IS NULL",
         )
         .expect("prepare");
-    q.query_map([], |r| r.get(0))
+    let mut out: std::collections::BTreeSet<String> = q
+        .query_map([], |r| r.get(0))
         .expect("query")
         .collect::<Result<_, _>>()
-        .expect("rows")
+        .expect("rows");
+    let mut q = c
+        .prepare(
+            "SELECT s.name, v.kind, v.value, ls.actor_ref FROM list_values v \
+             JOIN sources s ON s.id = v.source_id JOIN list_sources ls ON ls.source_id = v.source_id \
+             WHERE v.withdrawn_at IS NULL",
+        )
+        .expect("prepare");
+    let rows = q
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<String>>(3)?,
+            ))
+        })
+        .expect("query");
+    for row in rows {
+        let (source, kind, value, actor) = row.expect("row");
+        let ind = cairn_model::deterministic_id("indicator", &[&source, &kind, &value]);
+        if let Some(a) = actor {
+            out.insert(cairn_model::deterministic_id(
+                "relationship",
+                &[&ind, "indicates", &a],
+            ));
+        }
+        out.insert(ind);
+    }
+    out
 }
 
 fn generation(db: &Path) -> i64 {
@@ -209,6 +240,27 @@ fn taxii_collections_sync_incrementally_and_resume_without_loss() {
         &["ingest", redhotel.to_str().expect("path")],
         &[],
     ));
+    // A compact list upstream: served as its derived indicators and relationships.
+    let list = dir.path().join("ember.txt");
+    std::fs::write(
+        &list,
+        "c2.ember.example\n198.51.100[.]23\ncdn.ember.example\n",
+    )
+    .expect("write list");
+    ok(cairn(
+        &a,
+        &[
+            "ingest",
+            "--format",
+            "list",
+            "--source",
+            "Ember list",
+            "--actor",
+            "Ember Bear",
+            list.to_str().expect("path"),
+        ],
+        &[],
+    ));
     let token: Value = serde_json::from_str(&ok(cairn(
         &a,
         &[
@@ -270,6 +322,18 @@ fn taxii_collections_sync_incrementally_and_resume_without_loss() {
         a1.difference(&b1).count()
     );
     assert!(b1.len() - a1.len() <= 3);
+    // The list's three values arrived as indicators, each indicating the actor.
+    let listed_in_b: i64 = rusqlite::Connection::open(&b)
+        .expect("open")
+        .query_row(
+            "SELECT COUNT(*) FROM relations WHERE rel_type = 'indicates' AND withdrawn_at IS NULL \
+             AND src_ref IN (SELECT stix_id FROM objects WHERE kind = 'indicator' \
+               AND (name LIKE '%ember%' OR name LIKE '198.51.100%'))",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(listed_in_b, 3);
     let cursor = listed(&b, "partner")["cursor"].clone();
     assert!(cursor.is_string(), "cursor saved: {cursor}");
 

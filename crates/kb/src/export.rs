@@ -159,7 +159,7 @@ pub(crate) fn read_row(r: &rusqlite::Row, with_ends: bool) -> rusqlite::Result<R
 }
 
 /// A list value's derived indicator as a collected statement.
-fn listed_row(o: &cairn_model::Object, key: i64, added: &str, updated: &str) -> Row {
+pub(crate) fn listed_row(o: &cairn_model::Object, key: i64, added: &str, updated: &str) -> Row {
     let p = &o.prov;
     Row {
         st: Statement {
@@ -191,7 +191,12 @@ fn listed_row(o: &cairn_model::Object, key: i64, added: &str, updated: &str) -> 
 }
 
 /// A list value's derived `indicates` relationship as a collected statement.
-fn listed_relation_row(r: &cairn_model::Relation, key: i64, added: &str, updated: &str) -> Row {
+pub(crate) fn listed_relation_row(
+    r: &cairn_model::Relation,
+    key: i64,
+    added: &str,
+    updated: &str,
+) -> Row {
     let p = &r.prov;
     Row {
         st: Statement {

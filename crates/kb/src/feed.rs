@@ -33,6 +33,14 @@
 //! [`FeedItem::Marking`]. Statements whose id
 //! is a standard TLP definition's are left out in favour of those.
 //!
+//! Compact lists (`lists.rs`): each active value is served as the
+//! indicator and, when its list names an actor, the `indicates`
+//! relationship list intake gave it (derived ids, derived statements),
+//! dated by the value's `updated_at`; its position's table is 2 (the
+//! indicator) or 3 (the relationship), the row id the `list_values` one.
+//! The list branch walks `list_values_updated` with integer milliseconds
+//! and is merged with the text-stamped tables in Rust.
+//!
 //! Ids: STIX ids whose UUID is not a v4 or v5 one are published under
 //! [`cairn_model::canonical_stix_id`]; `match[id]` accepts either.
 //!
@@ -42,14 +50,25 @@
 //! collection for that caller.
 
 use crate::errors::KbError;
-use crate::export::{OBJ_COLS, REL_COLS, Row, read_row};
+use crate::export::{OBJ_COLS, REL_COLS, Row, listed_relation_row, listed_row, read_row};
+use crate::lists::{
+    LIST_KEY_BASE, LIST_SOURCE_COLS, Listed, indicates_id, indicator_id, list_source_row, ms,
+    ms_text,
+};
 use crate::{Statement, Store};
-use cairn_model::{Tlp, canonical_stix_id, deterministic_id, has_v4_or_v5_uuid, time};
+use cairn_model::{
+    IndicatorKind, Observable, Tlp, canonical_stix_id, deterministic_id, has_v4_or_v5_uuid, time,
+};
 use rusqlite::params_from_iter;
 use rusqlite::types::Value as Sql;
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
+
+/// Position tag of a list value's derived indicator.
+const TAG_LIST_IND: i64 = 2;
+/// Position tag of a list value's derived `indicates` relationship.
+const TAG_LIST_REL: i64 = 3;
 
 /// Largest page [`Store::feed_objects`] returns.
 pub const FEED_MAX_PAGE: usize = 1000;
@@ -221,10 +240,11 @@ fn source_collection(name: &str, format: &str) -> FeedCollection {
 
 /// A position in a collection: date added (the stored text), row id
 /// (markings: their place in [`standard_markings`] less 100, so they come
-/// first), table (-1 a TLP marking definition, 0 objects, 1 relations).
+/// first), table (-1 a TLP marking definition, 0 objects, 1 relations,
+/// 2 a list value's indicator, 3 its `indicates` relationship).
 /// Ordered in that order: each table's `updated_at` index is ordered by
-/// (stamp, row id) already, so the two merge without a sort even when one
-/// ingest stamped a whole ATT&CK release alike.
+/// (stamp, row id) already, so the branches merge without a sort even when
+/// one ingest stamped a whole ATT&CK release alike.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct Key {
     added: String,
@@ -257,7 +277,7 @@ impl Key {
         };
         let tag: i64 = tag.parse().map_err(|_| bad())?;
         let rid: i64 = rid.parse().map_err(|_| bad())?;
-        if !(-1..=1).contains(&tag) {
+        if !(-1..=TAG_LIST_REL).contains(&tag) {
             return Err(bad());
         }
         Ok(Key {
@@ -267,6 +287,10 @@ impl Key {
         })
     }
 }
+
+/// Positions a branch found, and the last one it scanned when it stopped
+/// at its limit (more may follow).
+type Scanned = (Vec<Key>, Option<Key>);
 
 /// The standard TLP marking definitions a feed can serve: each level's 2.0
 /// definition, then the 1.0 ones.
@@ -406,6 +430,7 @@ impl Store {
             "SELECT s.id, s.name, s.format FROM sources s \
              WHERE EXISTS (SELECT 1 FROM objects o WHERE o.source_id = s.id) \
                 OR EXISTS (SELECT 1 FROM relations r WHERE r.source_id = s.id) \
+                OR EXISTS (SELECT 1 FROM list_values v WHERE v.source_id = s.id) \
              ORDER BY s.name",
         )?;
         let rows = q.query_map([], |r| {
@@ -464,6 +489,12 @@ impl Store {
             .transpose()?;
         let cursor = query.next.as_deref().map(Key::decode).transpose()?;
         let ids = self.stored_ids(&query.ids)?;
+        // Derived ids cannot be looked up: find the list values they name.
+        let list_ids = if ids.is_empty() {
+            None
+        } else {
+            Some(self.listed_matching(source_id, &ids)?)
+        };
 
         let mut markings: Vec<(Key, &'static str)> = Vec::new();
         let wants_markings =
@@ -512,21 +543,21 @@ impl Store {
             true
         };
         'scan: loop {
-            let keys = self.feed_keys(
+            let (keys, horizon) = self.feed_keys(
                 source_id,
                 &ids,
+                list_ids.as_deref(),
                 &query.types,
                 bound.as_ref(),
                 scan_from.as_ref(),
                 batch,
             )?;
-            let exhausted = keys.len() < batch;
+            let exhausted = horizon.is_none();
             let mut rows = self.load_rows(&keys)?;
             if !any_version {
                 self.choose_copies(&rows, &mut chosen)?;
             }
             for key in keys {
-                scan_from = Some(key.clone());
                 while let Some((mk, _)) = pending.peek()
                     && *mk < key
                 {
@@ -552,7 +583,7 @@ impl Store {
                 if !any_version && !version_wanted(&row, &key, &ver, &versions, &chosen) {
                     continue;
                 }
-                if check_ends && !self.ends_visible(&row)? {
+                if check_ends && !self.ends_visible(&row, key.tag == TAG_LIST_REL)? {
                     continue;
                 }
                 let item = FeedObject {
@@ -577,6 +608,8 @@ impl Store {
                 }
                 break;
             }
+            // Everything up to the horizon was scanned (filtered keys included).
+            scan_from = horizon;
         }
         let next = if more {
             out.last().map(|(k, _)| k.encode())
@@ -607,6 +640,56 @@ impl Store {
         }
         out.sort();
         out.dedup();
+        Ok(out)
+    }
+
+    /// The list positions (row id, tag) whose derived id is one of `ids`.
+    /// Derived ids are hashes: one pass over the active values of the lists
+    /// in scope, computing each value's ids, in bounded memory (only what
+    /// matches is kept); skipped unless an indicator or relationship id is
+    /// asked for.
+    fn listed_matching(
+        &self,
+        source_id: Option<i64>,
+        ids: &[String],
+    ) -> Result<Vec<(i64, i64)>, KbError> {
+        let wants_ind = ids.iter().any(|i| i.starts_with("indicator--"));
+        let wants_rel = ids.iter().any(|i| i.starts_with("relationship--"));
+        let mut out = Vec::new();
+        if !wants_ind && !wants_rel {
+            return Ok(out);
+        }
+        let asked: HashSet<&str> = ids.iter().map(String::as_str).collect();
+        let mut lq = self.conn.prepare(
+            "SELECT ls.source_id, s.name, ls.actor_ref FROM list_sources ls \
+             JOIN sources s ON s.id = ls.source_id",
+        )?;
+        let lists: Vec<(i64, String, Option<String>)> = lq
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?;
+        let mut vq = self.conn.prepare(
+            "SELECT id, kind, value FROM list_values WHERE source_id = ?1 AND withdrawn_at IS NULL",
+        )?;
+        for (sid, name, actor) in lists {
+            if source_id.is_some_and(|s| s != sid) || (!wants_ind && actor.is_none()) {
+                continue;
+            }
+            let mut rows = vq.query([sid])?;
+            while let Some(r) = rows.next()? {
+                let kind: String = r.get(1)?;
+                let value: String = r.get(2)?;
+                let ind = indicator_id(&name, &kind, &value);
+                if asked.contains(ind.as_str()) {
+                    out.push((r.get(0)?, TAG_LIST_IND));
+                }
+                if wants_rel
+                    && let Some(a) = &actor
+                    && asked.contains(indicates_id(&ind, a).as_str())
+                {
+                    out.push((r.get(0)?, TAG_LIST_REL));
+                }
+            }
+        }
         Ok(out)
     }
 
@@ -720,6 +803,25 @@ impl Store {
                 }
             }
         }
+        // List values: their list's TLP, dated by the earliest value's stamp.
+        let mut sql = String::from(
+            "SELECT ls.tlp, MIN(v.updated_at) FROM list_values v \
+             JOIN list_sources ls ON ls.source_id = v.source_id",
+        );
+        let mut params: Vec<Sql> = Vec::new();
+        if let Some(sid) = source_id {
+            sql.push_str(" WHERE v.source_id = ?1");
+            params.push(Sql::Integer(sid));
+        }
+        sql.push_str(" GROUP BY ls.tlp");
+        let mut q = self.conn.prepare(&sql)?;
+        let mut rows = q.query(params_from_iter(params))?;
+        while let Some(r) = rows.next()? {
+            let tlp: String = r.get(0)?;
+            if let (Ok(t), Some(at)) = (tlp.parse::<Tlp>(), r.get::<_, Option<i64>>(1)?) {
+                note(t.marking_id(), ms_text(at));
+            }
+        }
         let mut out: Vec<(Key, &'static str)> = all
             .iter()
             .enumerate()
@@ -747,18 +849,24 @@ impl Store {
         Ok(out)
     }
 
-    /// The next `batch` positions after `cursor`, in feed order. Only keys:
-    /// each branch walks its `updated_at` index and the two are merged, so a
-    /// page costs what it returns, not what the collection holds.
+    /// The next positions after `cursor`, in feed order, and how far the
+    /// scan got (`None`: nothing matches after these). Only keys: each
+    /// branch walks its `updated_at` index for at most `batch` rows (its own
+    /// `ORDER BY … LIMIT`), and the branches are merged, so a page costs what
+    /// it returns, not what the collection holds. `list_ids`: when ids were
+    /// asked for, the list positions that have them.
+    #[allow(clippy::too_many_arguments)]
     fn feed_keys(
         &self,
         source_id: Option<i64>,
         ids: &[String],
+        list_ids: Option<&[(i64, i64)]>,
         types: &[String],
         bound: Option<&(String, String)>,
         cursor: Option<&Key>,
         batch: usize,
-    ) -> Result<Vec<Key>, KbError> {
+    ) -> Result<(Vec<Key>, Option<Key>), KbError> {
+        let limit = i64::try_from(batch).unwrap_or(i64::MAX);
         let wants_rel =
             types.is_empty() || types.iter().any(|t| t == "relationship" || t == "sighting");
         let wants_obj =
@@ -778,7 +886,7 @@ impl Store {
                 "(CASE WHEN r.rel_type = 'sighting-of' THEN 'sighting' ELSE 'relationship' END)"
             };
             let mut sql = format!(
-                "SELECT {alias}.updated_at AS added, {tag} AS tag, {alias}.id AS rid \
+                "SELECT * FROM (SELECT {alias}.updated_at AS added, {tag} AS tag, {alias}.id AS rid \
                  FROM {table} {alias} WHERE {alias}.withdrawn_at IS NULL"
             );
             if let Some(sid) = source_id {
@@ -815,24 +923,191 @@ impl Store {
                 params.push(Sql::Integer(k.rid));
                 params.push(Sql::Integer(k.tag));
             }
+            sql.push_str(&format!(
+                " ORDER BY {alias}.updated_at, {alias}.id LIMIT ?)"
+            ));
+            params.push(Sql::Integer(limit));
             branches.push(sql);
         }
-        if branches.is_empty() {
-            return Ok(Vec::new());
+        let mut keys: Vec<Key> = Vec::new();
+        let mut horizon: Option<Key> = None;
+        // A full branch may hold more after its last key: the merge is
+        // complete only up to the earliest such last key.
+        let mut cut = |last: Key| {
+            if horizon.as_ref().is_none_or(|h| last < *h) {
+                horizon = Some(last);
+            }
+        };
+        if !branches.is_empty() {
+            let mut sql = branches.join(" UNION ALL ");
+            // (stamp, row id, table): the order of each `updated_at` index.
+            sql.push_str(" ORDER BY 1, 3, 2 LIMIT ?");
+            params.push(Sql::Integer(limit));
+            let mut q = self.conn.prepare_cached(&sql)?;
+            let rows = q.query_map(params_from_iter(params), |r| {
+                Ok(Key {
+                    added: r.get(0)?,
+                    tag: r.get(1)?,
+                    rid: r.get(2)?,
+                })
+            })?;
+            keys = rows.collect::<Result<_, _>>()?;
+            if keys.len() >= batch
+                && let Some(last) = keys.last()
+            {
+                cut(last.clone());
+            }
         }
-        let mut sql = branches.join(" UNION ALL ");
-        // (stamp, row id, table): the order of each `updated_at` index.
-        sql.push_str(" ORDER BY 1, 3, 2 LIMIT ?");
-        params.push(Sql::Integer(i64::try_from(batch).unwrap_or(i64::MAX)));
-        let mut q = self.conn.prepare_cached(&sql)?;
-        let rows = q.query_map(params_from_iter(params), |r| {
-            Ok(Key {
-                added: r.get(0)?,
-                tag: r.get(1)?,
-                rid: r.get(2)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        if let Some((listed, last)) =
+            self.list_keys(source_id, list_ids, types, bound, cursor, limit)?
+        {
+            keys.extend(listed);
+            if let Some(last) = last {
+                cut(last);
+            }
+        }
+        keys.sort();
+        if let Some(h) = &horizon {
+            keys.retain(|k| k <= h);
+        }
+        Ok((keys, horizon))
+    }
+
+    /// The list branch of [`Store::feed_keys`]: positions of active list
+    /// values after `cursor` (at most `limit` values, each one or two
+    /// positions), and the last position scanned when the limit was
+    /// reached. `None` when no list position can match.
+    fn list_keys(
+        &self,
+        source_id: Option<i64>,
+        list_ids: Option<&[(i64, i64)]>,
+        types: &[String],
+        bound: Option<&(String, String)>,
+        cursor: Option<&Key>,
+        limit: i64,
+    ) -> Result<Option<Scanned>, KbError> {
+        let tag_ok = |tag: i64, ty: &str| {
+            (types.is_empty() || types.iter().any(|t| t == ty))
+                && list_ids.is_none_or(|l| l.iter().any(|(_, t)| *t == tag))
+        };
+        let (want_ind, want_rel) = (
+            tag_ok(TAG_LIST_IND, "indicator"),
+            tag_ok(TAG_LIST_REL, "relationship"),
+        );
+        if !want_ind && !want_rel {
+            return Ok(None);
+        }
+        // Lists in scope, and whether each names an actor. None in scope:
+        // no scan (a STIX source's collection must not walk a big list's index).
+        let mut aq = self
+            .conn
+            .prepare_cached("SELECT source_id, actor_ref IS NOT NULL FROM list_sources")?;
+        let lists: HashMap<i64, bool> = aq
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        let in_scope = match source_id {
+            Some(sid) => lists.contains_key(&sid),
+            None => !lists.is_empty(),
+        };
+        if !in_scope {
+            return Ok(None);
+        }
+        let mut sql = String::from(
+            "SELECT v.updated_at, v.id, v.source_id FROM list_values v \
+             WHERE v.withdrawn_at IS NULL",
+        );
+        let mut params: Vec<Sql> = Vec::new();
+        if let Some(sid) = source_id {
+            sql.push_str(" AND +v.source_id = ?");
+            params.push(Sql::Integer(sid));
+        }
+        if !want_ind {
+            sql.push_str(
+                " AND +v.source_id IN (SELECT source_id FROM list_sources WHERE actor_ref IS NOT NULL)",
+            );
+        }
+        if let Some(l) = list_ids {
+            let mut rids: Vec<i64> = l.iter().map(|(rid, _)| *rid).collect();
+            rids.sort_unstable();
+            rids.dedup();
+            if rids.is_empty() {
+                return Ok(None);
+            }
+            sql.push_str(&format!(" AND v.id IN ({})", marks(rids.len())));
+            params.extend(rids.into_iter().map(Sql::Integer));
+        }
+        if let Some((b, _)) = bound {
+            // `b` is the first millisecond after the client's time.
+            sql.push_str(" AND v.updated_at >= ?");
+            params.push(Sql::Integer(ms(b)?));
+        }
+        // Each part one index range: the rest of the cursor's stamp from its
+        // row id on (a whole list shares one stamp: a deep page must not
+        // walk the rows before it), then later stamps. The exact key
+        // comparison below drops what is not after the cursor.
+        let mut parts: Vec<(String, Vec<Sql>)> = Vec::new();
+        match cursor {
+            Some(k) => {
+                let at = ms(&k.added).map_err(|_| {
+                    KbError::Invalid("`next` is not a cursor this server issued".into())
+                })?;
+                parts.push((
+                    " AND v.updated_at = ? AND v.id >= ?".into(),
+                    vec![Sql::Integer(at), Sql::Integer(k.rid)],
+                ));
+                parts.push((" AND v.updated_at > ?".into(), vec![Sql::Integer(at)]));
+            }
+            None => parts.push((String::new(), Vec::new())),
+        }
+        let mut rows: Vec<(i64, i64, i64)> = Vec::new();
+        for (cond, extra) in parts {
+            let left = limit - i64::try_from(rows.len()).unwrap_or(i64::MAX);
+            if left <= 0 {
+                break;
+            }
+            let sql = format!("{sql}{cond} ORDER BY v.updated_at, v.id LIMIT ?");
+            let mut p = params.clone();
+            p.extend(extra);
+            p.push(Sql::Integer(left));
+            let mut q = self.conn.prepare_cached(&sql)?;
+            let got = q.query_map(params_from_iter(p), |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?;
+            for row in got {
+                rows.push(row?);
+            }
+        }
+        let full = i64::try_from(rows.len()).unwrap_or(i64::MAX) >= limit;
+        let mut keys = Vec::with_capacity(rows.len() * 2);
+        let mut last = None;
+        for (at, rid, sid) in rows {
+            let added = ms_text(at);
+            let wanted = |tag: i64| list_ids.is_none_or(|l| l.contains(&(rid, tag)));
+            for (tag, on) in [
+                (TAG_LIST_IND, want_ind),
+                (
+                    TAG_LIST_REL,
+                    want_rel && lists.get(&sid).copied().unwrap_or(false),
+                ),
+            ] {
+                let key = Key {
+                    added: added.clone(),
+                    rid,
+                    tag,
+                };
+                if on && wanted(tag) && cursor.is_none_or(|c| key > *c) {
+                    keys.push(key);
+                }
+            }
+            if full {
+                last = Some(Key {
+                    added,
+                    rid,
+                    tag: TAG_LIST_REL,
+                });
+            }
+        }
+        Ok(Some((keys, last)))
     }
 
     /// The statements at these positions, by (table, row id).
@@ -865,7 +1140,63 @@ impl Store {
                 }
             }
         }
+        self.load_listed(keys, &mut out)?;
         Ok(out)
+    }
+
+    /// The derived statements at list positions (tags 2 and 3), built as
+    /// the actor bundle export builds them.
+    fn load_listed(&self, keys: &[Key], out: &mut HashMap<(i64, i64), Row>) -> Result<(), KbError> {
+        let mut rids: Vec<i64> = keys
+            .iter()
+            .filter(|k| k.tag >= TAG_LIST_IND)
+            .map(|k| k.rid)
+            .collect();
+        rids.sort_unstable();
+        rids.dedup();
+        let wanted: HashSet<(i64, i64)> = keys.iter().map(|k| (k.tag, k.rid)).collect();
+        for chunk in rids.chunks(400) {
+            let sql = format!(
+                "SELECT v.id, v.kind, v.value, v.name, v.added_at, v.updated_at, {LIST_SOURCE_COLS} \
+                 FROM list_values v JOIN list_sources ls ON ls.source_id = v.source_id \
+                 JOIN sources s ON s.id = v.source_id WHERE v.id IN ({})",
+                marks(chunk.len())
+            );
+            let mut q = self.conn.prepare(&sql)?;
+            let mut rows = q.query(params_from_iter(chunk.iter()))?;
+            while let Some(r) = rows.next()? {
+                let rid: i64 = r.get(0)?;
+                let kind: String = r.get(1)?;
+                let Ok(kind) = kind.parse::<IndicatorKind>() else {
+                    continue;
+                };
+                let list = list_source_row(r, 6)?;
+                let listed = Listed {
+                    list: &list,
+                    key: LIST_KEY_BASE + rid,
+                    observable: Observable {
+                        kind,
+                        value: r.get(2)?,
+                    },
+                    written: r.get(3)?,
+                    added_at: r.get(4)?,
+                    updated_at: r.get(5)?,
+                };
+                let added = ms_text(listed.added_at);
+                let updated = ms_text(listed.updated_at);
+                if wanted.contains(&(TAG_LIST_IND, rid)) {
+                    let row = listed_row(&listed.indicator(), listed.key, &added, &updated);
+                    out.insert((TAG_LIST_IND, rid), row);
+                }
+                if wanted.contains(&(TAG_LIST_REL, rid))
+                    && let Some(rel) = listed.indicates()
+                {
+                    let row = listed_relation_row(&rel, listed.key, &added, &updated);
+                    out.insert((TAG_LIST_REL, rid), row);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Notes, for each id among `rows` not seen yet, which live visible copy
@@ -875,9 +1206,11 @@ impl Store {
         rows: &HashMap<(i64, i64), Row>,
         chosen: &mut HashMap<String, Chosen>,
     ) -> Result<(), KbError> {
+        // List values' derived ids are theirs alone: one copy each.
         let mut fresh: Vec<&str> = rows
-            .values()
-            .map(|r| r.st.stix_id.as_str())
+            .iter()
+            .filter(|((tag, _), _)| *tag < TAG_LIST_IND)
+            .map(|(_, r)| r.st.stix_id.as_str())
             .filter(|id| !chosen.contains_key(*id))
             .collect();
         fresh.sort_unstable();
@@ -957,8 +1290,9 @@ impl Store {
     }
 
     /// Whether the objects a relationship (or sighting) points at are live and
-    /// visible to this connection.
-    fn ends_visible(&self, row: &Row) -> Result<bool, KbError> {
+    /// visible to this connection. `listed`: a list value's relationship,
+    /// whose source end is the (visible) value itself.
+    fn ends_visible(&self, row: &Row, listed: bool) -> Result<bool, KbError> {
         let Some((src, tgt)) = &row.ends else {
             return Ok(true);
         };
@@ -966,7 +1300,7 @@ impl Store {
             "SELECT EXISTS (SELECT 1 FROM objects WHERE stix_id = ?1 AND withdrawn_at IS NULL)",
         )?;
         let mut ends: Vec<&str> = Vec::with_capacity(2);
-        if row.st.kind != "sighting-of" {
+        if row.st.kind != "sighting-of" && !listed {
             ends.push(src);
         }
         ends.push(tgt);
@@ -1007,8 +1341,8 @@ fn version_wanted(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cairn_model::{Bundle, IndicatorKind, Object, Observable, Provenance, Relation};
-    use std::collections::{HashMap, HashSet};
+    use crate::{ListHead, ListValue};
+    use cairn_model::{Bundle, Object, Provenance, Relation};
 
     fn obj(id: &str, kind: &str, name: &str, src: &str, tlp: Tlp) -> Object {
         Object {
@@ -1474,5 +1808,322 @@ mod tests {
         let twice: Vec<(&String, &usize)> = seen.iter().filter(|(_, n)| **n != 1).collect();
         assert!(twice.is_empty(), "served more than once: {twice:?}");
         assert_eq!(seen.get(Tlp::Clear.marking_id()), Some(&1));
+    }
+
+    const LIST: &str = "l";
+
+    fn list_head(source: &str, actor: bool, tlp: Tlp) -> ListHead {
+        let prov = Provenance {
+            source: source.into(),
+            tlp,
+            ..Provenance::default()
+        };
+        ListHead {
+            source: source.into(),
+            format: "list".into(),
+            actor: actor.then(|| {
+                let mut a = obj(
+                    &list_actor(source),
+                    "intrusion-set",
+                    "List Panda",
+                    source,
+                    tlp,
+                );
+                a.raw = serde_json::json!({"type":"intrusion-set","id":a.id,"name":"List Panda"})
+                    .to_string();
+                a
+            }),
+            prov,
+            labels: vec!["c2".into()],
+        }
+    }
+
+    fn list_actor(source: &str) -> String {
+        deterministic_id("intrusion-set", &[source, "List Panda"])
+    }
+
+    fn ingest_list(s: &mut Store, head: &ListHead, values: &[String]) {
+        let vals = values
+            .iter()
+            .map(|v| Ok::<_, KbError>(ListValue::new(IndicatorKind::Domain, v.clone(), v.clone())));
+        s.ingest_list(head, vals, None, None).unwrap();
+    }
+
+    fn domains(range: std::ops::Range<usize>) -> Vec<String> {
+        range.map(|i| format!("v{i}.example")).collect()
+    }
+
+    /// The derived ids of `value` in list `source` (indicator, indicates).
+    fn derived(source: &str, value: &str) -> (String, String) {
+        let ind = indicator_id(source, "domain", value);
+        let rel = indicates_id(&ind, &list_actor(source));
+        (ind, rel)
+    }
+
+    /// Statement positions as (id, source, date added).
+    fn seen(items: &[FeedObject]) -> Vec<(String, String, String)> {
+        items
+            .iter()
+            .filter_map(|o| match &o.item {
+                FeedItem::Statement(st) => {
+                    Some((st.stix_id.clone(), st.source.clone(), o.date_added.clone()))
+                }
+                FeedItem::Marking(_) => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn compact_list_values_are_paged_with_the_statements_exactly_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mut s = store_at(&path);
+        ingest_list(&mut s, &list_head(LIST, true, Tlp::Clear), &domains(0..10));
+        // A list naming no actor: indicators only.
+        ingest_list(&mut s, &list_head("m", false, Tlp::Green), &domains(0..3));
+        let coll = all_id(&s);
+        let all = |limit: usize| FeedQuery {
+            versions: vec![VersionMatch::All],
+            limit,
+            ..FeedQuery::default()
+        };
+        let whole = seen(&walk(&s, &coll, all(1000)));
+        // 11 statements of the bundles, l's actor, 10 + 10 of l, 3 of m.
+        assert_eq!(whole.len(), 11 + 1 + 20 + 3);
+        for limit in [1, 2, 3, 7] {
+            let got = walk(&s, &coll, all(limit));
+            assert_eq!(seen(&got), whole, "limit {limit}: same items, same order");
+            let dates: Vec<&String> = got.iter().map(|o| &o.date_added).collect();
+            let mut sorted = dates.clone();
+            sorted.sort();
+            assert_eq!(dates, sorted, "limit {limit}");
+        }
+        let keys: HashSet<(String, String)> = whole
+            .iter()
+            .map(|(i, s, _)| (i.clone(), s.clone()))
+            .collect();
+        assert_eq!(keys.len(), whole.len(), "each once");
+        for v in domains(0..10) {
+            let (ind, rel) = derived(LIST, &v);
+            assert!(keys.contains(&(ind, LIST.into())), "{v}");
+            assert!(keys.contains(&(rel, LIST.into())), "{v}");
+        }
+        for v in domains(0..3) {
+            assert!(keys.contains(&(indicator_id("m", "domain", &v), "m".into())));
+        }
+        // The derived statements carry what the emitter needs.
+        let items = walk(&s, &coll, all(1000));
+        let (ind, rel) = derived(LIST, "v4.example");
+        let by = |id: &str| {
+            statements(&items)
+                .into_iter()
+                .find(|st| st.stix_id == id)
+                .unwrap()
+                .clone()
+        };
+        assert_eq!(by(&ind).observables.len(), 1);
+        assert_eq!(by(&ind).kind, "indicator");
+        assert_eq!(by(&rel).kind, "indicates");
+        assert_eq!(by(&rel).source_ref.as_deref(), Some(ind.as_str()));
+        assert_eq!(
+            by(&rel).target_ref.as_deref(),
+            Some(list_actor(LIST).as_str())
+        );
+        // The green list brings the GREEN definition; l's collection holds its own.
+        let cs = s.feed_collections().unwrap();
+        let l = cs
+            .iter()
+            .find(|c| c.source.as_deref() == Some(LIST))
+            .unwrap()
+            .id
+            .clone();
+        let m = cs
+            .iter()
+            .find(|c| c.source.as_deref() == Some("m"))
+            .expect("a list with no actor has a collection")
+            .id
+            .clone();
+        let got = walk(&s, &l, FeedQuery::default());
+        assert_eq!(statements(&got).len(), 21);
+        assert_eq!(marking_ids(&got), vec![Tlp::Clear.marking_id()]);
+        assert_eq!(
+            marking_ids(&walk(&s, &m, FeedQuery::default())),
+            vec![Tlp::Green.marking_id()]
+        );
+
+        // match[type], match[id], match[version].
+        let count = |q: FeedQuery| statements(&walk(&s, &l, q)).len();
+        let typed = |t: &str| FeedQuery {
+            types: vec![t.into()],
+            limit: 3,
+            ..FeedQuery::default()
+        };
+        assert_eq!(count(typed("indicator")), 10);
+        assert_eq!(count(typed("relationship")), 10);
+        assert_eq!(count(typed("intrusion-set")), 1);
+        assert_eq!(statements(&walk(&s, &m, typed("relationship"))).len(), 0);
+        let (ind5, _) = derived(LIST, "v5.example");
+        let (_, rel6) = derived(LIST, "v6.example");
+        for coll in [&l, &coll] {
+            let got = walk(
+                &s,
+                coll,
+                FeedQuery {
+                    ids: vec![ind5.clone(), rel6.clone(), RED.into()],
+                    limit: 1,
+                    ..FeedQuery::default()
+                },
+            );
+            let mut ids: Vec<String> = statements(&got)
+                .iter()
+                .map(|st| st.stix_id.clone())
+                .collect();
+            ids.retain(|i| i != RED);
+            ids.sort();
+            let mut want = vec![ind5.clone(), rel6.clone()];
+            want.sort();
+            assert_eq!(ids, want);
+        }
+        let stamp = by(&ind).updated_at.clone();
+        let at = |t: &str| FeedQuery {
+            versions: VersionMatch::parse_list(t).unwrap(),
+            types: vec!["indicator".into()],
+            ..FeedQuery::default()
+        };
+        assert_eq!(
+            count(at(&stamp)),
+            10,
+            "one version per value: its updated_at"
+        );
+        assert_eq!(count(at("2001-01-01T00:00:00.000Z")), 0);
+        assert_eq!(count(at("first")), 10);
+
+        // Withdrawn values leave; a re-listed one comes back, dated later.
+        let last = whole.iter().map(|(_, _, d)| d.clone()).max().unwrap();
+        let mut fewer = domains(0..10);
+        fewer.retain(|v| v != "v3.example");
+        ingest_list(&mut s, &list_head(LIST, true, Tlp::Clear), &fewer);
+        let (ind3, rel3) = derived(LIST, "v3.example");
+        let now: Vec<String> = seen(&walk(&s, &coll, all(2)))
+            .into_iter()
+            .map(|x| x.0)
+            .collect();
+        assert_eq!(now.len(), whole.len() - 2);
+        assert!(!now.contains(&ind3) && !now.contains(&rel3));
+        let after = |s: &Store, after: &str| {
+            seen(&walk(
+                s,
+                &coll,
+                FeedQuery {
+                    added_after: Some(after.into()),
+                    limit: 1,
+                    ..FeedQuery::default()
+                },
+            ))
+        };
+        assert!(
+            after(&s, &last).is_empty(),
+            "a withdrawal serves nothing new"
+        );
+        ingest_list(&mut s, &list_head(LIST, true, Tlp::Clear), &domains(0..11));
+        let new = after(&s, &last);
+        let mut ids: Vec<String> = new.iter().map(|x| x.0.clone()).collect();
+        ids.sort();
+        let (ind10, rel10) = derived(LIST, "v10.example");
+        let mut want = vec![ind3, rel3, ind10, rel10];
+        want.sort();
+        assert_eq!(ids, want, "only the re-listed and the new value");
+        assert!(new.iter().all(|x| x.2 > last));
+        // Cursors name tags -1 to 3 only.
+        let cursor = |tag: i64| FeedQuery {
+            next: Some(
+                Key {
+                    added: last.clone(),
+                    rid: 1,
+                    tag,
+                }
+                .encode(),
+            ),
+            ..FeedQuery::default()
+        };
+        assert!(s.feed_objects(&coll, &cursor(TAG_LIST_REL)).is_ok());
+        assert!(s.feed_objects(&coll, &cursor(4)).is_err());
+    }
+
+    #[test]
+    fn polling_a_growing_list_gets_every_value_exactly_once() {
+        let mut s = Store::open_in_memory().unwrap();
+        s.ingest(&bundle_a(), None, None).unwrap();
+        let all = all_id(&s);
+        let mut seen_ids: HashMap<String, usize> = HashMap::new();
+        let mut last: Option<String> = None;
+        let rounds = 60;
+        for i in 0..rounds {
+            ingest_list(
+                &mut s,
+                &list_head(LIST, true, Tlp::Clear),
+                &domains(0..(i + 1) * 3),
+            );
+            let items = walk(
+                &s,
+                &all,
+                FeedQuery {
+                    added_after: last.clone(),
+                    limit: 4,
+                    ..FeedQuery::default()
+                },
+            );
+            for o in &items {
+                *seen_ids.entry(o.stix_id().to_string()).or_default() += 1;
+            }
+            if let Some(o) = items.last() {
+                last = Some(o.date_added.clone());
+            }
+        }
+        for v in domains(0..rounds * 3) {
+            let (ind, rel) = derived(LIST, &v);
+            assert_eq!(seen_ids.get(&ind), Some(&1), "{v}");
+            assert_eq!(seen_ids.get(&rel), Some(&1), "{v}");
+        }
+        let twice: Vec<_> = seen_ids.iter().filter(|(_, n)| **n != 1).collect();
+        assert!(twice.is_empty(), "served more than once: {twice:?}");
+    }
+
+    #[test]
+    fn restricted_reader_gets_only_the_lists_it_may_see() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        {
+            let mut s = store_at(&path);
+            ingest_list(&mut s, &list_head(LIST, true, Tlp::Clear), &domains(0..4));
+            ingest_list(&mut s, &list_head("hush", true, Tlp::Red), &domains(0..4));
+        }
+        let mut reader = Store::open(&path).unwrap();
+        reader.restrict(Tlp::Amber).unwrap();
+        let coll = all_id(&reader);
+        let got = walk(
+            &reader,
+            &coll,
+            FeedQuery {
+                limit: 3,
+                ..FeedQuery::default()
+            },
+        );
+        let ids: HashSet<String> = statements(&got)
+            .iter()
+            .map(|st| st.stix_id.clone())
+            .collect();
+        for v in domains(0..4) {
+            let (ind, rel) = derived(LIST, &v);
+            assert!(ids.contains(&ind) && ids.contains(&rel), "{v}");
+            let (ind, rel) = derived("hush", &v);
+            assert!(!ids.contains(&ind) && !ids.contains(&rel), "{v}");
+        }
+        assert!(
+            reader
+                .feed_collection(&collection_uuid(&["source", "hush"]))
+                .unwrap()
+                .is_none()
+        );
     }
 }

@@ -100,6 +100,8 @@ CREATE TABLE list_values(
 );
 CREATE UNIQUE INDEX list_values_key ON list_values(source_id, value, kind);
 CREATE INDEX list_values_value ON list_values(value);
+-- TAXII pages walk active values in (stamp, id) order.
+CREATE INDEX list_values_updated ON list_values(updated_at, id);
 -- Withdrawals that a re-listing ended (the current one stays in list_values).
 CREATE TABLE list_history(
     value_id INTEGER NOT NULL,
@@ -130,7 +132,7 @@ pub(crate) fn v3_to_v4_lists(tx: &Transaction) -> Result<(), KbError> {
 }
 
 /// Milliseconds since the epoch of a stored stamp.
-fn ms(stamp: &str) -> Result<i64, KbError> {
+pub(crate) fn ms(stamp: &str) -> Result<i64, KbError> {
     time::parse(stamp)
         .map(|t| t.as_millisecond())
         .ok_or_else(|| KbError::Invalid(format!("unreadable timestamp `{stamp}`")))
