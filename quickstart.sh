@@ -25,14 +25,14 @@ else
 fi
 
 step cairn actor "Charcoal Typhoon"
-cairn actor "Charcoal Typhoon" | head -60
+cairn actor "Charcoal Typhoon" | head -60 || true   # head closes the pipe early: not a failure
 
 step cairn search winnti
 cairn search winnti | head -8 || true
 
 if [ -f "$DATA/insikt/redhotel-2023-08-appendix.txt" ]; then
   step cairn extract "$DATA/insikt/redhotel-2023-08-appendix.txt"
-  cairn extract "$DATA/insikt/redhotel-2023-08-appendix.txt" | head -15
+  cairn extract "$DATA/insikt/redhotel-2023-08-appendix.txt" | head -15 || true
 fi
 
 step cairn hunt examples/logs/zeek
@@ -53,6 +53,24 @@ echo "(a Zeek Intel file: add it to Intel::read_files; also suricata-dataset, rp
 step cairn feed catalogue
 cairn --quiet feed catalogue
 echo "(offline here: subscribe with \`cairn feed add NAME --from-catalogue ID\`, then \`cairn feed sync\`)"
+
+# A feed that works offline: this store served over TAXII 2.1 on loopback,
+# pulled into a second store (a partner's Cairn, or any TAXII server).
+PEER=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cairn --quiet serve --listen "127.0.0.1:$PEER" --anonymous-read >/dev/null 2>&1 &
+PEER_PID=$!
+trap 'kill $PEER_PID 2>/dev/null || true' EXIT
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PEER/taxii2/" >/dev/null 2>&1 && break; sleep 0.1; done
+SECOND="$(dirname "$CAIRN_DB")/quickstart-subscriber.db"
+rm -f "$SECOND" "$SECOND"-*
+step cairn feed add redhotel http://127.0.0.1:$PEER/taxii2/ --kind taxii --collection "Insikt Group: RedHotel report (2023-08)"
+cairn --db "$SECOND" --quiet feed add redhotel "http://127.0.0.1:$PEER/taxii2/" --kind taxii \
+  --collection "Insikt Group: RedHotel report (2023-08)" --every 1h
+step "cairn feed sync && cairn feed sync && cairn feed list   (the second run asks only for what is new)"
+cairn --db "$SECOND" feed sync || true
+cairn --db "$SECOND" feed sync || true
+cairn --db "$SECOND" feed list
+kill $PEER_PID 2>/dev/null || true
 
 printf '\nThe store is %s; try `cairn actor "Aquatic Panda"`, `cairn stats`, or --json on any command.\n' "$CAIRN_DB"
 

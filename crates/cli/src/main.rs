@@ -97,6 +97,12 @@ pub fn open_store(global: &Global) -> anyhow::Result<cairn_kb::Store> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // `cairn hunt … | head` must end quietly like grep, not panic on the
+    // closed pipe; the server keeps Rust's default (a client that hangs up
+    // is an error on that connection only).
+    if !matches!(cli.command, Command::Serve(_)) {
+        sigpipe::reset();
+    }
     let result = match cli.command {
         Command::Ingest(a) => cmd::ingest::run(&cli.global, a),
         Command::Actor(a) => cmd::actor::run(&cli.global, a),
