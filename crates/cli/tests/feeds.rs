@@ -901,3 +901,37 @@ fn serve_sync_runs_due_feeds_in_the_background() {
         "run once: next due in a day"
     );
 }
+
+#[test]
+fn a_disabled_feed_is_skipped_until_enabled() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("kb.db");
+    // Nothing listens there: a run of this feed fails.
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let a = l.local_addr().expect("addr");
+        drop(l);
+        format!("http://{a}/list.txt")
+    };
+    ok(cairn(
+        &db,
+        &["feed", "add", "paused", &dead, "--kind", "list"],
+        &[],
+    ));
+    ok(cairn(&db, &["feed", "disable", "paused"], &[]));
+    assert_eq!(listed(&db, "paused")["enabled"], false);
+    let all = cairn(&db, &["feed", "sync", "--json", "--retries", "0"], &[]);
+    assert_eq!(all.status.code(), Some(0), "a disabled feed is not run");
+    assert_eq!(listed(&db, "paused")["status"], "never");
+    ok(cairn(&db, &["feed", "enable", "paused"], &[]));
+    assert_eq!(listed(&db, "paused")["enabled"], true);
+    let all = cairn(&db, &["feed", "sync", "--json", "--retries", "0"], &[]);
+    assert_eq!(
+        all.status.code(),
+        Some(2),
+        "enabled again, it runs (and fails)"
+    );
+    assert_eq!(listed(&db, "paused")["status"], "failed");
+    let missing = cairn(&db, &["feed", "disable", "nope"], &[]);
+    assert_eq!(missing.status.code(), Some(1));
+}

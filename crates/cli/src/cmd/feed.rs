@@ -24,6 +24,17 @@ enum Action {
         /// The feed's name.
         name: String,
     },
+    /// Resume a disabled feed: `sync` and `serve --sync` run it again.
+    Enable {
+        /// The feed's name.
+        name: String,
+    },
+    /// Pause a feed: kept with its state, not run until enabled (naming it
+    /// to `sync` still runs it once).
+    Disable {
+        /// The feed's name.
+        name: String,
+    },
     /// Feeds with their last run: status, counts, validators, error.
     List {
         /// A JSON array.
@@ -123,6 +134,19 @@ struct SyncArgs {
     json: bool,
 }
 
+fn set_enabled(global: &Global, name: &str, enabled: bool) -> anyhow::Result<ExitCode> {
+    let mut store = crate::open_store(global)?;
+    if !store.enable_feed(name, enabled)? {
+        eprintln!("cairn: no feed called `{name}`");
+        return Ok(ExitCode::from(1));
+    }
+    if !global.quiet {
+        let state = if enabled { "enabled" } else { "disabled" };
+        eprintln!("cairn: feed `{name}` {state}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     match args.action {
         Action::Add(a) => add(global, *a),
@@ -137,6 +161,8 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Action::Enable { name } => set_enabled(global, &name, true),
+        Action::Disable { name } => set_enabled(global, &name, false),
         Action::List { json } => list(global, json),
         Action::Sync(a) => sync(global, a),
         Action::Catalogue { json } => {
@@ -247,7 +273,11 @@ fn list(global: &Global, json: bool) -> anyhow::Result<ExitCode> {
             vec![
                 f.name.clone(),
                 f.kind.clone(),
-                f.status.clone(),
+                if f.enabled {
+                    f.status.clone()
+                } else {
+                    format!("{} (disabled)", f.status)
+                },
                 f.last_run.clone().unwrap_or_default(),
                 format!("+{} ~{} -{}", f.added, f.changed, f.withdrawn),
                 f.next_due.clone().unwrap_or_default(),
