@@ -158,32 +158,49 @@ pub(crate) fn read_row(r: &rusqlite::Row, with_ends: bool) -> rusqlite::Result<R
     })
 }
 
+/// A derived statement's common fields: what list values share (the
+/// list's provenance, the value's stamps), the rest empty.
+fn derived(
+    raw: &str,
+    stix_id: &str,
+    kind: &str,
+    p: &cairn_model::Provenance,
+    added: &str,
+    updated: &str,
+) -> Statement {
+    Statement {
+        raw: serde_json::from_str(raw).unwrap_or(serde_json::Value::Null),
+        stix_id: stix_id.to_string(),
+        kind: kind.to_string(),
+        source: p.source.clone(),
+        name: None,
+        country: None,
+        labels: Vec::new(),
+        created: None,
+        modified: None,
+        revoked: false,
+        reference: p.reference.clone(),
+        first_seen: None,
+        last_seen: None,
+        confidence: p.confidence,
+        tlp: p.tlp,
+        added_at: added.to_string(),
+        updated_at: updated.to_string(),
+        observables: Vec::new(),
+        description: None,
+        source_ref: None,
+        target_ref: None,
+    }
+}
+
 /// A list value's derived indicator as a collected statement.
 pub(crate) fn listed_row(o: &cairn_model::Object, key: i64, added: &str, updated: &str) -> Row {
-    let p = &o.prov;
     Row {
         st: Statement {
-            raw: serde_json::from_str(&o.raw).unwrap_or(serde_json::Value::Null),
-            stix_id: o.id.clone(),
-            kind: o.kind.clone(),
-            source: p.source.clone(),
             name: o.name.clone(),
-            country: None,
             labels: o.labels.clone(),
-            created: None,
-            modified: None,
-            revoked: false,
-            reference: p.reference.clone(),
-            first_seen: None,
-            last_seen: None,
-            confidence: p.confidence,
-            tlp: p.tlp,
-            added_at: added.to_string(),
-            updated_at: updated.to_string(),
             observables: o.observables.clone(),
-            description: None,
-            source_ref: None,
-            target_ref: None,
+            ..derived(&o.raw, &o.id, &o.kind, &o.prov, added, updated)
         },
         rowid: key,
         ends: None,
@@ -197,30 +214,11 @@ pub(crate) fn listed_relation_row(
     added: &str,
     updated: &str,
 ) -> Row {
-    let p = &r.prov;
     Row {
         st: Statement {
-            raw: serde_json::from_str(&r.raw).unwrap_or(serde_json::Value::Null),
-            stix_id: r.id.clone(),
-            kind: r.rel_type.clone(),
-            source: p.source.clone(),
-            name: None,
-            country: None,
-            labels: Vec::new(),
-            created: None,
-            modified: None,
-            revoked: false,
-            reference: p.reference.clone(),
-            first_seen: None,
-            last_seen: None,
-            confidence: p.confidence,
-            tlp: p.tlp,
-            added_at: added.to_string(),
-            updated_at: updated.to_string(),
-            observables: Vec::new(),
-            description: None,
             source_ref: Some(r.source_ref.clone()),
             target_ref: Some(r.target_ref.clone()),
+            ..derived(&r.raw, &r.id, &r.rel_type, &r.prov, added, updated)
         },
         rowid: key,
         ends: Some((r.source_ref.clone(), r.target_ref.clone())),

@@ -144,40 +144,16 @@ impl Store {
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let ts = stamp(&tx)?;
-        let existing: Option<(i64, Option<String>)> = tx
-            .query_row(
-                "SELECT id, fingerprint FROM sources WHERE name = ?1",
-                [&bundle.source],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        if let (Some((_, Some(old))), Some(new)) = (&existing, fingerprint)
-            && old == new
-        {
-            also(&tx)?;
-            tx.commit()?;
-            return Ok(IngestReport::from_bundle(bundle, "unchanged"));
-        }
-        let source_id = match existing {
-            Some((id, _)) => {
-                tx.execute(
-                    "UPDATE sources SET format = ?2, file = ?3, fingerprint = ?4, last_ingested = ?5, \
-                     versions = versions + 1 WHERE id = ?1",
-                    params![id, bundle.format, file, fingerprint, ts],
-                )?;
-                id
-            }
-            None => {
-                tx.execute(
-                    "INSERT INTO sources(name, format, file, fingerprint, first_ingested, last_ingested) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-                    params![bundle.source, bundle.format, file, fingerprint, ts],
-                )?;
-                tx.last_insert_rowid()
-            }
-        };
-        let mut report =
-            IngestReport::from_bundle(bundle, if existing.is_some() { "updated" } else { "new" });
+        let (source_id, existed) =
+            match claim_source(&tx, &bundle.source, &bundle.format, file, fingerprint, &ts)? {
+                Claim::Unchanged => {
+                    also(&tx)?;
+                    tx.commit()?;
+                    return Ok(IngestReport::from_bundle(bundle, "unchanged"));
+                }
+                Claim::Write { id, existed } => (id, existed),
+            };
+        let mut report = IngestReport::from_bundle(bundle, if existed { "updated" } else { "new" });
         write_objects(&tx, source_id, bundle, &ts, &withdraw, &mut report)?;
         write_relations(&tx, source_id, bundle, &ts, &withdraw, &mut report)?;
         // A partial delivery (a feed page) carries no documents to replace.
@@ -192,13 +168,67 @@ impl Store {
         }
         if report.added + report.changed + report.withdrawn > 0 || !bundle.documents.is_empty() {
             bump_generation(&tx)?;
-        } else if existing.is_some() {
+        } else if existed {
             report.status = "unchanged".into();
         }
         also(&tx)?;
         tx.commit()?;
         Ok(report)
     }
+}
+
+/// What [`claim_source`] found.
+pub(crate) enum Claim {
+    /// The source was last stored from exactly this input: nothing to write.
+    Unchanged,
+    /// The source's row, created or stamped for this version.
+    Write {
+        /// Its row id.
+        id: i64,
+        /// Whether it was stored before.
+        existed: bool,
+    },
+}
+
+/// Finds or creates a source's row for a new version, unless the stored
+/// fingerprint shows the same input again (bundles and compact lists alike).
+pub(crate) fn claim_source(
+    tx: &Transaction,
+    name: &str,
+    format: &str,
+    file: Option<&str>,
+    fingerprint: Option<&str>,
+    ts: &str,
+) -> Result<Claim, KbError> {
+    let existing: Option<(i64, Option<String>)> = tx
+        .query_row(
+            "SELECT id, fingerprint FROM sources WHERE name = ?1",
+            [name],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    Ok(match existing {
+        Some((_, Some(old))) if fingerprint == Some(old.as_str()) => Claim::Unchanged,
+        Some((id, _)) => {
+            tx.execute(
+                "UPDATE sources SET format = ?2, file = ?3, fingerprint = ?4, last_ingested = ?5, \
+                 versions = versions + 1 WHERE id = ?1",
+                params![id, format, file, fingerprint, ts],
+            )?;
+            Claim::Write { id, existed: true }
+        }
+        None => {
+            tx.execute(
+                "INSERT INTO sources(name, format, file, fingerprint, first_ingested, last_ingested) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                params![name, format, file, fingerprint, ts],
+            )?;
+            Claim::Write {
+                id: tx.last_insert_rowid(),
+                existed: false,
+            }
+        }
+    })
 }
 
 /// The time a write transaction stores its statements under (`added_at`,

@@ -24,7 +24,9 @@
 
 use crate::Withdraw;
 use crate::errors::KbError;
-use crate::ingest::{IngestReport, bump_generation, stamp, write_objects, write_relations};
+use crate::ingest::{
+    Claim, IngestReport, bump_generation, claim_source, stamp, write_objects, write_relations,
+};
 use crate::{HuntIndicator, Store};
 use cairn_model::{
     Bundle, IndicatorKind, Object, Observable, Provenance, Tlp, deterministic_id, time,
@@ -300,31 +302,17 @@ impl Store {
             changed: 0,
             withdrawn: 0,
         };
-        let existing: Option<(i64, Option<String>)> = tx
-            .query_row(
-                "SELECT id, fingerprint FROM sources WHERE name = ?1",
-                [&head.source],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(KbError::from)?;
-        if let (Some((_, Some(old))), Some(new)) = (&existing, fingerprint)
-            && old == new
-        {
-            report.status = "unchanged".into();
-            also(&tx)?;
-            tx.commit().map_err(KbError::from)?;
-            return Ok(report);
-        }
-        let source_id = upsert_source(
-            &tx,
-            head,
-            existing.as_ref().map(|e| e.0),
-            file,
-            fingerprint,
-            &ts,
-        )?;
-        if existing.is_some() {
+        let (source_id, existed) =
+            match claim_source(&tx, &head.source, &head.format, file, fingerprint, &ts)? {
+                Claim::Unchanged => {
+                    report.status = "unchanged".into();
+                    also(&tx)?;
+                    tx.commit().map_err(KbError::from)?;
+                    return Ok(report);
+                }
+                Claim::Write { id, existed } => (id, existed),
+            };
+        if existed {
             report.status = "updated".into();
         }
 
@@ -410,41 +398,13 @@ impl Store {
                 [&ts],
             )
             .map_err(KbError::from)?;
-        } else if existing.is_some() {
+        } else if existed {
             report.status = "unchanged".into();
         }
         also(&tx)?;
         tx.commit().map_err(KbError::from)?;
         Ok(report)
     }
-}
-
-fn upsert_source(
-    tx: &Transaction,
-    head: &ListHead,
-    existing: Option<i64>,
-    file: Option<&str>,
-    fingerprint: Option<&str>,
-    ts: &str,
-) -> Result<i64, KbError> {
-    Ok(match existing {
-        Some(id) => {
-            tx.execute(
-                "UPDATE sources SET format = ?2, file = ?3, fingerprint = ?4, last_ingested = ?5, \
-                 versions = versions + 1 WHERE id = ?1",
-                params![id, head.format, file, fingerprint, ts],
-            )?;
-            id
-        }
-        None => {
-            tx.execute(
-                "INSERT INTO sources(name, format, file, fingerprint, first_ingested, last_ingested) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-                params![head.source, head.format, file, fingerprint, ts],
-            )?;
-            tx.last_insert_rowid()
-        }
-    })
 }
 
 /// Writes the shared provenance; whether it differs from the stored one.
