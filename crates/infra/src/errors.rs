@@ -1,0 +1,9 @@
+//! Errors of the infrastructure engine.
+
+/// What can go wrong reading the store or a candidate list.
+#[derive(Debug, thiserror::Error)]
+pub enum InfraError {
+    /// The store could not be read.
+    #[error(transparent)]
+    Store(#[from] cairn_kb::errors::KbError),
+}
