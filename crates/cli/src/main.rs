@@ -62,6 +62,8 @@ enum Command {
     Export(cmd::export::Args),
     /// Subscribe to feeds (TAXII 2.1, MISP feeds, STIX, CSV, lists) and sync them.
     Feed(cmd::feed::Args),
+    /// An actor's infrastructure habits, and candidates scored against them.
+    Infra(cmd::infra::Args),
 }
 
 /// The knowledge-base file named by `--db`, `CAIRN_DB`, or the default in
@@ -116,6 +118,7 @@ fn main() -> ExitCode {
         Command::Token(a) => cmd::token::run(&cli.global, a),
         Command::Export(a) => cmd::export::run(&cli.global, a),
         Command::Feed(a) => cmd::feed::run(&cli.global, a),
+        Command::Infra(a) => cmd::infra::run(&cli.global, a),
     };
     match result {
         Ok(code) => code,

@@ -22,6 +22,9 @@ pub enum EngineError {
     /// More indicators than the hunt index can key (u32).
     #[error("indicator key {0} does not fit the hunt index")]
     KeyRange(i64),
+    /// The infrastructure engine failed.
+    #[error(transparent)]
+    Infra(#[from] cairn_infra::errors::InfraError),
     /// A lock was poisoned by a panicking thread.
     #[error("hunt state lock poisoned")]
     Poisoned,

@@ -18,9 +18,10 @@
 //!    gives the [`cairn_kb::SightingInput`]s to record, with one timestamp
 //!    rule ([`sighting_time`]).
 //!
-//! Beside hunting: [`corpus`] (the attribution corpus a store compiles to)
-//! and [`benign_filter`] (the store's warninglists as report extraction's
-//! filter).
+//! Beside hunting: [`corpus`] (the attribution corpus a store compiles to),
+//! [`benign_filter`] (the store's warninglists as report extraction's
+//! filter) and [`infra_model`] (an actor's infrastructure profiled against
+//! the store's population, for `cairn infra`).
 //!
 //! ```
 //! use cairn_engine::{hunt, load_or_build, scan_options, HuntOptions, IndexOptions, IndicatorSource, Intel};
@@ -78,6 +79,7 @@ mod corpus;
 pub mod errors;
 mod hunt;
 mod index;
+mod infra;
 mod tally;
 mod warninglists;
 
@@ -87,6 +89,7 @@ pub use corpus::{CORPUS_KINDS, corpus};
 pub use errors::EngineError;
 pub use hunt::{ActorCount, HuntOptions, HuntReport, IndicatorCount, hunt, scan_options};
 pub use index::{HuntIndex, IndexOptions, IndicatorSource, load_or_build, read_ioc_list};
+pub use infra::{InfraModel, infra_model};
 pub use tally::sighting_time;
 pub use warninglists::{SharedBenignFilter, benign_filter, store_warninglists};
 

@@ -26,6 +26,9 @@ pub(crate) fn detect(path: &Path, bytes: &[u8]) -> Format {
         return Format::Text;
     }
     let text = String::from_utf8_lossy(bytes);
+    if crate::asn::looks_like_asn_table(trimmed) {
+        return Format::AsnTable;
+    }
     if ext == "csv" || looks_like_csv(&text) {
         return Format::Csv;
     }
@@ -46,7 +49,10 @@ fn detect_json(head: &str) -> Format {
         Format::Stix
     } else if compact.contains("\"Event\":") || compact.contains("\"response\":[{\"Event\"") {
         Format::MispEvent
-    } else if compact.contains("\"matching_attributes\"") {
+    } else if compact.contains("\"matching_attributes\"")
+        // A long warninglist's keys after `list` fall beyond the head.
+        || (compact.starts_with("{\"description\":") && compact.contains("\"list\":["))
+    {
         Format::MispWarninglist
     } else if compact.contains("\"values\":[") {
         Format::MispGalaxy
@@ -121,5 +127,23 @@ mod tests {
         assert_eq!(detect(p, b"value,type\nevil.com,domain\n"), Format::Csv);
         assert_eq!(detect(p, b"evil[.]com\n1.2.3[.]4\n"), Format::List);
         assert_eq!(detect(p, b"Domains:\n\nevil[.]com\n"), Format::Text);
+        assert_eq!(
+            detect(p, b"1.0.0.0,1.0.0.255,13335,\"Cloudflare, Inc.\"\n"),
+            Format::AsnTable
+        );
+    }
+
+    #[test]
+    fn a_long_warninglist_is_known_by_its_head() {
+        // Tranco's list puts `matching_attributes` 150 KB in.
+        let names: Vec<String> = (0..20_000).map(|i| format!("\"site{i}.com\"")).collect();
+        let doc = format!(
+            "{{\n  \"description\": \"Top sites\",\n  \"list\": [{}],\n  \"matching_attributes\": [\"hostname\"]}}",
+            names.join(",\n")
+        );
+        assert_eq!(
+            detect(Path::new("x"), doc.as_bytes()),
+            Format::MispWarninglist
+        );
     }
 }

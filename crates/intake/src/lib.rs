@@ -28,6 +28,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod asn;
 mod detect;
 pub mod errors;
 mod lists;
@@ -45,6 +46,7 @@ use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
+pub use asn::{AsnRows, asn_rows, open_asn_table};
 pub use cairn_extract::BenignFilter;
 pub use pattern::observables_from_pattern;
 pub use stream::{ListInfo, ListLine, ListLines, digest_list, list_info, list_lines, open_list};
@@ -74,6 +76,9 @@ pub enum Format {
     List,
     /// Free-text report.
     Text,
+    /// Address → AS table (`first,last,asn,organisation`); not a bundle:
+    /// read it with [`open_asn_table`].
+    AsnTable,
 }
 
 impl Format {
@@ -88,6 +93,7 @@ impl Format {
             Format::Csv => "csv",
             Format::List => "list",
             Format::Text => "text",
+            Format::AsnTable => "asn-table",
         }
     }
 }
@@ -104,9 +110,10 @@ impl std::str::FromStr for Format {
             "csv" => Format::Csv,
             "list" | "txt-list" => Format::List,
             "text" | "report" => Format::Text,
+            "asn-table" | "asn" => Format::AsnTable,
             _ => {
                 return Err(format!(
-                    "unknown format `{s}` (auto, stix, misp-galaxy, misp-event, misp-warninglist, csv, list, text)"
+                    "unknown format `{s}` (auto, stix, misp-galaxy, misp-event, misp-warninglist, csv, list, text, asn-table)"
                 ));
             }
         })
@@ -211,6 +218,13 @@ pub fn parse_bytes(path: &Path, bytes: &[u8], opts: &Options) -> Result<Bundle, 
         Format::Csv => lists::parse_csv(path, utf8(path, bytes)?, opts)?,
         Format::List => lists::parse_list(path, utf8(path, bytes)?, opts)?,
         Format::Text | Format::Auto => text::parse(path, bytes, opts)?,
+        Format::AsnTable => {
+            return Err(IntakeError::Format {
+                path: path.to_path_buf(),
+                message: "an address → AS table is not a bundle: read it with open_asn_table"
+                    .into(),
+            });
+        }
     };
     bundle.format = format.as_str().to_string();
     Ok(bundle)

@@ -68,6 +68,16 @@ pub(crate) const SHADOWED: &[(&str, &str)] = &[
          JOIN main.list_sources ls ON ls.source_id = lv.source_id \
          WHERE lv.id = h.value_id AND ls.tlp IN ({v}))",
     ),
+    // An address → AS table's ranges have the marking it was ingested under.
+    (
+        "asn_sources",
+        "SELECT * FROM main.asn_sources WHERE tlp IN ({v})",
+    ),
+    (
+        "asn_ranges",
+        "SELECT * FROM main.asn_ranges r WHERE EXISTS (SELECT 1 FROM main.asn_sources a \
+         WHERE a.source_id = r.source_id AND a.tlp IN ({v}))",
+    ),
     ("history", "SELECT * FROM main.history WHERE tlp IN ({v})"),
     (
         "documents",
@@ -80,6 +90,7 @@ pub(crate) const SHADOWED: &[(&str, &str)] = &[
          OR EXISTS (SELECT 1 FROM main.relations r WHERE r.source_id = s.id AND r.tlp IN ({v})) \
          OR EXISTS (SELECT 1 FROM main.documents d WHERE d.source_id = s.id AND d.tlp IN ({v})) \
          OR EXISTS (SELECT 1 FROM main.list_sources l WHERE l.source_id = s.id AND l.tlp IN ({v})) \
+         OR EXISTS (SELECT 1 FROM main.asn_sources a WHERE a.source_id = s.id AND a.tlp IN ({v})) \
          OR EXISTS (SELECT 1 FROM main.history h WHERE h.source_id = s.id AND h.tlp IN ({v}))",
     ),
     (

@@ -42,6 +42,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod asn;
 mod clearance;
 pub mod errors;
 mod export;
@@ -59,6 +60,8 @@ mod sensors;
 mod tokens;
 mod withdraw;
 
+pub use asn::{AsnHead, AsnInfo};
+pub use cairn_model::AsnRange;
 pub use export::{SourceInfo, Statement, Subgraph};
 pub use feed::{
     FEED_MAX_PAGE, FeedCollection, FeedItem, FeedObject, FeedPage, FeedQuery, VersionMatch,

@@ -21,6 +21,9 @@
 //! Version 4 (from 3): list-sourced indicators in compact form (`list_sources`,
 //! `list_values`, `list_history`; see `lists.rs`), and `sightings` without its
 //! foreign key to `objects`, since a sighting's key may now name a list value.
+//!
+//! Version 5 (from 4): address → AS tables (`asn_sources`, `asn_ranges`; see
+//! `asn.rs`).
 
 use crate::Store;
 use crate::errors::KbError;
@@ -37,10 +40,16 @@ const MIGRATIONS: &[Step] = &[
     v1_to_v2,
     v2_to_v3_feeds,
     crate::lists::v3_to_v4_lists,
+    v4_to_v5_asn,
 ];
 
 /// The schema version this build reads and writes.
 pub(crate) const VERSION: i64 = MIGRATIONS.len() as i64;
+
+fn v4_to_v5_asn(tx: &Transaction) -> Result<(), KbError> {
+    tx.execute_batch(crate::asn::ASN_DDL)?;
+    Ok(())
+}
 
 /// The tables of version 1, as the first release created them.
 const V1_DDL: &str = r#"

@@ -17,6 +17,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod asn;
 mod geo;
 mod indicator;
 mod names;
@@ -24,6 +25,7 @@ pub mod time;
 mod tlp;
 pub mod vocab;
 
+pub use asn::AsnRange;
 pub use geo::{country_code, country_name};
 pub use indicator::{IndicatorKind, Observable, url_host};
 pub use names::{canonical_stix_id, deterministic_id, has_v4_or_v5_uuid, normalize_name};

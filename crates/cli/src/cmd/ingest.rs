@@ -46,7 +46,8 @@ pub struct Args {
     /// Files to load (`-` for stdin). Format is detected from content.
     #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
-    /// Force a format: auto, stix, misp-galaxy, misp-event, misp-warninglist, csv, list, text.
+    /// Force a format: auto, stix, misp-galaxy, misp-event, misp-warninglist, csv, list, text,
+    /// asn-table.
     #[arg(long, default_value = "auto")]
     format: Format,
     /// Source name every statement is attributed to (default: from the file).
@@ -71,6 +72,10 @@ pub struct Args {
     /// RedHotel's indicators from Insikt Group's public reporting.
     #[arg(long)]
     starter: bool,
+    /// The date an address → AS table describes (YYYY-MM-DD): routing changes,
+    /// so every answer from the table carries it.
+    #[arg(long, value_name = "DATE")]
+    as_of: Option<String>,
     /// One JSON object per file.
     #[arg(long)]
     json: bool,
@@ -90,6 +95,8 @@ enum Parsed {
     Bundle(cairn_model::Bundle),
     /// A list, stored in compact form as it is read.
     List,
+    /// An address → AS table, stored range by range.
+    AsnTable,
 }
 
 fn fingerprint(bytes: &[u8], opts: &Options) -> String {
@@ -244,6 +251,20 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
             parsed.push((input.name.clone(), fp, Parsed::List));
             continue;
         }
+        let detected = match o.format {
+            Format::Auto => cairn_intake::detect_format(path, &input.bytes),
+            f => f,
+        };
+        if detected == Format::AsnTable {
+            if several {
+                for row in cairn_intake::asn_rows(path, &input.bytes[..]) {
+                    row?;
+                }
+            }
+            let fp = format!("{fp}\0{:?}", args.as_of);
+            parsed.push((input.name.clone(), fp, Parsed::AsnTable));
+            continue;
+        }
         let bundle = cairn_intake::parse_bytes(path, &input.bytes, o)?;
         parsed.push((input.name.clone(), fp, Parsed::Bundle(bundle)));
     }
@@ -260,6 +281,25 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
                 }
                 let r = store
                     .ingest(&bundle, Some(&name), Some(&fp))
+                    .with_context(|| format!("{name}: storing failed; the store is unchanged"))?;
+                let mut v = serde_json::to_value(&r)?;
+                v["file"] = name.clone().into();
+                v
+            }
+            Parsed::AsnTable => {
+                bar.set_message(format!("storing {name}"));
+                let info = cairn_intake::list_info(Path::new(&name), o);
+                let head = cairn_kb::AsnHead {
+                    source: info.source,
+                    format: Format::AsnTable.as_str().to_string(),
+                    as_of: args.as_of.clone(),
+                    reference: info.prov.reference,
+                    tlp: info.prov.tlp,
+                };
+                let rows = cairn_intake::asn_rows(Path::new(&name), &input.bytes[..])
+                    .map(|r| r.map_err(anyhow::Error::from));
+                let r = store
+                    .ingest_asn_table::<anyhow::Error, _>(&head, rows, Some(&name), Some(&fp))
                     .with_context(|| format!("{name}: storing failed; the store is unchanged"))?;
                 let mut v = serde_json::to_value(&r)?;
                 v["file"] = name.clone().into();

@@ -7,6 +7,7 @@ pub mod export;
 pub mod extract;
 pub mod feed;
 pub mod hunt;
+pub mod infra;
 pub mod ingest;
 pub mod search;
 pub mod serve;

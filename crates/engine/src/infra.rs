@@ -1,0 +1,49 @@
+//! The infrastructure engine over a store: an actor's profile with the
+//! population it is compared with, built once and used for every candidate.
+
+use crate::errors::EngineError;
+use cairn_infra::{ActorInfra, Habit, InfraProfile, Population, Scored, Scorer};
+use cairn_kb::Store;
+use std::net::IpAddr;
+
+/// An actor's infrastructure, profiled against the store's population.
+pub struct InfraModel {
+    /// The actor's values, with their sources.
+    pub infra: ActorInfra,
+    /// Its counted habits.
+    pub profile: InfraProfile,
+    /// What it is compared with.
+    pub population: Population,
+}
+
+/// Profiles the actor `query` names; `None` when no actor answers to it.
+pub fn infra_model(store: &Store, query: &str) -> Result<Option<InfraModel>, EngineError> {
+    let Some(infra) = cairn_infra::actor_infrastructure(store, query)? else {
+        return Ok(None);
+    };
+    let population = cairn_infra::population(store, &infra)?;
+    let net = |ip: IpAddr| cairn_infra::network(store, ip).ok().flatten();
+    let profile = InfraProfile::build(&infra.actor, infra.values.clone(), &population, &net);
+    Ok(Some(InfraModel {
+        infra,
+        profile,
+        population,
+    }))
+}
+
+impl InfraModel {
+    /// The actor's distinctive habits, strongest first.
+    pub fn habits(&self) -> Vec<Habit> {
+        self.profile.habits(&self.population)
+    }
+
+    /// Scores a domain or address (an address's network read from the
+    /// store's AS tables); `None` when the value is neither.
+    pub fn score(&self, store: &Store, value: &str) -> Result<Option<Scored>, EngineError> {
+        let net = match value.trim().parse::<IpAddr>() {
+            Ok(ip) => cairn_infra::network(store, ip)?,
+            Err(_) => None,
+        };
+        Ok(Scorer::new(&self.profile, &self.population).score(value, net.as_ref()))
+    }
+}
