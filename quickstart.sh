@@ -41,6 +41,16 @@ cairn hunt examples/logs/zeek || true
 step cairn attribute --technique T1190 --technique T1059.001 --technique T1574.002 --software "Cobalt Strike" --software ShadowPad --country TW --sector government
 cairn attribute --technique T1190 --technique T1059.001 --technique T1574.002 \
   --software "Cobalt Strike" --software ShadowPad --country TW --sector government --top 5 || true
+if [ -f "$DATA/asn/asn-ipv4.csv.gz" ]; then
+  step cairn ingest asn-ipv4.csv.gz --as-of 2026-06-17 tranco10k/list.json   "(address → AS table; a popularity list)"
+  cairn ingest "$DATA/asn/asn-ipv4.csv.gz" --as-of 2026-06-17 >/dev/null
+  cairn ingest "$DATA/misp-warninglists/lists/tranco10k/list.json" >/dev/null
+  step cairn infra RedHotel
+  cairn infra RedHotel | head -16 || true
+  step cairn infra score examples/infra/candidates.txt --actor RedHotel
+  cairn infra score examples/infra/candidates.txt --actor RedHotel || true
+fi
+
 step cairn export navigator --actor RedHotel -o redhotel-layer.json
 cairn export navigator --actor RedHotel -o "$(dirname "$CAIRN_DB")/redhotel-layer.json" && \
   echo "ATT&CK Navigator layer written to $(dirname "$CAIRN_DB")/redhotel-layer.json"

@@ -192,6 +192,11 @@ impl Population {
         t
     }
 
+    /// How many ordinary (popular) registered domains it was built from.
+    pub fn ordinary_names(&self) -> usize {
+        self.ordinary
+    }
+
     /// What it holds, in words: `5,000 popular names, 120 other actors'
     /// values, 3.1 billion routed IPv4 addresses`.
     pub fn describe(&self) -> String {

@@ -100,6 +100,12 @@ fn profile(global: &Global, actor: &str, all: bool, json: bool) -> anyhow::Resul
     } else {
         habits.len().min(30)
     };
+    if m.population.ordinary_names() == 0 {
+        println!(
+            "(no popularity list in the store: ingest one, e.g. misp-warninglists' tranco10k, \
+             for naming habits to mean something)\n"
+        );
+    }
     let rows: Vec<Vec<String>> = habits[..shown]
         .iter()
         .map(|h| {
