@@ -8,5 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod errors;
+pub mod pivot;
 
 pub use errors::InfraError;
+pub use pivot::{Pivot, PivotOptions, pivot};

@@ -33,6 +33,7 @@ pub mod errors;
 mod lists;
 mod misp_event;
 mod misp_galaxy;
+mod observe;
 mod pattern;
 mod prov;
 mod stix;
@@ -46,6 +47,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use cairn_extract::BenignFilter;
+pub use observe::{ObsFormat, observation_format, read_observations, read_observations_from};
 pub use pattern::observables_from_pattern;
 pub use stream::{ListInfo, ListLine, ListLines, digest_list, list_info, list_lines, open_list};
 

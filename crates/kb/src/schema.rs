@@ -21,6 +21,9 @@
 //! Version 4 (from 3): list-sourced indicators in compact form (`list_sources`,
 //! `list_values`, `list_history`; see `lists.rs`), and `sightings` without its
 //! foreign key to `objects`, since a sighting's key may now name a list value.
+//!
+//! Version 5 (from 4): observations (passive DNS, TLS): `obs_sources`,
+//! `obs_values`, `observations` (see `observations.rs`).
 
 use crate::Store;
 use crate::errors::KbError;
@@ -37,6 +40,7 @@ const MIGRATIONS: &[Step] = &[
     v1_to_v2,
     v2_to_v3_feeds,
     crate::lists::v3_to_v4_lists,
+    crate::observations::v4_to_v5_observations,
 ];
 
 /// The schema version this build reads and writes.

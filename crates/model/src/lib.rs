@@ -20,6 +20,7 @@
 mod geo;
 mod indicator;
 mod names;
+pub mod observe;
 pub mod time;
 mod tlp;
 pub mod vocab;

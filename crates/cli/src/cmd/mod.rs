@@ -8,6 +8,8 @@ pub mod extract;
 pub mod feed;
 pub mod hunt;
 pub mod ingest;
+pub mod observe;
+pub mod pivot;
 pub mod search;
 pub mod serve;
 pub mod stats;
