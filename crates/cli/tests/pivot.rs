@@ -237,7 +237,7 @@ fn an_actor_on_dedicated_and_shared_hosting_pivots_and_damps() {
         .output()
         .unwrap()));
     assert_eq!(rows[0]["format"], "zeek-dns");
-    assert_eq!(rows[0]["relationships"], 504);
+    assert_eq!(rows[0]["relationships"], 503);
 
     let v = json(&ok(pivot(
         &db,

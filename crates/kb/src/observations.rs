@@ -283,10 +283,14 @@ impl Store {
         Ok(report)
     }
 
-    /// The stored observed values spelled `value` (of any kind).
+    /// The stored observed values spelled `value` (of any kind) that an
+    /// active (not withdrawn) observation names.
     pub fn obs_nodes(&self, value: &str) -> Result<Vec<ObsNode>, KbError> {
         let mut q = self.conn.prepare_cached(
-            "SELECT id, kind, value FROM obs_values WHERE value = ?1 ORDER BY id",
+            "SELECT v.id, v.kind, v.value FROM obs_values v WHERE v.value = ?1 \
+             AND (EXISTS (SELECT 1 FROM observations o WHERE o.subject = v.id AND o.withdrawn_at IS NULL) \
+               OR EXISTS (SELECT 1 FROM observations o WHERE o.object = v.id AND o.withdrawn_at IS NULL)) \
+             ORDER BY v.id",
         )?;
         let rows = q.query_map([value], |r| {
             Ok(ObsNode {
