@@ -283,12 +283,13 @@ fn unescape(v: &[u8]) -> Cow<'_, str> {
                 i += 2;
                 continue;
             }
-            if v[i + 1] == b'x' && i + 3 < v.len() {
-                if let Ok(b) = u8::from_str_radix(&String::from_utf8_lossy(&v[i + 2..i + 4]), 16) {
-                    out.push(b);
-                    i += 4;
-                    continue;
-                }
+            if v[i + 1] == b'x'
+                && i + 3 < v.len()
+                && let Ok(b) = u8::from_str_radix(&String::from_utf8_lossy(&v[i + 2..i + 4]), 16)
+            {
+                out.push(b);
+                i += 4;
+                continue;
             }
         }
         out.push(v[i]);
@@ -597,17 +598,17 @@ fn dns<'a>(
                 ts,
                 1,
             );
-        } else if let Some(n) = domain(a) {
-            if n != q {
-                obs.add(
-                    (NodeKind::Domain, &q),
-                    named,
-                    (NodeKind::Domain, &n),
-                    ts,
-                    ts,
-                    1,
-                );
-            }
+        } else if let Some(n) = domain(a)
+            && n != q
+        {
+            obs.add(
+                (NodeKind::Domain, &q),
+                named,
+                (NodeKind::Domain, &n),
+                ts,
+                ts,
+                1,
+            );
         }
     }
 }
