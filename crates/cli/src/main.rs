@@ -60,6 +60,8 @@ enum Command {
     Token(cmd::token::Args),
     /// Export an actor (STIX 2.1, ATT&CK Navigator) or indicators for sensors (Zeek, Suricata, RPZ, CSV, ECS).
     Export(cmd::export::Args),
+    /// Walk passive DNS and TLS observations outwards from a domain, address or certificate.
+    Pivot(cmd::pivot::Args),
     /// Subscribe to feeds (TAXII 2.1, MISP feeds, STIX, CSV, lists) and sync them.
     Feed(cmd::feed::Args),
     /// An actor's infrastructure habits, and candidates scored against them.
@@ -119,6 +121,7 @@ fn main() -> ExitCode {
         Command::Export(a) => cmd::export::run(&cli.global, a),
         Command::Feed(a) => cmd::feed::run(&cli.global, a),
         Command::Infra(a) => cmd::infra::run(&cli.global, a),
+        Command::Pivot(a) => cmd::pivot::run(&cli.global, a),
     };
     match result {
         Ok(code) => code,

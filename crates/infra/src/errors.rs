@@ -6,4 +6,7 @@ pub enum InfraError {
     /// The store could not be read.
     #[error(transparent)]
     Store(#[from] cairn_kb::errors::KbError),
+    /// An argument the caller gave is not usable (a bad `--at` date).
+    #[error("{0}")]
+    Invalid(String),
 }

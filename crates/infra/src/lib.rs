@@ -19,6 +19,10 @@
 //! 4. [`Scorer::score`] turns a candidate into a score that is the sum of
 //!    readable [`Contribution`]s (each a log-likelihood ratio), and
 //!    [`eval::evaluate`] measures it on held-out values mixed with decoys.
+//! 5. [`pivot`] walks outwards from a value over the store's observations
+//!    (passive DNS, TLS) within a node budget, damping values shared by too
+//!    many others (shared hosting, CDNs, warninglisted), and says for every
+//!    node the path that reached it and the actors its indicators name.
 //!
 //! The method and its measured figures are in `docs/INFRASTRUCTURE.md`.
 //!
@@ -51,11 +55,13 @@ pub mod errors;
 pub mod eval;
 mod features;
 mod model;
+pub mod pivot;
 mod store;
 
 pub use errors::InfraError;
 pub use features::{DomainParts, Network, domain_parts};
 pub use model::{Contribution, Habit, InfraProfile, InfraValue, Population, Scored, Scorer};
+pub use pivot::{Pivot, PivotOptions, pivot};
 pub use store::{
     ActorInfra, actor_infrastructure, asns_of_ranges, is_hosting_list, network, population,
 };

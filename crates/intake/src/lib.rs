@@ -34,6 +34,7 @@ pub mod errors;
 mod lists;
 mod misp_event;
 mod misp_galaxy;
+mod observe;
 mod pattern;
 mod prov;
 mod stix;
@@ -48,6 +49,7 @@ use std::sync::Arc;
 
 pub use asn::{AsnRows, asn_rows, open_asn_table};
 pub use cairn_extract::BenignFilter;
+pub use observe::{ObsFormat, observation_format, read_observations, read_observations_from};
 pub use pattern::observables_from_pattern;
 pub use stream::{ListInfo, ListLine, ListLines, digest_list, list_info, list_lines, open_list};
 

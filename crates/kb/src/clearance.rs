@@ -78,6 +78,25 @@ pub(crate) const SHADOWED: &[(&str, &str)] = &[
         "SELECT * FROM main.asn_ranges r WHERE EXISTS (SELECT 1 FROM main.asn_sources a \
          WHERE a.source_id = r.source_id AND a.tlp IN ({v}))",
     ),
+    // Observations have the marking their source was ingested under; a
+    // value is visible while a visible observation names it.
+    (
+        "obs_sources",
+        "SELECT * FROM main.obs_sources WHERE tlp IN ({v})",
+    ),
+    (
+        "observations",
+        "SELECT * FROM main.observations o WHERE EXISTS (SELECT 1 FROM main.obs_sources b \
+         WHERE b.source_id = o.source_id AND b.tlp IN ({v}))",
+    ),
+    (
+        "obs_values",
+        "SELECT * FROM main.obs_values x WHERE EXISTS (SELECT 1 FROM main.observations o \
+           JOIN main.obs_sources b ON b.source_id = o.source_id \
+           WHERE o.subject = x.id AND b.tlp IN ({v})) \
+         OR EXISTS (SELECT 1 FROM main.observations o JOIN main.obs_sources b ON b.source_id = o.source_id \
+           WHERE o.object = x.id AND b.tlp IN ({v}))",
+    ),
     ("history", "SELECT * FROM main.history WHERE tlp IN ({v})"),
     (
         "documents",
@@ -91,6 +110,7 @@ pub(crate) const SHADOWED: &[(&str, &str)] = &[
          OR EXISTS (SELECT 1 FROM main.documents d WHERE d.source_id = s.id AND d.tlp IN ({v})) \
          OR EXISTS (SELECT 1 FROM main.list_sources l WHERE l.source_id = s.id AND l.tlp IN ({v})) \
          OR EXISTS (SELECT 1 FROM main.asn_sources a WHERE a.source_id = s.id AND a.tlp IN ({v})) \
+         OR EXISTS (SELECT 1 FROM main.obs_sources b WHERE b.source_id = s.id AND b.tlp IN ({v})) \
          OR EXISTS (SELECT 1 FROM main.history h WHERE h.source_id = s.id AND h.tlp IN ({v}))",
     ),
     (

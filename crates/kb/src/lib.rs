@@ -51,6 +51,7 @@ mod feeds;
 mod hunting;
 mod ingest;
 mod lists;
+mod observations;
 mod profile;
 mod resolve;
 mod rows;
@@ -72,6 +73,7 @@ pub use hunting::{
 };
 pub use ingest::IngestReport;
 pub use lists::{LIST_KEY_BASE, ListHead, ListValue};
+pub use observations::{ObsHead, ObsLink, ObsNode, ObsWindow};
 pub use profile::{AliasClaim, CountClaim, Member, Profile, SoftwareClaim, TechniqueClaim};
 pub use resolve::Conflict;
 pub use search::SearchHit;

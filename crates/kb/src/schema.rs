@@ -24,6 +24,8 @@
 //!
 //! Version 5 (from 4): address → AS tables (`asn_sources`, `asn_ranges`; see
 //! `asn.rs`).
+//! Version 6 (from 5): observations (passive DNS, TLS): `obs_sources`,
+//! `obs_values`, `observations` (see `observations.rs`).
 
 use crate::Store;
 use crate::errors::KbError;
@@ -41,6 +43,7 @@ const MIGRATIONS: &[Step] = &[
     v2_to_v3_feeds,
     crate::lists::v3_to_v4_lists,
     v4_to_v5_asn,
+    crate::observations::v5_to_v6_observations,
 ];
 
 /// The schema version this build reads and writes.

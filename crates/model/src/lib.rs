@@ -21,6 +21,7 @@ mod asn;
 mod geo;
 mod indicator;
 mod names;
+pub mod observe;
 pub mod time;
 mod tlp;
 pub mod vocab;

@@ -64,6 +64,11 @@ pub fn from_epoch_seconds(secs: i64) -> Option<String> {
     Timestamp::from_second(secs).ok().map(format_ms)
 }
 
+/// Epoch milliseconds as a millisecond STIX timestamp; `None` out of range.
+pub fn from_epoch_ms(ms: i64) -> Option<String> {
+    Timestamp::from_millisecond(ms).ok().map(format_ms)
+}
+
 /// Whether `s` is a STIX timestamp: `YYYY-MM-DDTHH:MM:SS[.s+]Z`, a real instant.
 pub fn is_stix(s: &str) -> bool {
     fraction_digits(s).is_some()

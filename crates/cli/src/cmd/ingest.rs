@@ -185,7 +185,9 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
             ));
         }
     }
-    for p in &args.paths {
+    // Observation logs (Zeek dns/ssl/x509, COF) go their own way: observe.rs.
+    let (obs_files, paths) = super::observe::split(&args.paths, &opts);
+    for p in &paths {
         let input = if p.as_os_str() == "-" {
             let mut bytes = Vec::new();
             std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes)
@@ -268,6 +270,8 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         let bundle = cairn_intake::parse_bytes(path, &input.bytes, o)?;
         parsed.push((input.name.clone(), fp, Parsed::Bundle(bundle)));
     }
+    bar.set_message("parsing observations");
+    let observed = super::observe::parse(&store, &obs_files, &opts)?;
     let mut rows = Vec::new();
     for ((name, fp, b), (input, o)) in parsed.into_iter().zip(&inputs) {
         let report = match b {
@@ -333,6 +337,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         };
         rows.push(report);
     }
+    rows.extend(super::observe::store(&mut store, observed, &opts)?);
     bar.finish_and_clear();
     if args.json {
         for r in &rows {

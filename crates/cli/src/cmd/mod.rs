@@ -9,6 +9,8 @@ pub mod feed;
 pub mod hunt;
 pub mod infra;
 pub mod ingest;
+pub mod observe;
+pub mod pivot;
 pub mod search;
 pub mod serve;
 pub mod stats;

@@ -1,0 +1,806 @@
+//! Observation logs: Zeek `dns`, `ssl` and `x509` logs (TSV with their
+//! `#fields` header, or JSON lines; gzip or plain) and passive-DNS COF JSON
+//! lines (CIRCL's common output format), read as a stream and aggregated
+//! into [`Observations`]: one edge per pair with first/last seen and a
+//! count, so memory is bounded by the distinct pairs, not the lines.
+//!
+//! TSV and JSON records go through the same handlers, so the two forms of
+//! one log give the same edges. What is kept:
+//! - dns: the query → each answer: an address (`resolves-to`), else a name
+//!   (`cname`; `ns`/`mx` for NS/MX queries). Reverse (PTR) queries, TXT and
+//!   other answers that are neither, and unanswered queries are skipped.
+//! - ssl: responder address and server name `serves` the leaf certificate
+//!   (first of `cert_chain_fps`), server name `sni-at` the address, the
+//!   address's `ja3`/`ja3s` when logged.
+//! - x509: certificate → `subject`, `issuer`, each SAN name or address.
+//! - COF: rrname → rdata for A/AAAA, CNAME, NS, MX records.
+
+use crate::errors::IntakeError;
+use cairn_model::observe::{NodeKind, ObsRelation, Observations};
+use serde::Deserialize;
+use std::borrow::Cow;
+use std::io::{BufRead, BufReader, Read};
+use std::net::IpAddr;
+use std::path::Path;
+
+/// Which observation log a file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObsFormat {
+    /// Zeek `dns.log` (TSV or JSON).
+    ZeekDns,
+    /// Zeek `ssl.log`.
+    ZeekSsl,
+    /// Zeek `x509.log`.
+    ZeekX509,
+    /// Passive DNS, COF JSON lines.
+    Cof,
+}
+
+impl ObsFormat {
+    /// The format's name as stored with the source.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObsFormat::ZeekDns => "zeek-dns",
+            ObsFormat::ZeekSsl => "zeek-ssl",
+            ObsFormat::ZeekX509 => "zeek-x509",
+            ObsFormat::Cof => "cof",
+        }
+    }
+
+    fn from_zeek_path(p: &str) -> Option<ObsFormat> {
+        match p {
+            "dns" => Some(ObsFormat::ZeekDns),
+            "ssl" => Some(ObsFormat::ZeekSsl),
+            "x509" => Some(ObsFormat::ZeekX509),
+            _ => None,
+        }
+    }
+}
+
+fn io_err(path: &Path) -> impl Fn(std::io::Error) -> IntakeError + '_ {
+    move |source| IntakeError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// A file's lines, decompressed when it is gzip.
+fn open(path: &Path) -> Result<Box<dyn BufRead>, IntakeError> {
+    let mut file =
+        BufReader::with_capacity(1 << 16, std::fs::File::open(path).map_err(io_err(path))?);
+    let gz = file
+        .fill_buf()
+        .map_err(io_err(path))?
+        .starts_with(&[0x1f, 0x8b]);
+    Ok(if gz {
+        Box::new(BufReader::with_capacity(
+            1 << 16,
+            flate2::read::MultiGzDecoder::new(file),
+        ))
+    } else {
+        Box::new(file)
+    })
+}
+
+/// The observation log `path` holds, from its first lines; `None` when it
+/// is none of them (or cannot be read: the ordinary reader will say why).
+pub fn observation_format(path: &Path) -> Option<ObsFormat> {
+    let mut r = open(path).ok()?;
+    let mut head = Vec::new();
+    // Enough for a Zeek header or one JSON record.
+    r.by_ref().take(64 * 1024).read_to_end(&mut head).ok()?;
+    detect_head(&head)
+}
+
+fn detect_head(head: &[u8]) -> Option<ObsFormat> {
+    let text = String::from_utf8_lossy(head);
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let first = lines.next()?.trim_start_matches('\u{feff}');
+    if first.starts_with("#separator") {
+        return text
+            .lines()
+            .take_while(|l| l.starts_with('#'))
+            .find_map(|l| l.strip_prefix("#path"))
+            .and_then(|p| ObsFormat::from_zeek_path(p.trim()));
+    }
+    if !first.starts_with('{') {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_str(first).ok()?;
+    let o = v.as_object()?;
+    if let Some(p) = o.get("_path").and_then(|p| p.as_str()) {
+        return ObsFormat::from_zeek_path(p);
+    }
+    let has = |k: &str| o.contains_key(k);
+    if has("rrname") && has("rdata") {
+        Some(ObsFormat::Cof)
+    } else if has("query") && (has("answers") || has("qtype_name")) {
+        Some(ObsFormat::ZeekDns)
+    } else if has("id.resp_h") && (has("server_name") || has("cert_chain_fps")) {
+        Some(ObsFormat::ZeekSsl)
+    } else if has("fingerprint") && has("certificate.subject") {
+        Some(ObsFormat::ZeekX509)
+    } else {
+        None
+    }
+}
+
+/// Reads the whole log at `path` as `format` into `obs`; the number of
+/// records read. The first bad line (unreadable, truncated gzip, not JSON,
+/// a COF record without its fields, a Zeek line with a bad timestamp) is an
+/// error naming the file and line; the caller then stores nothing.
+pub fn read_observations(
+    path: &Path,
+    format: ObsFormat,
+    obs: &mut Observations,
+) -> Result<u64, IntakeError> {
+    read_observations_from(path, open(path)?, format, obs)
+}
+
+/// [`read_observations`] from any reader; `path` names it in errors.
+pub fn read_observations_from<R: BufRead>(
+    path: &Path,
+    mut reader: R,
+    format: ObsFormat,
+    obs: &mut Observations,
+) -> Result<u64, IntakeError> {
+    let mut buf = Vec::with_capacity(4096);
+    let mut line = 0u64;
+    let mut records = 0u64;
+    let mut tsv: Option<Tsv> = None;
+    let mut sep = b'\t';
+    loop {
+        buf.clear();
+        line += 1;
+        let n = reader.read_until(b'\n', &mut buf).map_err(|e| {
+            IntakeError::object(path, format!("line {line}"), format!("cannot read: {e}"))
+        })?;
+        if n == 0 {
+            return Ok(records);
+        }
+        while matches!(buf.last(), Some(b'\n' | b'\r')) {
+            buf.pop();
+        }
+        let at = |m: String| IntakeError::object(path, format!("line {line}"), m);
+        if buf.is_empty() {
+            continue;
+        }
+        if buf[0] == b'#' {
+            header(&buf, &mut tsv, &mut sep).map_err(at)?;
+            continue;
+        }
+        records += 1;
+        if buf[0] == b'{' {
+            let r: JsonRec =
+                serde_json::from_slice(&buf).map_err(|e| at(format!("not JSON: {e}")))?;
+            json_record(format, &r, obs).map_err(at)?;
+            continue;
+        }
+        let Some(t) = &tsv else {
+            return Err(at(
+                "not JSON, nor a Zeek TSV line after a #fields header".into()
+            ));
+        };
+        tsv_record(format, t, sep, &buf, obs).map_err(at)?;
+    }
+}
+
+/// A Zeek TSV header's columns.
+struct Tsv {
+    unset: Vec<u8>,
+    empty: Vec<u8>,
+    set_sep: u8,
+    /// Column places of the fields the handlers read.
+    cols: Cols,
+}
+
+#[derive(Default)]
+struct Cols {
+    ts: Option<usize>,
+    query: Option<usize>,
+    qtype: Option<usize>,
+    answers: Option<usize>,
+    resp_h: Option<usize>,
+    server_name: Option<usize>,
+    fps: Option<usize>,
+    ja3: Option<usize>,
+    ja3s: Option<usize>,
+    fingerprint: Option<usize>,
+    subject: Option<usize>,
+    issuer: Option<usize>,
+    san_dns: Option<usize>,
+    san_ip: Option<usize>,
+}
+
+fn unescape_sep(v: &str) -> Option<u8> {
+    let v = v.trim();
+    if let Some(h) = v.strip_prefix("\\x") {
+        return u8::from_str_radix(h, 16).ok();
+    }
+    v.bytes().next()
+}
+
+fn header(line: &[u8], tsv: &mut Option<Tsv>, sep: &mut u8) -> Result<(), String> {
+    let text = String::from_utf8_lossy(line);
+    if let Some(v) = text.strip_prefix("#separator ") {
+        *sep = unescape_sep(v).ok_or("unreadable #separator")?;
+        return Ok(());
+    }
+    let mut parts = text.split(*sep as char);
+    let key = parts.next().unwrap_or_default();
+    let t = tsv.get_or_insert_with(|| Tsv {
+        unset: b"-".to_vec(),
+        empty: b"(empty)".to_vec(),
+        set_sep: b',',
+        cols: Cols::default(),
+    });
+    match key {
+        "#set_separator" => {
+            t.set_sep = parts.next().and_then(unescape_sep).unwrap_or(b',');
+        }
+        "#unset_field" => t.unset = parts.next().unwrap_or("-").as_bytes().to_vec(),
+        "#empty_field" => t.empty = parts.next().unwrap_or("(empty)").as_bytes().to_vec(),
+        "#fields" => {
+            let mut c = Cols::default();
+            for (i, f) in parts.enumerate() {
+                let slot = match f {
+                    "ts" => &mut c.ts,
+                    "query" => &mut c.query,
+                    "qtype_name" => &mut c.qtype,
+                    "answers" => &mut c.answers,
+                    "id.resp_h" => &mut c.resp_h,
+                    "server_name" => &mut c.server_name,
+                    "cert_chain_fps" => &mut c.fps,
+                    "ja3" => &mut c.ja3,
+                    "ja3s" => &mut c.ja3s,
+                    "fingerprint" => &mut c.fingerprint,
+                    "certificate.subject" => &mut c.subject,
+                    "certificate.issuer" => &mut c.issuer,
+                    "san.dns" => &mut c.san_dns,
+                    "san.ip" => &mut c.san_ip,
+                    _ => continue,
+                };
+                *slot = Some(i);
+            }
+            t.cols = c;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Zeek's TSV escapes: `\\` and `\xHH`.
+fn unescape(v: &[u8]) -> Cow<'_, str> {
+    if !v.contains(&b'\\') {
+        return String::from_utf8_lossy(v);
+    }
+    let mut out = Vec::with_capacity(v.len());
+    let mut i = 0;
+    while i < v.len() {
+        if v[i] == b'\\' && i + 1 < v.len() {
+            if v[i + 1] == b'\\' {
+                out.push(b'\\');
+                i += 2;
+                continue;
+            }
+            if v[i + 1] == b'x'
+                && i + 3 < v.len()
+                && let Ok(b) = u8::from_str_radix(&String::from_utf8_lossy(&v[i + 2..i + 4]), 16)
+            {
+                out.push(b);
+                i += 4;
+                continue;
+            }
+        }
+        out.push(v[i]);
+        i += 1;
+    }
+    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+}
+
+fn tsv_record(
+    format: ObsFormat,
+    t: &Tsv,
+    sep: u8,
+    line: &[u8],
+    obs: &mut Observations,
+) -> Result<(), String> {
+    let fields: Vec<&[u8]> = line.split(|b| *b == sep).collect();
+    let get = |c: Option<usize>| {
+        let f: &[u8] = fields.get(c?)?;
+        (f != t.unset.as_slice() && f != t.empty.as_slice() && !f.is_empty()).then_some(f)
+    };
+    let one = |c: Option<usize>| get(c).map(unescape);
+    let set = |c: Option<usize>| {
+        get(c).map_or_else(Vec::new, |f| {
+            f.split(|b| *b == t.set_sep)
+                .map(unescape)
+                .collect::<Vec<_>>()
+        })
+    };
+    let ts = match get(t.cols.ts) {
+        Some(f) => epoch_ms(&String::from_utf8_lossy(f))
+            .ok_or_else(|| format!("unreadable ts `{}`", String::from_utf8_lossy(f)))?,
+        None => return Err("no ts".into()),
+    };
+    let c = &t.cols;
+    match format {
+        ObsFormat::ZeekDns => dns(
+            obs,
+            ts,
+            one(c.query).as_deref(),
+            one(c.qtype).as_deref(),
+            set(c.answers).iter().map(|a| a.as_ref()),
+        ),
+        ObsFormat::ZeekSsl => ssl(
+            obs,
+            ts,
+            one(c.resp_h).as_deref(),
+            one(c.server_name).as_deref(),
+            set(c.fps).first().map(|f| f.as_ref()),
+            one(c.ja3).as_deref(),
+            one(c.ja3s).as_deref(),
+        ),
+        ObsFormat::ZeekX509 => x509(
+            obs,
+            ts,
+            one(c.fingerprint).as_deref(),
+            one(c.subject).as_deref(),
+            one(c.issuer).as_deref(),
+            set(c.san_dns).iter().map(|a| a.as_ref()),
+            set(c.san_ip).iter().map(|a| a.as_ref()),
+        ),
+        ObsFormat::Cof => return Err("a COF file holds JSON lines".into()),
+    }
+    Ok(())
+}
+
+/// Every field any JSON record kind reads (Zeek dns/ssl/x509, COF).
+#[derive(Deserialize)]
+struct JsonRec<'a> {
+    #[serde(default, borrow)]
+    _path: Option<Cow<'a, str>>,
+    #[serde(default)]
+    ts: Option<serde_json::Value>,
+    #[serde(default, borrow)]
+    query: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    qtype_name: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    answers: Option<Vec<Cow<'a, str>>>,
+    #[serde(default, borrow, rename = "id.resp_h")]
+    resp_h: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    server_name: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    cert_chain_fps: Option<Vec<Cow<'a, str>>>,
+    #[serde(default, borrow)]
+    ja3: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    ja3s: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    fingerprint: Option<Cow<'a, str>>,
+    #[serde(default, borrow, rename = "certificate.subject")]
+    subject: Option<Cow<'a, str>>,
+    #[serde(default, borrow, rename = "certificate.issuer")]
+    issuer: Option<Cow<'a, str>>,
+    #[serde(default, borrow, rename = "san.dns")]
+    san_dns: Option<Vec<Cow<'a, str>>>,
+    #[serde(default, borrow, rename = "san.ip")]
+    san_ip: Option<Vec<Cow<'a, str>>>,
+    // COF
+    #[serde(default, borrow)]
+    rrname: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    rrtype: Option<Cow<'a, str>>,
+    #[serde(default)]
+    rdata: Option<serde_json::Value>,
+    #[serde(default)]
+    time_first: Option<serde_json::Value>,
+    #[serde(default)]
+    time_last: Option<serde_json::Value>,
+    #[serde(default)]
+    zone_time_first: Option<serde_json::Value>,
+    #[serde(default)]
+    zone_time_last: Option<serde_json::Value>,
+    #[serde(default)]
+    count: Option<u64>,
+}
+
+/// Milliseconds of a time given as epoch seconds (number or text, with a
+/// fraction) or as an RFC 3339 text.
+fn json_ms(v: &serde_json::Value) -> Option<i64> {
+    match v {
+        serde_json::Value::Number(n) => n
+            .as_i64()
+            .and_then(|s| s.checked_mul(1000))
+            .or_else(|| n.as_f64().and_then(|f| epoch_ms(&format!("{f:.6}")))),
+        serde_json::Value::String(s) => {
+            epoch_ms(s).or_else(|| cairn_model::time::parse(s).map(|t| t.as_millisecond()))
+        }
+        _ => None,
+    }
+}
+
+/// `1521911720.865716` → 1521911720865 (the fraction truncated to ms).
+fn epoch_ms(s: &str) -> Option<i64> {
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    if int.is_empty()
+        || !int.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let secs: i64 = int.parse().ok()?;
+    let mut ms = 0i64;
+    for (i, b) in frac.bytes().take(3).enumerate() {
+        ms += i64::from(b - b'0') * [100, 10, 1][i];
+    }
+    secs.checked_mul(1000)?.checked_add(ms)
+}
+
+fn json_record(format: ObsFormat, r: &JsonRec, obs: &mut Observations) -> Result<(), String> {
+    let kind = match r._path.as_deref() {
+        Some(p) => match ObsFormat::from_zeek_path(p) {
+            Some(k) => k,
+            // Another Zeek log mixed in: not an observation.
+            None => return Ok(()),
+        },
+        None => format,
+    };
+    if kind == ObsFormat::Cof {
+        return cof(r, obs);
+    }
+    let ts = r.ts.as_ref().and_then(json_ms).ok_or("no readable ts")?;
+    let strs = |v: &Option<Vec<Cow<str>>>| -> Vec<String> {
+        v.iter().flatten().map(|s| s.to_string()).collect()
+    };
+    match kind {
+        ObsFormat::ZeekDns => dns(
+            obs,
+            ts,
+            r.query.as_deref(),
+            r.qtype_name.as_deref(),
+            r.answers.iter().flatten().map(|a| a.as_ref()),
+        ),
+        ObsFormat::ZeekSsl => ssl(
+            obs,
+            ts,
+            r.resp_h.as_deref(),
+            r.server_name.as_deref(),
+            r.cert_chain_fps
+                .as_ref()
+                .and_then(|f| f.first())
+                .map(|f| f.as_ref()),
+            r.ja3.as_deref(),
+            r.ja3s.as_deref(),
+        ),
+        ObsFormat::ZeekX509 => x509(
+            obs,
+            ts,
+            r.fingerprint.as_deref(),
+            r.subject.as_deref(),
+            r.issuer.as_deref(),
+            strs(&r.san_dns).iter().map(String::as_str),
+            strs(&r.san_ip).iter().map(String::as_str),
+        ),
+        ObsFormat::Cof => {}
+    }
+    Ok(())
+}
+
+fn cof(r: &JsonRec, obs: &mut Observations) -> Result<(), String> {
+    let name = r.rrname.as_deref().ok_or("COF record without rrname")?;
+    let rrtype = r.rrtype.as_deref().ok_or("COF record without rrtype")?;
+    let rdata = r.rdata.as_ref().ok_or("COF record without rdata")?;
+    let first = r
+        .time_first
+        .as_ref()
+        .or(r.zone_time_first.as_ref())
+        .and_then(json_ms)
+        .ok_or("COF record without a readable time_first")?;
+    let last = r
+        .time_last
+        .as_ref()
+        .or(r.zone_time_last.as_ref())
+        .and_then(json_ms)
+        .ok_or("COF record without a readable time_last")?;
+    if last < first {
+        return Err("COF record with time_last before time_first".into());
+    }
+    let count = r.count.unwrap_or(1);
+    let Some(subject) = domain(name) else {
+        return Err(format!("COF rrname `{name}` is not a DNS name"));
+    };
+    let datas: Vec<&str> = match rdata {
+        serde_json::Value::String(s) => vec![s.as_str()],
+        serde_json::Value::Array(a) => a.iter().filter_map(|v| v.as_str()).collect(),
+        _ => return Err("COF rdata is neither a string nor a list".into()),
+    };
+    let rel = match rrtype.to_ascii_uppercase().as_str() {
+        "A" | "AAAA" => ObsRelation::ResolvesTo,
+        "CNAME" => ObsRelation::Cname,
+        "NS" => ObsRelation::Ns,
+        "MX" => ObsRelation::Mx,
+        _ => return Ok(()),
+    };
+    for d in datas {
+        let object = if rel == ObsRelation::ResolvesTo {
+            address(d).map(|a| (NodeKind::Address, a))
+        } else {
+            // MX rdata may carry its preference first.
+            d.split_whitespace()
+                .last()
+                .and_then(domain)
+                .map(|n| (NodeKind::Domain, n))
+        };
+        if let Some((k, v)) = object {
+            obs.add(
+                (NodeKind::Domain, &subject),
+                rel,
+                (k, &v),
+                first,
+                last,
+                count,
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A DNS name, lower-cased, without its final dot; `None` for what is not
+/// one (text with spaces, empty labels, other characters).
+fn domain(s: &str) -> Option<String> {
+    let s = s.trim().trim_end_matches('.');
+    // An address written where a name goes (an SNI of `10.0.0.1`) is no name.
+    if s.is_empty() || s.len() > 253 || s.parse::<IpAddr>().is_ok() {
+        return None;
+    }
+    let ok = s.split('.').all(|l| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    });
+    ok.then(|| s.to_ascii_lowercase())
+}
+
+/// An address in its canonical form.
+fn address(s: &str) -> Option<String> {
+    s.trim().parse::<IpAddr>().ok().map(|a| a.to_string())
+}
+
+fn dns<'a>(
+    obs: &mut Observations,
+    ts: i64,
+    query: Option<&str>,
+    qtype: Option<&str>,
+    answers: impl Iterator<Item = &'a str>,
+) {
+    let Some(q) = query.and_then(domain) else {
+        return;
+    };
+    if q.ends_with(".in-addr.arpa") || q.ends_with(".ip6.arpa") || qtype == Some("PTR") {
+        return;
+    }
+    let named = match qtype {
+        Some("NS") => ObsRelation::Ns,
+        Some("MX") => ObsRelation::Mx,
+        _ => ObsRelation::Cname,
+    };
+    for a in answers {
+        if let Some(addr) = address(a) {
+            obs.add(
+                (NodeKind::Domain, &q),
+                ObsRelation::ResolvesTo,
+                (NodeKind::Address, &addr),
+                ts,
+                ts,
+                1,
+            );
+        } else if let Some(n) = domain(a)
+            && n != q
+        {
+            obs.add(
+                (NodeKind::Domain, &q),
+                named,
+                (NodeKind::Domain, &n),
+                ts,
+                ts,
+                1,
+            );
+        }
+    }
+}
+
+fn ssl(
+    obs: &mut Observations,
+    ts: i64,
+    resp_h: Option<&str>,
+    server_name: Option<&str>,
+    leaf: Option<&str>,
+    ja3: Option<&str>,
+    ja3s: Option<&str>,
+) {
+    let addr = resp_h.and_then(address);
+    let sni = server_name.and_then(domain);
+    let cert = leaf
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_ascii_lowercase);
+    if let Some(c) = &cert {
+        if let Some(a) = &addr {
+            obs.add(
+                (NodeKind::Address, a),
+                ObsRelation::Serves,
+                (NodeKind::Certificate, c),
+                ts,
+                ts,
+                1,
+            );
+        }
+        if let Some(n) = &sni {
+            obs.add(
+                (NodeKind::Domain, n),
+                ObsRelation::Serves,
+                (NodeKind::Certificate, c),
+                ts,
+                ts,
+                1,
+            );
+        }
+    }
+    if let Some(a) = &addr {
+        if let Some(n) = &sni {
+            obs.add(
+                (NodeKind::Domain, n),
+                ObsRelation::SniAt,
+                (NodeKind::Address, a),
+                ts,
+                ts,
+                1,
+            );
+        }
+        for (rel, kind, v) in [
+            (ObsRelation::Ja3, NodeKind::Ja3, ja3),
+            (ObsRelation::Ja3s, NodeKind::Ja3s, ja3s),
+        ] {
+            if let Some(v) = v.map(str::trim).filter(|v| !v.is_empty()) {
+                obs.add((NodeKind::Address, a), rel, (kind, v), ts, ts, 1);
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn x509<'a>(
+    obs: &mut Observations,
+    ts: i64,
+    fingerprint: Option<&str>,
+    subject: Option<&str>,
+    issuer: Option<&str>,
+    san_dns: impl Iterator<Item = &'a str>,
+    san_ip: impl Iterator<Item = &'a str>,
+) {
+    let Some(c) = fingerprint.map(str::trim).filter(|c| !c.is_empty()) else {
+        return;
+    };
+    let c = c.to_ascii_lowercase();
+    let cert = (NodeKind::Certificate, c.as_str());
+    if let Some(s) = subject.filter(|s| !s.is_empty()) {
+        obs.add(
+            cert,
+            ObsRelation::SubjectOf,
+            (NodeKind::Subject, s),
+            ts,
+            ts,
+            1,
+        );
+    }
+    if let Some(i) = issuer.filter(|s| !s.is_empty()) {
+        obs.add(
+            cert,
+            ObsRelation::IssuedBy,
+            (NodeKind::Issuer, i),
+            ts,
+            ts,
+            1,
+        );
+    }
+    for n in san_dns {
+        // Wildcard SANs keep their `*.` as the certificate wrote them.
+        let (star, rest) = n
+            .trim()
+            .strip_prefix("*.")
+            .map_or(("", n.trim()), |r| ("*.", r));
+        if let Some(d) = domain(rest) {
+            obs.add(
+                cert,
+                ObsRelation::San,
+                (NodeKind::Domain, &format!("{star}{d}")),
+                ts,
+                ts,
+                1,
+            );
+        }
+    }
+    for a in san_ip.filter_map(address) {
+        obs.add(cert, ObsRelation::San, (NodeKind::Address, &a), ts, ts, 1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str, f: ObsFormat) -> Result<Observations, IntakeError> {
+        let mut o = Observations::new();
+        read_observations_from(Path::new("t.log"), text.as_bytes(), f, &mut o)?;
+        Ok(o)
+    }
+
+    #[test]
+    fn detects_zeek_and_cof_heads() {
+        assert_eq!(
+            detect_head(b"#separator \\x09\n#set_separator\t,\n#path\tdns\n"),
+            Some(ObsFormat::ZeekDns)
+        );
+        assert_eq!(detect_head(b"#separator \\x09\n#path\tconn\n"), None);
+        assert_eq!(
+            detect_head(br#"{"rrname":"a.example","rrtype":"A","rdata":"192.0.2.1"}"#),
+            Some(ObsFormat::Cof)
+        );
+        assert_eq!(
+            detect_head(br#"{"ts":1,"query":"a.example","answers":["192.0.2.1"]}"#),
+            Some(ObsFormat::ZeekDns)
+        );
+        assert_eq!(detect_head(b"{\n \"type\": \"bundle\"\n}"), None);
+        assert_eq!(detect_head(b"evil.example\n"), None);
+    }
+
+    #[test]
+    fn dns_answers_become_edges_and_junk_is_skipped() {
+        let log = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tdns\n\
+#fields\tts\tquery\tqtype_name\tanswers\n\
+1000.5\tWWW.Example.com.\tA\tcdn.example.net,192.0.2.1\n\
+2000\twww.example.com\tA\t192.0.2.1\n\
+3000\twww.example.com\tTXT\tTXT 12 v=spf1 -all\n\
+4000\t1.2.0.192.in-addr.arpa\tPTR\twww.example.com\n\
+5000\tquiet.example\tA\t-\n";
+        let o = read(log, ObsFormat::ZeekDns).unwrap();
+        let r = o.resolved();
+        assert_eq!(r.len(), 2, "{r:?}");
+        assert_eq!(r[0].4, "192.0.2.1");
+        assert_eq!((r[0].5, r[0].6, r[0].7), (1_000_500, 2_000_000, 2));
+        assert_eq!((r[1].2, r[1].4), (ObsRelation::Cname, "cdn.example.net"));
+    }
+
+    #[test]
+    fn cof_records_and_their_errors() {
+        let good = r#"{"rrname":"a.example.","rrtype":"A","rdata":["192.0.2.1","192.0.2.2"],"time_first":1600000000,"time_last":1600000100,"count":7,"sensor_id":"s1"}
+{"rrname":"a.example","rrtype":"MX","rdata":"10 mx.example.","time_first":1,"time_last":2}
+{"rrname":"a.example","rrtype":"TXT","rdata":"hello","time_first":1,"time_last":2}
+"#;
+        let o = read(good, ObsFormat::Cof).unwrap();
+        let r = o.resolved();
+        assert_eq!(r.len(), 3);
+        assert_eq!(
+            (r[0].4, r[0].5, r[0].6, r[0].7),
+            ("192.0.2.1", 1_600_000_000_000, 1_600_000_100_000, 7)
+        );
+        assert_eq!((r[2].2, r[2].4), (ObsRelation::Mx, "mx.example"));
+        let bad = format!("{good}not json\n");
+        let e = read(&bad, ObsFormat::Cof).unwrap_err().to_string();
+        assert!(
+            e.contains("t.log") && e.contains("line 4") && e.contains("not JSON"),
+            "{e}"
+        );
+        let e = read(
+            r#"{"rrname":"a.example","rrtype":"A","rdata":"192.0.2.1"}"#,
+            ObsFormat::Cof,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("line 1") && e.contains("time_first"), "{e}");
+    }
+}
