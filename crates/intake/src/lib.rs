@@ -47,7 +47,11 @@ use std::sync::Arc;
 
 pub use cairn_extract::BenignFilter;
 pub use pattern::observables_from_pattern;
-pub use stream::{ListInfo, ListLine, ListLines, digest_list, list_info, list_lines, open_list};
+pub use stix::{StixStream, open_stix};
+pub use stream::{
+    CsvValues, ListInfo, ListLine, ListLines, csv_batches, csv_values, digest_list, list_info,
+    list_lines, open_list, open_reader, read_head,
+};
 
 /// The format [`parse_bytes`] would read `bytes` as, under `path`'s name.
 pub fn detect_format(path: &Path, bytes: &[u8]) -> Format {
