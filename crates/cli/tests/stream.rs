@@ -107,7 +107,11 @@ fn streamed_attack_gives_the_store_the_whole_file_reader_gives() {
     let tmp = tempfile::tempdir().unwrap();
     let whole = tmp.path().join("whole.db");
     let out = cairn(&whole, &["ingest", "--starter"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let streamed = tmp.path().join("streamed.db");
     let r = json(&cairn(
         &streamed,
@@ -141,10 +145,17 @@ fn streamed_attack_gives_the_store_the_whole_file_reader_gives() {
     ));
     assert_eq!(r["status"], "unchanged", "{r}");
     assert_eq!(
-        (r["added"].as_u64(), r["changed"].as_u64(), r["withdrawn"].as_u64()),
+        (
+            r["added"].as_u64(),
+            r["changed"].as_u64(),
+            r["withdrawn"].as_u64()
+        ),
         (Some(0), Some(0), Some(0))
     );
-    assert!(content(&streamed, ENTERPRISE) == b, "an unchanged re-ingest wrote");
+    assert!(
+        content(&streamed, ENTERPRISE) == b,
+        "an unchanged re-ingest wrote"
+    );
 }
 
 /// A generated bundle above the streaming threshold: `n` indicators, the
@@ -152,14 +163,26 @@ fn streamed_attack_gives_the_store_the_whole_file_reader_gives() {
 fn bundle(path: &Path, n: usize, bad: Option<usize>, skip: Option<usize>, edit: Option<usize>) {
     use std::io::Write;
     let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    writeln!(f, "{{\"type\": \"bundle\", \"id\": \"bundle--1\", \"objects\": [").unwrap();
+    writeln!(
+        f,
+        "{{\"type\": \"bundle\", \"id\": \"bundle--1\", \"objects\": ["
+    )
+    .unwrap();
     let mut first = true;
     for i in 1..=n {
         if Some(i) == skip {
             continue;
         }
-        let kind = if Some(i) == bad { "malware" } else { "indicator" };
-        let desc = if Some(i) == edit { "edited" } else { "generated for the streaming test, long enough to make the file large" };
+        let kind = if Some(i) == bad {
+            "malware"
+        } else {
+            "indicator"
+        };
+        let desc = if Some(i) == edit {
+            "edited"
+        } else {
+            "generated for the streaming test, long enough to make the file large"
+        };
         if !first {
             writeln!(f, ",").unwrap();
         }
@@ -179,10 +202,19 @@ fn bundle(path: &Path, n: usize, bad: Option<usize>, skip: Option<usize>, edit: 
 
 const N: usize = 16_000;
 
-fn big(tmp: &Path, name: &str, bad: Option<usize>, skip: Option<usize>, edit: Option<usize>) -> PathBuf {
+fn big(
+    tmp: &Path,
+    name: &str,
+    bad: Option<usize>,
+    skip: Option<usize>,
+    edit: Option<usize>,
+) -> PathBuf {
     let p = tmp.join(name);
     bundle(&p, N, bad, skip, edit);
-    assert!(std::fs::metadata(&p).unwrap().len() > 4 << 20, "below the streaming threshold");
+    assert!(
+        std::fs::metadata(&p).unwrap().len() > 4 << 20,
+        "below the streaming threshold"
+    );
     p
 }
 
@@ -196,8 +228,16 @@ fn a_streamed_bundle_is_one_transaction_and_differential() {
     let good = big(tmp.path(), "good.json", None, None, None);
     let r = json(&cairn(&db, &["ingest", "--json", good.to_str().unwrap()]));
     assert_eq!(
-        (r["source"].as_str(), r["indicators"].as_u64(), r["added"].as_u64()),
-        (Some("Stream Test Vendor"), Some(N as u64), Some(N as u64 + 1)),
+        (
+            r["source"].as_str(),
+            r["indicators"].as_u64(),
+            r["added"].as_u64()
+        ),
+        (
+            Some("Stream Test Vendor"),
+            Some(N as u64),
+            Some(N as u64 + 1)
+        ),
         "{r}"
     );
     let before = dump(&db);
@@ -258,7 +298,12 @@ fn csv_without_per_row_columns_is_a_compact_list() {
         json(&cairn(
             &db,
             &[
-                "ingest", "--json", "--source", "csv feed", "--actor", "Ember Bear",
+                "ingest",
+                "--json",
+                "--source",
+                "csv feed",
+                "--actor",
+                "Ember Bear",
                 p.to_str().unwrap(),
             ],
         ))
@@ -269,7 +314,11 @@ fn csv_without_per_row_columns_is_a_compact_list() {
     );
     let r = ingest(&a);
     assert_eq!(
-        (r["format"].as_str(), r["status"].as_str(), r["added"].as_u64()),
+        (
+            r["format"].as_str(),
+            r["status"].as_str(),
+            r["added"].as_u64()
+        ),
         (Some("csv"), Some("new"), Some(4)),
         "{r}"
     );
@@ -284,7 +333,11 @@ fn csv_without_per_row_columns_is_a_compact_list() {
     );
     let r = ingest(&b);
     assert_eq!(
-        (r["added"].as_u64(), r["withdrawn"].as_u64(), r["changed"].as_u64()),
+        (
+            r["added"].as_u64(),
+            r["withdrawn"].as_u64(),
+            r["changed"].as_u64()
+        ),
         (Some(1), Some(1), Some(0)),
         "{r}"
     );
@@ -295,17 +348,31 @@ fn csv_without_per_row_columns_is_a_compact_list() {
     let mut text = String::from("indicator,actor\n");
     let rows = 120_000;
     for i in 0..rows {
-        let actor = if i % 2 == 0 { "Alpha Group" } else { "Beta Group" };
+        let actor = if i % 2 == 0 {
+            "Alpha Group"
+        } else {
+            "Beta Group"
+        };
         text.push_str(&format!("h{i}.per-row-actor.example,{actor}\n"));
     }
     assert!(text.len() > 4 << 20);
     let per_row = write("actors.csv", &text);
     let r = json(&cairn(
         &db,
-        &["ingest", "--json", "--source", "actor csv", per_row.to_str().unwrap()],
+        &[
+            "ingest",
+            "--json",
+            "--source",
+            "actor csv",
+            per_row.to_str().unwrap(),
+        ],
     ));
     assert_eq!(
-        (r["format"].as_str(), r["indicators"].as_u64(), r["relationships"].as_u64()),
+        (
+            r["format"].as_str(),
+            r["indicators"].as_u64(),
+            r["relationships"].as_u64()
+        ),
         (Some("csv"), Some(rows), Some(rows)),
         "{r}"
     );
@@ -322,11 +389,20 @@ fn csv_without_per_row_columns_is_a_compact_list() {
     );
     assert_eq!(
         linked,
-        ["Text(\"Alpha Group\")|Integer(60000)|", "Text(\"Beta Group\")|Integer(60000)|"]
+        [
+            "Text(\"Alpha Group\")|Integer(60000)|",
+            "Text(\"Beta Group\")|Integer(60000)|"
+        ]
     );
     let again = json(&cairn(
         &db,
-        &["ingest", "--json", "--source", "actor csv", per_row.to_str().unwrap()],
+        &[
+            "ingest",
+            "--json",
+            "--source",
+            "actor csv",
+            per_row.to_str().unwrap(),
+        ],
     ));
     assert_eq!(again["status"], "unchanged");
 }

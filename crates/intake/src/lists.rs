@@ -522,7 +522,8 @@ pub(crate) fn parse_csv(path: &Path, text: &str, opts: &Options) -> Result<Bundl
     let source = prov::source_name(opts, None, path);
     let mut b = CsvBuilder::new(opts, source, cols);
     for (i, rec) in rdr.records().enumerate() {
-        let rec = rec.map_err(|e| IntakeError::object(path, format!("line {}", i + 2), e.to_string()))?;
+        let rec =
+            rec.map_err(|e| IntakeError::object(path, format!("line {}", i + 2), e.to_string()))?;
         b.row(path, i, &rec)?;
     }
     Ok(b.finish())

@@ -90,8 +90,9 @@ const ATTACK_SOURCES: [&str; 3] = ["mitre-attack", "mitre-ics-attack", "mitre-mo
 /// Reads one object's JSON and checks its type and id: the errors name the
 /// object by its place in the file.
 fn check(path: &Path, i: usize, raw: &str, at: &dyn Fn() -> String) -> Result<Raw, IntakeError> {
-    let r: Raw = serde_json::from_str(raw)
-        .map_err(|e| IntakeError::object(path, format!("object #{}{}", i + 1, at()), e.to_string()))?;
+    let r: Raw = serde_json::from_str(raw).map_err(|e| {
+        IntakeError::object(path, format!("object #{}{}", i + 1, at()), e.to_string())
+    })?;
     let place = || {
         format!(
             "object #{} ({}){}",
@@ -241,137 +242,137 @@ fn convert(
     source: &str,
     opts: &Options,
 ) -> Result<Stated, IntakeError> {
-        let kind = r.kind.clone().unwrap_or_default();
-        let id = r.id.clone().unwrap_or_default();
-        let mut p = prov::base(opts, source);
-        p.first_seen = r.first_seen.clone().or_else(|| r.valid_from.clone());
-        p.last_seen = r.last_seen.clone().or_else(|| r.x_cairn_last_seen.clone());
-        if r.confidence.is_some() {
-            p.confidence = r.confidence;
-        }
-        if let Some(t) = r
-            .object_marking_refs
-            .iter()
-            .filter_map(|m| Tlp::from_marking_ref(m).or_else(|| markings.get(m.as_str()).copied()))
-            .max()
-        {
-            p.tlp = t;
-        }
-        let attack_ref = r.external_references.iter().find(|e| {
-            e.source_name
-                .as_deref()
-                .is_some_and(|s| ATTACK_SOURCES.contains(&s))
-        });
-        p.reference = attack_ref
-            .and_then(|e| e.url.clone())
-            .or_else(|| r.external_references.iter().find_map(|e| e.url.clone()))
-            .or(p.reference)
-            .or_else(|| Some(id.clone()));
-
-        if kind == "relationship" || kind == "sighting" {
-            let rel_type = if kind == "sighting" {
-                Some("sighting-of".to_string())
-            } else {
-                r.relationship_type.clone()
-            };
-            let src = if kind == "sighting" {
-                Some(id.clone())
-            } else {
-                r.source_ref.clone()
-            };
-            let tgt = if kind == "sighting" {
-                r.sighting_of_ref.clone()
-            } else {
-                r.target_ref.clone()
-            };
-            let (Some(rel_type), Some(source_ref), Some(target_ref)) = (rel_type, src, tgt) else {
-                return Err(IntakeError::object(
-                    path,
-                    format!("object #{} ({id})", i + 1),
-                    "relationship needs relationship_type, source_ref and target_ref",
-                ));
-            };
-            return Ok(Stated::Relation(Relation {
-                id,
-                rel_type,
-                source_ref,
-                target_ref,
-                description: r.description,
-                revoked: r.revoked,
-                deprecated: r.x_mitre_deprecated,
-                prov: p,
-                raw: raw.to_string(),
-            }));
-        }
-
-        let mut aliases = r.aliases;
-        aliases.extend(r.x_mitre_aliases);
-        let external_id = attack_ref
-            .and_then(|e| e.external_id.clone())
-            .or_else(|| {
-                (kind == "vulnerability")
-                    .then(|| {
-                        r.external_references
-                            .iter()
-                            .find_map(|e| e.external_id.clone())
-                    })
-                    .flatten()
-            })
-            .or_else(|| {
-                (kind == "x-mitre-tactic")
-                    .then(|| r.x_mitre_shortname.clone())
-                    .flatten()
-            });
-        let tactics = r
-            .kill_chain_phases
-            .iter()
-            .filter(|k| {
-                k.kill_chain_name
-                    .as_deref()
-                    .is_some_and(|n| n.starts_with("mitre"))
-            })
-            .filter_map(|k| k.phase_name.clone())
-            .collect();
-        let mut labels = r.labels;
-        labels.extend(r.indicator_types);
-        labels.extend(r.infrastructure_types);
-        labels.extend(r.primary_motivation);
-        labels.extend(
-            r.identity_class
-                .filter(|c| c == "class")
-                .map(|_| "sector".to_string()),
-        );
-        let observables = r
-            .pattern
+    let kind = r.kind.clone().unwrap_or_default();
+    let id = r.id.clone().unwrap_or_default();
+    let mut p = prov::base(opts, source);
+    p.first_seen = r.first_seen.clone().or_else(|| r.valid_from.clone());
+    p.last_seen = r.last_seen.clone().or_else(|| r.x_cairn_last_seen.clone());
+    if r.confidence.is_some() {
+        p.confidence = r.confidence;
+    }
+    if let Some(t) = r
+        .object_marking_refs
+        .iter()
+        .filter_map(|m| Tlp::from_marking_ref(m).or_else(|| markings.get(m.as_str()).copied()))
+        .max()
+    {
+        p.tlp = t;
+    }
+    let attack_ref = r.external_references.iter().find(|e| {
+        e.source_name
             .as_deref()
-            .map(pattern::observables_from_pattern)
-            .unwrap_or_default();
-        Ok(Stated::Object(Object {
+            .is_some_and(|s| ATTACK_SOURCES.contains(&s))
+    });
+    p.reference = attack_ref
+        .and_then(|e| e.url.clone())
+        .or_else(|| r.external_references.iter().find_map(|e| e.url.clone()))
+        .or(p.reference)
+        .or_else(|| Some(id.clone()));
+
+    if kind == "relationship" || kind == "sighting" {
+        let rel_type = if kind == "sighting" {
+            Some("sighting-of".to_string())
+        } else {
+            r.relationship_type.clone()
+        };
+        let src = if kind == "sighting" {
+            Some(id.clone())
+        } else {
+            r.source_ref.clone()
+        };
+        let tgt = if kind == "sighting" {
+            r.sighting_of_ref.clone()
+        } else {
+            r.target_ref.clone()
+        };
+        let (Some(rel_type), Some(source_ref), Some(target_ref)) = (rel_type, src, tgt) else {
+            return Err(IntakeError::object(
+                path,
+                format!("object #{} ({id})", i + 1),
+                "relationship needs relationship_type, source_ref and target_ref",
+            ));
+        };
+        return Ok(Stated::Relation(Relation {
             id,
-            kind,
-            name: r.name,
-            aliases,
+            rel_type,
+            source_ref,
+            target_ref,
             description: r.description,
-            external_id,
-            created: r.created,
-            modified: r.modified,
             revoked: r.revoked,
             deprecated: r.x_mitre_deprecated,
-            tactics,
-            labels,
-            country: r.country.map(|c| c.to_ascii_uppercase()),
-            sectors: r.sectors,
-            valid_until: r.valid_until,
-            observables,
-            references: r
-                .external_references
-                .into_iter()
-                .filter_map(|e| e.url)
-                .collect(),
             prov: p,
             raw: raw.to_string(),
-        }))
+        }));
     }
+
+    let mut aliases = r.aliases;
+    aliases.extend(r.x_mitre_aliases);
+    let external_id = attack_ref
+        .and_then(|e| e.external_id.clone())
+        .or_else(|| {
+            (kind == "vulnerability")
+                .then(|| {
+                    r.external_references
+                        .iter()
+                        .find_map(|e| e.external_id.clone())
+                })
+                .flatten()
+        })
+        .or_else(|| {
+            (kind == "x-mitre-tactic")
+                .then(|| r.x_mitre_shortname.clone())
+                .flatten()
+        });
+    let tactics = r
+        .kill_chain_phases
+        .iter()
+        .filter(|k| {
+            k.kill_chain_name
+                .as_deref()
+                .is_some_and(|n| n.starts_with("mitre"))
+        })
+        .filter_map(|k| k.phase_name.clone())
+        .collect();
+    let mut labels = r.labels;
+    labels.extend(r.indicator_types);
+    labels.extend(r.infrastructure_types);
+    labels.extend(r.primary_motivation);
+    labels.extend(
+        r.identity_class
+            .filter(|c| c == "class")
+            .map(|_| "sector".to_string()),
+    );
+    let observables = r
+        .pattern
+        .as_deref()
+        .map(pattern::observables_from_pattern)
+        .unwrap_or_default();
+    Ok(Stated::Object(Object {
+        id,
+        kind,
+        name: r.name,
+        aliases,
+        description: r.description,
+        external_id,
+        created: r.created,
+        modified: r.modified,
+        revoked: r.revoked,
+        deprecated: r.x_mitre_deprecated,
+        tactics,
+        labels,
+        country: r.country.map(|c| c.to_ascii_uppercase()),
+        sectors: r.sectors,
+        valid_until: r.valid_until,
+        observables,
+        references: r
+            .external_references
+            .into_iter()
+            .filter_map(|e| e.url)
+            .collect(),
+        prov: p,
+        raw: raw.to_string(),
+    }))
+}
 
 /// Why a walk over a bundle's objects stopped early.
 enum Stop {
@@ -592,7 +593,17 @@ impl StixStream {
         let reader = crate::stream::open_reader(path)?;
         let out = walk(reader, &mut |i, raw, line| {
             let stated = check(path, i, raw.get(), &|| format!(", ending at line {line}"))
-                .and_then(|r| convert(path, i, r, raw.get(), &self.markings, &self.source, &self.opts));
+                .and_then(|r| {
+                    convert(
+                        path,
+                        i,
+                        r,
+                        raw.get(),
+                        &self.markings,
+                        &self.source,
+                        &self.opts,
+                    )
+                });
             match stated {
                 Ok(s) => s.into_bundle(&mut batch),
                 Err(e) => {

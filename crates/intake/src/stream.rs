@@ -320,10 +320,7 @@ fn csv_error(path: &Path, i: usize, e: &csv::Error) -> IntakeError {
     match e.kind() {
         csv::ErrorKind::Utf8 { pos, .. } => IntakeError::object(
             path,
-            format!(
-                "line {}",
-                pos.as_ref().map_or(i as u64 + 2, |p| p.line())
-            ),
+            format!("line {}", pos.as_ref().map_or(i as u64 + 2, |p| p.line())),
             "invalid UTF-8",
         ),
         _ => IntakeError::object(path, format!("line {}", i + 2), e.to_string()),

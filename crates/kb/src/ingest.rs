@@ -576,8 +576,9 @@ impl<'t> Batches<'t> {
                 tx.last_insert_rowid()
             }
         };
-        let mut ins_name = tx
-            .prepare_cached("INSERT INTO names(object_id, norm, name, role) VALUES (?1, ?2, ?3, ?4)")?;
+        let mut ins_name = tx.prepare_cached(
+            "INSERT INTO names(object_id, norm, name, role) VALUES (?1, ?2, ?3, ?4)",
+        )?;
         let mut norms: HashSet<String> = HashSet::new();
         let named = o.name.iter().map(|n| (n, "primary"));
         let aliases = o.aliases.iter().map(|n| (n, "alias"));
@@ -589,8 +590,9 @@ impl<'t> Batches<'t> {
             }
         }
         if !o.observables.is_empty() {
-            let mut ins_obs = tx
-                .prepare_cached("INSERT INTO observables(object_id, kind, value) VALUES (?1, ?2, ?3)")?;
+            let mut ins_obs = tx.prepare_cached(
+                "INSERT INTO observables(object_id, kind, value) VALUES (?1, ?2, ?3)",
+            )?;
             for ob in &o.observables {
                 ins_obs.execute(params![rowid, ob.kind.as_str(), ob.value])?;
             }

@@ -24,9 +24,7 @@
 
 use crate::Withdraw;
 use crate::errors::KbError;
-use crate::ingest::{
-    Claim, IngestReport, bump_generation, claim_source, stamp, write_bundle,
-};
+use crate::ingest::{Claim, IngestReport, bump_generation, claim_source, stamp, write_bundle};
 use crate::{HuntIndicator, Store};
 use cairn_model::{
     Bundle, IndicatorKind, Object, Observable, Provenance, Tlp, deterministic_id, time,

@@ -270,7 +270,12 @@ fn statements(s: &Store) -> Vec<String> {
         .map(|x| format!("{x:?}"))
         .map(|x| x.split("last_ingested").next().unwrap_or("").to_string())
         .collect();
-    out.extend(s.hunt_indicators(true).unwrap().iter().map(|h| format!("{h:?}")));
+    out.extend(
+        s.hunt_indicators(true)
+            .unwrap()
+            .iter()
+            .map(|h| format!("{h:?}")),
+    );
     let p = s.actor("redhotel").unwrap().unwrap();
     out.push(format!("{:?}", p.indicator_counts));
     out
@@ -283,7 +288,9 @@ fn statements(s: &Store) -> Vec<String> {
 #[test]
 fn batches_are_one_ingest() {
     let a = actor("intrusion-set--9", "RedHotel", &[], "batched", None);
-    let mut objects: Vec<Object> = (0..10).map(|n| indicator(n, "2024-01-01T00:00:00Z", 50)).collect();
+    let mut objects: Vec<Object> = (0..10)
+        .map(|n| indicator(n, "2024-01-01T00:00:00Z", 50))
+        .collect();
     // A later version of indicator 2, in a later batch.
     objects.push(indicator(2, "2024-02-01T00:00:00Z", 90));
     objects.push(a);
@@ -295,7 +302,10 @@ fn batches_are_one_ingest() {
     let mut many = Store::open_in_memory().unwrap();
     let r2 = many
         .ingest_stream::<cairn_kb::errors::KbError>("batched", "test", None, None, |w| {
-            for (os, rs) in objects.chunks(3).zip(relations.chunks(3).chain(std::iter::repeat(&[][..]))) {
+            for (os, rs) in objects
+                .chunks(3)
+                .zip(relations.chunks(3).chain(std::iter::repeat(&[][..])))
+            {
                 w.write(os, rs)?;
             }
             Ok(())
@@ -308,10 +318,11 @@ fn batches_are_one_ingest() {
     // Batch 2 of a new version fails: nothing of batch 1 stays.
     let before = statements(&many);
     let g = many.generation().unwrap();
-    let failed = many.ingest_stream::<Box<dyn std::error::Error>>("batched", "test", None, None, |w| {
-        w.write(&[indicator(100, "2024-03-01T00:00:00Z", 10)], &[])?;
-        Err("object #4 is bad".into())
-    });
+    let failed =
+        many.ingest_stream::<Box<dyn std::error::Error>>("batched", "test", None, None, |w| {
+            w.write(&[indicator(100, "2024-03-01T00:00:00Z", 10)], &[])?;
+            Err("object #4 is bad".into())
+        });
     assert_eq!(failed.unwrap_err().to_string(), "object #4 is bad");
     assert_eq!(statements(&many), before);
     assert_eq!(many.generation().unwrap(), g);
@@ -320,11 +331,23 @@ fn batches_are_one_ingest() {
     // only it and its relationship).
     let r = many
         .ingest_stream::<cairn_kb::errors::KbError>("batched", "test", None, None, |w| {
-            let said: Vec<Object> = objects.iter().filter(|o| o.id != "indicator--5").cloned().collect();
-            let rels: Vec<Relation> = relations.iter().filter(|r| r.id != "relationship--5").cloned().collect();
+            let said: Vec<Object> = objects
+                .iter()
+                .filter(|o| o.id != "indicator--5")
+                .cloned()
+                .collect();
+            let rels: Vec<Relation> = relations
+                .iter()
+                .filter(|r| r.id != "relationship--5")
+                .cloned()
+                .collect();
             w.write(&said[..1], &[])?;
             w.write(&said[1..], &rels)
         })
         .unwrap();
-    assert_eq!((r.status.as_str(), r.added, r.changed, r.withdrawn), ("updated", 0, 0, 2), "{r:?}");
+    assert_eq!(
+        (r.status.as_str(), r.added, r.changed, r.withdrawn),
+        ("updated", 0, 0, 2),
+        "{r:?}"
+    );
 }

@@ -382,8 +382,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
                 let values: Box<dyn Iterator<Item = _>> = if format == Format::List {
                     list_lines(input)?
                 } else {
-                    csv_values(input, o)?
-                        .context("the CSV's columns changed while it was read")?
+                    csv_values(input, o)?.context("the CSV's columns changed while it was read")?
                 };
                 let values = values.map(|l| {
                     let l = l?;
