@@ -195,7 +195,7 @@ impl Store {
         if existed {
             report.status = "updated".into();
         }
-        let mut batches = Batches::new(&tx, source_id, &ts, report);
+        let mut batches = Batches::new(&tx, source_id, &ts, report)?;
         feed(&mut batches)?;
         let mut report = batches.finish(&withdraw)?;
         report.documents = head.documents.len();
@@ -466,6 +466,54 @@ pub struct Batches<'t> {
     /// the same id in the file wins, as it always did within one file).
     objects: HashMap<u128, Option<Box<str>>>,
     relations: HashSet<u128>,
+    /// The source had no statements before this delivery: only an id said
+    /// twice can have a stored row, so the others are not looked up.
+    fresh: bool,
+    sql: &'static Sql,
+}
+
+/// The statements a delivery runs, built once.
+struct Sql {
+    insert_object: String,
+    update_object: String,
+    insert_relation: String,
+    update_relation: String,
+    stored_object: String,
+    stored_relation: String,
+}
+
+fn sql() -> &'static Sql {
+    static SQL: std::sync::OnceLock<Sql> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        let stored = |table: &str| {
+            format!(
+                "SELECT id, hash, withdrawn_at IS NOT NULL, updated_at = ?3 FROM {table} \
+                 WHERE source_id = ?1 AND stix_id = ?2"
+            )
+        };
+        Sql {
+            insert_object: format!(
+                "INSERT INTO objects(source_id, stix_id, {OBJECT_COLS}, added_at, updated_at) \
+                 VALUES (?1, ?2, {}, ?25, ?25)",
+                placeholders(3, 22)
+            ),
+            update_object: format!(
+                "UPDATE objects SET ({OBJECT_COLS}, updated_at, withdrawn_at) = ({}, ?25, NULL) WHERE id = ?1",
+                placeholders(3, 22)
+            ),
+            insert_relation: format!(
+                "INSERT INTO relations(source_id, stix_id, {RELATION_COLS}, added_at, updated_at) \
+                 VALUES (?1, ?2, {}, ?16, ?16)",
+                placeholders(3, 13)
+            ),
+            update_relation: format!(
+                "UPDATE relations SET ({RELATION_COLS}, updated_at, withdrawn_at) = ({}, ?16, NULL) WHERE id = ?1",
+                placeholders(3, 13)
+            ),
+            stored_object: stored("objects"),
+            stored_relation: stored("relations"),
+        }
+    })
 }
 
 /// A stored row the delivery compares with: row id, content hash,
@@ -473,15 +521,30 @@ pub struct Batches<'t> {
 type StoredRow = (i64, i64, bool, bool);
 
 impl<'t> Batches<'t> {
-    fn new(tx: &'t Connection, source_id: i64, ts: &'t str, report: IngestReport) -> Batches<'t> {
-        Batches {
+    fn new(
+        tx: &'t Connection,
+        source_id: i64,
+        ts: &'t str,
+        report: IngestReport,
+    ) -> Result<Batches<'t>, KbError> {
+        let stored: bool = tx.query_row(
+            "SELECT EXISTS(SELECT 1 FROM objects WHERE source_id = ?1) \
+             OR EXISTS(SELECT 1 FROM relations WHERE source_id = ?1)",
+            [source_id],
+            |r| r.get(0),
+        )?;
+        // Every statement a delivery runs stays compiled (rusqlite keeps 16).
+        tx.set_prepared_statement_cache_capacity(64);
+        Ok(Batches {
             tx,
             source_id,
             ts,
             report,
             objects: HashMap::new(),
             relations: HashSet::new(),
-        }
+            fresh: !stored,
+            sql: sql(),
+        })
     }
 
     /// Writes one batch. Duplicate ids across batches are resolved as
@@ -506,10 +569,12 @@ impl<'t> Batches<'t> {
     }
 
     fn stored(&self, table: &str, stix_id: &str) -> Result<Option<StoredRow>, KbError> {
-        let mut q = self.tx.prepare_cached(&format!(
-            "SELECT id, hash, withdrawn_at IS NOT NULL, updated_at = ?3 FROM {table} \
-             WHERE source_id = ?1 AND stix_id = ?2"
-        ))?;
+        let sql = if table == "objects" {
+            &self.sql.stored_object
+        } else {
+            &self.sql.stored_relation
+        };
+        let mut q = self.tx.prepare_cached(sql)?;
         Ok(q.query_row(params![self.source_id, stix_id, self.ts], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })
@@ -518,19 +583,28 @@ impl<'t> Batches<'t> {
 
     fn write_object(&mut self, o: &Object) -> Result<(), KbError> {
         let key = id_key(&o.id);
-        match self.objects.get_mut(&key) {
+        let again = match self.objects.get_mut(&key) {
             // An earlier version of an id already written (or equal): skipped.
             Some(m) if o.modified.as_deref() <= m.as_deref() => return Ok(()),
-            Some(m) => *m = o.modified.as_deref().map(Into::into),
+            Some(m) => {
+                *m = o.modified.as_deref().map(Into::into);
+                true
+            }
             None => {
                 self.objects
                     .insert(key, o.modified.as_deref().map(Into::into));
+                false
             }
-        }
+        };
         let tx = self.tx;
         let ts = self.ts;
         let h = hash(o);
-        let rowid = match self.stored("objects", &o.id)? {
+        let stored = if self.fresh && !again {
+            None
+        } else {
+            self.stored("objects", &o.id)?
+        };
+        let rowid = match stored {
             Some((_, old, false, _)) if old == h => return Ok(()),
             Some((rowid, old, _, this_run)) => {
                 // A later version of an id this delivery wrote replaces it:
@@ -539,16 +613,13 @@ impl<'t> Batches<'t> {
                     tx.prepare_cached(HISTORY_OBJECT)?
                         .execute(params![rowid, "changed", ts])?;
                 }
-                tx.prepare_cached(&format!(
-                    "UPDATE objects SET ({OBJECT_COLS}, updated_at, withdrawn_at) = ({}, ?25, NULL) WHERE id = ?1",
-                    placeholders(3, 22)
-                ))?
-                .execute(params_from_iter(row_values(
-                    rowid,
-                    &o.id,
-                    object_values(o, h),
-                    ts,
-                )))?;
+                tx.prepare_cached(&self.sql.update_object)?
+                    .execute(params_from_iter(row_values(
+                        rowid,
+                        &o.id,
+                        object_values(o, h),
+                        ts,
+                    )))?;
                 tx.prepare_cached("DELETE FROM names WHERE object_id = ?1")?
                     .execute([rowid])?;
                 tx.prepare_cached("DELETE FROM observables WHERE object_id = ?1")?
@@ -561,17 +632,13 @@ impl<'t> Batches<'t> {
                 rowid
             }
             None => {
-                tx.prepare_cached(&format!(
-                    "INSERT INTO objects(source_id, stix_id, {OBJECT_COLS}, added_at, updated_at) \
-                     VALUES (?1, ?2, {}, ?25, ?25)",
-                    placeholders(3, 22)
-                ))?
-                .execute(params_from_iter(row_values(
-                    self.source_id,
-                    &o.id,
-                    object_values(o, h),
-                    ts,
-                )))?;
+                tx.prepare_cached(&self.sql.insert_object)?
+                    .execute(params_from_iter(row_values(
+                        self.source_id,
+                        &o.id,
+                        object_values(o, h),
+                        ts,
+                    )))?;
                 self.report.added += 1;
                 tx.last_insert_rowid()
             }
@@ -614,37 +681,35 @@ impl<'t> Batches<'t> {
         let tx = self.tx;
         let ts = self.ts;
         let h = hash(r);
-        match self.stored("relations", &r.id)? {
+        let stored = if self.fresh {
+            None
+        } else {
+            self.stored("relations", &r.id)?
+        };
+        match stored {
             Some((_, old, false, _)) if old == h => {}
             Some((rowid, old, _, _)) => {
                 if old != h {
                     tx.prepare_cached(HISTORY_RELATION)?
                         .execute(params![rowid, "changed", ts])?;
                 }
-                tx.prepare_cached(&format!(
-                    "UPDATE relations SET ({RELATION_COLS}, updated_at, withdrawn_at) = ({}, ?16, NULL) WHERE id = ?1",
-                    placeholders(3, 13)
-                ))?
-                .execute(params_from_iter(row_values(
-                    rowid,
-                    &r.id,
-                    relation_values(r, h),
-                    ts,
-                )))?;
+                tx.prepare_cached(&self.sql.update_relation)?
+                    .execute(params_from_iter(row_values(
+                        rowid,
+                        &r.id,
+                        relation_values(r, h),
+                        ts,
+                    )))?;
                 self.report.changed += 1;
             }
             None => {
-                tx.prepare_cached(&format!(
-                    "INSERT INTO relations(source_id, stix_id, {RELATION_COLS}, added_at, updated_at) \
-                     VALUES (?1, ?2, {}, ?16, ?16)",
-                    placeholders(3, 13)
-                ))?
-                .execute(params_from_iter(row_values(
-                    self.source_id,
-                    &r.id,
-                    relation_values(r, h),
-                    ts,
-                )))?;
+                tx.prepare_cached(&self.sql.insert_relation)?
+                    .execute(params_from_iter(row_values(
+                        self.source_id,
+                        &r.id,
+                        relation_values(r, h),
+                        ts,
+                    )))?;
                 self.report.added += 1;
             }
         }
@@ -721,7 +786,7 @@ pub(crate) fn write_bundle(
     report: &mut IngestReport,
 ) -> Result<(), KbError> {
     let start = IngestReport::empty(&report.source, &report.format, &report.status);
-    let mut b = Batches::new(tx, source_id, ts, start);
+    let mut b = Batches::new(tx, source_id, ts, start)?;
     b.write(&bundle.objects, &bundle.relations)?;
     let done = b.finish(withdraw)?;
     report.added += done.added;
