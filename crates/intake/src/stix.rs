@@ -178,6 +178,8 @@ impl Learned {
 }
 
 /// One statement of a bundle.
+// Short-lived: each is moved into a bundle as soon as it is made.
+#[allow(clippy::large_enum_variant)]
 enum Stated {
     Object(Object),
     Relation(Relation),

@@ -152,18 +152,13 @@ fn list_lines(
     })
 }
 
+/// A list's values, or a list-like CSV's, as they are read.
+type Values<'a> = Box<
+    dyn Iterator<Item = Result<cairn_intake::ListLine, cairn_intake::errors::IntakeError>> + 'a,
+>;
+
 /// A CSV input's values when its rows say nothing but a value and kind.
-fn csv_values<'a>(
-    input: &'a Input,
-    o: &Options,
-) -> anyhow::Result<
-    Option<
-        Box<
-            dyn Iterator<Item = Result<cairn_intake::ListLine, cairn_intake::errors::IntakeError>>
-                + 'a,
-        >,
-    >,
-> {
+fn csv_values<'a>(input: &'a Input, o: &Options) -> anyhow::Result<Option<Values<'a>>> {
     let name = Path::new(&input.name);
     Ok(match &input.stream {
         Some((p, _)) => cairn_intake::csv_values(name, cairn_intake::open_reader(p)?, o)?
