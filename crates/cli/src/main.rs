@@ -39,6 +39,13 @@ pub struct Global {
 #[derive(Subcommand)]
 enum Command {
     /// Load intel files (STIX, MISP galaxy/event/warninglist, CSV, lists, reports) into the store.
+    ///
+    /// Each file is stored in its own transaction, in the order given. Every file is
+    /// checked whole before anything is written, so one bad file stops the command with
+    /// the store unchanged. Large STIX bundles and CSV files are streamed: checked in a
+    /// first pass, then stored in batches of 5,000 statements, memory bounded by a batch.
+    /// One-per-line lists, and CSV whose columns give only the value (and its kind), are
+    /// stored in compact form.
     Ingest(cmd::ingest::Args),
     /// Show an actor's profile by any vendor's name, ATT&CK id or STIX id.
     Actor(cmd::actor::Args),

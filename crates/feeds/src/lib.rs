@@ -234,23 +234,40 @@ fn whole_file(
         last_modified: Some(body.last_modified),
         ..FeedSave::default()
     };
-    if kind == FeedKind::List {
-        // A list is kept in compact form, read line by line as it is stored.
-        let mut opts = opts;
+    // A list, or a CSV whose rows say only a value and its kind, is kept in
+    // compact form, read row by row as it is stored.
+    let parse_err = |source| FeedError::Parse {
+        url: feed.url.clone(),
+        source,
+    };
+    let values: Option<Box<dyn Iterator<Item = _>>> = match kind {
+        FeedKind::List => Some(Box::new(cairn_intake::list_lines(
+            url_path(&feed.url),
+            &bytes[..],
+        ))),
+        FeedKind::Csv => cairn_intake::csv_values(url_path(&feed.url), &bytes[..], &opts)
+            .map_err(parse_err)?
+            .map(|v| Box::new(v) as Box<dyn Iterator<Item = _>>),
+        _ => None,
+    };
+    if let Some(values) = values {
+        let mut opts = opts.clone();
         opts.source = Some(feed.name.clone());
         let info = cairn_intake::list_info(url_path(&feed.url), &opts);
+        let format = if kind == FeedKind::List {
+            cairn_intake::Format::List
+        } else {
+            cairn_intake::Format::Csv
+        };
         let head = cairn_kb::ListHead {
             source: info.source,
-            format: cairn_intake::Format::List.as_str().to_string(),
+            format: format.as_str().to_string(),
             actor: info.actor,
             prov: info.prov,
             labels: Vec::new(),
         };
-        let values = cairn_intake::list_lines(url_path(&feed.url), &bytes[..]).map(|l| {
-            let l = l.map_err(|source| FeedError::Parse {
-                url: feed.url.clone(),
-                source,
-            })?;
+        let values = values.map(|l| {
+            let l = l.map_err(parse_err)?;
             Ok(cairn_kb::ListValue::new(
                 l.observable.kind,
                 l.observable.value,

@@ -51,7 +51,11 @@ pub use asn::{AsnRows, asn_rows, open_asn_table};
 pub use cairn_extract::BenignFilter;
 pub use observe::{ObsFormat, observation_format, read_observations, read_observations_from};
 pub use pattern::observables_from_pattern;
-pub use stream::{ListInfo, ListLine, ListLines, digest_list, list_info, list_lines, open_list};
+pub use stix::{StixStream, open_stix};
+pub use stream::{
+    CsvValues, ListInfo, ListLine, ListLines, csv_batches, csv_values, digest_list, list_info,
+    list_lines, open_list, open_reader, read_head,
+};
 
 /// The format [`parse_bytes`] would read `bytes` as, under `path`'s name.
 pub fn detect_format(path: &Path, bytes: &[u8]) -> Format {

@@ -70,9 +70,10 @@ pub(crate) struct Linker {
     source: String,
     actor: Option<Object>,
     families: HashMap<String, Object>,
-    /// Indicator ids already added: a list of a million values must not be
-    /// searched once per value.
-    seen: std::collections::HashSet<String>,
+    /// Indicator ids already added (two 64-bit hashes of each): a list of a
+    /// million values must not be searched once per value, nor keep every
+    /// id's text.
+    seen: std::collections::HashSet<(u64, u64)>,
     pub(crate) bundle: Bundle,
 }
 
@@ -102,7 +103,7 @@ impl Linker {
         p: Provenance,
     ) {
         let id = deterministic_id("indicator", &[&self.source, obs.kind.as_str(), &obs.value]);
-        if !self.seen.insert(id.clone()) {
+        if !self.seen.insert(id_key(&id)) {
             return;
         }
         let pattern = obs.kind.stix_pattern(&obs.value);
@@ -167,6 +168,16 @@ impl Linker {
     }
 }
 
+/// Two independent 64-bit hashes of an id (SipHash under two fixed keys).
+fn id_key(id: &str) -> (u64, u64) {
+    use std::hash::{Hash, Hasher};
+    let mut a = std::collections::hash_map::DefaultHasher::new();
+    id.hash(&mut a);
+    let mut b = std::collections::hash_map::DefaultHasher::new();
+    (0x9e37_79b9_7f4a_7c15u64, id).hash(&mut b);
+    (a.finish(), b.finish())
+}
+
 /// The actor object a list's values indicate, as a statement of `source`.
 pub(crate) fn list_actor(opts: &Options, source: &str) -> Option<Object> {
     opts.actor.as_ref().map(|name| {
@@ -223,101 +234,154 @@ pub(crate) fn parse_list(path: &Path, text: &str, opts: &Options) -> Result<Bund
     Ok(linker.finish())
 }
 
-pub(crate) fn parse_csv(path: &Path, text: &str, opts: &Options) -> Result<Bundle, IntakeError> {
-    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-    let delim = if first.contains('\t') && !first.contains(',') {
+/// Which column of a CSV holds what: the caller's mapping, else the usual
+/// header names.
+pub(crate) struct CsvColumns {
+    value: usize,
+    kind: Option<usize>,
+    actor: Option<usize>,
+    first: Option<usize>,
+    last: Option<usize>,
+    conf: Option<usize>,
+    tlp: Option<usize>,
+    reference: Option<usize>,
+    role: Option<usize>,
+    family: Option<usize>,
+    desc: Option<usize>,
+}
+
+/// Tab-separated when the first line has tabs and no commas.
+pub(crate) fn csv_delimiter(first_line: &str) -> u8 {
+    if first_line.contains('\t') && !first_line.contains(',') {
         b'\t'
     } else {
         b','
-    };
-    let mut rdr = csv::ReaderBuilder::new()
+    }
+}
+
+pub(crate) fn csv_reader<R: std::io::Read>(delim: u8, r: R) -> csv::Reader<R> {
+    csv::ReaderBuilder::new()
         .delimiter(delim)
         .flexible(true)
         .comment(Some(b'#'))
-        .from_reader(text.as_bytes());
-    let headers: Vec<String> = rdr
-        .headers()
-        .map_err(|e| IntakeError::object(path, "header", e.to_string()))?
-        .iter()
-        .map(|h| h.trim().to_ascii_lowercase())
-        .collect();
-    let col = |names: &[&str]| headers.iter().position(|h| names.contains(&h.as_str()));
-    // A column the caller names must be there; it replaces the usual names.
-    let named = |given: &Option<String>| -> Result<Option<Option<usize>>, IntakeError> {
-        let Some(name) = given else { return Ok(None) };
-        let want = name.trim().to_ascii_lowercase();
-        match headers.iter().position(|h| *h == want) {
-            Some(i) => Ok(Some(Some(i))),
-            None => Err(IntakeError::object(
+        .from_reader(r)
+}
+
+impl CsvColumns {
+    pub(crate) fn from_header<R: std::io::Read>(
+        path: &Path,
+        rdr: &mut csv::Reader<R>,
+        opts: &Options,
+    ) -> Result<CsvColumns, IntakeError> {
+        let headers: Vec<String> = rdr
+            .headers()
+            .map_err(|e| IntakeError::object(path, "header", e.to_string()))?
+            .iter()
+            .map(|h| h.trim().to_ascii_lowercase())
+            .collect();
+        let col = |names: &[&str]| headers.iter().position(|h| names.contains(&h.as_str()));
+        // A column the caller names must be there; it replaces the usual names.
+        let named = |given: &Option<String>| -> Result<Option<Option<usize>>, IntakeError> {
+            let Some(name) = given else { return Ok(None) };
+            let want = name.trim().to_ascii_lowercase();
+            match headers.iter().position(|h| *h == want) {
+                Some(i) => Ok(Some(Some(i))),
+                None => Err(IntakeError::object(
+                    path,
+                    "header",
+                    format!(
+                        "no column `{name}` (the header has: {})",
+                        headers.join(", ")
+                    ),
+                )),
+            }
+        };
+        let mapped = &opts.columns;
+        let value_given = named(&mapped.value)?;
+        let kind_given = named(&mapped.kind)?;
+        let actor_given = named(&mapped.actor)?;
+        let first_given = named(&mapped.first_seen)?;
+        let comment_given = named(&mapped.comment)?;
+        let Some(value) = value_given.flatten().or_else(|| col(VALUE_COLUMNS)) else {
+            return Err(IntakeError::object(
                 path,
                 "header",
                 format!(
-                    "no column `{name}` (the header has: {})",
-                    headers.join(", ")
+                    "no indicator column (expected one of: {})",
+                    VALUE_COLUMNS.join(", ")
                 ),
-            )),
-        }
-    };
-    let mapped = &opts.columns;
-    let value_given = named(&mapped.value)?;
-    let kind_given = named(&mapped.kind)?;
-    let actor_given = named(&mapped.actor)?;
-    let first_given = named(&mapped.first_seen)?;
-    let comment_given = named(&mapped.comment)?;
-    let Some(value_col) = value_given.flatten().or_else(|| col(VALUE_COLUMNS)) else {
-        return Err(IntakeError::object(
-            path,
-            "header",
-            format!(
-                "no indicator column (expected one of: {})",
-                VALUE_COLUMNS.join(", ")
-            ),
-        ));
-    };
-    let type_col = kind_given.unwrap_or_else(|| {
-        col(&[
-            "type",
-            "kind",
-            "indicator_type",
-            "ioc_type",
-            "attribute_type",
-        ])
-    });
-    let actor_col = actor_given.unwrap_or_else(|| {
-        col(&[
-            "actor",
-            "threat_actor",
-            "group",
-            "intrusion_set",
-            "adversary",
-        ])
-    });
-    let first_col = first_given
-        .unwrap_or_else(|| col(&["first_seen", "firstseen", "first seen", "valid_from"]));
-    let last_col = col(&["last_seen", "lastseen", "last seen"]);
-    let conf_col = col(&["confidence"]);
-    let tlp_col = col(&["tlp"]);
-    let ref_col = col(&["reference", "ref", "link", "report"]);
-    let role_col = col(&["role", "tags", "label", "labels"]);
-    let family_col = col(&["family", "malware", "malware_family"]);
-    let desc_col = comment_given.unwrap_or_else(|| col(&["description", "comment", "notes"]));
-    let source = prov::source_name(opts, None, path);
-
-    // Rows may name different actors; one linker per actor.
-    let mut linkers: Vec<(Option<String>, Linker)> = Vec::new();
-    for (i, rec) in rdr.records().enumerate() {
-        let place = || format!("line {}", i + 2);
-        let rec = rec.map_err(|e| IntakeError::object(path, place(), e.to_string()))?;
-        let get = |c: Option<usize>| {
-            c.and_then(|c| rec.get(c))
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
+            ));
         };
-        let Some(raw_value) = get(Some(value_col)) else {
-            continue;
+        Ok(CsvColumns {
+            value,
+            kind: kind_given.unwrap_or_else(|| {
+                col(&[
+                    "type",
+                    "kind",
+                    "indicator_type",
+                    "ioc_type",
+                    "attribute_type",
+                ])
+            }),
+            actor: actor_given.unwrap_or_else(|| {
+                col(&[
+                    "actor",
+                    "threat_actor",
+                    "group",
+                    "intrusion_set",
+                    "adversary",
+                ])
+            }),
+            first: first_given
+                .unwrap_or_else(|| col(&["first_seen", "firstseen", "first seen", "valid_from"])),
+            last: col(&["last_seen", "lastseen", "last seen"]),
+            conf: col(&["confidence"]),
+            tlp: col(&["tlp"]),
+            reference: col(&["reference", "ref", "link", "report"]),
+            role: col(&["role", "tags", "label", "labels"]),
+            family: col(&["family", "malware", "malware_family"]),
+            desc: comment_given.unwrap_or_else(|| col(&["description", "comment", "notes"])),
+        })
+    }
+
+    /// Whether a row may say more than its value and kind (an actor, dates,
+    /// provenance, roles, a family, a comment): if not, every row says the
+    /// same thing and the CSV is a list.
+    pub(crate) fn per_row(&self) -> bool {
+        [
+            self.actor,
+            self.first,
+            self.last,
+            self.conf,
+            self.tlp,
+            self.reference,
+            self.role,
+            self.family,
+            self.desc,
+        ]
+        .iter()
+        .any(Option::is_some)
+    }
+
+    fn get<'r>(&self, rec: &'r csv::StringRecord, c: Option<usize>) -> Option<&'r str> {
+        c.and_then(|c| rec.get(c))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    }
+
+    /// A row's value: the observable and the value as written; `None` for a
+    /// row with no value.
+    pub(crate) fn value<'r>(
+        &self,
+        path: &Path,
+        place: &dyn Fn() -> String,
+        rec: &'r csv::StringRecord,
+    ) -> Result<Option<(Observable, &'r str)>, IntakeError> {
+        let Some(raw_value) = self.get(rec, Some(self.value)) else {
+            return Ok(None);
         };
         let clean = refang_token(raw_value);
-        let kind = match get(type_col) {
+        let kind = match self.get(rec, self.kind) {
             Some(t) => t
                 .parse::<IndicatorKind>()
                 .map_err(|e| IntakeError::object(path, place(), e))?,
@@ -329,37 +393,77 @@ pub(crate) fn parse_csv(path: &Path, text: &str, opts: &Options) -> Result<Bundl
                 )
             })?,
         };
-        let mut p = prov::base(opts, &source);
-        p.first_seen = get(first_col).map(str::to_string);
-        p.last_seen = get(last_col).map(str::to_string);
-        if let Some(c) = get(conf_col) {
+        Ok(Some((Observable::new(kind, &clean), raw_value)))
+    }
+}
+
+/// Statements of a CSV built row by row: one linker per actor, drained into
+/// batches as they fill.
+pub(crate) struct CsvBuilder<'o> {
+    opts: &'o Options,
+    source: String,
+    cols: CsvColumns,
+    linkers: Vec<(Option<String>, Linker)>,
+    pending: usize,
+}
+
+impl<'o> CsvBuilder<'o> {
+    pub(crate) fn new(opts: &'o Options, source: String, cols: CsvColumns) -> CsvBuilder<'o> {
+        CsvBuilder {
+            opts,
+            source,
+            cols,
+            linkers: Vec::new(),
+            pending: 0,
+        }
+    }
+
+    /// Adds row `i` (from 0, after the header).
+    pub(crate) fn row(
+        &mut self,
+        path: &Path,
+        i: usize,
+        rec: &csv::StringRecord,
+    ) -> Result<(), IntakeError> {
+        let place = || format!("line {}", i + 2);
+        let cols = &self.cols;
+        let Some((obs, raw_value)) = cols.value(path, &place, rec)? else {
+            return Ok(());
+        };
+        let opts = self.opts;
+        let mut p = prov::base(opts, &self.source);
+        p.first_seen = cols.get(rec, cols.first).map(str::to_string);
+        p.last_seen = cols.get(rec, cols.last).map(str::to_string);
+        if let Some(c) = cols.get(rec, cols.conf) {
             p.confidence = Some(c.parse::<u8>().ok().filter(|c| *c <= 100).ok_or_else(|| {
                 IntakeError::object(path, place(), format!("confidence `{c}` is not 0–100"))
             })?);
         }
-        if let Some(t) = get(tlp_col) {
+        if let Some(t) = cols.get(rec, cols.tlp) {
             p.tlp = t
                 .parse()
                 .map_err(|e: String| IntakeError::object(path, place(), e))?;
         }
-        if let Some(r) = get(ref_col) {
+        if let Some(r) = cols.get(rec, cols.reference) {
             p.reference = Some(r.to_string());
         }
-        let actor = get(actor_col)
+        let actor = cols
+            .get(rec, cols.actor)
             .map(str::to_string)
             .or_else(|| opts.actor.clone());
-        let idx = match linkers.iter().position(|(a, _)| *a == actor) {
+        let idx = match self.linkers.iter().position(|(a, _)| *a == actor) {
             Some(i) => i,
             None => {
                 let o = Options {
                     actor: actor.clone(),
                     ..opts.clone()
                 };
-                linkers.push((actor, Linker::new(&o, &source)));
-                linkers.len() - 1
+                self.linkers.push((actor, Linker::new(&o, &self.source)));
+                self.linkers.len() - 1
             }
         };
-        let labels = get(role_col)
+        let labels = cols
+            .get(rec, cols.role)
             .map(|r| {
                 r.split([';', '|'])
                     .map(|s| s.trim().to_ascii_lowercase())
@@ -367,25 +471,62 @@ pub(crate) fn parse_csv(path: &Path, text: &str, opts: &Options) -> Result<Bundl
                     .collect()
             })
             .unwrap_or_default();
-        linkers[idx].1.add(
-            Observable::new(kind, &clean),
-            raw_value,
-            labels,
-            get(family_col),
-            get(desc_col).map(str::to_string),
-            p,
-        );
+        let family = cols.get(rec, cols.family);
+        let desc = cols.get(rec, cols.desc).map(str::to_string);
+        let linker = &mut self.linkers[idx].1;
+        let before = linker.bundle.objects.len() + linker.bundle.relations.len();
+        linker.add(obs, raw_value, labels, family, desc, p);
+        self.pending += linker.bundle.objects.len() + linker.bundle.relations.len() - before;
+        Ok(())
     }
-    let mut out = Bundle {
-        source: source.clone(),
-        ..Bundle::default()
-    };
-    for (_, l) in linkers {
-        let b = l.finish();
-        out.objects.extend(b.objects);
-        out.relations.extend(b.relations);
+
+    /// Statements added since the last drain.
+    pub(crate) fn pending(&self) -> usize {
+        self.pending
     }
-    Ok(out)
+
+    /// Takes the indicators and relationships added so far (the actors and
+    /// families come at the end, once all their links are known).
+    pub(crate) fn drain(&mut self) -> Bundle {
+        let mut out = Bundle {
+            source: self.source.clone(),
+            ..Bundle::default()
+        };
+        for (_, l) in &mut self.linkers {
+            out.objects.append(&mut l.bundle.objects);
+            out.relations.append(&mut l.bundle.relations);
+        }
+        self.pending = 0;
+        out
+    }
+
+    /// The rest: everything not drained, with the actors and families.
+    pub(crate) fn finish(self) -> Bundle {
+        let mut out = Bundle {
+            source: self.source.clone(),
+            ..Bundle::default()
+        };
+        for (_, l) in self.linkers {
+            let b = l.finish();
+            out.objects.extend(b.objects);
+            out.relations.extend(b.relations);
+        }
+        out
+    }
+}
+
+pub(crate) fn parse_csv(path: &Path, text: &str, opts: &Options) -> Result<Bundle, IntakeError> {
+    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let mut rdr = csv_reader(csv_delimiter(first), text.as_bytes());
+    let cols = CsvColumns::from_header(path, &mut rdr, opts)?;
+    let source = prov::source_name(opts, None, path);
+    let mut b = CsvBuilder::new(opts, source, cols);
+    for (i, rec) in rdr.records().enumerate() {
+        let rec =
+            rec.map_err(|e| IntakeError::object(path, format!("line {}", i + 2), e.to_string()))?;
+        b.row(path, i, &rec)?;
+    }
+    Ok(b.finish())
 }
 
 pub(crate) fn truncate(s: &str) -> String {

@@ -6,7 +6,7 @@
 use crate::errors::IntakeError;
 use crate::lists::{refang_token, truncate};
 use crate::{Options, lists, prov};
-use cairn_model::{IndicatorKind, Object, Observable, Provenance};
+use cairn_model::{Bundle, IndicatorKind, Object, Observable, Provenance};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
@@ -56,13 +56,18 @@ pub struct ListLines<R> {
 
 /// A list file, gzip or plain, read as it is iterated.
 pub fn open_list(path: &Path) -> Result<ListLines<Box<dyn BufRead>>, IntakeError> {
+    Ok(list_lines(path, open_reader(path)?))
+}
+
+/// A file, gzip or plain, as a buffered reader of its content.
+pub fn open_reader(path: &Path) -> Result<Box<dyn BufRead>, IntakeError> {
     let io = |source| IntakeError::Io {
         path: path.to_path_buf(),
         source,
     };
     let mut file = BufReader::with_capacity(1 << 16, std::fs::File::open(path).map_err(io)?);
     let gz = file.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
-    let reader: Box<dyn BufRead> = if gz {
+    let mut reader: Box<dyn BufRead> = if gz {
         Box::new(BufReader::with_capacity(
             1 << 16,
             flate2::read::MultiGzDecoder::new(file),
@@ -70,7 +75,11 @@ pub fn open_list(path: &Path) -> Result<ListLines<Box<dyn BufRead>>, IntakeError
     } else {
         Box::new(file)
     };
-    Ok(list_lines(path, reader))
+    // A byte-order mark is not content (the whole-file readers drop it too).
+    if reader.fill_buf().map_err(io)?.starts_with(b"\xef\xbb\xbf") {
+        reader.consume(3);
+    }
+    Ok(reader)
 }
 
 /// The values of a list read from `reader`; `path` names it in errors.
@@ -168,6 +177,176 @@ pub fn digest_list(path: &Path, mut sink: impl FnMut(&[u8])) -> Result<(), Intak
         }
         sink(&buf[..n]);
     }
+}
+
+/// A CSV's first bytes up to and including its first non-empty line (which
+/// says the delimiter), put back in front of the rest.
+type Rejoined<R> = std::io::Chain<std::io::Cursor<Vec<u8>>, R>;
+
+fn open_csv<R: BufRead>(
+    path: &Path,
+    mut reader: R,
+) -> Result<csv::Reader<Rejoined<R>>, IntakeError> {
+    let mut head = Vec::new();
+    let first = loop {
+        let start = head.len();
+        let n = reader
+            .read_until(b'\n', &mut head)
+            .map_err(|source| IntakeError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        let line = String::from_utf8_lossy(&head[start..]);
+        if n == 0 || !line.trim().is_empty() {
+            break line.into_owned();
+        }
+    };
+    let delim = lists::csv_delimiter(first.trim_start_matches('\u{feff}'));
+    let bom = usize::from(head.starts_with(b"\xef\xbb\xbf")) * 3;
+    head.drain(..bom);
+    Ok(lists::csv_reader(
+        delim,
+        std::io::Cursor::new(head).chain(reader),
+    ))
+}
+
+/// The values of a CSV whose rows say nothing but a value (and its kind),
+/// read row by row like a list (see [`list_lines`]); `Ok(None)` when its
+/// columns give rows more to say (an actor, dates, provenance, roles, a
+/// family, a comment), which [`csv_batches`] reads instead.
+pub fn csv_values<R: BufRead>(
+    path: &Path,
+    reader: R,
+    opts: &Options,
+) -> Result<Option<CsvValues<Rejoined<R>>>, IntakeError> {
+    let mut rdr = open_csv(path, reader)?;
+    let cols = lists::CsvColumns::from_header(path, &mut rdr, opts)?;
+    if cols.per_row() {
+        return Ok(None);
+    }
+    Ok(Some(CsvValues {
+        path: path.to_path_buf(),
+        rdr,
+        cols,
+        rec: csv::StringRecord::new(),
+        index: 0,
+        failed: false,
+    }))
+}
+
+/// The values of a list-like CSV, one per `next()`; the first bad row is an
+/// error naming its line.
+pub struct CsvValues<R> {
+    path: PathBuf,
+    rdr: csv::Reader<R>,
+    cols: lists::CsvColumns,
+    rec: csv::StringRecord,
+    index: usize,
+    failed: bool,
+}
+
+impl<R: Read> Iterator for CsvValues<R> {
+    type Item = Result<ListLine, IntakeError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.failed {
+            let i = self.index;
+            self.index += 1;
+            let place = || format!("line {}", i + 2);
+            match self.rdr.read_record(&mut self.rec) {
+                Ok(false) => return None,
+                Ok(true) => {}
+                Err(e) => {
+                    self.failed = true;
+                    return Some(Err(csv_error(&self.path, i, &e)));
+                }
+            }
+            match self.cols.value(&self.path, &place, &self.rec) {
+                Ok(None) => continue,
+                Ok(Some((observable, written))) => {
+                    return Some(Ok(ListLine {
+                        line: i + 2,
+                        written: written.to_string(),
+                        observable,
+                    }));
+                }
+                Err(e) => {
+                    self.failed = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+        None
+    }
+}
+
+/// A CSV's statements (rows with their own actor, dates, provenance…),
+/// handed to `sink` in bundles of about `size` statements as the rows are
+/// read: the indicators and their links first, the actors and families
+/// they name last. The first error, the sink's or a row's, ends it. The
+/// statements are those [`crate::parse_bytes`] gives, under the source
+/// [`list_info`] names.
+pub fn csv_batches<R: BufRead, E: From<IntakeError>>(
+    path: &Path,
+    reader: R,
+    opts: &Options,
+    size: usize,
+    mut sink: impl FnMut(Bundle) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut rdr = open_csv(path, reader)?;
+    let cols = lists::CsvColumns::from_header(path, &mut rdr, opts)?;
+    let source = prov::source_name(opts, None, path);
+    let mut b = lists::CsvBuilder::new(opts, source, cols);
+    let mut rec = csv::StringRecord::new();
+    let mut i = 0;
+    loop {
+        let more = rdr
+            .read_record(&mut rec)
+            .map_err(|e| csv_error(path, i, &e))?;
+        if !more {
+            break;
+        }
+        b.row(path, i, &rec)?;
+        i += 1;
+        if b.pending() >= size {
+            sink(with_format(b.drain()))?;
+        }
+    }
+    sink(with_format(b.finish()))
+}
+
+/// A row the CSV reader refused, named by its line.
+fn csv_error(path: &Path, i: usize, e: &csv::Error) -> IntakeError {
+    match e.kind() {
+        csv::ErrorKind::Utf8 { pos, .. } => IntakeError::object(
+            path,
+            format!("line {}", pos.as_ref().map_or(i as u64 + 2, |p| p.line())),
+            "invalid UTF-8",
+        ),
+        _ => IntakeError::object(path, format!("line {}", i + 2), e.to_string()),
+    }
+}
+
+fn with_format(mut b: Bundle) -> Bundle {
+    b.format = crate::Format::Csv.as_str().to_string();
+    b
+}
+
+/// Up to `limit` bytes of a file's content (decompressed), and whether that
+/// is all of it: enough to detect its format without reading it whole.
+pub fn read_head(path: &Path, limit: usize) -> Result<(Vec<u8>, bool), IntakeError> {
+    let mut reader = open_reader(path)?;
+    let mut head = Vec::new();
+    (&mut reader)
+        .take(limit as u64 + 1)
+        .read_to_end(&mut head)
+        .map_err(|e| IntakeError::Format {
+            path: path.to_path_buf(),
+            message: format!("cannot read it: {e}"),
+        })?;
+    let whole = head.len() <= limit;
+    head.truncate(limit);
+    Ok((head, whole))
 }
 
 #[cfg(test)]

@@ -10,9 +10,9 @@ use crate::errors::KbError;
 use crate::withdraw::Withdraw;
 use crate::{Store, now};
 use cairn_model::time;
-use cairn_model::{Bundle, Object, Relation, normalize_name};
+use cairn_model::{Bundle, Object, Relation, Tlp, normalize_name};
 use rusqlite::types::Value;
-use rusqlite::{OptionalExtension, Transaction, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_iter};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
@@ -51,15 +51,15 @@ pub struct IngestReport {
 }
 
 impl IngestReport {
-    fn from_bundle(b: &Bundle, status: &str) -> IngestReport {
+    pub(crate) fn empty(source: &str, format: &str, status: &str) -> IngestReport {
         IngestReport {
-            source: b.source.clone(),
-            format: b.format.clone(),
+            source: source.to_string(),
+            format: format.to_string(),
             status: status.into(),
-            objects: b.objects.len(),
-            relationships: b.relations.len(),
-            indicators: b.indicator_count(),
-            documents: b.documents.len(),
+            objects: 0,
+            relationships: 0,
+            indicators: 0,
+            documents: 0,
             added: 0,
             changed: 0,
             withdrawn: 0,
@@ -75,27 +75,6 @@ fn hash<T: Serialize>(v: &T) -> i64 {
 
 fn json_list(v: &[String]) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
-}
-
-/// Later STIX versions of one id win inside a single file.
-fn latest<T>(
-    items: &[T],
-    id: impl Fn(&T) -> &str,
-    modified: impl Fn(&T) -> Option<&str>,
-) -> Vec<&T> {
-    let mut pos: HashMap<&str, usize> = HashMap::with_capacity(items.len());
-    let mut out: Vec<&T> = Vec::with_capacity(items.len());
-    for it in items {
-        match pos.get(id(it)) {
-            Some(&i) if modified(out[i]) >= modified(it) => {}
-            Some(&i) => out[i] = it,
-            None => {
-                pos.insert(id(it), out.len());
-                out.push(it);
-            }
-        }
-    }
-    out
 }
 
 impl Store {
@@ -117,7 +96,8 @@ impl Store {
 
     /// Stores everything a source said, in one transaction. `file` and
     /// `fingerprint` (a digest of the input and the options that shaped it)
-    /// are recorded so an identical re-ingest is recognised.
+    /// are recorded so an identical re-ingest is recognised. The one-batch
+    /// case of [`Store::ingest_stream`].
     pub fn ingest(
         &mut self,
         bundle: &Bundle,
@@ -125,6 +105,37 @@ impl Store {
         fingerprint: Option<&str>,
     ) -> Result<IngestReport, KbError> {
         self.ingest_with(bundle, file, fingerprint, Withdraw::Unsaid, &mut |_| Ok(()))
+    }
+
+    /// Stores a source delivered in batches, in one transaction, with the
+    /// semantics of [`Store::ingest`]: `feed` hands each batch to
+    /// [`Batches::write`]; when it returns, what the source no longer says is
+    /// withdrawn and the transaction commits. An error from `feed` (a bad
+    /// object in batch N) rolls everything back. Memory is bounded by a batch
+    /// and 128-bit keys of the ids already written, not by the source. If
+    /// `fingerprint` shows the same input again, `feed` is not called.
+    pub fn ingest_stream<E: From<KbError>>(
+        &mut self,
+        source: &str,
+        format: &str,
+        file: Option<&str>,
+        fingerprint: Option<&str>,
+        feed: impl FnOnce(&mut Batches) -> Result<(), E>,
+    ) -> Result<IngestReport, E> {
+        let head = Head {
+            source,
+            format,
+            documents: &[],
+            documents_tlp: Tlp::Clear,
+        };
+        self.ingest_core(
+            &head,
+            file,
+            fingerprint,
+            Withdraw::Unsaid,
+            feed,
+            &mut |_| Ok(()),
+        )
     }
 
     /// [`Store::ingest`], withdrawing only what `withdraw` covers, with
@@ -138,43 +149,85 @@ impl Store {
         withdraw: Withdraw,
         also: &mut dyn FnMut(&Transaction) -> Result<(), KbError>,
     ) -> Result<IngestReport, KbError> {
+        let head = Head {
+            source: &bundle.source,
+            format: &bundle.format,
+            documents: &bundle.documents,
+            documents_tlp: bundle.documents_tlp,
+        };
+        self.ingest_core(
+            &head,
+            file,
+            fingerprint,
+            withdraw,
+            |b: &mut Batches| b.write(&bundle.objects, &bundle.relations),
+            also,
+        )
+    }
+
+    fn ingest_core<E: From<KbError>>(
+        &mut self,
+        head: &Head,
+        file: Option<&str>,
+        fingerprint: Option<&str>,
+        withdraw: Withdraw,
+        feed: impl FnOnce(&mut Batches) -> Result<(), E>,
+        also: &mut dyn FnMut(&Transaction) -> Result<(), KbError>,
+    ) -> Result<IngestReport, E> {
         // IMMEDIATE: the write lock is held from the start, so the stamp read
         // below is the latest and no other writer can interleave.
         let tx = self
             .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(KbError::from)?;
         let ts = stamp(&tx)?;
+        let mut report = IngestReport::empty(head.source, head.format, "new");
         let (source_id, existed) =
-            match claim_source(&tx, &bundle.source, &bundle.format, file, fingerprint, &ts)? {
+            match claim_source(&tx, head.source, head.format, file, fingerprint, &ts)? {
                 Claim::Unchanged => {
                     also(&tx)?;
-                    tx.commit()?;
-                    return Ok(IngestReport::from_bundle(bundle, "unchanged"));
+                    tx.commit().map_err(KbError::from)?;
+                    report.status = "unchanged".into();
+                    return Ok(report);
                 }
                 Claim::Write { id, existed } => (id, existed),
             };
-        let mut report = IngestReport::from_bundle(bundle, if existed { "updated" } else { "new" });
-        write_objects(&tx, source_id, bundle, &ts, &withdraw, &mut report)?;
-        write_relations(&tx, source_id, bundle, &ts, &withdraw, &mut report)?;
-        // A partial delivery (a feed page) carries no documents to replace.
-        if withdraw.is_unsaid() || !bundle.documents.is_empty() {
-            tx.execute("DELETE FROM documents WHERE source_id = ?1", [source_id])?;
+        if existed {
+            report.status = "updated".into();
         }
-        for (name, body) in &bundle.documents {
+        let mut batches = Batches::new(&tx, source_id, &ts, report)?;
+        feed(&mut batches)?;
+        let mut report = batches.finish(&withdraw)?;
+        report.documents = head.documents.len();
+        // A partial delivery (a feed page) carries no documents to replace.
+        if withdraw.is_unsaid() || !head.documents.is_empty() {
+            tx.execute("DELETE FROM documents WHERE source_id = ?1", [source_id])
+                .map_err(KbError::from)?;
+        }
+        for (name, body) in head.documents {
             tx.execute(
                 "INSERT OR REPLACE INTO documents(source_id, name, body, tlp) VALUES (?1, ?2, ?3, ?4)",
-                params![source_id, name, body, bundle.documents_tlp.as_str()],
-            )?;
+                params![source_id, name, body, head.documents_tlp.as_str()],
+            )
+            .map_err(KbError::from)?;
         }
-        if report.added + report.changed + report.withdrawn > 0 || !bundle.documents.is_empty() {
+        if report.added + report.changed + report.withdrawn > 0 || !head.documents.is_empty() {
             bump_generation(&tx)?;
         } else if existed {
             report.status = "unchanged".into();
         }
         also(&tx)?;
-        tx.commit()?;
+        tx.commit().map_err(KbError::from)?;
         Ok(report)
     }
+}
+
+/// What a delivery shares besides its statements.
+struct Head<'a> {
+    source: &'a str,
+    format: &'a str,
+    documents: &'a [(String, String)],
+    documents_tlp: Tlp,
 }
 
 /// What [`claim_source`] found.
@@ -368,124 +421,231 @@ fn relation_values(r: &Relation, h: i64) -> Vec<Value> {
     ]
 }
 
-/// A source's stored rows the ingest compares with (STIX id → row id,
-/// content hash, withdrawn): all of them for a whole delivery; for a partial
-/// one only those it carries or may withdraw, so a feed page costs its own
-/// size, not the source's.
-fn stored_rows<'a>(
-    tx: &Transaction,
-    table: &str,
-    source_id: i64,
-    withdraw: &Withdraw<'a>,
-    delivered: impl Iterator<Item = &'a str>,
-) -> Result<HashMap<String, (i64, i64, bool)>, KbError> {
-    let cols = "stix_id, id, hash, withdrawn_at IS NOT NULL";
-    let mut stored = HashMap::new();
-    let mut read = |rows: rusqlite::Rows| -> Result<(), KbError> {
-        let mut rows = rows;
-        while let Some(r) = rows.next()? {
-            stored.insert(r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?, r.get(3)?));
-        }
-        Ok(())
-    };
-    match withdraw {
-        Withdraw::Unsaid => {
-            let mut q = tx.prepare(&format!("SELECT {cols} FROM {table} WHERE source_id = ?1"))?;
-            read(q.query([source_id])?)?;
-        }
-        Withdraw::Only(ids) => {
-            let mut wanted: Vec<&str> = ids.iter().map(String::as_str).collect();
-            wanted.extend(delivered);
-            wanted.sort_unstable();
-            wanted.dedup();
-            let mut q = tx.prepare(&format!(
-                "SELECT {cols} FROM {table} WHERE source_id = ?1 AND stix_id = ?2"
-            ))?;
-            for id in wanted {
-                read(q.query(params![source_id, id])?)?;
+/// Later STIX versions of one id win inside a batch (the whole file when it
+/// is one): only the winner is compared with the stored row. Across batches
+/// [`Batches`] applies the same rule as they come, so a file whose later
+/// batch reverts an id's earlier, changed version counts it as changed.
+fn latest<T>(
+    items: &[T],
+    id: impl Fn(&T) -> &str,
+    modified: impl Fn(&T) -> Option<&str>,
+) -> Vec<&T> {
+    let mut pos: HashMap<&str, usize> = HashMap::with_capacity(items.len());
+    let mut out: Vec<&T> = Vec::with_capacity(items.len());
+    for it in items {
+        match pos.get(id(it)) {
+            Some(&i) if modified(out[i]) >= modified(it) => {}
+            Some(&i) => out[i] = it,
+            None => {
+                pos.insert(id(it), out.len());
+                out.push(it);
             }
         }
     }
-    Ok(stored)
+    out
 }
 
-pub(crate) fn write_objects(
-    tx: &Transaction,
-    source_id: i64,
-    bundle: &Bundle,
-    ts: &str,
-    withdraw: &Withdraw,
-    report: &mut IngestReport,
-) -> Result<(), KbError> {
-    let stored = stored_rows(
-        tx,
-        "objects",
-        source_id,
-        withdraw,
-        bundle.objects.iter().map(|o| o.id.as_str()),
-    )?;
-    // Both statements take the same column list, so one value list serves both.
-    let mut insert = tx.prepare(&format!(
-        "INSERT INTO objects(source_id, stix_id, {OBJECT_COLS}, added_at, updated_at) \
-         VALUES (?1, ?2, {}, ?25, ?25)",
-        placeholders(3, 22)
-    ))?;
-    let mut update = tx.prepare(&format!(
-        "UPDATE objects SET ({OBJECT_COLS}, updated_at, withdrawn_at) = ({}, ?25, NULL) WHERE id = ?1",
-        placeholders(3, 22)
-    ))?;
-    let mut history = tx.prepare(
-        "INSERT INTO history(source_id, stix_id, change, raw, superseded_at, tlp) \
-         SELECT source_id, stix_id, ?2, raw, ?3, tlp FROM objects WHERE id = ?1",
-    )?;
-    let mut del_names = tx.prepare("DELETE FROM names WHERE object_id = ?1")?;
-    let mut del_obs = tx.prepare("DELETE FROM observables WHERE object_id = ?1")?;
-    let mut del_fts = tx.prepare("DELETE FROM fts WHERE rowid = ?1")?;
-    let mut ins_name =
-        tx.prepare("INSERT INTO names(object_id, norm, name, role) VALUES (?1, ?2, ?3, ?4)")?;
-    let mut ins_obs =
-        tx.prepare("INSERT INTO observables(object_id, kind, value) VALUES (?1, ?2, ?3)")?;
-    let mut ins_fts =
-        tx.prepare("INSERT INTO fts(rowid, name, aliases, description) VALUES (?1, ?2, ?3, ?4)")?;
+/// A key for an id already written by this delivery: 128 bits of it, so a
+/// million ids cost 16 bytes each, not their text.
+fn id_key(id: &str) -> u128 {
+    xxhash_rust::xxh3::xxh3_128(id.as_bytes())
+}
 
-    let mut seen: HashSet<&str> = HashSet::with_capacity(bundle.objects.len());
-    for o in latest(
-        &bundle.objects,
-        |o: &Object| &o.id,
-        |o| o.modified.as_deref(),
-    ) {
-        seen.insert(&o.id);
+/// A delivery being written, batch by batch, inside one transaction (see
+/// [`Store::ingest_stream`]). Each statement is compared with the stored row
+/// of the same id (unchanged: untouched; changed: the previous version kept
+/// in `history`); what the delivery does not say is withdrawn when it ends.
+/// Relationships are stored by the ids they name, so one may point at an
+/// object of another batch.
+pub struct Batches<'t> {
+    tx: &'t Connection,
+    source_id: i64,
+    ts: &'t str,
+    report: IngestReport,
+    /// Objects already written: key → their `modified` (a later version of
+    /// the same id in the file wins, as it always did within one file).
+    objects: HashMap<u128, Option<Box<str>>>,
+    relations: HashSet<u128>,
+    /// The source had no statements before this delivery: only an id said
+    /// twice can have a stored row, so the others are not looked up.
+    fresh: bool,
+    sql: &'static Sql,
+}
+
+/// The statements a delivery runs, built once.
+struct Sql {
+    insert_object: String,
+    update_object: String,
+    insert_relation: String,
+    update_relation: String,
+    stored_object: String,
+    stored_relation: String,
+}
+
+fn sql() -> &'static Sql {
+    static SQL: std::sync::OnceLock<Sql> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        let stored = |table: &str| {
+            format!(
+                "SELECT id, hash, withdrawn_at IS NOT NULL, updated_at = ?3 FROM {table} \
+                 WHERE source_id = ?1 AND stix_id = ?2"
+            )
+        };
+        Sql {
+            insert_object: format!(
+                "INSERT INTO objects(source_id, stix_id, {OBJECT_COLS}, added_at, updated_at) \
+                 VALUES (?1, ?2, {}, ?25, ?25)",
+                placeholders(3, 22)
+            ),
+            update_object: format!(
+                "UPDATE objects SET ({OBJECT_COLS}, updated_at, withdrawn_at) = ({}, ?25, NULL) WHERE id = ?1",
+                placeholders(3, 22)
+            ),
+            insert_relation: format!(
+                "INSERT INTO relations(source_id, stix_id, {RELATION_COLS}, added_at, updated_at) \
+                 VALUES (?1, ?2, {}, ?16, ?16)",
+                placeholders(3, 13)
+            ),
+            update_relation: format!(
+                "UPDATE relations SET ({RELATION_COLS}, updated_at, withdrawn_at) = ({}, ?16, NULL) WHERE id = ?1",
+                placeholders(3, 13)
+            ),
+            stored_object: stored("objects"),
+            stored_relation: stored("relations"),
+        }
+    })
+}
+
+/// A stored row the delivery compares with: row id, content hash,
+/// withdrawn, and whether this delivery already wrote it.
+type StoredRow = (i64, i64, bool, bool);
+
+impl<'t> Batches<'t> {
+    fn new(
+        tx: &'t Connection,
+        source_id: i64,
+        ts: &'t str,
+        report: IngestReport,
+    ) -> Result<Batches<'t>, KbError> {
+        let stored: bool = tx.query_row(
+            "SELECT EXISTS(SELECT 1 FROM objects WHERE source_id = ?1) \
+             OR EXISTS(SELECT 1 FROM relations WHERE source_id = ?1)",
+            [source_id],
+            |r| r.get(0),
+        )?;
+        // Every statement a delivery runs stays compiled (rusqlite keeps 16).
+        tx.set_prepared_statement_cache_capacity(64);
+        Ok(Batches {
+            tx,
+            source_id,
+            ts,
+            report,
+            objects: HashMap::new(),
+            relations: HashSet::new(),
+            fresh: !stored,
+            sql: sql(),
+        })
+    }
+
+    /// Writes one batch. Duplicate ids across batches are resolved as
+    /// within one: the later `modified` wins for objects, the first
+    /// relationship wins.
+    pub fn write(&mut self, objects: &[Object], relations: &[Relation]) -> Result<(), KbError> {
+        self.report.objects += objects.len();
+        self.report.relationships += relations.len();
+        self.report.indicators += objects.iter().filter(|o| o.kind == "indicator").count();
+        for o in latest(objects, |o: &Object| &o.id, |o| o.modified.as_deref()) {
+            self.write_object(o)?;
+        }
+        for r in latest(relations, |r: &Relation| &r.id, |_| None) {
+            self.write_relation(r)?;
+        }
+        Ok(())
+    }
+
+    /// What the ingest did so far (counts of the batches written).
+    pub fn report(&self) -> &IngestReport {
+        &self.report
+    }
+
+    fn stored(&self, table: &str, stix_id: &str) -> Result<Option<StoredRow>, KbError> {
+        let sql = if table == "objects" {
+            &self.sql.stored_object
+        } else {
+            &self.sql.stored_relation
+        };
+        let mut q = self.tx.prepare_cached(sql)?;
+        Ok(q.query_row(params![self.source_id, stix_id, self.ts], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .optional()?)
+    }
+
+    fn write_object(&mut self, o: &Object) -> Result<(), KbError> {
+        let key = id_key(&o.id);
+        let again = match self.objects.get_mut(&key) {
+            // An earlier version of an id already written (or equal): skipped.
+            Some(m) if o.modified.as_deref() <= m.as_deref() => return Ok(()),
+            Some(m) => {
+                *m = o.modified.as_deref().map(Into::into);
+                true
+            }
+            None => {
+                self.objects
+                    .insert(key, o.modified.as_deref().map(Into::into));
+                false
+            }
+        };
+        let tx = self.tx;
+        let ts = self.ts;
         let h = hash(o);
-        let rowid = match stored.get(&o.id) {
-            Some(&(_, old, false)) if old == h => continue,
-            Some(&(rowid, old, withdrawn)) => {
-                if old != h {
-                    history.execute(params![rowid, "changed", ts])?;
+        let stored = if self.fresh && !again {
+            None
+        } else {
+            self.stored("objects", &o.id)?
+        };
+        let rowid = match stored {
+            Some((_, old, false, _)) if old == h => return Ok(()),
+            Some((rowid, old, _, this_run)) => {
+                // A later version of an id this delivery wrote replaces it:
+                // only the version stored before is history.
+                if old != h && !this_run {
+                    tx.prepare_cached(HISTORY_OBJECT)?
+                        .execute(params![rowid, "changed", ts])?;
                 }
-                let _ = withdrawn;
-                update.execute(params_from_iter(row_values(
-                    rowid,
-                    &o.id,
-                    object_values(o, h),
-                    ts,
-                )))?;
-                del_names.execute([rowid])?;
-                del_obs.execute([rowid])?;
-                del_fts.execute([rowid])?;
-                report.changed += 1;
+                tx.prepare_cached(&self.sql.update_object)?
+                    .execute(params_from_iter(row_values(
+                        rowid,
+                        &o.id,
+                        object_values(o, h),
+                        ts,
+                    )))?;
+                tx.prepare_cached("DELETE FROM names WHERE object_id = ?1")?
+                    .execute([rowid])?;
+                tx.prepare_cached("DELETE FROM observables WHERE object_id = ?1")?
+                    .execute([rowid])?;
+                tx.prepare_cached("DELETE FROM fts WHERE rowid = ?1")?
+                    .execute([rowid])?;
+                if !this_run {
+                    self.report.changed += 1;
+                }
                 rowid
             }
             None => {
-                insert.execute(params_from_iter(row_values(
-                    source_id,
-                    &o.id,
-                    object_values(o, h),
-                    ts,
-                )))?;
-                report.added += 1;
+                tx.prepare_cached(&self.sql.insert_object)?
+                    .execute(params_from_iter(row_values(
+                        self.source_id,
+                        &o.id,
+                        object_values(o, h),
+                        ts,
+                    )))?;
+                self.report.added += 1;
                 tx.last_insert_rowid()
             }
         };
+        let mut ins_name = tx.prepare_cached(
+            "INSERT INTO names(object_id, norm, name, role) VALUES (?1, ?2, ?3, ?4)",
+        )?;
         let mut norms: HashSet<String> = HashSet::new();
         let named = o.name.iter().map(|n| (n, "primary"));
         let aliases = o.aliases.iter().map(|n| (n, "alias"));
@@ -496,27 +656,128 @@ pub(crate) fn write_objects(
                 ins_name.execute(params![rowid, norm, n, role])?;
             }
         }
-        for ob in &o.observables {
-            ins_obs.execute(params![rowid, ob.kind.as_str(), ob.value])?;
+        if !o.observables.is_empty() {
+            let mut ins_obs = tx.prepare_cached(
+                "INSERT INTO observables(object_id, kind, value) VALUES (?1, ?2, ?3)",
+            )?;
+            for ob in &o.observables {
+                ins_obs.execute(params![rowid, ob.kind.as_str(), ob.value])?;
+            }
         }
         if SEARCHABLE.contains(&o.kind.as_str()) {
-            ins_fts.execute(params![rowid, o.name, o.aliases.join(" "), o.description])?;
+            tx.prepare_cached(
+                "INSERT INTO fts(rowid, name, aliases, description) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![rowid, o.name, o.aliases.join(" "), o.description])?;
         }
+        Ok(())
     }
-    for (stix_id, (rowid, _, withdrawn)) in &stored {
-        if !*withdrawn && !seen.contains(stix_id.as_str()) && withdraw.covers(stix_id) {
-            history.execute(params![rowid, "withdrawn", ts])?;
-            tx.execute(
-                "UPDATE objects SET withdrawn_at = ?2 WHERE id = ?1",
-                params![rowid, ts],
-            )?;
-            report.withdrawn += 1;
+
+    fn write_relation(&mut self, r: &Relation) -> Result<(), KbError> {
+        // Relations carry no `modified` in the model: the first of duplicates wins.
+        if !self.relations.insert(id_key(&r.id)) {
+            return Ok(());
         }
+        let tx = self.tx;
+        let ts = self.ts;
+        let h = hash(r);
+        let stored = if self.fresh {
+            None
+        } else {
+            self.stored("relations", &r.id)?
+        };
+        match stored {
+            Some((_, old, false, _)) if old == h => {}
+            Some((rowid, old, _, _)) => {
+                if old != h {
+                    tx.prepare_cached(HISTORY_RELATION)?
+                        .execute(params![rowid, "changed", ts])?;
+                }
+                tx.prepare_cached(&self.sql.update_relation)?
+                    .execute(params_from_iter(row_values(
+                        rowid,
+                        &r.id,
+                        relation_values(r, h),
+                        ts,
+                    )))?;
+                self.report.changed += 1;
+            }
+            None => {
+                tx.prepare_cached(&self.sql.insert_relation)?
+                    .execute(params_from_iter(row_values(
+                        self.source_id,
+                        &r.id,
+                        relation_values(r, h),
+                        ts,
+                    )))?;
+                self.report.added += 1;
+            }
+        }
+        Ok(())
     }
-    Ok(())
+
+    /// Withdraws what `withdraw` covers and the delivery did not say; the
+    /// report of the whole delivery.
+    pub(crate) fn finish(mut self, withdraw: &Withdraw) -> Result<IngestReport, KbError> {
+        for (table, history) in [("objects", HISTORY_OBJECT), ("relations", HISTORY_RELATION)] {
+            let said = |id: &str| {
+                let k = id_key(id);
+                if table == "objects" {
+                    self.objects.contains_key(&k)
+                } else {
+                    self.relations.contains(&k)
+                }
+            };
+            let mut gone: Vec<i64> = Vec::new();
+            match withdraw {
+                Withdraw::Unsaid => {
+                    let mut q = self.tx.prepare(&format!(
+                        "SELECT id, stix_id FROM {table} WHERE source_id = ?1 AND withdrawn_at IS NULL"
+                    ))?;
+                    let mut rows = q.query([self.source_id])?;
+                    while let Some(r) = rows.next()? {
+                        let id: String = r.get(1)?;
+                        if !said(&id) {
+                            gone.push(r.get(0)?);
+                        }
+                    }
+                }
+                Withdraw::Only(ids) => {
+                    let mut sorted: Vec<&String> = ids.iter().collect();
+                    sorted.sort_unstable();
+                    for id in sorted {
+                        if !said(id)
+                            && let Some((rowid, _, false, _)) = self.stored(table, id)?
+                        {
+                            gone.push(rowid);
+                        }
+                    }
+                }
+            }
+            gone.sort_unstable();
+            let mut hist = self.tx.prepare_cached(history)?;
+            let mut mark = self.tx.prepare(&format!(
+                "UPDATE {table} SET withdrawn_at = ?2 WHERE id = ?1"
+            ))?;
+            for rowid in gone {
+                hist.execute(params![rowid, "withdrawn", self.ts])?;
+                mark.execute(params![rowid, self.ts])?;
+                self.report.withdrawn += 1;
+            }
+        }
+        Ok(self.report)
+    }
 }
 
-pub(crate) fn write_relations(
+const HISTORY_OBJECT: &str = "INSERT INTO history(source_id, stix_id, change, raw, superseded_at, tlp) \
+     SELECT source_id, stix_id, ?2, raw, ?3, tlp FROM objects WHERE id = ?1";
+
+const HISTORY_RELATION: &str = "INSERT INTO history(source_id, stix_id, change, raw, superseded_at, tlp) \
+     SELECT source_id, stix_id, ?2, raw, ?3, tlp FROM relations WHERE id = ?1";
+
+/// Writes `bundle` as a whole delivery inside `tx` (the actor of a compact
+/// list): what the source stated before and `withdraw` covers is withdrawn.
+pub(crate) fn write_bundle(
     tx: &Transaction,
     source_id: i64,
     bundle: &Bundle,
@@ -524,65 +785,12 @@ pub(crate) fn write_relations(
     withdraw: &Withdraw,
     report: &mut IngestReport,
 ) -> Result<(), KbError> {
-    let stored = stored_rows(
-        tx,
-        "relations",
-        source_id,
-        withdraw,
-        bundle.relations.iter().map(|r| r.id.as_str()),
-    )?;
-    let mut insert = tx.prepare(&format!(
-        "INSERT INTO relations(source_id, stix_id, {RELATION_COLS}, added_at, updated_at) \
-         VALUES (?1, ?2, {}, ?16, ?16)",
-        placeholders(3, 13)
-    ))?;
-    let mut update = tx.prepare(&format!(
-        "UPDATE relations SET ({RELATION_COLS}, updated_at, withdrawn_at) = ({}, ?16, NULL) WHERE id = ?1",
-        placeholders(3, 13)
-    ))?;
-    let mut history = tx.prepare(
-        "INSERT INTO history(source_id, stix_id, change, raw, superseded_at, tlp) \
-         SELECT source_id, stix_id, ?2, raw, ?3, tlp FROM relations WHERE id = ?1",
-    )?;
-    let mut seen: HashSet<&str> = HashSet::with_capacity(bundle.relations.len());
-    // Relations carry no `modified` in the model: the first of duplicates wins.
-    for r in latest(&bundle.relations, |r: &Relation| &r.id, |_| None) {
-        seen.insert(&r.id);
-        let h = hash(r);
-        match stored.get(&r.id) {
-            Some(&(_, old, false)) if old == h => {}
-            Some(&(rowid, old, _)) => {
-                if old != h {
-                    history.execute(params![rowid, "changed", ts])?;
-                }
-                update.execute(params_from_iter(row_values(
-                    rowid,
-                    &r.id,
-                    relation_values(r, h),
-                    ts,
-                )))?;
-                report.changed += 1;
-            }
-            None => {
-                insert.execute(params_from_iter(row_values(
-                    source_id,
-                    &r.id,
-                    relation_values(r, h),
-                    ts,
-                )))?;
-                report.added += 1;
-            }
-        }
-    }
-    for (stix_id, (rowid, _, withdrawn)) in &stored {
-        if !*withdrawn && !seen.contains(stix_id.as_str()) && withdraw.covers(stix_id) {
-            history.execute(params![rowid, "withdrawn", ts])?;
-            tx.execute(
-                "UPDATE relations SET withdrawn_at = ?2 WHERE id = ?1",
-                params![rowid, ts],
-            )?;
-            report.withdrawn += 1;
-        }
-    }
+    let start = IngestReport::empty(&report.source, &report.format, &report.status);
+    let mut b = Batches::new(tx, source_id, ts, start)?;
+    b.write(&bundle.objects, &bundle.relations)?;
+    let done = b.finish(withdraw)?;
+    report.added += done.added;
+    report.changed += done.changed;
+    report.withdrawn += done.withdrawn;
     Ok(())
 }

@@ -71,7 +71,7 @@ pub use feeds::{Feed, FeedRun, FeedSave, NewFeed};
 pub use hunting::{
     ActorRef, HuntIndicator, IndicatorContext, IndicatorRow, SightingInput, SightingRow,
 };
-pub use ingest::IngestReport;
+pub use ingest::{Batches, IngestReport};
 pub use lists::{LIST_KEY_BASE, ListHead, ListValue};
 pub use observations::{ObsHead, ObsLink, ObsNode, ObsWindow};
 pub use profile::{AliasClaim, CountClaim, Member, Profile, SoftwareClaim, TechniqueClaim};

@@ -24,9 +24,7 @@
 
 use crate::Withdraw;
 use crate::errors::KbError;
-use crate::ingest::{
-    Claim, IngestReport, bump_generation, claim_source, stamp, write_objects, write_relations,
-};
+use crate::ingest::{Claim, IngestReport, bump_generation, claim_source, stamp, write_bundle};
 use crate::{HuntIndicator, Store};
 use cairn_model::{
     Bundle, IndicatorKind, Object, Observable, Provenance, Tlp, deterministic_id, time,
@@ -325,15 +323,7 @@ impl Store {
             objects: head.actor.iter().cloned().collect(),
             ..Bundle::default()
         };
-        write_objects(
-            &tx,
-            source_id,
-            &actor_bundle,
-            &ts,
-            &Withdraw::Unsaid,
-            &mut report,
-        )?;
-        write_relations(
+        write_bundle(
             &tx,
             source_id,
             &actor_bundle,

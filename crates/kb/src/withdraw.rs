@@ -17,13 +17,6 @@ pub enum Withdraw<'a> {
 }
 
 impl Withdraw<'_> {
-    pub(crate) fn covers(&self, stix_id: &str) -> bool {
-        match self {
-            Withdraw::Unsaid => true,
-            Withdraw::Only(ids) => ids.contains(stix_id),
-        }
-    }
-
     pub(crate) fn is_unsaid(&self) -> bool {
         matches!(self, Withdraw::Unsaid)
     }

@@ -225,3 +225,129 @@ fn indicator_context_names_the_resolved_actor() {
     .unwrap();
     assert_eq!(s.actor("RedHotel").unwrap().unwrap().sightings, 3);
 }
+
+fn indicator(n: usize, modified: &str, confidence: u8) -> Object {
+    Object {
+        id: format!("indicator--{n}"),
+        kind: "indicator".into(),
+        modified: Some(modified.into()),
+        observables: vec![Observable::new(
+            IndicatorKind::Domain,
+            &format!("h{n}.batch.example"),
+        )],
+        prov: Provenance {
+            source: "batched".into(),
+            confidence: Some(confidence),
+            ..Default::default()
+        },
+        raw: format!("{{\"id\":\"indicator--{n}\",\"modified\":\"{modified}\"}}"),
+        ..Object::default()
+    }
+}
+
+fn links(n: usize) -> Relation {
+    Relation {
+        id: format!("relationship--{n}"),
+        rel_type: "indicates".into(),
+        source_ref: format!("indicator--{n}"),
+        // Points at an object of the last batch.
+        target_ref: "intrusion-set--9".into(),
+        prov: Provenance {
+            source: "batched".into(),
+            ..Default::default()
+        },
+        ..Relation::default()
+    }
+}
+
+/// What a store holds, with the columns two stores never share left out.
+fn statements(s: &Store) -> Vec<String> {
+    let mut out: Vec<String> = s
+        .stats()
+        .unwrap()
+        .sources
+        .iter()
+        .map(|x| format!("{x:?}"))
+        .map(|x| x.split("last_ingested").next().unwrap_or("").to_string())
+        .collect();
+    out.extend(
+        s.hunt_indicators(true)
+            .unwrap()
+            .iter()
+            .map(|h| format!("{h:?}")),
+    );
+    let p = s.actor("redhotel").unwrap().unwrap();
+    out.push(format!("{:?}", p.indicator_counts));
+    out
+}
+
+/// A delivery in batches is the same ingest as one bundle: the same
+/// statements, duplicates across batches resolved as within one (a later
+/// `modified` wins), relationships to objects of later batches kept, and a
+/// failing batch leaves the store as it was.
+#[test]
+fn batches_are_one_ingest() {
+    let a = actor("intrusion-set--9", "RedHotel", &[], "batched", None);
+    let mut objects: Vec<Object> = (0..10)
+        .map(|n| indicator(n, "2024-01-01T00:00:00Z", 50))
+        .collect();
+    // A later version of indicator 2, in a later batch.
+    objects.push(indicator(2, "2024-02-01T00:00:00Z", 90));
+    objects.push(a);
+    let relations: Vec<Relation> = (0..10).map(links).collect();
+    let whole = bundle("batched", objects.clone(), relations.clone());
+
+    let mut one = Store::open_in_memory().unwrap();
+    let r1 = one.ingest(&whole, None, None).unwrap();
+    let mut many = Store::open_in_memory().unwrap();
+    let r2 = many
+        .ingest_stream::<cairn_kb::errors::KbError>("batched", "test", None, None, |w| {
+            for (os, rs) in objects
+                .chunks(3)
+                .zip(relations.chunks(3).chain(std::iter::repeat(&[][..])))
+            {
+                w.write(os, rs)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(r1, r2);
+    assert_eq!((r2.added, r2.objects, r2.relationships), (21, 12, 10));
+    assert_eq!(statements(&one), statements(&many));
+
+    // Batch 2 of a new version fails: nothing of batch 1 stays.
+    let before = statements(&many);
+    let g = many.generation().unwrap();
+    let failed =
+        many.ingest_stream::<Box<dyn std::error::Error>>("batched", "test", None, None, |w| {
+            w.write(&[indicator(100, "2024-03-01T00:00:00Z", 10)], &[])?;
+            Err("object #4 is bad".into())
+        });
+    assert_eq!(failed.unwrap_err().to_string(), "object #4 is bad");
+    assert_eq!(statements(&many), before);
+    assert_eq!(many.generation().unwrap(), g);
+
+    // A later delivery that no longer says indicator 5 withdraws it (and
+    // only it and its relationship).
+    let r = many
+        .ingest_stream::<cairn_kb::errors::KbError>("batched", "test", None, None, |w| {
+            let said: Vec<Object> = objects
+                .iter()
+                .filter(|o| o.id != "indicator--5")
+                .cloned()
+                .collect();
+            let rels: Vec<Relation> = relations
+                .iter()
+                .filter(|r| r.id != "relationship--5")
+                .cloned()
+                .collect();
+            w.write(&said[..1], &[])?;
+            w.write(&said[1..], &rels)
+        })
+        .unwrap();
+    assert_eq!(
+        (r.status.as_str(), r.added, r.changed, r.withdrawn),
+        ("updated", 0, 0, 2),
+        "{r:?}"
+    );
+}

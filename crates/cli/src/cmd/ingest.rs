@@ -1,6 +1,10 @@
-//! `cairn ingest`: parse every file first, then store each in its own
-//! transaction. A file that fails to parse stops the command before anything
-//! is written.
+//! `cairn ingest`: check every file first, then store each in its own
+//! transaction, in order. A file that fails to parse stops the command before
+//! anything is written. Files too large to hold (STIX bundles, CSV) are not
+//! read whole: they are checked in a first pass (a STIX bundle always, since
+//! its markings and source name come from the whole bundle; a CSV or list
+//! only when other files share the command) and stored in batches as they
+//! are read again, in one transaction.
 
 use crate::Global;
 use crate::output::{json_line, table};
@@ -84,9 +88,18 @@ pub struct Args {
 struct Input {
     name: String,
     bytes: Vec<u8>,
-    /// A list file read as it is stored (`--format list`), never whole.
-    stream: Option<PathBuf>,
+    /// A file read as it is stored, never whole: a list (`--format list`),
+    /// or a large STIX bundle or CSV (the format it was detected as).
+    stream: Option<(PathBuf, Format)>,
 }
+
+/// Statements per batch of a streamed STIX bundle or CSV: memory is bounded
+/// by a batch, not by the file.
+const BATCH: usize = 5_000;
+
+/// Files whose content is larger than this are streamed when their format
+/// allows it (STIX bundles, CSV); smaller ones are read whole.
+const STREAM_ABOVE: usize = 4 << 20;
 
 /// What the parse pass found for one input.
 enum Parsed {
@@ -97,6 +110,12 @@ enum Parsed {
     List,
     /// An address → AS table, stored range by range.
     AsnTable,
+    /// A CSV whose rows say only a value and its kind: a list.
+    CsvList,
+    /// A CSV with per-row columns, stored in batches as it is read.
+    CsvRows,
+    /// A STIX bundle, checked whole, stored in batches as it is read again.
+    Stix(cairn_intake::StixStream),
 }
 
 fn fingerprint(bytes: &[u8], opts: &Options) -> String {
@@ -132,12 +151,61 @@ fn list_lines(
     >,
 > {
     Ok(match &input.stream {
-        Some(p) => Box::new(cairn_intake::open_list(p)?),
+        Some((p, _)) => Box::new(cairn_intake::open_list(p)?),
         None => Box::new(cairn_intake::list_lines(
             Path::new(&input.name),
             &input.bytes[..],
         )),
     })
+}
+
+/// An address → AS table's ranges, read from its file or from memory.
+fn asn_rows(
+    input: &Input,
+) -> anyhow::Result<
+    Box<dyn Iterator<Item = Result<cairn_model::AsnRange, cairn_intake::errors::IntakeError>> + '_>,
+> {
+    Ok(match &input.stream {
+        Some((p, _)) => Box::new(cairn_intake::open_asn_table(p)?),
+        None => Box::new(cairn_intake::asn_rows(
+            Path::new(&input.name),
+            &input.bytes[..],
+        )),
+    })
+}
+
+/// A list's values, or a list-like CSV's, as they are read.
+type Values<'a> = Box<
+    dyn Iterator<Item = Result<cairn_intake::ListLine, cairn_intake::errors::IntakeError>> + 'a,
+>;
+
+/// A CSV input's values when its rows say nothing but a value and kind.
+fn csv_values<'a>(input: &'a Input, o: &Options) -> anyhow::Result<Option<Values<'a>>> {
+    let name = Path::new(&input.name);
+    Ok(match &input.stream {
+        Some((p, _)) => cairn_intake::csv_values(name, cairn_intake::open_reader(p)?, o)?
+            .map(|v| Box::new(v) as Box<dyn Iterator<Item = _>>),
+        None => cairn_intake::csv_values(name, &input.bytes[..], o)?
+            .map(|v| Box::new(v) as Box<dyn Iterator<Item = _>>),
+    })
+}
+
+/// A streamed CSV input's statements, in batches.
+fn csv_rows(
+    input: &Input,
+    o: &Options,
+    sink: impl FnMut(cairn_model::Bundle) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let Some((p, _)) = &input.stream else {
+        anyhow::bail!("{}: not a streamed file", input.name);
+    };
+    cairn_intake::csv_batches(
+        Path::new(&input.name),
+        cairn_intake::open_reader(p)?,
+        o,
+        BATCH,
+        sink,
+    )
 }
 
 pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
@@ -201,13 +269,26 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
             Input {
                 name: p.display().to_string(),
                 bytes: Vec::new(),
-                stream: Some(p.clone()),
+                stream: Some((p.clone(), Format::List)),
             }
         } else {
-            Input {
-                name: p.display().to_string(),
-                bytes: cairn_intake::read(p)?,
-                stream: None,
+            let (head, whole) = cairn_intake::read_head(p, STREAM_ABOVE)?;
+            let format = match opts.format {
+                Format::Auto => cairn_intake::detect_format(p, &head),
+                f => f,
+            };
+            if whole || !matches!(format, Format::Stix | Format::Csv | Format::AsnTable) {
+                Input {
+                    name: p.display().to_string(),
+                    bytes: cairn_intake::read(p)?,
+                    stream: None,
+                }
+            } else {
+                Input {
+                    name: p.display().to_string(),
+                    bytes: Vec::new(),
+                    stream: Some((p.clone(), format)),
+                }
             }
         };
         inputs.push((input, opts.clone()));
@@ -225,7 +306,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         bar.set_message(format!("parsing {}", input.name));
         let path = Path::new(&input.name);
         let fp = match &input.stream {
-            Some(p) => {
+            Some((p, _)) => {
                 let mut h = Sha256::new();
                 cairn_intake::digest_list(p, |b| h.update(b))?;
                 finish_fingerprint(h, o)
@@ -236,44 +317,75 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
             parsed.push((input.name.clone(), fp, Parsed::Unchanged(source, format)));
             continue;
         }
-        let is_list = input.stream.is_some()
-            || match o.format {
-                Format::List => true,
-                Format::Auto => cairn_intake::detect_format(path, &input.bytes) == Format::List,
-                _ => false,
-            };
-        if is_list {
-            // Lists are read while they are stored; with other files in
-            // the command, a bad line must still stop it before any write.
-            if several {
-                for line in list_lines(input)? {
-                    line?;
-                }
-            }
-            parsed.push((input.name.clone(), fp, Parsed::List));
-            continue;
-        }
-        let detected = match o.format {
-            Format::Auto => cairn_intake::detect_format(path, &input.bytes),
-            f => f,
+        let format = match (&input.stream, o.format) {
+            (Some((_, f)), _) => *f,
+            (None, Format::Auto) => cairn_intake::detect_format(path, &input.bytes),
+            (None, f) => f,
         };
-        if detected == Format::AsnTable {
-            if several {
-                for row in cairn_intake::asn_rows(path, &input.bytes[..]) {
-                    row?;
+        let p = match format {
+            Format::List => {
+                // Lists are read while they are stored; with other files in
+                // the command, a bad line must still stop it before any write.
+                if several {
+                    for line in list_lines(input)? {
+                        line?;
+                    }
+                }
+                Parsed::List
+            }
+            Format::Csv => {
+                let list = csv_values(input, o)?;
+                match list {
+                    Some(values) => {
+                        if several {
+                            for v in values {
+                                v?;
+                            }
+                        }
+                        Parsed::CsvList
+                    }
+                    None if input.stream.is_some() => {
+                        if several {
+                            csv_rows(input, o, |_| Ok::<_, anyhow::Error>(()))?;
+                        }
+                        Parsed::CsvRows
+                    }
+                    None => Parsed::Bundle(cairn_intake::parse_bytes(path, &input.bytes, o)?),
                 }
             }
-            let fp = format!("{fp}\0{:?}", args.as_of);
-            parsed.push((input.name.clone(), fp, Parsed::AsnTable));
-            continue;
-        }
-        let bundle = cairn_intake::parse_bytes(path, &input.bytes, o)?;
-        parsed.push((input.name.clone(), fp, Parsed::Bundle(bundle)));
+            Format::AsnTable => {
+                if several {
+                    for row in asn_rows(input)? {
+                        row?;
+                    }
+                }
+                Parsed::AsnTable
+            }
+            Format::Stix if input.stream.is_some() => {
+                // The first pass checks every object: nothing is written
+                // from a bad bundle, whether it is alone or not.
+                match cairn_intake::open_stix(path, o)? {
+                    Some(s) => Parsed::Stix(s),
+                    None => Parsed::Bundle(cairn_intake::parse_path(path, o)?),
+                }
+            }
+            _ => Parsed::Bundle(cairn_intake::parse_bytes(path, &input.bytes, o)?),
+        };
+        // A table's date is part of what is stored.
+        let fp = match p {
+            Parsed::AsnTable => format!("{fp}\0{:?}", args.as_of),
+            _ => fp,
+        };
+        parsed.push((input.name.clone(), fp, p));
     }
     bar.set_message("parsing observations");
     let observed = super::observe::parse(&store, &obs_files, &opts)?;
     let mut rows = Vec::new();
     for ((name, fp, b), (input, o)) in parsed.into_iter().zip(&inputs) {
+        let list_format = match &b {
+            Parsed::List => Format::List,
+            _ => Format::Csv,
+        };
         let report = match b {
             Parsed::Unchanged(source, format) => serde_json::json!({
                 "file": name, "format": format, "source": source, "status": "unchanged",
@@ -300,8 +412,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
                     reference: info.prov.reference,
                     tlp: info.prov.tlp,
                 };
-                let rows = cairn_intake::asn_rows(Path::new(&name), &input.bytes[..])
-                    .map(|r| r.map_err(anyhow::Error::from));
+                let rows = asn_rows(input)?.map(|r| r.map_err(anyhow::Error::from));
                 let r = store
                     .ingest_asn_table::<anyhow::Error, _>(&head, rows, Some(&name), Some(&fp))
                     .with_context(|| format!("{name}: storing failed; the store is unchanged"))?;
@@ -309,17 +420,23 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
                 v["file"] = name.clone().into();
                 v
             }
-            Parsed::List => {
+            Parsed::List | Parsed::CsvList => {
                 bar.set_message(format!("storing {name}"));
                 let info = cairn_intake::list_info(Path::new(&name), o);
+                let format = list_format;
                 let head = cairn_kb::ListHead {
                     prov: info.prov,
                     source: info.source,
-                    format: Format::List.as_str().to_string(),
+                    format: format.as_str().to_string(),
                     actor: info.actor,
                     labels: Vec::new(),
                 };
-                let values = list_lines(input)?.map(|l| {
+                let values: Box<dyn Iterator<Item = _>> = if format == Format::List {
+                    list_lines(input)?
+                } else {
+                    csv_values(input, o)?.context("the CSV's columns changed while it was read")?
+                };
+                let values = values.map(|l| {
                     let l = l?;
                     Ok(cairn_kb::ListValue::new(
                         l.observable.kind,
@@ -329,6 +446,37 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
                 });
                 let r = store
                     .ingest_list::<anyhow::Error, _>(&head, values, Some(&name), Some(&fp))
+                    .with_context(|| format!("{name}: storing failed; the store is unchanged"))?;
+                let mut v = serde_json::to_value(&r)?;
+                v["file"] = name.clone().into();
+                v
+            }
+            Parsed::CsvRows => {
+                bar.set_message(format!("storing {name}"));
+                let source = cairn_intake::list_info(Path::new(&name), o).source;
+                let r = store
+                    .ingest_stream::<anyhow::Error>(
+                        &source,
+                        Format::Csv.as_str(),
+                        Some(&name),
+                        Some(&fp),
+                        |w| csv_rows(input, o, |b| Ok(w.write(&b.objects, &b.relations)?)),
+                    )
+                    .with_context(|| format!("{name}: storing failed; the store is unchanged"))?;
+                let mut v = serde_json::to_value(&r)?;
+                v["file"] = name.clone().into();
+                v
+            }
+            Parsed::Stix(stix) => {
+                bar.set_message(format!("storing {name}"));
+                let r = store
+                    .ingest_stream::<anyhow::Error>(
+                        stix.source(),
+                        Format::Stix.as_str(),
+                        Some(&name),
+                        Some(&fp),
+                        |w| stix.batches(BATCH, |b| Ok(w.write(&b.objects, &b.relations)?)),
+                    )
                     .with_context(|| format!("{name}: storing failed; the store is unchanged"))?;
                 let mut v = serde_json::to_value(&r)?;
                 v["file"] = name.clone().into();
