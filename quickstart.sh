@@ -38,6 +38,11 @@ fi
 step cairn hunt examples/logs/zeek
 cairn hunt examples/logs/zeek || true
 
+step cairn ingest examples/logs/zeek/{dns,ssl}.log.gz --source sensor-1   "(the same logs as observations: passive DNS and TLS)"
+cairn ingest examples/logs/zeek/{dns,ssl}.log.gz --source sensor-1 >/dev/null
+step cairn pivot kb.dga.asia --depth 2
+cairn pivot kb.dga.asia --depth 2 || true
+
 step cairn attribute --technique T1190 --technique T1059.001 --technique T1574.002 --software "Cobalt Strike" --software ShadowPad --country TW --sector government
 cairn attribute --technique T1190 --technique T1059.001 --technique T1574.002 \
   --software "Cobalt Strike" --software ShadowPad --country TW --sector government --top 5 || true
