@@ -5,7 +5,7 @@
 
 use crate::errors::IntakeError;
 use cairn_model::AsnRange;
-use std::io::{BufRead, BufReader};
+use std::io::BufRead;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
@@ -71,21 +71,7 @@ pub struct AsnRows<R> {
 
 /// An AS table file, gzip or plain, read as it is iterated.
 pub fn open_asn_table(path: &Path) -> Result<AsnRows<Box<dyn BufRead>>, IntakeError> {
-    let io = |source| IntakeError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut file = BufReader::with_capacity(1 << 16, std::fs::File::open(path).map_err(io)?);
-    let gz = file.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
-    let reader: Box<dyn BufRead> = if gz {
-        Box::new(BufReader::with_capacity(
-            1 << 16,
-            flate2::read::MultiGzDecoder::new(file),
-        ))
-    } else {
-        Box::new(file)
-    };
-    Ok(asn_rows(path, reader))
+    Ok(asn_rows(path, crate::stream::open_reader(path)?))
 }
 
 /// The ranges of a table read from `reader`; `path` names it in errors.

@@ -51,6 +51,22 @@ pub struct IngestReport {
 }
 
 impl IngestReport {
+    /// An empty report of a new source, for writers that count as they go.
+    pub(crate) fn new(source: &str, format: &str) -> IngestReport {
+        IngestReport {
+            source: source.into(),
+            format: format.into(),
+            status: "new".into(),
+            objects: 0,
+            relationships: 0,
+            indicators: 0,
+            documents: 0,
+            added: 0,
+            changed: 0,
+            withdrawn: 0,
+        }
+    }
+
     pub(crate) fn empty(source: &str, format: &str, status: &str) -> IngestReport {
         IngestReport {
             source: source.to_string(),

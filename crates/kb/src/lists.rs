@@ -288,18 +288,7 @@ impl Store {
             .map_err(KbError::from)?;
         let ts = stamp(&tx)?;
         let ts_ms = ms(&ts)?;
-        let mut report = IngestReport {
-            source: head.source.clone(),
-            format: head.format.clone(),
-            status: "new".into(),
-            objects: 0,
-            relationships: 0,
-            indicators: 0,
-            documents: 0,
-            added: 0,
-            changed: 0,
-            withdrawn: 0,
-        };
+        let mut report = IngestReport::new(&head.source, &head.format);
         let (source_id, existed) =
             match claim_source(&tx, &head.source, &head.format, file, fingerprint, &ts)? {
                 Claim::Unchanged => {

@@ -141,16 +141,9 @@ impl Store {
         let ts = stamp(&tx)?;
         let ts_ms = ms(&ts)?;
         let mut report = IngestReport {
-            source: head.source.clone(),
-            format: head.format.clone(),
-            status: "new".into(),
             objects: obs.values().len(),
             relationships: obs.len(),
-            indicators: 0,
-            documents: 0,
-            added: 0,
-            changed: 0,
-            withdrawn: 0,
+            ..IngestReport::new(&head.source, &head.format)
         };
         let (source_id, existed) =
             match claim_source(&tx, &head.source, &head.format, file, fingerprint, &ts)? {
