@@ -19,6 +19,10 @@ pub(crate) fn detect(path: &Path, bytes: &[u8]) -> Format {
     let head = &bytes[..bytes.len().min(256 * 1024)];
     let head_str = String::from_utf8_lossy(head);
     let trimmed = head_str.trim_start_matches('\u{feff}').trim_start();
+    // JPRS (.jp) answers open with a `[ banner ]` line.
+    if trimmed.starts_with('[') && crate::whois::looks_like_whois(trimmed) {
+        return Format::Whois;
+    }
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
         return detect_json(trimmed);
     }
