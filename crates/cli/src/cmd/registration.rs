@@ -9,11 +9,11 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+/// Registration files (with their format) and the other paths.
+type Split = (Vec<(PathBuf, Format)>, Vec<PathBuf>);
+
 /// Registration files among `paths` (with their format), and the rest.
-pub fn split(
-    paths: &[PathBuf],
-    opts: &Options,
-) -> anyhow::Result<(Vec<(PathBuf, Format)>, Vec<PathBuf>)> {
+pub fn split(paths: &[PathBuf], opts: &Options) -> anyhow::Result<Split> {
     let mut reg = Vec::new();
     let mut rest = Vec::new();
     for p in paths {
