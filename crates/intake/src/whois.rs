@@ -157,6 +157,10 @@ pub(crate) fn looks_like_whois(text: &str) -> bool {
     let mut other = false;
     for line in text.lines().take(400) {
         if let Some((k, _)) = key_value(line) {
+            // `REGISTRANT:` heads a contact block (.bg, .uk).
+            if k == "registrant" {
+                other = true;
+            }
             match alias(&k) {
                 Some(Field::Domain) => domain = true,
                 Some(Field::Registrar | Field::NameServer | Field::Created | Field::Expires) => {
