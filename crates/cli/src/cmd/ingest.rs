@@ -51,7 +51,7 @@ pub struct Args {
     #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
     /// Force a format: auto, stix, misp-galaxy, misp-event, misp-warninglist, csv, list, text,
-    /// asn-table.
+    /// asn-table, whois, rdap (one domain per file; the files of one `--source` are one version).
     #[arg(long, default_value = "auto")]
     format: Format,
     /// Source name every statement is attributed to (default: from the file).
