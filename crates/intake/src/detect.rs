@@ -19,6 +19,10 @@ pub(crate) fn detect(path: &Path, bytes: &[u8]) -> Format {
     let head = &bytes[..bytes.len().min(256 * 1024)];
     let head_str = String::from_utf8_lossy(head);
     let trimmed = head_str.trim_start_matches('\u{feff}').trim_start();
+    // JPRS (.jp) answers open with a `[ banner ]` line.
+    if trimmed.starts_with('[') && crate::whois::looks_like_whois(trimmed) {
+        return Format::Whois;
+    }
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
         return detect_json(trimmed);
     }
@@ -28,6 +32,9 @@ pub(crate) fn detect(path: &Path, bytes: &[u8]) -> Format {
     let text = String::from_utf8_lossy(bytes);
     if crate::asn::looks_like_asn_table(trimmed) {
         return Format::AsnTable;
+    }
+    if crate::whois::looks_like_whois(&text) {
+        return Format::Whois;
     }
     if ext == "csv" || looks_like_csv(&text) {
         return Format::Csv;
@@ -45,7 +52,9 @@ fn detect_json(head: &str) -> Format {
         .filter(|c| !c.is_whitespace())
         .take(64 * 1024)
         .collect();
-    if compact.contains("\"type\":\"bundle\"") || compact.contains("\"spec_version\":\"2.") {
+    if compact.contains("\"objectClassName\":") && !compact.contains("\"spec_version\"") {
+        Format::Rdap
+    } else if compact.contains("\"type\":\"bundle\"") || compact.contains("\"spec_version\":\"2.") {
         Format::Stix
     } else if compact.contains("\"Event\":") || compact.contains("\"response\":[{\"Event\"") {
         Format::MispEvent
@@ -130,6 +139,21 @@ mod tests {
         assert_eq!(
             detect(p, b"1.0.0.0,1.0.0.255,13335,\"Cloudflare, Inc.\"\n"),
             Format::AsnTable
+        );
+        assert_eq!(
+            detect(p, b"Domain Name: EVIL.COM\nRegistrar: NameCheap, Inc.\n"),
+            Format::Whois
+        );
+        assert_eq!(
+            detect(p, b"domain:  evil.ru\nnserver: ns1.evil.ru.\n"),
+            Format::Whois
+        );
+        assert_eq!(
+            detect(
+                p,
+                br#"{"objectClassName": "domain", "ldhName": "evil.com"}"#
+            ),
+            Format::Rdap
         );
     }
 

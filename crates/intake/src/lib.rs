@@ -40,6 +40,7 @@ mod prov;
 mod stix;
 mod stream;
 mod text;
+mod whois;
 
 use cairn_model::{Bundle, Tlp};
 use errors::IntakeError;
@@ -56,6 +57,7 @@ pub use stream::{
     CsvValues, ListInfo, ListLine, ListLines, csv_batches, csv_values, digest_list, list_info,
     list_lines, open_list, open_reader, read_head,
 };
+pub use whois::{Registration, parse_rdap, parse_whois};
 
 /// The format [`parse_bytes`] would read `bytes` as, under `path`'s name.
 pub fn detect_format(path: &Path, bytes: &[u8]) -> Format {
@@ -85,6 +87,10 @@ pub enum Format {
     /// Address → AS table (`first,last,asn,organisation`); not a bundle:
     /// read it with [`open_asn_table`].
     AsnTable,
+    /// WHOIS text answer for one domain; not a bundle: read it with [`parse_registration`].
+    Whois,
+    /// RDAP domain response (JSON); not a bundle: read it with [`parse_registration`].
+    Rdap,
 }
 
 impl Format {
@@ -100,6 +106,8 @@ impl Format {
             Format::List => "list",
             Format::Text => "text",
             Format::AsnTable => "asn-table",
+            Format::Whois => "whois",
+            Format::Rdap => "rdap",
         }
     }
 }
@@ -117,9 +125,11 @@ impl std::str::FromStr for Format {
             "list" | "txt-list" => Format::List,
             "text" | "report" => Format::Text,
             "asn-table" | "asn" => Format::AsnTable,
+            "whois" => Format::Whois,
+            "rdap" => Format::Rdap,
             _ => {
                 return Err(format!(
-                    "unknown format `{s}` (auto, stix, misp-galaxy, misp-event, misp-warninglist, csv, list, text, asn-table)"
+                    "unknown format `{s}` (auto, stix, misp-galaxy, misp-event, misp-warninglist, csv, list, text, asn-table, whois, rdap)"
                 ));
             }
         })
@@ -224,6 +234,13 @@ pub fn parse_bytes(path: &Path, bytes: &[u8], opts: &Options) -> Result<Bundle, 
         Format::Csv => lists::parse_csv(path, utf8(path, bytes)?, opts)?,
         Format::List => lists::parse_list(path, utf8(path, bytes)?, opts)?,
         Format::Text | Format::Auto => text::parse(path, bytes, opts)?,
+        Format::Whois | Format::Rdap => {
+            return Err(IntakeError::Format {
+                path: path.to_path_buf(),
+                message: "a registration record is not a bundle: read it with parse_registration"
+                    .into(),
+            });
+        }
         Format::AsnTable => {
             return Err(IntakeError::Format {
                 path: path.to_path_buf(),
@@ -234,6 +251,28 @@ pub fn parse_bytes(path: &Path, bytes: &[u8], opts: &Options) -> Result<Bundle, 
     };
     bundle.format = format.as_str().to_string();
     Ok(bundle)
+}
+
+/// Reads one WHOIS or RDAP file (detected, or as `format` says) as one
+/// domain's registration record.
+pub fn parse_registration(
+    path: &Path,
+    bytes: &[u8],
+    format: Format,
+) -> Result<whois::Registration, IntakeError> {
+    let format = match format {
+        Format::Auto => detect::detect(path, bytes),
+        f => f,
+    };
+    match format {
+        Format::Rdap => whois::parse_rdap(path, utf8(path, bytes)?),
+        // WHOIS servers still answer in Latin-1 now and then.
+        Format::Whois => whois::parse_whois(path, &String::from_utf8_lossy(bytes)),
+        f => Err(IntakeError::Format {
+            path: path.to_path_buf(),
+            message: format!("not a WHOIS or RDAP record (detected as {})", f.as_str()),
+        }),
+    }
 }
 
 fn utf8<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, IntakeError> {

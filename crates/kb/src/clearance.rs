@@ -97,6 +97,23 @@ pub(crate) const SHADOWED: &[(&str, &str)] = &[
          OR EXISTS (SELECT 1 FROM main.observations o JOIN main.obs_sources b ON b.source_id = o.source_id \
            WHERE o.object = x.id AND b.tlp IN ({v}))",
     ),
+    // Registration records have the marking their source was ingested
+    // under; name servers through their record.
+    (
+        "reg_sources",
+        "SELECT * FROM main.reg_sources WHERE tlp IN ({v})",
+    ),
+    (
+        "registrations",
+        "SELECT * FROM main.registrations r WHERE EXISTS (SELECT 1 FROM main.reg_sources g \
+         WHERE g.source_id = r.source_id AND g.tlp IN ({v}))",
+    ),
+    (
+        "reg_name_servers",
+        "SELECT * FROM main.reg_name_servers n WHERE EXISTS (SELECT 1 FROM main.registrations r \
+         JOIN main.reg_sources g ON g.source_id = r.source_id \
+         WHERE r.id = n.registration_id AND g.tlp IN ({v}))",
+    ),
     ("history", "SELECT * FROM main.history WHERE tlp IN ({v})"),
     (
         "documents",
@@ -111,6 +128,7 @@ pub(crate) const SHADOWED: &[(&str, &str)] = &[
          OR EXISTS (SELECT 1 FROM main.list_sources l WHERE l.source_id = s.id AND l.tlp IN ({v})) \
          OR EXISTS (SELECT 1 FROM main.asn_sources a WHERE a.source_id = s.id AND a.tlp IN ({v})) \
          OR EXISTS (SELECT 1 FROM main.obs_sources b WHERE b.source_id = s.id AND b.tlp IN ({v})) \
+         OR EXISTS (SELECT 1 FROM main.reg_sources g WHERE g.source_id = s.id AND g.tlp IN ({v})) \
          OR EXISTS (SELECT 1 FROM main.history h WHERE h.source_id = s.id AND h.tlp IN ({v}))",
     ),
     (

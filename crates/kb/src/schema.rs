@@ -26,6 +26,8 @@
 //! `asn.rs`).
 //! Version 6 (from 5): observations (passive DNS, TLS): `obs_sources`,
 //! `obs_values`, `observations` (see `observations.rs`).
+//! Version 7 (from 6): registration records (WHOIS, RDAP): `reg_sources`,
+//! `registrations`, `reg_name_servers` (see `registrations.rs`).
 
 use crate::Store;
 use crate::errors::KbError;
@@ -44,6 +46,7 @@ const MIGRATIONS: &[Step] = &[
     crate::lists::v3_to_v4_lists,
     v4_to_v5_asn,
     crate::observations::v5_to_v6_observations,
+    crate::registrations::v6_to_v7_registrations,
 ];
 
 /// The schema version this build reads and writes.

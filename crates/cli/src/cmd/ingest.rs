@@ -51,7 +51,7 @@ pub struct Args {
     #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
     /// Force a format: auto, stix, misp-galaxy, misp-event, misp-warninglist, csv, list, text,
-    /// asn-table.
+    /// asn-table, whois, rdap (one domain per file; the files of one `--source` are one version).
     #[arg(long, default_value = "auto")]
     format: Format,
     /// Source name every statement is attributed to (default: from the file).
@@ -255,6 +255,8 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     }
     // Observation logs (Zeek dns/ssl/x509, COF) go their own way: observe.rs.
     let (obs_files, paths) = super::observe::split(&args.paths, &opts);
+    // So do registration records (WHOIS, RDAP): registration.rs.
+    let (reg_files, paths) = super::registration::split(&paths, &opts)?;
     for p in &paths {
         let input = if p.as_os_str() == "-" {
             let mut bytes = Vec::new();
@@ -380,6 +382,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     }
     bar.set_message("parsing observations");
     let observed = super::observe::parse(&store, &obs_files, &opts)?;
+    let registered = super::registration::parse(&store, &reg_files, &opts)?;
     let mut rows = Vec::new();
     for ((name, fp, b), (input, o)) in parsed.into_iter().zip(&inputs) {
         let list_format = match &b {
@@ -486,6 +489,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         rows.push(report);
     }
     rows.extend(super::observe::store(&mut store, observed, &opts)?);
+    rows.extend(super::registration::store(&mut store, registered, &opts)?);
     bar.finish_and_clear();
     if args.json {
         for r in &rows {

@@ -11,6 +11,7 @@ pub mod infra;
 pub mod ingest;
 pub mod observe;
 pub mod pivot;
+pub mod registration;
 pub mod search;
 pub mod serve;
 pub mod stats;
