@@ -14,8 +14,7 @@
 
 use crate::Store;
 use crate::errors::KbError;
-use crate::ingest::{Claim, IngestReport, bump_generation, claim_source, stamp};
-use crate::lists::ms;
+use crate::ingest::{Begun, IngestReport, SourceWrite, bump_generation};
 use cairn_model::{AsnRange, Tlp};
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
@@ -111,31 +110,14 @@ impl Store {
         E: From<KbError>,
         I: IntoIterator<Item = Result<AsnRange, E>>,
     {
-        if self.ceiling.is_some() {
-            return Err(
-                KbError::Invalid("a TLP-restricted store connection is read-only".into()).into(),
-            );
-        }
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(KbError::from)?;
-        let ts = stamp(&tx)?;
-        let ts_ms = ms(&ts)?;
-        let mut report = IngestReport::new(&head.source, &head.format);
-        let source_id = match claim_source(&tx, &head.source, &head.format, file, fingerprint, &ts)?
-        {
-            Claim::Unchanged => {
-                report.status = "unchanged".into();
-                tx.commit().map_err(KbError::from)?;
-                return Ok(report);
-            }
-            Claim::Write { id, existed } => {
-                if existed {
-                    report.status = "updated".into();
-                }
-                id
-            }
+        let SourceWrite {
+            tx,
+            ts_ms,
+            source_id,
+            mut report,
+        } = match self.begin_source_write(&head.source, &head.format, file, fingerprint)? {
+            Begun::Unchanged(r) => return Ok(r),
+            Begun::Write(w) => w,
         };
         tx.execute(
             "INSERT INTO asn_sources(source_id, as_of, reference, tlp) VALUES (?1, ?2, ?3, ?4) \

@@ -300,6 +300,72 @@ pub(crate) fn claim_source(
     })
 }
 
+/// How [`Store::begin_source_write`] found the source.
+pub(crate) enum Begun<'a> {
+    /// Last stored from exactly this input: committed, nothing written.
+    Unchanged(IngestReport),
+    /// A new version to write.
+    Write(SourceWrite<'a>),
+}
+
+/// An open write of one source's new version.
+pub(crate) struct SourceWrite<'a> {
+    /// The immediate transaction everything goes into.
+    pub(crate) tx: Transaction<'a>,
+    /// Its stamp, in milliseconds.
+    pub(crate) ts_ms: i64,
+    /// The source's row.
+    pub(crate) source_id: i64,
+    /// The report so far: `new` or `updated`, nothing counted.
+    pub(crate) report: IngestReport,
+}
+
+impl Store {
+    /// Begins writing a new version of a source kept in its own tables (AS
+    /// tables, observations, registrations): refuses a restricted
+    /// connection, opens an immediate transaction, stamps it and claims the
+    /// source row.
+    pub(crate) fn begin_source_write(
+        &mut self,
+        source: &str,
+        format: &str,
+        file: Option<&str>,
+        fingerprint: Option<&str>,
+    ) -> Result<Begun<'_>, KbError> {
+        if self.ceiling.is_some() {
+            return Err(KbError::Invalid(
+                "a TLP-restricted store connection is read-only".into(),
+            ));
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let ts = stamp(&tx)?;
+        let ts_ms = crate::lists::ms(&ts)?;
+        let mut report = IngestReport::new(source, format);
+        Ok(
+            match claim_source(&tx, source, format, file, fingerprint, &ts)? {
+                Claim::Unchanged => {
+                    tx.commit()?;
+                    report.status = "unchanged".into();
+                    Begun::Unchanged(report)
+                }
+                Claim::Write { id, existed } => {
+                    if existed {
+                        report.status = "updated".into();
+                    }
+                    Begun::Write(SourceWrite {
+                        tx,
+                        ts_ms,
+                        source_id: id,
+                        report,
+                    })
+                }
+            },
+        )
+    }
+}
+
 /// The time a write transaction stores its statements under (`added_at`,
 /// `updated_at`, which TAXII serves as `date_added`): now to the
 /// millisecond, and strictly later than every stamp already stored, so a

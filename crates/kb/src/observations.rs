@@ -17,8 +17,7 @@
 //! three tables by it.
 
 use crate::errors::KbError;
-use crate::ingest::{Claim, IngestReport, bump_generation, claim_source, stamp};
-use crate::lists::ms;
+use crate::ingest::{Begun, IngestReport, SourceWrite, bump_generation};
 use crate::{LIST_KEY_BASE, Store};
 use cairn_model::Provenance;
 use cairn_model::observe::{ObsRelation, Observations};
@@ -130,33 +129,21 @@ impl Store {
         file: Option<&str>,
         fingerprint: Option<&str>,
     ) -> Result<IngestReport, KbError> {
-        if self.ceiling.is_some() {
-            return Err(KbError::Invalid(
-                "a TLP-restricted store connection is read-only".into(),
-            ));
-        }
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let ts = stamp(&tx)?;
-        let ts_ms = ms(&ts)?;
-        let mut report = IngestReport {
+        let counted = |r: IngestReport| IngestReport {
             objects: obs.values().len(),
             relationships: obs.len(),
-            ..IngestReport::new(&head.source, &head.format)
+            ..r
         };
-        let (source_id, existed) =
-            match claim_source(&tx, &head.source, &head.format, file, fingerprint, &ts)? {
-                Claim::Unchanged => {
-                    report.status = "unchanged".into();
-                    tx.commit()?;
-                    return Ok(report);
-                }
-                Claim::Write { id, existed } => (id, existed),
-            };
-        if existed {
-            report.status = "updated".into();
-        }
+        let SourceWrite {
+            tx,
+            ts_ms,
+            source_id,
+            report,
+        } = match self.begin_source_write(&head.source, &head.format, file, fingerprint)? {
+            Begun::Unchanged(r) => return Ok(counted(r)),
+            Begun::Write(w) => w,
+        };
+        let mut report = counted(report);
         let prov_changed = upsert_obs_source(&tx, source_id, &head.prov)?;
         let stored: bool = tx.query_row(
             "SELECT EXISTS(SELECT 1 FROM observations WHERE source_id = ?1)",
@@ -269,7 +256,8 @@ impl Store {
         }
         if report.added + report.changed + report.withdrawn > 0 {
             bump_generation(&tx)?;
-        } else if existed {
+        } else if report.status == "updated" {
+            // A new fingerprint that says nothing new.
             report.status = "unchanged".into();
         }
         tx.commit()?;

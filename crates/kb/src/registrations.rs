@@ -10,8 +10,7 @@
 
 use crate::Store;
 use crate::errors::KbError;
-use crate::ingest::{Claim, IngestReport, bump_generation, claim_source, stamp};
-use crate::lists::ms;
+use crate::ingest::{Begun, IngestReport, SourceWrite, bump_generation};
 use cairn_model::Tlp;
 use rusqlite::{Transaction, params};
 use serde::Serialize;
@@ -182,42 +181,14 @@ impl Store {
         E: From<KbError>,
         I: IntoIterator<Item = Result<Registration, E>>,
     {
-        if self.ceiling.is_some() {
-            return Err(
-                KbError::Invalid("a TLP-restricted store connection is read-only".into()).into(),
-            );
-        }
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(KbError::from)?;
-        let ts = stamp(&tx)?;
-        let ts_ms = ms(&ts)?;
-        let mut report = IngestReport {
-            source: head.source.clone(),
-            format: head.format.clone(),
-            status: "new".into(),
-            objects: 0,
-            relationships: 0,
-            indicators: 0,
-            documents: 0,
-            added: 0,
-            changed: 0,
-            withdrawn: 0,
-        };
-        let source_id = match claim_source(&tx, &head.source, &head.format, file, fingerprint, &ts)?
-        {
-            Claim::Unchanged => {
-                report.status = "unchanged".into();
-                tx.commit().map_err(KbError::from)?;
-                return Ok(report);
-            }
-            Claim::Write { id, existed } => {
-                if existed {
-                    report.status = "updated".into();
-                }
-                id
-            }
+        let SourceWrite {
+            tx,
+            ts_ms,
+            source_id,
+            mut report,
+        } = match self.begin_source_write(&head.source, &head.format, file, fingerprint)? {
+            Begun::Unchanged(r) => return Ok(r),
+            Begun::Write(w) => w,
         };
         tx.execute(
             "INSERT INTO reg_sources(source_id, reference, tlp) VALUES (?1, ?2, ?3) \
