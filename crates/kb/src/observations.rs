@@ -20,8 +20,97 @@ use crate::errors::KbError;
 use crate::ingest::{Begun, IngestReport, SourceWrite, bump_generation};
 use crate::{LIST_KEY_BASE, Store};
 use cairn_model::Provenance;
-use cairn_model::observe::{ObsRelation, Observations};
+use cairn_model::observe::{ObsEdge, ObsRelation, Observations};
 use rusqlite::{OptionalExtension, Transaction, params};
+
+/// One new edge row.
+const INSERT_EDGE: &str = "INSERT INTO observations(subject, relation, object, source_id, \
+     first_seen, last_seen, count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
+/// Each value's row id in `obs_values`, in the order of `obs.values()`:
+/// one lookup each, an insert for new ones.
+fn intern_values(tx: &Transaction, obs: &Observations) -> Result<Vec<i64>, KbError> {
+    let mut find = tx.prepare_cached("SELECT id FROM obs_values WHERE value = ?1 AND kind = ?2")?;
+    let mut add = tx.prepare_cached("INSERT INTO obs_values(kind, value) VALUES (?1, ?2)")?;
+    let mut ids: Vec<i64> = Vec::with_capacity(obs.values().len());
+    for (kind, value) in obs.values() {
+        let id = match find
+            .query_row(params![value, kind.as_str()], |r| r.get(0))
+            .optional()?
+        {
+            Some(id) => id,
+            None => {
+                add.execute(params![kind.as_str(), value])?;
+                tx.last_insert_rowid()
+            }
+        };
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+/// A stored source's new edges against its stored ones: new pairs added,
+/// changed ones updated (re-activated if withdrawn), pairs no longer reported
+/// withdrawn at `ts_ms`. Returns (added, changed, withdrawn).
+fn merge_edges(
+    tx: &Transaction,
+    source_id: i64,
+    ts_ms: i64,
+    edges: &[ObsEdge],
+    ids: &[i64],
+) -> Result<(usize, usize, usize), KbError> {
+    let (mut added, mut changed) = (0, 0);
+    tx.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS obs_stage(subject INTEGER, relation INTEGER, \
+           object INTEGER, PRIMARY KEY (subject, relation, object)) WITHOUT ROWID; \
+         DELETE FROM temp.obs_stage;",
+    )?;
+    let mut stage = tx.prepare_cached(
+        "INSERT OR IGNORE INTO temp.obs_stage(subject, relation, object) VALUES (?1, ?2, ?3)",
+    )?;
+    let mut old = tx.prepare_cached(
+        "SELECT first_seen, last_seen, count, withdrawn_at FROM observations \
+         WHERE subject = ?1 AND relation = ?2 AND object = ?3 AND source_id = ?4",
+    )?;
+    let mut ins = tx.prepare_cached(INSERT_EDGE)?;
+    let mut upd = tx.prepare_cached(
+        "UPDATE observations SET first_seen = ?5, last_seen = ?6, count = ?7, withdrawn_at = NULL \
+         WHERE subject = ?1 AND relation = ?2 AND object = ?3 AND source_id = ?4",
+    )?;
+    for e in edges {
+        let (s, r, o) = (
+            ids[e.subject as usize],
+            e.relation.code(),
+            ids[e.object as usize],
+        );
+        stage.execute(params![s, r, o])?;
+        let prev: Option<(i64, i64, i64, Option<i64>)> = old
+            .query_row(params![s, r, o, source_id], |x| {
+                Ok((x.get(0)?, x.get(1)?, x.get(2)?, x.get(3)?))
+            })
+            .optional()?;
+        let new = (e.first_ms, e.last_ms, e.count as i64, None);
+        match prev {
+            None => {
+                ins.execute(params![s, r, o, source_id, new.0, new.1, new.2])?;
+                added += 1;
+            }
+            Some(p) if p == new => {}
+            Some(_) => {
+                upd.execute(params![s, r, o, source_id, new.0, new.1, new.2])?;
+                changed += 1;
+            }
+        }
+    }
+    let withdrawn = tx.execute(
+        "UPDATE observations SET withdrawn_at = ?2 WHERE source_id = ?1 AND withdrawn_at IS NULL \
+         AND NOT EXISTS (SELECT 1 FROM temp.obs_stage g WHERE g.subject = observations.subject \
+           AND g.relation = observations.relation AND g.object = observations.object)",
+        params![source_id, ts_ms],
+    )?;
+    tx.execute_batch("DELETE FROM temp.obs_stage;")?;
+    Ok((added, changed, withdrawn))
+}
 
 /// Tables and indexes of schema step 6.
 const V5_DDL: &str = r#"
@@ -151,34 +240,10 @@ impl Store {
             |r| r.get(0),
         )?;
 
-        // Intern the values: one lookup each, an insert for new ones.
-        let mut ids: Vec<i64> = Vec::with_capacity(obs.values().len());
-        {
-            let mut find =
-                tx.prepare_cached("SELECT id FROM obs_values WHERE value = ?1 AND kind = ?2")?;
-            let mut add =
-                tx.prepare_cached("INSERT INTO obs_values(kind, value) VALUES (?1, ?2)")?;
-            for (kind, value) in obs.values() {
-                let id = match find
-                    .query_row(params![value, kind.as_str()], |r| r.get(0))
-                    .optional()?
-                {
-                    Some(id) => id,
-                    None => {
-                        add.execute(params![kind.as_str(), value])?;
-                        tx.last_insert_rowid()
-                    }
-                };
-                ids.push(id);
-            }
-        }
-
+        let ids = intern_values(&tx, obs)?;
         let edges = obs.edges();
         if !stored {
-            let mut ins = tx.prepare_cached(
-                "INSERT INTO observations(subject, relation, object, source_id, first_seen, last_seen, count) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?;
+            let mut ins = tx.prepare_cached(INSERT_EDGE)?;
             for e in &edges {
                 ins.execute(params![
                     ids[e.subject as usize],
@@ -192,58 +257,10 @@ impl Store {
             }
             report.added = edges.len();
         } else {
-            tx.execute_batch(
-                "CREATE TEMP TABLE IF NOT EXISTS obs_stage(subject INTEGER, relation INTEGER, \
-                   object INTEGER, PRIMARY KEY (subject, relation, object)) WITHOUT ROWID; \
-                 DELETE FROM temp.obs_stage;",
-            )?;
-            let mut stage = tx.prepare_cached(
-                "INSERT OR IGNORE INTO temp.obs_stage(subject, relation, object) VALUES (?1, ?2, ?3)",
-            )?;
-            let mut old = tx.prepare_cached(
-                "SELECT first_seen, last_seen, count, withdrawn_at FROM observations \
-                 WHERE subject = ?1 AND relation = ?2 AND object = ?3 AND source_id = ?4",
-            )?;
-            let mut ins = tx.prepare_cached(
-                "INSERT INTO observations(subject, relation, object, source_id, first_seen, last_seen, count) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?;
-            let mut upd = tx.prepare_cached(
-                "UPDATE observations SET first_seen = ?5, last_seen = ?6, count = ?7, withdrawn_at = NULL \
-                 WHERE subject = ?1 AND relation = ?2 AND object = ?3 AND source_id = ?4",
-            )?;
-            for e in &edges {
-                let (s, r, o) = (
-                    ids[e.subject as usize],
-                    e.relation.code(),
-                    ids[e.object as usize],
-                );
-                stage.execute(params![s, r, o])?;
-                let prev: Option<(i64, i64, i64, Option<i64>)> = old
-                    .query_row(params![s, r, o, source_id], |x| {
-                        Ok((x.get(0)?, x.get(1)?, x.get(2)?, x.get(3)?))
-                    })
-                    .optional()?;
-                let new = (e.first_ms, e.last_ms, e.count as i64, None);
-                match prev {
-                    None => {
-                        ins.execute(params![s, r, o, source_id, new.0, new.1, new.2])?;
-                        report.added += 1;
-                    }
-                    Some(p) if p == new => {}
-                    Some(_) => {
-                        upd.execute(params![s, r, o, source_id, new.0, new.1, new.2])?;
-                        report.changed += 1;
-                    }
-                }
-            }
-            report.withdrawn = tx.execute(
-                "UPDATE observations SET withdrawn_at = ?2 WHERE source_id = ?1 AND withdrawn_at IS NULL \
-                 AND NOT EXISTS (SELECT 1 FROM temp.obs_stage g WHERE g.subject = observations.subject \
-                   AND g.relation = observations.relation AND g.object = observations.object)",
-                params![source_id, ts_ms],
-            )?;
-            tx.execute_batch("DELETE FROM temp.obs_stage;")?;
+            let (added, changed, withdrawn) = merge_edges(&tx, source_id, ts_ms, &edges, &ids)?;
+            report.added = added;
+            report.changed = changed;
+            report.withdrawn = withdrawn;
         }
         if prov_changed {
             // Every active edge's statement changed with the marking they share.
