@@ -300,6 +300,13 @@ pub(crate) fn claim_source(
     })
 }
 
+/// Milliseconds since the epoch of a stored stamp.
+pub(crate) fn ms(stamp: &str) -> Result<i64, KbError> {
+    time::parse(stamp)
+        .map(|t| t.as_millisecond())
+        .ok_or_else(|| KbError::Invalid(format!("unreadable timestamp `{stamp}`")))
+}
+
 /// How [`Store::begin_source_write`] found the source.
 pub(crate) enum Begun<'a> {
     /// Last stored from exactly this input: committed, nothing written.
@@ -341,7 +348,7 @@ impl Store {
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let ts = stamp(&tx)?;
-        let ts_ms = crate::lists::ms(&ts)?;
+        let ts_ms = ms(&ts)?;
         let mut report = IngestReport::new(source, format);
         Ok(
             match claim_source(&tx, source, format, file, fingerprint, &ts)? {

@@ -131,12 +131,7 @@ pub(crate) fn v3_to_v4_lists(tx: &Transaction) -> Result<(), KbError> {
     Ok(())
 }
 
-/// Milliseconds since the epoch of a stored stamp.
-pub(crate) fn ms(stamp: &str) -> Result<i64, KbError> {
-    time::parse(stamp)
-        .map(|t| t.as_millisecond())
-        .ok_or_else(|| KbError::Invalid(format!("unreadable timestamp `{stamp}`")))
-}
+pub(crate) use crate::ingest::ms;
 
 /// A stored millisecond stamp as the store's text stamps read.
 pub(crate) fn ms_text(ms: i64) -> String {
