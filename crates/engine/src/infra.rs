@@ -2,7 +2,7 @@
 //! population it is compared with, built once and used for every candidate.
 
 use crate::errors::EngineError;
-use cairn_infra::{ActorInfra, Habit, InfraProfile, Population, Scored, Scorer};
+use cairn_infra::{ActorInfra, Habit, InfraProfile, Population, Scored, Scorer, Tiered};
 use cairn_kb::Store;
 use std::net::IpAddr;
 
@@ -45,5 +45,11 @@ impl InfraModel {
             Err(_) => None,
         };
         Ok(Scorer::new(&self.profile, &self.population).score(value, net.as_ref()))
+    }
+
+    /// Every value of the actor with its STIX infrastructure types and the
+    /// reasons for them (stated roles, observations, certificates).
+    pub fn tiers(&self, store: &Store) -> Result<Vec<Tiered>, EngineError> {
+        Ok(cairn_infra::tiers(store, &self.infra)?)
     }
 }

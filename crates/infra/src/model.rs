@@ -16,6 +16,7 @@ use crate::features::{
     Brands, DomainParts, Language, Network, Trait, address_traits, domain_parts, domain_traits,
     size_band,
 };
+use cairn_model::Tlp;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -257,7 +258,7 @@ impl Population {
 }
 
 /// One of the actor's values, with who says it is theirs.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct InfraValue {
     /// The domain or address.
     pub value: String,
@@ -267,6 +268,26 @@ pub struct InfraValue {
     pub roles: Vec<String>,
     /// The sources that link it to the actor.
     pub sources: Vec<String>,
+    /// What each source said of it, kept apart (the roles above are their union).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub said: Vec<Said>,
+}
+
+/// One source's statement that a value is the actor's.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Said {
+    /// The source.
+    pub source: String,
+    /// The roles it gives the value.
+    pub roles: Vec<String>,
+    /// Its marking.
+    pub tlp: Tlp,
+    /// First seen, as the source says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_seen: Option<String>,
+    /// Last seen, as the source says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<String>,
 }
 
 /// What an actor's infrastructure looks like, counted.
@@ -527,8 +548,8 @@ mod tests {
         InfraValue {
             value: v.into(),
             kind: kind.into(),
-            roles: vec![],
             sources: vec!["test".into()],
+            ..InfraValue::default()
         }
     }
 

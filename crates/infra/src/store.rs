@@ -4,7 +4,7 @@
 
 use crate::errors::InfraError;
 use crate::features::Network;
-use crate::model::{InfraValue, Population};
+use crate::model::{InfraValue, Population, Said};
 use cairn_kb::{ExportQuery, Store};
 use cairn_model::{IndicatorKind, Tlp, normalize_name, url_host};
 use std::collections::{BTreeMap, HashSet};
@@ -70,17 +70,23 @@ pub fn actor_infrastructure(store: &Store, query: &str) -> Result<Option<ActorIn
             .or_insert_with(|| InfraValue {
                 value,
                 kind: kind.into(),
-                roles: Vec::new(),
-                sources: Vec::new(),
+                ..InfraValue::default()
             });
-        for role in r.roles {
-            if !e.roles.contains(&role) {
-                e.roles.push(role);
+        for role in &r.roles {
+            if !e.roles.contains(role) {
+                e.roles.push(role.clone());
             }
         }
         if !e.sources.contains(&r.source) {
-            e.sources.push(r.source);
+            e.sources.push(r.source.clone());
         }
+        e.said.push(Said {
+            source: r.source,
+            roles: r.roles,
+            tlp: r.tlp.parse().unwrap_or(Tlp::Red),
+            first_seen: r.first_seen,
+            last_seen: r.last_seen,
+        });
     }
     let mut names: HashSet<String> = profile
         .aliases

@@ -19,9 +19,10 @@
 use crate::errors::KbError;
 use crate::ingest::{Begun, IngestReport, SourceWrite, bump_generation};
 use crate::{LIST_KEY_BASE, Store};
-use cairn_model::Provenance;
 use cairn_model::observe::{ObsEdge, ObsRelation, Observations};
+use cairn_model::{Provenance, Tlp};
 use rusqlite::{OptionalExtension, Transaction, params};
+use std::collections::HashMap;
 
 /// One new edge row.
 const INSERT_EDGE: &str = "INSERT INTO observations(subject, relation, object, source_id, \
@@ -359,6 +360,21 @@ impl Store {
             for l in rows {
                 out.push(l?);
             }
+        }
+        Ok(out)
+    }
+
+    /// Every observing source's marking, by source name (what a judgement
+    /// drawn from its observations must carry at least).
+    pub fn obs_source_markings(&self) -> Result<HashMap<String, Tlp>, KbError> {
+        let mut q = self.conn.prepare_cached(
+            "SELECT s.name, o.tlp FROM obs_sources o JOIN sources s ON s.id = o.source_id",
+        )?;
+        let rows = q.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut out = HashMap::new();
+        for row in rows {
+            let (name, tlp) = row?;
+            out.insert(name, tlp.parse().unwrap_or(Tlp::Red));
         }
         Ok(out)
     }

@@ -19,7 +19,10 @@ pub struct Args {
     /// Show every habit (default: the strongest 30).
     #[arg(long)]
     all: bool,
-    /// One JSON object: the actor's values and habits.
+    /// List every value with its infrastructure type and the reasons for it.
+    #[arg(long)]
+    tiers: bool,
+    /// One JSON object: the actor's values, habits and tiers.
     #[arg(long)]
     json: bool,
 }
@@ -69,27 +72,35 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         None => {
             let actor = args
                 .actor
+                .clone()
                 .context("name an actor (`cairn infra RedHotel`) or `cairn infra score`")?;
-            profile(global, &actor, args.all, args.json)
+            profile(global, &actor, &args)
         }
     }
 }
 
-fn profile(global: &Global, actor: &str, all: bool, json: bool) -> anyhow::Result<ExitCode> {
+fn profile(global: &Global, actor: &str, args: &Args) -> anyhow::Result<ExitCode> {
     let store = crate::open_store(global)?;
     let m = model(&store, actor)?;
     let habits = m.habits();
+    let tiered = m.tiers(&store)?;
     let (domains, addresses) = m.profile.sizes();
-    if json {
+    if args.json {
         json_line(&serde_json::json!({
             "actor": m.infra.actor,
             "registered_domains": domains,
             "addresses": addresses,
             "habits": habits,
             "values": m.profile.values,
+            "tiers": tiered,
         }))?;
         return Ok(ExitCode::SUCCESS);
     }
+    if args.tiers {
+        print!("{}", tiers_table(&tiered));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let all = args.all;
     println!(
         "{}: {domains} registered domains, {addresses} addresses (compared with {})\n",
         m.infra.actor,
@@ -134,7 +145,74 @@ fn profile(global: &Global, actor: &str, all: bool, json: bool) -> anyhow::Resul
             println!("… {} more (--all)", habits.len() - shown);
         }
     }
+    println!("\nTiers (STIX infrastructure types; every value with its reasons: --tiers)\n");
+    print!("{}", tier_summary(&tiered));
     Ok(ExitCode::SUCCESS)
+}
+
+fn tier_summary(tiered: &[cairn_infra::Tiered]) -> String {
+    let rows: Vec<Vec<String>> = cairn_infra::group(tiered)
+        .iter()
+        .map(|t| {
+            let mut examples: Vec<&str> =
+                t.values.iter().take(3).map(|v| v.value.as_str()).collect();
+            if t.values.len() > 3 {
+                examples.push("…");
+            }
+            let why = t
+                .values
+                .iter()
+                .flat_map(|v| &v.reasons)
+                .find(|r| r.infrastructure_type == t.infrastructure_type)
+                .map_or_else(
+                    || "no source or observation says".to_string(),
+                    |r| r.reason.clone(),
+                );
+            let long = t
+                .values
+                .iter()
+                .filter(|v| v.lifetime == Some("long-lived"))
+                .count();
+            vec![
+                t.infrastructure_type.clone(),
+                t.values.len().to_string(),
+                long.to_string(),
+                examples.join(", "),
+                why,
+            ]
+        })
+        .collect();
+    table(
+        &["TYPE", "VALUES", "LONG-LIVED", "EXAMPLES", "E.G. WHY"],
+        &rows,
+    )
+}
+
+fn tiers_table(tiered: &[cairn_infra::Tiered]) -> String {
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for t in tiered {
+        let seen = match (&t.first_seen, &t.last_seen) {
+            (Some(a), Some(b)) => format!("{} – {}", &a[..a.len().min(10)], &b[..b.len().min(10)]),
+            _ => "-".into(),
+        };
+        let why = match t.reasons.first() {
+            None => "-".to_string(),
+            Some(r) if t.reasons.len() == 1 => format!("{}: {}", r.basis, r.reason),
+            Some(r) => format!("{}: {} (+{} more)", r.basis, r.reason, t.reasons.len() - 1),
+        };
+        rows.push(vec![
+            t.value.clone(),
+            t.types.join(", "),
+            t.lifetime.unwrap_or("-").to_string(),
+            seen,
+            t.tlp.as_str().to_string(),
+            why,
+        ]);
+    }
+    table(
+        &["VALUE", "TYPE", "LIFETIME", "OBSERVED", "TLP", "WHY"],
+        &rows,
+    )
 }
 
 fn candidates(path: &Path) -> anyhow::Result<Vec<String>> {
