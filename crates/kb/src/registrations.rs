@@ -333,6 +333,35 @@ impl Store {
         )
     }
 
+    /// How many active records name a registrar that normalises like
+    /// `registrar`, counted up to `cap` (a hub is known to be one without
+    /// reading it).
+    pub fn registrar_fan_out(&self, registrar: &str, cap: usize) -> Result<usize, KbError> {
+        self.count_where("registrar_key = ?1", &registrar_key(registrar), cap)
+    }
+
+    /// How many active records list `name_server`, counted up to `cap`.
+    pub fn name_server_fan_out(&self, name_server: &str, cap: usize) -> Result<usize, KbError> {
+        let ns = name_server.trim_end_matches('.').to_ascii_lowercase();
+        self.count_where(
+            "id IN (SELECT registration_id FROM reg_name_servers WHERE name = ?1)",
+            &ns,
+            cap,
+        )
+    }
+
+    fn count_where(&self, cond: &str, arg: &str, cap: usize) -> Result<usize, KbError> {
+        let cap = i64::try_from(cap).unwrap_or(i64::MAX);
+        let n: i64 = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM registrations WHERE {cond} \
+                 AND withdrawn_at IS NULL LIMIT ?2)"
+            ))?
+            .query_row(params![arg, cap], |r| r.get(0))?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
     fn registrations_where(
         &self,
         cond: &str,
