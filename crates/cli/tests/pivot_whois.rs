@@ -173,3 +173,149 @@ fn registrations_pivot_through_dedicated_name_servers_and_damp_registrars() {
     let later = pivot(&db, &["officesuport-test.com", "--at", "2025"]);
     assert_eq!(values(&later), ["officesuport-test.com"]);
 }
+
+#[test]
+fn registrar_and_name_server_habits_profile_and_score() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    let list = dir.path().join("kestrel.txt");
+    let actor = [
+        "kestrel-a.com",
+        "kestrel-b.net",
+        "kestrel-c.org",
+        "kestrel-d.com",
+    ];
+    std::fs::write(&list, actor.join("\n") + "\n").unwrap();
+    let l = list.to_str().unwrap();
+    let out = cairn(
+        &db,
+        &[
+            "ingest",
+            l,
+            "--format",
+            "list",
+            "--actor",
+            "Kestrel Typhoon",
+            "--source",
+            "report",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The actor's four: NameCheap, three on its own name servers; twelve
+    // others at big registrars, one at NameCheap too.
+    let mut records: Vec<String> = actor
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let ns = if i < 3 {
+                "ns1.kestrel-dns.net"
+            } else {
+                "dns1.registrar-servers.com"
+            };
+            whois(d, "NameCheap, Inc.", &[ns], None, "2030-01-01T00:00:00Z")
+        })
+        .collect();
+    for i in 0..12 {
+        let (reg, ns) = match i {
+            0 => ("NameCheap, Inc.", "dns1.registrar-servers.com"),
+            1..6 => ("GoDaddy.com, LLC", "ns01.domaincontrol.com"),
+            _ => ("MarkMonitor Inc.", "ns1.markmonitor.com"),
+        };
+        records.push(whois(
+            &format!("other{i}.com"),
+            reg,
+            &[ns],
+            None,
+            "2030-01-01T00:00:00Z",
+        ));
+    }
+    // Two candidates alike in shape, one registered like the actor's.
+    records.push(whois(
+        "kestrel-e.com",
+        "Namecheap Inc",
+        &["ns2.kestrel-dns.net"],
+        None,
+        "2030-01-01T00:00:00Z",
+    ));
+    records.push(whois(
+        "kestrel-f.com",
+        "GoDaddy.com, LLC",
+        &["ns01.domaincontrol.com"],
+        None,
+        "2030-01-01T00:00:00Z",
+    ));
+    let mut paths = Vec::new();
+    for (i, text) in records.iter().enumerate() {
+        let p = dir.path().join(format!("r{i}.txt"));
+        std::fs::write(&p, text).unwrap();
+        paths.push(p.to_str().unwrap().to_string());
+    }
+    let mut args = vec!["ingest", "--source", "whois-test"];
+    args.extend(paths.iter().map(String::as_str));
+    assert!(cairn(&db, &args).status.success());
+
+    let out = cairn(&db, &["infra", "Kestrel Typhoon", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let p: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(p["registered"], 4);
+    assert_eq!(p["registrars"][0]["value"], "namecheap");
+    assert_eq!(p["registrars"][0]["count"], 4);
+    assert_eq!(p["name_servers"][0]["value"], "kestrel-dns.net");
+    assert_eq!(p["name_servers"][0]["count"], 3);
+    let habit = |f: &str, v: &str| {
+        p["habits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["feature"] == f && h["value"] == v)
+            .and_then(|h| h["weight"].as_f64())
+    };
+    // NameCheap holds 1 of the population's 14 records (the candidates count
+    // too), the actor's 4 of 4.
+    assert!(
+        habit("registrar", "namecheap").is_some_and(|w| w > 0.5),
+        "{:?}",
+        p["habits"]
+    );
+    assert!(habit("name-server", "kestrel-dns.net").is_some_and(|w| w > 1.0));
+    assert_eq!(habit("registrar", "godaddy"), None);
+
+    let cands = dir.path().join("cands.txt");
+    std::fs::write(&cands, "kestrel-e.com\nkestrel-f.com\n").unwrap();
+    let out = cairn(
+        &db,
+        &[
+            "infra",
+            "score",
+            cands.to_str().unwrap(),
+            "--actor",
+            "Kestrel Typhoon",
+            "--json",
+        ],
+    );
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["value"], "kestrel-e.com", "{lines:?}");
+    let contrib = |i: usize, f: &str| {
+        lines[i]["contributions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["feature"] == f)
+            .and_then(|c| c["weight"].as_f64())
+            .unwrap_or_else(|| panic!("no {f} in {:?}", lines[i]))
+    };
+    assert!(contrib(0, "registrar") > 0.0 && contrib(1, "registrar") < 0.0);
+    assert!(contrib(0, "name-server") > 0.0);
+}

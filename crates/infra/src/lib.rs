@@ -61,10 +61,11 @@ mod store;
 pub mod tiers;
 
 pub use errors::InfraError;
-pub use features::{DomainParts, Network, domain_parts};
+pub use features::{DomainParts, Network, Registered, domain_parts};
 pub use model::{Contribution, Habit, InfraProfile, InfraValue, Population, Said, Scored, Scorer};
 pub use pivot::{Pivot, PivotOptions, pivot};
 pub use store::{
     ActorInfra, actor_infrastructure, asns_of_ranges, is_hosting_list, network, population,
+    registered,
 };
 pub use tiers::{Tier, TierReason, Tiered, group, tiers};

@@ -13,8 +13,8 @@
 //! addresses.
 
 use crate::features::{
-    Brands, DomainParts, Language, Network, Trait, address_traits, domain_parts, domain_traits,
-    size_band,
+    Brands, DomainParts, Language, Network, Registered, Trait, address_traits, domain_parts,
+    domain_traits, registration_traits, size_band,
 };
 use cairn_model::Tlp;
 use serde::Serialize;
@@ -90,6 +90,8 @@ pub struct Population {
     /// How many ordinary names and other actors' values it holds.
     pub(crate) ordinary: usize,
     pub(crate) others: usize,
+    /// How many registration records of other domains it holds.
+    pub(crate) registrations: usize,
 }
 
 impl Population {
@@ -121,6 +123,15 @@ impl Population {
             let t = domain_traits(&p, &self.lang, &self.brands);
             self.domains.add(&t);
             self.others += 1;
+        }
+    }
+
+    /// Adds the registration record of a domain that is not the actor's.
+    pub fn add_registration(&mut self, r: &Registered) {
+        let t = registration_traits(r);
+        if !t.is_empty() {
+            self.domains.add(&t);
+            self.registrations += 1;
         }
     }
 
@@ -210,8 +221,8 @@ impl Population {
             "no AS table (ingest one for network habits)".into()
         };
         format!(
-            "{} popular names, {} other actors' values, {space}",
-            self.ordinary, self.others
+            "{} popular names, {} other actors' values, {} registration records, {space}",
+            self.ordinary, self.others, self.registrations
         )
     }
 
@@ -301,6 +312,7 @@ pub struct InfraProfile {
     addresses: Counts,
     domain_n: u32,
     address_n: u32,
+    registered_n: u32,
 }
 
 /// A feature value the actor shows more than the population does.
@@ -352,6 +364,7 @@ impl InfraProfile {
             addresses: Counts::default(),
             domain_n: 0,
             address_n: 0,
+            registered_n: 0,
         };
         let mut seen_domains = std::collections::HashSet::new();
         for v in values {
@@ -378,6 +391,48 @@ impl InfraProfile {
     /// Registered domains and addresses counted.
     pub fn sizes(&self) -> (u32, u32) {
         (self.domain_n, self.address_n)
+    }
+
+    /// Counts the registration record of one of the actor's registered
+    /// domains (once per domain: the caller picks the record).
+    pub fn add_registration(&mut self, r: &Registered) {
+        let t = registration_traits(r);
+        if !t.is_empty() {
+            self.domains.add(&t);
+            self.registered_n += 1;
+        }
+    }
+
+    /// How many of the actor's registered domains have a registration record.
+    pub fn registered(&self) -> u32 {
+        self.registered_n
+    }
+
+    /// Every value of `feature` (`registrar`, `name-server`, `tld`, …) among
+    /// the actor's domains with its share, distinctive or not, most common
+    /// first: "NameCheap 72 %" whatever the population says.
+    pub fn shares(&self, feature: &str, pop: &Population) -> Vec<Habit> {
+        let mut out: Vec<Habit> = Vec::new();
+        for (f, key, n) in self.domains.iter().filter(|(f, _, _)| *f == feature) {
+            let t = Trait {
+                feature: f,
+                key: key.into(),
+                shown: key.into(),
+                presence: false,
+            };
+            let p = pop.p_domain(&t);
+            let total = self.domains.total(f);
+            out.push(Habit {
+                feature: f.into(),
+                value: key.into(),
+                count: n,
+                share: f64::from(n) / f64::from(total.max(1)),
+                population_share: p,
+                weight: round2(weight(n, total, p)),
+            });
+        }
+        out.sort_by(|a, b| b.count.cmp(&a.count).then(a.value.cmp(&b.value)));
+        out
     }
 
     /// The feature values the actor shows more than the population,
@@ -473,6 +528,17 @@ impl<'a> Scorer<'a> {
     /// Scores a domain or address (`net`: its network, for an address);
     /// `None` when the value is neither.
     pub fn score(&self, value: &str, net: Option<&Network>) -> Option<Scored> {
+        self.score_registered(value, net, None)
+    }
+
+    /// [`Scorer::score`], with a domain's registration record when one is
+    /// known: its registrar and name servers count too.
+    pub fn score_registered(
+        &self,
+        value: &str,
+        net: Option<&Network>,
+        reg: Option<&Registered>,
+    ) -> Option<Scored> {
         let value = value.trim().trim_end_matches('.').to_ascii_lowercase();
         let (kind, traits, counts, n_values) = match value.parse::<IpAddr>() {
             Ok(ip) => (
@@ -483,12 +549,12 @@ impl<'a> Scorer<'a> {
             ),
             Err(_) => {
                 let p = domain_parts(&value)?;
-                (
-                    "domain",
-                    domain_traits(&p, &self.pop.lang, &self.pop.brands),
-                    &self.profile.domains,
-                    self.profile.domain_n,
-                )
+                let mut t = domain_traits(&p, &self.pop.lang, &self.pop.brands);
+                // Only what the actor's own records showed can speak.
+                if self.profile.registered_n > 0 && self.pop.registrations > 0 {
+                    t.extend(reg.map(registration_traits).unwrap_or_default());
+                }
+                ("domain", t, &self.profile.domains, self.profile.domain_n)
             }
         };
         let mut contributions = Vec::new();

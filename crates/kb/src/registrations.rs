@@ -60,6 +60,9 @@ pub struct Registration {
     pub redacted: bool,
 }
 
+/// A record in short: domain, registrar, name servers.
+pub type RegSummary = (String, Option<String>, Vec<String>);
+
 /// A registrar name as a pivot key: lower case, letters and digits only,
 /// legal suffixes dropped (`NameCheap, Inc.` → `namecheap`).
 pub fn registrar_key(name: &str) -> String {
@@ -331,6 +334,28 @@ impl Store {
             &ns,
             limit,
         )
+    }
+
+    /// Every active record's domain, registrar and name servers (the
+    /// population an actor's registration habits are compared with), in
+    /// domain order.
+    pub fn registration_summaries(&self) -> Result<Vec<RegSummary>, KbError> {
+        let mut q = self.conn.prepare_cached(
+            "SELECT r.domain, r.registrar, \
+               (SELECT group_concat(name, ' ') FROM (SELECT name FROM reg_name_servers \
+                WHERE registration_id = r.id ORDER BY pos)) \
+             FROM registrations r WHERE r.withdrawn_at IS NULL ORDER BY r.domain, r.id",
+        )?;
+        let rows = q.query_map([], |r| {
+            let ns: Option<String> = r.get(2)?;
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                ns.map(|n| n.split(' ').map(str::to_string).collect())
+                    .unwrap_or_default(),
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// How many active records name a registrar that normalises like

@@ -91,6 +91,9 @@ fn profile(global: &Global, actor: &str, args: &Args) -> anyhow::Result<ExitCode
             "registered_domains": domains,
             "addresses": addresses,
             "habits": habits,
+            "registered": m.profile.registered(),
+            "registrars": m.profile.shares("registrar", &m.population),
+            "name_servers": m.profile.shares("name-server", &m.population),
             "values": m.profile.values,
             "tiers": tiered,
         }))?;
@@ -145,9 +148,42 @@ fn profile(global: &Global, actor: &str, args: &Args) -> anyhow::Result<ExitCode
             println!("… {} more (--all)", habits.len() - shown);
         }
     }
+    print!("{}", registrations(&m));
     println!("\nTiers (STIX infrastructure types; every value with its reasons: --tiers)\n");
     print!("{}", tier_summary(&tiered));
     Ok(ExitCode::SUCCESS)
+}
+
+/// Registrar and name-server shares among the actor's domains that have a
+/// registration record in the store.
+fn registrations(m: &InfraModel) -> String {
+    let (domains, _) = m.profile.sizes();
+    let n = m.profile.registered();
+    if n == 0 {
+        return format!(
+            "\nRegistrations: none of the {domains} registered domains has a WHOIS/RDAP record \
+             in the store (`cairn ingest whois/*.txt rdap/*.json`)\n"
+        );
+    }
+    let mut out =
+        format!("\nRegistrations ({n} of {domains} registered domains have a record)\n\n");
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for feature in ["registrar", "name-server"] {
+        for h in m.profile.shares(feature, &m.population).iter().take(5) {
+            rows.push(vec![
+                feature.to_string(),
+                h.value.clone(),
+                format!("{} ({:.0} %)", h.count, h.share * 100.0),
+                format!("{:.1} %", h.population_share * 100.0),
+                format!("{:+.2}", h.weight),
+            ]);
+        }
+    }
+    out.push_str(&table(
+        &["FEATURE", "VALUE", "ACTOR", "POPULATION", "WEIGHT"],
+        &rows,
+    ));
+    out
 }
 
 fn tier_summary(tiered: &[cairn_infra::Tiered]) -> String {
