@@ -281,3 +281,50 @@ fn the_stix_export_carries_the_tiers_under_the_readers_ceiling() {
     assert_eq!(types, [&json!("command-and-control")]);
     assert!(!text.contains("203.0.113.20"));
 }
+
+#[test]
+fn names_first_seen_in_passive_dns_since_a_date_are_scored() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = store(dir.path());
+    let score = |since: &str| {
+        cairn(
+            &db,
+            &[
+                "infra",
+                "score",
+                "--actor",
+                "Kestrel Typhoon",
+                "--since",
+                since,
+                "--json",
+            ],
+        )
+    };
+    let out = score("2022");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let values: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["value"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        values,
+        ["updates.kestrel-cdn.net"],
+        "answers only, not TLS server names"
+    );
+    // First seen 2023-01-01: not new in 2023-02.
+    let later = score("2023-02");
+    assert_eq!(later.status.code(), Some(1));
+    assert!(later.stdout.is_empty());
+    let bad = score("yesterday");
+    assert_eq!(bad.status.code(), Some(2));
+}

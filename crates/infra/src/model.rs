@@ -226,9 +226,16 @@ impl Population {
         )
     }
 
-    /// The population's probability of a domain feature value.
-    fn p_domain(&self, t: &Trait) -> f64 {
-        self.domains.share(t.feature, &t.key)
+    /// The population's probability of a domain feature value; `None` when
+    /// the population holds no domain with the feature (no popularity list,
+    /// no other actor, no registration record): then nothing is
+    /// distinctive, except that a presence feature (an exact registered
+    /// domain) is as rare as one name among a million.
+    fn p_domain(&self, t: &Trait) -> Option<f64> {
+        if self.domains.total(t.feature) == 0 {
+            return t.presence.then_some(1e-6);
+        }
+        Some(self.domains.share(t.feature, &t.key))
     }
 
     /// The population's probability of an address feature value: the
@@ -427,8 +434,9 @@ impl InfraProfile {
                 value: key.into(),
                 count: n,
                 share: f64::from(n) / f64::from(total.max(1)),
-                population_share: p,
-                weight: round2(weight(n, total, p)),
+                // No population: no comparison, no weight.
+                population_share: p.unwrap_or(0.0),
+                weight: p.map_or(0.0, |p| round2(weight(n, total, p))),
             });
         }
         out.sort_by(|a, b| b.count.cmp(&a.count).then(a.value.cmp(&b.value)));
@@ -451,7 +459,10 @@ impl InfraProfile {
                     presence: false,
                 };
                 let p = if domain {
-                    pop.p_domain(&t)
+                    match pop.p_domain(&t) {
+                        Some(p) => p,
+                        None => continue,
+                    }
                 } else {
                     pop.p_address(&t)
                 };
@@ -485,7 +496,8 @@ fn weight(count: u32, total: u32, p_pop: f64) -> f64 {
 }
 
 fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
+    // `+ 0.0` turns the -0.0 an empty float sum gives into 0.0.
+    (x * 100.0).round() / 100.0 + 0.0
 }
 
 /// One readable part of a score.
@@ -565,7 +577,10 @@ impl<'a> Scorer<'a> {
                     continue;
                 }
                 let p = if kind == "domain" {
-                    self.pop.p_domain(t)
+                    match self.pop.p_domain(t) {
+                        Some(p) => p,
+                        None => continue,
+                    }
                 } else {
                     self.pop.p_address(t)
                 };

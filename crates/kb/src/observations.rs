@@ -364,6 +364,29 @@ impl Store {
         Ok(out)
     }
 
+    /// Domains first observed (as the subject of an answer: resolves-to,
+    /// cname, ns, mx) at or after `since_ms`, with that first time, oldest
+    /// first: the new names a sensor saw, for scoring.
+    pub fn domains_first_seen_since(&self, since_ms: i64) -> Result<Vec<(String, i64)>, KbError> {
+        let mut q = self.conn.prepare_cached(
+            "SELECT v.value, MIN(o.first_seen) AS f FROM observations o \
+             JOIN obs_values v ON v.id = o.subject \
+             WHERE v.kind = 'domain' AND o.withdrawn_at IS NULL AND o.relation IN (?2, ?3, ?4, ?5) \
+             GROUP BY o.subject HAVING f >= ?1 ORDER BY f, v.value",
+        )?;
+        let rows = q.query_map(
+            params![
+                since_ms,
+                ObsRelation::ResolvesTo.code(),
+                ObsRelation::Cname.code(),
+                ObsRelation::Ns.code(),
+                ObsRelation::Mx.code()
+            ],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Every observing source's marking, by source name (what a judgement
     /// drawn from its observations must carry at least).
     pub fn obs_source_markings(&self) -> Result<HashMap<String, Tlp>, KbError> {

@@ -38,8 +38,12 @@ enum Action {
 #[derive(clap::Args)]
 struct ScoreArgs {
     /// Files of candidates (lists: defanged values, URLs and comments allowed).
-    #[arg(value_name = "FILE", required = true)]
+    #[arg(value_name = "FILE", required_unless_present = "since")]
     files: Vec<PathBuf>,
+    /// Also score every domain the store's observations (passive DNS) first
+    /// saw at or after this time: a year, a month (2023-06) or a day.
+    #[arg(long, value_name = "WHEN")]
+    since: Option<String>,
     /// The actor to compare with.
     #[arg(long)]
     actor: String,
@@ -285,13 +289,24 @@ fn score(global: &Global, a: ScoreArgs) -> anyhow::Result<ExitCode> {
     let m = model(&store, &a.actor)?;
     let mut seen = std::collections::HashSet::new();
     let mut scored = Vec::new();
+    let mut all: Vec<String> = Vec::new();
     for f in &a.files {
-        for v in candidates(f)? {
-            if seen.insert(v.clone())
-                && let Some(s) = m.score(&store, &v)?
-            {
-                scored.push(s);
-            }
+        all.extend(candidates(f)?);
+    }
+    if let Some(when) = &a.since {
+        let from = cairn_infra::pivot::parse_at(when)?.from_ms;
+        all.extend(
+            store
+                .domains_first_seen_since(from)?
+                .into_iter()
+                .map(|(d, _)| d),
+        );
+    }
+    for v in all {
+        if seen.insert(v.clone())
+            && let Some(s) = m.score(&store, &v)?
+        {
+            scored.push(s);
         }
     }
     scored.sort_by(|x, y| y.score.total_cmp(&x.score).then(x.value.cmp(&y.value)));
