@@ -52,6 +52,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod cluster;
 pub mod errors;
 pub mod eval;
 mod features;
@@ -60,6 +61,7 @@ pub mod pivot;
 mod store;
 pub mod tiers;
 
+pub use cluster::{Cluster, ClusterOptions, Clustering, Shared, cluster, unattributed};
 pub use errors::InfraError;
 pub use features::{DomainParts, Network, Registered, domain_parts};
 pub use model::{Contribution, Habit, InfraProfile, InfraValue, Population, Said, Scored, Scorer};
