@@ -319,3 +319,53 @@ fn registrar_and_name_server_habits_profile_and_score() {
     assert!(contrib(0, "registrar") > 0.0 && contrib(1, "registrar") < 0.0);
     assert!(contrib(0, "name-server") > 0.0);
 }
+
+#[test]
+fn records_and_logs_on_stdin_go_their_own_way() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    let pipe = |bytes: &[u8], extra: &[&str]| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cairn"))
+            .arg("--db")
+            .arg(&db)
+            .args(["ingest", "-", "--json"])
+            .args(extra)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(bytes).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let record = whois(
+        "stdin-test.com",
+        "NameCheap, Inc.",
+        &["ns1.x.net"],
+        None,
+        "2030-01-01T00:00:00Z",
+    );
+    assert_eq!(
+        pipe(record.as_bytes(), &["--source", "w"])["format"],
+        "whois"
+    );
+    let store = cairn_kb::Store::open(&db).unwrap();
+    assert_eq!(store.registration("stdin-test.com").unwrap().len(), 1);
+    drop(store);
+    let logs = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/logs/zeek/dns.log.gz");
+    let r = pipe(&std::fs::read(logs).unwrap(), &["--source", "sensor"]);
+    assert_eq!(
+        r["format"], "zeek-dns",
+        "a gzipped Zeek log is observations, not a report: {r}"
+    );
+    assert_eq!(r["indicators"], 0);
+    assert_eq!(pipe(b"evil.example.com\n", &[])["format"], "list");
+}

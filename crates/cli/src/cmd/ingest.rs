@@ -253,18 +253,47 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
             ));
         }
     }
+    // Stdin is read once; when it holds observations or registration
+    // records it is spooled to a file named `<stdin>` so it goes their way.
+    let mut stdin_bytes: Option<Vec<u8>> = None;
+    let mut all_paths = args.paths.clone();
+    let stdin_at = all_paths.iter().position(|p| p.as_os_str() == "-");
+    let spool = match stdin_at {
+        Some(_) => Some(tempfile::tempdir().context("making a scratch folder")?),
+        None => None,
+    };
+    if let (Some(i), Some(spool)) = (stdin_at, &spool) {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes)
+            .context("reading stdin")?;
+        let file = spool.path().join("<stdin>");
+        std::fs::write(&file, &bytes).context("spooling stdin")?;
+        let head = &bytes[..bytes.len().min(64 * 1024)];
+        let routed = match opts.format {
+            Format::Auto => {
+                cairn_intake::observation_format(&file).is_some()
+                    || matches!(
+                        cairn_intake::detect_format(&file, head),
+                        Format::Whois | Format::Rdap
+                    )
+            }
+            f => matches!(f, Format::Whois | Format::Rdap),
+        };
+        if routed {
+            all_paths[i] = file;
+        } else {
+            stdin_bytes = Some(bytes);
+        }
+    }
     // Observation logs (Zeek dns/ssl/x509, COF) go their own way: observe.rs.
-    let (obs_files, paths) = super::observe::split(&args.paths, &opts);
+    let (obs_files, paths) = super::observe::split(&all_paths, &opts);
     // So do registration records (WHOIS, RDAP): registration.rs.
     let (reg_files, paths) = super::registration::split(&paths, &opts)?;
     for p in &paths {
         let input = if p.as_os_str() == "-" {
-            let mut bytes = Vec::new();
-            std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes)
-                .context("reading stdin")?;
             Input {
                 name: "<stdin>".into(),
-                bytes,
+                bytes: stdin_bytes.take().unwrap_or_default(),
                 stream: None,
             }
         } else if opts.format == Format::List {
