@@ -78,18 +78,13 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
 fn profile(global: &Global, actor: &str, all: bool, json: bool) -> anyhow::Result<ExitCode> {
     let store = crate::open_store(global)?;
     let m = model(&store, actor)?;
-    let habits = m.habits();
-    let (domains, addresses) = m.profile.sizes();
     if json {
-        json_line(&serde_json::json!({
-            "actor": m.infra.actor,
-            "registered_domains": domains,
-            "addresses": addresses,
-            "habits": habits,
-            "values": m.profile.values,
-        }))?;
+        // The one serialisation, shared with `GET /api/v1/infra/{actor}`.
+        json_line(&m.summary())?;
         return Ok(ExitCode::SUCCESS);
     }
+    let habits = m.habits();
+    let (domains, addresses) = m.profile.sizes();
     println!(
         "{}: {domains} registered domains, {addresses} addresses (compared with {})\n",
         m.infra.actor,
@@ -169,18 +164,12 @@ fn candidates(path: &Path) -> anyhow::Result<Vec<String>> {
 fn score(global: &Global, a: ScoreArgs) -> anyhow::Result<ExitCode> {
     let store = crate::open_store(global)?;
     let m = model(&store, &a.actor)?;
-    let mut seen = std::collections::HashSet::new();
-    let mut scored = Vec::new();
+    let mut values = Vec::new();
     for f in &a.files {
-        for v in candidates(f)? {
-            if seen.insert(v.clone())
-                && let Some(s) = m.score(&store, &v)?
-            {
-                scored.push(s);
-            }
-        }
+        values.extend(candidates(f)?);
     }
-    scored.sort_by(|x, y| y.score.total_cmp(&x.score).then(x.value.cmp(&y.value)));
+    // Ranked as `POST /api/v1/infra/{actor}/score` ranks them.
+    let mut scored = m.score_all(&store, &values)?;
     let any = scored.iter().any(|s| s.score > 0.0);
     scored.truncate(a.top.unwrap_or(usize::MAX));
     if a.json {
