@@ -353,10 +353,7 @@ mod tests {
 
         // The store moves: the reader's next answer is read again.
         full.ingest(
-            &bundle(
-                "more notes",
-                &[("new.example", Tlp::Green)],
-            ),
+            &bundle("more notes", &[("new.example", Tlp::Green)]),
             None,
             None,
         )
@@ -374,7 +371,10 @@ mod tests {
         s.ingest(
             &bundle(
                 "notes",
-                &[("hostingupdate.club", Tlp::Green), ("windowshost.club", Tlp::Green)],
+                &[
+                    ("hostingupdate.club", Tlp::Green),
+                    ("windowshost.club", Tlp::Green),
+                ],
             ),
             None,
             None,
@@ -387,12 +387,21 @@ mod tests {
         assert_eq!(cache.stats().entries, 2);
         let m = cache.model(&s, "RedHotel").unwrap().unwrap();
         let ranked = m
-            .score_all(&s, ["weather.com", "0nenote.club", "weather.com", "not a value"])
+            .score_all(
+                &s,
+                ["weather.com", "0nenote.club", "weather.com", "not a value"],
+            )
             .unwrap();
         let order: Vec<&str> = ranked.iter().map(|r| r.value.as_str()).collect();
         assert_eq!(order, ["0nenote.club", "weather.com"]);
         let json = serde_json::to_value(m.summary()).unwrap();
-        for k in ["actor", "registered_domains", "addresses", "habits", "values"] {
+        for k in [
+            "actor",
+            "registered_domains",
+            "addresses",
+            "habits",
+            "values",
+        ] {
             assert!(json.get(k).is_some(), "{k} missing: {json}");
         }
         assert_eq!(json["registered_domains"], 2);

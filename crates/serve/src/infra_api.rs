@@ -16,8 +16,8 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use cairn_engine::InfraModel;
-use cairn_infra::pivot::{Pivot, PivotOptions, parse_at};
 use cairn_infra::Scored;
+use cairn_infra::pivot::{Pivot, PivotOptions, parse_at};
 use cairn_kb::ObsWindow;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -43,7 +43,11 @@ pub(crate) struct PivotParams {
 
 /// An integer parameter checked against `(min, max, default)`; blank or
 /// absent is the default.
-fn int_param(name: &str, v: Option<&str>, (min, max, default): (u64, u64, u64)) -> Result<usize, ApiError> {
+fn int_param(
+    name: &str,
+    v: Option<&str>,
+    (min, max, default): (u64, u64, u64),
+) -> Result<usize, ApiError> {
     let bad = || ApiError::bad_request(format!("`{name}` is an integer from {min} to {max}"));
     let n = match v.map(str::trim) {
         None | Some("") => default,
@@ -86,7 +90,11 @@ impl PivotParams {
         Ok(PivotOptions {
             depth: int_param("depth", self.depth.as_deref(), bounds::PIVOT_DEPTH)?,
             budget: int_param("budget", self.budget.as_deref(), bounds::PIVOT_BUDGET)?,
-            max_fan_out: int_param("max_fan_out", self.max_fan_out.as_deref(), bounds::PIVOT_FAN_OUT)?,
+            max_fan_out: int_param(
+                "max_fan_out",
+                self.max_fan_out.as_deref(),
+                bounds::PIVOT_FAN_OUT,
+            )?,
             expand_common,
             window,
         })
@@ -98,7 +106,10 @@ fn no_actor(s: &cairn_kb::Store, name: &str) -> Result<ApiError, ApiError> {
     Ok(ApiError::not_found(if near.is_empty() {
         format!("no actor called `{name}`")
     } else {
-        format!("no actor called `{name}`; did you mean {}?", near.join(", "))
+        format!(
+            "no actor called `{name}`; did you mean {}?",
+            near.join(", ")
+        )
     }))
 }
 
@@ -111,9 +122,11 @@ impl App {
         actor: String,
     ) -> Result<Arc<InfraModel>, ApiError> {
         let app = self.clone();
-        self.read(clearance, move |s| match app.inner.infra.model(s, &actor)? {
-            Some(m) => Ok(m),
-            None => Err(no_actor(s, &actor)?),
+        self.read(clearance, move |s| {
+            match app.inner.infra.model(s, &actor)? {
+                Some(m) => Ok(m),
+                None => Err(no_actor(s, &actor)?),
+            }
         })
         .await
     }
@@ -126,9 +139,11 @@ impl App {
         values: Vec<String>,
     ) -> Result<Vec<Scored>, ApiError> {
         let app = self.clone();
-        self.read(clearance, move |s| match app.inner.infra.model(s, &actor)? {
-            Some(m) => Ok(m.score_all(s, &values)?),
-            None => Err(no_actor(s, &actor)?),
+        self.read(clearance, move |s| {
+            match app.inner.infra.model(s, &actor)? {
+                Some(m) => Ok(m.score_all(s, &values)?),
+                None => Err(no_actor(s, &actor)?),
+            }
         })
         .await
     }
@@ -202,7 +217,9 @@ async fn pivot(
     Query(q): Query<PivotParams>,
 ) -> Result<Response, ApiError> {
     if q.value.is_none() {
-        return Err(ApiError::bad_request("give the value to start from as ?value="));
+        return Err(ApiError::bad_request(
+            "give the value to start from as ?value=",
+        ));
     }
     let start = q.start()?;
     let opts = q.options()?;

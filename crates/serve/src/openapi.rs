@@ -193,7 +193,14 @@ fn infra_ops() -> (Value, Value) {
     let num = json!({ "type": "number" });
     let count = json!({ "type": "integer", "minimum": 0 });
     let habit = object(
-        &["feature", "value", "count", "share", "population_share", "weight"],
+        &[
+            "feature",
+            "value",
+            "count",
+            "share",
+            "population_share",
+            "weight",
+        ],
         json!({ "feature": text, "value": text, "count": count, "share": num,
                 "population_share": num, "weight": num }),
     );
@@ -209,7 +216,13 @@ fn infra_ops() -> (Value, Value) {
         "{actor, registered_domains, addresses, habits[], values[]}",
     );
     get["responses"]["200"]["content"]["application/json"]["schema"] = object(
-        &["actor", "registered_domains", "addresses", "habits", "values"],
+        &[
+            "actor",
+            "registered_domains",
+            "addresses",
+            "habits",
+            "values",
+        ],
         json!({ "actor": text, "registered_domains": count, "addresses": count,
                 "habits": { "type": "array", "items": habit },
                 "values": { "type": "array", "items": value } }),
@@ -229,7 +242,11 @@ fn infra_ops() -> (Value, Value) {
         json!([actor_param()]),
         "One object per candidate, highest first; values that are neither a domain nor an address are left out",
     );
-    body(&mut post, "application/json", "{values: [domain or address, …]}");
+    body(
+        &mut post,
+        "application/json",
+        "{values: [domain or address, …]}",
+    );
     post["requestBody"]["content"]["application/json"]["schema"] = object(
         &["values"],
         json!({ "values": { "type": "array", "maxItems": bounds::MAX_SCORE_VALUES,
@@ -247,18 +264,40 @@ fn pivot_op() -> Value {
     let text = json!({ "type": "string" });
     let maybe = json!({ "type": ["string", "null"] });
     let count = json!({ "type": "integer", "minimum": 0 });
-    let actor = object(&["name", "sources"], json!({ "name": text, "sources": strings() }));
+    let actor = object(
+        &["name", "sources"],
+        json!({ "name": text, "sources": strings() }),
+    );
     let node = object(
-        &["value", "type", "actors", "first_seen", "last_seen", "sources", "path"],
+        &[
+            "value",
+            "type",
+            "actors",
+            "first_seen",
+            "last_seen",
+            "sources",
+            "path",
+        ],
         json!({ "value": text, "type": text, "actors": { "type": "array", "items": actor },
                 "first_seen": maybe, "last_seen": maybe, "sources": strings(), "path": strings() }),
     );
     let edge = object(
-        &["from", "to", "kind", "first_seen", "last_seen", "count", "sources"],
+        &[
+            "from",
+            "to",
+            "kind",
+            "first_seen",
+            "last_seen",
+            "count",
+            "sources",
+        ],
         json!({ "from": text, "to": text, "kind": text, "first_seen": maybe, "last_seen": maybe,
                 "count": { "type": "integer" }, "sources": strings() }),
     );
-    let damped = object(&["value", "fan_out"], json!({ "value": text, "fan_out": count }));
+    let damped = object(
+        &["value", "fan_out"],
+        json!({ "value": text, "fan_out": count }),
+    );
     let mut p = op(
         "Walk the observations (passive DNS, TLS) outwards from a value within a budget, damping common values (shared hosting, CDNs, warninglisted); each node with its path and the actors linked to it (`cairn pivot --json`)",
         "reader",

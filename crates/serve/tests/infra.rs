@@ -99,7 +99,10 @@ async fn infra_profile_follows_the_callers_clearance_and_is_built_once() {
     let values = values_of(&v, "values");
     assert!(values.contains(&"evil-c2.top".to_string()), "{values:?}");
     for hidden in ["91.195.240.94", "strict-only.top"] {
-        assert!(!values.contains(&hidden.to_string()), "reader sees {hidden}");
+        assert!(
+            !values.contains(&hidden.to_string()),
+            "reader sees {hidden}"
+        );
     }
     assert!(!r.body.contains("91.195.240.94"));
     let evil = &v["values"][values.iter().position(|x| x == "evil-c2.top").unwrap_or(0)];
@@ -125,10 +128,17 @@ async fn infra_profile_follows_the_callers_clearance_and_is_built_once() {
     assert_eq!(red.status, 404, "{}", red.body);
     assert_eq!(red.json()["status"], 404);
     assert_eq!(
-        get(&f.app, "/api/v1/infra/Crimson%20Tide", Some(&f.analyst)).await.status,
+        get(&f.app, "/api/v1/infra/Crimson%20Tide", Some(&f.analyst))
+            .await
+            .status,
         200
     );
-    assert_eq!(get(&f.app, "/api/v1/infra/Nobody%20Here", Some(&f.reader)).await.status, 404);
+    assert_eq!(
+        get(&f.app, "/api/v1/infra/Nobody%20Here", Some(&f.reader))
+            .await
+            .status,
+        404
+    );
 }
 
 #[tokio::test]
@@ -136,11 +146,21 @@ async fn scores_rank_candidates_with_their_contributions() {
     let f = infra_fixture();
     let url = "/api/v1/infra/Open%20Panda/score";
     let body = json!({ "values": ["evil-c2.top", "weather.com", "91.195.240.94", "not a value!", "evil-c2.top"] });
-    let r = post(&f.app, url, Some(&f.reader), "application/json", body.to_string()).await;
+    let r = post(
+        &f.app,
+        url,
+        Some(&f.reader),
+        "application/json",
+        body.to_string(),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let rows = r.json();
     let rows = rows.as_array().expect("an array");
-    let values: Vec<&str> = rows.iter().map(|s| s["value"].as_str().unwrap_or("")).collect();
+    let values: Vec<&str> = rows
+        .iter()
+        .map(|s| s["value"].as_str().unwrap_or(""))
+        .collect();
     // Each distinct scorable candidate once; the rest left out.
     assert_eq!(rows.len(), 3, "{values:?}");
     assert!(!values.contains(&"not a value!"));
@@ -159,19 +179,35 @@ async fn scores_rank_candidates_with_their_contributions() {
         assert!(["domain", "ipv4", "ipv6"].contains(&s["type"].as_str().unwrap_or("")));
     }
     let scores: Vec<f64> = rows.iter().filter_map(|s| s["score"].as_f64()).collect();
-    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "not highest first: {scores:?}");
+    assert!(
+        scores.windows(2).all(|w| w[0] >= w[1]),
+        "not highest first: {scores:?}"
+    );
 
     for (bad, why) in [
         ("{\"values\": 3}".to_string(), "values not a list"),
         ("not json".to_string(), "not JSON"),
-        (json!({ "values": vec!["a.example"; 1001] }).to_string(), "too many"),
-        (json!({ "values": ["x".repeat(5000)] }).to_string(), "too long"),
+        (
+            json!({ "values": vec!["a.example"; 1001] }).to_string(),
+            "too many",
+        ),
+        (
+            json!({ "values": ["x".repeat(5000)] }).to_string(),
+            "too long",
+        ),
     ] {
         let r = post(&f.app, url, Some(&f.reader), "application/json", bad).await;
         assert_eq!(r.status, 400, "{why}: {}", r.body);
         assert!(r.json()["error"].is_string());
     }
-    let none = post(&f.app, "/api/v1/infra/Nobody/score", Some(&f.reader), "application/json", "{\"values\":[]}").await;
+    let none = post(
+        &f.app,
+        "/api/v1/infra/Nobody/score",
+        Some(&f.reader),
+        "application/json",
+        "{\"values\":[]}",
+    )
+    .await;
     assert_eq!(none.status, 404);
     let anon = post(&f.app, url, None, "application/json", "{\"values\":[]}").await;
     // Anonymous read is on in this fixture: a reader's call.
@@ -190,9 +226,18 @@ async fn pivot_damps_shared_hosting_and_hides_what_a_reader_may_not_see() {
     values.sort();
     assert_eq!(
         values,
-        ["198.51.100.7", "203.0.113.9", "91.195.240.94", "evil-c2.top", "sister-c2.top"]
+        [
+            "198.51.100.7",
+            "203.0.113.9",
+            "91.195.240.94",
+            "evil-c2.top",
+            "sister-c2.top"
+        ]
     );
-    assert_eq!(v["damped"], json!([{ "value": "203.0.113.9", "fan_out": 61 }]));
+    assert_eq!(
+        v["damped"],
+        json!([{ "value": "203.0.113.9", "fan_out": 61 }])
+    );
     assert_eq!(
         node(&v, "sister-c2.top")["path"],
         json!(["evil-c2.top", "198.51.100.7", "sister-c2.top"])
@@ -209,7 +254,10 @@ async fn pivot_damps_shared_hosting_and_hides_what_a_reader_may_not_see() {
     }
     let edge = v["edges"]
         .as_array()
-        .and_then(|e| e.iter().find(|e| e["to"] == "198.51.100.7" && e["from"] == "evil-c2.top"))
+        .and_then(|e| {
+            e.iter()
+                .find(|e| e["to"] == "198.51.100.7" && e["from"] == "evil-c2.top")
+        })
         .expect("edge");
     assert_eq!(edge["kind"], "resolves-to");
     assert_eq!(edge["count"], 2);
@@ -223,17 +271,33 @@ async fn pivot_damps_shared_hosting_and_hides_what_a_reader_may_not_see() {
         json!([{ "name": "Open Panda", "sources": ["fixture intel"] }])
     );
     // Started from a value only the RED sensor saw: nothing for a reader.
-    let hidden = get(&f.app, "/api/v1/pivot?value=192.0.2.66", Some(&f.reader)).await.json();
+    let hidden = get(&f.app, "/api/v1/pivot?value=192.0.2.66", Some(&f.reader))
+        .await
+        .json();
     assert_eq!(hidden, json!({ "nodes": [], "edges": [], "damped": [] }));
-    let shown = get(&f.app, "/api/v1/pivot?value=192.0.2.66", Some(&f.analyst)).await.json();
+    let shown = get(&f.app, "/api/v1/pivot?value=192.0.2.66", Some(&f.analyst))
+        .await
+        .json();
     assert_eq!(values_of(&shown, "nodes")[0], "192.0.2.66");
 
     // Expanding the shared address reaches its tenants; a budget stops it.
-    let wide = get(&f.app, "/api/v1/pivot?value=evil-c2.top&expand_common=true&budget=20", Some(&f.reader)).await.json();
+    let wide = get(
+        &f.app,
+        "/api/v1/pivot?value=evil-c2.top&expand_common=true&budget=20",
+        Some(&f.reader),
+    )
+    .await
+    .json();
     assert_eq!(wide["nodes"].as_array().map(Vec::len), Some(20));
     assert_eq!(wide["damped"], json!([]));
     // Out of the window: the start alone.
-    let before = get(&f.app, "/api/v1/pivot?value=evil-c2.top&at=2022", Some(&f.reader)).await.json();
+    let before = get(
+        &f.app,
+        "/api/v1/pivot?value=evil-c2.top&at=2022",
+        Some(&f.reader),
+    )
+    .await
+    .json();
     assert_eq!(values_of(&before, "nodes"), ["evil-c2.top"]);
 }
 
@@ -260,7 +324,12 @@ async fn pivot_parameters_are_bounded_and_errors_are_json() {
     let blank = get(&f.app, "/api/v1/pivot?value=", Some(&f.reader)).await;
     assert_eq!(blank.status, 200);
     assert_eq!(blank.json()["nodes"], json!([]));
-    let leap = get(&f.app, "/api/v1/pivot?value=evil-c2.top&at=2024-02-29&depth=0", Some(&f.reader)).await;
+    let leap = get(
+        &f.app,
+        "/api/v1/pivot?value=evil-c2.top&at=2024-02-29&depth=0",
+        Some(&f.reader),
+    )
+    .await;
     assert_eq!(leap.status, 200, "{}", leap.body);
     // Every route is in the OpenAPI document with its bounds.
     let doc = get(&f.app, "/api/v1/openapi.json", None).await.json();
@@ -284,18 +353,35 @@ async fn actor_page_shows_infrastructure_and_the_pivot_page_draws_the_walk() {
         .nth(1)
         .expect("an Infrastructure section");
     assert!(section.contains("registered domain(s)"), "{section}");
-    assert!(section.contains("href=\"/pivot?value=evil%2Dc2%2Etop\""), "{section}");
-    assert!(!html.contains("91.195.240.94"), "reader's actor page shows a RED value");
+    assert!(
+        section.contains("href=\"/pivot?value=evil%2Dc2%2Etop\""),
+        "{section}"
+    );
+    assert!(
+        !html.contains("91.195.240.94"),
+        "reader's actor page shows a RED value"
+    );
     // The indicators table links each value to its pivot too.
-    let indicators = html.split("<section id=\"indicators\">").nth(1).unwrap_or("");
+    let indicators = html
+        .split("<section id=\"indicators\">")
+        .nth(1)
+        .unwrap_or("");
     assert!(indicators.contains("/pivot?value=evil%2Dc2%2Etop"));
 
     let p = get(&f.app, "/pivot?value=evil-c2.top&depth=2", None).await;
     assert_eq!(p.status, 200);
-    let csp = p.headers.get("content-security-policy").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let csp = p
+        .headers
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     assert!(csp.contains("default-src 'none'"), "{csp}");
     assert!(!p.body.contains("<script"));
-    let svg = p.body.split("<svg class=\"pivotgraph\"").nth(1).expect("an SVG graph");
+    let svg = p
+        .body
+        .split("<svg class=\"pivotgraph\"")
+        .nth(1)
+        .expect("an SVG graph");
     let svg = svg.split("</svg>").next().unwrap_or("");
     let mut drawn: Vec<&str> = svg
         .split("data-value=\"")
@@ -305,12 +391,20 @@ async fn actor_page_shows_infrastructure_and_the_pivot_page_draws_the_walk() {
     drawn.sort();
     assert_eq!(
         drawn,
-        ["198.51.100.7", "203.0.113.9", "91.195.240.94", "evil-c2.top", "sister-c2.top"]
+        [
+            "198.51.100.7",
+            "203.0.113.9",
+            "91.195.240.94",
+            "evil-c2.top",
+            "sister-c2.top"
+        ]
     );
     assert!(svg.contains("fan-out 61"), "damped node not marked");
     assert!(svg.contains(">resolves-to</text>"), "edges not labelled");
     assert!(!p.body.contains("192.0.2.66"));
-    assert!(p.body.contains("<table class=\"nodes\">") && p.body.contains("<table class=\"edges\">"));
+    assert!(
+        p.body.contains("<table class=\"nodes\">") && p.body.contains("<table class=\"edges\">")
+    );
     assert!(p.body.contains("href=\"/actor/Open%20Panda\""));
 
     // Bad parameters are a 400 page; no value is the form alone.
@@ -320,7 +414,12 @@ async fn actor_page_shows_infrastructure_and_the_pivot_page_draws_the_walk() {
     assert_eq!(form.status, 200);
     assert!(form.body.contains("<form class=\"tool pivotform\"") && !form.body.contains("<svg"));
     // HTML in a value stays text.
-    let x = get(&f.app, "/pivot?value=%3Cscript%3Ealert(1)%3C%2Fscript%3E", None).await;
+    let x = get(
+        &f.app,
+        "/pivot?value=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+        None,
+    )
+    .await;
     assert_eq!(x.status, 200);
     assert!(!x.body.contains("<script>alert"));
 }

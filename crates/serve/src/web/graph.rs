@@ -201,7 +201,12 @@ mod tests {
     fn node(value: &str, path: &[&str]) -> PivotNode {
         PivotNode {
             value: value.into(),
-            kind: if value.starts_with(char::is_numeric) { "address" } else { "domain" }.into(),
+            kind: if value.starts_with(char::is_numeric) {
+                "address"
+            } else {
+                "domain"
+            }
+            .into(),
             actors: vec![],
             first_seen: None,
             last_seen: None,
@@ -216,7 +221,10 @@ mod tests {
                 node("evil.example", &["evil.example"]),
                 node("198.51.100.1", &["evil.example", "198.51.100.1"]),
                 node("203.0.113.9", &["evil.example", "203.0.113.9"]),
-                node("sister.example", &["evil.example", "198.51.100.1", "sister.example"]),
+                node(
+                    "sister.example",
+                    &["evil.example", "198.51.100.1", "sister.example"],
+                ),
             ],
             edges: vec![PivotEdge {
                 from: "evil.example".into(),
@@ -227,7 +235,10 @@ mod tests {
                 count: 3,
                 sources: vec!["sensor".into()],
             }],
-            damped: vec![Damped { value: "203.0.113.9".into(), fan_out: 61 }],
+            damped: vec![Damped {
+                value: "203.0.113.9".into(),
+                fan_out: 61,
+            }],
             truncated: false,
         }
     }

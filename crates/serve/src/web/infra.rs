@@ -139,7 +139,11 @@ pub(crate) async fn pivot_page(
 }
 
 fn pivot_form(q: &PivotParams, start: &str) -> Markup {
-    let v = |o: &Option<String>, d: &str| o.clone().filter(|s| !s.trim().is_empty()).unwrap_or_else(|| d.into());
+    let v = |o: &Option<String>, d: &str| {
+        o.clone()
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(|| d.into())
+    };
     let expand = matches!(q.expand_common.as_deref(), Some("true" | "1" | "on"));
     html! {
         form.tool.pivotform action="/pivot" method="get" {
@@ -188,7 +192,10 @@ fn pivot_result(p: &Pivot, start: &str, budget: usize) -> Markup {
 }
 
 fn nodes_table(p: &Pivot) -> Markup {
-    let day = |t: &Option<String>| t.as_deref().map_or(String::new(), |t| t.chars().take(10).collect());
+    let day = |t: &Option<String>| {
+        t.as_deref()
+            .map_or(String::new(), |t| t.chars().take(10).collect())
+    };
     html! {
         section #nodes {
             h2 { "Values (" (p.nodes.len()) ")" }

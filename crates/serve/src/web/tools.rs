@@ -2,9 +2,7 @@
 //! file. State-changing forms (hunt with recording, ingest) carry the
 //! session's CSRF token and need the analyst role.
 
-use super::frame::{
-    actor_href, forbidden, indicator_href, page, pivot_href, respond, search_href,
-};
+use super::frame::{actor_href, forbidden, indicator_href, page, pivot_href, respond, search_href};
 use crate::auth::{Caller, WebCaller};
 use crate::engine::HuntResult;
 use crate::errors::ApiError;
