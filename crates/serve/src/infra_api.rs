@@ -72,6 +72,31 @@ impl PivotParams {
         Ok(v.to_string())
     }
 
+    /// The API's stricter reading (the page's form sends blank fields and
+    /// `on`; the API's document says integers, a date and a boolean): a
+    /// parameter given must be one, not blank or padded.
+    fn refuse_loose(&self) -> Result<(), ApiError> {
+        let given = [
+            ("depth", &self.depth),
+            ("budget", &self.budget),
+            ("max_fan_out", &self.max_fan_out),
+            ("at", &self.at),
+        ];
+        for (name, v) in given {
+            if let Some(v) = v
+                && (v.is_empty() || v.trim() != v)
+            {
+                return Err(ApiError::bad_request(format!(
+                    "`{name}` is blank or padded with spaces"
+                )));
+            }
+        }
+        match self.expand_common.as_deref() {
+            None | Some("true" | "false") => Ok(()),
+            Some(_) => Err(ApiError::bad_request("`expand_common` is true or false")),
+        }
+    }
+
     /// The walk's options, each bounded as the OpenAPI document says.
     pub(crate) fn options(&self) -> Result<PivotOptions, ApiError> {
         let expand_common = match self.expand_common.as_deref().map(str::trim) {
@@ -221,6 +246,7 @@ async fn pivot(
             "give the value to start from as ?value=",
         ));
     }
+    q.refuse_loose()?;
     let start = q.start()?;
     let opts = q.options()?;
     let p = app.pivot(c.clearance(), start, opts).await?;

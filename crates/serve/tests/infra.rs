@@ -313,6 +313,10 @@ async fn pivot_parameters_are_bounded_and_errors_are_json() {
         "value=evil-c2.top&at=2023-13",
         "value=evil-c2.top&at=2023-02-29",
         "value=evil-c2.top&expand_common=maybe",
+        "value=evil-c2.top&expand_common=on",
+        "value=evil-c2.top&depth=",
+        "value=evil-c2.top&at=",
+        "value=evil-c2.top&budget=%2010",
         "depth=1",
     ] {
         let r = get(&f.app, &format!("/api/v1/pivot?{q}"), Some(&f.reader)).await;
@@ -408,6 +412,15 @@ async fn actor_page_shows_infrastructure_and_the_pivot_page_draws_the_walk() {
     assert!(p.body.contains("href=\"/actor/Open%20Panda\""));
 
     // Bad parameters are a 400 page; no value is the form alone.
+    // The form's blank fields are the defaults there (the API refuses them).
+    let blank = get(
+        &f.app,
+        "/pivot?value=evil-c2.top&depth=&budget=&max_fan_out=&at=&expand_common=on",
+        None,
+    )
+    .await;
+    assert_eq!(blank.status, 200, "{}", blank.body);
+    assert!(blank.body.contains("data-value=\"tenant0.example\""), "expanded");
     let bad = get(&f.app, "/pivot?value=evil-c2.top&depth=9", None).await;
     assert_eq!(bad.status, 400);
     let form = get(&f.app, "/pivot", None).await;

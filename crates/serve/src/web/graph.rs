@@ -68,9 +68,19 @@ fn layout(p: &Pivot, c: f64) -> HashMap<usize, Spot> {
         ring.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(b.1)).then(a.2.cmp(&b.2)));
         let k = ring.len().max(1) as f64;
         let r = RING * d as f64;
+        // Evenly spaced in parent order, then the ring turned as a whole
+        // towards the parents (their circular mean offset), so a value sits
+        // near what reached it.
+        let (sin, cos) = ring
+            .iter()
+            .enumerate()
+            .fold((0.0, 0.0), |(s, c), (slot, (parent, _, _))| {
+                let diff = parent - TAU * slot as f64 / k;
+                (s + diff.sin(), c + diff.cos())
+            });
+        let turn = if d >= 2 { sin.atan2(cos) } else { 0.0 };
         for (slot, (_, value, i)) in ring.into_iter().enumerate() {
-            // Half a slot of offset per ring keeps labels of rings apart.
-            let angle = TAU * (slot as f64 + 0.5 * (d % 2) as f64) / k;
+            let angle = (TAU * slot as f64 / k + turn).rem_euclid(TAU);
             let a = angle - FRAC_PI_2;
             spots.insert(
                 i,
@@ -254,6 +264,8 @@ mod tests {
         assert!(dist(0) < 0.01);
         assert!((dist(1) - RING).abs() < 0.01 && (dist(2) - RING).abs() < 0.01);
         assert!((dist(3) - 2.0 * RING).abs() < 0.01);
+        // Alone on its ring, a value sits in line with what reached it.
+        assert!((spots[&3].angle - spots[&1].angle).abs() < 1e-9);
         assert!(svg.contains("fan-out 61"), "{svg}");
         assert!(svg.contains(">resolves-to</text>"));
         assert!(svg.contains("class=\"node address damped\""));
