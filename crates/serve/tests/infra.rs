@@ -420,7 +420,10 @@ async fn actor_page_shows_infrastructure_and_the_pivot_page_draws_the_walk() {
     )
     .await;
     assert_eq!(blank.status, 200, "{}", blank.body);
-    assert!(blank.body.contains("data-value=\"tenant0.example\""), "expanded");
+    assert!(
+        blank.body.contains("data-value=\"tenant0.example\""),
+        "expanded"
+    );
     let bad = get(&f.app, "/pivot?value=evil-c2.top&depth=9", None).await;
     assert_eq!(bad.status, 400);
     let form = get(&f.app, "/pivot", None).await;

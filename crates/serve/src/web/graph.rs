@@ -71,13 +71,13 @@ fn layout(p: &Pivot, c: f64) -> HashMap<usize, Spot> {
         // Evenly spaced in parent order, then the ring turned as a whole
         // towards the parents (their circular mean offset), so a value sits
         // near what reached it.
-        let (sin, cos) = ring
-            .iter()
-            .enumerate()
-            .fold((0.0, 0.0), |(s, c), (slot, (parent, _, _))| {
-                let diff = parent - TAU * slot as f64 / k;
-                (s + diff.sin(), c + diff.cos())
-            });
+        let (sin, cos) =
+            ring.iter()
+                .enumerate()
+                .fold((0.0, 0.0), |(s, c), (slot, (parent, _, _))| {
+                    let diff = parent - TAU * slot as f64 / k;
+                    (s + diff.sin(), c + diff.cos())
+                });
         let turn = if d >= 2 { sin.atan2(cos) } else { 0.0 };
         for (slot, (_, value, i)) in ring.into_iter().enumerate() {
             let angle = (TAU * slot as f64 / k + turn).rem_euclid(TAU);
