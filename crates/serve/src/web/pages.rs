@@ -261,6 +261,8 @@ fn actor_body(
             h2 { "Timeline" }
             (charts::timeline(p))
         }
+        // Before the long indicator table: what the values have in common.
+        (infra)
         section #indicators {
             h2 { "Indicators (" (total) ")" }
             @if !p.indicator_counts.is_empty() {
@@ -283,7 +285,6 @@ fn actor_body(
             }
             @if total > indicators.len() { p.muted { "Showing " (indicators.len()) " of " (total) "; the API returns them all." } }
         }
-        (infra)
         @if !p.references.is_empty() {
             section #references {
                 h2 { "References" }
