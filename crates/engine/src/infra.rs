@@ -14,6 +14,9 @@ pub struct InfraModel {
     pub profile: InfraProfile,
     /// What it is compared with.
     pub population: Population,
+    /// Every value with its STIX infrastructure types and the reasons for
+    /// them (stated roles, observations, certificates).
+    pub tiers: Vec<Tiered>,
 }
 
 /// Profiles the actor `query` names; `None` when no actor answers to it.
@@ -35,10 +38,12 @@ pub fn infra_model(store: &Store, query: &str) -> Result<Option<InfraModel>, Eng
             profile.add_registration(&r);
         }
     }
+    let tiers = cairn_infra::tiers(store, &infra)?;
     Ok(Some(InfraModel {
         infra,
         profile,
         population,
+        tiers,
     }))
 }
 
@@ -62,11 +67,5 @@ impl InfraModel {
                 reg.as_ref(),
             ),
         )
-    }
-
-    /// Every value of the actor with its STIX infrastructure types and the
-    /// reasons for them (stated roles, observations, certificates).
-    pub fn tiers(&self, store: &Store) -> Result<Vec<Tiered>, EngineError> {
-        Ok(cairn_infra::tiers(store, &self.infra)?)
     }
 }

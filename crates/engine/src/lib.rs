@@ -21,7 +21,9 @@
 //! Beside hunting: [`corpus`] (the attribution corpus a store compiles to),
 //! [`benign_filter`] (the store's warninglists as report extraction's
 //! filter) and [`infra_model`] (an actor's infrastructure profiled against
-//! the store's population, for `cairn infra`).
+//! the store's population, for `cairn infra`), kept in memory between
+//! requests by [`InfraCache`]; [`pivot`] walks the observations with the
+//! store's warninglists damping benign values.
 //!
 //! ```
 //! use cairn_engine::{hunt, load_or_build, scan_options, HuntOptions, IndexOptions, IndicatorSource, Intel};
@@ -80,6 +82,7 @@ pub mod errors;
 mod hunt;
 mod index;
 mod infra;
+mod infra_cache;
 mod tally;
 mod warninglists;
 
@@ -90,6 +93,7 @@ pub use errors::EngineError;
 pub use hunt::{ActorCount, HuntOptions, HuntReport, IndicatorCount, hunt, scan_options};
 pub use index::{HuntIndex, IndexOptions, IndicatorSource, load_or_build, read_ioc_list};
 pub use infra::{InfraModel, infra_model};
+pub use infra_cache::{InfraCache, InfraCacheStats, InfraSummary, pivot};
 pub use tally::sighting_time;
 pub use warninglists::{SharedBenignFilter, benign_filter, store_warninglists};
 

@@ -49,6 +49,7 @@ async fn stats(State(app): State<App>, ApiCaller(c): ApiCaller) -> Result<Respon
         "index_built": engines.built.to_string(),
         "index_rebuild_error": app.rebuild_error(c.clearance()),
         "answer_cache": app.answer_stats(),
+        "infra_cache": app.inner.infra.stats(),
     }))
     .into_response())
 }

@@ -89,6 +89,10 @@ impl From<cairn_engine::EngineError> for ApiError {
     fn from(e: cairn_engine::EngineError) -> ApiError {
         match e {
             cairn_engine::EngineError::Kb(k) => k.into(),
+            cairn_engine::EngineError::Infra(cairn_infra::errors::InfraError::Store(k)) => k.into(),
+            cairn_engine::EngineError::Infra(cairn_infra::errors::InfraError::Invalid(m)) => {
+                ApiError::bad_request(m)
+            }
             other => ApiError::internal(other),
         }
     }

@@ -34,6 +34,7 @@ mod auth;
 mod engine;
 pub mod errors;
 mod export_api;
+mod infra_api;
 mod openapi;
 mod security;
 mod state;
@@ -52,6 +53,7 @@ impl App {
                 .merge(crate::web::routes())
                 .merge(crate::api::routes())
                 .merge(crate::export_api::routes())
+                .merge(crate::infra_api::routes())
                 .merge(crate::taxii::routes()),
             self,
         )

@@ -16,7 +16,19 @@ pub(crate) mod bounds {
     /// Longest `value` a lookup takes, in characters: percent-encoded it
     /// stays under the HTTP stack's URI limit (64 KiB), which answers 414.
     pub(crate) const MAX_VALUE: usize = 4096;
+    /// `depth` of `/pivot` (hops from the start value).
+    pub(crate) const PIVOT_DEPTH: (u64, u64, u64) = (0, 4, 2);
+    /// `budget` of `/pivot` (most values reported).
+    pub(crate) const PIVOT_BUDGET: (u64, u64, u64) = (1, 2000, 200);
+    /// `max_fan_out` of `/pivot` (neighbours above which a value is common).
+    pub(crate) const PIVOT_FAN_OUT: (u64, u64, u64) = (1, 10_000, 50);
+    /// Most candidates one `/infra/{actor}/score` request scores.
+    pub(crate) const MAX_SCORE_VALUES: usize = 1000;
 }
+
+/// `at` of `/pivot`: a year, a month or a real day (29 February, valid in
+/// leap years only, is left to the handler).
+const AT_PATTERN: &str = "^[0-9]{4}(-(0[1-9]|1[0-2])|-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|-(0[13-9]|1[0-2])-(29|30)|-(0[13578]|1[02])-31)?$";
 
 fn op(summary: &str, role: &str, params: Value, response: &str) -> Value {
     let err = || json!({ "$ref": "#/components/responses/Error" });
@@ -154,6 +166,202 @@ fn export_op() -> Value {
     e
 }
 
+fn strings() -> Value {
+    json!({ "type": "array", "items": { "type": "string" } })
+}
+
+fn object(required: &[&str], properties: Value) -> Value {
+    json!({ "type": "object", "required": required, "properties": properties })
+}
+
+/// The actor path parameter of the infra operations, with an example the
+/// interop store holds (so schemathesis reaches past the 404).
+fn actor_param() -> Value {
+    let mut p = path(
+        "actor",
+        "Any vendor's name, an ATT&CK id (G1006) or a STIX id",
+        "string",
+    );
+    p["example"] = json!("RedHotel");
+    p
+}
+
+/// `GET /api/v1/infra/{actor}` and `POST /api/v1/infra/{actor}/score`,
+/// with their answers' exact shapes (`cairn infra --json`'s).
+fn infra_ops() -> (Value, Value) {
+    let text = json!({ "type": "string" });
+    let num = json!({ "type": "number" });
+    let count = json!({ "type": "integer", "minimum": 0 });
+    let habit = object(
+        &[
+            "feature",
+            "value",
+            "count",
+            "share",
+            "population_share",
+            "weight",
+        ],
+        json!({ "feature": text, "value": text, "count": count, "share": num,
+                "population_share": num, "weight": num }),
+    );
+    let value = object(
+        &["value", "kind", "roles", "sources"],
+        json!({ "value": text, "kind": { "type": "string", "enum": ["domain", "ipv4", "ipv6"] },
+                "roles": strings(), "sources": strings() }),
+    );
+    let mut get = op(
+        "An actor's infrastructure: its domains and addresses with their sources, and its distinctive habits with weights (`cairn infra ACTOR --json`)",
+        "reader",
+        json!([actor_param()]),
+        "{actor, registered_domains, addresses, habits[], registered, registrars[], name_servers[], values[], tiers[]}",
+    );
+    let reason = object(
+        &[
+            "infrastructure_type",
+            "basis",
+            "weight",
+            "reason",
+            "sources",
+            "tlp",
+        ],
+        json!({ "infrastructure_type": text,
+                "basis": { "type": "string", "enum": ["stated", "certificate", "inherited", "self-signed", "behaviour"] },
+                "weight": num, "reason": text, "sources": strings(), "tlp": text }),
+    );
+    let when = json!({ "type": ["string", "null"] });
+    let tier = object(
+        &[
+            "value",
+            "kind",
+            "types",
+            "reasons",
+            "first_seen",
+            "last_seen",
+            "lifetime",
+            "tlp",
+        ],
+        json!({ "value": text, "kind": { "type": "string", "enum": ["domain", "ipv4", "ipv6"] },
+                "types": strings(), "reasons": { "type": "array", "items": reason },
+                "first_seen": when, "last_seen": when,
+                "lifetime": { "type": ["string", "null"], "enum": ["short-lived", "months", "long-lived", null] },
+                "tlp": text }),
+    );
+    get["responses"]["200"]["content"]["application/json"]["schema"] = object(
+        &[
+            "actor",
+            "registered_domains",
+            "addresses",
+            "habits",
+            "registered",
+            "registrars",
+            "name_servers",
+            "values",
+            "tiers",
+        ],
+        json!({ "actor": text, "registered_domains": count, "addresses": count,
+                "habits": { "type": "array", "items": habit },
+                "registered": count,
+                "registrars": { "type": "array", "items": habit },
+                "name_servers": { "type": "array", "items": habit },
+                "values": { "type": "array", "items": value },
+                "tiers": { "type": "array", "items": tier } }),
+    );
+    let contribution = object(
+        &["feature", "value", "weight"],
+        json!({ "feature": text, "value": text, "weight": num }),
+    );
+    let scored = object(
+        &["value", "type", "score", "contributions"],
+        json!({ "value": text, "type": { "type": "string", "enum": ["domain", "ipv4", "ipv6"] },
+                "score": num, "contributions": { "type": "array", "items": contribution } }),
+    );
+    let mut post = op(
+        "Score candidate domains and addresses by how much they look like the actor's, each score the sum of readable contributions (`cairn infra score --json`)",
+        "reader",
+        json!([actor_param()]),
+        "One object per candidate, highest first; values that are neither a domain nor an address are left out",
+    );
+    body(
+        &mut post,
+        "application/json",
+        "{values: [domain or address, …]}",
+    );
+    post["requestBody"]["content"]["application/json"]["schema"] = object(
+        &["values"],
+        json!({ "values": { "type": "array", "maxItems": bounds::MAX_SCORE_VALUES,
+                            "items": { "type": "string", "maxLength": bounds::MAX_VALUE } } }),
+    );
+    post["requestBody"]["content"]["application/json"]["example"] =
+        json!({ "values": ["kb.dga.asia", "45.77.153.197", "example.com"] });
+    post["responses"]["200"]["content"]["application/json"]["schema"] =
+        json!({ "type": "array", "items": scored });
+    (get, post)
+}
+
+/// `GET /api/v1/pivot`, with its answer's exact shape (`cairn pivot --json`'s).
+fn pivot_op() -> Value {
+    let text = json!({ "type": "string" });
+    let maybe = json!({ "type": ["string", "null"] });
+    let count = json!({ "type": "integer", "minimum": 0 });
+    let actor = object(
+        &["name", "sources"],
+        json!({ "name": text, "sources": strings() }),
+    );
+    let node = object(
+        &[
+            "value",
+            "type",
+            "actors",
+            "first_seen",
+            "last_seen",
+            "sources",
+            "path",
+        ],
+        json!({ "value": text, "type": text, "actors": { "type": "array", "items": actor },
+                "first_seen": maybe, "last_seen": maybe, "sources": strings(), "path": strings() }),
+    );
+    let edge = object(
+        &[
+            "from",
+            "to",
+            "kind",
+            "first_seen",
+            "last_seen",
+            "count",
+            "sources",
+        ],
+        json!({ "from": text, "to": text, "kind": text, "first_seen": maybe, "last_seen": maybe,
+                "count": { "type": "integer" }, "sources": strings() }),
+    );
+    let damped = object(
+        &["value", "fan_out"],
+        json!({ "value": text, "fan_out": count }),
+    );
+    let mut p = op(
+        "Walk the observations (passive DNS, TLS) outwards from a value within a budget, damping common values (shared hosting, CDNs, warninglisted); each node with its path and the actors linked to it (`cairn pivot --json`)",
+        "reader",
+        json!([
+            { "name": "value", "in": "query", "required": true,
+              "description": "Domain, address or certificate to start from (blank: nothing reached)",
+              "schema": { "type": "string", "maxLength": bounds::MAX_VALUE }, "example": "kb.dga.asia" },
+            int_query("depth", "Hops from the value", bounds::PIVOT_DEPTH),
+            int_query("budget", "Most values reported", bounds::PIVOT_BUDGET),
+            int_query("max_fan_out", "Neighbours above which a value is common and not expanded", bounds::PIVOT_FAN_OUT),
+            query("expand_common", "Expand common and warninglisted values too", false, "boolean"),
+            { "name": "at", "in": "query", "required": false,
+              "description": "Only edges seen then: YYYY, YYYY-MM or YYYY-MM-DD (UTC)",
+              "schema": { "type": "string", "pattern": AT_PATTERN } }
+        ]),
+        "{nodes[], edges[], damped[]}: nothing when the value is neither observed nor an indicator",
+    );
+    p["responses"]["200"]["content"]["application/json"]["schema"] = object(
+        &["nodes", "edges", "damped"],
+        json!({ "nodes": { "type": "array", "items": node }, "edges": { "type": "array", "items": edge },
+                "damped": { "type": "array", "items": damped } }),
+    );
+    p
+}
+
 /// The document served at `/api/v1/openapi.json`.
 pub(crate) fn document() -> Value {
     let name = || {
@@ -275,6 +483,7 @@ pub(crate) fn document() -> Value {
             json!({ "$ref": "#/components/responses/Error" }),
         );
     }
+    let (infra, infra_score) = infra_ops();
     let mut openapi = op("This document", "none", json!([]), "OpenAPI 3.1");
     openapi["security"] = json!([]);
     openapi["description"] = json!("Open to every caller.");
@@ -334,7 +543,10 @@ pub(crate) fn document() -> Value {
                 "post": create
             },
             "/api/v1/tokens/{name}": { "delete": op("Revoke a token", "admin", json!([path("name", "Token name", "string")]), "Revoked") },
-            "/api/v1/export/{format}": { "get": export_op() }
+            "/api/v1/export/{format}": { "get": export_op() },
+            "/api/v1/infra/{actor}": { "get": infra },
+            "/api/v1/infra/{actor}/score": { "post": infra_score },
+            "/api/v1/pivot": { "get": pivot_op() }
         }
     })
 }
@@ -345,7 +557,12 @@ mod tests {
     fn every_api_route_is_documented() {
         let doc = super::document();
         let paths = doc["paths"].as_object().expect("paths");
-        let source = [include_str!("api.rs"), include_str!("export_api.rs")].concat();
+        let source = [
+            include_str!("api.rs"),
+            include_str!("export_api.rs"),
+            include_str!("infra_api.rs"),
+        ]
+        .concat();
         let mut routes = 0;
         for line in source.lines() {
             let line = line.trim();

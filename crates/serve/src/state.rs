@@ -76,6 +76,9 @@ pub(crate) struct Inner {
     answers: Mutex<Answers>,
     answer_hits: AtomicU64,
     answer_misses: AtomicU64,
+    /// Actors' infrastructure models and the pivot's warninglists, keyed
+    /// by store state and clearance (the engine's cache).
+    pub(crate) infra: cairn_engine::InfraCache,
 }
 
 /// Most answers kept at once; past it the cache starts over (names asked
@@ -205,6 +208,7 @@ impl App {
             answers: Mutex::new(Answers::default()),
             answer_hits: AtomicU64::new(0),
             answer_misses: AtomicU64::new(0),
+            infra: cairn_engine::InfraCache::default(),
             config,
         };
         // Connections opened up front, so a burst of requests finds them ready.

@@ -109,27 +109,17 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
 fn profile(global: &Global, actor: &str, args: &Args) -> anyhow::Result<ExitCode> {
     let store = crate::open_store(global)?;
     let m = model(&store, actor)?;
-    let habits = m.habits();
-    let tiered = m.tiers(&store)?;
-    let (domains, addresses) = m.profile.sizes();
     if args.json {
-        json_line(&serde_json::json!({
-            "actor": m.infra.actor,
-            "registered_domains": domains,
-            "addresses": addresses,
-            "habits": habits,
-            "registered": m.profile.registered(),
-            "registrars": m.profile.shares("registrar", &m.population),
-            "name_servers": m.profile.shares("name-server", &m.population),
-            "values": m.profile.values,
-            "tiers": tiered,
-        }))?;
+        // The one serialisation, shared with `GET /api/v1/infra/{actor}`.
+        json_line(&m.summary())?;
         return Ok(ExitCode::SUCCESS);
     }
     if args.tiers {
-        print!("{}", tiers_table(&tiered));
+        print!("{}", tiers_table(&m.tiers));
         return Ok(ExitCode::SUCCESS);
     }
+    let habits = m.habits();
+    let (domains, addresses) = m.profile.sizes();
     let all = args.all;
     println!(
         "{}: {domains} registered domains, {addresses} addresses (compared with {})\n",
@@ -177,7 +167,7 @@ fn profile(global: &Global, actor: &str, args: &Args) -> anyhow::Result<ExitCode
     }
     print!("{}", registrations(&m));
     println!("\nTiers (STIX infrastructure types; every value with its reasons: --tiers)\n");
-    print!("{}", tier_summary(&tiered));
+    print!("{}", tier_summary(&m.tiers));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -310,29 +300,21 @@ fn candidates(path: &Path) -> anyhow::Result<Vec<String>> {
 fn score(global: &Global, a: ScoreArgs) -> anyhow::Result<ExitCode> {
     let store = crate::open_store(global)?;
     let m = model(&store, &a.actor)?;
-    let mut seen = std::collections::HashSet::new();
-    let mut scored = Vec::new();
-    let mut all: Vec<String> = Vec::new();
+    let mut values = Vec::new();
     for f in &a.files {
-        all.extend(candidates(f)?);
+        values.extend(candidates(f)?);
     }
     if let Some(when) = &a.since {
         let from = cairn_infra::pivot::parse_at(when)?.from_ms;
-        all.extend(
+        values.extend(
             store
                 .domains_first_seen_since(from)?
                 .into_iter()
                 .map(|(d, _)| d),
         );
     }
-    for v in all {
-        if seen.insert(v.clone())
-            && let Some(s) = m.score(&store, &v)?
-        {
-            scored.push(s);
-        }
-    }
-    scored.sort_by(|x, y| y.score.total_cmp(&x.score).then(x.value.cmp(&y.value)));
+    // Ranked as `POST /api/v1/infra/{actor}/score` ranks them.
+    let mut scored = m.score_all(&store, &values)?;
     let any = scored.iter().any(|s| s.score > 0.0);
     scored.truncate(a.top.unwrap_or(usize::MAX));
     if a.json {

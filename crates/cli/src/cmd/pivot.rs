@@ -3,9 +3,8 @@
 
 use crate::Global;
 use crate::output::table;
-use cairn_infra::pivot::{PivotOptions, parse_at, pivot};
+use cairn_infra::pivot::{PivotOptions, parse_at};
 use cairn_kb::ObsWindow;
-use cairn_model::IndicatorKind;
 use std::process::ExitCode;
 
 /// Arguments.
@@ -44,10 +43,6 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     for w in cairn_engine::store_warninglists(&store, &mut lists)? {
         eprintln!("cairn: warning: {w}");
     }
-    let common = |value: &str, kind: &str| {
-        matches!(kind, "domain" | "address")
-            && IndicatorKind::detect(value).is_some_and(|k| lists.check(k, value).is_some())
-    };
     let opts = PivotOptions {
         depth: args.depth,
         budget: args.budget.max(1),
@@ -55,7 +50,8 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         expand_common: args.expand_common,
         window,
     };
-    let p = pivot(&store, &args.value, &opts, &common)?;
+    // The walk and its damping as `GET /api/v1/pivot` does them.
+    let p = cairn_engine::pivot(&store, &lists, &args.value, &opts)?;
     if args.json {
         crate::output::json_line(&p)?;
     } else if p.nodes.is_empty() {

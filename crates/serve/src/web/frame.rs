@@ -21,6 +21,11 @@ pub(crate) fn indicator_href(value: &str) -> String {
     format!("/indicator?value={}", url_encode(value))
 }
 
+/// The pivot page of a value (every indicator value shown links to one).
+pub(crate) fn pivot_href(value: &str) -> String {
+    format!("/pivot?value={}", url_encode(value))
+}
+
 pub(crate) fn search_href(q: &str) -> String {
     format!("/search?q={}", url_encode(q))
 }

@@ -5,6 +5,8 @@
 
 mod charts;
 mod frame;
+mod graph;
+mod infra;
 mod map;
 mod pages;
 mod tools;
@@ -37,6 +39,7 @@ pub(crate) fn routes() -> axum::Router<App> {
         .route("/actor/{name}/stix.json", get(pages::actor_stix))
         .route("/actor/{name}/navigator.json", get(pages::actor_navigator))
         .route("/indicator", get(pages::indicator))
+        .route("/pivot", get(infra::pivot_page))
         .route("/hunt", get(tools::hunt_form).post(tools::hunt))
         .route(
             "/attribute",

@@ -1,6 +1,8 @@
 //! Reading pages: start, search, actor, indicator.
 
-use super::frame::{actor_href, error_page, indicator_href, page, respond, search_href};
+use super::frame::{
+    actor_href, error_page, indicator_href, page, pivot_href, respond, search_href,
+};
 use super::{charts, map};
 use crate::auth::WebCaller;
 use crate::errors::ApiError;
@@ -151,9 +153,10 @@ pub(crate) async fn actor(
                 let (indicators, total) = app
                     .read(cl, move |s| Ok(s.actor_indicators(&ids, 200)?))
                     .await?;
+                let infra = super::infra::actor_section(&app, cl, p.name.clone()).await;
                 Ok((
                     p.name.clone(),
-                    actor_body(&p, &indicators, total).into_string(),
+                    actor_body(&p, &indicators, total, infra).into_string(),
                 ))
             })
             .await?;
@@ -164,7 +167,12 @@ pub(crate) async fn actor(
     respond(r)
 }
 
-fn actor_body(p: &Profile, indicators: &[cairn_kb::IndicatorRow], total: usize) -> Markup {
+fn actor_body(
+    p: &Profile,
+    indicators: &[cairn_kb::IndicatorRow],
+    total: usize,
+    infra: Markup,
+) -> Markup {
     let targets: Vec<(String, String, usize)> = p
         .countries
         .iter()
@@ -253,6 +261,8 @@ fn actor_body(p: &Profile, indicators: &[cairn_kb::IndicatorRow], total: usize) 
             h2 { "Timeline" }
             (charts::timeline(p))
         }
+        // Before the long indicator table: what the values have in common.
+        (infra)
         section #indicators {
             h2 { "Indicators (" (total) ")" }
             @if !p.indicator_counts.is_empty() {
@@ -263,7 +273,7 @@ fn actor_body(p: &Profile, indicators: &[cairn_kb::IndicatorRow], total: usize) 
                 tbody {
                     @for i in indicators {
                         tr {
-                            td { a href=(indicator_href(&i.value)) { code { (i.value) } } }
+                            td { a href=(indicator_href(&i.value)) { code { (i.value) } } " " a.pivot href=(pivot_href(&i.value)) title="Pivot from here" { "pivot" } }
                             td { (i.kind) } td { (i.roles.join(", ")) } td { (i.source) }
                             td { (i.first_seen.as_deref().unwrap_or("")) } td { (i.last_seen.as_deref().unwrap_or("")) }
                             td.num { @if let Some(c) = i.confidence { (c) } }
@@ -379,12 +389,13 @@ pub(crate) async fn indicator(
             Some(&c),
             html! {
                 h1 { "Indicator " code { (value) } }
+                @if !value.is_empty() { p.pivot { a href=(pivot_href(&value)) { "Pivot from " code { (value) } } " over the observations (passive DNS, TLS)" } }
                 @if !lookup.found {
                     p.verdict.none { "Not a known indicator (active indicators, with subdomain, CIDR and URL-host matching; warninglisted values are never flagged)." }
                 }
                 @for (m, (_, seen)) in lookup.matches.iter().zip(&sightings) {
                     article.match {
-                        h2 { code { (m.indicator.value) } " " span.kind { (m.indicator.kind) } " " span.how { (m.indicator.match_kind) " match" } }
+                        h2 { a href=(pivot_href(&m.indicator.value)) title="Pivot from here" { code { (m.indicator.value) } } " " span.kind { (m.indicator.kind) } " " span.how { (m.indicator.match_kind) " match" } }
                         p {
                             "Indicates: "
                             @if m.actors.is_empty() && m.families.is_empty() { span.muted { "no actor stated" } }

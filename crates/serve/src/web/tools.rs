@@ -2,7 +2,7 @@
 //! file. State-changing forms (hunt with recording, ingest) carry the
 //! session's CSRF token and need the analyst role.
 
-use super::frame::{actor_href, forbidden, indicator_href, page, respond, search_href};
+use super::frame::{actor_href, forbidden, indicator_href, page, pivot_href, respond, search_href};
 use crate::auth::{Caller, WebCaller};
 use crate::engine::HuntResult;
 use crate::errors::ApiError;
@@ -134,8 +134,8 @@ fn hunt_results(c: &Caller, r: &HuntResult) -> Markup {
             table.alerts {
                 thead { tr { th.num { "Line" } th { "Field" } th { "Value" } th { "Indicator" } th { "Match" } th { "Actors" } th { "Role / family" } th { "Sources" } } }
                 tbody { @for a in &r.alerts { tr {
-                    td.num { (a.line) } td { (a.field) } td { code { (a.value) } }
-                    td { a href=(indicator_href(&a.indicator.value)) { code { (a.indicator.value) } } " " span.kind { (a.indicator.kind) } }
+                    td.num { (a.line) } td { (a.field) } td { a href=(pivot_href(&a.value)) title="Pivot from here" { code { (a.value) } } }
+                    td { a href=(indicator_href(&a.indicator.value)) { code { (a.indicator.value) } } " " span.kind { (a.indicator.kind) } " " a.pivot href=(pivot_href(&a.indicator.value)) title="Pivot from here" { "pivot" } }
                     td { (a.indicator.match_kind) }
                     td { @for (i, x) in a.actors.iter().enumerate() { @if i > 0 { ", " } a href=(actor_href(&x.name)) { (x.name) } } }
                     td { (a.roles.join(", ")) @if !a.families.is_empty() { " " (a.families.join(", ")) } }
