@@ -23,6 +23,9 @@
 //!    (passive DNS, TLS) within a node budget, damping values shared by too
 //!    many others (shared hosting, CDNs, warninglisted), and says for every
 //!    node the path that reached it and the actors its indicators name.
+//! 6. [`behaviour()`] reads what the connection summaries (Zeek `conn`) say
+//!    an address did: scanning internal hosts, or being the regular
+//!    destination of internal hosts' small check-ins (beacons).
 //!
 //! The method and its measured figures are in `docs/INFRASTRUCTURE.md`.
 //!
@@ -51,6 +54,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod behaviour;
 pub mod errors;
 pub mod eval;
 mod features;
@@ -58,6 +62,7 @@ mod model;
 pub mod pivot;
 mod store;
 
+pub use behaviour::{Behaviour, Thresholds, behaviour, behaviour_with};
 pub use errors::InfraError;
 pub use features::{DomainParts, Network, domain_parts};
 pub use model::{Contribution, Habit, InfraProfile, InfraValue, Population, Scored, Scorer};

@@ -262,6 +262,10 @@ impl Store {
             report.changed = changed;
             report.withdrawn = withdrawn;
         }
+        // A summary that changed under an unchanged edge (same times and
+        // count, other bytes or outcomes) is a change too.
+        let conns = crate::conns::write_conns(&tx, source_id, obs, &ids, !stored)?;
+        report.changed = report.changed.max(conns);
         if prov_changed {
             // Every active edge's statement changed with the marking they share.
             let active: i64 = tx.query_row(
