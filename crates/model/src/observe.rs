@@ -366,16 +366,15 @@ impl Observations {
     /// `connects` edge from its start to its end, and its [`ConnSummary`].
     pub fn add_conn(&mut self, orig: &str, resp: &str, r: &ConnRecord) {
         let end = r.start_ms.saturating_add(r.duration_ms.max(0));
-        self.add(
-            (NodeKind::Address, orig),
-            ObsRelation::Connects,
-            (NodeKind::Address, resp),
-            r.start_ms,
-            end,
-            1,
-        );
         let o = self.intern(NodeKind::Address, orig);
         let s = self.intern(NodeKind::Address, resp);
+        let e = self
+            .edges
+            .entry((o, ObsRelation::Connects, s))
+            .or_insert((r.start_ms, end, 0));
+        e.0 = e.0.min(r.start_ms);
+        e.1 = e.1.max(end);
+        e.2 = e.2.saturating_add(1);
         self.conns.entry((o, s)).or_default().record(r);
     }
 
