@@ -95,10 +95,12 @@ pub fn conns(seed: u64, base: f64) -> Vec<Conn> {
     for h in 1..=64 {
         for port in [22u16, 445, 3389] {
             let target = format!("10.2.0.{h}");
-            let state = match i {
-                _ if i % 12 == 0 => "SF",
-                _ if i % 2 == 0 => "REJ",
-                _ => "S0",
+            let state = if i.is_multiple_of(12) {
+                "SF"
+            } else if i.is_multiple_of(2) {
+                "REJ"
+            } else {
+                "S0"
             };
             let mut c = conn(
                 base + 3600.0 + 2.0 * i as f64,
