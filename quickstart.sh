@@ -42,6 +42,8 @@ step cairn ingest examples/logs/zeek/{dns,ssl}.log.gz --source sensor-1   "(the 
 cairn ingest examples/logs/zeek/{dns,ssl}.log.gz --source sensor-1 >/dev/null
 step cairn pivot kb.dga.asia --depth 2
 cairn pivot kb.dga.asia --depth 2 || true
+step cairn infra RedHotel --tiers   "(each value's STIX infrastructure type and why; the sensor's pDNS adds reasons)"
+cairn infra RedHotel --tiers | awk 'NR == 1 || / 20[0-9][0-9]-/' | head -8 || true
 
 step cairn attribute --technique T1190 --technique T1059.001 --technique T1574.002 --software "Cobalt Strike" --software ShadowPad --country TW --sector government
 cairn attribute --technique T1190 --technique T1059.001 --technique T1574.002 \

@@ -73,6 +73,7 @@
 mod check;
 pub mod emit;
 pub mod errors;
+mod infra;
 mod navigator;
 pub mod sensors;
 mod stix;
@@ -80,6 +81,7 @@ mod stix;
 pub use check::{check_bundle, check_object};
 pub use emit::{Context, Emitted, emit};
 pub use errors::ExportError;
+pub use infra::{actor_bundle, extend_bundle, infrastructure_objects, sco_id};
 pub use navigator::{ATTACK_VERSION, LAYER_VERSION, NAVIGATOR_VERSION, navigator_layer};
 pub use stix::{STIX_MEDIA_TYPE, bundle_summary, feed_object, stix_bundle};
 

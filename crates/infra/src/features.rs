@@ -10,6 +10,50 @@
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
+/// What a domain's registration record says that can be a habit: who it
+/// was registered with and which name servers it delegates to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Registered {
+    /// The registrar as the record names it.
+    pub registrar: Option<String>,
+    /// The name servers it lists.
+    pub name_servers: Vec<String>,
+}
+
+/// A registration's features: the registrar (spellings of one registrar
+/// alike) and the registered domains of its name servers (an operator's own
+/// `ns1.example-dns.net` and a registrar's parking servers tell apart).
+pub(crate) fn registration_traits(r: &Registered) -> Vec<Trait> {
+    let mut out = Vec::new();
+    if let Some(name) = r
+        .registrar
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        out.push(Trait {
+            feature: "registrar",
+            key: cairn_kb::registrar_key(name),
+            shown: name.to_string(),
+            presence: false,
+        });
+    }
+    let mut seen = std::collections::HashSet::new();
+    for ns in &r.name_servers {
+        if let Some(p) = domain_parts(ns)
+            && seen.insert(p.registered.clone())
+        {
+            out.push(Trait {
+                feature: "name-server",
+                shown: p.registered.clone(),
+                key: p.registered,
+                presence: false,
+            });
+        }
+    }
+    out
+}
+
 /// One feature of one value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Trait {

@@ -36,7 +36,8 @@
 //!
 //! let pop = Population::new(["google.com", "microsoft.com", "onenote.com", "weather.com"]);
 //! let value = |v: &str| InfraValue {
-//!     value: v.into(), kind: "domain".into(), roles: vec![], sources: vec!["report".into()],
+//!     value: v.into(), kind: "domain".into(), sources: vec!["report".into()],
+//!     ..InfraValue::default()
 //! };
 //! let profile = InfraProfile::build(
 //!     "RedHotel",
@@ -61,12 +62,15 @@ mod features;
 mod model;
 pub mod pivot;
 mod store;
+pub mod tiers;
 
 pub use behaviour::{Behaviour, Thresholds, behaviour, behaviour_with};
 pub use errors::InfraError;
-pub use features::{DomainParts, Network, domain_parts};
-pub use model::{Contribution, Habit, InfraProfile, InfraValue, Population, Scored, Scorer};
+pub use features::{DomainParts, Network, Registered, domain_parts};
+pub use model::{Contribution, Habit, InfraProfile, InfraValue, Population, Said, Scored, Scorer};
 pub use pivot::{Pivot, PivotOptions, pivot};
 pub use store::{
     ActorInfra, actor_infrastructure, asns_of_ranges, is_hosting_list, network, population,
+    registered,
 };
+pub use tiers::{Tier, TierReason, Tiered, group, tiers};

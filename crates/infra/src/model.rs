@@ -13,9 +13,10 @@
 //! addresses.
 
 use crate::features::{
-    Brands, DomainParts, Language, Network, Trait, address_traits, domain_parts, domain_traits,
-    size_band,
+    Brands, DomainParts, Language, Network, Registered, Trait, address_traits, domain_parts,
+    domain_traits, registration_traits, size_band,
 };
+use cairn_model::Tlp;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -89,6 +90,8 @@ pub struct Population {
     /// How many ordinary names and other actors' values it holds.
     pub(crate) ordinary: usize,
     pub(crate) others: usize,
+    /// How many registration records of other domains it holds.
+    pub(crate) registrations: usize,
 }
 
 impl Population {
@@ -120,6 +123,15 @@ impl Population {
             let t = domain_traits(&p, &self.lang, &self.brands);
             self.domains.add(&t);
             self.others += 1;
+        }
+    }
+
+    /// Adds the registration record of a domain that is not the actor's.
+    pub fn add_registration(&mut self, r: &Registered) {
+        let t = registration_traits(r);
+        if !t.is_empty() {
+            self.domains.add(&t);
+            self.registrations += 1;
         }
     }
 
@@ -209,14 +221,21 @@ impl Population {
             "no AS table (ingest one for network habits)".into()
         };
         format!(
-            "{} popular names, {} other actors' values, {space}",
-            self.ordinary, self.others
+            "{} popular names, {} other actors' values, {} registration records, {space}",
+            self.ordinary, self.others, self.registrations
         )
     }
 
-    /// The population's probability of a domain feature value.
-    fn p_domain(&self, t: &Trait) -> f64 {
-        self.domains.share(t.feature, &t.key)
+    /// The population's probability of a domain feature value; `None` when
+    /// the population holds no domain with the feature (no popularity list,
+    /// no other actor, no registration record): then nothing is
+    /// distinctive, except that a presence feature (an exact registered
+    /// domain) is as rare as one name among a million.
+    fn p_domain(&self, t: &Trait) -> Option<f64> {
+        if self.domains.total(t.feature) == 0 {
+            return t.presence.then_some(1e-6);
+        }
+        Some(self.domains.share(t.feature, &t.key))
     }
 
     /// The population's probability of an address feature value: the
@@ -257,7 +276,7 @@ impl Population {
 }
 
 /// One of the actor's values, with who says it is theirs.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct InfraValue {
     /// The domain or address.
     pub value: String,
@@ -267,6 +286,26 @@ pub struct InfraValue {
     pub roles: Vec<String>,
     /// The sources that link it to the actor.
     pub sources: Vec<String>,
+    /// What each source said of it, kept apart (the roles above are their union).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub said: Vec<Said>,
+}
+
+/// One source's statement that a value is the actor's.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Said {
+    /// The source.
+    pub source: String,
+    /// The roles it gives the value.
+    pub roles: Vec<String>,
+    /// Its marking.
+    pub tlp: Tlp,
+    /// First seen, as the source says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_seen: Option<String>,
+    /// Last seen, as the source says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<String>,
 }
 
 /// What an actor's infrastructure looks like, counted.
@@ -280,6 +319,7 @@ pub struct InfraProfile {
     addresses: Counts,
     domain_n: u32,
     address_n: u32,
+    registered_n: u32,
 }
 
 /// A feature value the actor shows more than the population does.
@@ -331,6 +371,7 @@ impl InfraProfile {
             addresses: Counts::default(),
             domain_n: 0,
             address_n: 0,
+            registered_n: 0,
         };
         let mut seen_domains = std::collections::HashSet::new();
         for v in values {
@@ -359,6 +400,49 @@ impl InfraProfile {
         (self.domain_n, self.address_n)
     }
 
+    /// Counts the registration record of one of the actor's registered
+    /// domains (once per domain: the caller picks the record).
+    pub fn add_registration(&mut self, r: &Registered) {
+        let t = registration_traits(r);
+        if !t.is_empty() {
+            self.domains.add(&t);
+            self.registered_n += 1;
+        }
+    }
+
+    /// How many of the actor's registered domains have a registration record.
+    pub fn registered(&self) -> u32 {
+        self.registered_n
+    }
+
+    /// Every value of `feature` (`registrar`, `name-server`, `tld`, …) among
+    /// the actor's domains with its share, distinctive or not, most common
+    /// first: "NameCheap 72 %" whatever the population says.
+    pub fn shares(&self, feature: &str, pop: &Population) -> Vec<Habit> {
+        let mut out: Vec<Habit> = Vec::new();
+        for (f, key, n) in self.domains.iter().filter(|(f, _, _)| *f == feature) {
+            let t = Trait {
+                feature: f,
+                key: key.into(),
+                shown: key.into(),
+                presence: false,
+            };
+            let p = pop.p_domain(&t);
+            let total = self.domains.total(f);
+            out.push(Habit {
+                feature: f.into(),
+                value: key.into(),
+                count: n,
+                share: f64::from(n) / f64::from(total.max(1)),
+                // No population: no comparison, no weight.
+                population_share: p.unwrap_or(0.0),
+                weight: p.map_or(0.0, |p| round2(weight(n, total, p))),
+            });
+        }
+        out.sort_by(|a, b| b.count.cmp(&a.count).then(a.value.cmp(&b.value)));
+        out
+    }
+
     /// The feature values the actor shows more than the population,
     /// strongest first (at least two of its values, or one presence value).
     pub fn habits(&self, pop: &Population) -> Vec<Habit> {
@@ -375,7 +459,10 @@ impl InfraProfile {
                     presence: false,
                 };
                 let p = if domain {
-                    pop.p_domain(&t)
+                    match pop.p_domain(&t) {
+                        Some(p) => p,
+                        None => continue,
+                    }
                 } else {
                     pop.p_address(&t)
                 };
@@ -409,7 +496,8 @@ fn weight(count: u32, total: u32, p_pop: f64) -> f64 {
 }
 
 fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
+    // `+ 0.0` turns the -0.0 an empty float sum gives into 0.0.
+    (x * 100.0).round() / 100.0 + 0.0
 }
 
 /// One readable part of a score.
@@ -452,6 +540,17 @@ impl<'a> Scorer<'a> {
     /// Scores a domain or address (`net`: its network, for an address);
     /// `None` when the value is neither.
     pub fn score(&self, value: &str, net: Option<&Network>) -> Option<Scored> {
+        self.score_registered(value, net, None)
+    }
+
+    /// [`Scorer::score`], with a domain's registration record when one is
+    /// known: its registrar and name servers count too.
+    pub fn score_registered(
+        &self,
+        value: &str,
+        net: Option<&Network>,
+        reg: Option<&Registered>,
+    ) -> Option<Scored> {
         let value = value.trim().trim_end_matches('.').to_ascii_lowercase();
         let (kind, traits, counts, n_values) = match value.parse::<IpAddr>() {
             Ok(ip) => (
@@ -462,12 +561,12 @@ impl<'a> Scorer<'a> {
             ),
             Err(_) => {
                 let p = domain_parts(&value)?;
-                (
-                    "domain",
-                    domain_traits(&p, &self.pop.lang, &self.pop.brands),
-                    &self.profile.domains,
-                    self.profile.domain_n,
-                )
+                let mut t = domain_traits(&p, &self.pop.lang, &self.pop.brands);
+                // Only what the actor's own records showed can speak.
+                if self.profile.registered_n > 0 && self.pop.registrations > 0 {
+                    t.extend(reg.map(registration_traits).unwrap_or_default());
+                }
+                ("domain", t, &self.profile.domains, self.profile.domain_n)
             }
         };
         let mut contributions = Vec::new();
@@ -478,7 +577,10 @@ impl<'a> Scorer<'a> {
                     continue;
                 }
                 let p = if kind == "domain" {
-                    self.pop.p_domain(t)
+                    match self.pop.p_domain(t) {
+                        Some(p) => p,
+                        None => continue,
+                    }
                 } else {
                     self.pop.p_address(t)
                 };
@@ -527,8 +629,8 @@ mod tests {
         InfraValue {
             value: v.into(),
             kind: kind.into(),
-            roles: vec![],
             sources: vec!["test".into()],
+            ..InfraValue::default()
         }
     }
 

@@ -1,5 +1,8 @@
 //! The pivot walk: from a domain, address or certificate outwards over the
-//! observation edges (passive DNS, TLS), breadth first, to a depth and
+//! observation edges (passive DNS, TLS) and registration records (a
+//! domain's registrar, its name servers, a registrant e-mail when not
+//! redacted; a registrar or name server back to the other domains
+//! registered with it), breadth first, to a depth and
 //! within a budget of nodes, each reached node annotated with the actors
 //! the store's indicators link it to (with their sources) and the path
 //! that reached it.
@@ -13,7 +16,7 @@
 //! The start value is always expanded: the analyst asked for it.
 
 use crate::errors::InfraError;
-use cairn_kb::{ObsLink, ObsWindow, Store};
+use cairn_kb::{ObsLink, ObsNode, ObsWindow, Registration, Store, registrar_key};
 use cairn_model::time;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
@@ -169,11 +172,12 @@ pub fn pivot(
 
     let found = store.obs_nodes(&start)?;
     if found.is_empty() {
-        if store.indicator_keys(&start)?.is_empty() {
+        if store.indicator_keys(&start)?.is_empty() && store.registration(&start)?.is_empty() {
             return Ok(out);
         }
         let kind = cairn_model::IndicatorKind::detect(&start)
             .map_or("indicator".to_string(), |k| k.as_str().to_string());
+        by_value.insert((start.clone(), kind.clone()), 0);
         nodes.push(NodeState {
             value: start.clone(),
             kind,
@@ -187,7 +191,7 @@ pub fn pivot(
     }
     for n in found {
         // One value may be stored under two kinds: one node per kind.
-        by_value.insert((n.value.clone(), n.kind.clone()), nodes.len());
+        by_value.insert(node_key(&n), nodes.len());
         nodes.push(NodeState {
             value: n.value.clone(),
             kind: n.kind,
@@ -204,17 +208,18 @@ pub fn pivot(
     let cap = opts.max_fan_out.saturating_add(1);
 
     while let Some(i) = queue.pop_front() {
-        if nodes[i].depth >= opts.depth || nodes[i].obs_ids.is_empty() {
+        let (value, kind) = (nodes[i].value.clone(), nodes[i].kind.clone());
+        let id = nodes[i].obs_ids.first().copied();
+        if nodes[i].depth >= opts.depth || (id.is_none() && !registered(&kind)) {
             continue;
         }
-        let id = nodes[i].obs_ids[0];
         if nodes[i].depth > 0 && !opts.expand_common {
-            let is_common = common(&nodes[i].value, &nodes[i].kind)
-                || store.obs_fan_out(id, opts.window, cap)? > opts.max_fan_out;
+            let is_common = common(&value, &kind)
+                || fan_out(store, id, &kind, &value, opts.window, cap)? > opts.max_fan_out;
             if is_common {
                 out.damped.push(Damped {
-                    value: nodes[i].value.clone(),
-                    fan_out: store.obs_fan_out(id, opts.window, FAN_OUT_SHOWN)?,
+                    fan_out: fan_out(store, id, &kind, &value, opts.window, FAN_OUT_SHOWN)?,
+                    value,
                 });
                 continue;
             }
@@ -224,15 +229,25 @@ pub fn pivot(
         } else {
             cap.max(budget.saturating_add(1))
         };
-        let links = store.obs_links(id, opts.window, limit)?;
+        let mut links = match id {
+            Some(id) => store.obs_links(id, opts.window, limit)?,
+            None => Vec::new(),
+        };
+        links.extend(registration_links(
+            store,
+            &kind,
+            &value,
+            opts.window,
+            limit,
+        )?);
         for l in links {
-            let this_is_subject = l.subject.id == id;
+            let this_is_subject = l.subject.value == value && l.subject.kind == kind;
             let other = if this_is_subject {
                 &l.object
             } else {
                 &l.subject
             };
-            let key = (other.value.clone(), other.kind.clone());
+            let key = node_key(other);
             let j = match by_value.get(&key) {
                 Some(&j) => j,
                 None => {
@@ -243,10 +258,21 @@ pub fn pivot(
                     let mut path = nodes[i].path.clone();
                     path.push(other.value.clone());
                     let j = nodes.len();
+                    let obs_ids = if other.id >= 0 {
+                        vec![other.id]
+                    } else {
+                        // Reached through a registration: its observations too.
+                        store
+                            .obs_nodes(&other.value)?
+                            .into_iter()
+                            .filter(|n| n.kind == other.kind)
+                            .map(|n| n.id)
+                            .collect()
+                    };
                     nodes.push(NodeState {
                         value: other.value.clone(),
                         kind: other.kind.clone(),
-                        obs_ids: vec![other.id],
+                        obs_ids,
                         path,
                         depth: nodes[i].depth + 1,
                         first: None,
@@ -261,9 +287,12 @@ pub fn pivot(
             add_edge(&mut edges, &mut edge_seen, &l);
             for k in [i, j] {
                 let n = &mut nodes[k];
+                n.sources.insert(l.source.clone());
+                if l.first_ms == UNDATED {
+                    continue;
+                }
                 n.first = Some(n.first.map_or(l.first_ms, |f| f.min(l.first_ms)));
                 n.last = Some(n.last.map_or(l.last_ms, |f| f.max(l.last_ms)));
-                n.sources.insert(l.source.clone());
             }
         }
     }
@@ -325,6 +354,122 @@ pub fn pivot(
     Ok(out)
 }
 
+/// First/last of a registration edge whose record gives no dates.
+const UNDATED: i64 = i64::MIN;
+
+/// Node kinds registration records can expand.
+fn registered(kind: &str) -> bool {
+    matches!(kind, "domain" | "registrar")
+}
+
+/// The key a node is found by: registrars by their normalised name, so
+/// `NameCheap, Inc.` and `Namecheap Inc` are one node.
+fn node_key(n: &ObsNode) -> (String, String) {
+    if n.kind == "registrar" {
+        (registrar_key(&n.value), n.kind.clone())
+    } else {
+        (n.value.clone(), n.kind.clone())
+    }
+}
+
+/// Distinct neighbours of a node, observations and registrations together,
+/// counted up to `cap` each.
+fn fan_out(
+    store: &Store,
+    id: Option<i64>,
+    kind: &str,
+    value: &str,
+    window: ObsWindow,
+    cap: usize,
+) -> Result<usize, InfraError> {
+    let obs = match id {
+        Some(id) => store.obs_fan_out(id, window, cap)?,
+        None => 0,
+    };
+    let reg = match kind {
+        "registrar" => store.registrar_fan_out(value, cap)?,
+        "domain" => store.name_server_fan_out(value, cap)?,
+        _ => 0,
+    };
+    Ok(obs + reg)
+}
+
+/// A registration record's edges as links, dated from creation to the last
+/// update (undated when the record gives no creation date); outside
+/// `window` (created after it ends, expired before it starts) none.
+fn record_links(r: &Registration, window: ObsWindow) -> Vec<ObsLink> {
+    let ms = |s: &Option<String>| {
+        s.as_deref()
+            .and_then(time::parse)
+            .map(|t| t.as_millisecond())
+    };
+    let (first, last) = match ms(&r.created) {
+        Some(c) => (c, ms(&r.updated).unwrap_or(c).max(c)),
+        None => (UNDATED, UNDATED),
+    };
+    let ends = ms(&r.expires).unwrap_or(i64::MAX);
+    if (first != UNDATED && first >= window.to_ms) || ends < window.from_ms {
+        return Vec::new();
+    }
+    let node = |kind: &str, value: &str| ObsNode {
+        id: -1,
+        kind: kind.into(),
+        value: value.into(),
+    };
+    let link = |relation: &str, object: ObsNode| ObsLink {
+        subject: node("domain", &r.domain),
+        relation: relation.into(),
+        object,
+        first_ms: first,
+        last_ms: last,
+        count: 1,
+        source: r.source.clone(),
+    };
+    let mut out = Vec::new();
+    if let Some(reg) = r.registrar.as_deref().filter(|s| !s.trim().is_empty()) {
+        out.push(link("registrar", node("registrar", reg.trim())));
+    }
+    for ns in &r.name_servers {
+        out.push(link("whois-ns", node("domain", ns)));
+    }
+    if let Some(e) = r.registrant_email.as_deref().filter(|_| !r.redacted) {
+        out.push(link("registrant", node("email", &e.to_ascii_lowercase())));
+    }
+    out
+}
+
+/// Registration edges of a node: a domain's own records and the records
+/// listing it as a name server; a registrar's domains.
+fn registration_links(
+    store: &Store,
+    kind: &str,
+    value: &str,
+    window: ObsWindow,
+    limit: usize,
+) -> Result<Vec<ObsLink>, InfraError> {
+    let records = match kind {
+        "domain" => {
+            let mut r = store.registration(value)?;
+            r.extend(store.registrations_by_name_server(value, limit)?);
+            r
+        }
+        "registrar" => store.registrations_by_registrar(value, limit)?,
+        _ => return Ok(Vec::new()),
+    };
+    let mut out = Vec::new();
+    for r in &records {
+        for l in record_links(r, window) {
+            // A name server's or registrar's other domains: only the edge to it.
+            let own = r.domain == value;
+            if own || l.object.value == value || (kind == "registrar" && l.relation == "registrar")
+            {
+                out.push(l);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Adds one source's edge once, however many times the walk meets it.
 fn add_edge(
     edges: &mut BTreeMap<(String, String, String), EdgeState>,
@@ -350,8 +495,18 @@ fn add_edge(
         count: 0,
         sources: BTreeSet::new(),
     });
-    e.first = e.first.min(l.first_ms);
-    e.last = e.last.max(l.last_ms);
+    if l.first_ms != UNDATED {
+        e.first = if e.first == UNDATED {
+            l.first_ms
+        } else {
+            e.first.min(l.first_ms)
+        };
+        e.last = if e.last == UNDATED {
+            l.last_ms
+        } else {
+            e.last.max(l.last_ms)
+        };
+    }
     e.count += l.count;
     e.sources.insert(l.source.clone());
 }

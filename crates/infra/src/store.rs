@@ -3,8 +3,8 @@
 //! popularity lists among the warninglists, and the AS tables.
 
 use crate::errors::InfraError;
-use crate::features::Network;
-use crate::model::{InfraValue, Population};
+use crate::features::{Network, Registered};
+use crate::model::{InfraValue, Population, Said};
 use cairn_kb::{ExportQuery, Store};
 use cairn_model::{IndicatorKind, Tlp, normalize_name, url_host};
 use std::collections::{BTreeMap, HashSet};
@@ -70,17 +70,23 @@ pub fn actor_infrastructure(store: &Store, query: &str) -> Result<Option<ActorIn
             .or_insert_with(|| InfraValue {
                 value,
                 kind: kind.into(),
-                roles: Vec::new(),
-                sources: Vec::new(),
+                ..InfraValue::default()
             });
-        for role in r.roles {
-            if !e.roles.contains(&role) {
-                e.roles.push(role);
+        for role in &r.roles {
+            if !e.roles.contains(role) {
+                e.roles.push(role.clone());
             }
         }
         if !e.sources.contains(&r.source) {
-            e.sources.push(r.source);
+            e.sources.push(r.source.clone());
         }
+        e.said.push(Said {
+            source: r.source,
+            roles: r.roles,
+            tlp: r.tlp.parse().unwrap_or(Tlp::Red),
+            first_seen: r.first_seen,
+            last_seen: r.last_seen,
+        });
     }
     let mut names: HashSet<String> = profile
         .aliases
@@ -96,6 +102,22 @@ pub fn actor_infrastructure(store: &Store, query: &str) -> Result<Option<ActorIn
         names,
         values: by_value.into_values().collect(),
     }))
+}
+
+/// What the registration record of `domain`'s registered domain says (the
+/// first source's, by name, when several hold one).
+pub fn registered(store: &Store, domain: &str) -> Result<Option<Registered>, InfraError> {
+    let Some(p) = crate::features::domain_parts(domain) else {
+        return Ok(None);
+    };
+    Ok(store
+        .registration(&p.registered)?
+        .into_iter()
+        .next()
+        .map(|r| Registered {
+            registrar: r.registrar,
+            name_servers: r.name_servers,
+        }))
 }
 
 /// The network of `ip` in the newest AS table that covers it.
@@ -204,6 +226,24 @@ pub fn population(store: &Store, actor: &ActorInfra) -> Result<Population, Infra
             let net = network(store, ip)?;
             pop.add_address(ip, net.as_ref());
         }
+    }
+    // Registration records of every domain not the actor's: one per
+    // registered domain, the first source's.
+    let own: HashSet<String> = actor
+        .values
+        .iter()
+        .filter_map(|v| crate::features::domain_parts(&v.value).map(|p| p.registered))
+        .collect();
+    let mut last: Option<String> = None;
+    for (domain, registrar, name_servers) in store.registration_summaries()? {
+        if own.contains(&domain) || last.as_deref() == Some(domain.as_str()) {
+            continue;
+        }
+        pop.add_registration(&Registered {
+            registrar,
+            name_servers,
+        });
+        last = Some(domain);
     }
     Ok(pop)
 }

@@ -78,7 +78,7 @@ pub use ingest::{Batches, IngestReport};
 pub use lists::{LIST_KEY_BASE, ListHead, ListValue};
 pub use observations::{ObsHead, ObsLink, ObsNode, ObsWindow};
 pub use profile::{AliasClaim, CountClaim, Member, Profile, SoftwareClaim, TechniqueClaim};
-pub use registrations::{RegHead, Registration, registrar_key};
+pub use registrations::{RegHead, RegSummary, Registration, registrar_key};
 pub use resolve::Conflict;
 pub use search::SearchHit;
 pub use sensors::{ExportIndicator, ExportQuery};

@@ -21,9 +21,10 @@
 use crate::errors::KbError;
 use crate::ingest::{Begun, IngestReport, SourceWrite, bump_generation};
 use crate::{LIST_KEY_BASE, Store};
-use cairn_model::Provenance;
 use cairn_model::observe::{ObsEdge, ObsRelation, Observations};
+use cairn_model::{Provenance, Tlp};
 use rusqlite::{OptionalExtension, Transaction, params};
+use std::collections::HashMap;
 
 /// One new edge row.
 const INSERT_EDGE: &str = "INSERT INTO observations(subject, relation, object, source_id, \
@@ -365,6 +366,44 @@ impl Store {
             for l in rows {
                 out.push(l?);
             }
+        }
+        Ok(out)
+    }
+
+    /// Domains first observed (as the subject of an answer: resolves-to,
+    /// cname, ns, mx) at or after `since_ms`, with that first time, oldest
+    /// first: the new names a sensor saw, for scoring.
+    pub fn domains_first_seen_since(&self, since_ms: i64) -> Result<Vec<(String, i64)>, KbError> {
+        let mut q = self.conn.prepare_cached(
+            "SELECT v.value, MIN(o.first_seen) AS f FROM observations o \
+             JOIN obs_values v ON v.id = o.subject \
+             WHERE v.kind = 'domain' AND o.withdrawn_at IS NULL AND o.relation IN (?2, ?3, ?4, ?5) \
+             GROUP BY o.subject HAVING f >= ?1 ORDER BY f, v.value",
+        )?;
+        let rows = q.query_map(
+            params![
+                since_ms,
+                ObsRelation::ResolvesTo.code(),
+                ObsRelation::Cname.code(),
+                ObsRelation::Ns.code(),
+                ObsRelation::Mx.code()
+            ],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Every observing source's marking, by source name (what a judgement
+    /// drawn from its observations must carry at least).
+    pub fn obs_source_markings(&self) -> Result<HashMap<String, Tlp>, KbError> {
+        let mut q = self.conn.prepare_cached(
+            "SELECT s.name, o.tlp FROM obs_sources o JOIN sources s ON s.id = o.source_id",
+        )?;
+        let rows = q.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut out = HashMap::new();
+        for row in rows {
+            let (name, tlp) = row?;
+            out.insert(name, tlp.parse().unwrap_or(Tlp::Red));
         }
         Ok(out)
     }

@@ -60,6 +60,9 @@ pub struct Registration {
     pub redacted: bool,
 }
 
+/// A record in short: domain, registrar, name servers.
+pub type RegSummary = (String, Option<String>, Vec<String>);
+
 /// A registrar name as a pivot key: lower case, letters and digits only,
 /// legal suffixes dropped (`NameCheap, Inc.` → `namecheap`).
 pub fn registrar_key(name: &str) -> String {
@@ -331,6 +334,57 @@ impl Store {
             &ns,
             limit,
         )
+    }
+
+    /// Every active record's domain, registrar and name servers (the
+    /// population an actor's registration habits are compared with), in
+    /// domain order.
+    pub fn registration_summaries(&self) -> Result<Vec<RegSummary>, KbError> {
+        let mut q = self.conn.prepare_cached(
+            "SELECT r.domain, r.registrar, \
+               (SELECT group_concat(name, ' ') FROM (SELECT name FROM reg_name_servers \
+                WHERE registration_id = r.id ORDER BY pos)) \
+             FROM registrations r WHERE r.withdrawn_at IS NULL ORDER BY r.domain, r.id",
+        )?;
+        let rows = q.query_map([], |r| {
+            let ns: Option<String> = r.get(2)?;
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                ns.map(|n| n.split(' ').map(str::to_string).collect())
+                    .unwrap_or_default(),
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// How many active records name a registrar that normalises like
+    /// `registrar`, counted up to `cap` (a hub is known to be one without
+    /// reading it).
+    pub fn registrar_fan_out(&self, registrar: &str, cap: usize) -> Result<usize, KbError> {
+        self.count_where("registrar_key = ?1", &registrar_key(registrar), cap)
+    }
+
+    /// How many active records list `name_server`, counted up to `cap`.
+    pub fn name_server_fan_out(&self, name_server: &str, cap: usize) -> Result<usize, KbError> {
+        let ns = name_server.trim_end_matches('.').to_ascii_lowercase();
+        self.count_where(
+            "id IN (SELECT registration_id FROM reg_name_servers WHERE name = ?1)",
+            &ns,
+            cap,
+        )
+    }
+
+    fn count_where(&self, cond: &str, arg: &str, cap: usize) -> Result<usize, KbError> {
+        let cap = i64::try_from(cap).unwrap_or(i64::MAX);
+        let n: i64 = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM registrations WHERE {cond} \
+                 AND withdrawn_at IS NULL LIMIT ?2)"
+            ))?
+            .query_row(params![arg, cap], |r| r.get(0))?;
+        Ok(usize::try_from(n).unwrap_or(0))
     }
 
     fn registrations_where(

@@ -157,8 +157,8 @@ async fn actor_stix(
     let cl = c.clearance();
     let body = app
         .answer(cl, "actor.stix", &name.clone(), || {
-            app.read(cl, move |s| match s.actor_subgraph(&name)? {
-                Some(g) => json_bytes(&cairn_export::stix_bundle(&g)),
+            app.read(cl, move |s| match cairn_export::actor_bundle(s, &name)? {
+                Some(b) => json_bytes(&b),
                 None => Err(ApiError::not_found(format!("no actor called `{name}`"))),
             })
         })

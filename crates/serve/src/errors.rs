@@ -100,3 +100,13 @@ impl IntoResponse for ApiError {
         (self.status, axum::Json(body)).into_response()
     }
 }
+
+impl From<cairn_export::ExportError> for ApiError {
+    fn from(e: cairn_export::ExportError) -> ApiError {
+        match e {
+            cairn_export::ExportError::Kb(k) => k.into(),
+            cairn_export::ExportError::Engine(k) => k.into(),
+            other => ApiError::internal(other),
+        }
+    }
+}

@@ -100,9 +100,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         store.restrict(max)?;
     }
     let value = match args.format {
-        Format::Stix => store
-            .actor_subgraph(actor)?
-            .map(|sub| cairn_export::stix_bundle(&sub)),
+        Format::Stix => cairn_export::actor_bundle(&store, actor)?,
         _ => store
             .actor(actor)?
             .map(|p| cairn_export::navigator_layer(&p)),

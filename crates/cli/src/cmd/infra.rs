@@ -19,7 +19,10 @@ pub struct Args {
     /// Show every habit (default: the strongest 30).
     #[arg(long)]
     all: bool,
-    /// One JSON object: the actor's values and habits.
+    /// List every value with its infrastructure type and the reasons for it.
+    #[arg(long)]
+    tiers: bool,
+    /// One JSON object: the actor's values, habits and tiers.
     #[arg(long)]
     json: bool,
 }
@@ -35,8 +38,12 @@ enum Action {
 #[derive(clap::Args)]
 struct ScoreArgs {
     /// Files of candidates (lists: defanged values, URLs and comments allowed).
-    #[arg(value_name = "FILE", required = true)]
+    #[arg(value_name = "FILE", required_unless_present = "since")]
     files: Vec<PathBuf>,
+    /// Also score every domain the store's observations (passive DNS) first
+    /// saw at or after this time: a year, a month (2023-06) or a day.
+    #[arg(long, value_name = "WHEN")]
+    since: Option<String>,
     /// The actor to compare with.
     #[arg(long)]
     actor: String,
@@ -69,27 +76,38 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         None => {
             let actor = args
                 .actor
+                .clone()
                 .context("name an actor (`cairn infra RedHotel`) or `cairn infra score`")?;
-            profile(global, &actor, args.all, args.json)
+            profile(global, &actor, &args)
         }
     }
 }
 
-fn profile(global: &Global, actor: &str, all: bool, json: bool) -> anyhow::Result<ExitCode> {
+fn profile(global: &Global, actor: &str, args: &Args) -> anyhow::Result<ExitCode> {
     let store = crate::open_store(global)?;
     let m = model(&store, actor)?;
     let habits = m.habits();
+    let tiered = m.tiers(&store)?;
     let (domains, addresses) = m.profile.sizes();
-    if json {
+    if args.json {
         json_line(&serde_json::json!({
             "actor": m.infra.actor,
             "registered_domains": domains,
             "addresses": addresses,
             "habits": habits,
+            "registered": m.profile.registered(),
+            "registrars": m.profile.shares("registrar", &m.population),
+            "name_servers": m.profile.shares("name-server", &m.population),
             "values": m.profile.values,
+            "tiers": tiered,
         }))?;
         return Ok(ExitCode::SUCCESS);
     }
+    if args.tiers {
+        print!("{}", tiers_table(&tiered));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let all = args.all;
     println!(
         "{}: {domains} registered domains, {addresses} addresses (compared with {})\n",
         m.infra.actor,
@@ -134,7 +152,107 @@ fn profile(global: &Global, actor: &str, all: bool, json: bool) -> anyhow::Resul
             println!("… {} more (--all)", habits.len() - shown);
         }
     }
+    print!("{}", registrations(&m));
+    println!("\nTiers (STIX infrastructure types; every value with its reasons: --tiers)\n");
+    print!("{}", tier_summary(&tiered));
     Ok(ExitCode::SUCCESS)
+}
+
+/// Registrar and name-server shares among the actor's domains that have a
+/// registration record in the store.
+fn registrations(m: &InfraModel) -> String {
+    let (domains, _) = m.profile.sizes();
+    let n = m.profile.registered();
+    if n == 0 {
+        return format!(
+            "\nRegistrations: none of the {domains} registered domains has a WHOIS/RDAP record \
+             in the store (`cairn ingest whois/*.txt rdap/*.json`)\n"
+        );
+    }
+    let mut out =
+        format!("\nRegistrations ({n} of {domains} registered domains have a record)\n\n");
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for feature in ["registrar", "name-server"] {
+        for h in m.profile.shares(feature, &m.population).iter().take(5) {
+            rows.push(vec![
+                feature.to_string(),
+                h.value.clone(),
+                format!("{} ({:.0} %)", h.count, h.share * 100.0),
+                format!("{:.1} %", h.population_share * 100.0),
+                format!("{:+.2}", h.weight),
+            ]);
+        }
+    }
+    out.push_str(&table(
+        &["FEATURE", "VALUE", "ACTOR", "POPULATION", "WEIGHT"],
+        &rows,
+    ));
+    out
+}
+
+fn tier_summary(tiered: &[cairn_infra::Tiered]) -> String {
+    let rows: Vec<Vec<String>> = cairn_infra::group(tiered)
+        .iter()
+        .map(|t| {
+            let mut examples: Vec<&str> =
+                t.values.iter().take(3).map(|v| v.value.as_str()).collect();
+            if t.values.len() > 3 {
+                examples.push("…");
+            }
+            let why = t
+                .values
+                .iter()
+                .flat_map(|v| &v.reasons)
+                .find(|r| r.infrastructure_type == t.infrastructure_type)
+                .map_or_else(
+                    || "no source or observation says".to_string(),
+                    |r| r.reason.clone(),
+                );
+            let long = t
+                .values
+                .iter()
+                .filter(|v| v.lifetime == Some("long-lived"))
+                .count();
+            vec![
+                t.infrastructure_type.clone(),
+                t.values.len().to_string(),
+                long.to_string(),
+                examples.join(", "),
+                why,
+            ]
+        })
+        .collect();
+    table(
+        &["TYPE", "VALUES", "LONG-LIVED", "EXAMPLES", "E.G. WHY"],
+        &rows,
+    )
+}
+
+fn tiers_table(tiered: &[cairn_infra::Tiered]) -> String {
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for t in tiered {
+        let seen = match (&t.first_seen, &t.last_seen) {
+            (Some(a), Some(b)) => format!("{} – {}", &a[..a.len().min(10)], &b[..b.len().min(10)]),
+            _ => "-".into(),
+        };
+        let why = match t.reasons.first() {
+            None => "-".to_string(),
+            Some(r) if t.reasons.len() == 1 => format!("{}: {}", r.basis, r.reason),
+            Some(r) => format!("{}: {} (+{} more)", r.basis, r.reason, t.reasons.len() - 1),
+        };
+        rows.push(vec![
+            t.value.clone(),
+            t.types.join(", "),
+            t.lifetime.unwrap_or("-").to_string(),
+            seen,
+            t.tlp.as_str().to_string(),
+            why,
+        ]);
+    }
+    table(
+        &["VALUE", "TYPE", "LIFETIME", "OBSERVED", "TLP", "WHY"],
+        &rows,
+    )
 }
 
 fn candidates(path: &Path) -> anyhow::Result<Vec<String>> {
@@ -171,13 +289,24 @@ fn score(global: &Global, a: ScoreArgs) -> anyhow::Result<ExitCode> {
     let m = model(&store, &a.actor)?;
     let mut seen = std::collections::HashSet::new();
     let mut scored = Vec::new();
+    let mut all: Vec<String> = Vec::new();
     for f in &a.files {
-        for v in candidates(f)? {
-            if seen.insert(v.clone())
-                && let Some(s) = m.score(&store, &v)?
-            {
-                scored.push(s);
-            }
+        all.extend(candidates(f)?);
+    }
+    if let Some(when) = &a.since {
+        let from = cairn_infra::pivot::parse_at(when)?.from_ms;
+        all.extend(
+            store
+                .domains_first_seen_since(from)?
+                .into_iter()
+                .map(|(d, _)| d),
+        );
+    }
+    for v in all {
+        if seen.insert(v.clone())
+            && let Some(s) = m.score(&store, &v)?
+        {
+            scored.push(s);
         }
     }
     scored.sort_by(|x, y| y.score.total_cmp(&x.score).then(x.value.cmp(&y.value)));

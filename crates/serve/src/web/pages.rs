@@ -328,9 +328,11 @@ pub(crate) async fn actor_stix(
     Path(name): Path<String>,
 ) -> Response {
     let r = app
-        .read(c.clearance(), move |s| match s.actor_subgraph(&name)? {
-            Some(g) => Ok(cairn_export::stix_bundle(&g)),
-            None => Err(ApiError::not_found(format!("no actor called `{name}`"))),
+        .read(c.clearance(), move |s| {
+            match cairn_export::actor_bundle(s, &name)? {
+                Some(b) => Ok(b),
+                None => Err(ApiError::not_found(format!("no actor called `{name}`"))),
+            }
         })
         .await;
     match r {
