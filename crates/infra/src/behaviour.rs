@@ -112,6 +112,24 @@ impl Behaviour {
         }
     }
 
+    /// The STIX infrastructure type it suggests: `reconnaissance` for a
+    /// scanner, `command-and-control` for a beacon destination.
+    pub fn infrastructure_type(&self) -> &'static str {
+        match self {
+            Behaviour::Scanner { .. } => "reconnaissance",
+            Behaviour::BeaconDestination { .. } => "command-and-control",
+        }
+    }
+
+    /// The source whose observations support it.
+    pub fn source(&self) -> &str {
+        match self {
+            Behaviour::Scanner { source, .. } | Behaviour::BeaconDestination { source, .. } => {
+                source
+            }
+        }
+    }
+
     /// The judgement in a sentence, with its figures and source.
     pub fn reason(&self) -> String {
         match self {
@@ -387,6 +405,7 @@ mod tests {
             "{}",
             b[0].reason()
         );
+        assert_eq!(b[0].infrastructure_type(), "reconnaissance");
         for quiet in [
             "203.0.113.6",
             "203.0.113.7",
@@ -428,6 +447,10 @@ mod tests {
         // Gaps alternate 54/66 s for the first client: CV 0.1.
         assert!((regularity - 0.1).abs() < 0.01, "{regularity}");
         assert_eq!(b[0].kind(), "beacon-destination");
+        assert_eq!(
+            (b[0].infrastructure_type(), b[0].source()),
+            ("command-and-control", "sensor-1")
+        );
         for quiet in [
             "198.51.100.21",
             "198.51.100.22",
