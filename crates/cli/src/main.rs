@@ -133,10 +133,43 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("cairn: error: {e:#}");
+            eprintln!("cairn: error: {}", error_chain(&e));
             // Hunting follows grep: 2 means trouble. Other commands use 2 as well,
             // keeping 1 for "nothing found".
             ExitCode::from(2)
         }
+    }
+}
+
+/// The error and its causes, each said once: library errors that name their
+/// cause in their own message are not followed by it again.
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut out = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !out.contains(&c) {
+            out.push_str(": ");
+            out.push_str(&c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn causes_already_said_are_not_repeated() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let e = anyhow::Error::new(cairn_intake::errors::IntakeError::Io {
+            path: "x.json".into(),
+            source: io,
+        })
+        .context("ingest");
+        assert_eq!(
+            super::error_chain(&e),
+            "ingest: x.json: cannot read: no such file"
+        );
+        let plain = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(super::error_chain(&plain), "outer: inner");
     }
 }

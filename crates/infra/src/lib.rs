@@ -56,6 +56,7 @@
 #![forbid(unsafe_code)]
 
 pub mod behaviour;
+pub mod cluster;
 pub mod errors;
 pub mod eval;
 mod features;
@@ -65,6 +66,7 @@ mod store;
 pub mod tiers;
 
 pub use behaviour::{Behaviour, Thresholds, behaviour, behaviour_with};
+pub use cluster::{Cluster, ClusterOptions, Clustering, Shared, cluster, unattributed};
 pub use errors::InfraError;
 pub use features::{DomainParts, Network, Registered, domain_parts};
 pub use model::{Contribution, Habit, InfraProfile, InfraValue, Population, Said, Scored, Scorer};

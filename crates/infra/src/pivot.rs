@@ -374,7 +374,7 @@ fn node_key(n: &ObsNode) -> (String, String) {
 
 /// Distinct neighbours of a node, observations and registrations together,
 /// counted up to `cap` each.
-fn fan_out(
+pub(crate) fn fan_out(
     store: &Store,
     id: Option<i64>,
     kind: &str,
@@ -440,7 +440,7 @@ fn record_links(r: &Registration, window: ObsWindow) -> Vec<ObsLink> {
 
 /// Registration edges of a node: a domain's own records and the records
 /// listing it as a name server; a registrar's domains.
-fn registration_links(
+pub(crate) fn registration_links(
     store: &Store,
     kind: &str,
     value: &str,

@@ -378,13 +378,14 @@ pub fn parse_whois(path: &Path, text: &str) -> Result<Registration, IntakeError>
             }
         }
     }
+    // A notice names a redaction only when no registrant field survived it:
+    // registry boilerplate mentions the GDPR in records that keep theirs.
     let upper = text.to_ascii_uppercase();
-    if upper.contains("REDACTED FOR PRIVACY") || upper.contains("GDPR") {
+    if r.registrant_org.is_none()
+        && r.registrant_email.is_none()
+        && (upper.contains("REDACTED FOR PRIVACY") || upper.contains("GDPR"))
+    {
         r.redacted = true;
-    }
-    if r.redacted {
-        r.registrant_org = None;
-        r.registrant_email = None;
     }
     if r.domain.is_empty() {
         return Err(IntakeError::object(

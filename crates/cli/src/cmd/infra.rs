@@ -33,6 +33,28 @@ enum Action {
     /// how much they look like an actor's; exit 0 if any scored above 0,
     /// 1 if none did, 2 on error.
     Score(ScoreArgs),
+    /// Group domains and addresses by the pivots they share (an address, a
+    /// certificate, a name server, a registrant e-mail), hubs left out; by
+    /// default the store's unattributed indicators. Exit 0 if any cluster
+    /// formed, 1 if none, 2 on error.
+    Cluster(ClusterArgs),
+}
+
+#[derive(clap::Args)]
+struct ClusterArgs {
+    /// Files of values (lists); none: every domain and address the store's
+    /// indicators name without an actor.
+    #[arg(value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// Neighbours above which a shared value is a hub that links no one.
+    #[arg(long, default_value_t = 50)]
+    max_fan_out: usize,
+    /// Only edges seen then: a year, a month (2023-06) or a day.
+    #[arg(long, value_name = "WHEN")]
+    at: Option<String>,
+    /// One JSON object: clusters, values alone, hubs damped.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args)]
@@ -73,6 +95,7 @@ fn model(store: &cairn_kb::Store, actor: &str) -> anyhow::Result<InfraModel> {
 pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     match args.action {
         Some(Action::Score(a)) => score(global, a),
+        Some(Action::Cluster(a)) => cluster(global, a),
         None => {
             let actor = args
                 .actor
@@ -341,5 +364,82 @@ fn score(global: &Global, a: ScoreArgs) -> anyhow::Result<ExitCode> {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    })
+}
+
+fn cluster(global: &Global, a: ClusterArgs) -> anyhow::Result<ExitCode> {
+    let store = crate::open_store(global)?;
+    let mut values = Vec::new();
+    for f in &a.files {
+        values.extend(candidates(f)?);
+    }
+    if a.files.is_empty() {
+        values = cairn_infra::unattributed(&store)?;
+    }
+    let mut lists = cairn_warninglist::WarningLists::new();
+    for w in cairn_engine::store_warninglists(&store, &mut lists)? {
+        eprintln!("cairn: warning: {w}");
+    }
+    let common = |value: &str, kind: &str| {
+        matches!(kind, "domain" | "address")
+            && cairn_model::IndicatorKind::detect(value)
+                .is_some_and(|k| lists.check(k, value).is_some())
+    };
+    let opts = cairn_infra::ClusterOptions {
+        max_fan_out: a.max_fan_out,
+        window: match &a.at {
+            Some(s) => cairn_infra::pivot::parse_at(s)?,
+            None => cairn_kb::ObsWindow::ALL,
+        },
+    };
+    let c = cairn_infra::cluster(&store, &values, &opts, &common)?;
+    if a.json {
+        json_line(&c)?;
+    } else {
+        for (i, cl) in c.clusters.iter().enumerate() {
+            println!(
+                "cluster {} ({} values): {}",
+                i + 1,
+                cl.values.len(),
+                cl.values.join(", ")
+            );
+            let rows: Vec<Vec<String>> = cl
+                .shared
+                .iter()
+                .map(|s| {
+                    vec![
+                        s.value.clone(),
+                        s.kind.clone(),
+                        s.relations.join(", "),
+                        s.members.join(", "),
+                        s.sources.join(", "),
+                    ]
+                })
+                .collect();
+            print!(
+                "{}",
+                table(&["SHARED", "TYPE", "HOW", "BY", "SOURCES"], &rows)
+            );
+            println!();
+        }
+        println!(
+            "{} clusters; {} of {} values share nothing with the others",
+            c.clusters.len(),
+            c.alone.len(),
+            values.len()
+        );
+        if !c.damped.is_empty() {
+            let hubs: Vec<String> = c
+                .damped
+                .iter()
+                .map(|d| format!("{} (fan-out {})", d.value, d.fan_out))
+                .collect();
+            println!("hubs not used as links: {}", hubs.join(", "));
+        }
+    }
+    Ok(if c.clusters.is_empty() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     })
 }

@@ -176,3 +176,17 @@ fn rdap_conformance_documents() {
         );
     }
 }
+
+#[test]
+fn a_gdpr_notice_redacts_only_what_is_gone() {
+    let kept = "Domain Name: EXAMPLE-KEEP.EU\nRegistrar: Example Registrar\n\
+                Registrant Email: owner@example-keep.eu\n\
+                % Processing of personal data follows the GDPR.\n";
+    let r = parse_whois(Path::new("keep.txt"), kept).unwrap();
+    assert_eq!(r.registrant_email.as_deref(), Some("owner@example-keep.eu"));
+    assert!(!r.redacted);
+    let gone = "Domain Name: EXAMPLE-GONE.COM\nRegistrar: Example Registrar\n\
+                Registrant Organization: REDACTED FOR PRIVACY\n";
+    let r = parse_whois(Path::new("gone.txt"), gone).unwrap();
+    assert_eq!((r.registrant_org.as_deref(), r.redacted), (None, true));
+}
