@@ -23,6 +23,9 @@
 //!    (passive DNS, TLS) within a node budget, damping values shared by too
 //!    many others (shared hosting, CDNs, warninglisted), and says for every
 //!    node the path that reached it and the actors its indicators name.
+//! 6. [`behaviour()`] reads what the connection summaries (Zeek `conn`) say
+//!    an address did: scanning internal hosts, or being the regular
+//!    destination of internal hosts' small check-ins (beacons).
 //!
 //! The method and its measured figures are in `docs/INFRASTRUCTURE.md`.
 //!
@@ -52,6 +55,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod behaviour;
 pub mod cluster;
 pub mod errors;
 pub mod eval;
@@ -61,6 +65,7 @@ pub mod pivot;
 mod store;
 pub mod tiers;
 
+pub use behaviour::{Behaviour, Thresholds, behaviour, behaviour_with};
 pub use cluster::{Cluster, ClusterOptions, Clustering, Shared, cluster, unattributed};
 pub use errors::InfraError;
 pub use features::{DomainParts, Network, Registered, domain_parts};

@@ -13,10 +13,15 @@
 //!   (first of `cert_chain_fps`), server name `sni-at` the address, the
 //!   address's `ja3`/`ja3s` when logged.
 //! - x509: certificate → `subject`, `issuer`, each SAN name or address.
+//! - conn: originator address `connects` responder address, with a
+//!   [`ConnSummary`](cairn_model::observe::ConnSummary) per pair
+//!   (connections, outcomes from `conn_state`, payload bytes each way,
+//!   responder ports, gaps between starts, `local_orig`/`local_resp`).
+//!   Unset counts are 0; an unreadable one is an error.
 //! - COF: rrname → rdata for A/AAAA, CNAME, NS, MX records.
 
 use crate::errors::IntakeError;
-use cairn_model::observe::{NodeKind, ObsRelation, Observations};
+use cairn_model::observe::{ConnOutcome, ConnRecord, NodeKind, ObsRelation, Observations};
 use serde::Deserialize;
 use std::borrow::Cow;
 use std::io::{BufRead, BufReader, Read};
@@ -32,6 +37,8 @@ pub enum ObsFormat {
     ZeekSsl,
     /// Zeek `x509.log`.
     ZeekX509,
+    /// Zeek `conn.log`.
+    ZeekConn,
     /// Passive DNS, COF JSON lines.
     Cof,
 }
@@ -43,6 +50,7 @@ impl ObsFormat {
             ObsFormat::ZeekDns => "zeek-dns",
             ObsFormat::ZeekSsl => "zeek-ssl",
             ObsFormat::ZeekX509 => "zeek-x509",
+            ObsFormat::ZeekConn => "zeek-conn",
             ObsFormat::Cof => "cof",
         }
     }
@@ -52,6 +60,7 @@ impl ObsFormat {
             "dns" => Some(ObsFormat::ZeekDns),
             "ssl" => Some(ObsFormat::ZeekSsl),
             "x509" => Some(ObsFormat::ZeekX509),
+            "conn" => Some(ObsFormat::ZeekConn),
             _ => None,
         }
     }
@@ -120,6 +129,8 @@ fn detect_head(head: &[u8]) -> Option<ObsFormat> {
         Some(ObsFormat::ZeekSsl)
     } else if has("fingerprint") && has("certificate.subject") {
         Some(ObsFormat::ZeekX509)
+    } else if has("id.orig_h") && has("id.resp_h") && has("conn_state") {
+        Some(ObsFormat::ZeekConn)
     } else {
         None
     }
@@ -210,6 +221,14 @@ struct Cols {
     issuer: Option<usize>,
     san_dns: Option<usize>,
     san_ip: Option<usize>,
+    orig_h: Option<usize>,
+    resp_p: Option<usize>,
+    duration: Option<usize>,
+    orig_bytes: Option<usize>,
+    resp_bytes: Option<usize>,
+    conn_state: Option<usize>,
+    local_orig: Option<usize>,
+    local_resp: Option<usize>,
 }
 
 fn unescape_sep(v: &str) -> Option<u8> {
@@ -258,6 +277,14 @@ fn header(line: &[u8], tsv: &mut Option<Tsv>, sep: &mut u8) -> Result<(), String
                     "certificate.issuer" => &mut c.issuer,
                     "san.dns" => &mut c.san_dns,
                     "san.ip" => &mut c.san_ip,
+                    "id.orig_h" => &mut c.orig_h,
+                    "id.resp_p" => &mut c.resp_p,
+                    "duration" => &mut c.duration,
+                    "orig_bytes" => &mut c.orig_bytes,
+                    "resp_bytes" => &mut c.resp_bytes,
+                    "conn_state" => &mut c.conn_state,
+                    "local_orig" => &mut c.local_orig,
+                    "local_resp" => &mut c.local_resp,
                     _ => continue,
                 };
                 *slot = Some(i);
@@ -350,6 +377,46 @@ fn tsv_record(
             set(c.san_dns).iter().map(|a| a.as_ref()),
             set(c.san_ip).iter().map(|a| a.as_ref()),
         ),
+        ObsFormat::ZeekConn => {
+            let text = |c: Option<usize>| get(c).map(|f| String::from_utf8_lossy(f));
+            let count = |c: Option<usize>, name: &str| -> Result<u64, String> {
+                text(c).map_or(Ok(0), |v| {
+                    v.parse().map_err(|_| format!("unreadable {name} `{v}`"))
+                })
+            };
+            let flag = |c: Option<usize>| text(c).map(|v| v == "T");
+            let port = match text(c.resp_p) {
+                Some(v) => Some(
+                    v.parse()
+                        .map_err(|_| format!("unreadable id.resp_p `{v}`"))?,
+                ),
+                None => None,
+            };
+            let duration_ms = match text(c.duration) {
+                Some(v) => epoch_ms(&v).ok_or_else(|| format!("unreadable duration `{v}`"))?,
+                None => 0,
+            };
+            let state = one(c.conn_state);
+            let (ob, rb) = (
+                count(c.orig_bytes, "orig_bytes")?,
+                count(c.resp_bytes, "resp_bytes")?,
+            );
+            conn(
+                obs,
+                one(c.orig_h).as_deref(),
+                one(c.resp_h).as_deref(),
+                ConnRecord {
+                    start_ms: ts,
+                    duration_ms,
+                    resp_port: port,
+                    orig_bytes: ob,
+                    resp_bytes: rb,
+                    outcome: ConnOutcome::of(state.as_deref(), ob.saturating_add(rb)),
+                    local_orig: flag(c.local_orig),
+                    local_resp: flag(c.local_resp),
+                },
+            );
+        }
         ObsFormat::Cof => return Err("a COF file holds JSON lines".into()),
     }
     Ok(())
@@ -388,6 +455,23 @@ struct JsonRec<'a> {
     san_dns: Option<Vec<Cow<'a, str>>>,
     #[serde(default, borrow, rename = "san.ip")]
     san_ip: Option<Vec<Cow<'a, str>>>,
+    // conn: numbers kept as JSON values, so a wrong type is a precise error
+    #[serde(default, borrow, rename = "id.orig_h")]
+    orig_h: Option<Cow<'a, str>>,
+    #[serde(default, rename = "id.resp_p")]
+    resp_p: Option<serde_json::Value>,
+    #[serde(default)]
+    duration: Option<serde_json::Value>,
+    #[serde(default)]
+    orig_bytes: Option<serde_json::Value>,
+    #[serde(default)]
+    resp_bytes: Option<serde_json::Value>,
+    #[serde(default, borrow)]
+    conn_state: Option<Cow<'a, str>>,
+    #[serde(default)]
+    local_orig: Option<serde_json::Value>,
+    #[serde(default)]
+    local_resp: Option<serde_json::Value>,
     // COF
     #[serde(default, borrow)]
     rrname: Option<Cow<'a, str>>,
@@ -484,9 +568,63 @@ fn json_record(format: ObsFormat, r: &JsonRec, obs: &mut Observations) -> Result
             strs(&r.san_dns).iter().map(String::as_str),
             strs(&r.san_ip).iter().map(String::as_str),
         ),
+        ObsFormat::ZeekConn => json_conn(r, ts, obs)?,
         ObsFormat::Cof => {}
     }
     Ok(())
+}
+
+/// A JSON conn record: counts are numbers (absent or null: 0), flags booleans.
+fn json_conn(r: &JsonRec, ts: i64, obs: &mut Observations) -> Result<(), String> {
+    let count = |v: &Option<serde_json::Value>, name: &str| -> Result<u64, String> {
+        match v {
+            None | Some(serde_json::Value::Null) => Ok(0),
+            Some(x) => x.as_u64().ok_or_else(|| format!("unreadable {name} `{x}`")),
+        }
+    };
+    let flag = |v: &Option<serde_json::Value>| v.as_ref().and_then(|x| x.as_bool());
+    let port = match &r.resp_p {
+        None | Some(serde_json::Value::Null) => None,
+        Some(x) => Some(
+            x.as_u64()
+                .and_then(|p| u16::try_from(p).ok())
+                .ok_or_else(|| format!("unreadable id.resp_p `{x}`"))?,
+        ),
+    };
+    let duration_ms = match &r.duration {
+        None | Some(serde_json::Value::Null) => 0,
+        Some(x) => json_ms(x)
+            .filter(|d| *d >= 0)
+            .ok_or_else(|| format!("unreadable duration `{x}`"))?,
+    };
+    let (ob, rb) = (
+        count(&r.orig_bytes, "orig_bytes")?,
+        count(&r.resp_bytes, "resp_bytes")?,
+    );
+    conn(
+        obs,
+        r.orig_h.as_deref(),
+        r.resp_h.as_deref(),
+        ConnRecord {
+            start_ms: ts,
+            duration_ms,
+            resp_port: port,
+            orig_bytes: ob,
+            resp_bytes: rb,
+            outcome: ConnOutcome::of(r.conn_state.as_deref(), ob.saturating_add(rb)),
+            local_orig: flag(&r.local_orig),
+            local_resp: flag(&r.local_resp),
+        },
+    );
+    Ok(())
+}
+
+/// One connection between two addresses; records naming no address pair
+/// are skipped, like the other logs' unusable records.
+fn conn(obs: &mut Observations, orig: Option<&str>, resp: Option<&str>, r: ConnRecord) {
+    if let (Some(o), Some(p)) = (orig.and_then(address), resp.and_then(address)) {
+        obs.add_conn(&o, &p, &r);
+    }
 }
 
 fn cof(r: &JsonRec, obs: &mut Observations) -> Result<(), String> {
@@ -745,7 +883,17 @@ mod tests {
             detect_head(b"#separator \\x09\n#set_separator\t,\n#path\tdns\n"),
             Some(ObsFormat::ZeekDns)
         );
-        assert_eq!(detect_head(b"#separator \\x09\n#path\tconn\n"), None);
+        assert_eq!(
+            detect_head(b"#separator \\x09\n#path\tconn\n"),
+            Some(ObsFormat::ZeekConn)
+        );
+        assert_eq!(detect_head(b"#separator \\x09\n#path\thttp\n"), None);
+        assert_eq!(
+            detect_head(
+                br#"{"ts":1,"id.orig_h":"10.0.0.1","id.resp_h":"192.0.2.1","conn_state":"S0"}"#
+            ),
+            Some(ObsFormat::ZeekConn)
+        );
         assert_eq!(
             detect_head(br#"{"rrname":"a.example","rrtype":"A","rdata":"192.0.2.1"}"#),
             Some(ObsFormat::Cof)
@@ -802,5 +950,69 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("line 1") && e.contains("time_first"), "{e}");
+    }
+
+    const CONN_TSV: &str = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n\
+#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tduration\torig_bytes\tresp_bytes\tconn_state\tlocal_orig\tlocal_resp\n\
+100.000000\tC1\t10.0.0.5\t50000\t198.51.100.9\t443\ttcp\t0.250000\t120\t300\tSF\tT\tF\n\
+160.000000\tC2\t10.0.0.5\t50001\t198.51.100.9\t443\ttcp\t-\t-\t-\tS0\tT\tF\n\
+220.000000\tC3\t10.0.0.5\t50002\t198.51.100.9\t8443\ttcp\t1.5\t10\t0\tRSTO\tT\tF\n\
+230.000000\tC4\t203.0.113.7\t40000\t10.0.0.9\t22\ttcp\t-\t0\t0\tREJ\tF\tT\n\
+240.000000\tC5\t-\t40000\t10.0.0.9\t22\ttcp\t-\t0\t0\tREJ\tF\tT\n";
+
+    const CONN_JSON: &str = r#"{"_path":"conn","ts":100.0,"uid":"C1","id.orig_h":"10.0.0.5","id.orig_p":50000,"id.resp_h":"198.51.100.9","id.resp_p":443,"proto":"tcp","duration":0.25,"orig_bytes":120,"resp_bytes":300,"conn_state":"SF","local_orig":true,"local_resp":false}
+{"_path":"conn","ts":160.0,"uid":"C2","id.orig_h":"10.0.0.5","id.orig_p":50001,"id.resp_h":"198.51.100.9","id.resp_p":443,"proto":"tcp","conn_state":"S0","local_orig":true,"local_resp":false}
+{"_path":"conn","ts":220.0,"uid":"C3","id.orig_h":"10.0.0.5","id.orig_p":50002,"id.resp_h":"198.51.100.9","id.resp_p":8443,"proto":"tcp","duration":1.5,"orig_bytes":10,"resp_bytes":0,"conn_state":"RSTO","local_orig":true,"local_resp":false}
+{"_path":"conn","ts":230.0,"uid":"C4","id.orig_h":"203.0.113.7","id.orig_p":40000,"id.resp_h":"10.0.0.9","id.resp_p":22,"proto":"tcp","orig_bytes":0,"resp_bytes":0,"conn_state":"REJ","local_orig":false,"local_resp":true}
+{"_path":"conn","ts":240.0,"uid":"C5","id.orig_p":40000,"id.resp_h":"10.0.0.9","id.resp_p":22,"proto":"tcp","conn_state":"REJ"}
+"#;
+
+    #[test]
+    fn conn_tsv_and_json_give_the_same_summaries() {
+        let t = read(CONN_TSV, ObsFormat::ZeekConn).unwrap();
+        let j = read(CONN_JSON, ObsFormat::ZeekConn).unwrap();
+        assert_eq!(t.resolved(), j.resolved());
+        let r = t.resolved();
+        assert_eq!(r.len(), 2, "{r:?}");
+        assert_eq!(
+            (r[0].1, r[0].2, r[0].4, r[0].5, r[0].6, r[0].7),
+            (
+                "10.0.0.5",
+                ObsRelation::Connects,
+                "198.51.100.9",
+                100_000,
+                221_500,
+                3
+            )
+        );
+        for o in [&t, &j] {
+            let c = o.conn("10.0.0.5", "198.51.100.9").unwrap();
+            assert_eq!((c.connections, c.established, c.failed), (3, 2, 1));
+            assert_eq!((c.orig_bytes, c.resp_bytes), (130, 300));
+            assert_eq!(c.ports, vec![443, 8443]);
+            assert_eq!((c.intervals, c.interval_mean_ms), (2, 60_000.0));
+            assert_eq!((c.local_orig, c.local_resp), (Some(true), Some(false)));
+            let s = o.conn("203.0.113.7", "10.0.0.9").unwrap();
+            assert_eq!(
+                (s.failed, s.local_orig, s.local_resp),
+                (1, Some(false), Some(true))
+            );
+        }
+    }
+
+    #[test]
+    fn bad_conn_counts_are_errors_with_their_line() {
+        let bad = CONN_TSV.replace("\t120\t300\t", "\t12x\t300\t");
+        let e = read(&bad, ObsFormat::ZeekConn).unwrap_err().to_string();
+        assert!(
+            e.contains("line 7") && e.contains("orig_bytes `12x`"),
+            "{e}"
+        );
+        let bad = CONN_JSON.replace("\"id.resp_p\":8443", "\"id.resp_p\":\"x\"");
+        let e = read(&bad, ObsFormat::ZeekConn).unwrap_err().to_string();
+        assert!(e.contains("line 3") && e.contains("id.resp_p"), "{e}");
+        let bad = CONN_JSON.replace("\"duration\":1.5", "\"duration\":-1");
+        let e = read(&bad, ObsFormat::ZeekConn).unwrap_err().to_string();
+        assert!(e.contains("line 3") && e.contains("duration"), "{e}");
     }
 }

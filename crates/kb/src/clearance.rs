@@ -97,6 +97,12 @@ pub(crate) const SHADOWED: &[(&str, &str)] = &[
          OR EXISTS (SELECT 1 FROM main.observations o JOIN main.obs_sources b ON b.source_id = o.source_id \
            WHERE o.object = x.id AND b.tlp IN ({v}))",
     ),
+    // Connection summaries, like their edges, by their source's marking.
+    (
+        "obs_conns",
+        "SELECT * FROM main.obs_conns c WHERE EXISTS (SELECT 1 FROM main.obs_sources b \
+         WHERE b.source_id = c.source_id AND b.tlp IN ({v}))",
+    ),
     // Registration records have the marking their source was ingested
     // under; name servers through their record.
     (

@@ -44,6 +44,7 @@
 
 mod asn;
 mod clearance;
+mod conns;
 pub mod errors;
 mod export;
 mod feed;
@@ -64,6 +65,7 @@ mod withdraw;
 
 pub use asn::{AsnHead, AsnInfo};
 pub use cairn_model::AsnRange;
+pub use conns::{ConnLink, ConnSide};
 pub use export::{SourceInfo, Statement, Subgraph};
 pub use feed::{
     FEED_MAX_PAGE, FeedCollection, FeedItem, FeedObject, FeedPage, FeedQuery, VersionMatch,

@@ -1,7 +1,9 @@
 //! Observations: passive DNS and TLS edges a sensor saw, one row per
 //! (subject, relation, object, source) with integer first/last seen (ms)
 //! and a count: `a.example resolves-to 192.0.2.1`, `192.0.2.1 serves
-//! <certificate>`, `<certificate> san a.example`.
+//! <certificate>`, `<certificate> san a.example`, `10.0.0.5 connects
+//! 192.0.2.1` (Zeek `conn`; its summary is an `obs_conns` row, see
+//! `conns.rs`, written in the same transaction).
 //!
 //! Values are interned once in `obs_values`, so an edge row is a handful of
 //! integers (no JSON, no repeated text). The primary key walks outwards from
@@ -263,6 +265,10 @@ impl Store {
             report.changed = changed;
             report.withdrawn = withdrawn;
         }
+        // A summary that changed under an unchanged edge (same times and
+        // count, other bytes or outcomes) is a change too.
+        let conns = crate::conns::write_conns(&tx, source_id, obs, &ids, !stored)?;
+        report.changed = report.changed.max(conns);
         if prov_changed {
             // Every active edge's statement changed with the marking they share.
             let active: i64 = tx.query_row(

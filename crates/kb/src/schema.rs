@@ -28,6 +28,8 @@
 //! `obs_values`, `observations` (see `observations.rs`).
 //! Version 7 (from 6): registration records (WHOIS, RDAP): `reg_sources`,
 //! `registrations`, `reg_name_servers` (see `registrations.rs`).
+//! Version 8 (from 7): connection summaries beside `connects` edges (Zeek
+//! `conn`): `obs_conns` (see `conns.rs`).
 
 use crate::Store;
 use crate::errors::KbError;
@@ -47,6 +49,7 @@ const MIGRATIONS: &[Step] = &[
     v4_to_v5_asn,
     crate::observations::v5_to_v6_observations,
     crate::registrations::v6_to_v7_registrations,
+    crate::conns::v7_to_v8_conns,
 ];
 
 /// The schema version this build reads and writes.

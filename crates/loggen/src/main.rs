@@ -6,9 +6,12 @@
 //! ```text
 //! cairn-loggen zeek --out examples/logs --lines 2000 --gzip
 //! cairn-loggen zeek --out /tmp/big --size-mb 1100
+//! cairn-loggen zeek --out /tmp/infra --infra    # + scanner, beacons, shared hosting
 //! cairn-loggen iocs --count 1000000 > /tmp/iocs-1m.txt
 //! ```
 #![forbid(unsafe_code)]
+
+mod infra;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -51,6 +54,11 @@ enum Cmd {
         /// Leave out the planted hits and traps.
         #[arg(long)]
         no_plant: bool,
+        /// Also plant an actor's infrastructure with known structure: a
+        /// scanner and beacons in conn.log, its domains on dedicated and
+        /// shared addresses in dns.log (see `src/infra.rs`).
+        #[arg(long)]
+        infra: bool,
     },
     /// A plain indicator list (one per line) of domains, IPs, CIDRs and hashes.
     Iocs {
@@ -318,9 +326,11 @@ impl Out {
                 line.push_str(n);
                 line.push_str("\":");
                 let numeric = v.parse::<f64>().is_ok() && !v.contains(',') && *n != "uid";
-                if v.contains(',') && (*n == "answers" || *n == "TTLs" || n.ends_with("fps")) {
+                // Zeek writes vectors as arrays, even of one item.
+                if *n == "answers" || *n == "TTLs" || n.ends_with("fps") {
                     line.push('[');
-                    for (i, item) in v.split(',').enumerate() {
+                    let items = v.split(',').filter(|i| *i != "(empty)");
+                    for (i, item) in items.enumerate() {
                         if i > 0 {
                             line.push(',');
                         }
@@ -378,6 +388,87 @@ fn benign_name(r: &mut Rng) -> String {
     }
 }
 
+/// A planted dns row (its own generator, so the benign rows stay as they
+/// are without `--infra`).
+fn planted_dns(o: &mut Out, r: &mut Rng, d: &infra::Dns) -> anyhow::Result<()> {
+    o.row(&[
+        format!("{:.6}", d.ts),
+        r.uid(),
+        r.internal_ip(),
+        (1024 + r.below(60000)).to_string(),
+        "10.0.0.53".into(),
+        "53".into(),
+        "udp".into(),
+        r.below(65536).to_string(),
+        format!("0.{:06}", r.below(200_000)),
+        d.query.clone(),
+        "1".into(),
+        "C_INTERNET".into(),
+        "1".into(),
+        "A".into(),
+        "0".into(),
+        "NOERROR".into(),
+        "F".into(),
+        "F".into(),
+        "T".into(),
+        "T".into(),
+        "0".into(),
+        d.answer.to_string(),
+        "300.000000".into(),
+        "F".into(),
+    ])
+}
+
+/// A planted conn row.
+fn planted_conn(o: &mut Out, r: &mut Rng, c: &infra::Conn) -> anyhow::Result<()> {
+    let flag = |b: bool| if b { "T" } else { "F" }.to_string();
+    let (history, service) = match c.state {
+        "S0" => ("S", "-"),
+        "REJ" => ("Sr", "-"),
+        _ if c.port == 443 || c.port == 8443 => ("ShADadFf", "ssl"),
+        _ => ("ShADadFf", "-"),
+    };
+    let packets = |b: u64| if c.state == "SF" { b / 1400 + 3 } else { 1 };
+    o.row(&[
+        format!("{:.6}", c.ts),
+        r.uid(),
+        c.orig.clone(),
+        (1024 + r.below(60000)).to_string(),
+        c.resp.clone(),
+        c.port.to_string(),
+        "tcp".into(),
+        service.into(),
+        if c.duration > 0.0 {
+            format!("{:.6}", c.duration)
+        } else {
+            "-".into()
+        },
+        c.orig_bytes.to_string(),
+        c.resp_bytes.to_string(),
+        c.state.into(),
+        flag(c.local_orig),
+        flag(c.local_resp),
+        "0".into(),
+        history.into(),
+        packets(c.orig_bytes).to_string(),
+        (c.orig_bytes + 40 * packets(c.orig_bytes)).to_string(),
+        if c.state == "S0" {
+            0
+        } else {
+            packets(c.resp_bytes)
+        }
+        .to_string(),
+        if c.state == "S0" {
+            0
+        } else {
+            c.resp_bytes + 40 * packets(c.resp_bytes)
+        }
+        .to_string(),
+        "-".into(),
+    ])
+}
+
+#[allow(clippy::too_many_arguments)]
 fn zeek(
     out: &Path,
     lines: u64,
@@ -386,6 +477,7 @@ fn zeek(
     json: bool,
     gzip: bool,
     plant: bool,
+    with_infra: bool,
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(out)?;
     let ext = if json { "json.log" } else { "log" };
@@ -466,8 +558,19 @@ fn zeek(
         (n * 88 / 100, "mail.0fficesuport.com", "-"),
     ];
     let resolvers = ["10.0.0.53", "10.0.0.54"];
+    let planted = if with_infra {
+        infra::dns(seed, base)
+    } else {
+        Vec::new()
+    };
+    let mut planted = planted.iter().peekable();
+    let mut ri = Rng(seed ^ 0x1d);
     let mut i = 0u64;
     while i < n {
+        let now = base + 86_400.0 * (i as f64) / (n.max(1) as f64);
+        while let Some(d) = planted.next_if(|d| d.ts <= now) {
+            planted_dns(&mut o, &mut ri, d)?;
+        }
         let (q, ans) = match plants.iter().find(|p| plant && p.0 == i) {
             Some((_, q, a)) => (q.to_string(), a.to_string()),
             None => {
@@ -525,6 +628,9 @@ fn zeek(
             "F".into(),
         ])?;
         i += 1;
+    }
+    for d in planted {
+        planted_dns(&mut o, &mut ri, d)?;
     }
     o.close()?;
 
@@ -587,7 +693,18 @@ fn zeek(
         (n * 52 / 100, "::ffff:5.188.33.188", "8443"),
         (n * 71 / 100, "5.188.33.18", "80"),
     ];
+    let planted = if with_infra {
+        infra::conns(seed, base)
+    } else {
+        Vec::new()
+    };
+    let mut planted = planted.iter().peekable();
+    let mut ri = Rng(seed ^ 0x1c);
     for i in 0..n {
+        let now = base + 86_400.0 * (i as f64) / (n.max(1) as f64);
+        while let Some(c) = planted.next_if(|c| c.ts <= now) {
+            planted_conn(&mut o, &mut ri, c)?;
+        }
         let (dst, port) = match plants.iter().find(|p| plant && p.0 == i) {
             Some((_, d, p)) => (d.to_string(), p.to_string()),
             None => (
@@ -628,6 +745,9 @@ fn zeek(
             (rb + 200).to_string(),
             "-".into(),
         ])?;
+    }
+    for c in planted {
+        planted_conn(&mut o, &mut ri, c)?;
     }
     o.close()?;
 
@@ -812,7 +932,8 @@ fn main() -> anyhow::Result<()> {
             json,
             gzip,
             no_plant,
-        } => zeek(&out, lines, size_mb, seed, json, gzip, !no_plant),
+            infra,
+        } => zeek(&out, lines, size_mb, seed, json, gzip, !no_plant, infra),
         Cmd::Iocs { count, seed, plant } => iocs(count, seed, plant),
         Cmd::Hunt { ioc, cache, logs } => hunt(&ioc, &cache, &logs),
     }

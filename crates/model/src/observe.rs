@@ -86,11 +86,14 @@ pub enum ObsRelation {
     Ja3,
     /// Server address → its JA3S.
     Ja3s,
+    /// Originating address → responding address (Zeek `conn`); the
+    /// edge's behaviour is its [`ConnSummary`].
+    Connects,
 }
 
 impl ObsRelation {
     /// Every relation, in code order.
-    pub const ALL: [ObsRelation; 11] = [
+    pub const ALL: [ObsRelation; 12] = [
         ObsRelation::ResolvesTo,
         ObsRelation::Cname,
         ObsRelation::Ns,
@@ -102,6 +105,7 @@ impl ObsRelation {
         ObsRelation::IssuedBy,
         ObsRelation::Ja3,
         ObsRelation::Ja3s,
+        ObsRelation::Connects,
     ];
 
     /// The small integer the store keeps (stable: stored rows use it).
@@ -118,6 +122,7 @@ impl ObsRelation {
             ObsRelation::IssuedBy => 14,
             ObsRelation::Ja3 => 15,
             ObsRelation::Ja3s => 16,
+            ObsRelation::Connects => 20,
         }
     }
 
@@ -140,6 +145,7 @@ impl ObsRelation {
             ObsRelation::IssuedBy => "issuer",
             ObsRelation::Ja3 => "ja3",
             ObsRelation::Ja3s => "ja3s",
+            ObsRelation::Connects => "connects",
         }
     }
 }
@@ -162,12 +168,159 @@ pub struct ObsEdge {
     pub count: u64,
 }
 
+/// How a connection went, from Zeek's `conn_state`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnOutcome {
+    /// The handshake completed and something was said.
+    Established,
+    /// Unanswered, rejected, or reset before any payload.
+    Failed,
+    /// Neither can be told (`OTH`: no SYN seen; unset or unknown states).
+    Other,
+}
+
+impl ConnOutcome {
+    /// The outcome of a connection that ended in `state` after `payload`
+    /// bytes (both directions). Failed: `S0` (no reply), `REJ`, `RSTOS0`,
+    /// `RSTRH`, `SH`, `SHR`, and a reset (`RSTO`/`RSTR`) with no payload,
+    /// which is how a half-open scan of an open port ends. Established:
+    /// `S1`, `S2`, `S3`, `SF`, and resets after payload.
+    pub fn of(state: Option<&str>, payload: u64) -> ConnOutcome {
+        match state.unwrap_or("") {
+            "S0" | "REJ" | "RSTOS0" | "RSTRH" | "SH" | "SHR" => ConnOutcome::Failed,
+            "RSTO" | "RSTR" if payload == 0 => ConnOutcome::Failed,
+            "S1" | "S2" | "S3" | "SF" | "RSTO" | "RSTR" => ConnOutcome::Established,
+            _ => ConnOutcome::Other,
+        }
+    }
+}
+
+/// One Zeek `conn` record, as intake read it (addresses apart).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ConnRecord {
+    /// Start (ms since the epoch).
+    pub start_ms: i64,
+    /// Duration (ms; 0 when unset).
+    pub duration_ms: i64,
+    /// The responder's port.
+    pub resp_port: Option<u16>,
+    /// Payload bytes the originator sent.
+    pub orig_bytes: u64,
+    /// Payload bytes the responder sent.
+    pub resp_bytes: u64,
+    /// How it went.
+    pub outcome: ConnOutcome,
+    /// Zeek's `local_orig`, when logged.
+    pub local_orig: Option<bool>,
+    /// Zeek's `local_resp`, when logged.
+    pub local_resp: Option<bool>,
+}
+
+/// Most distinct responder ports a [`ConnSummary`] keeps (a port sweep of
+/// one host is told by [`ConnSummary::ports_more`], not by a list).
+pub const MAX_PORTS: usize = 32;
+
+/// What the connections from one address to another add up to: the
+/// summary a behaviour judgement needs (scanner, beacon), kept per edge
+/// in constant memory.
+///
+/// Inter-arrival times are accumulated streaming (Welford's method over
+/// the gaps between successive connection starts). A start earlier than
+/// the latest one adds no gap: Zeek writes a connection when it ends, so
+/// starts are nearly, not exactly, in order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConnSummary {
+    /// Connections.
+    pub connections: u64,
+    /// Of which established ([`ConnOutcome::Established`]).
+    pub established: u64,
+    /// Of which failed ([`ConnOutcome::Failed`]).
+    pub failed: u64,
+    /// Payload bytes sent by the originator, in all.
+    pub orig_bytes: u64,
+    /// Payload bytes sent by the responder, in all.
+    pub resp_bytes: u64,
+    /// Distinct responder ports, sorted, at most [`MAX_PORTS`].
+    pub ports: Vec<u16>,
+    /// Whether more distinct ports were seen than kept.
+    pub ports_more: bool,
+    /// Gaps between successive starts accumulated.
+    pub intervals: u64,
+    /// Mean gap (ms).
+    pub interval_mean_ms: f64,
+    /// Sum of squared deviations of the gaps from their mean (Welford's M2).
+    pub interval_m2: f64,
+    /// Start of the latest connection (ms), where the next gap begins.
+    pub last_start_ms: i64,
+    /// Zeek's `local_orig` (true once any record said so), when logged.
+    pub local_orig: Option<bool>,
+    /// Zeek's `local_resp`, likewise.
+    pub local_resp: Option<bool>,
+}
+
+impl ConnSummary {
+    /// Adds one connection.
+    pub fn record(&mut self, r: &ConnRecord) {
+        if self.connections > 0 {
+            if r.start_ms >= self.last_start_ms {
+                let gap = (r.start_ms - self.last_start_ms) as f64;
+                self.intervals += 1;
+                let delta = gap - self.interval_mean_ms;
+                self.interval_mean_ms += delta / self.intervals as f64;
+                self.interval_m2 += delta * (gap - self.interval_mean_ms);
+                self.last_start_ms = r.start_ms;
+            }
+        } else {
+            self.last_start_ms = r.start_ms;
+        }
+        self.connections += 1;
+        match r.outcome {
+            ConnOutcome::Established => self.established += 1,
+            ConnOutcome::Failed => self.failed += 1,
+            ConnOutcome::Other => {}
+        }
+        self.orig_bytes = self.orig_bytes.saturating_add(r.orig_bytes);
+        self.resp_bytes = self.resp_bytes.saturating_add(r.resp_bytes);
+        if let Some(p) = r.resp_port
+            && let Err(at) = self.ports.binary_search(&p)
+        {
+            if self.ports.len() < MAX_PORTS {
+                self.ports.insert(at, p);
+            } else {
+                self.ports_more = true;
+            }
+        }
+        self.local_orig = either(self.local_orig, r.local_orig);
+        self.local_resp = either(self.local_resp, r.local_resp);
+    }
+
+    /// Standard deviation of the gaps over their mean (coefficient of
+    /// variation: 0 for a clock, about 1 for random arrivals); `None` with
+    /// fewer than two gaps or a zero mean.
+    pub fn interval_cv(&self) -> Option<f64> {
+        if self.intervals < 2 || self.interval_mean_ms <= 0.0 {
+            return None;
+        }
+        let sd = (self.interval_m2.max(0.0) / self.intervals as f64).sqrt();
+        Some(sd / self.interval_mean_ms)
+    }
+}
+
+/// A logged flag: true once any record said true.
+fn either(old: Option<bool>, new: Option<bool>) -> Option<bool> {
+    match (old, new) {
+        (Some(true), _) | (_, Some(true)) => Some(true),
+        (a, b) => b.or(a),
+    }
+}
+
 /// Observations of one source, aggregated while a log is read.
 #[derive(Debug, Default)]
 pub struct Observations {
     values: Vec<(NodeKind, String)>,
     index: [HashMap<String, u32>; 7],
     edges: HashMap<(u32, ObsRelation, u32), (i64, i64, u64)>,
+    conns: HashMap<(u32, u32), ConnSummary>,
 }
 
 impl Observations {
@@ -207,6 +360,36 @@ impl Observations {
         e.0 = e.0.min(first_ms);
         e.1 = e.1.max(last_ms);
         e.2 = e.2.saturating_add(count);
+    }
+
+    /// Records one connection from `orig` to `resp` (addresses): a
+    /// `connects` edge from its start to its end, and its [`ConnSummary`].
+    pub fn add_conn(&mut self, orig: &str, resp: &str, r: &ConnRecord) {
+        let end = r.start_ms.saturating_add(r.duration_ms.max(0));
+        let o = self.intern(NodeKind::Address, orig);
+        let s = self.intern(NodeKind::Address, resp);
+        let e = self
+            .edges
+            .entry((o, ObsRelation::Connects, s))
+            .or_insert((r.start_ms, end, 0));
+        e.0 = e.0.min(r.start_ms);
+        e.1 = e.1.max(end);
+        e.2 = e.2.saturating_add(1);
+        self.conns.entry((o, s)).or_default().record(r);
+    }
+
+    /// The connection summaries by (originator, responder) places, sorted.
+    pub fn conns(&self) -> Vec<(u32, u32, &ConnSummary)> {
+        let mut out: Vec<_> = self.conns.iter().map(|(&(o, r), c)| (o, r, c)).collect();
+        out.sort_unstable_by_key(|c| (c.0, c.1));
+        out
+    }
+
+    /// The summary of the connections from `orig` to `resp` (addresses).
+    pub fn conn(&self, orig: &str, resp: &str) -> Option<&ConnSummary> {
+        let map = &self.index[NodeKind::Address.slot()];
+        let key = (*map.get(orig)?, *map.get(resp)?);
+        self.conns.get(&key)
     }
 
     /// Every value, by place.
@@ -299,5 +482,70 @@ mod tests {
         for k in NodeKind::ALL {
             assert_eq!(NodeKind::parse(k.as_str()), Some(k));
         }
+    }
+
+    fn rec(start_ms: i64, state: &str, port: u16, bytes: u64) -> ConnRecord {
+        ConnRecord {
+            start_ms,
+            duration_ms: 500,
+            resp_port: Some(port),
+            orig_bytes: bytes,
+            resp_bytes: bytes * 2,
+            outcome: ConnOutcome::of(Some(state), bytes * 3),
+            local_orig: None,
+            local_resp: None,
+        }
+    }
+
+    #[test]
+    fn conn_summaries_count_outcomes_ports_and_regularity() {
+        let mut o = Observations::new();
+        // Every 60 s ± 1 s, one reset before payload (a failure), one odd start.
+        let starts = [0i64, 61_000, 120_000, 179_000, 240_000, 239_000];
+        for (i, t) in starts.iter().enumerate() {
+            let state = if i == 2 { "RSTO" } else { "SF" };
+            let bytes = if i == 2 { 0 } else { 100 };
+            o.add_conn("10.0.0.5", "198.51.100.9", &rec(*t, state, 443, bytes));
+        }
+        let c = o.conn("10.0.0.5", "198.51.100.9").unwrap();
+        assert_eq!((c.connections, c.established, c.failed), (6, 5, 1));
+        assert_eq!((c.orig_bytes, c.resp_bytes), (500, 1000));
+        assert_eq!(c.ports, vec![443]);
+        // Four gaps (the start before the latest adds none): 61, 59, 59, 61 s.
+        assert_eq!(c.intervals, 4);
+        assert!((c.interval_mean_ms - 60_000.0).abs() < 1e-6);
+        let cv = c.interval_cv().unwrap();
+        assert!((cv - 1_000.0 / 60_000.0).abs() < 1e-9, "{cv}");
+        let e = o.edges();
+        assert_eq!(e.len(), 1);
+        assert_eq!(
+            (e[0].relation, e[0].first_ms, e[0].last_ms, e[0].count),
+            (ObsRelation::Connects, 0, 240_500, 6)
+        );
+        assert!(o.conn("198.51.100.9", "10.0.0.5").is_none());
+    }
+
+    #[test]
+    fn conn_ports_are_capped_and_outcomes_read() {
+        let mut o = Observations::new();
+        for p in 0..(MAX_PORTS as u16 + 5) {
+            o.add_conn(
+                "203.0.113.4",
+                "10.1.1.1",
+                &rec(i64::from(p), "REJ", 1000 + p, 0),
+            );
+        }
+        let c = o.conn("203.0.113.4", "10.1.1.1").unwrap();
+        assert_eq!(
+            (c.ports.len(), c.ports_more, c.failed),
+            (MAX_PORTS, true, MAX_PORTS as u64 + 5)
+        );
+        assert_eq!(c.interval_cv(), Some(0.0));
+        assert_eq!(ConnOutcome::of(Some("RSTR"), 10), ConnOutcome::Established);
+        assert_eq!(ConnOutcome::of(Some("OTH"), 10), ConnOutcome::Other);
+        assert_eq!(ConnOutcome::of(None, 0), ConnOutcome::Other);
+        assert_eq!(either(Some(true), Some(false)), Some(true));
+        assert_eq!(either(None, Some(false)), Some(false));
+        assert_eq!(either(Some(false), None), Some(false));
     }
 }

@@ -1,4 +1,4 @@
-//! `cairn ingest` of observation logs (Zeek dns/ssl/x509, passive-DNS COF):
+//! `cairn ingest` of observation logs (Zeek dns/ssl/x509/conn, passive-DNS COF):
 //! detected by content, read as a stream and aggregated per source (the
 //! files of one `--source` are one set of observations, stored in one
 //! transaction), parsed whole before anything is written.
