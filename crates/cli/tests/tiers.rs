@@ -129,6 +129,38 @@ fn store(dir: &Path) -> std::path::PathBuf {
             "green",
         ],
     ));
+
+    // Connections: the stated reconnaissance address sweeps 30 internal
+    // hosts (refused); an internal host calls the certificate's server
+    // every 300 s with small transfers.
+    let conn = |ts: f64, orig: &str, resp: &str, state: &str, bytes: u64| {
+        json!({"_path": "conn", "ts": ts, "uid": "C1", "id.orig_h": orig, "id.orig_p": 50000,
+            "id.resp_h": resp, "id.resp_p": 443, "proto": "tcp", "duration": 1.5,
+            "orig_bytes": bytes, "resp_bytes": bytes, "conn_state": state})
+        .to_string()
+    };
+    let mut lines = Vec::new();
+    for i in 0..12 {
+        let t = 1_700_000_000.0 + f64::from(i) * 300.0;
+        lines.push(conn(t, "10.1.0.5", "198.51.100.7", "SF", 900));
+    }
+    for h in 0..30 {
+        let t = 1_700_010_000.0 + f64::from(h);
+        lines.push(conn(t, "203.0.113.20", &format!("10.2.0.{h}"), "REJ", 0));
+    }
+    let conn_log = dir.join("conn.log");
+    std::fs::write(&conn_log, lines.join("\n") + "\n").unwrap();
+    ok(cairn(
+        &db,
+        &[
+            "ingest",
+            conn_log.to_str().unwrap(),
+            "--source",
+            "sensor-2",
+            "--tlp",
+            "amber",
+        ],
+    ));
     db
 }
 
@@ -164,6 +196,14 @@ fn tiers_come_from_stated_roles_observations_and_certificates() {
 
     let recon = tier(tiers, "203.0.113.20");
     assert_eq!(recon["types"], json!(["reconnaissance"]));
+    assert_eq!(bases(recon), ["stated", "behaviour"]);
+    assert!(
+        recon["reasons"][1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("30"),
+        "{recon}"
+    );
     assert_eq!(
         recon["tlp"], "TLP:AMBER",
         "the amber statement marks the judgement"
@@ -185,14 +225,19 @@ fn tiers_come_from_stated_roles_observations_and_certificates() {
 
     let cs = tier(tiers, "198.51.100.7");
     assert_eq!(cs["types"], json!(["command-and-control"]));
-    assert_eq!(bases(cs), ["certificate"]);
+    assert_eq!(bases(cs), ["certificate", "behaviour"]);
+    assert_eq!(
+        cs["reasons"][0]["tlp"], "TLP:GREEN",
+        "the TLS sensor's marking"
+    );
+    assert_eq!(cs["reasons"][1]["sources"], json!(["sensor-2"]));
     assert!(
         cs["reasons"][0]["reason"]
             .as_str()
             .unwrap()
             .contains("Cobalt Strike")
     );
-    assert_eq!(cs["tlp"], "TLP:GREEN", "the sensor's marking");
+    assert_eq!(cs["tlp"], "TLP:AMBER", "the conn sensor's marking");
 
     let old = tier(tiers, "old.kestrel-cdn.net");
     assert_eq!(old["types"], json!(["undefined"]));
@@ -255,7 +300,7 @@ fn the_stix_export_carries_the_tiers_under_the_readers_ceiling() {
             .unwrap_or("none")
             .to_string()
     };
-    assert_eq!(marking(c2), "TLP:GREEN", "the sensor's marking");
+    assert_eq!(marking(c2), "TLP:AMBER", "the conn sensor's marking");
     assert_eq!(marking(infra[1]), "TLP:AMBER");
 
     // A reader cleared to GREEN sees no reconnaissance tier and no amber value.

@@ -5,6 +5,10 @@
 //! several apply; every reason is kept and shown):
 //! - **stated** (1.0): a source gives the value a role (a report heading
 //!   such as "C2 IP Addresses", a STIX label) that maps to a type;
+//! - **behaviour** (0.8): connection logs show the address sweeping many
+//!   internal hosts (reconnaissance) or contacted by internal hosts at
+//!   regular intervals with small transfers (command-and-control), see
+//!   [`crate::behaviour`];
 //! - **certificate** (0.8): the value presented a certificate with a known
 //!   attack framework's default subject (Cobalt Strike, PoshC2);
 //! - **inherited** (0.6): the value resolved to, or was resolved from, one
@@ -53,7 +57,7 @@ const LONG_DAYS: i64 = 365;
 pub struct TierReason {
     /// The type it supports.
     pub infrastructure_type: String,
-    /// `stated`, `certificate`, `inherited` or `self-signed`.
+    /// `stated`, `behaviour`, `certificate`, `inherited` or `self-signed`.
     pub basis: &'static str,
     /// Its weight (see the module notes).
     pub weight: f64,
@@ -160,6 +164,18 @@ pub fn tiers(store: &Store, infra: &ActorInfra) -> Result<Vec<Tiered>, InfraErro
             }
         }
         reasons.extend(certificate_reasons(store, &v.value, &links, &tlp_of)?);
+        if v.kind != "domain" {
+            for b in crate::behaviour::behaviour(store, &v.value)? {
+                reasons.push(TierReason {
+                    infrastructure_type: b.infrastructure_type().into(),
+                    basis: "behaviour",
+                    weight: 0.8,
+                    reason: b.reason(),
+                    sources: vec![b.source().to_string()],
+                    tlp: tlp_of(b.source()),
+                });
+            }
+        }
         let observed = first <= last;
         out.push(Tiered {
             value: v.value.clone(),
