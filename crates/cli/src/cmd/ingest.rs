@@ -285,7 +285,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
             stdin_bytes = Some(bytes);
         }
     }
-    // Observation logs (Zeek dns/ssl/x509, COF) go their own way: observe.rs.
+    // Observation logs (Zeek dns/ssl/x509/conn, COF) go their own way: observe.rs.
     let (obs_files, paths) = super::observe::split(&all_paths, &opts);
     // So do registration records (WHOIS, RDAP): registration.rs.
     let (reg_files, paths) = super::registration::split(&paths, &opts)?;
