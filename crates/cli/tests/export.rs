@@ -41,7 +41,8 @@ fn is_timestamp(v: &Value) -> bool {
 
 /// The structural rules checked independently of the exporter's own
 /// checker: every object has type, id, spec_version 2.1, created and (but
-/// for marking definitions, which STIX does not version) modified; ids are
+/// for marking definitions, which STIX does not version) modified, except
+/// cyber-observables, which have a value and no versioning; ids are
 /// unique; every relationship's ends are in the bundle.
 fn assert_valid_bundle(b: &Value) -> &Vec<Value> {
     assert_eq!(b["type"], "bundle");
@@ -54,6 +55,13 @@ fn assert_valid_bundle(b: &Value) -> &Vec<Value> {
         assert!(id.starts_with(&format!("{t}--")), "{id} is not a {t}");
         assert!(ids.insert(id), "{id} appears twice");
         assert_eq!(o["spec_version"], "2.1", "{id}");
+        // Cyber-observables (the infrastructure tiers' domains and
+        // addresses) are not versioned: STIX gives them no created/modified.
+        let observable = ["domain-name", "ipv4-addr", "ipv6-addr"].contains(&t);
+        if observable {
+            assert!(o["value"].is_string() && o.get("created").is_none(), "{id}");
+            continue;
+        }
         assert!(is_timestamp(&o["created"]), "{id}: created");
         if t != "marking-definition" {
             assert!(is_timestamp(&o["modified"]), "{id}: modified");

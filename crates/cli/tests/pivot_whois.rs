@@ -75,7 +75,7 @@ fn registrations_pivot_through_dedicated_name_servers_and_damp_registrars() {
                 "liveonlin-test.com",
                 "NameCheap, Inc.",
                 &["ns1.kestrel-dns.net"],
-                None,
+                Some("OPS@kestrel-mail.example"),
                 "2030-01-01T00:00:00Z",
             ),
         ),
@@ -168,6 +168,17 @@ fn registrations_pivot_through_dedicated_name_servers_and_damp_registrars() {
         ],
     );
     assert_eq!(all["nodes"].as_array().unwrap().len(), 5 + 61);
+
+    // From the registrant's e-mail to the domains it registered.
+    let by_mail = pivot(&db, &["ops@kestrel-mail.example", "--depth", "1"]);
+    assert_eq!(
+        values(&by_mail),
+        [
+            "liveonlin-test.com",
+            "officesuport-test.com",
+            "ops@kestrel-mail.example"
+        ]
+    );
 
     // In 2025 the first domain's record had expired: nothing links from it.
     let later = pivot(&db, &["officesuport-test.com", "--at", "2025"]);

@@ -172,7 +172,10 @@ pub fn pivot(
 
     let found = store.obs_nodes(&start)?;
     if found.is_empty() {
-        if store.indicator_keys(&start)?.is_empty() && store.registration(&start)?.is_empty() {
+        if store.indicator_keys(&start)?.is_empty()
+            && store.registration(&start)?.is_empty()
+            && store.registrations_by_email(&start, 1)?.is_empty()
+        {
             return Ok(out);
         }
         let kind = cairn_model::IndicatorKind::detect(&start)
@@ -359,7 +362,7 @@ const UNDATED: i64 = i64::MIN;
 
 /// Node kinds registration records can expand.
 fn registered(kind: &str) -> bool {
-    matches!(kind, "domain" | "registrar")
+    matches!(kind, "domain" | "registrar" | "email")
 }
 
 /// The key a node is found by: registrars by their normalised name, so
@@ -388,6 +391,7 @@ pub(crate) fn fan_out(
     };
     let reg = match kind {
         "registrar" => store.registrar_fan_out(value, cap)?,
+        "email" => store.email_fan_out(value, cap)?,
         "domain" => store.name_server_fan_out(value, cap)?,
         _ => 0,
     };
@@ -439,7 +443,8 @@ fn record_links(r: &Registration, window: ObsWindow) -> Vec<ObsLink> {
 }
 
 /// Registration edges of a node: a domain's own records and the records
-/// listing it as a name server; a registrar's domains.
+/// listing it as a name server; a registrar's or a registrant e-mail's
+/// domains.
 pub(crate) fn registration_links(
     store: &Store,
     kind: &str,
@@ -454,6 +459,7 @@ pub(crate) fn registration_links(
             r
         }
         "registrar" => store.registrations_by_registrar(value, limit)?,
+        "email" => store.registrations_by_email(value, limit)?,
         _ => return Ok(Vec::new()),
     };
     let mut out = Vec::new();

@@ -60,6 +60,15 @@ pub struct Registration {
     pub redacted: bool,
 }
 
+/// Schema step: registrations found by registrant e-mail (active ones).
+pub(crate) fn v8_to_v9_registrant_index(tx: &Transaction) -> Result<(), KbError> {
+    tx.execute_batch(
+        "CREATE INDEX registrations_email ON registrations(registrant_email) \
+         WHERE withdrawn_at IS NULL AND registrant_email IS NOT NULL;",
+    )?;
+    Ok(())
+}
+
 /// A record in short: domain, registrar, name servers.
 pub type RegSummary = (String, Option<String>, Vec<String>);
 
@@ -356,6 +365,29 @@ impl Store {
             ))
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Active records whose registrant e-mail is `email`, at most `limit`.
+    pub fn registrations_by_email(
+        &self,
+        email: &str,
+        limit: usize,
+    ) -> Result<Vec<Registration>, KbError> {
+        self.registrations_where(
+            "r.registrant_email = ?1",
+            &email.trim().to_ascii_lowercase(),
+            limit,
+        )
+    }
+
+    /// How many active records give `email` as the registrant's, counted up
+    /// to `cap`.
+    pub fn email_fan_out(&self, email: &str, cap: usize) -> Result<usize, KbError> {
+        self.count_where(
+            "registrant_email = ?1",
+            &email.trim().to_ascii_lowercase(),
+            cap,
+        )
     }
 
     /// How many active records name a registrar that normalises like

@@ -30,6 +30,9 @@
 //! `registrations`, `reg_name_servers` (see `registrations.rs`).
 //! Version 8 (from 7): connection summaries beside `connects` edges (Zeek
 //! `conn`): `obs_conns` (see `conns.rs`).
+//!
+//! Version 9 (from 8): an index of registrations by registrant e-mail, so a
+//! pivot can walk from an e-mail to the domains it registered.
 
 use crate::Store;
 use crate::errors::KbError;
@@ -50,6 +53,7 @@ const MIGRATIONS: &[Step] = &[
     crate::observations::v5_to_v6_observations,
     crate::registrations::v6_to_v7_registrations,
     crate::conns::v7_to_v8_conns,
+    crate::registrations::v8_to_v9_registrant_index,
 ];
 
 /// The schema version this build reads and writes.

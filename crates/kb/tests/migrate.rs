@@ -9,7 +9,7 @@ use cairn_model::Tlp;
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 
-const CURRENT: i64 = 8;
+const CURRENT: i64 = 9;
 
 fn fixture() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
