@@ -4,25 +4,8 @@
 
 use serde_json::{Value, json};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn cairn(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cairn"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .output()
-        .expect("run cairn")
-}
-
-fn ok(out: &Output) {
-    assert!(
-        out.status.success(),
-        "status {:?}; stderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+mod support;
+use support::{cairn, ok};
 
 fn whois(domain: &str, registrar: &str, ns: &str) -> String {
     format!(

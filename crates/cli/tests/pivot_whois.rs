@@ -6,16 +6,10 @@
 
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn cairn(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cairn"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .output()
-        .expect("run cairn")
-}
+mod support;
+use support::cairn;
 
 fn pivot(db: &Path, args: &[&str]) -> Value {
     let out = cairn(db, &[&["pivot", "--json"], args].concat());

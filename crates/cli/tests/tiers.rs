@@ -6,26 +6,8 @@
 
 use serde_json::{Value, json};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn cairn(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cairn"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .output()
-        .expect("run cairn")
-}
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "status {:?}; stderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8 output")
-}
+mod support;
+use support::{cairn, ok};
 
 const SET: &str = "intrusion-set--1f9a0a52-3c5e-4f0b-9d1e-2a7c8b6d4e01";
 const AMBER: &str = "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82";
@@ -79,7 +61,7 @@ fn store(dir: &Path) -> std::path::PathBuf {
         "objects": objects});
     let b = dir.join("kestrel.json");
     std::fs::write(&b, bundle.to_string()).unwrap();
-    ok(cairn(
+    ok(&cairn(
         &db,
         &["ingest", b.to_str().unwrap(), "--source", "report"],
     ));
@@ -93,7 +75,7 @@ fn store(dir: &Path) -> std::path::PathBuf {
             + "\n",
     )
     .unwrap();
-    ok(cairn(
+    ok(&cairn(
         &db,
         &["ingest", cof.to_str().unwrap(), "--source", "pdns"],
     ));
@@ -117,7 +99,7 @@ fn store(dir: &Path) -> std::path::PathBuf {
             + "\n",
     )
     .unwrap();
-    ok(cairn(
+    ok(&cairn(
         &db,
         &[
             "ingest",
@@ -150,7 +132,7 @@ fn store(dir: &Path) -> std::path::PathBuf {
     }
     let conn_log = dir.join("conn.log");
     std::fs::write(&conn_log, lines.join("\n") + "\n").unwrap();
-    ok(cairn(
+    ok(&cairn(
         &db,
         &[
             "ingest",
@@ -185,7 +167,7 @@ fn tiers_come_from_stated_roles_observations_and_certificates() {
     let dir = tempfile::tempdir().unwrap();
     let db = store(dir.path());
     let out: Value =
-        serde_json::from_str(&ok(cairn(&db, &["infra", "Kestrel Typhoon", "--json"]))).unwrap();
+        serde_json::from_str(&ok(&cairn(&db, &["infra", "Kestrel Typhoon", "--json"]))).unwrap();
     let tiers = out["tiers"].as_array().expect("tiers");
     assert_eq!(tiers.len(), 5);
 
@@ -244,7 +226,7 @@ fn tiers_come_from_stated_roles_observations_and_certificates() {
     assert_eq!(old["reasons"], json!([]));
     assert!(old["lifetime"].is_null());
 
-    let table = ok(cairn(&db, &["infra", "Kestrel Typhoon", "--tiers"]));
+    let table = ok(&cairn(&db, &["infra", "Kestrel Typhoon", "--tiers"]));
     assert!(
         table
             .lines()
@@ -267,7 +249,7 @@ fn the_stix_export_carries_the_tiers_under_the_readers_ceiling() {
     let db = store(dir.path());
     let path = dir.path().join("out.json");
     let p = path.to_str().unwrap();
-    ok(cairn(
+    ok(&cairn(
         &db,
         &["export", "stix", "--actor", "Kestrel Typhoon", "-o", p],
     ));
@@ -304,7 +286,7 @@ fn the_stix_export_carries_the_tiers_under_the_readers_ceiling() {
     assert_eq!(marking(infra[1]), "TLP:AMBER");
 
     // A reader cleared to GREEN sees no reconnaissance tier and no amber value.
-    ok(cairn(
+    ok(&cairn(
         &db,
         &[
             "export",
