@@ -19,13 +19,21 @@
 //! 4. [`Scorer::score`] turns a candidate into a score that is the sum of
 //!    readable [`Contribution`]s (each a log-likelihood ratio), and
 //!    [`eval::evaluate`] measures it on held-out values mixed with decoys.
-//! 5. [`pivot`] walks outwards from a value over the store's observations
-//!    (passive DNS, TLS) within a node budget, damping values shared by too
-//!    many others (shared hosting, CDNs, warninglisted), and says for every
-//!    node the path that reached it and the actors its indicators name.
+//! 5. [`pivot()`] walks outwards from a value over the store's observations
+//!    (passive DNS, TLS, connections) and registration records (registrar,
+//!    name servers, registrant e-mail) within a node budget, damping values
+//!    shared by too many others (shared hosting, CDNs, NameCheap,
+//!    warninglisted), and says for every node the path that reached it and
+//!    the actors its indicators name.
 //! 6. [`behaviour()`] reads what the connection summaries (Zeek `conn`) say
 //!    an address did: scanning internal hosts, or being the regular
 //!    destination of internal hosts' small check-ins (beacons).
+//! 7. [`tiers()`] gives each of the actor's values its STIX infrastructure
+//!    types with the reasons (stated roles, behaviour, certificates,
+//!    observations linking it to a stated value) and the strictest marking
+//!    among the facts used; [`group`] gathers them by type.
+//! 8. [`cluster()`] groups unattributed values by the non-hub values they
+//!    share, the shared values being the reasons.
 //!
 //! The method and its measured figures are in `docs/INFRASTRUCTURE.md`.
 //!

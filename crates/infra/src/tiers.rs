@@ -8,7 +8,7 @@
 //! - **behaviour** (0.8): connection logs show the address sweeping many
 //!   internal hosts (reconnaissance) or contacted by internal hosts at
 //!   regular intervals with small transfers (command-and-control), see
-//!   [`crate::behaviour`];
+//!   [`crate::behaviour()`];
 //! - **certificate** (0.8): the value presented a certificate with a known
 //!   attack framework's default subject (Cobalt Strike, PoshC2);
 //! - **inherited** (0.6): the value resolved to, or was resolved from, one
