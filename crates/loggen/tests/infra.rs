@@ -189,3 +189,82 @@ fn without_infra_the_conn_log_is_as_before() {
         assert!(infra.len() > plain.len() || log == "ssl.log", "{log}");
     }
 }
+
+#[test]
+fn tiers_of_the_planted_actor_carry_their_reasons() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = generate(dir.path(), &[]);
+    let (o, _) = read(&logs, "log");
+    let mut s = Store::open_in_memory().unwrap();
+    let head = ObsHead {
+        source: "loggen".into(),
+        format: "zeek-dns+zeek-conn".into(),
+        ..Default::default()
+    };
+    s.ingest_observations(&head, &o, None, None).unwrap();
+    // A report in the appendix's own layout: names without a role, one
+    // address under a C2 heading, two more without one.
+    let report = dir.path().join("report.txt");
+    std::fs::write(
+        &report,
+        "Domains:\n\nkiwi.officesuport[.]com\nvideo.dga[.]asia\n\n\
+         C2 IP Addresses (seen May to June 2023)\n\n139.180.135.175\n\n\
+         Other network indicators\n\n141.164.63.244\n158.247.206.194\n",
+    )
+    .unwrap();
+    let opts = cairn_intake::Options {
+        actor: Some("RedHotel".into()),
+        source: Some("report".into()),
+        ..Default::default()
+    };
+    let bundle = cairn_intake::parse_path(&report, &opts).unwrap();
+    s.ingest(&bundle, None, None).unwrap();
+
+    let infra = cairn_infra::actor_infrastructure(&s, "RedHotel")
+        .unwrap()
+        .expect("the actor");
+    let tiers = cairn_infra::tiers(&s, &infra).unwrap();
+    let got: Vec<(String, String, Vec<&str>)> = tiers
+        .iter()
+        .map(|t| {
+            (
+                t.value.clone(),
+                t.main_type().to_string(),
+                t.reasons.iter().map(|r| r.basis).collect(),
+            )
+        })
+        .collect();
+    let want =
+        |v: &str, ty: &str, bases: &[&'static str]| (v.to_string(), ty.to_string(), bases.to_vec());
+    assert_eq!(
+        got,
+        vec![
+            want(
+                "139.180.135.175",
+                "command-and-control",
+                &["stated", "behaviour"]
+            ),
+            want("141.164.63.244", "command-and-control", &["behaviour"]),
+            want("158.247.206.194", "reconnaissance", &["behaviour"]),
+            // Resolves to the stated C2 address: inherits its type.
+            want(
+                "kiwi.officesuport.com",
+                "command-and-control",
+                &["inherited"]
+            ),
+            // Resolves only to an address no source gives a role.
+            want("video.dga.asia", "undefined", &[]),
+        ]
+    );
+    let kiwi = &tiers[3].reasons[0];
+    assert!(
+        kiwi.reason
+            .starts_with("kiwi.officesuport.com resolves-to 139.180.135.175"),
+        "{}",
+        kiwi.reason
+    );
+    assert_eq!(
+        kiwi.sources,
+        vec!["report".to_string(), "loggen".to_string()]
+    );
+}
