@@ -374,3 +374,52 @@ fn records_and_logs_on_stdin_go_their_own_way() {
     assert_eq!(r["indicators"], 0);
     assert_eq!(pipe(b"evil.example.com\n", &[])["format"], "list");
 }
+
+#[test]
+fn an_address_names_its_network_from_the_dated_as_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    let table = dir.path().join("asn.csv");
+    std::fs::write(
+        &table,
+        "45.76.0.0,45.77.255.255,20473,\"The Constant Company, LLC\"\n",
+    )
+    .unwrap();
+    let pdns = dir.path().join("pdns.jsonl");
+    std::fs::write(
+        &pdns,
+        "{\"rrname\":\"kb.dga-test.asia\",\"rrtype\":\"A\",\"rdata\":\"45.77.153.197\",\
+         \"time_first\":1685577600,\"time_last\":1685664000,\"count\":2}\n",
+    )
+    .unwrap();
+    for args in [
+        vec!["ingest", table.to_str().unwrap(), "--as-of", "2026-06-17"],
+        vec!["ingest", pdns.to_str().unwrap(), "--source", "pdns"],
+    ] {
+        let out = cairn(&db, &args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let p = pivot(&db, &["kb.dga-test.asia", "--depth", "2"]);
+    let asn = "AS20473 (The Constant Company, LLC)";
+    assert_eq!(values(&p), ["45.77.153.197", asn, "kb.dga-test.asia"]);
+    let edge = p["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["to"] == asn)
+        .expect("an announced-by edge");
+    assert_eq!(edge["from"], "45.77.153.197");
+    assert_eq!(edge["kind"], "announced-by");
+    assert_eq!(
+        edge["sources"],
+        serde_json::json!(["asn.csv, as of 2026-06-17"])
+    );
+    assert!(
+        edge["first_seen"].is_null(),
+        "the table dates itself, not the edge"
+    );
+}

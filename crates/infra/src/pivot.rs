@@ -2,7 +2,8 @@
 //! observation edges (passive DNS, TLS) and registration records (a
 //! domain's registrar, its name servers, a registrant e-mail when not
 //! redacted; a registrar or name server back to the other domains
-//! registered with it), breadth first, to a depth and
+//! registered with it) and, for an address, its AS from the newest AS
+//! table (a leaf), breadth first, to a depth and
 //! within a budget of nodes, each reached node annotated with the actors
 //! the store's indicators link it to (with their sources) and the path
 //! that reached it.
@@ -243,6 +244,9 @@ pub fn pivot(
             opts.window,
             limit,
         )?);
+        if kind == "address" {
+            links.extend(network_link(store, &value)?);
+        }
         for l in links {
             let this_is_subject = l.subject.value == value && l.subject.kind == kind;
             let other = if this_is_subject {
@@ -440,6 +444,36 @@ fn record_links(r: &Registration, window: ObsWindow) -> Vec<ObsLink> {
         out.push(link("registrant", node("email", &e.to_ascii_lowercase())));
     }
     out
+}
+
+/// An address's network from the newest AS table: a leaf (an AS is a hub
+/// by nature, never walked through), named with its organisation, sourced
+/// to the table and its date. The table describes routing on its own date,
+/// not at `--at`: the source says which.
+fn network_link(store: &Store, address: &str) -> Result<Option<ObsLink>, InfraError> {
+    let Ok(ip) = address.parse::<std::net::IpAddr>() else {
+        return Ok(None);
+    };
+    let Some(a) = store.asn_of(ip)?.into_iter().next() else {
+        return Ok(None);
+    };
+    let node = |kind: &str, value: String| ObsNode {
+        id: -1,
+        kind: kind.into(),
+        value,
+    };
+    Ok(Some(ObsLink {
+        subject: node("address", address.to_string()),
+        relation: "announced-by".into(),
+        object: node("as", format!("AS{} ({})", a.asn, a.org)),
+        first_ms: UNDATED,
+        last_ms: UNDATED,
+        count: 1,
+        source: match a.as_of {
+            Some(d) => format!("{}, as of {d}", a.source),
+            None => a.source,
+        },
+    }))
 }
 
 /// Registration edges of a node: a domain's own records and the records
