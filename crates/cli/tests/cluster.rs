@@ -42,6 +42,10 @@ fn store(dir: &Path) -> std::path::PathBuf {
         whois("d2.com", "NameCheap, Inc.", "NS1.PRIVATE-DNS.NET"),
         whois("e1.com", "NameCheap, Inc.", "NS.E1HOST.COM"),
         whois("e2.com", "NameCheap, Inc.", "NS.E2HOST.COM"),
+        whois("f1.com", "GoDaddy.com, LLC", "NS.F1HOST.COM")
+            + "Registrant Organization: Kestrel Trading Ltd\n",
+        whois("f2.net", "Tucows Domains Inc.", "NS.F2HOST.NET")
+            + "Registrant Organization: Kestrel Trading Ltd\n",
     ];
     let mut args = vec!["ingest".to_string(), "--source".into(), "whois".into()];
     for (i, r) in records.iter().enumerate() {
@@ -55,7 +59,7 @@ fn store(dir: &Path) -> std::path::PathBuf {
 }
 
 const INPUT: &str = "a1.example-x.com\na2.example-y.net\nc1.example-q.com\nc2.example-r.com\n\
-                     d1.com\nd2.com\ne1.com\ne2.com\n";
+                     d1.com\nd2.com\ne1.com\ne2.com\nf1.com\nf2.net\n";
 
 #[test]
 fn shared_pivots_cluster_and_hubs_do_not() {
@@ -70,7 +74,7 @@ fn shared_pivots_cluster_and_hubs_do_not() {
     ok(&out);
     let c: Value = serde_json::from_slice(&out.stdout).unwrap();
     let clusters: Vec<&Value> = c["clusters"].as_array().unwrap().iter().collect();
-    assert_eq!(clusters.len(), 2, "{c}");
+    assert_eq!(clusters.len(), 3, "{c}");
     assert_eq!(
         clusters[0]["values"],
         json!(["a1.example-x.com", "a2.example-y.net"])
@@ -84,6 +88,12 @@ fn shared_pivots_cluster_and_hubs_do_not() {
     assert_eq!(clusters[1]["values"], json!(["d1.com", "d2.com"]));
     assert_eq!(clusters[1]["shared"][0]["value"], "ns1.private-dns.net");
     assert_eq!(clusters[1]["shared"][0]["relations"], json!(["whois-ns"]));
+    assert_eq!(clusters[2]["values"], json!(["f1.com", "f2.net"]));
+    assert_eq!(clusters[2]["shared"][0]["value"], "Kestrel Trading Ltd");
+    assert_eq!(
+        clusters[2]["shared"][0]["relations"],
+        json!(["registrant-org"])
+    );
     assert_eq!(
         c["alone"],
         json!(["c1.example-q.com", "c2.example-r.com", "e1.com", "e2.com"]),

@@ -443,6 +443,16 @@ fn record_links(r: &Registration, window: ObsWindow) -> Vec<ObsLink> {
     if let Some(e) = r.registrant_email.as_deref().filter(|_| !r.redacted) {
         out.push(link("registrant", node("email", &e.to_ascii_lowercase())));
     }
+    // An organisation is a leaf: records are not indexed by it, and two of
+    // an actor's domains naming one still meet there (clusters use it).
+    if let Some(o) = r
+        .registrant_org
+        .as_deref()
+        .map(str::trim)
+        .filter(|o| !o.is_empty() && !r.redacted)
+    {
+        out.push(link("registrant-org", node("organisation", o)));
+    }
     out
 }
 
