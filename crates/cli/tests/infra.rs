@@ -6,29 +6,13 @@
 
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn cairn(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cairn"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .output()
-        .expect("run cairn")
-}
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "status {:?}; stderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8 output")
-}
+mod support;
+use support::{cairn, ok};
 
 fn json(out: Output) -> Value {
-    serde_json::from_str(&ok(out)).expect("one JSON document")
+    serde_json::from_str(&ok(&out)).expect("one JSON document")
 }
 
 const TABLE: &str = "1.0.0.0,1.0.0.255,13335,\"Cloudflare, Inc.\"\n\
@@ -98,7 +82,7 @@ fn infra_profiles_an_actor_and_scores_candidates() {
     let db = dir.path().join("c.db");
     let table = dir.path().join("asn.csv");
     std::fs::write(&table, TABLE).unwrap();
-    ok(cairn(&db, &["ingest", table.to_str().unwrap()]));
+    ok(&cairn(&db, &["ingest", table.to_str().unwrap()]));
     // Ordinary names to compare with: a popularity warninglist.
     let popular = [
         "google.com",
@@ -129,7 +113,7 @@ fn infra_profiles_an_actor_and_scores_candidates() {
         .to_string(),
     )
     .unwrap();
-    ok(cairn(&db, &["ingest", wl.to_str().unwrap()]));
+    ok(&cairn(&db, &["ingest", wl.to_str().unwrap()]));
     let list = dir.path().join("redhotel.txt");
     std::fs::write(
         &list,
@@ -137,7 +121,7 @@ fn infra_profiles_an_actor_and_scores_candidates() {
          45.76.186[.]26\n45.77.153[.]197\n5.188.33[.]188\n",
     )
     .unwrap();
-    ok(cairn(
+    ok(&cairn(
         &db,
         &["ingest", list.to_str().unwrap(), "--actor", "RedHotel"],
     ));
@@ -173,7 +157,7 @@ fn infra_profiles_an_actor_and_scores_candidates() {
          24.1.2.3\nexample.com\n",
     )
     .unwrap();
-    let out = ok(cairn(
+    let out = ok(&cairn(
         &db,
         &[
             "infra",
@@ -254,7 +238,7 @@ fn the_real_routeviews_table_loads_and_answers() {
     assert_eq!(r["objects"], 411_961);
     let list = dir.path().join("l.txt");
     std::fs::write(&list, "45.77.153.197\n").unwrap();
-    ok(cairn(
+    ok(&cairn(
         &db,
         &["ingest", list.to_str().unwrap(), "--actor", "RedHotel"],
     ));
@@ -265,7 +249,7 @@ fn the_real_routeviews_table_loads_and_answers() {
     assert!(habits.is_empty(), "one value makes no habit: {habits:?}");
     let c = dir.path().join("c.txt");
     std::fs::write(&c, "45.77.153.198\n").unwrap();
-    let out = ok(cairn(
+    let out = ok(&cairn(
         &db,
         &[
             "infra",

@@ -107,13 +107,8 @@ fn edges_of(
     window: ObsWindow,
     cap: usize,
 ) -> Result<Vec<ObsLink>, InfraError> {
-    let mut out = Vec::new();
-    let mut kinds = BTreeSet::new();
-    for n in store.obs_nodes(value)? {
-        kinds.insert(n.kind.clone());
-        out.extend(store.obs_links(n.id, window, cap)?);
-    }
-    if kinds.is_empty() || kinds.contains("domain") {
+    let mut out = store.obs_value_links(value, window, cap)?;
+    if value.parse::<std::net::IpAddr>().is_err() {
         out.extend(
             registration_links(store, "domain", value, window, cap)?
                 .into_iter()

@@ -145,7 +145,7 @@ pub fn tiers(store: &Store, infra: &ActorInfra) -> Result<Vec<Tiered>, InfraErro
     let mut out = Vec::with_capacity(infra.values.len());
     for v in &infra.values {
         let mut reasons = stated.get(v.value.as_str()).cloned().unwrap_or_default();
-        let links = links_of(store, &v.value)?;
+        let links = store.obs_value_links(&v.value, ObsWindow::ALL, LINKS_PER_VALUE)?;
         let (mut first, mut last) = (i64::MAX, i64::MIN);
         let mut tlp = v.said.iter().map(|s| s.tlp).max().unwrap_or(Tlp::Clear);
         for l in &links {
@@ -218,28 +218,31 @@ fn ranked_types(reasons: &[TierReason]) -> Vec<String> {
 
 /// What the sources themselves say the value is for.
 fn stated_reasons(v: &InfraValue) -> Vec<TierReason> {
+    // One reason per role, whichever sources give it.
     let mut out: Vec<TierReason> = Vec::new();
+    let mut by_role: HashMap<&str, usize> = HashMap::new();
     for s in &v.said {
         for role in &s.roles {
             let Some(t) = role_type(role) else { continue };
-            match out
-                .iter_mut()
-                .find(|r| r.infrastructure_type == t && r.reason.ends_with(&format!("\"{role}\"")))
-            {
-                Some(r) => {
+            match by_role.get(role.as_str()) {
+                Some(&i) => {
+                    let r = &mut out[i];
                     if !r.sources.contains(&s.source) {
                         r.sources.push(s.source.clone());
                     }
                     r.tlp = r.tlp.max(s.tlp);
                 }
-                None => out.push(TierReason {
-                    infrastructure_type: t.into(),
-                    basis: "stated",
-                    weight: 1.0,
-                    reason: format!("the source gives it the role \"{role}\""),
-                    sources: vec![s.source.clone()],
-                    tlp: s.tlp,
-                }),
+                None => {
+                    by_role.insert(role, out.len());
+                    out.push(TierReason {
+                        infrastructure_type: t.into(),
+                        basis: "stated",
+                        weight: 1.0,
+                        reason: format!("the source gives it the role \"{role}\""),
+                        sources: vec![s.source.clone()],
+                        tlp: s.tlp,
+                    });
+                }
             }
         }
     }
@@ -267,15 +270,6 @@ fn inherited(l: &ObsLink, other: &str, from: &TierReason, obs_tlp: Tlp) -> TierR
         sources,
         tlp: from.tlp.max(obs_tlp),
     }
-}
-
-/// Every active observation naming `value`, both directions.
-fn links_of(store: &Store, value: &str) -> Result<Vec<ObsLink>, InfraError> {
-    let mut out = Vec::new();
-    for n in store.obs_nodes(value)? {
-        out.extend(store.obs_links(n.id, ObsWindow::ALL, LINKS_PER_VALUE)?);
-    }
-    Ok(out)
 }
 
 /// Reasons from the certificates the value presented.

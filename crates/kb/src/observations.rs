@@ -322,6 +322,21 @@ impl Store {
         Ok(n as usize)
     }
 
+    /// Active edges of every stored node spelled `value` (of any kind), in
+    /// `window`, at most `limit` per node and direction.
+    pub fn obs_value_links(
+        &self,
+        value: &str,
+        window: ObsWindow,
+        limit: usize,
+    ) -> Result<Vec<ObsLink>, KbError> {
+        let mut out = Vec::new();
+        for n in self.obs_nodes(value)? {
+            out.extend(self.obs_links(n.id, window, limit)?);
+        }
+        Ok(out)
+    }
+
     /// Active edges of node `id` in `window`, both directions, at most
     /// `limit` per direction.
     pub fn obs_links(

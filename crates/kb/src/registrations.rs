@@ -13,7 +13,6 @@ use crate::errors::KbError;
 use crate::ingest::{Begun, IngestReport, SourceWrite, bump_generation};
 use cairn_model::Tlp;
 use rusqlite::{Transaction, params};
-use serde::Serialize;
 use std::collections::HashMap;
 
 /// What every record of one ingest shares.
@@ -29,36 +28,7 @@ pub struct RegHead {
     pub tlp: Tlp,
 }
 
-/// One domain's registration as one source states it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Registration {
-    /// The domain, lower case.
-    pub domain: String,
-    /// The source that states it (filled on reads).
-    pub source: String,
-    /// Registrar as written.
-    pub registrar: Option<String>,
-    /// Registrar IANA id.
-    pub registrar_iana_id: Option<String>,
-    /// Registrar URL.
-    pub registrar_url: Option<String>,
-    /// Creation (RFC 3339 UTC).
-    pub created: Option<String>,
-    /// Last update.
-    pub updated: Option<String>,
-    /// Expiry.
-    pub expires: Option<String>,
-    /// Status codes.
-    pub status: Vec<String>,
-    /// Name servers, lower case.
-    pub name_servers: Vec<String>,
-    /// Registrant organisation, when not redacted.
-    pub registrant_org: Option<String>,
-    /// Registrant e-mail, when not redacted.
-    pub registrant_email: Option<String>,
-    /// Whether the registrant is hidden.
-    pub redacted: bool,
-}
+pub use cairn_model::Registration;
 
 /// Schema step: registrations found by registrant e-mail (active ones).
 pub(crate) fn v8_to_v9_registrant_index(tx: &Transaction) -> Result<(), KbError> {

@@ -22,6 +22,7 @@ mod geo;
 mod indicator;
 mod names;
 pub mod observe;
+mod registration;
 pub mod time;
 mod tlp;
 pub mod vocab;
@@ -30,6 +31,7 @@ pub use asn::AsnRange;
 pub use geo::{country_code, country_name};
 pub use indicator::{IndicatorKind, Observable, url_host};
 pub use names::{canonical_stix_id, deterministic_id, has_v4_or_v5_uuid, normalize_name};
+pub use registration::Registration;
 pub use tlp::{TLP2_EXTENSION, Tlp};
 
 use serde::{Deserialize, Serialize};

@@ -6,6 +6,7 @@ pub mod eval;
 pub mod export;
 pub mod extract;
 pub mod feed;
+pub mod grouped;
 pub mod hunt;
 pub mod infra;
 pub mod ingest;

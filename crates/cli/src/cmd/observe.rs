@@ -7,7 +7,6 @@ use anyhow::Context;
 use cairn_intake::{ObsFormat, Options};
 use cairn_model::observe::Observations;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Observation files among `paths` (with their format), and the rest.
@@ -44,33 +43,18 @@ pub fn parse(
     files: &[(PathBuf, ObsFormat)],
     opts: &Options,
 ) -> anyhow::Result<Vec<Parsed>> {
-    let mut groups: BTreeMap<String, Vec<&(PathBuf, ObsFormat)>> = BTreeMap::new();
-    for f in files {
-        let source = opts.source.clone().unwrap_or_else(|| {
-            f.0.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        });
-        groups.entry(source).or_default().push(f);
-    }
+    let groups = super::grouped::by_source(files, opts, |f| {
+        f.0.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    });
     let mut out = Vec::new();
     for (source, group) in groups {
         let mut h = Sha256::new();
-        let mut formats: Vec<&str> = Vec::new();
-        for (p, f) in &group {
+        for (p, _) in &group {
             digest(p, &mut h)?;
-            if !formats.contains(&f.as_str()) {
-                formats.push(f.as_str());
-            }
         }
-        h.update(
-            format!(
-                "\0{source}\0{:?}\0{:?}\0{:?}",
-                opts.tlp, opts.confidence, opts.reference
-            )
-            .as_bytes(),
-        );
-        let fingerprint = format!("{:x}", h.finalize());
+        let fingerprint = super::grouped::seal(h, &source, opts);
         let files: Vec<String> = group.iter().map(|(p, _)| p.display().to_string()).collect();
         let obs = if store.source_with_fingerprint(&fingerprint)?.is_some() {
             None
@@ -84,7 +68,7 @@ pub fn parse(
         out.push(Parsed {
             source,
             files,
-            formats: formats.join("+"),
+            formats: super::grouped::formats(group.iter().map(|(_, f)| f.as_str())),
             fingerprint,
             obs,
         });
@@ -109,28 +93,27 @@ pub fn store(
     let mut rows = Vec::new();
     for p in parsed {
         let file = p.files.join(", ");
-        let Some(obs) = p.obs else {
-            rows.push(serde_json::json!({"file": file, "format": p.formats,
-                "source": p.source, "status": "unchanged"}));
-            continue;
+        let report = match p.obs {
+            None => None,
+            Some(obs) => {
+                let head = cairn_kb::ObsHead {
+                    source: p.source.clone(),
+                    format: p.formats.clone(),
+                    prov: cairn_model::Provenance {
+                        source: p.source.clone(),
+                        reference: opts.reference.clone(),
+                        confidence: opts.confidence,
+                        tlp: opts.tlp.unwrap_or_default(),
+                        ..Default::default()
+                    },
+                };
+                let r = store
+                    .ingest_observations(&head, &obs, Some(&file), Some(&p.fingerprint))
+                    .with_context(|| format!("{file}: storing failed; the store is unchanged"))?;
+                Some(r)
+            }
         };
-        let head = cairn_kb::ObsHead {
-            source: p.source.clone(),
-            format: p.formats.clone(),
-            prov: cairn_model::Provenance {
-                source: p.source.clone(),
-                reference: opts.reference.clone(),
-                confidence: opts.confidence,
-                tlp: opts.tlp.unwrap_or_default(),
-                ..Default::default()
-            },
-        };
-        let r = store
-            .ingest_observations(&head, &obs, Some(&file), Some(&p.fingerprint))
-            .with_context(|| format!("{file}: storing failed; the store is unchanged"))?;
-        let mut v = serde_json::to_value(&r)?;
-        v["file"] = file.into();
-        rows.push(v);
+        rows.push(super::grouped::row(&file, &p.formats, &p.source, report)?);
     }
     Ok(rows)
 }

@@ -6,7 +6,6 @@
 use anyhow::Context;
 use cairn_intake::{Format, Options};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Registration files (with their format) and the other paths.
@@ -51,66 +50,35 @@ pub fn parse(
     files: &[(PathBuf, Format)],
     opts: &Options,
 ) -> anyhow::Result<Vec<Parsed>> {
-    let mut groups: BTreeMap<String, Vec<&(PathBuf, Format)>> = BTreeMap::new();
-    for f in files {
-        let source = opts
-            .source
-            .clone()
-            .unwrap_or_else(|| f.1.as_str().to_string());
-        groups.entry(source).or_default().push(f);
-    }
+    let groups = super::grouped::by_source(files, opts, |f| f.1.as_str().to_string());
     let mut out = Vec::new();
     for (source, group) in groups {
         let mut h = Sha256::new();
-        let mut formats: Vec<&str> = Vec::new();
         let mut bytes = Vec::with_capacity(group.len());
-        for (p, f) in &group {
+        for (p, _) in &group {
             let b = cairn_intake::read(p)?;
             h.update(p.display().to_string().as_bytes());
             h.update(b"\0");
             h.update(&b);
             bytes.push(b);
-            if !formats.contains(&f.as_str()) {
-                formats.push(f.as_str());
-            }
         }
-        h.update(
-            format!(
-                "\0{source}\0{:?}\0{:?}\0{:?}",
-                opts.tlp, opts.confidence, opts.reference
-            )
-            .as_bytes(),
-        );
-        let fingerprint = format!("{:x}", h.finalize());
+        let fingerprint = super::grouped::seal(h, &source, opts);
         let files: Vec<String> = group.iter().map(|(p, _)| p.display().to_string()).collect();
         let records = if store.source_with_fingerprint(&fingerprint)?.is_some() {
             None
         } else {
             let mut recs = Vec::with_capacity(group.len());
             for ((p, f), b) in group.iter().zip(&bytes) {
-                let r = cairn_intake::parse_registration(p, b, *f)?;
-                recs.push(cairn_kb::Registration {
-                    domain: r.domain,
-                    source: source.clone(),
-                    registrar: r.registrar,
-                    registrar_iana_id: r.registrar_iana_id,
-                    registrar_url: r.registrar_url,
-                    created: r.created,
-                    updated: r.updated,
-                    expires: r.expires,
-                    status: r.status,
-                    name_servers: r.name_servers,
-                    registrant_org: r.registrant_org,
-                    registrant_email: r.registrant_email,
-                    redacted: r.redacted,
-                });
+                let mut r = cairn_intake::parse_registration(p, b, *f)?;
+                r.source.clone_from(&source);
+                recs.push(r);
             }
             Some(recs)
         };
         out.push(Parsed {
             source,
             files: files.join(", "),
-            formats: formats.join("+"),
+            formats: super::grouped::formats(group.iter().map(|(_, f)| f.as_str())),
             fingerprint,
             records,
         });
@@ -128,28 +96,27 @@ pub fn store(
     let mut rows = Vec::new();
     for p in parsed {
         let file = p.files;
-        let Some(records) = p.records else {
-            rows.push(serde_json::json!({"file": file, "format": p.formats,
-                "source": p.source, "status": "unchanged"}));
-            continue;
+        let report = match p.records {
+            None => None,
+            Some(records) => {
+                let head = cairn_kb::RegHead {
+                    source: p.source.clone(),
+                    format: p.formats.clone(),
+                    reference: opts.reference.clone(),
+                    tlp: opts.tlp.unwrap_or_default(),
+                };
+                let r = store
+                    .ingest_registrations::<cairn_kb::errors::KbError, _>(
+                        &head,
+                        records.into_iter().map(Ok),
+                        Some(&file),
+                        Some(&p.fingerprint),
+                    )
+                    .with_context(|| format!("{file}: storing failed; the store is unchanged"))?;
+                Some(r)
+            }
         };
-        let head = cairn_kb::RegHead {
-            source: p.source.clone(),
-            format: p.formats.clone(),
-            reference: opts.reference.clone(),
-            tlp: opts.tlp.unwrap_or_default(),
-        };
-        let r = store
-            .ingest_registrations::<cairn_kb::errors::KbError, _>(
-                &head,
-                records.into_iter().map(Ok),
-                Some(&file),
-                Some(&p.fingerprint),
-            )
-            .with_context(|| format!("{file}: storing failed; the store is unchanged"))?;
-        let mut v = serde_json::to_value(&r)?;
-        v["file"] = file.into();
-        rows.push(v);
+        rows.push(super::grouped::row(&file, &p.formats, &p.source, report)?);
     }
     Ok(rows)
 }
