@@ -5,7 +5,6 @@
 //! can test.
 
 use serde_json::Value;
-use std::path::Path;
 use std::process::Output;
 
 mod support;
