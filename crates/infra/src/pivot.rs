@@ -305,46 +305,7 @@ pub fn pivot(
     }
 
     for n in nodes {
-        let mut actors: Vec<ActorLink> = Vec::new();
-        let mut sources = n.sources;
-        for key in store.indicator_keys(&n.value)? {
-            let ctx = match store.indicator_context(key) {
-                Ok(c) => c,
-                // Hidden from this connection (TLP) or gone: not a link.
-                Err(cairn_kb::errors::KbError::NotFound(_)) => continue,
-                Err(e) => return Err(e.into()),
-            };
-            let said: Vec<String> = ctx.sources.iter().map(|p| p.source.clone()).collect();
-            sources.extend(said.iter().cloned());
-            for a in ctx.actors {
-                match actors.iter_mut().find(|x| x.name == a.name) {
-                    Some(x) => {
-                        for s in &said {
-                            if !x.sources.contains(s) {
-                                x.sources.push(s.clone());
-                            }
-                        }
-                    }
-                    None => actors.push(ActorLink {
-                        name: a.name,
-                        sources: said.clone(),
-                    }),
-                }
-            }
-        }
-        for a in &mut actors {
-            a.sources.sort();
-        }
-        actors.sort_by(|a, b| a.name.cmp(&b.name));
-        out.nodes.push(PivotNode {
-            value: n.value,
-            kind: n.kind,
-            actors,
-            first_seen: n.first.and_then(time::from_epoch_ms),
-            last_seen: n.last.and_then(time::from_epoch_ms),
-            sources: sources.into_iter().collect(),
-            path: n.path,
-        });
+        out.nodes.push(node_out(store, n)?);
     }
     out.edges = edges
         .into_iter()
@@ -359,6 +320,51 @@ pub fn pivot(
         })
         .collect();
     Ok(out)
+}
+
+/// A reached node as reported: the actors its indicators name, each with
+/// the sources that say so (hidden ones left out), and its own sources.
+fn node_out(store: &Store, n: NodeState) -> Result<PivotNode, InfraError> {
+    let mut actors: Vec<ActorLink> = Vec::new();
+    let mut sources = n.sources;
+    for key in store.indicator_keys(&n.value)? {
+        let ctx = match store.indicator_context(key) {
+            Ok(c) => c,
+            // Hidden from this connection (TLP) or gone: not a link.
+            Err(cairn_kb::errors::KbError::NotFound(_)) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        let said: Vec<String> = ctx.sources.iter().map(|p| p.source.clone()).collect();
+        sources.extend(said.iter().cloned());
+        for a in ctx.actors {
+            match actors.iter_mut().find(|x| x.name == a.name) {
+                Some(x) => {
+                    for s in &said {
+                        if !x.sources.contains(s) {
+                            x.sources.push(s.clone());
+                        }
+                    }
+                }
+                None => actors.push(ActorLink {
+                    name: a.name,
+                    sources: said.clone(),
+                }),
+            }
+        }
+    }
+    for a in &mut actors {
+        a.sources.sort();
+    }
+    actors.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(PivotNode {
+        value: n.value,
+        kind: n.kind,
+        actors,
+        first_seen: n.first.and_then(time::from_epoch_ms),
+        last_seen: n.last.and_then(time::from_epoch_ms),
+        sources: sources.into_iter().collect(),
+        path: n.path,
+    })
 }
 
 /// First/last of a registration edge whose record gives no dates.

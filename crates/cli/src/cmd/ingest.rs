@@ -208,6 +208,55 @@ fn csv_rows(
     )
 }
 
+/// Stdin, read once. When it holds observations or registration records it
+/// is spooled to a file named `<stdin>` that takes `-`'s place, so it goes
+/// their way; otherwise its bytes are kept for the bundle path.
+struct Stdin {
+    /// The paths, `-` replaced when spooled.
+    paths: Vec<PathBuf>,
+    /// What stdin held, when not spooled.
+    bytes: Option<Vec<u8>>,
+    /// Keeps the spooled file until the command ends.
+    _spool: Option<tempfile::TempDir>,
+}
+
+impl Stdin {
+    fn read(paths: &[PathBuf], opts: &Options) -> anyhow::Result<Stdin> {
+        let mut out = Stdin {
+            paths: paths.to_vec(),
+            bytes: None,
+            _spool: None,
+        };
+        let Some(i) = paths.iter().position(|p| p.as_os_str() == "-") else {
+            return Ok(out);
+        };
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes)
+            .context("reading stdin")?;
+        let spool = tempfile::tempdir().context("making a scratch folder")?;
+        let file = spool.path().join("<stdin>");
+        std::fs::write(&file, &bytes).context("spooling stdin")?;
+        let head = &bytes[..bytes.len().min(64 * 1024)];
+        let routed = match opts.format {
+            Format::Auto => {
+                cairn_intake::observation_format(&file).is_some()
+                    || matches!(
+                        cairn_intake::detect_format(&file, head),
+                        Format::Whois | Format::Rdap
+                    )
+            }
+            f => matches!(f, Format::Whois | Format::Rdap),
+        };
+        if routed {
+            out.paths[i] = file;
+        } else {
+            out.bytes = Some(bytes);
+        }
+        out._spool = Some(spool);
+        Ok(out)
+    }
+}
+
 pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     if args.paths.is_empty() && !args.starter {
         anyhow::bail!("nothing to ingest: give files, `-` for stdin, or --starter");
@@ -253,38 +302,9 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
             ));
         }
     }
-    // Stdin is read once; when it holds observations or registration
-    // records it is spooled to a file named `<stdin>` so it goes their way.
-    let mut stdin_bytes: Option<Vec<u8>> = None;
-    let mut all_paths = args.paths.clone();
-    let stdin_at = all_paths.iter().position(|p| p.as_os_str() == "-");
-    let spool = match stdin_at {
-        Some(_) => Some(tempfile::tempdir().context("making a scratch folder")?),
-        None => None,
-    };
-    if let (Some(i), Some(spool)) = (stdin_at, &spool) {
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes)
-            .context("reading stdin")?;
-        let file = spool.path().join("<stdin>");
-        std::fs::write(&file, &bytes).context("spooling stdin")?;
-        let head = &bytes[..bytes.len().min(64 * 1024)];
-        let routed = match opts.format {
-            Format::Auto => {
-                cairn_intake::observation_format(&file).is_some()
-                    || matches!(
-                        cairn_intake::detect_format(&file, head),
-                        Format::Whois | Format::Rdap
-                    )
-            }
-            f => matches!(f, Format::Whois | Format::Rdap),
-        };
-        if routed {
-            all_paths[i] = file;
-        } else {
-            stdin_bytes = Some(bytes);
-        }
-    }
+    let stdin = Stdin::read(&args.paths, &opts)?;
+    let all_paths = stdin.paths;
+    let mut stdin_bytes = stdin.bytes;
     // Observation logs (Zeek dns/ssl/x509/conn, COF) go their own way: observe.rs.
     let (obs_files, paths) = super::observe::split(&all_paths, &opts);
     // So do registration records (WHOIS, RDAP): registration.rs.
