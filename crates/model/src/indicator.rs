@@ -174,6 +174,9 @@ impl IndicatorKind {
                 let digits: String = v.chars().filter(char::is_ascii_digit).collect();
                 format!("AS{digits}")
             }
+            IndicatorKind::CertSerial => {
+                crate::serial::canonical_hex(v).unwrap_or_else(|| v.to_ascii_lowercase())
+            }
             k if k.is_hex() => v
                 .chars()
                 .filter(|c| !matches!(c, ':' | ' ' | '-'))
@@ -426,6 +429,7 @@ mod tests {
     fn normalizes() {
         assert_eq!(K::Domain.normalize("KB.Dga.Asia."), "kb.dga.asia");
         assert_eq!(K::CertSha1.normalize("AB:CD:EF"), "abcdef");
+        assert_eq!(K::CertSerial.normalize("00:8F:0A"), "8f0a");
         assert_eq!(K::Cidr.normalize("10.1.2.3/8"), "10.0.0.0/8");
         assert_eq!(K::Ipv6.normalize("2001:DB8:0:0::1"), "2001:db8::1");
         assert_eq!(K::Url.normalize("HXXP://EVIL.com/A"), "hxxp://evil.com/A");

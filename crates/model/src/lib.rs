@@ -23,6 +23,7 @@ mod indicator;
 mod names;
 pub mod observe;
 mod registration;
+pub mod serial;
 pub mod time;
 mod tlp;
 pub mod vocab;
