@@ -30,6 +30,12 @@ pub(crate) fn detect(path: &Path, bytes: &[u8]) -> Format {
         return Format::Text;
     }
     let text = String::from_utf8_lossy(bytes);
+    if crate::certs::detect(trimmed.lines().next().unwrap_or_default()).is_some() {
+        return Format::CertList;
+    }
+    if crate::yara::looks_like_yara(&ext, trimmed) {
+        return Format::Yara;
+    }
     if crate::asn::looks_like_asn_table(trimmed) {
         return Format::AsnTable;
     }

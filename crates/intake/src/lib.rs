@@ -17,6 +17,8 @@
 //! | `csv` | indicator tables with a header row |
 //! | `list` | one indicator per line, defanged forms accepted |
 //! | `text` | free-text reports (text, Markdown, HTML, PDF) |
+//! | `cert-list` | abused code-signing certificates: Cert Graveyard, XingTuLab (NDSS 2026), LOLCerts |
+//! | `yara` | YARA rule files (kept whole; blocklist rules' serials become certificate indicators) |
 //!
 //! ```
 //! use cairn_intake::{parse_bytes, Format, Options};
@@ -29,6 +31,7 @@
 #![forbid(unsafe_code)]
 
 mod asn;
+mod certs;
 mod detect;
 pub mod errors;
 mod lists;
@@ -41,6 +44,7 @@ mod stix;
 mod stream;
 mod text;
 mod whois;
+mod yara;
 
 use cairn_model::{Bundle, Tlp};
 use errors::IntakeError;
@@ -91,6 +95,12 @@ pub enum Format {
     Whois,
     /// RDAP domain response (JSON); not a bundle: read it with [`parse_registration`].
     Rdap,
+    /// Abused code-signing certificate list: Cert Graveyard, XingTuLab
+    /// (NDSS 2026, with `certs.zip` beside it) or LOLCerts CSV.
+    CertList,
+    /// YARA rules (`.yar`), kept whole for the scanner; certificate
+    /// blocklist rules also give certificate indicators.
+    Yara,
 }
 
 impl Format {
@@ -108,6 +118,8 @@ impl Format {
             Format::AsnTable => "asn-table",
             Format::Whois => "whois",
             Format::Rdap => "rdap",
+            Format::CertList => "cert-list",
+            Format::Yara => "yara",
         }
     }
 }
@@ -127,9 +139,11 @@ impl std::str::FromStr for Format {
             "asn-table" | "asn" => Format::AsnTable,
             "whois" => Format::Whois,
             "rdap" => Format::Rdap,
+            "cert-list" | "certs" => Format::CertList,
+            "yara" | "yar" => Format::Yara,
             _ => {
                 return Err(format!(
-                    "unknown format `{s}` (auto, stix, misp-galaxy, misp-event, misp-warninglist, csv, list, text, asn-table, whois, rdap)"
+                    "unknown format `{s}` (auto, stix, misp-galaxy, misp-event, misp-warninglist, csv, list, text, asn-table, whois, rdap, cert-list, yara)"
                 ));
             }
         })
@@ -233,6 +247,16 @@ pub fn parse_bytes(path: &Path, bytes: &[u8], opts: &Options) -> Result<Bundle, 
         Format::MispWarninglist => warninglist(path, utf8(path, bytes)?, opts)?,
         Format::Csv => lists::parse_csv(path, utf8(path, bytes)?, opts)?,
         Format::List => lists::parse_list(path, utf8(path, bytes)?, opts)?,
+        Format::CertList => {
+            let text = utf8(path, bytes)?;
+            let first = text.lines().next().unwrap_or_default();
+            let list = certs::detect(first).ok_or_else(|| IntakeError::Format {
+                path: path.to_path_buf(),
+                message: "the header is none of the certificate lists read (Cert Graveyard, XingTuLab CS_Dataset, LOLCerts)".into(),
+            })?;
+            certs::parse(path, text, list, opts)?
+        }
+        Format::Yara => yara::parse(path, utf8(path, bytes)?, opts)?,
         Format::Text | Format::Auto => text::parse(path, bytes, opts)?,
         Format::Whois | Format::Rdap => {
             return Err(IntakeError::Format {
