@@ -55,6 +55,10 @@ enum Command {
     Extract(cmd::extract::Args),
     /// Match known indicators against logs; exit 0 on hits, 1 on none, 2 on error.
     Hunt(cmd::hunt::Args),
+    /// Who signed files, and whether their hashes, signers' certificates or YARA rules are known; exit 0 on matches, 1 on none, 2 on unreadable files.
+    Scan(cmd::scan::Args),
+    /// One certificate by serial or thumbprint: every source's word on it, its actors and samples.
+    Cert(cmd::cert::Args),
     /// Rank the groups that could be behind an intrusion, with reasons.
     Attribute(cmd::attribute::Args),
     /// Measure Cairn's engines against held-out truth.
@@ -120,6 +124,8 @@ fn main() -> ExitCode {
         Command::Search(a) => cmd::search::run(&cli.global, a),
         Command::Extract(a) => cmd::extract::run(&cli.global, a),
         Command::Hunt(a) => cmd::hunt::run(&cli.global, a),
+        Command::Scan(a) => cmd::scan::run(&cli.global, a),
+        Command::Cert(a) => cmd::cert::run(&cli.global, a),
         Command::Attribute(a) => cmd::attribute::run(&cli.global, a),
         Command::Eval(a) => cmd::eval::run(&cli.global, a),
         Command::Stats(a) => cmd::stats::run(&cli.global, a),

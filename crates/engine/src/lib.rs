@@ -79,6 +79,7 @@ mod alert;
 mod context;
 mod corpus;
 pub mod errors;
+mod files;
 mod hunt;
 mod index;
 mod infra;
@@ -90,6 +91,10 @@ pub use alert::{Alert, AlertBatch, AlertRecord, IndicatorRef, actor_label};
 pub use context::{Contexts, HitContext, Intel};
 pub use corpus::{CORPUS_KINDS, corpus};
 pub use errors::EngineError;
+pub use files::{
+    ActorLink, FileMatcher, Finding, FindingKind, Match, RuleOrigin, ScanOutcome, SignatureSummary,
+    scan_files,
+};
 pub use hunt::{ActorCount, HuntOptions, HuntReport, IndicatorCount, hunt, scan_options};
 pub use index::{HuntIndex, IndexOptions, IndicatorSource, load_or_build, read_ioc_list};
 pub use infra::{InfraModel, infra_model};

@@ -30,11 +30,17 @@ pub(crate) enum CertList {
 }
 
 impl CertList {
-    fn default_source(self) -> &'static str {
+    /// The source name when the caller gives none. LOLCerts publishes one
+    /// CSV per kind (`leaked`, `malicious`): each is a source of its own,
+    /// or the second would withdraw the first.
+    fn default_source(self, path: &Path) -> String {
         match self {
-            CertList::Graveyard => "Cert Graveyard",
-            CertList::XingTuLab => "XingTuLab code-signing abuse dataset (NDSS 2026)",
-            CertList::LolCerts => "LOLCerts",
+            CertList::Graveyard => "Cert Graveyard".into(),
+            CertList::XingTuLab => "XingTuLab code-signing abuse dataset (NDSS 2026)".into(),
+            CertList::LolCerts => match path.file_stem().and_then(|s| s.to_str()) {
+                Some(stem) => format!("LOLCerts ({stem})"),
+                None => "LOLCerts".into(),
+            },
         }
     }
 }
@@ -171,7 +177,7 @@ pub(crate) fn parse(
             }
         }
     }
-    let source = prov::source_name(opts, Some(list.default_source().to_string()), path);
+    let source = prov::source_name(opts, Some(list.default_source(path)), path);
     Ok(build(records.into_values(), &source, opts))
 }
 
@@ -200,7 +206,8 @@ fn graveyard(get: &Get) -> Result<Record, String> {
         ..Record::default()
     };
     r.labels.insert("abused-code-signing".into());
-    if let Some(m) = get("Malware") {
+    // `Unknown` is the list's word for no family.
+    if let Some(m) = get("Malware").filter(|m| !m.eq_ignore_ascii_case("unknown")) {
         r.families.insert(m);
     }
     if let Some(h) = get("Hash").filter(|h| h.len() == 64) {

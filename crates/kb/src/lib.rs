@@ -43,6 +43,7 @@
 #![forbid(unsafe_code)]
 
 mod asn;
+mod certs;
 mod clearance;
 mod conns;
 pub mod errors;
@@ -65,6 +66,7 @@ mod withdraw;
 
 pub use asn::{AsnHead, AsnInfo};
 pub use cairn_model::AsnRange;
+pub use certs::{LinkedStatement, YaraRuleFile};
 pub use conns::{ConnLink, ConnSide};
 pub use export::{SourceInfo, Statement, Subgraph};
 pub use feed::{

@@ -39,7 +39,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use errors::ScanError;
 pub use hashes::Hashes;
-pub use report::FileReport;
+pub use report::{FileReport, RuleHit};
 pub use walk::{Input, Plan};
 
 /// Where reports go: called from worker threads, once per file or entry.

@@ -8,6 +8,20 @@ use serde::Serialize;
 use crate::errors::ScanError;
 use crate::hashes::{self, Hashes};
 
+/// A YARA rule that matched a file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuleHit {
+    /// The rule's name.
+    pub rule: String,
+    /// Its namespace: which rule file it came from (`store:<key>` for a
+    /// file kept in the knowledge base).
+    pub namespace: String,
+    /// Its tags.
+    pub tags: Vec<String>,
+    /// Its metadata, values as JSON.
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+}
+
 /// One scanned file or archive entry.
 #[derive(Debug, Clone, Serialize)]
 pub struct FileReport {
@@ -23,6 +37,8 @@ pub struct FileReport {
     pub format: &'static str,
     /// The PE image's signatures and Authenticode hash.
     pub pe: Option<PeSignatures>,
+    /// YARA rules that matched (with the `yara` feature and rules given).
+    pub yara: Vec<RuleHit>,
     /// What was not looked at and why (a size or depth limit).
     pub notes: Vec<String>,
     /// Why the file, or a part of it, could not be read.
@@ -48,6 +64,7 @@ impl FileReport {
             hashes: None,
             format: "data",
             pe: None,
+            yara: Vec::new(),
             notes: Vec::new(),
             error: None,
         }
@@ -76,6 +93,7 @@ pub(crate) fn analyse(file: String, bytes: &[u8]) -> FileReport {
         hashes: Some(hashes::of(bytes)),
         format: if is_zip(bytes) { "zip" } else { "data" },
         pe: None,
+        yara: Vec::new(),
         notes: Vec::new(),
         error: None,
     };

@@ -2,6 +2,7 @@
 
 pub mod actor;
 pub mod attribute;
+pub mod cert;
 pub mod eval;
 pub mod export;
 pub mod extract;
@@ -13,6 +14,7 @@ pub mod ingest;
 pub mod observe;
 pub mod pivot;
 pub mod registration;
+pub mod scan;
 pub mod search;
 pub mod serve;
 pub mod stats;
