@@ -252,3 +252,33 @@ fn a_timeout_is_an_error_value() -> Result<(), YaraError> {
     assert!(scanner.scan(b"")?.is_empty());
     Ok(())
 }
+
+#[test]
+fn threads_share_one_rule_set() -> Result<(), YaraError> {
+    let (rules, _) = compile(&[(
+        "t.yar",
+        r#"rule t { strings: $a = "needle" condition: $a }"#,
+    )])?;
+    let counts = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..4)
+            .map(|n| {
+                let rules = &rules;
+                s.spawn(move || {
+                    let mut scanner = rules.scanner();
+                    let input = if n % 2 == 0 {
+                        &b"hay needle hay"[..]
+                    } else {
+                        b"hay"
+                    };
+                    scanner.scan(input).map(|m| m.len())
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or(Ok(usize::MAX)))
+            .collect::<Result<Vec<_>, _>>()
+    })?;
+    assert_eq!(counts, [1, 0, 1, 0]);
+    Ok(())
+}
