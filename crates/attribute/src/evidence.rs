@@ -285,8 +285,12 @@ impl Evidence {
     }
 
     /// Evidence from hunt alerts, one JSON object a line:
-    /// `{"indicator":{"type","value"},"actors":[{"name","aliases"}],…}`.
-    /// Blank lines are skipped; a line that is not JSON is an error naming it.
+    /// `{"indicator":{"type","value"},"actors":[{"name","aliases"}],…}`, or
+    /// `cairn scan --json` findings (`{"kind","match":{"value","families"},
+    /// "actors"}`): a matched certificate, hash or rule counts like an
+    /// indicator hit, and the families it indicates as software seen.
+    /// Findings without a match (`signed`, `error`) are skipped. Blank lines
+    /// are skipped; a line that is not JSON is an error naming it.
     pub fn from_alerts_jsonl(text: &str) -> Result<Evidence, AttributeError> {
         let mut ev = Evidence::default();
         for (i, line) in text.lines().enumerate() {
@@ -297,6 +301,19 @@ impl Evidence {
             let what = format!("alerts line {}", i + 1);
             let v: Value =
                 serde_json::from_str(line).map_err(|e| AttributeError::json(&what, &e))?;
+            if v.get("kind").is_some() && v.get("match").is_some() {
+                let m = &v["match"];
+                if m.is_null() {
+                    continue;
+                }
+                for f in m["families"].as_array().into_iter().flatten() {
+                    if let Some(f) = f.as_str()
+                        && !ev.software.iter().any(|s| s == f)
+                    {
+                        ev.software.push(f.to_string());
+                    }
+                }
+            }
             let value = v
                 .get("indicator")
                 .and_then(|x| {
@@ -304,7 +321,12 @@ impl Evidence {
                         .and_then(Value::as_str)
                         .or_else(|| x.as_str())
                 })
-                .or_else(|| v.get("value").and_then(Value::as_str));
+                .or_else(|| v.get("value").and_then(Value::as_str))
+                .or_else(|| {
+                    v.get("match")
+                        .and_then(|m| m.get("value"))
+                        .and_then(Value::as_str)
+                });
             let Some(value) = value else {
                 return Err(AttributeError::Shape {
                     what,
@@ -697,5 +719,19 @@ mod tests {
         assert_eq!(ev.infrastructure[0].actors, vec!["RedHotel", "TAG-22"]);
         let err = Evidence::from_alerts_jsonl("{}\nnot json").err();
         assert!(err.is_some_and(|e| e.to_string().contains("line")));
+    }
+
+    #[test]
+    fn scan_findings_are_evidence() {
+        let t = concat!(
+            "{\"file\":\"a.exe\",\"kind\":\"certificate\",\"match\":{\"value\":\"0c0999\",\"families\":[\"PlugX\"]},",
+            "\"actors\":[{\"name\":\"RedHotel\",\"aliases\":[],\"via\":\"uses PlugX\"}]}\n",
+            "{\"file\":\"b.exe\",\"kind\":\"signed\",\"match\":null,\"actors\":[]}\n"
+        );
+        let ev = Evidence::from_alerts_jsonl(t).unwrap_or_default();
+        assert_eq!(ev.software, vec!["PlugX"]);
+        assert_eq!(ev.infrastructure.len(), 1);
+        assert_eq!(ev.infrastructure[0].value, "0c0999");
+        assert_eq!(ev.infrastructure[0].actors, vec!["RedHotel"]);
     }
 }

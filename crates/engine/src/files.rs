@@ -237,12 +237,18 @@ impl<'s> FileMatcher<'s> {
                 ("file sha1", h.sha1.as_str()),
                 ("file md5", h.md5.as_str()),
             ];
-            if let Some(a) = report.pe.as_ref().and_then(|p| p.authentihash_sha256.as_deref()) {
+            if let Some(a) = report
+                .pe
+                .as_ref()
+                .and_then(|p| p.authentihash_sha256.as_deref())
+            {
                 hashes.push(("authentihash", a));
             }
             for (on, value) in hashes {
                 let keys = self.lookup(value)?;
-                if let Some(f) = self.finding(&base, FindingKind::Hash, on, value, &keys, None, 95)? {
+                if let Some(f) =
+                    self.finding(&base, FindingKind::Hash, on, value, &keys, None, 95)?
+                {
                     out.push(f);
                 }
             }
@@ -316,7 +322,10 @@ impl<'s> FileMatcher<'s> {
         Ok(k)
     }
 
-    fn context(&mut self, key: i64) -> Result<Option<(IndicatorContext, Option<Value>)>, EngineError> {
+    fn context(
+        &mut self,
+        key: i64,
+    ) -> Result<Option<(IndicatorContext, Option<Value>)>, EngineError> {
         if let Some(c) = self.contexts.get(&key) {
             return Ok(c.clone());
         }
@@ -412,7 +421,11 @@ impl<'s> FileMatcher<'s> {
     }
 
     /// The signer certificate of one signature against the store.
-    fn certificate(&mut self, base: &Finding, sig: &Signature) -> Result<Option<Finding>, EngineError> {
+    fn certificate(
+        &mut self,
+        base: &Finding,
+        sig: &Signature,
+    ) -> Result<Option<Finding>, EngineError> {
         let Some(cert) = &sig.signer else {
             return Ok(None);
         };
@@ -559,9 +572,12 @@ fn timing(sig: &Signature, records: &[Value]) -> String {
     let cert = sig.signer.as_ref();
     let before = cert.and_then(|c| c.not_before.as_deref());
     let after = cert.and_then(|c| c.not_after.as_deref());
-    let outside = before.is_some_and(|b| t.time.as_str() < b) || after.is_some_and(|a| t.time.as_str() > a);
+    let outside =
+        before.is_some_and(|b| t.time.as_str() < b) || after.is_some_and(|a| t.time.as_str() > a);
     let mut out = match since {
-        Some(s) if t.time.as_str() >= s => format!("{how} {}, after the stated compromise date {s}", t.time),
+        Some(s) if t.time.as_str() >= s => {
+            format!("{how} {}, after the stated compromise date {s}", t.time)
+        }
         Some(s) => format!(
             "{how} {}, before the stated compromise date {s}: may be a legitimate signature",
             t.time

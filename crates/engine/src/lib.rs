@@ -76,6 +76,7 @@
 #![forbid(unsafe_code)]
 
 mod alert;
+mod cert;
 mod context;
 mod corpus;
 pub mod errors;
@@ -88,6 +89,7 @@ mod tally;
 mod warninglists;
 
 pub use alert::{Alert, AlertBatch, AlertRecord, IndicatorRef, actor_label};
+pub use cert::{CertActor, CertReport, CertSample, CertStatement, certificate_report};
 pub use context::{Contexts, HitContext, Intel};
 pub use corpus::{CORPUS_KINDS, corpus};
 pub use errors::EngineError;

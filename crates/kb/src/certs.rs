@@ -111,9 +111,9 @@ impl Store {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })?
             .collect::<Result<_, _>>()?;
-        let mut values = self
-            .conn
-            .prepare_cached("SELECT kind, value FROM observables WHERE object_id = ?1 ORDER BY kind, value")?;
+        let mut values = self.conn.prepare_cached(
+            "SELECT kind, value FROM observables WHERE object_id = ?1 ORDER BY kind, value",
+        )?;
         let mut out = Vec::new();
         for (key, stix_id, name, source) in rows {
             let vals = values

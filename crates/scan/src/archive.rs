@@ -4,6 +4,7 @@ use std::io::{Cursor, Read};
 
 use crate::errors::ScanError;
 use crate::report::{self, FileReport};
+use crate::yara::Yara;
 use crate::{ScanOptions, Sink};
 
 /// Bytes still allowed out of one top-level archive.
@@ -20,6 +21,7 @@ pub(crate) fn expand(
     depth: usize,
     budget: &mut Budget,
     opts: &ScanOptions,
+    yara: &mut Yara<'_>,
     sink: Sink,
 ) {
     let mut zip = match zip::ZipArchive::new(Cursor::new(bytes)) {
@@ -91,7 +93,7 @@ pub(crate) fn expand(
         }
         budget.left -= data.len() as u64;
         drop(entry);
-        let mut r = report::analyse(path.clone(), &data);
+        let mut r = report::analyse(path.clone(), &data, yara);
         let nested = report::is_zip(&data);
         if nested && depth >= opts.max_depth {
             r.notes.push(format!(
@@ -101,7 +103,7 @@ pub(crate) fn expand(
         }
         sink(r);
         if nested && depth < opts.max_depth {
-            expand(&path, &data, depth + 1, budget, opts, sink);
+            expand(&path, &data, depth + 1, budget, opts, yara, sink);
         }
     }
 }

@@ -34,6 +34,7 @@ pub mod errors;
 mod hashes;
 mod report;
 mod walk;
+mod yara;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -60,6 +61,9 @@ pub struct ScanOptions {
     pub max_archive_total: u64,
     /// Worker threads (0: one per core).
     pub threads: usize,
+    /// YARA rules run over every file read into memory.
+    #[cfg(feature = "yara")]
+    pub rules: Option<std::sync::Arc<cairn_yara::Rules>>,
 }
 
 impl Default for ScanOptions {
@@ -70,6 +74,8 @@ impl Default for ScanOptions {
             max_entries: 100_000,
             max_archive_total: 4 << 30,
             threads: 0,
+            #[cfg(feature = "yara")]
+            rules: None,
         }
     }
 }

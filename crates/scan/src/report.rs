@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::errors::ScanError;
 use crate::hashes::{self, Hashes};
+use crate::yara::Yara;
 
 /// A YARA rule that matched a file.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -86,7 +87,7 @@ impl FileReport {
 }
 
 /// Hashes `bytes` and reads what their format says.
-pub(crate) fn analyse(file: String, bytes: &[u8]) -> FileReport {
+pub(crate) fn analyse(file: String, bytes: &[u8], yara: &mut Yara<'_>) -> FileReport {
     let mut report = FileReport {
         file,
         size: bytes.len() as u64,
@@ -108,6 +109,7 @@ pub(crate) fn analyse(file: String, bytes: &[u8]) -> FileReport {
         Ok(Err(e)) => report.error = Some(e.to_string()),
         Err(_) => report.error = Some("the PE parser failed on this file".into()),
     }
+    yara.run(bytes, &mut report);
     report
 }
 

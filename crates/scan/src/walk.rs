@@ -10,6 +10,7 @@ use crate::archive::{self, Budget};
 use crate::errors::ScanError;
 use crate::hashes::Hasher;
 use crate::report::{self, FileReport};
+use crate::yara::Yara;
 use crate::{Counters, ScanOptions, ScanSummary, Sink};
 
 /// Something to scan.
@@ -82,9 +83,10 @@ impl Plan {
             sink(r);
         };
         let work = || {
-            self.items
-                .par_iter()
-                .for_each(|item| read(item, opts, &counted));
+            self.items.par_iter().for_each_init(
+                || Yara::new(opts),
+                |yara, item| read(item, opts, yara, &counted),
+            );
         };
         match rayon::ThreadPoolBuilder::new()
             .num_threads(opts.threads)
@@ -98,17 +100,17 @@ impl Plan {
     }
 }
 
-fn read(item: &Item, opts: &ScanOptions, sink: Sink) {
+fn read(item: &Item, opts: &ScanOptions, yara: &mut Yara<'_>, sink: Sink) {
     match item {
         Item::Broken(path, why) => sink(FileReport::failed(ScanError::Archive {
             path: path.clone(),
             message: why.clone(),
         })),
-        Item::Stdin => read_from("-".into(), std::io::stdin().lock(), opts, sink),
+        Item::Stdin => read_from("-".into(), std::io::stdin().lock(), opts, yara, sink),
         Item::File(path) => {
             let name = path.display().to_string();
             match File::open(path) {
-                Ok(f) => read_from(name, f, opts, sink),
+                Ok(f) => read_from(name, f, opts, yara, sink),
                 Err(e) => sink(FileReport::failed(ScanError::Io {
                     path: name,
                     source: e,
@@ -120,7 +122,13 @@ fn read(item: &Item, opts: &ScanOptions, sink: Sink) {
 
 /// Reads up to the size limit into memory and analyses it; past the limit,
 /// only hashes the rest as it streams by.
-fn read_from(name: String, mut reader: impl Read, opts: &ScanOptions, sink: Sink) {
+fn read_from(
+    name: String,
+    mut reader: impl Read,
+    opts: &ScanOptions,
+    yara: &mut Yara<'_>,
+    sink: Sink,
+) {
     let mut head = Vec::new();
     if let Err(e) = (&mut reader)
         .take(opts.max_file_size + 1)
@@ -133,14 +141,14 @@ fn read_from(name: String, mut reader: impl Read, opts: &ScanOptions, sink: Sink
         return;
     }
     if head.len() as u64 <= opts.max_file_size {
-        let r = report::analyse(name.clone(), &head);
+        let r = report::analyse(name.clone(), &head, yara);
         let zip = r.format == "zip";
         sink(r);
         if zip && opts.max_depth > 0 {
             let mut budget = Budget {
                 left: opts.max_archive_total,
             };
-            archive::expand(&name, &head, 1, &mut budget, opts, sink);
+            archive::expand(&name, &head, 1, &mut budget, opts, yara, sink);
         }
         return;
     }

@@ -64,6 +64,9 @@ pub struct LoadReport {
     /// Every warning (slow patterns, unsatisfiable conditions, …), in source
     /// order. Warnings never stop a rule from loading.
     pub warnings: Vec<SourceError>,
+    /// The namespace each source's rules went into, in source order: what
+    /// [`RuleMatch::namespace`](crate::RuleMatch) names.
+    pub namespaces: Vec<String>,
 }
 
 impl LoadReport {
@@ -114,6 +117,7 @@ impl Rules {
         for source in sources {
             let namespace = unique(namespace_for(&source.origin), &mut taken);
             compiler.new_namespace(&namespace);
+            report.namespaces.push(namespace.clone());
             let (errors_before, warnings_before) =
                 (compiler.errors().len(), compiler.warnings().len());
             let code = yara_x::SourceCode::from(source.text.as_str()).with_origin(&source.origin);

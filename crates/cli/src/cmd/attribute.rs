@@ -43,7 +43,7 @@ pub struct Args {
     /// Techniques, software, indicators and victims from a STIX bundle of incident data.
     #[arg(long, value_name = "PATH")]
     stix: Option<PathBuf>,
-    /// Infrastructure overlap from `cairn hunt --json` alerts (JSON lines).
+    /// Evidence from `cairn hunt --json` alerts or `cairn scan --json` findings (JSON lines).
     #[arg(long, value_name = "PATH")]
     alerts: Option<PathBuf>,
     /// Build the corpus from these intel files (e.g. the ATT&CK bundle) instead of the store.

@@ -53,7 +53,13 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     let inputs: Vec<Input> = args
         .paths
         .iter()
-        .map(|p| if p.as_os_str() == "-" { Input::Stdin } else { Input::Path(p.clone()) })
+        .map(|p| {
+            if p.as_os_str() == "-" {
+                Input::Stdin
+            } else {
+                Input::Path(p.clone())
+            }
+        })
         .collect();
     let mut opts = ScanOptions {
         max_file_size: args.max_size,
@@ -118,9 +124,11 @@ fn progress(global: &Global, total: u64) -> indicatif::ProgressBar {
     let b = indicatif::ProgressBar::new(total);
     b.set_draw_target(indicatif::ProgressDrawTarget::stderr());
     b.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} scanning {pos}/{len} files [{bar:30}] eta {eta}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> "),
+        indicatif::ProgressStyle::with_template(
+            "{spinner} scanning {pos}/{len} files [{bar:30}] eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
     );
     b
 }
@@ -139,26 +147,42 @@ fn rules(
         for f in store.yara_rule_files()? {
             let ns = format!("store:{}", f.key);
             origins.insert(ns.clone(), RuleOrigin::Store(f.key));
-            sources.push(cairn_yara::RuleSource { origin: ns, text: f.text });
+            sources.push(cairn_yara::RuleSource::new(ns, f.text));
         }
     }
     for p in &args.rules {
-        let text = std::fs::read_to_string(p)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+        let text =
+            std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
         let origin = p.display().to_string();
-        origins.insert(origin.clone(), RuleOrigin::File(origin.clone()));
-        sources.push(cairn_yara::RuleSource { origin, text });
+        sources.push(cairn_yara::RuleSource::new(origin, text));
     }
     if sources.is_empty() {
         return Ok(origins);
     }
     let (compiled, report) = cairn_yara::Rules::compile(&sources)?;
+    // Matches name the namespace a source went into; findings want where
+    // the source came from.
+    let mut by_namespace = HashMap::new();
+    for (ns, src) in report.namespaces.iter().zip(&sources) {
+        let origin = match origins.get(&src.origin) {
+            Some(o) => o.clone(),
+            None => RuleOrigin::File(src.origin.clone()),
+        };
+        by_namespace.insert(ns.clone(), origin);
+    }
     for f in &report.failed {
-        let line = f.line.map(|l| format!(":{l}")).unwrap_or_default();
-        eprintln!("cairn: YARA rules {}{line} not loaded: {}", f.origin, f.message);
+        eprintln!("cairn: YARA rules not loaded: {f}");
+    }
+    if !report.warnings.is_empty() {
+        eprintln!(
+            "cairn: {} YARA rules loaded from {} file(s), {} compiler warning(s)",
+            report.loaded_rules,
+            sources.len(),
+            report.warnings.len()
+        );
     }
     opts.rules = Some(std::sync::Arc::new(compiled));
-    Ok(origins)
+    Ok(by_namespace)
 }
 
 #[cfg(not(feature = "yara"))]
@@ -168,10 +192,14 @@ fn rules(
     _opts: &mut ScanOptions,
 ) -> anyhow::Result<HashMap<String, RuleOrigin>> {
     if !args.rules.is_empty() {
-        anyhow::bail!("this cairn was built without YARA: rebuild with `cargo build --release --features yara` to use --rules");
+        anyhow::bail!(
+            "this cairn was built without YARA: rebuild with `cargo build --release --features yara` to use --rules"
+        );
     }
     if !args.no_store_rules && !store.yara_rule_files()?.is_empty() {
-        eprintln!("cairn: the store's YARA rules are not run: this cairn was built without YARA (`--features yara`)");
+        eprintln!(
+            "cairn: the store's YARA rules are not run: this cairn was built without YARA (`--features yara`)"
+        );
     }
     Ok(HashMap::new())
 }
@@ -202,14 +230,19 @@ fn human(out: &mut Vec<u8>, f: &Finding) {
         }
     }
     for s in &f.signatures {
-        let who = s.subject.as_deref().unwrap_or("(signer certificate missing)");
+        let who = s
+            .subject
+            .as_deref()
+            .unwrap_or("(signer certificate missing)");
         let digest = match s.digest_ok {
             Some(true) => "digest ok",
             Some(false) => "DIGEST MISMATCH",
             None => "digest not checked",
         };
         let when = match (&s.signing_time, s.signing_time_source) {
-            (Some(t), Some(cairn_codesign::TimeSource::Claimed)) => format!("claims {t} (not timestamped)"),
+            (Some(t), Some(cairn_codesign::TimeSource::Claimed)) => {
+                format!("claims {t} (not timestamped)")
+            }
             (Some(t), _) => format!("timestamped {t}"),
             (None, _) => "not timestamped".into(),
         };
@@ -221,7 +254,11 @@ fn human(out: &mut Vec<u8>, f: &Finding) {
         );
     }
     if !f.actors.is_empty() {
-        let actors: Vec<String> = f.actors.iter().map(|a| format!("{} ({})", a.name, a.via)).collect();
+        let actors: Vec<String> = f
+            .actors
+            .iter()
+            .map(|a| format!("{} ({})", a.name, a.via))
+            .collect();
         let _ = write!(out, "\n    actors: {}", actors.join(", "));
     }
     if !f.sources.is_empty() {
