@@ -58,6 +58,19 @@ if [ -f "$DATA/asn/asn-ipv4.csv.gz" ]; then
   cairn infra score examples/infra/candidates.txt --actor RedHotel || true
 fi
 
+if [ -d "$DATA/codesign" ]; then
+  C="$DATA/codesign"
+  step cairn ingest cert_graveyard_database.csv CS_Dataset.csv lolcerts/{leaked,malicious}.csv blocklist.yara   "(abused code-signing certificates: four published lists)"
+  cairn ingest "$C"/certgraveyard/cert_graveyard_database.csv "$C"/xingtulab/CS_Dataset.csv \
+    "$C"/lolcerts/{leaked,malicious}.csv "$C"/reversinglabs/blocklist.yara >/dev/null
+  step cairn cert 0c:09:99:17:98:01:b4:6b:92:91:1b:8b:67:10:18:a8   "(the certificate a PlugX sample was signed with; who uses PlugX, per ATT&CK)"
+  cairn cert 0c:09:99:17:98:01:b4:6b:92:91:1b:8b:67:10:18:a8 | head -24 || true
+  step cairn ingest examples/certs/team-leaks.csv --source "example leak list" --actor RedHotel   "(an EXAMPLE list naming a public sample's test certificate)"
+  cairn ingest examples/certs/team-leaks.csv --source "example leak list" --actor RedHotel >/dev/null
+  step cairn scan signed-samples/   "(who signed each file, and whether the signer is known: exit 0 on a match)"
+  cairn scan "$C/signed-samples" | head -16 || true
+fi
+
 step cairn export navigator --actor RedHotel -o redhotel-layer.json
 cairn export navigator --actor RedHotel -o "$(dirname "$CAIRN_DB")/redhotel-layer.json" && \
   echo "ATT&CK Navigator layer written to $(dirname "$CAIRN_DB")/redhotel-layer.json"

@@ -16,12 +16,12 @@ have_ds = os.path.isdir(ds)
 LIMIT = 8192
 counts = {}
 
-def seed(target, data, prefix=None):
+def seed(target, data, prefix=None, limit=LIMIT):
     if isinstance(data, str):
         data = data.encode()
     if prefix is not None:
         data = bytes([prefix]) + data
-    data = data[:LIMIT]
+    data = data[:limit]
     d = os.path.join(out, target)
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, hashlib.sha1(data).hexdigest()[:16]), "wb") as f:
@@ -124,6 +124,21 @@ if have_ds:
 for c in csvs:
     seed("csv", c)
     seed("detect", c, 1)
+
+# Signed PE files, certificates, certificate lists and YARA rules.
+if have_ds:
+    for p in glob.glob(f"{ds}/codesign/signed-samples/**/*.exe", recursive=True):
+        b = rd(p)
+        # Whole images: the certificate table sits at the end.
+        if len(b) <= 64 * 1024:
+            seed("authenticode", b, limit=len(b))
+            seed("scan_file", b, limit=len(b))
+    for p, first in [(f"{ds}/codesign/certgraveyard/cert_graveyard_database.csv", 0),
+                     (f"{ds}/codesign/xingtulab/CS_Dataset.csv", 1),
+                     (f"{ds}/codesign/lolcerts/leaked.csv", 2)]:
+        body = lines(p, 8).split(b"\n", 1)[-1]
+        seed("cert_list", bytes([first]) + body)
+    seed("cert_list", b"\x03" + rd(f"{ds}/codesign/reversinglabs/blocklist.yara")[:4096])
 
 # HTML and PDF.
 for p in glob.glob(f"{root}/crates/extract/corpus/*.html"):

@@ -252,11 +252,12 @@ fn xingtulab(get: &Get, certs: &HashMap<String, CertInfo>) -> Result<Record, Str
     if let Some(kind) = get("Abuse Type").filter(|k| k != "Unspecified") {
         r.labels.insert(kind.to_ascii_lowercase().replace(' ', "-"));
     }
-    if let Some(md5) = get("Sample").and_then(|u| u.rsplit('/').next().map(str::to_string)) {
-        if md5.len() == 32 && md5.bytes().all(|b| b.is_ascii_hexdigit()) {
-            r.samples
-                .insert((IndicatorKind::Md5, md5.to_ascii_lowercase()));
-        }
+    if let Some(md5) = get("Sample").and_then(|u| u.rsplit('/').next().map(str::to_string))
+        && md5.len() == 32
+        && md5.bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        r.samples
+            .insert((IndicatorKind::Md5, md5.to_ascii_lowercase()));
     }
     Ok(r)
 }
