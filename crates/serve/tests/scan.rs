@@ -404,7 +404,7 @@ async fn the_scan_page_posts_with_csrf_and_shows_the_finding() {
         assert_eq!(r.status, want, "csrf {given}: {}", r.body);
         if want == 200 {
             for shown in [
-                "1 match(es)",
+                "<p class=\"verdict hit\">1 match(es)",
                 "pegoat.exe",
                 "serial+issuer",
                 "not timestamped",

@@ -103,7 +103,7 @@ fn scan_results(c: &Caller, r: &ScanResult) -> Markup {
     let s = &r.summary;
     html! {
         h1 { "Scan of " code { (r.file) } }
-        p.verdict class=(if s.matches > 0 { "hit" } else { "none" }) {
+        p class=(if s.matches > 0 { "verdict hit" } else { "verdict none" }) {
             @if s.matches > 0 { (s.matches) " match(es)" } @else { "Nothing known matched" }
             " · " (s.files) " file(s), " (s.bytes) " bytes, " (s.signed) " signed"
             @if s.unreadable > 0 { " · " (s.unreadable) " unreadable" }

@@ -116,7 +116,7 @@ pub(crate) async fn hunt(
 fn hunt_results(c: &Caller, r: &HuntResult) -> Markup {
     html! {
         h1 { "Hunt results" }
-        p.verdict class=(if r.hits > 0 { "hit" } else { "none" }) {
+        p class=(if r.hits > 0 { "verdict hit" } else { "verdict none" }) {
             @if r.hits > 0 { (r.hits) " hit(s) in " (r.lines) " line(s)" } @else { "No hits in " (r.lines) " line(s)" }
             @if r.malformed > 0 { " · " (r.malformed) " malformed line(s) skipped" }
             @if r.recorded > 0 { " · " (r.recorded) " sighting(s) recorded" }
