@@ -59,6 +59,10 @@ DB=$WORK/kb.db
 "$CAIRN" --db "$DB" --quiet ingest "$ATTACK" "$GALAXY/threat-actor.json" \
     "$GALAXY/microsoft-activity-group.json" >/dev/null
 "$CAIRN" --db "$DB" --quiet ingest --starter >/dev/null
+# LOLCerts' leaked certificates, so /api/v1/cert/{query} answers past its 404.
+if [ -f "$DATA/codesign/lolcerts/leaked.csv" ]; then
+    "$CAIRN" --db "$DB" --quiet ingest "$DATA/codesign/lolcerts/leaked.csv" --source LOLCerts >/dev/null
+fi
 "$CAIRN" --db "$DB" --quiet export stix --actor RedHotel -o "$WORK/redhotel.json"
 "$CAIRN" --db "$DB" --quiet export stix --actor APT41 -o "$WORK/apt41.json"
 TOKEN=$("$CAIRN" --db "$DB" --quiet token create --name interop --role admin)
@@ -110,6 +114,15 @@ values = ["RedHotel", "APT41", "G0096", "Sandworm Team", "Lazarus Group"]
 [[operations]]
 include-path-regex = "^/api/v1/actors/"
 parameters = { "path.name" = { dictionary = "actors", probability = 0.5 } }
+
+# Half the certificates asked for are LOLCerts' (MSI's leaked serial in
+# three spellings), so the certificate operation is tested past its 404.
+[dictionaries.certs]
+values = ["0b886032861d9553c68f803313a98975", "0b:88:60:32:86:1d:95:53:c6:8f:80:33:13:a9:89:75", "0x0b886032861d9553c68f803313a98975"]
+
+[[operations]]
+include-path-regex = "^/api/v1/cert/"
+parameters = { "path.query" = { dictionary = "certs", probability = 0.5 } }
 TOML
 st_start=$(date +%s)
 set +e

@@ -55,7 +55,7 @@ async fn stats(State(app): State<App>, ApiCaller(c): ApiCaller) -> Result<Respon
 }
 
 /// `value` (or the default when absent) checked against `(min, max, default)`.
-fn bounded(
+pub(crate) fn bounded(
     name: &str,
     value: Option<u64>,
     (min, max, default): (u64, u64, u64),

@@ -36,6 +36,7 @@ pub mod errors;
 mod export_api;
 mod infra_api;
 mod openapi;
+mod scan_api;
 mod security;
 mod state;
 mod taxii;
@@ -54,6 +55,8 @@ impl App {
                 .merge(crate::api::routes())
                 .merge(crate::export_api::routes())
                 .merge(crate::infra_api::routes())
+                .merge(crate::scan_api::routes(self.config().max_scan_body))
+                .merge(crate::web::scan::routes(self.config().max_scan_body))
                 .merge(crate::taxii::routes()),
             self,
         )

@@ -29,6 +29,9 @@ pub struct Config {
     pub rate_limit: u32,
     /// Largest request body accepted, in bytes (uploads included).
     pub max_body: usize,
+    /// Largest file `POST /api/v1/scan` and the scan page take, in bytes
+    /// (`max_body` still bounds every request).
+    pub max_scan_body: usize,
     /// Time allowed for one request.
     pub timeout: Duration,
     /// Mark session cookies `Secure` (serve behind TLS).
@@ -37,7 +40,7 @@ pub struct Config {
 
 impl Config {
     /// Defaults: 127.0.0.1:8080, no anonymous access, 20 000 requests/s per
-    /// token, 64 MiB uploads, 60 s per request.
+    /// token, 64 MiB uploads (32 MiB for a file to scan), 60 s per request.
     pub fn new(db: PathBuf) -> Config {
         Config {
             db,
@@ -45,6 +48,7 @@ impl Config {
             anonymous_read: false,
             rate_limit: 20_000,
             max_body: 64 << 20,
+            max_scan_body: 32 << 20,
             timeout: Duration::from_secs(60),
             secure_cookies: false,
         }

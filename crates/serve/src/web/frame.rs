@@ -26,6 +26,11 @@ pub(crate) fn pivot_href(value: &str) -> String {
     format!("/pivot?value={}", url_encode(value))
 }
 
+/// The certificate page of a serial or thumbprint.
+pub(crate) fn cert_href(query: &str) -> String {
+    format!("/cert/{}", url_encode(query))
+}
+
 pub(crate) fn search_href(q: &str) -> String {
     format!("/search?q={}", url_encode(q))
 }
@@ -53,6 +58,7 @@ pub(crate) fn page(title: &str, caller: Option<&Caller>, body: Markup) -> Markup
                             a href="/attribute" { "Attribute" }
                             @if c.role() >= cairn_kb::Role::Analyst {
                                 a href="/hunt" { "Hunt" }
+                                a href="/scan" { "Scan" }
                                 a href="/ingest" { "Ingest" }
                             }
                         }

@@ -9,6 +9,7 @@ mod graph;
 mod infra;
 mod map;
 mod pages;
+pub(crate) mod scan;
 mod tools;
 
 use crate::auth::{COOKIE, ClientAddr, SESSION_TTL, WebCaller};

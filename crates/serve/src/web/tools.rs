@@ -16,25 +16,22 @@ use serde::Deserialize;
 use std::collections::HashMap;
 
 /// Multipart fields: text fields as strings, the file (if any) as bytes.
-struct Upload {
-    fields: HashMap<String, String>,
-    file: Option<(String, Vec<u8>)>,
+pub(super) struct Upload {
+    pub(super) fields: HashMap<String, String>,
+    pub(super) file: Option<(String, Vec<u8>)>,
 }
 
-async fn read_upload(mut m: Multipart) -> Result<Upload, ApiError> {
+/// Reads a multipart form; a body over the route's limit is a 413.
+pub(super) async fn read_upload(mut m: Multipart) -> Result<Upload, ApiError> {
     let mut fields = HashMap::new();
     let mut file = None;
-    while let Some(field) = m
-        .next_field()
-        .await
-        .map_err(|e| ApiError::bad_request(format!("upload: {e}")))?
-    {
+    let refused = |e: axum::extract::multipart::MultipartError| {
+        ApiError::new(e.status(), format!("upload: {}", e.body_text()))
+    };
+    while let Some(field) = m.next_field().await.map_err(refused)? {
         let name = field.name().unwrap_or_default().to_string();
         let file_name = field.file_name().map(str::to_string);
-        let data = field
-            .bytes()
-            .await
-            .map_err(|e| ApiError::bad_request(format!("upload: {e}")))?;
+        let data = field.bytes().await.map_err(refused)?;
         match file_name {
             Some(f) if name == "file" => {
                 if !data.is_empty() {
@@ -49,13 +46,13 @@ async fn read_upload(mut m: Multipart) -> Result<Upload, ApiError> {
     Ok(Upload { fields, file })
 }
 
-fn csrf_field(c: &Caller) -> Markup {
+pub(super) fn csrf_field(c: &Caller) -> Markup {
     html! { @if let Some(t) = &c.csrf { input type="hidden" name="csrf" value=(t); } }
 }
 
 /// A session must prove the form came from this site; anonymous callers
 /// carry no ambient credentials, so there is nothing to forge.
-fn check_form(c: &Caller, up: &Upload) -> Result<(), ApiError> {
+pub(super) fn check_form(c: &Caller, up: &Upload) -> Result<(), ApiError> {
     if c.csrf.is_some() {
         c.check_csrf(up.fields.get("csrf").map_or("", String::as_str))?;
     }
@@ -119,7 +116,7 @@ pub(crate) async fn hunt(
 fn hunt_results(c: &Caller, r: &HuntResult) -> Markup {
     html! {
         h1 { "Hunt results" }
-        p.verdict class=(if r.hits > 0 { "hit" } else { "none" }) {
+        p class=(if r.hits > 0 { "verdict hit" } else { "verdict none" }) {
             @if r.hits > 0 { (r.hits) " hit(s) in " (r.lines) " line(s)" } @else { "No hits in " (r.lines) " line(s)" }
             @if r.malformed > 0 { " · " (r.malformed) " malformed line(s) skipped" }
             @if r.recorded > 0 { " · " (r.recorded) " sighting(s) recorded" }
