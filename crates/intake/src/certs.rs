@@ -92,6 +92,8 @@ pub(crate) struct Record {
     pub(crate) description: Option<String>,
     /// The YARA rule it came from.
     pub(crate) rule: Option<String>,
+    /// The list's own label for the entry, when it has one.
+    pub(crate) title: Option<String>,
     pub(crate) reference: Option<String>,
 }
 
@@ -121,6 +123,7 @@ impl Record {
             (&mut self.reference, other.reference),
             (&mut self.compromised_since, other.compromised_since),
             (&mut self.rule, other.rule),
+            (&mut self.title, other.title),
         ] {
             if mine.is_none() {
                 *mine = theirs;
@@ -280,9 +283,9 @@ fn lolcerts(get: &Get) -> Result<Record, String> {
     for l in [get("source"), get("status")].into_iter().flatten() {
         r.labels.insert(l.to_ascii_lowercase());
     }
-    if let Some(name) = get("name") {
-        r.subject = Some(name);
-    }
+    // `name` is the list's label for the entry (`lapsus_nvidia_leaked_certificate`),
+    // not the certificate's subject, which LOLCerts does not give.
+    r.title = get("name");
     Ok(r)
 }
 
@@ -341,9 +344,10 @@ pub(crate) fn build(records: impl Iterator<Item = Record>, source: &str, opts: &
         if let Some(h) = &r.sha256 {
             observables.push(Observable::new(IndicatorKind::CertSha256, h));
         }
-        let name = match &r.subject {
-            Some(s) => format!("{s} (code-signing certificate {})", r.serial),
-            None => format!("code-signing certificate {}", r.serial),
+        let name = match (&r.title, &r.subject) {
+            (Some(t), _) => format!("{t} (code-signing certificate {})", r.serial),
+            (None, Some(s)) => format!("{s} (code-signing certificate {})", r.serial),
+            (None, None) => format!("code-signing certificate {}", r.serial),
         };
         let labels: Vec<String> = r.labels.iter().cloned().collect();
         let mut raw = json!({

@@ -2,6 +2,7 @@
 
 use std::io::{Cursor, Read};
 
+use crate::analyse;
 use crate::errors::ScanError;
 use crate::report::{self, FileReport};
 use crate::yara::Yara;
@@ -93,7 +94,7 @@ pub(crate) fn expand(
         }
         budget.left -= data.len() as u64;
         drop(entry);
-        let mut r = report::analyse(path.clone(), &data, yara);
+        let mut r = analyse::analyse(path.clone(), &data, yara);
         let nested = report::is_zip(&data);
         if nested && depth >= opts.max_depth {
             r.notes.push(format!(

@@ -29,6 +29,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod analyse;
 mod archive;
 pub mod errors;
 mod hashes;

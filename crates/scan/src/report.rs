@@ -1,13 +1,10 @@
 //! What one file is and says: hashes, format, signatures.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
-
 use cairn_codesign::PeSignatures;
 use serde::Serialize;
 
 use crate::errors::ScanError;
-use crate::hashes::{self, Hashes};
-use crate::yara::Yara;
+use crate::hashes::Hashes;
 
 /// A YARA rule that matched a file.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -84,33 +81,6 @@ impl FileReport {
     pub fn is_signed(&self) -> bool {
         self.pe.as_ref().is_some_and(|pe| !pe.signatures.is_empty())
     }
-}
-
-/// Hashes `bytes` and reads what their format says.
-pub(crate) fn analyse(file: String, bytes: &[u8], yara: &mut Yara<'_>) -> FileReport {
-    let mut report = FileReport {
-        file,
-        size: bytes.len() as u64,
-        hashes: Some(hashes::of(bytes)),
-        format: if is_zip(bytes) { "zip" } else { "data" },
-        pe: None,
-        yara: Vec::new(),
-        notes: Vec::new(),
-        error: None,
-    };
-    // The PE and CMS parsers are third-party code fed hostile bytes: a
-    // panic there must cost one file's signatures, not the run.
-    match catch_unwind(AssertUnwindSafe(|| cairn_codesign::pe_signatures(bytes))) {
-        Ok(Ok(Some(pe))) => {
-            report.format = pe.format;
-            report.pe = Some(pe);
-        }
-        Ok(Ok(None)) => {}
-        Ok(Err(e)) => report.error = Some(e.to_string()),
-        Err(_) => report.error = Some("the PE parser failed on this file".into()),
-    }
-    yara.run(bytes, &mut report);
-    report
 }
 
 /// A local file header at the start: what `unzip` would open.

@@ -6,10 +6,11 @@ use std::path::PathBuf;
 
 use rayon::prelude::*;
 
+use crate::analyse;
 use crate::archive::{self, Budget};
 use crate::errors::ScanError;
 use crate::hashes::Hasher;
-use crate::report::{self, FileReport};
+use crate::report::FileReport;
 use crate::yara::Yara;
 use crate::{Counters, ScanOptions, ScanSummary, Sink};
 
@@ -141,7 +142,7 @@ fn read_from(
         return;
     }
     if head.len() as u64 <= opts.max_file_size {
-        let r = report::analyse(name.clone(), &head, yara);
+        let r = analyse::analyse(name.clone(), &head, yara);
         let zip = r.format == "zip";
         sink(r);
         if zip && opts.max_depth > 0 {

@@ -141,9 +141,14 @@ fn scan_upload(
         Some(rest) => format!("{name}{rest}"),
         None => f.to_string(),
     };
-    // One reader thread: a request must not take the server's cores.
+    // One reader thread: a request must not take the server's cores; and
+    // an uploaded zip may not inflate past a few times the upload limit.
+    let cap = (bytes.len() as u64).max(1 << 20).saturating_mul(8);
     let opts = ScanOptions {
         threads: 1,
+        max_file_size: cap.min(256 << 20),
+        max_depth: 2,
+        max_archive_total: cap.min(512 << 20),
         ..ScanOptions::default()
     };
     let plan = Plan::new(&[Input::Path(path.clone())]);

@@ -19,6 +19,9 @@ pub struct Args {
     /// Largest request body (uploads), in MiB.
     #[arg(long, default_value_t = 64, value_name = "MIB")]
     max_upload: usize,
+    /// Largest file `/api/v1/scan` and the scan page accept, in MiB.
+    #[arg(long, default_value_t = 32, value_name = "MIB")]
+    max_scan_upload: usize,
     /// Seconds allowed per request.
     #[arg(long, default_value_t = 60, value_name = "SECS")]
     timeout: u64,
@@ -73,6 +76,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     config.anonymous_read = args.anonymous_read;
     config.rate_limit = args.rate_limit;
     config.max_body = args.max_upload.saturating_mul(1 << 20);
+    config.max_scan_body = args.max_scan_upload.saturating_mul(1 << 20);
     config.timeout = std::time::Duration::from_secs(args.timeout.max(1));
     config.secure_cookies = args.secure_cookies;
     let mut rt = tokio::runtime::Builder::new_multi_thread();
