@@ -354,6 +354,24 @@ fn published_lists_name_a_certificate_under_every_form() {
         s["certificate"]["compromised_since"],
         "2022-03-01T00:00:00.000Z"
     );
+    // The Cert Graveyard lists two certificates for NAILS UNLIMITED LIMITED
+    // (Python: the Signer column's distinct serials): each names the other.
+    let nails: Value = serde_json::from_str(&ok(&cairn(
+        &db,
+        &["cert", "--json", "2F96A89BFEC6E44DD224E8FD7E72D9BB"],
+    )))
+    .expect("json");
+    let related: Vec<&str> = nails["related"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["why"] == "same subject")
+        .filter_map(|r| r["serial"].as_str())
+        .collect();
+    assert!(
+        related.contains(&"c667ffe3a5b0a5ae7cf3a9e41682e91b"),
+        "{nails}"
+    );
     // Unknown: exit 1.
     assert_eq!(
         cairn(&db, &["cert", "00ff00ff00ff00ff"]).status.code(),

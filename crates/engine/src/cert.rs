@@ -71,6 +71,22 @@ pub struct CertReport {
     pub actors: Vec<CertActor>,
     /// Samples seen signed with it.
     pub samples: Vec<CertSample>,
+    /// Other certificates that share its public key or its subject: the
+    /// same signer re-issued, or a look-alike.
+    pub related: Vec<RelatedCert>,
+}
+
+/// A different certificate (another serial) tied to this one.
+#[derive(Debug, Clone, Serialize)]
+pub struct RelatedCert {
+    /// Its serial.
+    pub serial: String,
+    /// Its subject as the source writes it.
+    pub subject: Option<String>,
+    /// Who lists it.
+    pub source: String,
+    /// `same public key` or `same subject`.
+    pub why: String,
 }
 
 /// Every statement naming the certificate `query` (a serial in hex,
@@ -97,6 +113,7 @@ pub fn certificate_report(
         statements: Vec::new(),
         actors: Vec::new(),
         samples: Vec::new(),
+        related: Vec::new(),
     };
     let mut keys: Vec<i64> = Vec::new();
     let mut asked: Vec<String> = Vec::new();
@@ -181,7 +198,60 @@ pub fn certificate_report(
             push_new(&mut values, v);
         }
     }
+    report.related = related(store, &report)?;
     Ok(report)
+}
+
+/// Certificates with another serial whose public key or subject (compared
+/// as a normalised name) is one of this certificate's.
+fn related(store: &Store, report: &CertReport) -> Result<Vec<RelatedCert>, EngineError> {
+    if report.statements.is_empty() {
+        return Ok(Vec::new());
+    }
+    let keys: Vec<&str> = report
+        .statements
+        .iter()
+        .filter_map(|s| s.certificate.as_ref()?["public_key_sha256"].as_str())
+        .collect();
+    let subjects: Vec<String> = report
+        .subjects
+        .iter()
+        .map(|s| cairn_model::normalize_name(s))
+        .filter(|s| s.len() >= 4)
+        .collect();
+    let mut out: Vec<RelatedCert> = Vec::new();
+    for (source, cert) in store.certificate_records()? {
+        let Some(serial) = cert["serial"].as_str() else {
+            continue;
+        };
+        if report.serials.iter().any(|s| s == serial) {
+            continue;
+        }
+        let subject = cert["subject"].as_str().map(str::to_string);
+        let why = if cert["public_key_sha256"]
+            .as_str()
+            .is_some_and(|k| keys.contains(&k))
+        {
+            "same public key"
+        } else if subject
+            .as_deref()
+            .is_some_and(|s| subjects.contains(&cairn_model::normalize_name(s)))
+        {
+            "same subject"
+        } else {
+            continue;
+        };
+        if !out.iter().any(|r| r.serial == serial && r.source == source) {
+            out.push(RelatedCert {
+                serial: serial.to_string(),
+                subject,
+                source,
+                why: why.to_string(),
+            });
+        }
+    }
+    out.sort_by(|a, b| (&a.why, &a.serial).cmp(&(&b.why, &b.serial)));
+    Ok(out)
 }
 
 /// Whether the statement `key` (STIX, MISP, a list: no

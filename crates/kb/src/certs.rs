@@ -130,6 +130,27 @@ impl Store {
         Ok(out)
     }
 
+    /// Every certificate a list describes (`x_cairn_certificate` of active
+    /// indicators), with its source's name.
+    pub fn certificate_records(&self) -> Result<Vec<(String, serde_json::Value)>, KbError> {
+        let mut q = self.conn.prepare_cached(
+            "SELECT s.name, o.raw FROM objects o JOIN sources s ON s.id = o.source_id \
+             WHERE o.kind = 'indicator' AND o.withdrawn_at IS NULL \
+               AND o.raw LIKE '%\"x_cairn_certificate\"%' ORDER BY o.id",
+        )?;
+        let rows: Vec<(String, String)> = q
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(source, raw)| {
+                let v: serde_json::Value = serde_json::from_str(&raw).ok()?;
+                let c = v.get("x_cairn_certificate")?.clone();
+                Some((source, c))
+            })
+            .collect())
+    }
+
     /// Every active YARA rule file in the store (STIX indicators with
     /// `pattern_type` `yara`), oldest first.
     pub fn yara_rule_files(&self) -> Result<Vec<YaraRuleFile>, KbError> {

@@ -374,7 +374,7 @@ fn schema_ref(name: &str) -> Value {
 /// The schemas of a scan's findings and a certificate's report (the JSON of
 /// `cairn scan --json` and `cairn cert --json`, made by `cairn_engine`):
 /// `Finding`, `Match`, `SignatureSummary`, `RuleHit`, `ActorLink`,
-/// `Provenance`, `CertReport`, `CertStatement`, `CertSample`.
+/// `Provenance`, `CertReport`, `CertStatement`, `CertSample`, `RelatedCert`.
 fn scan_schemas() -> Value {
     let text = json!({ "type": "string" });
     let maybe = json!({ "type": ["string", "null"] });
@@ -510,17 +510,25 @@ fn scan_schemas() -> Value {
             "statements",
             "actors",
             "samples",
+            "related",
         ],
         json!({ "query": text, "serials": strings(), "thumbprints_sha1": strings(),
                 "thumbprints_sha256": strings(), "subjects": strings(), "issuers": strings(),
                 "statements": { "type": "array", "minItems": 1, "items": schema_ref("CertStatement") },
                 "actors": { "type": "array", "items": schema_ref("ActorLink") },
-                "samples": { "type": "array", "items": schema_ref("CertSample") } }),
+                "samples": { "type": "array", "items": schema_ref("CertSample") },
+                "related": { "type": "array", "items": schema_ref("RelatedCert") } }),
+    );
+    let related = object(
+        &["serial", "subject", "source", "why"],
+        json!({ "serial": text, "subject": maybe, "source": text,
+                "why": { "type": "string", "enum": ["same public key", "same subject"] } }),
     );
     json!({
         "Provenance": provenance, "ActorLink": actor, "SignatureSummary": signature,
         "RuleHit": rule, "Match": matched, "Finding": finding,
-        "CertStatement": statement, "CertSample": sample, "CertReport": report
+        "CertStatement": statement, "CertSample": sample, "CertReport": report,
+        "RelatedCert": related
     })
 }
 

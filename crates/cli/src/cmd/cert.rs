@@ -93,6 +93,18 @@ fn print_human(r: &CertReport) {
             );
         }
     }
+    if !r.related.is_empty() {
+        println!("\nrelated certificates ({}):", r.related.len());
+        for c in r.related.iter().take(20) {
+            println!(
+                "  {} {} — {} ({})",
+                c.serial,
+                c.subject.as_deref().unwrap_or("?"),
+                c.why,
+                c.source
+            );
+        }
+    }
     if !r.samples.is_empty() {
         println!("\nsamples seen signed with it ({} shown):", r.samples.len());
         for s in &r.samples {
