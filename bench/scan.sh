@@ -57,10 +57,14 @@ ours=$(fastest "$CAIRN" --db "$DB" scan --json --no-store-rules "$CORPUS")
 signed=$(grep -c '"signatures":\[{' "$out" || true)
 echo "cairn scan: ${ours} s, $signed finding line(s) with signatures; $(tail -n1 "$err")"
 if [ -x /usr/bin/time ]; then echo "  peak RSS $(peak_mb "$CAIRN" --db "$DB" scan --json --no-store-rules "$CORPUS") MB"; fi
+echo "== the same work as signify (signatures, signer fields, Authenticode SHA-256; one thread)"
+cargo build -q --release -p cairn-codesign --example sigs
+ours=$(fastest "${CARGO_TARGET_DIR:-target}/release/examples/sigs" "$CORPUS")
+echo "cairn-codesign: ${ours} s; $(cat "$out")"
 if python3 -c "import signify.authenticode" 2>/dev/null; then
   theirs=$(fastest python3 bench/scan_signify.py "$CORPUS")
   echo "signify: ${theirs} s; $(cat "$out")"
-  echo "ratio signify / cairn (how many times faster cairn is): $(echo "scale=1; $theirs / $ours" | bc)"
+  echo "ratio signify / cairn-codesign (how many times faster Cairn is): $(echo "scale=1; $theirs / $ours" | bc)"
 else
   echo "signify is not importable: pip install signify==0.9.3 (and see scan_signify.py's note)"
 fi

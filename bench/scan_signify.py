@@ -14,6 +14,8 @@ files = signed = sigs = errors = 0
 for root, _, names in os.walk(sys.argv[1]):
     for n in names:
         path = os.path.join(root, n)
+        if os.path.islink(path) or not os.path.isfile(path):
+            continue
         with open(path, "rb") as f:
             if f.read(2) != b"MZ":
                 continue
