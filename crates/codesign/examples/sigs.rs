@@ -30,7 +30,9 @@ fn main() {
     walk(Path::new(&root), &mut files);
     let (mut pe, mut signed, mut sigs, mut errors) = (0, 0, 0, 0);
     for f in files {
-        let Ok(bytes) = std::fs::read(&f) else { continue };
+        let Ok(bytes) = std::fs::read(&f) else {
+            continue;
+        };
         if !bytes.starts_with(b"MZ") {
             continue;
         }
@@ -40,7 +42,12 @@ fn main() {
                 let n = p.signatures.len();
                 for s in &p.signatures {
                     if let Some(c) = &s.signer {
-                        std::hint::black_box((&c.serial, &c.subject, &c.issuer, &c.thumbprint_sha1));
+                        std::hint::black_box((
+                            &c.serial,
+                            &c.subject,
+                            &c.issuer,
+                            &c.thumbprint_sha1,
+                        ));
                     }
                 }
                 std::hint::black_box(&p.authentihash_sha256);
