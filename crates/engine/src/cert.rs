@@ -2,12 +2,13 @@
 //! by serial or thumbprint, gathered across the forms lists use, with the
 //! actors and samples they link to. Shared by `cairn cert` and the server.
 
-use cairn_kb::{ActorRef, Store};
+use cairn_kb::Store;
 use cairn_model::serial;
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::errors::EngineError;
+use crate::files::{ActorLink, add_actor, push_new};
 
 /// One source's statement about the certificate.
 #[derive(Debug, Clone, Serialize)]
@@ -39,17 +40,6 @@ pub struct CertSample {
     pub source: String,
 }
 
-/// An actor the certificate points to, and how.
-#[derive(Debug, Clone, Serialize)]
-pub struct CertActor {
-    /// Display name of the resolved actor.
-    pub name: String,
-    /// Other names.
-    pub aliases: Vec<String>,
-    /// `indicated`, or `uses <family>`.
-    pub via: String,
-}
-
 /// Everything known about one certificate.
 #[derive(Debug, Clone, Serialize)]
 pub struct CertReport {
@@ -68,7 +58,7 @@ pub struct CertReport {
     /// Every source's statement.
     pub statements: Vec<CertStatement>,
     /// Actors it points to.
-    pub actors: Vec<CertActor>,
+    pub actors: Vec<ActorLink>,
     /// Samples seen signed with it.
     pub samples: Vec<CertSample>,
     /// Other certificates that share its public key or its subject: the
@@ -130,12 +120,7 @@ pub fn certificate_report(
             if keys.contains(&k) {
                 continue;
             }
-            let raw = store.object_raw(k)?;
-            let cert = raw
-                .as_deref()
-                .and_then(|r| serde_json::from_str::<Value>(r).ok())
-                .map(|v| v["x_cairn_certificate"].clone())
-                .filter(|v| !v.is_null());
+            let cert = certificate_record(store, k)?;
             // Only certificate statements: a file hash equal to the query
             // is not this certificate.
             let ctx = store.indicator_context(k)?;
@@ -152,7 +137,7 @@ pub fn certificate_report(
                     ("issuer", &mut report.issuers),
                 ] {
                     if let Some(v) = c[field].as_str() {
-                        push_new(into, v.to_string());
+                        push_new(into, [v.to_string()]);
                     }
                 }
                 for f in ["serial", "sha1", "sha256"] {
@@ -162,11 +147,11 @@ pub fn certificate_report(
                 }
             }
             for a in &ctx.actors {
-                add_actor(&mut report.actors, a, "indicated");
+                add_actor(&mut report.actors, a, "indicated".into());
             }
             for fam in &ctx.families {
                 for a in store.family_users(fam)? {
-                    add_actor(&mut report.actors, &a, &format!("uses {fam}"));
+                    add_actor(&mut report.actors, &a, format!("uses {fam}"));
                 }
             }
             for p in &ctx.sources {
@@ -195,7 +180,7 @@ pub fn certificate_report(
             }
         }
         for v in next {
-            push_new(&mut values, v);
+            push_new(&mut values, [v]);
         }
     }
     report.related = related(store, &report)?;
@@ -263,18 +248,12 @@ fn is_cert_indicator(store: &Store, key: i64) -> Result<bool, EngineError> {
         .any(|k| k.starts_with("cert-")))
 }
 
-fn push_new(into: &mut Vec<String>, v: String) {
-    if !into.contains(&v) {
-        into.push(v);
-    }
-}
-
-fn add_actor(into: &mut Vec<CertActor>, a: &ActorRef, via: &str) {
-    if !into.iter().any(|x| x.name == a.name) {
-        into.push(CertActor {
-            name: a.name.clone(),
-            aliases: a.aliases.clone(),
-            via: via.to_string(),
-        });
-    }
+/// What a certificate list says of the certificate behind statement `key`
+/// (its `x_cairn_certificate`), if it is one.
+pub(crate) fn certificate_record(store: &Store, key: i64) -> Result<Option<Value>, EngineError> {
+    Ok(store
+        .object_raw(key)?
+        .and_then(|raw| serde_json::from_str::<Value>(&raw).ok())
+        .map(|mut v| v["x_cairn_certificate"].take())
+        .filter(|v| !v.is_null()))
 }

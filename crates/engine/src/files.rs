@@ -284,18 +284,14 @@ impl<'s> FileMatcher<'s> {
             }
             out.push(f);
         }
-        if out.is_empty() {
-            if report.error.is_some() && report.hashes.is_none() {
-                let mut f = base;
+        // Nothing matched: a signed file is still shown, and so is one
+        // that could not be read or parsed.
+        if out.is_empty() && (!base.signatures.is_empty() || base.error.is_some()) {
+            let mut f = base;
+            if f.error.is_some() && f.signatures.is_empty() {
                 f.kind = FindingKind::Error;
-                out.push(f);
-            } else if !base.signatures.is_empty() || report.error.is_some() {
-                let mut f = base;
-                if f.error.is_some() && f.signatures.is_empty() {
-                    f.kind = FindingKind::Error;
-                }
-                out.push(f);
             }
+            out.push(f);
         }
         for f in &mut out {
             if f.actors.len() > 1 {
@@ -331,12 +327,7 @@ impl<'s> FileMatcher<'s> {
         }
         let c = match self.store.indicator_context(key) {
             Ok(ctx) => {
-                let cert = self
-                    .store
-                    .object_raw(key)?
-                    .and_then(|raw| serde_json::from_str::<Value>(&raw).ok())
-                    .map(|v| v["x_cairn_certificate"].clone())
-                    .filter(|v| !v.is_null());
+                let cert = crate::cert::certificate_record(self.store, key)?;
                 Some((ctx, cert))
             }
             Err(cairn_kb::errors::KbError::NotFound(_)) => None,
@@ -502,7 +493,7 @@ fn empty_match(value: &str, on: &str, confidence: u8) -> Match {
     }
 }
 
-fn push_new<T: PartialEq>(into: &mut Vec<T>, from: impl IntoIterator<Item = T>) {
+pub(crate) fn push_new<T: PartialEq>(into: &mut Vec<T>, from: impl IntoIterator<Item = T>) {
     for x in from {
         if !into.contains(&x) {
             into.push(x);
@@ -510,7 +501,7 @@ fn push_new<T: PartialEq>(into: &mut Vec<T>, from: impl IntoIterator<Item = T>) 
     }
 }
 
-fn add_actor(into: &mut Vec<ActorLink>, a: &ActorRef, via: String) {
+pub(crate) fn add_actor(into: &mut Vec<ActorLink>, a: &ActorRef, via: String) {
     if into.iter().any(|l| l.name == a.name) {
         return;
     }

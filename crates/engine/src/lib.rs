@@ -89,7 +89,7 @@ mod tally;
 mod warninglists;
 
 pub use alert::{Alert, AlertBatch, AlertRecord, IndicatorRef, actor_label};
-pub use cert::{CertActor, CertReport, CertSample, CertStatement, RelatedCert, certificate_report};
+pub use cert::{CertReport, CertSample, CertStatement, RelatedCert, certificate_report};
 pub use context::{Contexts, HitContext, Intel};
 pub use corpus::{CORPUS_KINDS, corpus};
 pub use errors::EngineError;
