@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::errors::EngineError;
-use crate::files::{ActorLink, add_actor, push_new};
+use crate::files::{ActorLink, add_actor, certificate_record, push_new};
 
 /// One source's statement about the certificate.
 #[derive(Debug, Clone, Serialize)]
@@ -246,14 +246,4 @@ fn is_cert_indicator(store: &Store, key: i64) -> Result<bool, EngineError> {
         .indicator_kinds(key)?
         .iter()
         .any(|k| k.starts_with("cert-")))
-}
-
-/// What a certificate list says of the certificate behind statement `key`
-/// (its `x_cairn_certificate`), if it is one.
-pub(crate) fn certificate_record(store: &Store, key: i64) -> Result<Option<Value>, EngineError> {
-    Ok(store
-        .object_raw(key)?
-        .and_then(|raw| serde_json::from_str::<Value>(&raw).ok())
-        .map(|mut v| v["x_cairn_certificate"].take())
-        .filter(|v| !v.is_null()))
 }

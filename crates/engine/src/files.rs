@@ -327,7 +327,7 @@ impl<'s> FileMatcher<'s> {
         }
         let c = match self.store.indicator_context(key) {
             Ok(ctx) => {
-                let cert = crate::cert::certificate_record(self.store, key)?;
+                let cert = certificate_record(self.store, key)?;
                 Some((ctx, cert))
             }
             Err(cairn_kb::errors::KbError::NotFound(_)) => None,
@@ -640,4 +640,14 @@ pub fn scan_files(
     }
     outcome.summary = summary.map_err(|_| EngineError::Poisoned)?;
     Ok(outcome)
+}
+
+/// What a certificate list says of the certificate behind statement `key`
+/// (its `x_cairn_certificate`), if it is one.
+pub(crate) fn certificate_record(store: &Store, key: i64) -> Result<Option<Value>, EngineError> {
+    Ok(store
+        .object_raw(key)?
+        .and_then(|raw| serde_json::from_str::<Value>(&raw).ok())
+        .map(|mut v| v["x_cairn_certificate"].take())
+        .filter(|v| !v.is_null()))
 }
