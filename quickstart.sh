@@ -71,6 +71,17 @@ if [ -d "$DATA/codesign" ]; then
   cairn scan "$C/signed-samples" | head -16 || true
 fi
 
+if [ -d "$DATA/sigma" ] && [ -d "$DATA/evtx" ]; then
+  step cairn ingest sigma/rules   "(SigmaHQ's rules: one source, each rule with its ATT&CK tags)"
+  cairn ingest "$DATA/sigma/rules" --source SigmaHQ >/dev/null
+  step cairn detect "evtx/TA0008-Lateral Movement" --json '>' lateral.jsonl   "(Sigma over real EVTX samples; one JSON line per detection)"
+  LAT="$(dirname "$CAIRN_DB")/lateral.jsonl"
+  cairn detect -q "$DATA/evtx/TA0008-Lateral Movement" --json > "$LAT" || true
+  head -c 600 "$LAT"; echo " …"
+  step cairn attribute --detections lateral.jsonl   "(which groups those techniques point to, weighted by rule level and spread)"
+  cairn attribute --detections "$LAT" --top 5 --explain 1 | head -16 || true
+fi
+
 step cairn export navigator --actor RedHotel -o redhotel-layer.json
 cairn export navigator --actor RedHotel -o "$(dirname "$CAIRN_DB")/redhotel-layer.json" && \
   echo "ATT&CK Navigator layer written to $(dirname "$CAIRN_DB")/redhotel-layer.json"

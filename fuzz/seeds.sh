@@ -140,6 +140,17 @@ if have_ds:
         seed("cert_list", bytes([first]) + body)
     seed("cert_list", b"\x03" + rd(f"{ds}/codesign/reversinglabs/blocklist.yara")[:4096])
 
+# Sigma rules and the event logs they run on (even first byte: a rule;
+# odd: a log file).
+if have_ds:
+    for p in sorted(glob.glob(f"{ds}/sigma/rules/windows/process_creation/*.yml"))[:40]:
+        seed("sigma_evtx", rd(p), 0)
+    for p in sorted(glob.glob(f"{ds}/sigma/regression_data/rules/windows/**/*.evtx", recursive=True))[:30]:
+        b = rd(p)
+        seed("sigma_evtx", b, 1, limit=len(b) + 1)
+    for p in sorted(glob.glob(f"{ds}/sigma/regression_data/rules/windows/**/*.json", recursive=True))[:20]:
+        seed("sigma_evtx", rd(p), 1)
+
 # HTML and PDF.
 for p in glob.glob(f"{root}/crates/extract/corpus/*.html"):
     b = rd(p)

@@ -7,7 +7,7 @@ use crate::util::{country_code, country_name, indicator_key, year_of};
 use cairn_model::{Bundle, normalize_name};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// What was observed in an incident. Every field takes free text: ATT&CK
 /// ids (current, revoked or deprecated), software names or aliases in any
@@ -17,6 +17,11 @@ use std::collections::{BTreeSet, HashMap};
 pub struct Evidence {
     /// Techniques and sub-techniques (`T1059.001`, `T1086`, or a technique name).
     pub techniques: Vec<String>,
+    /// How much a technique of `techniques` counts, in (0, 1], when less
+    /// than fully (a detection rule's level and how widely it fired); keyed
+    /// as written in `techniques`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub technique_weights: BTreeMap<String, f64>,
     /// Malware and tools, by name, alias or ATT&CK id.
     pub software: Vec<String>,
     /// Indicator values (domains, IPs, hashes, certificate fingerprints).
@@ -127,7 +132,27 @@ impl Evidence {
 
     /// Adds everything from `other` (the later `when` wins when both have one).
     pub fn merge(&mut self, other: Evidence) {
-        self.techniques.extend(other.techniques);
+        // A technique counts as strongly as its strongest mention; one
+        // without a weight counts in full.
+        for t in other.techniques {
+            let theirs = other.technique_weights.get(&t).copied();
+            if !self.techniques.contains(&t) {
+                self.techniques.push(t.clone());
+                if let Some(w) = theirs {
+                    self.technique_weights.insert(t, w);
+                }
+                continue;
+            }
+            match (self.technique_weights.get(&t).copied(), theirs) {
+                (Some(mine), Some(w)) => {
+                    self.technique_weights.insert(t, mine.max(w));
+                }
+                (Some(_), None) => {
+                    self.technique_weights.remove(&t);
+                }
+                (None, _) => {}
+            }
+        }
         self.software.extend(other.software);
         self.indicators.extend(other.indicators);
         self.infrastructure.extend(other.infrastructure);
@@ -284,6 +309,71 @@ impl Evidence {
         ev
     }
 
+    /// Technique evidence from `cairn detect --json` detections: each
+    /// Sigma rule's ATT&CK techniques, weighted by the rule's level and
+    /// discounted when the rule fires widely (on most of the hosts seen, or
+    /// very often), since a rule that fires everywhere says little about
+    /// this intrusion. A technique takes the weight of its strongest rule.
+    /// Blank lines are skipped; a line that is not a detection is an error
+    /// naming it.
+    pub fn from_detections_jsonl(text: &str) -> Result<Evidence, AttributeError> {
+        struct Rule {
+            level: Option<String>,
+            techniques: Vec<String>,
+            count: u64,
+            hosts: BTreeSet<String>,
+        }
+        let mut rules: BTreeMap<String, Rule> = BTreeMap::new();
+        let mut hosts: BTreeSet<String> = BTreeSet::new();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() {
+                continue;
+            }
+            let what = format!("detections line {}", i + 1);
+            let v: Value =
+                serde_json::from_str(line).map_err(|e| AttributeError::json(&what, &e))?;
+            let (Some(rule), Some(techniques)) = (v.get("rule"), v.get("techniques")) else {
+                return Err(AttributeError::Shape {
+                    what,
+                    message: "not a detection (no \"rule\" and \"techniques\")".into(),
+                });
+            };
+            let key = rule["id"]
+                .as_str()
+                .or_else(|| rule["title"].as_str())
+                .unwrap_or_default()
+                .to_string();
+            let host = v["host"].as_str().unwrap_or_default().to_string();
+            hosts.insert(host.clone());
+            let r = rules.entry(key).or_insert_with(|| Rule {
+                level: rule["level"].as_str().map(str::to_string),
+                techniques: techniques
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|t| t.as_str().map(str::to_string))
+                    .collect(),
+                count: 0,
+                hosts: BTreeSet::new(),
+            });
+            r.count += 1;
+            r.hosts.insert(host);
+        }
+        let mut ev = Evidence::default();
+        for r in rules.values() {
+            let w = detection_weight(r.level.as_deref(), r.count, r.hosts.len(), hosts.len());
+            for t in &r.techniques {
+                if !ev.techniques.contains(t) {
+                    ev.techniques.push(t.clone());
+                }
+                let e = ev.technique_weights.entry(t.clone()).or_insert(w);
+                *e = e.max(w);
+            }
+        }
+        Ok(ev)
+    }
+
     /// Evidence from hunt alerts, one JSON object a line:
     /// `{"indicator":{"type","value"},"actors":[{"name","aliases"}],…}`, or
     /// `cairn scan --json` findings (`{"kind","match":{"value","families"},
@@ -362,6 +452,31 @@ impl Evidence {
         }
         Ok(ev)
     }
+}
+
+/// How much one Sigma rule's detections count: its level, less when it
+/// fired on most hosts (of three or more) or very often.
+pub(crate) fn detection_weight(
+    level: Option<&str>,
+    count: u64,
+    rule_hosts: usize,
+    hosts: usize,
+) -> f64 {
+    let by_level = match level {
+        Some("critical") => 1.0,
+        Some("high") => 0.85,
+        Some("medium") => 0.6,
+        Some("low") => 0.35,
+        Some("informational") => 0.15,
+        _ => 0.3,
+    };
+    let spread = if hosts >= 3 {
+        1.0 - 0.6 * rule_hosts as f64 / hosts as f64
+    } else {
+        1.0
+    };
+    let volume = 1.0 / (1.0 + 0.25 * (count.max(1) as f64).log10());
+    by_level * spread * volume
 }
 
 /// Whether a stored sector key and an evidence sector key name the same
@@ -513,9 +628,15 @@ impl Corpus {
             }
             match self.resolve_technique(input) {
                 Ok((t, note)) => {
-                    r.put(Feature::Tech(t), 1.0, Origin::Given);
+                    let strength = ev
+                        .technique_weights
+                        .get(input)
+                        .copied()
+                        .unwrap_or(1.0)
+                        .clamp(0.0, 1.0);
+                    r.put(Feature::Tech(t), strength, Origin::Given);
                     if let Some(p) = self.techniques[t as usize].parent {
-                        r.put(Feature::Tech(p), w.parent, Origin::ParentOf(t));
+                        r.put(Feature::Tech(p), w.parent * strength, Origin::ParentOf(t));
                     }
                     r.recognised.push(Recognised {
                         kind: "technique".into(),
@@ -733,5 +854,49 @@ mod tests {
         assert_eq!(ev.infrastructure.len(), 1);
         assert_eq!(ev.infrastructure[0].value, "0c0999");
         assert_eq!(ev.infrastructure[0].actors, vec!["RedHotel"]);
+    }
+
+    fn det(host: &str, id: &str, level: &str, techniques: &[&str]) -> String {
+        serde_json::json!({"file": "x.evtx", "host": host,
+            "rule": {"id": id, "title": id, "level": level, "tags": []},
+            "techniques": techniques, "fields": {}})
+        .to_string()
+    }
+
+    #[test]
+    fn detections_weigh_by_level_and_spread() {
+        let mut lines = Vec::new();
+        // A high rule on one host of four; a medium rule on all four.
+        lines.push(det("h1", "r-high", "high", &["T1003.001"]));
+        for h in ["h1", "h2", "h3", "h4"] {
+            lines.push(det(h, "r-wide", "medium", &["T1059.001", "T1003.001"]));
+        }
+        let ev = Evidence::from_detections_jsonl(&lines.join("\n")).expect("parse");
+        assert_eq!(ev.techniques, vec!["T1003.001", "T1059.001"]);
+        let cred = ev.technique_weights["T1003.001"];
+        let ps = ev.technique_weights["T1059.001"];
+        assert!(cred > ps, "{cred} vs {ps}");
+        assert!((cred - detection_weight(Some("high"), 1, 1, 4)).abs() < 1e-9);
+        assert!(ps < 0.6 * 0.5, "a rule on every host is discounted: {ps}");
+        assert!(Evidence::from_detections_jsonl("{\"a\":1}").is_err());
+        assert!(Evidence::from_detections_jsonl("not json").is_err());
+    }
+
+    #[test]
+    fn merging_keeps_the_strongest_mention() {
+        let mut given = Evidence {
+            techniques: vec!["T1059".into()],
+            ..Evidence::default()
+        };
+        let mut detected = Evidence {
+            techniques: vec!["T1059".into(), "T1105".into()],
+            ..Evidence::default()
+        };
+        detected.technique_weights.insert("T1059".into(), 0.3);
+        detected.technique_weights.insert("T1105".into(), 0.4);
+        given.merge(detected);
+        assert_eq!(given.techniques, vec!["T1059", "T1105"]);
+        assert!(!given.technique_weights.contains_key("T1059"));
+        assert_eq!(given.technique_weights["T1105"], 0.4);
     }
 }

@@ -57,6 +57,8 @@ enum Command {
     Hunt(cmd::hunt::Args),
     /// Who signed files, and whether their hashes, signers' certificates or YARA rules are known; exit 0 on matches, 1 on none, 2 on unreadable files.
     Scan(cmd::scan::Args),
+    /// Run Sigma rules over event logs (EVTX, JSON lines, Zeek JSON); exit 0 on detections, 1 on none, 2 on unreadable files.
+    Detect(cmd::detect::Args),
     /// One certificate by serial or thumbprint: every source's word on it, its actors and samples.
     Cert(cmd::cert::Args),
     /// Rank the groups that could be behind an intrusion, with reasons.
@@ -125,6 +127,7 @@ fn main() -> ExitCode {
         Command::Extract(a) => cmd::extract::run(&cli.global, a),
         Command::Hunt(a) => cmd::hunt::run(&cli.global, a),
         Command::Scan(a) => cmd::scan::run(&cli.global, a),
+        Command::Detect(a) => cmd::detect::run(&cli.global, a),
         Command::Cert(a) => cmd::cert::run(&cli.global, a),
         Command::Attribute(a) => cmd::attribute::run(&cli.global, a),
         Command::Eval(a) => cmd::eval::run(&cli.global, a),

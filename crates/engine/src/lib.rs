@@ -79,6 +79,7 @@ mod alert;
 mod cert;
 mod context;
 mod corpus;
+mod detect;
 pub mod errors;
 mod files;
 mod hunt;
@@ -92,6 +93,7 @@ pub use alert::{Alert, AlertBatch, AlertRecord, IndicatorRef, actor_label};
 pub use cert::{CertReport, CertSample, CertStatement, RelatedCert, certificate_report};
 pub use context::{Contexts, HitContext, Intel};
 pub use corpus::{CORPUS_KINDS, corpus};
+pub use detect::{TechniqueSeen, sigma_rule_sources, technique_sightings};
 pub use errors::EngineError;
 pub use files::{
     ActorLink, FileMatcher, Finding, FindingKind, Match, RuleOrigin, ScanOutcome, SignatureSummary,

@@ -23,6 +23,9 @@ pub(crate) fn detect(path: &Path, bytes: &[u8]) -> Format {
     if trimmed.starts_with('[') && crate::whois::looks_like_whois(trimmed) {
         return Format::Whois;
     }
+    if crate::sigma::looks_like_sigma(&ext, trimmed) {
+        return Format::Sigma;
+    }
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
         return detect_json(trimmed);
     }

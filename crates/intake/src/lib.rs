@@ -19,6 +19,7 @@
 //! | `text` | free-text reports (text, Markdown, HTML, PDF) |
 //! | `cert-list` | abused code-signing certificates: Cert Graveyard, XingTuLab (NDSS 2026), LOLCerts |
 //! | `yara` | YARA rule files (kept whole; blocklist rules' serials become certificate indicators) |
+//! | `sigma` | Sigma rule files, or a folder of them (each file kept whole as one indicator, its techniques as references) |
 //!
 //! ```
 //! use cairn_intake::{parse_bytes, Format, Options};
@@ -40,6 +41,7 @@ mod misp_galaxy;
 mod observe;
 mod pattern;
 mod prov;
+mod sigma;
 mod stix;
 mod stream;
 mod text;
@@ -56,6 +58,7 @@ pub use asn::{AsnRows, asn_rows, open_asn_table};
 pub use cairn_extract::BenignFilter;
 pub use observe::{ObsFormat, observation_format, read_observations, read_observations_from};
 pub use pattern::observables_from_pattern;
+pub use sigma::pack_dir as pack_sigma_dir;
 pub use stix::{StixStream, open_stix};
 pub use stream::{
     CsvValues, ListInfo, ListLine, ListLines, csv_batches, csv_values, digest_list, list_info,
@@ -101,6 +104,9 @@ pub enum Format {
     /// YARA rules (`.yar`), kept whole for the scanner; certificate
     /// blocklist rules also give certificate indicators.
     Yara,
+    /// Sigma rules (`.yml` with `logsource` and `detection`, or a folder of
+    /// them packed by `pack_sigma_dir`), kept whole for the detector.
+    Sigma,
 }
 
 impl Format {
@@ -120,6 +126,7 @@ impl Format {
             Format::Rdap => "rdap",
             Format::CertList => "cert-list",
             Format::Yara => "yara",
+            Format::Sigma => "sigma",
         }
     }
 }
@@ -141,9 +148,10 @@ impl std::str::FromStr for Format {
             "rdap" => Format::Rdap,
             "cert-list" | "certs" => Format::CertList,
             "yara" | "yar" => Format::Yara,
+            "sigma" => Format::Sigma,
             _ => {
                 return Err(format!(
-                    "unknown format `{s}` (auto, stix, misp-galaxy, misp-event, misp-warninglist, csv, list, text, asn-table, whois, rdap, cert-list, yara)"
+                    "unknown format `{s}` (auto, stix, misp-galaxy, misp-event, misp-warninglist, csv, list, text, asn-table, whois, rdap, cert-list, yara, sigma)"
                 ));
             }
         })
@@ -257,6 +265,7 @@ pub fn parse_bytes(path: &Path, bytes: &[u8], opts: &Options) -> Result<Bundle, 
             certs::parse(path, text, list, opts)?
         }
         Format::Yara => yara::parse(path, utf8(path, bytes)?, opts)?,
+        Format::Sigma => sigma::parse(path, utf8(path, bytes)?, opts)?,
         Format::Text | Format::Auto => text::parse(path, bytes, opts)?,
         Format::Whois | Format::Rdap => {
             return Err(IntakeError::Format {

@@ -25,8 +25,8 @@ pub struct LinkedStatement {
     pub source: String,
 }
 
-/// A stored YARA rule file: the STIX indicator's pattern, and to whom it
-/// points.
+/// A stored rule file (YARA, Sigma): the STIX indicator's pattern, and
+/// who said it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct YaraRuleFile {
     /// The indicator's key.
@@ -151,20 +151,45 @@ impl Store {
             .collect())
     }
 
+    /// Keys of the active objects of one kind with an external id (an
+    /// ATT&CK technique's `T1059.001`), from every source that states one.
+    pub fn keys_by_external_id(&self, kind: &str, external_id: &str) -> Result<Vec<i64>, KbError> {
+        let mut q = self.conn.prepare_cached(
+            "SELECT id FROM objects WHERE kind = ?1 AND external_id = ?2 \
+               AND withdrawn_at IS NULL AND revoked = 0 ORDER BY id",
+        )?;
+        let keys = q
+            .query_map([kind, external_id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(keys)
+    }
+
     /// Every active YARA rule file in the store (STIX indicators with
     /// `pattern_type` `yara`), oldest first.
     pub fn yara_rule_files(&self) -> Result<Vec<YaraRuleFile>, KbError> {
+        self.rule_files("yara")
+    }
+
+    /// Every active rule file of one pattern language (`yara`, `sigma`):
+    /// STIX indicators whose `pattern_type` is that, oldest first.
+    pub fn rule_files(&self, pattern_type: &str) -> Result<Vec<YaraRuleFile>, KbError> {
+        // The LIKE narrows by the raw JSON's text; the parsed field decides.
         let mut q = self.conn.prepare_cached(
             "SELECT o.id, o.name, s.name, o.raw FROM objects o JOIN sources s ON s.id = o.source_id \
              WHERE o.kind = 'indicator' AND o.withdrawn_at IS NULL AND o.revoked = 0 \
-               AND o.raw LIKE '%\"pattern_type\":\"yara\"%' ORDER BY o.id",
+               AND o.raw LIKE '%\"pattern_type\":\"' || ?1 || '\"%' ORDER BY o.id",
         )?;
         let rows: Vec<(i64, Option<String>, String, String)> = q
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+            .query_map([pattern_type], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?
             .collect::<Result<_, _>>()?;
         let mut out = Vec::new();
         for (key, name, source, raw) in rows {
             let v: serde_json::Value = serde_json::from_str(&raw).unwrap_or_default();
+            if v["pattern_type"].as_str() != Some(pattern_type) {
+                continue;
+            }
             if let Some(text) = v["pattern"].as_str() {
                 out.push(YaraRuleFile {
                     key,

@@ -241,6 +241,57 @@ impl App {
             .map_err(ApiError::internal)
     }
 
+    /// Sigma detections in an uploaded event log (EVTX or JSON lines), with
+    /// the store's Sigma rules as the caller may see them, as JSON lines
+    /// (what `cairn detect --json` prints), and how many rules ran. One
+    /// reading thread: a request must not take the server's cores.
+    pub(crate) async fn detect_upload(
+        &self,
+        clearance: Clearance,
+        bytes: Vec<u8>,
+    ) -> Result<(String, usize), ApiError> {
+        self.read(clearance, move |store| {
+            let sources = cairn_engine::sigma_rule_sources(store)?;
+            if sources.is_empty() {
+                return Err(ApiError::bad_request(
+                    "the store holds no Sigma rules: ingest them first (cairn ingest path/to/sigma/rules)",
+                ));
+            }
+            let (rules, _) =
+                cairn_detect::RuleSet::load(&sources, &cairn_detect::RuleOptions::default())
+                    .map_err(ApiError::internal)?;
+            let dir = tempfile::tempdir().map_err(ApiError::internal)?;
+            let path = dir.path().join("upload.log");
+            std::fs::write(&path, &bytes).map_err(ApiError::internal)?;
+            let opts = cairn_detect::DetectOptions {
+                threads: 1,
+                ..cairn_detect::DetectOptions::default()
+            };
+            let out = Mutex::new((String::new(), None::<String>));
+            cairn_detect::detect(&rules, &[path], &opts, &|o| {
+                let Ok(mut out) = out.lock() else { return };
+                match o {
+                    cairn_detect::Output::Detection(d) => {
+                        if let Ok(line) = serde_json::to_string(&d) {
+                            out.0.push_str(&line);
+                            out.0.push('\n');
+                        }
+                    }
+                    cairn_detect::Output::File(f) => out.1 = f.error,
+                }
+            });
+            let (lines, error) = out.into_inner().map_err(|_| ApiError::internal("detect"))?;
+            if let Some(e) = error {
+                return Err(ApiError::bad_request(format!(
+                    "the upload is not an event log Cairn reads: {}",
+                    e.replace(&dir.path().display().to_string(), "")
+                )));
+            }
+            Ok((lines, rules.len()))
+        })
+        .await
+    }
+
     /// Parses and ingests one uploaded file as `source` (one transaction).
     pub(crate) async fn ingest_bytes(
         &self,

@@ -46,6 +46,9 @@ pub struct Args {
     /// Evidence from `cairn hunt --json` alerts or `cairn scan --json` findings (JSON lines).
     #[arg(long, value_name = "PATH")]
     alerts: Option<PathBuf>,
+    /// Techniques from `cairn detect --json` detections (JSON lines), weighted by rule level and spread.
+    #[arg(long, value_name = "PATH")]
+    detections: Option<PathBuf>,
     /// Build the corpus from these intel files (e.g. the ATT&CK bundle) instead of the store.
     #[arg(long = "corpus", value_name = "PATH")]
     corpus: Vec<PathBuf>,
@@ -64,7 +67,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     let evidence = gather_evidence(&args)?;
     if evidence.is_empty() {
         anyhow::bail!(
-            "no evidence given: use --technique, --software, --indicator, --country, --sector, --layer, --stix or --alerts"
+            "no evidence given: use --technique, --software, --indicator, --country, --sector, --layer, --stix, --alerts or --detections"
         );
     }
     let corpus = if args.corpus.is_empty() {
@@ -128,6 +131,12 @@ fn gather_evidence(args: &Args) -> anyhow::Result<Evidence> {
     if let Some(p) = &args.alerts {
         ev.merge(
             Evidence::from_alerts_jsonl(&read(p)?)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?,
+        );
+    }
+    if let Some(p) = &args.detections {
+        ev.merge(
+            Evidence::from_detections_jsonl(&read(p)?)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?,
         );
     }

@@ -316,6 +316,14 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
                 bytes: stdin_bytes.take().unwrap_or_default(),
                 stream: None,
             }
+        } else if p.is_dir() {
+            // A folder is a rule collection (SigmaHQ's `rules/`): one input,
+            // stored in one transaction like a file.
+            Input {
+                name: p.display().to_string(),
+                bytes: cairn_intake::pack_sigma_dir(p)?,
+                stream: None,
+            }
         } else if opts.format == Format::List {
             Input {
                 name: p.display().to_string(),

@@ -3,6 +3,7 @@
 pub mod actor;
 pub mod attribute;
 pub mod cert;
+pub mod detect;
 pub mod eval;
 pub mod export;
 pub mod extract;

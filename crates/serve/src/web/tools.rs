@@ -205,9 +205,9 @@ fn attribute_form(c: &Caller, q: &AttributeQuery) -> Markup {
         }
         form.tool action="/attribute" method="post" enctype="multipart/form-data" {
             (csrf_field(c))
-            label for="layer" { "…or upload an ATT&CK Navigator layer" }
-            input #layer type="file" name="file" accept=".json,application/json";
-            button type="submit" { "Attribute layer" }
+            label for="layer" { "…or upload an ATT&CK Navigator layer, or a Windows event log (.evtx, or JSON lines) for the store's Sigma rules to read" }
+            input #layer type="file" name="file" accept=".json,.evtx,.jsonl,.ndjson,application/json";
+            button type="submit" { "Attribute upload" }
         }
     }
 }
@@ -286,15 +286,45 @@ pub(crate) async fn attribute_upload(
     let r: Result<Markup, ApiError> = async {
         let up = read_upload(m).await?;
         check_form(&c, &up)?;
-        let Some((_, bytes)) = up.file else {
-            return Err(ApiError::bad_request("choose a Navigator layer file"));
+        let Some((name, bytes)) = up.file else {
+            return Err(ApiError::bad_request(
+                "choose a Navigator layer or an event log file",
+            ));
         };
-        let evidence = crate::engine::evidence_from_json(&bytes)?;
+        let is_layer = crate::engine::evidence_from_json(&bytes);
+        let (evidence, detected) = match is_layer {
+            Ok(ev) => (ev, None),
+            // Not a layer: an event log, read by the store's Sigma rules.
+            Err(_) => {
+                let (lines, rules) = app.detect_upload(c.clearance(), bytes).await?;
+                let ev = Evidence::from_detections_jsonl(&lines)
+                    .map_err(|e| ApiError::bad_request(e.to_string()))?;
+                (ev, Some((lines.lines().count(), rules)))
+            }
+        };
+        if evidence.is_empty() {
+            let what = match detected {
+                Some((n, rules)) => format!("{n} detection(s) by {rules} Sigma rule(s), none with an ATT&CK technique"),
+                None => "no technique in the layer".into(),
+            };
+            return Ok(page(
+                "Attribute",
+                Some(&c),
+                html! { h1 { "Nothing to attribute in " (name) } p.verdict.none { (what) } (attribute_form(&c, &AttributeQuery::default())) },
+            ));
+        }
         let ranking = app.attribute(c.clearance(), evidence, 10).await?;
         Ok(page(
             "Attribute",
             Some(&c),
-            html! { h1 { "Candidates for the uploaded layer" } (ranking_markup(&ranking)) h2 { "Again" } (attribute_form(&c, &AttributeQuery::default())) },
+            html! {
+                h1 { "Candidates for " (name) }
+                @if let Some((n, rules)) = detected {
+                    p #detections { (n) " detection(s) by the store's " (rules) " Sigma rule(s); their techniques weighted by rule level and spread." }
+                }
+                (ranking_markup(&ranking))
+                h2 { "Again" } (attribute_form(&c, &AttributeQuery::default()))
+            },
         ))
     }
     .await;

@@ -1,0 +1,552 @@
+//! Sigma rules in, compiled and grouped by the log source they read; every
+//! rule that does not load is in the report with its reason.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use rsigma_eval::{Engine, EvaluationResult, JsonEvent, Pipeline};
+use rsigma_parser::{SigmaRule, parse_sigma_yaml};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::errors::DetectError;
+use crate::logsource::{EventSource, LogSources};
+
+/// One rule file's text and where it came from (a path, or the store's
+/// name for it).
+#[derive(Debug, Clone)]
+pub struct RuleSource {
+    /// Where the text came from, for reports and detections.
+    pub origin: String,
+    /// The YAML, one or several documents.
+    pub text: String,
+}
+
+impl RuleSource {
+    /// Reads rule files: each path a `.yml`/`.yaml` file or a folder walked
+    /// for them (sorted, so load order and duplicate handling are stable).
+    /// A file that cannot be read is a rejection, not a failure.
+    pub fn read_paths(paths: &[PathBuf]) -> (Vec<RuleSource>, Vec<Rejected>) {
+        let mut sources = Vec::new();
+        let mut rejected = Vec::new();
+        for p in paths {
+            let files: Vec<PathBuf> = if p.is_dir() {
+                walkdir::WalkDir::new(p)
+                    .sort_by_file_name()
+                    .into_iter()
+                    .filter_map(|e| match e {
+                        Ok(e) => Some(e.into_path()),
+                        Err(err) => {
+                            rejected.push(Rejected::new(
+                                &p.display().to_string(),
+                                None,
+                                err.to_string(),
+                            ));
+                            None
+                        }
+                    })
+                    .filter(|f| f.is_file() && is_yaml(f))
+                    .collect()
+            } else {
+                vec![p.clone()]
+            };
+            for f in files {
+                let origin = f.display().to_string();
+                match std::fs::read(&f) {
+                    Ok(bytes) => match String::from_utf8(bytes) {
+                        Ok(text) => sources.push(RuleSource { origin, text }),
+                        Err(e) => rejected.push(Rejected::new(
+                            &origin,
+                            None,
+                            format!("not UTF-8 (byte {})", e.utf8_error().valid_up_to()),
+                        )),
+                    },
+                    Err(e) => rejected.push(Rejected::new(&origin, None, e.to_string())),
+                }
+            }
+        }
+        (sources, rejected)
+    }
+}
+
+fn is_yaml(p: &Path) -> bool {
+    matches!(
+        p.extension().and_then(|e| e.to_str()),
+        Some("yml") | Some("yaml")
+    )
+}
+
+/// What a detection says about its rule.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleInfo {
+    /// The rule's `id`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Its title.
+    pub title: String,
+    /// `informational`, `low`, `medium`, `high` or `critical`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
+    /// `stable`, `test`, `experimental`, `deprecated` or `unsupported`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// The rule's tags as written (`attack.t1059.001`, `attack.execution`).
+    pub tags: Vec<String>,
+    /// ATT&CK technique ids from the tags (`T1059.001`).
+    #[serde(skip)]
+    pub techniques: Vec<String>,
+    /// The file (or store entry) it came from.
+    #[serde(skip)]
+    pub origin: String,
+}
+
+/// A rule (or a whole file) that was not loaded, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rejected {
+    /// The file or store entry.
+    pub origin: String,
+    /// The rule's id or title, when it got that far.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// Why.
+    pub reason: String,
+}
+
+impl Rejected {
+    fn new(origin: &str, rule: Option<String>, reason: impl Into<String>) -> Rejected {
+        Rejected {
+            origin: origin.to_string(),
+            rule,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// What loading found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LoadReport {
+    /// Rule files read.
+    pub files: usize,
+    /// Rules (detection documents) found in them.
+    pub rules: usize,
+    /// Rules loaded.
+    pub loaded: usize,
+    /// Rules or files not loaded, with reasons.
+    pub rejected: Vec<Rejected>,
+    /// Loaded rules whose log source no known channel carries: they can
+    /// match JSON that names its own fields, never an EVTX event.
+    pub unrouted: Vec<Rejected>,
+}
+
+/// Options for loading.
+#[derive(Debug, Clone, Default)]
+pub struct RuleOptions {
+    /// Processing pipelines (pySigma format) as (origin, YAML): field
+    /// renames and conditions for logs that name fields their own way.
+    pub pipelines: Vec<(String, String)>,
+    /// Log-source tables as (origin, YAML), added to the builtin one.
+    pub logsources: Vec<(String, String)>,
+}
+
+/// A rule's log source, lower-cased: (product, service, category).
+type SourceKey = (Option<String>, Option<String>, Option<String>);
+
+/// Rules of one log source, compiled together.
+struct Bucket {
+    product: Option<String>,
+    service: Option<String>,
+    category: Option<String>,
+    engine: Engine,
+    /// rsigma's result key (id, else title) → index into `RuleSet::rules`.
+    by_key: HashMap<String, usize>,
+}
+
+impl Bucket {
+    fn reads(&self, src: &EventSource) -> bool {
+        let eq = |want: &Option<String>, have: &Option<String>| match (want, have) {
+            (None, _) => true,
+            (Some(w), Some(h)) => w.eq_ignore_ascii_case(h),
+            (Some(_), None) => false,
+        };
+        eq(&self.product, &src.product)
+            && eq(&self.service, &src.service)
+            && self
+                .category
+                .as_ref()
+                .is_none_or(|c| src.categories.iter().any(|e| e.eq_ignore_ascii_case(c)))
+    }
+}
+
+/// Compiled rules, pre-indexed by log source so that an event is tested
+/// only against rules that read its kind of event (and, inside rsigma,
+/// only against rules whose literals it could match).
+pub struct RuleSet {
+    buckets: Vec<Bucket>,
+    rules: Vec<RuleInfo>,
+    logsources: LogSources,
+}
+
+fn key(id: Option<&str>, title: &str) -> String {
+    match id {
+        Some(id) => id.to_ascii_lowercase(),
+        None => format!("title:{title}"),
+    }
+}
+
+/// `attack.t1059.001` → `T1059.001`.
+pub(crate) fn technique_of(tag: &str) -> Option<String> {
+    let t = tag.strip_prefix("attack.")?;
+    let rest = t.strip_prefix('t').or_else(|| t.strip_prefix('T'))?;
+    let (main, sub) = match rest.split_once('.') {
+        Some((m, s)) => (m, Some(s)),
+        None => (rest, None),
+    };
+    if main.len() != 4 || !main.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    match sub {
+        Some(s) if s.len() == 3 && s.bytes().all(|b| b.is_ascii_digit()) => {
+            Some(format!("T{main}.{s}"))
+        }
+        Some(_) => None,
+        None => Some(format!("T{main}")),
+    }
+}
+
+fn info(rule: &SigmaRule, origin: &str) -> RuleInfo {
+    RuleInfo {
+        id: rule.id.clone(),
+        title: rule.title.clone(),
+        level: rule.level.map(|l| l.as_str().to_string()),
+        status: rule.status.map(status_name),
+        tags: rule.tags.clone(),
+        techniques: rule.tags.iter().filter_map(|t| technique_of(t)).collect(),
+        origin: origin.to_string(),
+    }
+}
+
+fn status_name(s: rsigma_parser::Status) -> String {
+    use rsigma_parser::Status::*;
+    match s {
+        Stable => "stable",
+        Test => "test",
+        Experimental => "experimental",
+        Deprecated => "deprecated",
+        Unsupported => "unsupported",
+    }
+    .to_string()
+}
+
+fn lower(s: &Option<String>) -> Option<String> {
+    s.as_ref().map(|x| x.to_ascii_lowercase())
+}
+
+impl RuleSet {
+    /// Parses and compiles the sources. Broken rules and files go to the
+    /// report; only an unreadable pipeline or log-source table is an error.
+    pub fn load(
+        sources: &[RuleSource],
+        opts: &RuleOptions,
+    ) -> Result<(RuleSet, LoadReport), DetectError> {
+        let mut logsources = LogSources::builtin();
+        for (origin, text) in &opts.logsources {
+            logsources.extend_from_yaml(origin, text)?;
+        }
+        let mut pipelines: Vec<Pipeline> = Vec::new();
+        for (origin, text) in &opts.pipelines {
+            let p = rsigma_eval::parse_pipeline(text).map_err(|e| DetectError::Pipeline {
+                origin: origin.clone(),
+                message: e.to_string(),
+            })?;
+            pipelines.push(p);
+        }
+        let mut report = LoadReport {
+            files: sources.len(),
+            ..LoadReport::default()
+        };
+        // Parse everything first, then compile each log source's rules in
+        // one batch: rsigma rebuilds its index per call.
+        let mut parsed: Vec<(SigmaRule, usize)> = Vec::new();
+        let mut filters = Vec::new();
+        for (si, src) in sources.iter().enumerate() {
+            let coll = match parse_sigma_yaml(&src.text) {
+                Ok(c) => c,
+                Err(e) => {
+                    report
+                        .rejected
+                        .push(Rejected::new(&src.origin, None, e.to_string()));
+                    continue;
+                }
+            };
+            for e in &coll.errors {
+                report.rules += 1;
+                report
+                    .rejected
+                    .push(Rejected::new(&src.origin, None, e.clone()));
+            }
+            for c in &coll.correlations {
+                report.rules += 1;
+                report.rejected.push(Rejected::new(
+                    &src.origin,
+                    Some(c.id.clone().unwrap_or_else(|| c.title.clone())),
+                    "correlation rule: not evaluated by this version (detection rules only)",
+                ));
+            }
+            filters.extend(coll.filters.into_iter().map(|f| (f, si)));
+            for r in coll.rules {
+                report.rules += 1;
+                parsed.push((r, si));
+            }
+        }
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        let mut groups: HashMap<SourceKey, Vec<usize>> = HashMap::new();
+        let mut order = Vec::new();
+        for (i, (r, si)) in parsed.iter().enumerate() {
+            let k = key(r.id.as_deref(), &r.title);
+            if let Some(&first) = seen.get(&k) {
+                report.rejected.push(Rejected::new(
+                    &sources[*si].origin,
+                    Some(r.id.clone().unwrap_or_else(|| r.title.clone())),
+                    format!(
+                        "duplicate rule id (first loaded from {})",
+                        sources[parsed[first].1].origin
+                    ),
+                ));
+                continue;
+            }
+            seen.insert(k, i);
+            let ls = &r.logsource;
+            let g = (lower(&ls.product), lower(&ls.service), lower(&ls.category));
+            if !groups.contains_key(&g) {
+                order.push(g.clone());
+            }
+            groups.entry(g).or_default().push(i);
+        }
+        let mut set = RuleSet {
+            buckets: Vec::new(),
+            rules: Vec::new(),
+            logsources,
+        };
+        for g in order {
+            let members = &groups[&g];
+            let mut engine = Engine::new();
+            for p in &pipelines {
+                engine.add_pipeline(p.clone());
+            }
+            let errors = engine.add_rules(members.iter().map(|&i| &parsed[i].0));
+            let failed: HashMap<usize, String> = errors
+                .into_iter()
+                .map(|(j, e)| (j, e.to_string()))
+                .collect();
+            let mut bucket = Bucket {
+                product: g.0.clone(),
+                service: g.1.clone(),
+                category: g.2.clone(),
+                engine,
+                by_key: HashMap::new(),
+            };
+            for (j, &i) in members.iter().enumerate() {
+                let (rule, si) = &parsed[i];
+                let origin = &sources[*si].origin;
+                if let Some(reason) = failed.get(&j) {
+                    report.rejected.push(Rejected::new(
+                        origin,
+                        Some(rule.id.clone().unwrap_or_else(|| rule.title.clone())),
+                        reason.clone(),
+                    ));
+                    continue;
+                }
+                bucket
+                    .by_key
+                    .insert(key(rule.id.as_deref(), &rule.title), set.rules.len());
+                set.rules.push(info(rule, origin));
+                report.loaded += 1;
+                if let Some(why) = set.unroutable(&bucket) {
+                    report.unrouted.push(Rejected::new(
+                        origin,
+                        Some(rule.id.clone().unwrap_or_else(|| rule.title.clone())),
+                        why,
+                    ));
+                }
+            }
+            set.buckets.push(bucket);
+        }
+        for (f, si) in &filters {
+            let mut applied = false;
+            let mut last_err = None;
+            for b in &mut set.buckets {
+                match b.engine.apply_filter(f) {
+                    Ok(()) => applied = true,
+                    Err(e) => last_err = Some(e.to_string()),
+                }
+            }
+            if !applied {
+                report.rejected.push(Rejected::new(
+                    &sources[*si].origin,
+                    Some(f.title.clone()),
+                    last_err.unwrap_or_else(|| "filter applies to no loaded rule".into()),
+                ));
+            }
+        }
+        Ok((set, report))
+    }
+
+    /// Why no event of a known channel can reach this bucket's rules, if so.
+    fn unroutable(&self, b: &Bucket) -> Option<String> {
+        // Only Windows rules come through channels; others read JSON
+        // whose own fields decide.
+        let product = b.product.as_deref();
+        if product == Some("windows") {
+            if let Some(s) = &b.service
+                && !self.logsources.knows_service(product, s)
+            {
+                return Some(format!("no channel known for service `{s}`"));
+            }
+            if let Some(c) = &b.category
+                && !self.logsources.knows_category(product, c)
+            {
+                return Some(format!("no channel and event id known for category `{c}`"));
+            }
+        }
+        None
+    }
+
+    /// The loaded rules.
+    pub fn rules(&self) -> &[RuleInfo] {
+        &self.rules
+    }
+
+    /// Number of loaded rules.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// True when no rule loaded.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// The log source of an event.
+    pub(crate) fn source_of(
+        &self,
+        channel: Option<&str>,
+        event_id: Option<u64>,
+        zeek_path: Option<&str>,
+    ) -> EventSource {
+        if let Some(p) = zeek_path {
+            return EventSource {
+                product: Some("zeek".into()),
+                service: Some(p.to_string()),
+                categories: Vec::new(),
+            };
+        }
+        match channel {
+            Some(c) => self.logsources.route(c, event_id),
+            None => EventSource::default(),
+        }
+    }
+
+    /// Rules (indexes into `rules()`) that match the event, with the fields
+    /// that made them match.
+    pub(crate) fn evaluate(
+        &self,
+        src: &EventSource,
+        event: &Value,
+    ) -> Vec<(usize, Vec<(String, Value)>)> {
+        let ev = JsonEvent::borrow(event);
+        let mut out = Vec::new();
+        for b in &self.buckets {
+            if !b.reads(src) {
+                continue;
+            }
+            for m in b.engine.evaluate(&ev) {
+                if let Some(i) = result_rule(b, &m) {
+                    let fields = m
+                        .as_detection()
+                        .map(|d| {
+                            d.matched_fields
+                                .iter()
+                                .map(|f| (f.field.clone(), f.value.clone()))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    out.push((i, fields));
+                }
+            }
+        }
+        out
+    }
+}
+
+fn result_rule(b: &Bucket, m: &EvaluationResult) -> Option<usize> {
+    b.by_key
+        .get(&key(m.header.rule_id.as_deref(), &m.header.rule_title))
+        .copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn src(origin: &str, text: &str) -> RuleSource {
+        RuleSource {
+            origin: origin.into(),
+            text: text.into(),
+        }
+    }
+
+    const WHOAMI: &str = "title: Whoami\nid: 11111111-1111-1111-1111-111111111111\nstatus: test\nlevel: high\ntags: [attack.discovery, attack.t1033]\nlogsource: {product: windows, category: process_creation}\ndetection:\n  sel:\n    Image|endswith: '\\whoami.exe'\n  condition: sel\n";
+
+    #[test]
+    fn tags_give_techniques() {
+        assert_eq!(
+            technique_of("attack.t1059.001").as_deref(),
+            Some("T1059.001")
+        );
+        assert_eq!(technique_of("attack.t1033").as_deref(), Some("T1033"));
+        assert_eq!(technique_of("attack.execution"), None);
+        assert_eq!(technique_of("attack.g0001"), None);
+        assert_eq!(technique_of("cve.2021-44228"), None);
+    }
+
+    #[test]
+    fn bad_rules_are_reported_and_the_rest_load() {
+        let sources = vec![
+            src("good.yml", WHOAMI),
+            src("dup.yml", WHOAMI),
+            src("badyaml.yml", "title: [unclosed\n"),
+            src(
+                "badmod.yml",
+                "title: M\nlogsource: {product: windows}\ndetection:\n  s:\n    A|nosuchmodifier: x\n  condition: s\n",
+            ),
+            src(
+                "svc.yml",
+                "title: S\nlogsource: {product: windows, service: nosuchservice}\ndetection:\n  s:\n    A: x\n  condition: s\n",
+            ),
+        ];
+        let (set, report) = RuleSet::load(&sources, &RuleOptions::default()).expect("load");
+        assert_eq!(set.len(), 2, "{report:#?}");
+        let origins: Vec<&str> = report.rejected.iter().map(|r| r.origin.as_str()).collect();
+        assert!(origins.contains(&"dup.yml"), "{origins:?}");
+        assert!(origins.contains(&"badyaml.yml"), "{origins:?}");
+        assert!(origins.contains(&"badmod.yml"), "{origins:?}");
+        assert_eq!(report.unrouted.len(), 1);
+        assert!(report.unrouted[0].reason.contains("nosuchservice"));
+    }
+
+    #[test]
+    fn an_event_meets_only_rules_of_its_log_source() {
+        let (set, _) =
+            RuleSet::load(&[src("w.yml", WHOAMI)], &RuleOptions::default()).expect("load");
+        let ev = json!({"Image": "C:\\Windows\\System32\\whoami.exe"});
+        let sysmon1 = set.source_of(Some("Microsoft-Windows-Sysmon/Operational"), Some(1), None);
+        assert_eq!(set.evaluate(&sysmon1, &ev).len(), 1);
+        let sec = set.source_of(Some("Security"), Some(4688), None);
+        assert_eq!(set.evaluate(&sec, &ev).len(), 1);
+        let sysmon11 = set.source_of(Some("Microsoft-Windows-Sysmon/Operational"), Some(11), None);
+        assert!(set.evaluate(&sysmon11, &ev).is_empty());
+        let hits = set.evaluate(&sysmon1, &ev);
+        assert_eq!(set.rules()[hits[0].0].techniques, vec!["T1033".to_string()]);
+    }
+}
