@@ -127,6 +127,10 @@ fn windows(mut event: Map<String, Value>) -> Normal {
         if let Some(id) = n.event_id {
             out.insert("EventID".into(), Value::from(id));
         }
+        // The time, flat, for correlation windows.
+        if let Some(t) = &n.time {
+            out.insert("TimeCreated".into(), Value::String(t.clone()));
+        }
     }
     for section in ["EventData", "UserData"] {
         match event.remove(section) {

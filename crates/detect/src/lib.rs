@@ -11,7 +11,8 @@
 //! - [`RuleSource`]s (files, folders, or rule texts from the store) are
 //!   loaded by [`RuleSet::load`] into a [`RuleSet`] and a [`LoadReport`]
 //!   that lists every rule not loaded and why. Parsing and matching are
-//!   rsigma's (every value modifier, condition forms, filters); Cairn adds
+//!   rsigma's (every value modifier, condition forms, filters, correlation
+//!   rules); Cairn adds
 //!   the grouping of rules by log source.
 //! - [`detect`] reads files in parallel, brings each event to the flat
 //!   field names Sigma's Windows rules use, works out its log source from

@@ -4,7 +4,12 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use rsigma_eval::{Engine, EvaluationResult, JsonEvent, Pipeline};
+use std::sync::Mutex;
+
+use rsigma_eval::{
+    CorrelationConfig, CorrelationEngine, Engine, EvaluationResult, JsonEvent, Pipeline,
+    TimestampFallback,
+};
 use rsigma_parser::{SigmaRule, parse_sigma_yaml};
 use serde::Serialize;
 use serde_json::Value;
@@ -77,7 +82,7 @@ fn is_yaml(p: &Path) -> bool {
 }
 
 /// What a detection says about its rule.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct RuleInfo {
     /// The rule's `id`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -184,6 +189,29 @@ pub struct RuleSet {
     buckets: Vec<Bucket>,
     rules: Vec<RuleInfo>,
     logsources: LogSources,
+    /// Sigma correlation rules, fed the detections of the rules they name
+    /// in each file's order (one shared window state).
+    correlations: Option<Correlations>,
+}
+
+/// The correlation engine and what its results say about their rules.
+struct Correlations {
+    engine: Mutex<CorrelationEngine>,
+    /// Correlation id (or `title:` title) → its `RuleInfo`.
+    rules: HashMap<String, RuleInfo>,
+    /// Detection rules (indexes into `RuleSet::rules`) that only feed a
+    /// correlation (`generate: false`, the default): not reported alone.
+    quiet: Vec<bool>,
+}
+
+/// A correlation that fired.
+#[derive(Debug, Clone)]
+pub(crate) struct Fired {
+    pub rule: RuleInfo,
+    pub kind: String,
+    pub group: Vec<(String, String)>,
+    pub value: f64,
+    pub timespan_secs: u64,
 }
 
 fn key(id: Option<&str>, title: &str) -> String {
@@ -268,6 +296,7 @@ impl RuleSet {
         // one batch: rsigma rebuilds its index per call.
         let mut parsed: Vec<(SigmaRule, usize)> = Vec::new();
         let mut filters = Vec::new();
+        let mut correlations = Vec::new();
         for (si, src) in sources.iter().enumerate() {
             let coll = match parse_sigma_yaml(&src.text) {
                 Ok(c) => c,
@@ -284,13 +313,9 @@ impl RuleSet {
                     .rejected
                     .push(Rejected::new(&src.origin, None, e.clone()));
             }
-            for c in &coll.correlations {
+            for c in coll.correlations {
                 report.rules += 1;
-                report.rejected.push(Rejected::new(
-                    &src.origin,
-                    Some(c.id.clone().unwrap_or_else(|| c.title.clone())),
-                    "correlation rule: not evaluated by this version (detection rules only)",
-                ));
+                correlations.push((c, si));
             }
             filters.extend(coll.filters.into_iter().map(|f| (f, si)));
             for r in coll.rules {
@@ -326,6 +351,7 @@ impl RuleSet {
             buckets: Vec::new(),
             rules: Vec::new(),
             logsources,
+            correlations: None,
         };
         for g in order {
             let members = &groups[&g];
@@ -388,7 +414,153 @@ impl RuleSet {
                 ));
             }
         }
+        if !correlations.is_empty() {
+            set.correlations = set.correlate(&correlations, &parsed, sources, &mut report);
+        }
         Ok((set, report))
+    }
+
+    /// Compiles the correlation rules. References by `name` are turned into
+    /// the named rule's id, the key detections carry.
+    fn correlate(
+        &self,
+        correlations: &[(rsigma_parser::CorrelationRule, usize)],
+        parsed: &[(SigmaRule, usize)],
+        sources: &[RuleSource],
+        report: &mut LoadReport,
+    ) -> Option<Correlations> {
+        let mut engine = CorrelationEngine::new(CorrelationConfig {
+            timestamp_fields: [
+                "TimeCreated",
+                "@timestamp",
+                "timestamp",
+                "EventTime",
+                "UtcTime",
+                "ts",
+            ]
+            .map(String::from)
+            .to_vec(),
+            timestamp_fallback: TimestampFallback::Skip,
+            ..CorrelationConfig::default()
+        });
+        let by_name: HashMap<&str, String> = parsed
+            .iter()
+            .filter_map(|(r, _)| {
+                let name = r.name.as_deref()?;
+                Some((name, key(r.id.as_deref(), &r.title)))
+            })
+            .collect();
+        let key_of: HashMap<String, usize> = self
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (key(r.id.as_deref(), &r.title), i))
+            .collect();
+        let mut rules = HashMap::new();
+        let mut quiet = vec![false; self.rules.len()];
+        for (c, si) in correlations {
+            let origin = &sources[*si].origin;
+            let shown = c.id.clone().unwrap_or_else(|| c.title.clone());
+            let mut c = c.clone();
+            let mut missing = Vec::new();
+            for r in &mut c.rules {
+                let k = by_name
+                    .get(r.as_str())
+                    .cloned()
+                    .unwrap_or_else(|| r.to_ascii_lowercase());
+                match key_of.get(&k) {
+                    Some(&i) => {
+                        // rsigma matches detections by their rule's id.
+                        if let Some(id) = &self.rules[i].id {
+                            *r = id.clone();
+                        }
+                        if !c.generate {
+                            quiet[i] = true;
+                        }
+                    }
+                    None => missing.push(r.clone()),
+                }
+            }
+            if !missing.is_empty() {
+                report.rejected.push(Rejected::new(
+                    origin,
+                    Some(shown),
+                    format!("correlation names rules not loaded: {}", missing.join(", ")),
+                ));
+                continue;
+            }
+            if let Err(e) = engine.add_correlation(&c) {
+                report
+                    .rejected
+                    .push(Rejected::new(origin, Some(shown), e.to_string()));
+                continue;
+            }
+            let info = RuleInfo {
+                id: c.id.clone(),
+                title: c.title.clone(),
+                level: c.level.map(|l| l.as_str().to_string()),
+                status: c.status.map(status_name),
+                tags: c.tags.clone(),
+                techniques: c.tags.iter().filter_map(|t| technique_of(t)).collect(),
+                origin: origin.clone(),
+            };
+            rules.insert(key(c.id.as_deref(), &c.title), info);
+            report.loaded += 1;
+        }
+        (!rules.is_empty()).then(|| Correlations {
+            engine: Mutex::new(engine),
+            rules,
+            quiet,
+        })
+    }
+
+    /// Whether correlation rules are loaded (callers then keep matched
+    /// events for `correlate`).
+    pub(crate) fn has_correlations(&self) -> bool {
+        self.correlations.is_some()
+    }
+
+    /// Whether a detection rule only feeds correlations.
+    pub(crate) fn is_quiet(&self, rule: usize) -> bool {
+        self.correlations
+            .as_ref()
+            .is_some_and(|c| c.quiet.get(rule).copied().unwrap_or(false))
+    }
+
+    /// Feeds one event's detections (as rsigma results) to the correlation
+    /// rules; returns those that fired.
+    pub(crate) fn correlate_event(
+        &self,
+        event: &Value,
+        results: Vec<EvaluationResult>,
+    ) -> Vec<Fired> {
+        let Some(c) = &self.correlations else {
+            return Vec::new();
+        };
+        let Ok(mut engine) = c.engine.lock() else {
+            return Vec::new();
+        };
+        let ev = JsonEvent::borrow(event);
+        let mut out = Vec::new();
+        for r in engine.correlate_detections(&ev, results) {
+            let Some(body) = r.as_correlation() else {
+                continue;
+            };
+            let Some(rule) = c
+                .rules
+                .get(&key(r.header.rule_id.as_deref(), &r.header.rule_title))
+            else {
+                continue;
+            };
+            out.push(Fired {
+                rule: rule.clone(),
+                kind: body.correlation_type.as_str().to_string(),
+                group: body.group_key.clone(),
+                value: body.aggregated_value,
+                timespan_secs: body.timespan_secs,
+            });
+        }
+        out
     }
 
     /// Why no event of a known channel can reach this bucket's rules, if so.
@@ -452,6 +624,7 @@ impl RuleSet {
         &self,
         src: &EventSource,
         event: &Value,
+        keep: &mut Vec<EvaluationResult>,
     ) -> Vec<(usize, Vec<(String, Value)>)> {
         let ev = JsonEvent::borrow(event);
         let mut out = Vec::new();
@@ -471,6 +644,9 @@ impl RuleSet {
                         })
                         .unwrap_or_default();
                     out.push((i, fields));
+                    if self.correlations.is_some() {
+                        keep.push(m);
+                    }
                 }
             }
         }
@@ -541,12 +717,12 @@ mod tests {
             RuleSet::load(&[src("w.yml", WHOAMI)], &RuleOptions::default()).expect("load");
         let ev = json!({"Image": "C:\\Windows\\System32\\whoami.exe"});
         let sysmon1 = set.source_of(Some("Microsoft-Windows-Sysmon/Operational"), Some(1), None);
-        assert_eq!(set.evaluate(&sysmon1, &ev).len(), 1);
+        assert_eq!(set.evaluate(&sysmon1, &ev, &mut Vec::new()).len(), 1);
         let sec = set.source_of(Some("Security"), Some(4688), None);
-        assert_eq!(set.evaluate(&sec, &ev).len(), 1);
+        assert_eq!(set.evaluate(&sec, &ev, &mut Vec::new()).len(), 1);
         let sysmon11 = set.source_of(Some("Microsoft-Windows-Sysmon/Operational"), Some(11), None);
-        assert!(set.evaluate(&sysmon11, &ev).is_empty());
-        let hits = set.evaluate(&sysmon1, &ev);
+        assert!(set.evaluate(&sysmon11, &ev, &mut Vec::new()).is_empty());
+        let hits = set.evaluate(&sysmon1, &ev, &mut Vec::new());
         assert_eq!(set.rules()[hits[0].0].techniques, vec!["T1033".to_string()]);
     }
 }

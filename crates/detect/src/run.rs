@@ -10,8 +10,10 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::event::{Normal, normalize};
+use crate::logsource::EventSource;
 use crate::read::{Item, JsonEvents, Kind, kind_of, log_files};
-use crate::rules::{RuleInfo, RuleSet};
+use crate::rules::{Fired, RuleInfo, RuleSet};
+use rsigma_eval::EvaluationResult;
 
 /// Events evaluated together; bounds memory per file being read.
 const BATCH: usize = 2048;
@@ -61,6 +63,11 @@ pub struct DetectOptions {
     /// Rules below this level (`informational` < `low` < `medium` < `high`
     /// < `critical`) report nothing.
     pub min_level: Option<String>,
+    /// The log source of events that do not say theirs (JSON without a
+    /// Windows channel or Zeek path), as `product[/service[/category]]`:
+    /// `linux/auditd` for auditd JSON. Without it such events meet only
+    /// rules that name no log source.
+    pub assume: Option<String>,
 }
 
 impl Default for DetectOptions {
@@ -69,6 +76,7 @@ impl Default for DetectOptions {
             threads: 0,
             max_event_bytes: 64 << 20,
             min_level: None,
+            assume: None,
         }
     }
 }
@@ -267,13 +275,22 @@ fn one_file(
     let mut batch: Vec<Raw> = Vec::with_capacity(BATCH);
     let flush = |batch: &mut Vec<Raw>, s: &mut FileSummary| {
         s.events += batch.len() as u64;
-        let found: Vec<Vec<Detection>> = batch
+        let judged: Vec<Judged> = batch
             .par_drain(..)
             .map(|raw| judge(rules, &s.file, raw, opts))
             .collect();
-        for d in found.into_iter().flatten() {
-            s.detections += 1;
-            sink(Output::Detection(Box::new(d)));
+        // Correlations need the file's order: fed here, one event at a time.
+        for j in judged {
+            for d in j.found {
+                s.detections += 1;
+                sink(Output::Detection(Box::new(d)));
+            }
+            if let Some((event, results, base)) = j.pending {
+                for f in rules.correlate_event(&event, results) {
+                    s.detections += 1;
+                    sink(Output::Detection(Box::new(fired(f, &base))));
+                }
+            }
         }
     };
     let note = |s: &mut FileSummary, msg: String| {
@@ -344,7 +361,45 @@ fn one_file(
     s
 }
 
-fn judge(rules: &RuleSet, file: &str, raw: Raw, opts: &DetectOptions) -> Vec<Detection> {
+/// `linux/auditd` → product `linux`, service `auditd`; a third part is
+/// the category (`windows//process_creation` leaves the service open).
+fn assumed(spec: &str) -> EventSource {
+    let mut parts = spec.split('/').map(|p| p.trim().to_ascii_lowercase());
+    let mut next = || parts.next().filter(|p| !p.is_empty());
+    let product = next();
+    let service = next();
+    EventSource {
+        product,
+        service,
+        categories: next().into_iter().collect(),
+    }
+}
+
+/// One event's detections, and — when correlation rules are loaded and a
+/// rule matched — the event and rsigma's results to feed them.
+struct Judged {
+    found: Vec<Detection>,
+    pending: Option<(Value, Vec<EvaluationResult>, Detection)>,
+}
+
+/// A correlation's firing as a detection of the event that completed it.
+fn fired(f: Fired, base: &Detection) -> Detection {
+    let mut fields = Map::new();
+    fields.insert("correlation_type".into(), Value::String(f.kind));
+    fields.insert("aggregated_value".into(), Value::from(f.value));
+    fields.insert("timespan_secs".into(), Value::from(f.timespan_secs));
+    for (k, v) in f.group {
+        fields.entry(k).or_insert(Value::String(v));
+    }
+    Detection {
+        techniques: f.rule.techniques.clone(),
+        rule: f.rule,
+        fields,
+        ..base.clone()
+    }
+}
+
+fn judge(rules: &RuleSet, file: &str, raw: Raw, opts: &DetectOptions) -> Judged {
     let Normal {
         fields,
         time,
@@ -354,13 +409,23 @@ fn judge(rules: &RuleSet, file: &str, raw: Raw, opts: &DetectOptions) -> Vec<Det
         event_id,
         zeek_path,
     } = normalize(raw.value);
-    let src = rules.source_of(channel.as_deref(), event_id, zeek_path.as_deref());
+    let mut src = rules.source_of(channel.as_deref(), event_id, zeek_path.as_deref());
+    if channel.is_none()
+        && zeek_path.is_none()
+        && let Some(a) = &opts.assume
+    {
+        src = assumed(a);
+    }
     let event = Value::Object(fields);
-    let hits = rules.evaluate(&src, &event);
+    let mut results = Vec::new();
+    let hits = rules.evaluate(&src, &event, &mut results);
     let min = opts.min_level.as_deref().map(level_rank);
     let mut out = Vec::new();
     for (i, matched) in hits {
         let rule = &rules.rules()[i];
+        if rules.is_quiet(i) {
+            continue;
+        }
         if let Some(min) = min
             && level_rank(rule.level.as_deref().unwrap_or("informational")) < min
         {
@@ -388,5 +453,63 @@ fn judge(rules: &RuleSet, file: &str, raw: Raw, opts: &DetectOptions) -> Vec<Det
             fields: shown,
         });
     }
-    out
+    let pending = (!results.is_empty() && rules.has_correlations()).then(|| {
+        let base = Detection {
+            file: file.to_string(),
+            record,
+            line: raw.line,
+            time,
+            host,
+            channel,
+            event_id,
+            rule: RuleInfo::default(),
+            techniques: Vec::new(),
+            fields: Map::new(),
+        };
+        (event, results, base)
+    });
+    Judged {
+        found: out,
+        pending,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::{RuleOptions, RuleSource};
+    use std::sync::Mutex;
+
+    #[test]
+    fn json_without_a_log_source_meets_rules_of_the_assumed_one() {
+        let rule = RuleSource {
+            origin: "a.yml".into(),
+            text: "title: Hidden exe\nlogsource: {product: linux, service: auditd}\ndetection:\n  sel: {type: EXECVE, a0|endswith: /.x}\n  condition: sel\n".into(),
+        };
+        let (rules, _) = RuleSet::load(&[rule], &RuleOptions::default()).expect("load");
+        let dir = tempfile::tempdir().expect("tmp");
+        let log = dir.path().join("audit.jsonl");
+        std::fs::write(&log, "{\"type\":\"EXECVE\",\"a0\":\"/tmp/.x\"}\n").expect("write");
+        let count = |assume: Option<&str>| {
+            let n = Mutex::new(0);
+            let opts = DetectOptions {
+                assume: assume.map(str::to_string),
+                ..DetectOptions::default()
+            };
+            detect(&rules, std::slice::from_ref(&log), &opts, &|o| {
+                if matches!(o, Output::Detection(_)) {
+                    *n.lock().expect("lock") += 1;
+                }
+            });
+            n.into_inner().expect("lock")
+        };
+        assert_eq!(count(None), 0);
+        assert_eq!(count(Some("linux/auditd")), 1);
+        assert_eq!(count(Some("windows/security")), 0);
+        assert_eq!(
+            assumed("windows//process_creation").categories,
+            ["process_creation"]
+        );
+        assert_eq!(assumed("windows//process_creation").service, None);
+    }
 }

@@ -36,6 +36,9 @@ pub struct Args {
     /// A channel → log-source table adding to the builtin one (same shape as crates/detect/data/logsources.yml).
     #[arg(long = "logsources", value_name = "FILE")]
     logsources: Vec<PathBuf>,
+    /// The log source of JSON events that do not say theirs, as product[/service[/category]] (e.g. linux/auditd).
+    #[arg(long, value_name = "SOURCE")]
+    assume: Option<String>,
     /// JSON lines on stdout, one detection per line (the summary goes to stderr).
     #[arg(long)]
     json: bool,
@@ -130,6 +133,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     let opts = DetectOptions {
         threads: args.threads,
         min_level: args.min_level.clone(),
+        assume: args.assume.clone(),
         ..DetectOptions::default()
     };
     let total_bytes = inputs_size(&args.paths);
