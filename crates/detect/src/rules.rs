@@ -149,6 +149,10 @@ pub struct RuleOptions {
     /// Processing pipelines (pySigma format) as (origin, YAML): field
     /// renames and conditions for logs that name fields their own way.
     pub pipelines: Vec<(String, String)>,
+    /// rsigma's builtin pipelines by name (`ecs_windows`: Sigma's Windows
+    /// field names to ECS ones, for Elastic Agent's native events;
+    /// `sysmon`; `fibratus_windows`).
+    pub builtin_pipelines: Vec<String>,
     /// Log-source tables as (origin, YAML), added to the builtin one.
     pub logsources: Vec<(String, String)>,
 }
@@ -288,6 +292,22 @@ impl RuleSet {
             })?;
             pipelines.push(p);
         }
+        for name in &opts.builtin_pipelines {
+            let p = rsigma_eval::resolve_builtin_pipeline(name)
+                .ok_or_else(|| DetectError::Pipeline {
+                    origin: name.clone(),
+                    message: format!(
+                        "no such builtin pipeline (builtin: {})",
+                        rsigma_eval::builtin_pipeline_names().join(", ")
+                    ),
+                })?
+                .map_err(|e| DetectError::Pipeline {
+                    origin: name.clone(),
+                    message: e.to_string(),
+                })?;
+            pipelines.push(p);
+        }
+        pipelines.sort_by_key(|p| p.priority);
         let mut report = LoadReport {
             files: sources.len(),
             ..LoadReport::default()
@@ -709,6 +729,27 @@ mod tests {
         assert!(origins.contains(&"badmod.yml"), "{origins:?}");
         assert_eq!(report.unrouted.len(), 1);
         assert!(report.unrouted[0].reason.contains("nosuchservice"));
+    }
+
+    #[test]
+    fn a_builtin_pipeline_maps_sigma_names_to_ecs() {
+        let opts = RuleOptions {
+            builtin_pipelines: vec!["ecs_windows".into()],
+            ..RuleOptions::default()
+        };
+        let (set, report) = RuleSet::load(&[src("w.yml", WHOAMI)], &opts).expect("load");
+        assert_eq!(report.loaded, 1);
+        let sysmon1 = set.source_of(Some("Microsoft-Windows-Sysmon/Operational"), Some(1), None);
+        let ecs = json!({"process": {"executable": "C:\\Windows\\System32\\whoami.exe"}});
+        assert_eq!(set.evaluate(&sysmon1, &ecs, &mut Vec::new()).len(), 1);
+        let bad = RuleOptions {
+            builtin_pipelines: vec!["nope".into()],
+            ..RuleOptions::default()
+        };
+        let e = RuleSet::load(&[src("w.yml", WHOAMI)], &bad)
+            .err()
+            .expect("unknown name");
+        assert!(e.to_string().contains("ecs_windows"), "{e}");
     }
 
     #[test]

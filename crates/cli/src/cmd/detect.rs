@@ -30,8 +30,8 @@ pub struct Args {
     /// Do not use the Sigma rules kept in the store.
     #[arg(long)]
     no_store_rules: bool,
-    /// Processing pipelines (pySigma YAML) for logs whose fields are named differently.
-    #[arg(long = "pipeline", value_name = "FILE")]
+    /// Processing pipelines for logs whose fields are named differently: a pySigma YAML file, or a builtin name (ecs_windows, sysmon, fibratus_windows).
+    #[arg(long = "pipeline", value_name = "FILE|NAME")]
     pipelines: Vec<PathBuf>,
     /// A channel → log-source table adding to the builtin one (same shape as crates/detect/data/logsources.yml).
     #[arg(long = "logsources", value_name = "FILE")]
@@ -82,8 +82,11 @@ fn load(global: &Global, args: &Args) -> anyhow::Result<(RuleSet, LoadReport)> {
             "no Sigma rules: pass --rules PATH or ingest them first (cairn ingest path/to/sigma/rules)"
         );
     }
+    let (files, names): (Vec<&PathBuf>, Vec<&PathBuf>) =
+        args.pipelines.iter().partition(|p| p.exists());
     let opts = RuleOptions {
-        pipelines: args.pipelines.iter().map(read).collect::<Result<_, _>>()?,
+        pipelines: files.into_iter().map(read).collect::<Result<_, _>>()?,
+        builtin_pipelines: names.iter().map(|p| p.display().to_string()).collect(),
         logsources: args.logsources.iter().map(read).collect::<Result<_, _>>()?,
     };
     let (set, mut report) = RuleSet::load(&sources, &opts)?;
