@@ -115,26 +115,109 @@ pub(crate) struct JsonEvents {
 }
 
 enum Mode {
-    /// Zeek's tab-separated logs: each row an object named by `#fields`,
-    /// with `_path` from the header so Zeek rules find their service.
-    Zeek {
-        reader: Box<dyn BufRead + Send>,
-        line: u64,
-        buf: Vec<u8>,
-        path: String,
-        fields: Vec<String>,
-        unset: Vec<u8>,
-        empty: Vec<u8>,
-    },
+    /// One event per line: JSON, or Zeek's tab-separated rows when the
+    /// file opens with a Zeek header.
     Lines {
-        reader: Box<dyn BufRead + Send>,
-        line: u64,
-        buf: Vec<u8>,
+        src: LineSource,
+        zeek: Option<ZeekHeader>,
     },
     Documents {
         values: std::vec::IntoIter<Value>,
         index: u64,
     },
+}
+
+/// Lines of a reader, numbered, each at most `cap` bytes kept.
+struct LineSource {
+    reader: Box<dyn BufRead + Send>,
+    line: u64,
+    buf: Vec<u8>,
+}
+
+enum Step {
+    /// `buf` holds this line.
+    Line(u64),
+    /// This line was over the cap and was skipped.
+    TooLong(u64),
+    End,
+}
+
+impl LineSource {
+    fn next(&mut self, cap: usize) -> Result<Step, String> {
+        self.buf.clear();
+        self.line += 1;
+        let at = self.line;
+        match read_line_capped(self.reader.as_mut(), &mut self.buf, cap) {
+            Ok(Line::Eof) => Ok(Step::End),
+            Ok(Line::TooLong) => Ok(Step::TooLong(at)),
+            Ok(Line::Ok) => Ok(Step::Line(at)),
+            Err(e) => Err(format!("line {at}: {e}")),
+        }
+    }
+}
+
+/// What Zeek's `#` header lines say: the log's path (its Sigma service),
+/// column names, and the unset and empty markers.
+struct ZeekHeader {
+    path: String,
+    fields: Vec<String>,
+    unset: Vec<u8>,
+    empty: Vec<u8>,
+}
+
+impl ZeekHeader {
+    /// A header line updates the header; a row becomes an object named by
+    /// `#fields`, with `_path` so Zeek rules find their service.
+    fn line(&mut self, raw: &[u8], at: u64) -> Option<Item> {
+        let text = String::from_utf8_lossy(raw);
+        let text = text.trim_end_matches('\r');
+        if let Some(h) = text.strip_prefix('#') {
+            let mut parts = h.split('\t');
+            match parts.next() {
+                Some("path") => self.path = parts.next().unwrap_or_default().to_string(),
+                Some("fields") => self.fields = parts.map(str::to_string).collect(),
+                Some("unset_field") => self.unset = parts.next().unwrap_or("-").as_bytes().to_vec(),
+                Some("empty_field") => {
+                    self.empty = parts.next().unwrap_or("(empty)").as_bytes().to_vec()
+                }
+                _ => {}
+            }
+            return None;
+        }
+        if text.is_empty() {
+            return None;
+        }
+        if self.fields.is_empty() {
+            return Some(Item::Skipped(format!(
+                "line {at}: a row before the #fields header"
+            )));
+        }
+        let mut obj = serde_json::Map::new();
+        obj.insert("_path".into(), Value::String(self.path.clone()));
+        for (name, v) in self.fields.iter().zip(text.split('\t')) {
+            if v.as_bytes() == self.unset.as_slice() {
+                continue;
+            }
+            let v = if v.as_bytes() == self.empty.as_slice() {
+                ""
+            } else {
+                v
+            };
+            obj.insert(name.clone(), Value::String(v.to_string()));
+        }
+        Some(Item::Event(at, Value::Object(obj)))
+    }
+}
+
+/// A JSON line as an event, a skip, or nothing (blank).
+fn json_line(raw: &[u8], at: u64) -> Option<Item> {
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return None;
+    }
+    Some(match serde_json::from_slice::<Value>(raw) {
+        Ok(v) => Item::Event(at, v),
+        Err(e) => Item::Skipped(format!("line {at}: {e}")),
+    })
 }
 
 impl JsonEvents {
@@ -146,14 +229,18 @@ impl JsonEvents {
         let buf = reader.fill_buf().map_err(|e| e.to_string())?;
         if buf.starts_with(b"#separator") {
             return Ok(JsonEvents {
-                mode: Mode::Zeek {
-                    reader,
-                    line: 0,
-                    buf: Vec::new(),
-                    path: String::new(),
-                    fields: Vec::new(),
-                    unset: b"-".to_vec(),
-                    empty: b"(empty)".to_vec(),
+                mode: Mode::Lines {
+                    src: LineSource {
+                        reader,
+                        line: 0,
+                        buf: Vec::new(),
+                    },
+                    zeek: Some(ZeekHeader {
+                        path: String::new(),
+                        fields: Vec::new(),
+                        unset: b"-".to_vec(),
+                        empty: b"(empty)".to_vec(),
+                    }),
                 },
                 cap,
                 done: false,
@@ -167,9 +254,12 @@ impl JsonEvents {
             || serde_json::from_slice::<serde::de::IgnoredAny>(first_line).is_ok();
         let mode = if complete {
             Mode::Lines {
-                reader,
-                line: 0,
-                buf: Vec::new(),
+                src: LineSource {
+                    reader,
+                    line: 0,
+                    buf: Vec::new(),
+                },
+                zeek: None,
             }
         } else {
             Mode::Documents {
@@ -191,106 +281,30 @@ impl JsonEvents {
             return Ok(None);
         }
         match &mut self.mode {
-            Mode::Zeek {
-                reader,
-                line,
-                buf,
-                path,
-                fields,
-                unset,
-                empty,
-            } => loop {
-                buf.clear();
-                *line += 1;
-                let at = *line;
-                match read_line_capped(reader.as_mut(), buf, self.cap) {
-                    Ok(Line::Eof) => {
-                        self.done = true;
-                        return Ok(None);
-                    }
-                    Ok(Line::TooLong) => {
+            Mode::Lines { src, zeek } => loop {
+                let at = match src.next(self.cap) {
+                    Ok(Step::Line(at)) => at,
+                    Ok(Step::TooLong(at)) => {
                         return Ok(Some(Item::Skipped(format!(
                             "line {at}: longer than {} bytes, skipped",
                             self.cap
                         ))));
                     }
-                    Ok(Line::Ok) => {
-                        let text = String::from_utf8_lossy(buf);
-                        let text = text.trim_end_matches('\r');
-                        if let Some(h) = text.strip_prefix('#') {
-                            let mut parts = h.split('\t');
-                            match parts.next() {
-                                Some("path") => {
-                                    *path = parts.next().unwrap_or_default().to_string()
-                                }
-                                Some("fields") => *fields = parts.map(str::to_string).collect(),
-                                Some("unset_field") => {
-                                    *unset = parts.next().unwrap_or("-").as_bytes().to_vec()
-                                }
-                                Some("empty_field") => {
-                                    *empty = parts.next().unwrap_or("(empty)").as_bytes().to_vec()
-                                }
-                                _ => {}
-                            }
-                            continue;
-                        }
-                        if text.is_empty() {
-                            continue;
-                        }
-                        if fields.is_empty() {
-                            return Ok(Some(Item::Skipped(format!(
-                                "line {at}: a row before the #fields header"
-                            ))));
-                        }
-                        let mut obj = serde_json::Map::new();
-                        obj.insert("_path".into(), Value::String(path.clone()));
-                        for (name, v) in fields.iter().zip(text.split('\t')) {
-                            if v.as_bytes() == unset.as_slice() {
-                                continue;
-                            }
-                            let v = if v.as_bytes() == empty.as_slice() {
-                                ""
-                            } else {
-                                v
-                            };
-                            obj.insert(name.clone(), Value::String(v.to_string()));
-                        }
-                        return Ok(Some(Item::Event(at, Value::Object(obj))));
-                    }
-                    Err(e) => {
-                        self.done = true;
-                        return Err(format!("line {at}: {e}"));
-                    }
-                }
-            },
-            Mode::Lines { reader, line, buf } => loop {
-                buf.clear();
-                *line += 1;
-                let at = *line;
-                match read_line_capped(reader.as_mut(), buf, self.cap) {
-                    Ok(Line::Eof) => {
+                    Ok(Step::End) => {
                         self.done = true;
                         return Ok(None);
                     }
-                    Ok(Line::TooLong) => {
-                        return Ok(Some(Item::Skipped(format!(
-                            "line {at}: longer than {} bytes, skipped",
-                            self.cap
-                        ))));
-                    }
-                    Ok(Line::Ok) => {
-                        if buf.iter().all(u8::is_ascii_whitespace) {
-                            continue;
-                        }
-                        return Ok(Some(match serde_json::from_slice::<Value>(buf) {
-                            Ok(v) => Item::Event(at, v),
-                            Err(e) => Item::Skipped(format!("line {at}: {e}")),
-                        }));
-                    }
                     Err(e) => {
                         self.done = true;
-                        return Err(format!("line {at}: {e}"));
+                        return Err(e);
                     }
+                };
+                let item = match zeek {
+                    Some(z) => z.line(&src.buf, at),
+                    None => json_line(&src.buf, at),
+                };
+                if item.is_some() {
+                    return Ok(item);
                 }
             },
             Mode::Documents { values, index } => match values.next() {

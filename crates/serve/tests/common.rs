@@ -198,3 +198,18 @@ pub async fn post(
     }
     send(app, b.body(body.into()).expect("request")).await
 }
+
+/// Signs in to the web app with `token`; returns the session cookie.
+pub async fn sign_in(app: &App, token: &str) -> String {
+    let r = send(
+        app,
+        Request::post("/login")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(format!("token={token}&next=%2F")))
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let cookie = r.headers["set-cookie"].to_str().expect("cookie");
+    cookie.split(';').next().expect("pair").to_string()
+}

@@ -9,21 +9,7 @@ use axum::body::Body;
 use axum::http::Request;
 use cairn_kb::{Role, Store};
 use cairn_serve::{App, Config};
-use common::send;
-
-async fn sign_in(app: &App, token: &str) -> String {
-    let r = send(
-        app,
-        Request::post("/login")
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(Body::from(format!("token={token}&next=%2F")))
-            .expect("request"),
-    )
-    .await;
-    assert_eq!(r.status, 303, "{}", r.body);
-    let cookie = r.headers["set-cookie"].to_str().expect("cookie");
-    cookie.split(';').next().expect("pair").to_string()
-}
+use common::{send, sign_in};
 
 #[tokio::test]
 async fn the_attribution_page_reads_an_uploaded_evtx_with_the_stores_sigma_rules() {

@@ -334,17 +334,7 @@ async fn a_certificate_report_follows_the_callers_clearance() {
 
 /// Signs in with `token`; returns the session cookie.
 async fn sign_in(s: &Setup, token: &str) -> String {
-    let r = send(
-        &s.app,
-        Request::post("/login")
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(Body::from(format!("token={token}&next=%2F")))
-            .expect("request"),
-    )
-    .await;
-    assert_eq!(r.status, 303, "{}", r.body);
-    let cookie = r.headers["set-cookie"].to_str().expect("cookie");
-    cookie.split(';').next().expect("pair").to_string()
+    common::sign_in(&s.app, token).await
 }
 
 async fn page(s: &Setup, cookie: &str, uri: &str) -> Reply {
