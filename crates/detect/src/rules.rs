@@ -4,13 +4,13 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use rsigma_eval::{
     CorrelationConfig, CorrelationEngine, Engine, EvaluationResult, JsonEvent, Pipeline,
     TimestampFallback,
 };
-use rsigma_parser::{SigmaRule, parse_sigma_yaml};
+use rsigma_parser::{FilterRule, FilterRuleTarget, SigmaRule, parse_sigma_yaml};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -103,6 +103,9 @@ pub struct RuleInfo {
     /// The file (or store entry) it came from.
     #[serde(skip)]
     pub origin: String,
+    /// Its `name`, by which correlations and filters may refer to it.
+    #[serde(skip)]
+    pub name: Option<String>,
 }
 
 /// A rule (or a whole file) that was not loaded, and why.
@@ -160,14 +163,41 @@ pub struct RuleOptions {
 /// A rule's log source, lower-cased: (product, service, category).
 type SourceKey = (Option<String>, Option<String>, Option<String>);
 
-/// Rules of one log source, compiled together.
+/// Rules of one log source, compiled together the first time an event of
+/// that log source arrives: logs touch a few of the ~60 groups, and the
+/// compiled form (rsigma's matchers and index) is most of the memory.
 struct Bucket {
     product: Option<String>,
     service: Option<String>,
     category: Option<String>,
-    engine: Engine,
+    engine: OnceLock<Engine>,
+    /// The parsed rules until they are compiled.
+    pending: Mutex<Vec<SigmaRule>>,
     /// rsigma's result key (id, else title) → index into `RuleSet::rules`.
     by_key: HashMap<String, usize>,
+}
+
+impl Bucket {
+    /// The compiled rules, compiled now if they were not yet. Rules were
+    /// checked at load; one failing here (it did not before) is left out.
+    fn engine(&self, pipelines: &[Pipeline], filters: &[FilterRule]) -> &Engine {
+        self.engine.get_or_init(|| {
+            let rules = match self.pending.lock() {
+                Ok(mut p) => std::mem::take(&mut *p),
+                Err(_) => Vec::new(),
+            };
+            let mut engine = Engine::new();
+            for p in pipelines {
+                engine.add_pipeline(p.clone());
+            }
+            let _ = engine.add_rules(rules.iter());
+            for f in filters {
+                // A filter for rules of other groups does not apply here.
+                let _ = engine.apply_filter(f);
+            }
+            engine
+        })
+    }
 }
 
 impl Bucket {
@@ -193,6 +223,8 @@ pub struct RuleSet {
     buckets: Vec<Bucket>,
     rules: Vec<RuleInfo>,
     logsources: LogSources,
+    pipelines: Vec<Pipeline>,
+    filters: Vec<FilterRule>,
     /// Sigma correlation rules, fed the detections of the rules they name
     /// in each file's order (one shared window state).
     correlations: Option<Correlations>,
@@ -254,6 +286,7 @@ fn info(rule: &SigmaRule, origin: &str) -> RuleInfo {
         tags: rule.tags.clone(),
         techniques: rule.tags.iter().filter_map(|t| technique_of(t)).collect(),
         origin: origin.to_string(),
+        name: rule.name.clone(),
     }
 }
 
@@ -273,7 +306,47 @@ fn lower(s: &Option<String>) -> Option<String> {
     s.as_ref().map(|x| x.to_ascii_lowercase())
 }
 
+/// Whether a rule compiles, with the pipelines applied as they will be.
+fn check(rule: &SigmaRule, pipelines: &[Pipeline]) -> Result<(), String> {
+    if pipelines.is_empty() {
+        return rsigma_eval::compile_rule(rule)
+            .map(drop)
+            .map_err(|e| e.to_string());
+    }
+    let mut engine = Engine::new();
+    for p in pipelines {
+        engine.add_pipeline(p.clone());
+    }
+    engine.add_rule(rule).map_err(|e| e.to_string())
+}
+
 impl RuleSet {
+    /// A filter must compile and name a loaded rule (or all rules).
+    fn check_filter(&self, f: &FilterRule) -> Result<(), String> {
+        let mut probe = Engine::new();
+        probe.apply_filter(f).map_err(|e| e.to_string())?;
+        match &f.rules {
+            FilterRuleTarget::Any => Ok(()),
+            FilterRuleTarget::Specific(names) => {
+                let known = names.iter().any(|n| {
+                    self.rules.iter().any(|r| {
+                        r.id.as_deref().is_some_and(|id| id.eq_ignore_ascii_case(n))
+                            || r.title == *n
+                            || r.name.as_deref() == Some(n.as_str())
+                    })
+                });
+                if known {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "filter names no loaded rule ({})",
+                        names.join(", ")
+                    ))
+                }
+            }
+        }
+    }
+
     /// Parses and compiles the sources. Broken rules and files go to the
     /// report; only an unreadable pipeline or log-source table is an error.
     pub fn load(
@@ -367,45 +440,45 @@ impl RuleSet {
             }
             groups.entry(g).or_default().push(i);
         }
+        let mut parsed: Vec<Option<(SigmaRule, usize)>> = parsed.into_iter().map(Some).collect();
         let mut set = RuleSet {
             buckets: Vec::new(),
             rules: Vec::new(),
             logsources,
+            pipelines,
+            filters: Vec::new(),
             correlations: None,
         };
         for g in order {
             let members = &groups[&g];
-            let mut engine = Engine::new();
-            for p in &pipelines {
-                engine.add_pipeline(p.clone());
-            }
-            let errors = engine.add_rules(members.iter().map(|&i| &parsed[i].0));
-            let failed: HashMap<usize, String> = errors
-                .into_iter()
-                .map(|(j, e)| (j, e.to_string()))
-                .collect();
             let mut bucket = Bucket {
                 product: g.0.clone(),
                 service: g.1.clone(),
                 category: g.2.clone(),
-                engine,
+                engine: OnceLock::new(),
+                pending: Mutex::new(Vec::new()),
                 by_key: HashMap::new(),
             };
-            for (j, &i) in members.iter().enumerate() {
-                let (rule, si) = &parsed[i];
-                let origin = &sources[*si].origin;
-                if let Some(reason) = failed.get(&j) {
+            let mut keep = Vec::new();
+            for &i in members {
+                // Moved, not copied: the parsed rules wait in their bucket.
+                let Some((rule, si)) = parsed[i].take() else {
+                    continue;
+                };
+                let origin = &sources[si].origin;
+                // Checked now, compiled for good when first needed.
+                if let Err(reason) = check(&rule, &set.pipelines) {
                     report.rejected.push(Rejected::new(
                         origin,
                         Some(rule.id.clone().unwrap_or_else(|| rule.title.clone())),
-                        reason.clone(),
+                        reason,
                     ));
                     continue;
                 }
                 bucket
                     .by_key
                     .insert(key(rule.id.as_deref(), &rule.title), set.rules.len());
-                set.rules.push(info(rule, origin));
+                set.rules.push(info(&rule, origin));
                 report.loaded += 1;
                 if let Some(why) = set.unroutable(&bucket) {
                     report.unrouted.push(Rejected::new(
@@ -414,28 +487,24 @@ impl RuleSet {
                         why,
                     ));
                 }
+                keep.push(rule);
             }
+            bucket.pending = Mutex::new(keep);
             set.buckets.push(bucket);
         }
-        for (f, si) in &filters {
-            let mut applied = false;
-            let mut last_err = None;
-            for b in &mut set.buckets {
-                match b.engine.apply_filter(f) {
-                    Ok(()) => applied = true,
-                    Err(e) => last_err = Some(e.to_string()),
-                }
-            }
-            if !applied {
+        for (f, si) in filters {
+            if let Err(reason) = set.check_filter(&f) {
                 report.rejected.push(Rejected::new(
-                    &sources[*si].origin,
+                    &sources[si].origin,
                     Some(f.title.clone()),
-                    last_err.unwrap_or_else(|| "filter applies to no loaded rule".into()),
+                    reason,
                 ));
+                continue;
             }
+            set.filters.push(f);
         }
         if !correlations.is_empty() {
-            set.correlations = set.correlate(&correlations, &parsed, sources, &mut report);
+            set.correlations = set.correlate(&correlations, sources, &mut report);
         }
         Ok((set, report))
     }
@@ -445,7 +514,6 @@ impl RuleSet {
     fn correlate(
         &self,
         correlations: &[(rsigma_parser::CorrelationRule, usize)],
-        parsed: &[(SigmaRule, usize)],
         sources: &[RuleSource],
         report: &mut LoadReport,
     ) -> Option<Correlations> {
@@ -463,9 +531,10 @@ impl RuleSet {
             timestamp_fallback: TimestampFallback::Skip,
             ..CorrelationConfig::default()
         });
-        let by_name: HashMap<&str, String> = parsed
+        let by_name: HashMap<&str, String> = self
+            .rules
             .iter()
-            .filter_map(|(r, _)| {
+            .filter_map(|r| {
                 let name = r.name.as_deref()?;
                 Some((name, key(r.id.as_deref(), &r.title)))
             })
@@ -523,6 +592,7 @@ impl RuleSet {
                 tags: c.tags.clone(),
                 techniques: c.tags.iter().filter_map(|t| technique_of(t)).collect(),
                 origin: origin.clone(),
+                name: c.name.clone(),
             };
             rules.insert(key(c.id.as_deref(), &c.title), info);
             report.loaded += 1;
@@ -652,7 +722,7 @@ impl RuleSet {
             if !b.reads(src) {
                 continue;
             }
-            for m in b.engine.evaluate(&ev) {
+            for m in b.engine(&self.pipelines, &self.filters).evaluate(&ev) {
                 if let Some(i) = result_rule(b, &m) {
                     let fields = m
                         .as_detection()
@@ -750,6 +820,28 @@ mod tests {
             .err()
             .expect("unknown name");
         assert!(e.to_string().contains("ecs_windows"), "{e}");
+    }
+
+    #[test]
+    fn filters_apply_to_the_rules_they_name_and_a_stray_one_is_reported() {
+        let filter = "title: Not the admins\nlogsource: {product: windows, category: process_creation}\nfilter:\n  rules:\n    - 11111111-1111-1111-1111-111111111111\n  selection:\n    User: admin\n  condition: not selection\n";
+        let stray = filter.replace("11111111-1111-1111-1111-111111111111", "no-such-rule");
+        let (set, report) = RuleSet::load(
+            &[
+                src("w.yml", WHOAMI),
+                src("f.yml", filter),
+                src("s.yml", &stray),
+            ],
+            &RuleOptions::default(),
+        )
+        .expect("load");
+        assert_eq!(report.rejected.len(), 1, "{:#?}", report.rejected);
+        assert_eq!(report.rejected[0].origin, "s.yml");
+        let sysmon1 = set.source_of(Some("Microsoft-Windows-Sysmon/Operational"), Some(1), None);
+        let admin = json!({"Image": "C:\\w\\whoami.exe", "User": "admin"});
+        let other = json!({"Image": "C:\\w\\whoami.exe", "User": "eve"});
+        assert!(set.evaluate(&sysmon1, &admin, &mut Vec::new()).is_empty());
+        assert_eq!(set.evaluate(&sysmon1, &other, &mut Vec::new()).len(), 1);
     }
 
     #[test]
