@@ -681,56 +681,74 @@ fn is_path_byte(c: u8) -> bool {
 }
 
 /// Where a registry key that starts before `from` ends. Components may hold
-/// spaces (`Windows NT`, `Shell Extensions`), so a space ends the key only
-/// when the next word starts with a lower-case letter or another sign that
-/// it is prose ("...\Run and HKLM\..."), or is the next hive, or the
-/// word before ends a sentence ("...\Run. The"). A comma,
-/// semicolon, quote, tab, `|` or the end of the line always ends it.
+/// spaces (`Windows NT`, `Shell Extensions`, `foo bar bing\\x`), so a space
+/// ends the key only when what follows reads as prose: the next word starts
+/// lower-case and no `\\` follows within a few words ("...\\Run and
+/// HKLM\\..."), or it is the next hive, or the word before ends a sentence
+/// ("...\\Run. The"). A comma, semicolon, quote (straight or curly), tab,
+/// `|`, two spaces or the end of the line always end it.
 fn registry_end(clean: &str, from: usize) -> usize {
     let b = clean.as_bytes();
     let mut i = from;
     while i < b.len() {
         match b[i] {
             b'\r' | b'\n' | b'\t' | b'"' | b'\'' | b'|' | b',' | b';' => break,
-            // "...\\Run. The next": the sentence ended before the space.
-            b' ' if i > from && matches!(b[i - 1], b'.' | b':' | b')' | b'!' | b'?') => break,
-            b' ' => {
-                let w = i + 1;
-                let wl = b[w..]
-                    .iter()
-                    .take_while(|c| {
-                        !matches!(
-                            c,
-                            b' ' | b'\\'
-                                | b'\r'
-                                | b'\n'
-                                | b'\t'
-                                | b','
-                                | b';'
-                                | b'"'
-                                | b'\''
-                                | b'|'
-                        )
-                    })
-                    .count();
-                let word = &clean[w..w + wl];
-                let continues = word
-                    .bytes()
-                    .next()
-                    .is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
-                    && !is_hive(word.trim_start_matches('<').trim_end_matches(['>', ':']));
-                // A word followed by `\` is a key component whatever its case.
-                let inside = b.get(w + wl) == Some(&b'\\')
-                    && !is_hive(word.trim_start_matches('<').trim_end_matches(['>', ':']));
-                if !(continues || inside) || wl == 0 {
-                    break;
-                }
-                i = w + wl;
+            // Curly quotes: U+2018, U+2019, U+201C, U+201D.
+            0xE2 if clean[i..].starts_with(['\u{2018}', '\u{2019}', '\u{201c}', '\u{201d}']) => {
+                break;
             }
+            b' ' if i > from && matches!(b[i - 1], b'.' | b':' | b')' | b'!' | b'?') => break,
+            b' ' => match registry_words(clean, i) {
+                Some(next) => i = next,
+                None => break,
+            },
             _ => i += 1,
         }
     }
     i
+}
+
+/// At the space at `sp` inside a registry key: where the key goes on (the
+/// end of the words that belong to it), or `None` if it ends at the space.
+fn registry_words(clean: &str, sp: usize) -> Option<usize> {
+    let b = clean.as_bytes();
+    let mut w = sp + 1;
+    let mut first_end = None;
+    // A few words ahead at most: "foo bar bing\\buzz" is one component.
+    for n in 0..4 {
+        let wl = b[w..]
+            .iter()
+            .take_while(|c| {
+                !matches!(
+                    c,
+                    b' ' | b'\\' | b'\r' | b'\n' | b'\t' | b',' | b';' | b'"' | b'\'' | b'|'
+                )
+            })
+            .count();
+        if wl == 0 {
+            return first_end;
+        }
+        let word = &clean[w..w + wl];
+        if is_hive(word.trim_start_matches('<').trim_end_matches(['>', ':'])) || word.contains(':')
+        {
+            return first_end;
+        }
+        if n == 0
+            && word
+                .bytes()
+                .next()
+                .is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        {
+            first_end = Some(w + wl);
+        }
+        match b.get(w + wl) {
+            // The words lead to a further component: all of them belong.
+            Some(b'\\') => return Some(w + wl),
+            Some(b' ') => w += wl + 1,
+            _ => return first_end,
+        }
+    }
+    first_end
 }
 
 fn is_hive(w: &str) -> bool {

@@ -269,6 +269,15 @@ fn registry_key_forms() {
         ),
         ["HKCU\\Software\\Some vendor\\Key"]
     );
+    // Curly quotes end a key; lower-case words that lead to a further
+    // component belong to it.
+    assert_eq!(
+        of_kind(
+            "added to the \u{201c}HKCU\\Software\\old app data\\Run\u{201d} key\n",
+            K::RegistryKey
+        ),
+        ["HKCU\\Software\\old app data\\Run"]
+    );
 }
 
 #[test]
