@@ -62,8 +62,9 @@ const PATTERNS: [&str; 14] = [
     r"(?-u:\b)[48][0-9AB][1-9A-HJ-NP-Za-km-z]{93}(?:[1-9A-HJ-NP-Za-km-z]{11})?(?-u:\b)",
     // Upper-case AS/ASN may stand apart from the number; lower-case "as"
     // only when glued to it ("as1234"), so that "as 2 files" is prose;
-    // "asn" in any case is unambiguous.
-    r"(?-u:\b)(?:AS[ ]?[0-9]{2,10}|(?i:asn):?[ ]?[0-9]{1,10}|(?i:as)[0-9]{2,10})(?-u:\b)",
+    // "asn" in any case is unambiguous. Two digits at least: "asn1" is
+    // ASN.1 more often than AS1.
+    r"(?-u:\b)(?:AS[ ]?[0-9]{2,10}|(?i:asn):?[ ]?[0-9]{2,10}|(?i:as)[0-9]{2,10})(?-u:\b)",
 ];
 
 pub(crate) struct Scanner {
@@ -120,7 +121,9 @@ pub(crate) fn trim_url(u: &str) -> &str {
 /// The host part of a URL, or `None` if it has none.
 /// A value without a scheme (`evil.com/gate.php`) is read from its start.
 pub(crate) fn url_host(u: &str) -> Option<&str> {
-    let rest = u.find("://").map_or(u, |i| &u[i + 3..]);
+    // A `://` after the first `/`, `?` or `#` is in the path or query.
+    let scheme = u.find("://").filter(|&i| !u[..i].contains(['/', '?', '#']));
+    let rest = scheme.map_or(u, |i| &u[i + 3..]);
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let auth = &rest[..end];
     let host = auth.rsplit_once('@').map_or(auth, |(_, h)| h);
@@ -462,5 +465,6 @@ mod tests {
         assert_eq!(trim_url("http://a.com/x)."), "http://a.com/x");
         assert_eq!(trim_url("http://a.com/(x)"), "http://a.com/(x)");
         assert_eq!(url_host("http://u:p@a.com:8080/x"), Some("a.com"));
+        assert_eq!(url_host("a.com/r?u=http://b.org/"), Some("a.com"));
     }
 }

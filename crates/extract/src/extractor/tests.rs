@@ -298,7 +298,7 @@ fn asn_forms() {
     );
     assert_eq!(
         of_kind(
-            "we saw it as 2 files, as 300 hosts, has12 and AS0\n",
+            "we saw it as 2 files, as 300 hosts, has12, AS0 and the asn1 parser\n",
             K::Asn
         ),
         Vec::<String>::new()
