@@ -1075,8 +1075,14 @@ impl<'t> Ctx<'t> {
         if bare(self.line(line)) != Some(value) {
             return false;
         }
-        let neighbour =
-            |i: usize| bare(self.line(i)).is_some_and(|t| t.contains('.') || t.contains("[.]"));
+        // A neighbour that can only be a file (`config.json`, `a.exe`) makes
+        // the block a file listing, not an IOC list.
+        let neighbour = |i: usize| {
+            bare(self.line(i)).is_some_and(|t| {
+                let ext = t.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+                t.contains('.') && (scan::file_ext(&ext).is_none() || scan::ambiguous_tld(&ext))
+            })
+        };
         (line > 0 && neighbour(line - 1))
             || (line + 1 < self.line_starts.len() && neighbour(line + 1))
     }

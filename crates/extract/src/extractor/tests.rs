@@ -381,6 +381,11 @@ fn ambiguous_tld_in_a_list() {
         of_kind("Then see setup.py and\nrun.sh in the repo.\n", K::Domain),
         Vec::<String>::new()
     );
+    // Next to a name that can only be a file, it is a file listing.
+    assert_eq!(
+        of_kind("setup.py\nconfig.json\n", K::Domain),
+        Vec::<String>::new()
+    );
     // A lone bare line is not a list.
     assert_eq!(
         of_kind("Intro.\n\nrun.sh\n\nDone.\n", K::Domain),
