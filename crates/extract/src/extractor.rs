@@ -36,6 +36,13 @@ enum Need {
     DomainOrFile,
     /// A file name; `true` when its extension is executable-like.
     File(bool),
+    /// A host with a path but no scheme (`evil[.]com/gate.php`): a URL over
+    /// the whole span and a domain over the host, which ends at clean byte
+    /// `de` and original byte `doe`.
+    HostPath {
+        de: usize,
+        doe: usize,
+    },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -317,13 +324,56 @@ impl Extractor {
                         Some(K::Domain)
                     } else if ctx.file_context(&cues) {
                         Some(K::FileName)
+                    } else if ctx.in_value_list(line, &lt[col..c.oe - ls]) {
+                        Some(K::Domain)
                     } else {
                         None
                     }
                 }
                 Need::File(exec) => (exec || ctx.file_context(&cues)).then_some(K::FileName),
+                Need::HostPath { de, doe } => {
+                    n += 2;
+                    emit(c, K::Url, K::Url.normalize(value), ctx);
+                    let host = Cand {
+                        ce: de,
+                        oe: doe,
+                        ..*c
+                    };
+                    emit(&host, K::Domain, K::Domain.normalize(&clean[c.cs..de]), ctx);
+                    continue;
+                }
             };
             let Some(kind) = kind else { continue };
+            if kind == K::Url {
+                n += 1;
+                emit(c, kind, kind.normalize(value), ctx);
+                // The value also points somewhere else: a redirector's target.
+                if value.contains('?') {
+                    for inner in inner_urls(value) {
+                        emit(c, K::Url, K::Url.normalize(&inner), ctx);
+                    }
+                }
+                continue;
+            }
+            let value = match kind {
+                // "CVE 2021-44228" is written with a space.
+                K::Cve => std::borrow::Cow::Owned(value.replace(' ', "-")),
+                // "<HKCU>\Software": the brackets mark a placeholder style,
+                // not part of the hive's name.
+                K::RegistryKey if value.contains('>') => {
+                    std::borrow::Cow::Owned(match value.split_once('\\') {
+                        Some((hive, rest)) if hive.ends_with('>') || hive.ends_with(">:") => {
+                            format!(
+                                "{}\\{rest}",
+                                hive.trim_end_matches(':').trim_end_matches('>')
+                            )
+                        }
+                        _ => value.to_string(),
+                    })
+                }
+                _ => std::borrow::Cow::Borrowed(value),
+            };
+            let value: &str = &value;
             // "<hash> - <file name>": the rest of the line names the file.
             if kind.is_hex()
                 && kind != K::CertSerial
@@ -446,12 +496,28 @@ fn prepare(
             }
         }
         Shape::Registry => {
-            let t = tok.trim_end_matches(['.', ',', ';', ':', ')']);
-            (Some(Need::Ready(K::RegistryKey)), s, s + t.len(), e)
+            // `<HKCU>\...`: the value starts at the hive.
+            let s = if b[s] == b'<' { s + 1 } else { s };
+            let end = registry_end(clean, e);
+            let t = clean[s..end].trim_end_matches(['.', ',', ';', ':', ')', ' ']);
+            (Some(Need::Ready(K::RegistryKey)), s, s + t.len(), end)
         }
         Shape::Cve => (Some(Need::Ready(K::Cve)), s, e, e),
         Shape::Ja4 => (Some(Need::Ready(K::Ja4)), s, e, e),
-        Shape::Technique => (Some(Need::Ready(K::Technique)), s, e, e),
+        Shape::Technique => {
+            // "T1156.0012": a sub-technique has exactly three digits, so the
+            // token is not an id at all (not T1156 followed by junk).
+            if b.get(e) == Some(&b'.') && b.get(e + 1).is_some_and(u8::is_ascii_digit) {
+                let end = e
+                    + 1
+                    + b[e + 1..]
+                        .iter()
+                        .take_while(|c| c.is_ascii_alphanumeric())
+                        .count();
+                return (None, s, e, end);
+            }
+            (Some(Need::Ready(K::Technique)), s, e, e)
+        }
         Shape::Ipv4 => {
             let (addr, len) = match tok.split_once('/') {
                 Some((a, l)) => (a, Some(l)),
@@ -560,7 +626,13 @@ fn dotted(
     let defanged = rf.edited(s, e);
     let is_domain = dtok.is_ascii() && valid_host(dtok, defanged);
     if is_domain {
-        if !scan::ambiguous_tld(ext) || defanged {
+        if !scan::ambiguous_tld(ext) || defanged || multi_label_suffix(dtok) {
+            if de == e
+                && let Some(pe) = host_path_end(clean, ds, de)
+            {
+                let doe = rf.to_orig(de);
+                return (Some(Need::HostPath { de, doe }), ds, pe, pe);
+            }
             return (Some(Need::Ready(K::Domain)), ds, de, e);
         }
         return (Some(Need::DomainOrFile), ds, de, e);
@@ -572,6 +644,187 @@ fn dotted(
         }
         None => (None, s, e, e),
     }
+}
+
+/// A domain under a public suffix of two labels or more (`fmc.org.in`):
+/// no file name ends that way, so an ambiguous last label (`.in`) does not
+/// make it a file.
+fn multi_label_suffix(host: &str) -> bool {
+    let lower = host.to_ascii_lowercase();
+    psl::suffix(lower.as_bytes()).is_some_and(|s| s.is_known() && s.as_bytes().contains(&b'.'))
+}
+
+/// Where a path right after a scheme-less host ends (`evil.com/gate.php`),
+/// or `None` when there is no path or the host sits inside a file path
+/// (`/var/www/evil.com/x`, `C:\x\evil.com/y`) or an address (`user@`).
+fn host_path_end(clean: &str, ds: usize, de: usize) -> Option<usize> {
+    let b = clean.as_bytes();
+    if b.get(de) != Some(&b'/') || b.get(de + 1).is_none_or(|c| !is_path_byte(*c)) {
+        return None;
+    }
+    if ds > 0 && matches!(b[ds - 1], b'/' | b'\\' | b'@' | b':' | b'.' | b'-' | b'_') {
+        return None;
+    }
+    let run = b[de..].iter().take_while(|c| is_path_byte(**c)).count();
+    let path = scan::trim_url(&clean[de..de + run]);
+    (path.len() > 1).then_some(de + path.len())
+}
+
+/// A byte a URL path may hold as written in prose (ASCII, no spaces,
+/// quotes or brackets that end the sentence's mention of it).
+fn is_path_byte(c: u8) -> bool {
+    c.is_ascii_graphic()
+        && !matches!(
+            c,
+            b'"' | b'\'' | b'<' | b'>' | b'`' | b'{' | b'}' | b'|' | b'\\' | b'^' | b'[' | b']'
+        )
+}
+
+/// Where a registry key that starts before `from` ends. Components may hold
+/// spaces (`Windows NT`, `Shell Extensions`, `foo bar bing\\x`), so a space
+/// ends the key only when what follows reads as prose: the next word starts
+/// lower-case and no `\\` follows within a few words ("...\\Run and
+/// HKLM\\..."), or it is the next hive, or the word before ends a sentence
+/// ("...\\Run. The"). A comma, semicolon, quote (straight or curly), tab,
+/// `|`, two spaces or the end of the line always end it.
+fn registry_end(clean: &str, from: usize) -> usize {
+    let b = clean.as_bytes();
+    let mut i = from;
+    while i < b.len() {
+        match b[i] {
+            b'\r' | b'\n' | b'\t' | b'"' | b'\'' | b'|' | b',' | b';' => break,
+            // Curly quotes: U+2018, U+2019, U+201C, U+201D.
+            0xE2 if clean[i..].starts_with(['\u{2018}', '\u{2019}', '\u{201c}', '\u{201d}']) => {
+                break;
+            }
+            b' ' if i > from && matches!(b[i - 1], b'.' | b':' | b')' | b'!' | b'?') => break,
+            b' ' => match registry_words(clean, i) {
+                Some(next) => i = next,
+                None => break,
+            },
+            _ => i += 1,
+        }
+    }
+    i
+}
+
+/// At the space at `sp` inside a registry key: where the key goes on (the
+/// end of the words that belong to it), or `None` if it ends at the space.
+fn registry_words(clean: &str, sp: usize) -> Option<usize> {
+    let b = clean.as_bytes();
+    let mut w = sp + 1;
+    let mut first_end = None;
+    // A few words ahead at most: "foo bar bing\\buzz" is one component.
+    for n in 0..4 {
+        let wl = b[w..]
+            .iter()
+            .take_while(|c| {
+                !matches!(
+                    c,
+                    b' ' | b'\\' | b'\r' | b'\n' | b'\t' | b',' | b';' | b'"' | b'\'' | b'|'
+                )
+            })
+            .count();
+        if wl == 0 {
+            return first_end;
+        }
+        let word = &clean[w..w + wl];
+        if is_hive(word.trim_start_matches('<').trim_end_matches(['>', ':'])) || word.contains(':')
+        {
+            return first_end;
+        }
+        if n == 0
+            && word
+                .bytes()
+                .next()
+                .is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        {
+            first_end = Some(w + wl);
+        }
+        match b.get(w + wl) {
+            // The words lead to a further component: all of them belong.
+            Some(b'\\') => return Some(w + wl),
+            Some(b' ') => w += wl + 1,
+            _ => return first_end,
+        }
+    }
+    first_end
+}
+
+fn is_hive(w: &str) -> bool {
+    [
+        "HKEY_LOCAL_MACHINE",
+        "HKEY_CURRENT_USER",
+        "HKEY_CLASSES_ROOT",
+        "HKEY_USERS",
+        "HKEY_CURRENT_CONFIG",
+        "HKLM",
+        "HKCU",
+        "HKCR",
+        "HKU",
+        "HKCC",
+    ]
+    .iter()
+    .any(|h| w.eq_ignore_ascii_case(h))
+}
+
+/// URLs carried in another URL's query (`?url=http%3A%2F%2Fevil.com%2Fx`,
+/// `?u=http://evil.com/x`), percent-decoded, each with a valid host.
+fn inner_urls(url: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(q) = url.find('?') else {
+        return out;
+    };
+    for param in url[q + 1..].split(['&', ';']) {
+        let Some((_, v)) = param.split_once('=') else {
+            continue;
+        };
+        let lower = v.get(..14).unwrap_or(v).to_ascii_lowercase();
+        if !(lower.starts_with("http") || lower.starts_with("ftp")) {
+            continue;
+        }
+        let decoded = percent_decode(v);
+        let Some(i) = decoded.find("://") else {
+            continue;
+        };
+        let scheme = &decoded[..i];
+        if !matches!(
+            scheme.to_ascii_lowercase().as_str(),
+            "http" | "https" | "ftp" | "ftps"
+        ) {
+            continue;
+        }
+        let u = scan::trim_url(decoded.trim_end());
+        if u.contains(char::is_whitespace) {
+            continue;
+        }
+        if let Some(host) = scan::url_host(u)
+            && (scan::ipv4(host).is_some() || valid_host(host, false))
+        {
+            out.push(u.to_string());
+        }
+    }
+    out
+}
+
+/// `%XX` escapes decoded (and `+` left alone: it is a space only in forms).
+fn percent_decode(v: &str) -> String {
+    let b = v.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && let Some(h) = v.get(i + 1..i + 3)
+            && let Ok(x) = u8::from_str_radix(h, 16)
+        {
+            out.push(x);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// "version 1.2.3.4", "v. 1.2.3.4", "build: 10.0.19041.1".
@@ -805,6 +1058,33 @@ impl<'t> Ctx<'t> {
         line.hex_in(prev_end, start)
             .or_else(|| line.hex_in(end, next_start))
             .or_else(|| self.sources().find_map(Cues::hex_any))
+    }
+
+    /// An IOC list: line `line` is nothing but `value` (after a bullet), and
+    /// the line above or below is also one bare dotted token. Such a block
+    /// keeps `ptgp.pl` or `holishit.in` as a domain even without a heading
+    /// that says "domains"; a file name in a sentence stays out.
+    fn in_value_list(&self, line: usize, value: &str) -> bool {
+        fn bare(t: &str) -> Option<&str> {
+            let t = trim_line(t);
+            let t = t
+                .strip_prefix(['-', '*', '\u{2022}'])
+                .map_or(t, str::trim_start);
+            (!t.is_empty() && !t.contains(char::is_whitespace)).then_some(t)
+        }
+        if bare(self.line(line)) != Some(value) {
+            return false;
+        }
+        // A neighbour that can only be a file (`config.json`, `a.exe`) makes
+        // the block a file listing, not an IOC list.
+        let neighbour = |i: usize| {
+            bare(self.line(i)).is_some_and(|t| {
+                let ext = t.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+                t.contains('.') && (scan::file_ext(&ext).is_none() || scan::ambiguous_tld(&ext))
+            })
+        };
+        (line > 0 && neighbour(line - 1))
+            || (line + 1 < self.line_starts.len() && neighbour(line + 1))
     }
 
     fn domain_context(&self, line: &Cues) -> bool {

@@ -46,10 +46,13 @@ const SHAPES: [Shape; 14] = [
 const PATTERNS: [&str; 14] = [
     r#"(?-u:\b)(?i:https?|ftps?|sftp|wss?|smb)://[^\s<>"'`{}|\\^\[\]]+"#,
     r"(?-u:\b)[A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)+",
-    r#"(?-u:\b)(?i:HKEY_LOCAL_MACHINE|HKEY_CURRENT_USER|HKEY_CLASSES_ROOT|HKEY_USERS|HKEY_CURRENT_CONFIG|HKLM|HKCU|HKCR|HKU|HKCC):?(?:\\[^\\\r\n\t"'<>|:]+)*\\[^\\\s"'<>|]+"#,
-    r"(?-u:\b)(?i:CVE)-[0-9]{4}-[0-9]{4,7}(?-u:\b)",
+    // Only the hive and the first component: where the key ends (spaces,
+    // commas, the next hive) is decided by `registry_end`, which a regex
+    // cannot say cheaply.
+    r#"<?(?-u:\b)(?i:HKEY_LOCAL_MACHINE|HKEY_CURRENT_USER|HKEY_CLASSES_ROOT|HKEY_USERS|HKEY_CURRENT_CONFIG|HKLM|HKCU|HKCR|HKU|HKCC)>?:?\\[^\\\s"'|,;]"#,
+    r"(?-u:\b)(?i:CVE)[- ][0-9]{4}-[0-9]{4,7}(?-u:\b)",
     r"(?-u:\b)[tqd][0-9]{2}[di][0-9]{4}[a-z0-9]{2}_[0-9a-f]{12}_[0-9a-f]{12}(?-u:\b)",
-    r"(?-u:\b)T1[0-9]{3}(?:\.[0-9]{3})?(?-u:\b)",
+    r"(?-u:\b)[Tt]1[0-9]{3}(?:\.[0-9]{3})?(?-u:\b)",
     r"(?-u:\b)(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?:/[0-9]{1,2})?(?-u:\b)",
     r"(?-u:\b)[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){7,63}(?-u:\b)",
     r"(?:[0-9A-Fa-f]{1,4})?(?::[0-9A-Fa-f]{0,4}){2,8}(?:/[0-9]{1,3})?",
@@ -57,7 +60,11 @@ const PATTERNS: [&str; 14] = [
     r"(?-u:\b)[0-9A-Fa-f]{8,128}(?-u:\b)",
     r"(?-u:\b)(?:[13][a-km-zA-HJ-NP-Z1-9]{25,34}|bc1[ac-hj-np-z02-9]{11,71})(?-u:\b)",
     r"(?-u:\b)[48][0-9AB][1-9A-HJ-NP-Za-km-z]{93}(?:[1-9A-HJ-NP-Za-km-z]{11})?(?-u:\b)",
-    r"(?-u:\b)ASN?[ ]?[0-9]{2,10}(?-u:\b)",
+    // Upper-case AS/ASN may stand apart from the number; lower-case "as"
+    // only when glued to it ("as1234"), so that "as 2 files" is prose;
+    // "asn" in any case is unambiguous. Two digits at least: "asn1" is
+    // ASN.1 more often than AS1.
+    r"(?-u:\b)(?:AS[ ]?[0-9]{2,10}|(?i:asn):?[ ]?[0-9]{2,10}|(?i:as)[0-9]{2,10})(?-u:\b)",
 ];
 
 pub(crate) struct Scanner {
@@ -112,8 +119,11 @@ pub(crate) fn trim_url(u: &str) -> &str {
 }
 
 /// The host part of a URL, or `None` if it has none.
+/// A value without a scheme (`evil.com/gate.php`) is read from its start.
 pub(crate) fn url_host(u: &str) -> Option<&str> {
-    let rest = &u[u.find("://")? + 3..];
+    // A `://` after the first `/`, `?` or `#` is in the path or query.
+    let scheme = u.find("://").filter(|&i| !u[..i].contains(['/', '?', '#']));
+    let rest = scheme.map_or(u, |i| &u[i + 3..]);
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let auth = &rest[..end];
     let host = auth.rsplit_once('@').map_or(auth, |(_, h)| h);
@@ -455,5 +465,6 @@ mod tests {
         assert_eq!(trim_url("http://a.com/x)."), "http://a.com/x");
         assert_eq!(trim_url("http://a.com/(x)"), "http://a.com/(x)");
         assert_eq!(url_host("http://u:p@a.com:8080/x"), Some("a.com"));
+        assert_eq!(url_host("a.com/r?u=http://b.org/"), Some("a.com"));
     }
 }

@@ -204,3 +204,196 @@ fn address_after_a_multibyte_character() {
     let got = kinds("é version 45.77.153.197\n");
     assert!(got.iter().all(|(k, _)| *k != K::Ipv4), "{got:?}");
 }
+
+fn of_kind(text: &str, kind: K) -> Vec<String> {
+    kinds(text)
+        .into_iter()
+        .filter(|(k, _)| *k == kind)
+        .map(|(_, v)| v)
+        .collect()
+}
+
+/// Key ends: end of line, comma, semicolon, quote, tab, `|`, the next hive,
+/// or a space before a word that starts lower-case (prose). A space before
+/// a capitalised word or before a further `\` component stays in the key.
+#[test]
+fn registry_key_forms() {
+    assert_eq!(
+        of_kind(
+            "Persistence: <HKCU>\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\n",
+            K::RegistryKey
+        ),
+        ["HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run"]
+    );
+    assert_eq!(
+        of_kind(
+            "HKEY_USERS\\<SID>\\Software\\Classes\\ms-settings\\shell\\open\\command\n",
+            K::RegistryKey
+        ),
+        ["HKEY_USERS\\<SID>\\Software\\Classes\\ms-settings\\shell\\open\\command"]
+    );
+    assert_eq!(
+        of_kind(
+            "HKCU\\Software\\A HKLM\\Software\\B, HKCR\\CLSID\\{1234}; HKU\\.DEFAULT\\C\n",
+            K::RegistryKey
+        ),
+        [
+            "HKCU\\Software\\A",
+            "HKLM\\Software\\B",
+            "HKCR\\CLSID\\{1234}",
+            "HKU\\.DEFAULT\\C"
+        ]
+    );
+    assert_eq!(
+        of_kind(
+            "HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Shell Extensions\n",
+            K::RegistryKey
+        ),
+        ["HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Shell Extensions"]
+    );
+    assert_eq!(
+        of_kind(
+            "It writes HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon and exits. \
+             Then HKCU\\Software\\Run. The end\n",
+            K::RegistryKey
+        ),
+        [
+            "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon",
+            "HKCU\\Software\\Run"
+        ]
+    );
+    assert_eq!(
+        of_kind(
+            "the value \"HKCU\\Software\\Some vendor\\Key\" is set\n",
+            K::RegistryKey
+        ),
+        ["HKCU\\Software\\Some vendor\\Key"]
+    );
+    // Curly quotes end a key; lower-case words that lead to a further
+    // component belong to it.
+    assert_eq!(
+        of_kind(
+            "added to the \u{201c}HKCU\\Software\\old app data\\Run\u{201d} key\n",
+            K::RegistryKey
+        ),
+        ["HKCU\\Software\\old app data\\Run"]
+    );
+}
+
+#[test]
+fn cve_with_a_space() {
+    assert_eq!(
+        of_kind("exploits CVE 2021-44228 and cve-2023-1234.\n", K::Cve),
+        ["CVE-2021-44228", "CVE-2023-1234"]
+    );
+}
+
+/// Upper-case AS/ASN with or without a space; "asn" in any case; lower-case
+/// "as" only glued to the number.
+#[test]
+fn asn_forms() {
+    assert_eq!(
+        of_kind("as1234, AS 2345, asn 3456, ASN4567, ASN: 5678\n", K::Asn),
+        ["AS1234", "AS2345", "AS3456", "AS4567", "AS5678"]
+    );
+    assert_eq!(
+        of_kind(
+            "we saw it as 2 files, as 300 hosts, has12, AS0 and the asn1 parser\n",
+            K::Asn
+        ),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn technique_forms() {
+    assert_eq!(
+        of_kind("t1329 and t1059.001 and T1566\n", K::Technique),
+        ["T1329", "T1059.001", "T1566"]
+    );
+    assert_eq!(
+        of_kind("T1156.0012 is not an id\n", K::Technique),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn url_without_scheme_keeps_its_path() {
+    assert_eq!(
+        kinds("gate: evil[.]com/gate.php\n"),
+        [
+            (K::Url, "evil.com/gate.php".to_string()),
+            (K::Domain, "evil.com".to_string())
+        ]
+    );
+    assert_eq!(
+        kinds("Payload at cdn.badhost.net/path/x.php?id=1.\n"),
+        [
+            (K::Url, "cdn.badhost.net/path/x.php?id=1".to_string()),
+            (K::Domain, "cdn.badhost.net".to_string())
+        ]
+    );
+    // A host inside a file path, or a bare domain, is not a URL.
+    assert_eq!(
+        kinds("in /var/www/evil.com/x and evil.com/ only\n"),
+        [(K::Domain, "evil.com".to_string())]
+    );
+    // Benign hosts stay out as URLs too.
+    assert_eq!(
+        of_kind("see github.com/org/repo\n", K::Url),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn url_inside_a_query() {
+    assert_eq!(
+        of_kind(
+            "https://r.clicktrack.xyz/r?x=1&url=http%3A%2F%2Fevil.com%2Fx and \
+             https://r.clicktrack.xyz/r?u=https://bad.org/y\n",
+            K::Url
+        ),
+        [
+            "https://r.clicktrack.xyz/r?x=1&url=http%3A%2F%2Fevil.com%2Fx",
+            "http://evil.com/x",
+            "https://r.clicktrack.xyz/r?u=https://bad.org/y",
+            "https://bad.org/y"
+        ]
+    );
+}
+
+/// Ambiguous TLDs (`.pl`, `.in`, `.sh`) in a block of bare values are
+/// domains; in a sentence they are not.
+#[test]
+fn ambiguous_tld_in_a_list() {
+    assert_eq!(
+        of_kind(
+            "Indicators\n\nptgp.pl\nholishit.in\nfmc.org.in\n",
+            K::Domain
+        ),
+        ["ptgp.pl", "holishit.in", "fmc.org.in"]
+    );
+    assert_eq!(
+        of_kind("- ptgp.pl\n- 45.77.153.197\n", K::Domain),
+        ["ptgp.pl"]
+    );
+    assert_eq!(
+        of_kind("Then see setup.py and\nrun.sh in the repo.\n", K::Domain),
+        Vec::<String>::new()
+    );
+    // Next to a name that can only be a file, it is a file listing.
+    assert_eq!(
+        of_kind("setup.py\nconfig.json\n", K::Domain),
+        Vec::<String>::new()
+    );
+    // A lone bare line is not a list.
+    assert_eq!(
+        of_kind("Intro.\n\nrun.sh\n\nDone.\n", K::Domain),
+        Vec::<String>::new()
+    );
+    // A multi-label public suffix is no file extension.
+    assert_eq!(
+        of_kind("reached fmc.org.in today\n", K::Domain),
+        ["fmc.org.in"]
+    );
+}
