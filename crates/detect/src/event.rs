@@ -67,6 +67,11 @@ fn unwrap_text(v: Value) -> Value {
     }
 }
 
+/// A string field's value, owned.
+fn string_at(v: Option<&Value>) -> Option<String> {
+    v.and_then(Value::as_str).map(str::to_string)
+}
+
 /// A number, or a string holding one (ECS writes event ids as strings).
 fn as_u64(v: &Value) -> Option<u64> {
     match v {
@@ -89,14 +94,8 @@ fn windows(mut event: Map<String, Value>) -> Normal {
     let mut out = Map::new();
     if let Some(sys) = event.remove("System") {
         n.event_id = sys.get("EventID").and_then(as_u64);
-        n.channel = sys
-            .get("Channel")
-            .and_then(Value::as_str)
-            .map(str::to_string);
-        n.host = sys
-            .get("Computer")
-            .and_then(Value::as_str)
-            .map(str::to_string);
+        n.channel = string_at(sys.get("Channel"));
+        n.host = string_at(sys.get("Computer"));
         n.record = sys.get("EventRecordID").and_then(as_u64);
         n.time = sys
             .get("TimeCreated")
@@ -202,11 +201,8 @@ fn ecs(mut obj: Map<String, Value>) -> Normal {
     let mut out = Map::new();
     if let Some(Value::Object(mut w)) = obj.remove("winlog") {
         n.event_id = w.get("event_id").and_then(as_u64);
-        n.channel = w.get("channel").and_then(Value::as_str).map(str::to_string);
-        n.host = w
-            .get("computer_name")
-            .and_then(Value::as_str)
-            .map(str::to_string);
+        n.channel = string_at(w.get("channel"));
+        n.host = string_at(w.get("computer_name"));
         n.record = w.get("record_id").and_then(as_u64);
         if let Some(p) = w.get("provider_name") {
             out.insert("Provider_Name".into(), p.clone());
@@ -254,10 +250,7 @@ fn flat(mut obj: Map<String, Value>) -> Normal {
             .get("EventID")
             .or_else(|| obj.get("event_id"))
             .and_then(as_u64),
-        channel: obj
-            .get("Channel")
-            .and_then(Value::as_str)
-            .map(str::to_string),
+        channel: string_at(obj.get("Channel")),
         ..Normal::default()
     };
     for (from, to) in [("Hostname", "Computer"), ("SourceName", "Provider_Name")] {
@@ -268,10 +261,7 @@ fn flat(mut obj: Map<String, Value>) -> Normal {
     if let Some(id) = n.event_id {
         obj.insert("EventID".into(), Value::from(id));
     }
-    n.host = obj
-        .get("Computer")
-        .and_then(Value::as_str)
-        .map(str::to_string);
+    n.host = string_at(obj.get("Computer"));
     n.record = obj
         .get("RecordNumber")
         .or_else(|| obj.get("EventRecordID"))

@@ -14,6 +14,8 @@ use rsigma_parser::{FilterRule, FilterRuleTarget, SigmaRule, parse_sigma_yaml};
 use serde::Serialize;
 use serde_json::Value;
 
+use cairn_model::attack::technique_of_tag;
+
 use crate::errors::DetectError;
 use crate::logsource::{EventSource, LogSources};
 
@@ -257,26 +259,6 @@ fn key(id: Option<&str>, title: &str) -> String {
     }
 }
 
-/// `attack.t1059.001` → `T1059.001`.
-pub(crate) fn technique_of(tag: &str) -> Option<String> {
-    let t = tag.strip_prefix("attack.")?;
-    let rest = t.strip_prefix('t').or_else(|| t.strip_prefix('T'))?;
-    let (main, sub) = match rest.split_once('.') {
-        Some((m, s)) => (m, Some(s)),
-        None => (rest, None),
-    };
-    if main.len() != 4 || !main.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    match sub {
-        Some(s) if s.len() == 3 && s.bytes().all(|b| b.is_ascii_digit()) => {
-            Some(format!("T{main}.{s}"))
-        }
-        Some(_) => None,
-        None => Some(format!("T{main}")),
-    }
-}
-
 fn info(rule: &SigmaRule, origin: &str) -> RuleInfo {
     RuleInfo {
         id: rule.id.clone(),
@@ -284,7 +266,11 @@ fn info(rule: &SigmaRule, origin: &str) -> RuleInfo {
         level: rule.level.map(|l| l.as_str().to_string()),
         status: rule.status.map(status_name),
         tags: rule.tags.clone(),
-        techniques: rule.tags.iter().filter_map(|t| technique_of(t)).collect(),
+        techniques: rule
+            .tags
+            .iter()
+            .filter_map(|t| technique_of_tag(t))
+            .collect(),
         origin: origin.to_string(),
         name: rule.name.clone(),
     }
@@ -304,6 +290,76 @@ fn status_name(s: rsigma_parser::Status) -> String {
 
 fn lower(s: &Option<String>) -> Option<String> {
     s.as_ref().map(|x| x.to_ascii_lowercase())
+}
+
+/// What the rule files hold, each document with its file's index.
+struct Parsed {
+    rules: Vec<(SigmaRule, usize)>,
+    filters: Vec<(FilterRule, usize)>,
+    correlations: Vec<(rsigma_parser::CorrelationRule, usize)>,
+}
+
+/// Parses every file; a file or document that does not parse goes to the
+/// report.
+fn parse_all(sources: &[RuleSource], report: &mut LoadReport) -> Parsed {
+    let mut out = Parsed {
+        rules: Vec::new(),
+        filters: Vec::new(),
+        correlations: Vec::new(),
+    };
+    for (si, src) in sources.iter().enumerate() {
+        let coll = match parse_sigma_yaml(&src.text) {
+            Ok(c) => c,
+            Err(e) => {
+                report
+                    .rejected
+                    .push(Rejected::new(&src.origin, None, e.to_string()));
+                continue;
+            }
+        };
+        for e in &coll.errors {
+            report.rules += 1;
+            report
+                .rejected
+                .push(Rejected::new(&src.origin, None, e.clone()));
+        }
+        report.rules += coll.correlations.len() + coll.rules.len();
+        out.correlations
+            .extend(coll.correlations.into_iter().map(|c| (c, si)));
+        out.filters
+            .extend(coll.filters.into_iter().map(|f| (f, si)));
+        out.rules.extend(coll.rules.into_iter().map(|r| (r, si)));
+    }
+    out
+}
+
+/// The caller's pipelines (files, then rsigma's builtin ones by name), in
+/// priority order.
+fn pipelines(opts: &RuleOptions) -> Result<Vec<Pipeline>, DetectError> {
+    let failed = |origin: &str, message: String| DetectError::Pipeline {
+        origin: origin.to_string(),
+        message,
+    };
+    let mut out = Vec::new();
+    for (origin, text) in &opts.pipelines {
+        out.push(rsigma_eval::parse_pipeline(text).map_err(|e| failed(origin, e.to_string()))?);
+    }
+    for name in &opts.builtin_pipelines {
+        let p = rsigma_eval::resolve_builtin_pipeline(name)
+            .ok_or_else(|| {
+                failed(
+                    name,
+                    format!(
+                        "no such builtin pipeline (builtin: {})",
+                        rsigma_eval::builtin_pipeline_names().join(", ")
+                    ),
+                )
+            })?
+            .map_err(|e| failed(name, e.to_string()))?;
+        out.push(p);
+    }
+    out.sort_by_key(|p| p.priority);
+    Ok(out)
 }
 
 /// Whether a rule compiles, with the pipelines applied as they will be.
@@ -357,65 +413,18 @@ impl RuleSet {
         for (origin, text) in &opts.logsources {
             logsources.extend_from_yaml(origin, text)?;
         }
-        let mut pipelines: Vec<Pipeline> = Vec::new();
-        for (origin, text) in &opts.pipelines {
-            let p = rsigma_eval::parse_pipeline(text).map_err(|e| DetectError::Pipeline {
-                origin: origin.clone(),
-                message: e.to_string(),
-            })?;
-            pipelines.push(p);
-        }
-        for name in &opts.builtin_pipelines {
-            let p = rsigma_eval::resolve_builtin_pipeline(name)
-                .ok_or_else(|| DetectError::Pipeline {
-                    origin: name.clone(),
-                    message: format!(
-                        "no such builtin pipeline (builtin: {})",
-                        rsigma_eval::builtin_pipeline_names().join(", ")
-                    ),
-                })?
-                .map_err(|e| DetectError::Pipeline {
-                    origin: name.clone(),
-                    message: e.to_string(),
-                })?;
-            pipelines.push(p);
-        }
-        pipelines.sort_by_key(|p| p.priority);
+        let pipelines = pipelines(opts)?;
         let mut report = LoadReport {
             files: sources.len(),
             ..LoadReport::default()
         };
         // Parse everything first, then compile each log source's rules in
         // one batch: rsigma rebuilds its index per call.
-        let mut parsed: Vec<(SigmaRule, usize)> = Vec::new();
-        let mut filters = Vec::new();
-        let mut correlations = Vec::new();
-        for (si, src) in sources.iter().enumerate() {
-            let coll = match parse_sigma_yaml(&src.text) {
-                Ok(c) => c,
-                Err(e) => {
-                    report
-                        .rejected
-                        .push(Rejected::new(&src.origin, None, e.to_string()));
-                    continue;
-                }
-            };
-            for e in &coll.errors {
-                report.rules += 1;
-                report
-                    .rejected
-                    .push(Rejected::new(&src.origin, None, e.clone()));
-            }
-            for c in coll.correlations {
-                report.rules += 1;
-                correlations.push((c, si));
-            }
-            filters.extend(coll.filters.into_iter().map(|f| (f, si)));
-            for r in coll.rules {
-                report.rules += 1;
-                parsed.push((r, si));
-            }
-        }
+        let Parsed {
+            rules: parsed,
+            filters,
+            correlations,
+        } = parse_all(sources, &mut report);
         let mut seen: HashMap<String, usize> = HashMap::new();
         let mut groups: HashMap<SourceKey, Vec<usize>> = HashMap::new();
         let mut order = Vec::new();
@@ -590,7 +599,7 @@ impl RuleSet {
                 level: c.level.map(|l| l.as_str().to_string()),
                 status: c.status.map(status_name),
                 tags: c.tags.clone(),
-                techniques: c.tags.iter().filter_map(|t| technique_of(t)).collect(),
+                techniques: c.tags.iter().filter_map(|t| technique_of_tag(t)).collect(),
                 origin: origin.clone(),
                 name: c.name.clone(),
             };
@@ -751,111 +760,4 @@ fn result_rule(b: &Bucket, m: &EvaluationResult) -> Option<usize> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn src(origin: &str, text: &str) -> RuleSource {
-        RuleSource {
-            origin: origin.into(),
-            text: text.into(),
-        }
-    }
-
-    const WHOAMI: &str = "title: Whoami\nid: 11111111-1111-1111-1111-111111111111\nstatus: test\nlevel: high\ntags: [attack.discovery, attack.t1033]\nlogsource: {product: windows, category: process_creation}\ndetection:\n  sel:\n    Image|endswith: '\\whoami.exe'\n  condition: sel\n";
-
-    #[test]
-    fn tags_give_techniques() {
-        assert_eq!(
-            technique_of("attack.t1059.001").as_deref(),
-            Some("T1059.001")
-        );
-        assert_eq!(technique_of("attack.t1033").as_deref(), Some("T1033"));
-        assert_eq!(technique_of("attack.execution"), None);
-        assert_eq!(technique_of("attack.g0001"), None);
-        assert_eq!(technique_of("cve.2021-44228"), None);
-    }
-
-    #[test]
-    fn bad_rules_are_reported_and_the_rest_load() {
-        let sources = vec![
-            src("good.yml", WHOAMI),
-            src("dup.yml", WHOAMI),
-            src("badyaml.yml", "title: [unclosed\n"),
-            src(
-                "badmod.yml",
-                "title: M\nlogsource: {product: windows}\ndetection:\n  s:\n    A|nosuchmodifier: x\n  condition: s\n",
-            ),
-            src(
-                "svc.yml",
-                "title: S\nlogsource: {product: windows, service: nosuchservice}\ndetection:\n  s:\n    A: x\n  condition: s\n",
-            ),
-        ];
-        let (set, report) = RuleSet::load(&sources, &RuleOptions::default()).expect("load");
-        assert_eq!(set.len(), 2, "{report:#?}");
-        let origins: Vec<&str> = report.rejected.iter().map(|r| r.origin.as_str()).collect();
-        assert!(origins.contains(&"dup.yml"), "{origins:?}");
-        assert!(origins.contains(&"badyaml.yml"), "{origins:?}");
-        assert!(origins.contains(&"badmod.yml"), "{origins:?}");
-        assert_eq!(report.unrouted.len(), 1);
-        assert!(report.unrouted[0].reason.contains("nosuchservice"));
-    }
-
-    #[test]
-    fn a_builtin_pipeline_maps_sigma_names_to_ecs() {
-        let opts = RuleOptions {
-            builtin_pipelines: vec!["ecs_windows".into()],
-            ..RuleOptions::default()
-        };
-        let (set, report) = RuleSet::load(&[src("w.yml", WHOAMI)], &opts).expect("load");
-        assert_eq!(report.loaded, 1);
-        let sysmon1 = set.source_of(Some("Microsoft-Windows-Sysmon/Operational"), Some(1), None);
-        let ecs = json!({"process": {"executable": "C:\\Windows\\System32\\whoami.exe"}});
-        assert_eq!(set.evaluate(&sysmon1, &ecs, &mut Vec::new()).len(), 1);
-        let bad = RuleOptions {
-            builtin_pipelines: vec!["nope".into()],
-            ..RuleOptions::default()
-        };
-        let e = RuleSet::load(&[src("w.yml", WHOAMI)], &bad)
-            .err()
-            .expect("unknown name");
-        assert!(e.to_string().contains("ecs_windows"), "{e}");
-    }
-
-    #[test]
-    fn filters_apply_to_the_rules_they_name_and_a_stray_one_is_reported() {
-        let filter = "title: Not the admins\nlogsource: {product: windows, category: process_creation}\nfilter:\n  rules:\n    - 11111111-1111-1111-1111-111111111111\n  selection:\n    User: admin\n  condition: not selection\n";
-        let stray = filter.replace("11111111-1111-1111-1111-111111111111", "no-such-rule");
-        let (set, report) = RuleSet::load(
-            &[
-                src("w.yml", WHOAMI),
-                src("f.yml", filter),
-                src("s.yml", &stray),
-            ],
-            &RuleOptions::default(),
-        )
-        .expect("load");
-        assert_eq!(report.rejected.len(), 1, "{:#?}", report.rejected);
-        assert_eq!(report.rejected[0].origin, "s.yml");
-        let sysmon1 = set.source_of(Some("Microsoft-Windows-Sysmon/Operational"), Some(1), None);
-        let admin = json!({"Image": "C:\\w\\whoami.exe", "User": "admin"});
-        let other = json!({"Image": "C:\\w\\whoami.exe", "User": "eve"});
-        assert!(set.evaluate(&sysmon1, &admin, &mut Vec::new()).is_empty());
-        assert_eq!(set.evaluate(&sysmon1, &other, &mut Vec::new()).len(), 1);
-    }
-
-    #[test]
-    fn an_event_meets_only_rules_of_its_log_source() {
-        let (set, _) =
-            RuleSet::load(&[src("w.yml", WHOAMI)], &RuleOptions::default()).expect("load");
-        let ev = json!({"Image": "C:\\Windows\\System32\\whoami.exe"});
-        let sysmon1 = set.source_of(Some("Microsoft-Windows-Sysmon/Operational"), Some(1), None);
-        assert_eq!(set.evaluate(&sysmon1, &ev, &mut Vec::new()).len(), 1);
-        let sec = set.source_of(Some("Security"), Some(4688), None);
-        assert_eq!(set.evaluate(&sec, &ev, &mut Vec::new()).len(), 1);
-        let sysmon11 = set.source_of(Some("Microsoft-Windows-Sysmon/Operational"), Some(11), None);
-        assert!(set.evaluate(&sysmon11, &ev, &mut Vec::new()).is_empty());
-        let hits = set.evaluate(&sysmon1, &ev, &mut Vec::new());
-        assert_eq!(set.rules()[hits[0].0].techniques, vec!["T1033".to_string()]);
-    }
-}
+mod tests;

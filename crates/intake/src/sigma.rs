@@ -10,6 +10,7 @@
 
 use std::path::Path;
 
+use cairn_model::attack::{tactic_of_tag, technique_of_tag};
 use cairn_model::{Bundle, Object, deterministic_id};
 use serde_json::{Value, json};
 
@@ -34,29 +35,19 @@ pub(crate) fn looks_like_sigma(ext: &str, text: &str) -> bool {
 /// naming it.
 pub fn pack_dir(dir: &Path) -> Result<Vec<u8>, IntakeError> {
     let mut files = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let rd = std::fs::read_dir(&d).map_err(|source| IntakeError::Io {
-            path: d.clone(),
-            source,
+    for e in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let e = e.map_err(|err| IntakeError::Io {
+            path: err.path().unwrap_or(dir).to_path_buf(),
+            source: err.into(),
         })?;
-        for e in rd {
-            let e = e.map_err(|source| IntakeError::Io {
-                path: d.clone(),
-                source,
-            })?;
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if matches!(
-                p.extension().and_then(|x| x.to_str()),
-                Some("yml") | Some("yaml")
-            ) {
-                files.push(p);
-            }
+        let yaml = matches!(
+            e.path().extension().and_then(|x| x.to_str()),
+            Some("yml") | Some("yaml")
+        );
+        if e.file_type().is_file() && yaml {
+            files.push(e.into_path());
         }
     }
-    files.sort();
     if files.is_empty() {
         return Err(IntakeError::Format {
             path: dir.to_path_buf(),
@@ -77,37 +68,6 @@ pub fn pack_dir(dir: &Path) -> Result<Vec<u8>, IntakeError> {
         entries.push(json!({"path": rel, "text": text}));
     }
     Ok(json!({ ENVELOPE: entries }).to_string().into_bytes())
-}
-
-/// `attack.t1059.001` → `T1059.001`; tactics (`attack.execution`) → None.
-fn technique(tag: &str) -> Option<String> {
-    let t = tag.strip_prefix("attack.")?;
-    let rest = t.strip_prefix('t')?;
-    let main = rest.split('.').next()?;
-    (main.len() == 4 && main.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| format!("T{}", rest.to_ascii_uppercase()))
-}
-
-const TACTICS: &[&str] = &[
-    "reconnaissance",
-    "resource-development",
-    "initial-access",
-    "execution",
-    "persistence",
-    "privilege-escalation",
-    "defense-evasion",
-    "credential-access",
-    "discovery",
-    "lateral-movement",
-    "collection",
-    "command-and-control",
-    "exfiltration",
-    "impact",
-];
-
-fn tactic(tag: &str) -> Option<String> {
-    let t = tag.strip_prefix("attack.")?.replace('_', "-");
-    TACTICS.contains(&t.as_str()).then_some(t)
 }
 
 /// One rule file → one indicator. Its documents must be YAML; the first
@@ -151,12 +111,12 @@ fn rule_object(
     if let Some(id) = &rule_id {
         refs.push(json!({"source_name": "sigma", "external_id": id}));
     }
-    for t in tags.iter().filter_map(|t| technique(t)) {
+    for t in tags.iter().filter_map(|t| technique_of_tag(t)) {
         refs.push(json!({"source_name": "mitre-attack", "external_id": t}));
     }
     let phases: Vec<Value> = tags
         .iter()
-        .filter_map(|t| tactic(t))
+        .filter_map(|t| tactic_of_tag(t))
         .map(|p| json!({"kill_chain_name": "mitre-attack", "phase_name": p}))
         .collect();
     let id = deterministic_id(

@@ -18,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 mod asn;
+pub mod attack;
 mod geo;
 mod indicator;
 mod names;

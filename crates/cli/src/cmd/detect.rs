@@ -97,39 +97,7 @@ fn load(global: &Global, args: &Args) -> anyhow::Result<(RuleSet, LoadReport)> {
 /// Runs the command.
 pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     let (rules, report) = load(global, &args)?;
-    if !global.quiet || args.load_report {
-        eprintln!(
-            "cairn: {} of {} Sigma rule(s) loaded from {} file(s); {} not loaded{}",
-            report.loaded,
-            report.rules,
-            report.files,
-            report.rejected.len(),
-            if report.rejected.is_empty() || args.load_report {
-                String::new()
-            } else {
-                " (--load-report lists them)".into()
-            }
-        );
-    }
-    if args.load_report {
-        for r in &report.rejected {
-            eprintln!(
-                "  not loaded: {}{}: {}",
-                r.origin,
-                r.rule
-                    .as_ref()
-                    .map(|x| format!(" [{x}]"))
-                    .unwrap_or_default(),
-                r.reason
-            );
-        }
-        for r in &report.unrouted {
-            eprintln!(
-                "  loaded, but no EVTX channel carries it: {}: {}",
-                r.origin, r.reason
-            );
-        }
-    }
+    print_load_report(global, &args, &report);
     if rules.is_empty() {
         anyhow::bail!("no Sigma rule loaded");
     }
@@ -139,8 +107,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         assume: args.assume.clone(),
         ..DetectOptions::default()
     };
-    let total_bytes = inputs_size(&args.paths);
-    let bar = progress(global, total_bytes);
+    let bar = progress(global, &args.paths);
     let mut timeline = match &args.timeline {
         Some(p) => Some(Timeline::create(p)?),
         None => None,
@@ -208,20 +175,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         write_layer(p, &st.tally)?;
     }
     if args.record && !st.tally.seen.is_empty() {
-        let mut store = crate::open_store(global)?;
-        let seen: Vec<_> = st.tally.seen.values().cloned().collect();
-        let (sightings, missing) = cairn_engine::technique_sightings(&store, &seen)?;
-        let n = store.record_sightings(&sightings)?;
-        eprintln!(
-            "cairn: recorded {n} sighting(s) of {} technique(s)",
-            seen.len() - missing.len()
-        );
-        if !missing.is_empty() {
-            eprintln!(
-                "cairn: not in the store (ingest ATT&CK to record them): {}",
-                missing.join(", ")
-            );
-        }
+        record(global, &st.tally)?;
     }
     if !global.quiet {
         eprint!("{}", st.tally.render());
@@ -243,6 +197,64 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The load report's summary line, and with `--load-report` every rule not
+/// loaded or not routed, on stderr.
+fn print_load_report(global: &Global, args: &Args, report: &LoadReport) {
+    if !global.quiet || args.load_report {
+        eprintln!(
+            "cairn: {} of {} Sigma rule(s) loaded from {} file(s); {} not loaded{}",
+            report.loaded,
+            report.rules,
+            report.files,
+            report.rejected.len(),
+            if report.rejected.is_empty() || args.load_report {
+                String::new()
+            } else {
+                " (--load-report lists them)".into()
+            }
+        );
+    }
+    if !args.load_report {
+        return;
+    }
+    for r in &report.rejected {
+        eprintln!(
+            "  not loaded: {}{}: {}",
+            r.origin,
+            r.rule
+                .as_ref()
+                .map(|x| format!(" [{x}]"))
+                .unwrap_or_default(),
+            r.reason
+        );
+    }
+    for r in &report.unrouted {
+        eprintln!(
+            "  loaded, but no EVTX channel carries it: {}: {}",
+            r.origin, r.reason
+        );
+    }
+}
+
+/// `--record`: sightings of the detected techniques in the store.
+fn record(global: &Global, tally: &Tally) -> anyhow::Result<()> {
+    let mut store = crate::open_store(global)?;
+    let seen: Vec<_> = tally.seen.values().cloned().collect();
+    let (sightings, missing) = cairn_engine::technique_sightings(&store, &seen)?;
+    let n = store.record_sightings(&sightings)?;
+    eprintln!(
+        "cairn: recorded {n} sighting(s) of {} technique(s)",
+        seen.len() - missing.len()
+    );
+    if !missing.is_empty() {
+        eprintln!(
+            "cairn: not in the store (ingest ATT&CK to record them): {}",
+            missing.join(", ")
+        );
+    }
+    Ok(())
 }
 
 /// Bytes the progress bar counts to.
@@ -454,8 +466,13 @@ impl Timeline {
     }
 }
 
-fn progress(global: &Global, total: u64) -> indicatif::ProgressBar {
-    if global.quiet || !std::io::stderr().is_terminal() || total < (64 << 20) {
+fn progress(global: &Global, paths: &[PathBuf]) -> indicatif::ProgressBar {
+    if global.quiet || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    // Walked here only when a bar can be shown.
+    let total = inputs_size(paths);
+    if total < (64 << 20) {
         return indicatif::ProgressBar::hidden();
     }
     let b = indicatif::ProgressBar::new(total);
