@@ -76,6 +76,10 @@ pub struct Contribution {
     pub for_or_against: Direction,
     /// Why this weight: how the candidate is linked, how rare the item is.
     pub detail: String,
+    /// Where the evidence came from in a report read by the caller (its
+    /// lines); empty otherwise.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<u32>,
 }
 
 /// Where two candidates' contributions for one item differ.
@@ -284,6 +288,7 @@ impl Corpus {
                                 value: self.label(f),
                                 weight: round3(c),
                                 for_or_against: Direction::Against,
+                                lines: Vec::new(),
                                 detail: format!(
                                     "observed, but not known to be used by this actor (rarity {rarity:.2})"
                                 ),
@@ -298,6 +303,7 @@ impl Corpus {
                     value: self.label(Feature::Soft(s)),
                     weight: round3(c),
                     for_or_against: Direction::For,
+                    lines: Vec::new(),
                     detail: format!(
                         "{n} technique(s) this software is known to use are in the actor's profile"
                     ),
@@ -314,6 +320,7 @@ impl Corpus {
                             value: value.clone(),
                             weight: round3(c),
                             for_or_against: Direction::For,
+                            lines: Vec::new(),
                             detail: format!(
                                 "hunt alert links this indicator to the actor ({} actor(s) share it)",
                                 gs.len()
@@ -365,6 +372,7 @@ impl Corpus {
             value: self.label(f),
             weight: round3(c),
             for_or_against: Direction::For,
+            lines: Vec::new(),
             detail: format!(
                 "{how}{link}; rarity {rarity:.2} (weighted use by {df:.1} of {} actors)",
                 set.n
@@ -453,6 +461,7 @@ impl Corpus {
                         value: label,
                         weight: round3(c),
                         for_or_against: dir,
+                        lines: Vec::new(),
                         detail,
                     });
                 }
@@ -493,6 +502,7 @@ impl Corpus {
                 value: format!("{what} {:.0}", year.unwrap_or_default().floor()),
                 weight: round3(c),
                 for_or_against: Direction::Against,
+                lines: Vec::new(),
                 detail: format!(
                     "the incident is {gap:.1} years away from the actor's known activity"
                 ),

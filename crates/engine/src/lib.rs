@@ -86,6 +86,7 @@ mod hunt;
 mod index;
 mod infra;
 mod infra_cache;
+mod report;
 mod tally;
 mod warninglists;
 
@@ -103,6 +104,11 @@ pub use hunt::{ActorCount, HuntOptions, HuntReport, IndicatorCount, hunt, scan_o
 pub use index::{HuntIndex, IndexOptions, IndicatorSource, load_or_build, read_ioc_list};
 pub use infra::{InfraModel, infra_model};
 pub use infra_cache::{InfraCache, InfraCacheStats, InfraSummary, pivot};
+pub use report::{
+    ActorChoice, MIN_TECHNIQUE_CONFIDENCE, NamedGroup, ReportAttribution, ReportEvidence,
+    ReportModels, ReportReading, attribute_report, choose_actor, prose_reader, read_report,
+    report_models,
+};
 pub use tally::sighting_time;
 pub use warninglists::{SharedBenignFilter, benign_filter, store_warninglists};
 

@@ -24,6 +24,18 @@ pub(crate) struct Technique {
     pub name: String,
     /// The first paragraph of its description, free of markup.
     pub summary: String,
+    /// Its ATT&CK tactics (`reconnaissance`, `execution`, …).
+    pub tactics: Vec<String>,
+}
+
+impl Technique {
+    /// Whether it happens before the intrusion, outside the victim's view
+    /// (reconnaissance, resource development).
+    pub fn preparatory(&self) -> bool {
+        self.tactics
+            .iter()
+            .any(|t| t == "reconnaissance" || t == "resource-development")
+    }
 }
 
 /// One procedure example: a `uses` relationship's description.
@@ -96,6 +108,7 @@ impl Knowledge {
                     id: id.clone(),
                     name: name.clone(),
                     summary,
+                    tactics: o.tactics.clone(),
                 });
                 k.techniques.len() - 1
             });

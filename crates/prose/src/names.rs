@@ -18,6 +18,8 @@ struct Pattern<T> {
 pub(crate) struct Lexicon<T> {
     ac: Option<AhoCorasick>,
     patterns: Vec<Pattern<T>>,
+    /// Also met with a plural `s` or `es` right after.
+    plurals: bool,
 }
 
 /// One match: byte range in the text and the lexicon's value.
@@ -44,7 +46,17 @@ impl<T> Lexicon<T> {
             .match_kind(MatchKind::LeftmostLongest)
             .build(patterns.iter().map(|p| p.text.as_str()))
             .ok();
-        Lexicon { ac, patterns }
+        Lexicon {
+            ac,
+            patterns,
+            plurals: false,
+        }
+    }
+
+    /// The same lexicon, also meeting each pattern in the plural.
+    pub(crate) fn with_plurals(mut self) -> Lexicon<T> {
+        self.plurals = true;
+        self
     }
 
     /// Whole-word matches in `text`, left to right.
@@ -57,10 +69,24 @@ impl<T> Lexicon<T> {
         ac.find_iter(text)
             .filter_map(|m| {
                 let p = &self.patterns[m.pattern().as_usize()];
-                let (s, e) = (m.start(), m.end());
+                let s = m.start();
+                let mut e = m.end();
+                if self.plurals && word(bytes.get(e)) {
+                    for suffix in ["s", "es"] {
+                        let n = e + suffix.len();
+                        if text
+                            .get(e..n)
+                            .is_some_and(|t| t.eq_ignore_ascii_case(suffix))
+                            && !word(bytes.get(n))
+                        {
+                            e = n;
+                            break;
+                        }
+                    }
+                }
                 let bounded =
                     !word(s.checked_sub(1).and_then(|i| bytes.get(i))) && !word(bytes.get(e));
-                let cased = !p.exact_case || text.get(s..e) == Some(p.text.as_str());
+                let cased = !p.exact_case || text.get(s..m.end()) == Some(p.text.as_str());
                 (bounded && cased).then_some(Hit {
                     start: s,
                     end: e,
@@ -392,6 +418,9 @@ mod tests {
         assert_eq!(vals("used cobalt strike and Empire"), [1, 3]);
         assert_eq!(vals("an empire of cobalts"), Vec::<i32>::new());
         assert_eq!(vals("Cobalt, then"), [2]);
+        let plural = Lexicon::new(vec![("Windows Service".to_string(), false, 1)]).with_plurals();
+        assert_eq!(plural.find("new Windows services were")[0].end, 20);
+        assert!(plural.find("Windows Servicex").is_empty());
     }
 
     #[test]

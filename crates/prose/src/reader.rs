@@ -5,7 +5,7 @@ use crate::knowledge::{Knowledge, NameKind, Procedure};
 use crate::model::{Example, TechniqueModel};
 use crate::names::{Lexicon, alias_rule, country_lexicon, sector_lexicon};
 use crate::stance::{Stance, is_targeting, is_victim_country, stance};
-use crate::text::sentences;
+use crate::text::{prose_words, sentences};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -82,8 +82,9 @@ pub struct Finding {
 /// of the first's.
 const RUNNER_UP_RATIO: f32 = 0.7;
 
-/// Content words a sentence needs before the model reads it.
-const MIN_MODEL_WORDS: usize = 3;
+/// Words of letters a sentence needs before the model reads it, or a
+/// technique name in it counts.
+const MIN_PROSE_WORDS: usize = 4;
 
 /// The technique model with its threshold and confidence bands, both
 /// measured on a calibration slice of procedure examples it never trained on.
@@ -166,7 +167,7 @@ impl Reader {
             .enumerate()
             .map(|(i, (id, _))| (id.clone(), i))
             .collect();
-        let technique_names = technique_name_lexicon(&techniques);
+        let technique_names = technique_name_lexicon(&techniques, k);
         let mut named = Vec::new();
         let mut alias_entries = Vec::new();
         for (i, n) in k.named.iter().enumerate() {
@@ -269,7 +270,13 @@ impl Reader {
                 out.push((FindingKind::Technique, id.clone(), name.clone(), m));
             }
         }
-        for h in self.technique_names.find(s) {
+        let prose = prose_words(s);
+        let names = if prose >= MIN_PROSE_WORDS {
+            self.technique_names.find(s)
+        } else {
+            Vec::new()
+        };
+        for h in names {
             let t = *h.value;
             if explicit.contains(&t) {
                 continue;
@@ -287,7 +294,7 @@ impl Reader {
         // Headings and fragments ("Initial access") name a tactic or a
         // topic, not something done: the model reads sentences only.
         if let Some(cal) = &self.model
-            && crate::text::words(s).len() >= MIN_MODEL_WORDS
+            && prose >= MIN_PROSE_WORDS
         {
             // A sentence often does two things ("dumped credentials with
             // Mimikatz and moved laterally"): the runner-up counts too when
@@ -375,9 +382,12 @@ fn negated_sentence(s: &str) -> bool {
         || lower.contains(" was not observed")
 }
 
-/// Technique names met in prose. A name two techniques share ("Local
-/// Account") is left to the model; names are met in any case.
-fn technique_name_lexicon(techniques: &[(String, String)]) -> Lexicon<usize> {
+/// Technique names met in prose, in any case and in the plural ("Windows
+/// services"). A name two techniques share ("Local Account") is left to the
+/// model, and so are the sub-techniques of reconnaissance and resource
+/// development, whose names are a report's ordinary nouns ("IP Addresses",
+/// "Domains", "Virtual Private Server").
+fn technique_name_lexicon(techniques: &[(String, String)], k: &Knowledge) -> Lexicon<usize> {
     let mut count: HashMap<String, usize> = HashMap::new();
     for (_, n) in techniques {
         *count.entry(n.to_lowercase()).or_default() += 1;
@@ -386,12 +396,15 @@ fn technique_name_lexicon(techniques: &[(String, String)]) -> Lexicon<usize> {
         techniques
             .iter()
             .enumerate()
-            .filter(|(_, (id, n))| {
-                count.get(&n.to_lowercase()) == Some(&1) && distinctive_name(id, n)
+            .filter(|(i, (id, n))| {
+                count.get(&n.to_lowercase()) == Some(&1)
+                    && distinctive_name(id, n)
+                    && !(id.contains('.') && k.techniques[*i].preparatory())
             })
             .map(|(i, (_, n))| (n.clone(), false, i))
             .collect(),
     )
+    .with_plurals()
 }
 
 /// Whether a technique name is specific enough to mean the technique when

@@ -41,6 +41,11 @@ pub(crate) fn sentences(text: &str) -> Vec<Sentence> {
             }
             continue;
         }
+        // A list item is a unit of its own: a list of indicators or names
+        // run together would read as one odd sentence.
+        if is_list_item(line) {
+            flush(&mut cur, start_line, &mut out);
+        }
         if cur.is_empty() {
             start_line = line_no;
         } else {
@@ -63,6 +68,28 @@ pub(crate) fn sentences(text: &str) -> Vec<Sentence> {
     }
     flush(&mut cur, start_line, &mut out);
     out
+}
+
+/// `- x`, `* x`, `• x`, `1. x`, `2) x`.
+fn is_list_item(line: &str) -> bool {
+    if ["- ", "* ", "• ", "+ "].iter().any(|b| line.starts_with(b)) {
+        return true;
+    }
+    let digits = line.bytes().take_while(u8::is_ascii_digit).count();
+    digits > 0
+        && matches!(
+            line.as_bytes().get(digits..digits + 2),
+            Some([b'.' | b')', b' '])
+        )
+}
+
+/// Words made of letters only (punctuation around them aside): what tells
+/// prose from a heading, a list of indicators or a table row.
+pub(crate) fn prose_words(s: &str) -> usize {
+    s.split_whitespace()
+        .map(|t| t.trim_matches(|c: char| !c.is_alphanumeric()))
+        .filter(|t| t.len() > 1 && t.chars().all(char::is_alphabetic))
+        .count()
 }
 
 fn flush(cur: &mut String, line: u32, out: &mut Vec<Sentence>) {
@@ -368,6 +395,14 @@ mod tests {
             ]
         );
         assert_eq!(s.iter().map(|s| s.line).collect::<Vec<_>>(), [1, 2, 3, 5]);
+    }
+
+    #[test]
+    fn list_items_are_their_own_units() {
+        let s = sentences("C2 domains:\n- kiwi.officesuport[.]com\n- kb.dga[.]asia\n1. first step");
+        assert_eq!(s.len(), 4, "{s:?}");
+        assert_eq!(prose_words("- kiwi.officesuport[.]com"), 0);
+        assert_eq!(prose_words("The group used (Mimikatz), then RDP."), 6);
     }
 
     #[test]

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+mod report;
+
 /// Rank the groups that could be behind an intrusion from what was observed.
 ///
 /// Exit 0 when there are candidates, 1 when none, 2 on error.
@@ -49,6 +51,14 @@ pub struct Args {
     /// Techniques from `cairn detect --json` detections (JSON lines), weighted by rule level and spread.
     #[arg(long, value_name = "PATH")]
     detections: Option<PathBuf>,
+    /// A threat report (text, Markdown, HTML or PDF): its techniques,
+    /// software, victims and known indicators are the evidence; the groups it
+    /// names are listed beside the inferred ranking, never used by it.
+    #[arg(long, value_name = "PATH", conflicts_with_all = [
+        "techniques", "software", "indicators", "countries", "sectors",
+        "layer", "stix", "alerts", "detections",
+    ])]
+    report: Option<PathBuf>,
     /// Build the corpus from these intel files (e.g. the ATT&CK bundle) instead of the store.
     #[arg(long = "corpus", value_name = "PATH")]
     corpus: Vec<PathBuf>,
@@ -64,6 +74,9 @@ pub struct Args {
 }
 
 pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
+    if let Some(path) = &args.report {
+        return report::run(global, &args, path);
+    }
     let evidence = gather_evidence(&args)?;
     if evidence.is_empty() {
         anyhow::bail!(
@@ -75,14 +88,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         cairn_engine::corpus(&store)
             .map_err(|e| anyhow::anyhow!("reading the knowledge base: {e}"))?
     } else {
-        let mut all = Bundle::default();
-        for p in &args.corpus {
-            let b = cairn_intake::parse_path(p, &cairn_intake::Options::default())
-                .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
-            all.objects.extend(b.objects);
-            all.relations.extend(b.relations);
-        }
-        Corpus::from_bundle(&all)
+        Corpus::from_bundle(&corpus_files(&args.corpus)?)
     };
     if corpus.group_count() == 0 {
         anyhow::bail!(
@@ -100,6 +106,18 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The intel files given with `--corpus`, as one bundle.
+fn corpus_files(paths: &[PathBuf]) -> anyhow::Result<Bundle> {
+    let mut all = Bundle::default();
+    for p in paths {
+        let b = cairn_intake::parse_path(p, &cairn_intake::Options::default())
+            .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+        all.objects.extend(b.objects);
+        all.relations.extend(b.relations);
+    }
+    Ok(all)
 }
 
 fn read(path: &Path) -> anyhow::Result<String> {
@@ -268,8 +286,14 @@ fn reasons(c: &Candidate) -> String {
         }
         s.push_str(&format!("  {title}:\n"));
         for e in items.iter().take(12) {
+            let lines = if e.lines.is_empty() {
+                String::new()
+            } else {
+                let l: Vec<String> = e.lines.iter().take(5).map(u32::to_string).collect();
+                format!(" [report line {}]", l.join(", "))
+            };
             s.push_str(&format!(
-                "    {:>6}  {:<19} {}  — {}\n",
+                "    {:>6}  {:<19} {}  — {}{lines}\n",
                 signed(e.weight),
                 e.kind,
                 e.value,
@@ -322,7 +346,7 @@ pub struct EvalArgs {
 const ATTACK_FILE: &str = "attack/enterprise-attack-18.1.json";
 
 /// Where the published datasets are, if anywhere.
-fn default_attack_path() -> Option<PathBuf> {
+pub(crate) fn default_attack_path() -> Option<PathBuf> {
     if let Some(d) = std::env::var_os("CAIRN_DATASETS") {
         return Some(PathBuf::from(d).join(ATTACK_FILE));
     }

@@ -12,15 +12,28 @@
 //! ```
 //!
 //! `original`, `line`, `column`, `page` and `context` are those of the first
-//! occurrence. Suppressed values are printed as the same object plus
-//! `"suppressed": "<reason>"`, after the indicators, so a consumer that wants
-//! only indicators drops objects that have that key. Exit status: 0 when
-//! indicators were found, 1 when none, 2 on error.
+//! occurrence; every indicator line has `"kind":"indicator"`. Suppressed
+//! values are printed as the same object plus `"suppressed": "<reason>"`,
+//! after the indicators, so a consumer that wants only indicators drops
+//! objects that have that key.
+//!
+//! Then what the prose says (unless `--no-prose`), one line per thing:
+//!
+//! ```text
+//! {"kind":"technique","type":"technique","value":"T1574.002","name":"DLL Side-Loading",
+//!  "sentence":"…","line":12,"confidence":0.83,"stance":"asserted","rule":"model",
+//!  "mentions":[{"sentence":…,"line":…,"text":…,"confidence":…,"rule":…,"stance":…}, …]}
+//! ```
+//!
+//! `kind` is `technique`, `software`, `group`, `country` or `sector`; the
+//! reader is trained on the store's ATT&CK (docs/EXTRACTION.md). Exit
+//! status: 0 when anything was found, 1 when nothing, 2 on error.
 
 use crate::Global;
 use crate::output::{json_line, table};
 use anyhow::Context as _;
 use cairn_extract::{Corpus, Document, Extractor, Occurrence, Options, builtin_corpus, evaluate};
+use cairn_prose::{Finding, Knowledge, Mention, Reader, ReaderOptions, Stance};
 use serde::Serialize;
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -38,12 +51,66 @@ pub struct Args {
     /// Keep benign values (RFC 1918, example.com, …) among the indicators.
     #[arg(long)]
     keep_benign: bool,
+    /// Indicators only: skip the techniques, software, groups and victims
+    /// in the prose.
+    #[arg(long)]
+    no_prose: bool,
+}
+
+#[derive(Serialize)]
+struct ProseLine<'a> {
+    kind: &'static str,
+    #[serde(rename = "type")]
+    type_: &'static str,
+    value: &'a str,
+    name: &'a str,
+    sentence: &'a str,
+    line: u32,
+    confidence: f64,
+    stance: Stance,
+    rule: &'static str,
+    mentions: &'a [Mention],
+}
+
+impl<'a> ProseLine<'a> {
+    fn of(f: &'a Finding) -> Option<ProseLine<'a>> {
+        let first = f.mentions.first()?;
+        Some(ProseLine {
+            kind: f.kind.as_str(),
+            type_: f.kind.as_str(),
+            value: &f.value,
+            name: &f.name,
+            sentence: &first.sentence,
+            line: first.line,
+            confidence: f.confidence,
+            stance: f.stance,
+            rule: first.rule,
+            mentions: &f.mentions,
+        })
+    }
+}
+
+/// The prose reader trained on the store's ATT&CK, when a store exists
+/// (extraction never creates one); without it, countries and sectors only.
+fn reader(global: &Global) -> anyhow::Result<Reader> {
+    let reader = if crate::db_path(global).exists() {
+        cairn_engine::prose_reader(&crate::open_store(global)?)?
+    } else {
+        Reader::new(&Knowledge::default(), ReaderOptions::default())
+    };
+    if reader.technique_count() == 0 {
+        eprintln!(
+            "cairn: note: the store holds no ATT&CK techniques, so only countries and sectors are read from the prose; run `cairn ingest --starter` first"
+        );
+    }
+    Ok(reader)
 }
 
 #[derive(Serialize)]
 struct Line<'a> {
+    kind: &'static str,
     #[serde(rename = "type")]
-    kind: &'a str,
+    type_: &'a str,
     value: &'a str,
     #[serde(flatten)]
     first: &'a Occurrence,
@@ -75,6 +142,11 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         ..Options::default()
     });
     let out = ex.extract(&doc);
+    let findings = if args.no_prose {
+        Vec::new()
+    } else {
+        reader(global)?.read(doc.text())
+    };
     for w in &out.warnings {
         eprintln!("cairn: warning: {w}");
     }
@@ -86,7 +158,8 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
                 put(
                     &mut w,
                     &Line {
-                        kind: i.kind.as_str(),
+                        kind: "indicator",
+                        type_: i.kind.as_str(),
                         value: &i.value,
                         first,
                         occurrences: &i.occurrences,
@@ -100,13 +173,20 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
                 put(
                     &mut w,
                     &Line {
-                        kind: s.kind.as_str(),
+                        kind: "indicator",
+                        type_: s.kind.as_str(),
                         value: &s.value,
                         first,
                         occurrences: &s.occurrences,
                         suppressed: Some(&s.reason),
                     },
                 )?;
+            }
+        }
+        for f in &findings {
+            if let Some(line) = ProseLine::of(f) {
+                serde_json::to_writer(&mut w, &line)?;
+                w.write_all(b"\n")?;
             }
         }
         w.flush()?;
@@ -157,12 +237,43 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
                 .collect();
             print!("{}", table(&["TYPE", "VALUE", "REASON", "LINE"], &rows));
         }
+        if !findings.is_empty() {
+            println!("\nin the prose:");
+            print!("{}", prose_table(&findings));
+        }
     }
-    Ok(if out.indicators.is_empty() {
+    Ok(if out.indicators.is_empty() && findings.is_empty() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Findings as a table: kind, value, name, confidence, stance, line and
+/// the start of the first sentence.
+fn prose_table(findings: &[Finding]) -> String {
+    let rows: Vec<Vec<String>> = findings
+        .iter()
+        .filter_map(|f| {
+            let m = f.mentions.first()?;
+            let sentence: String = m.sentence.chars().take(70).collect();
+            Some(vec![
+                f.kind.as_str().to_string(),
+                f.value.clone(),
+                f.name.clone(),
+                format!("{:.2}", f.confidence),
+                format!("{:?}", f.stance).to_lowercase(),
+                m.line.to_string(),
+                sentence,
+            ])
+        })
+        .collect();
+    table(
+        &[
+            "KIND", "VALUE", "NAME", "CONF", "STANCE", "LINE", "SENTENCE",
+        ],
+        &rows,
+    )
 }
 
 /// Evaluation arguments.
@@ -242,6 +353,103 @@ pub fn run_eval(_global: &Global, args: EvalArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(if failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Technique evaluation arguments.
+#[derive(clap::Args)]
+pub struct TechniqueEvalArgs {
+    /// The ATT&CK Enterprise bundle (default: $CAIRN_DATASETS/attack/enterprise-attack-18.1.json,
+    /// else ../shared/datasets/attack/… from the working directory or its parents).
+    #[arg(long, value_name = "PATH")]
+    attack: Option<PathBuf>,
+    /// Percent of procedure sources (groups, software, campaigns) held out.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=90))]
+    test_percent: u64,
+    /// Print the report as one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Floors from the issue that set them: sentence-level F1, and report-level
+/// recall at the same precision.
+const MIN_SENTENCE_F1: f64 = 0.6;
+const MIN_REPORT: f64 = 0.7;
+
+pub fn run_technique_eval(args: TechniqueEvalArgs) -> anyhow::Result<ExitCode> {
+    let Some(path) = args
+        .attack
+        .clone()
+        .or_else(super::attribute::default_attack_path)
+    else {
+        anyhow::bail!(
+            "no ATT&CK bundle found: pass --attack PATH or set CAIRN_DATASETS to the datasets folder"
+        );
+    };
+    let bundle = cairn_intake::parse_path(&path, &cairn_intake::Options::default())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let knowledge = Knowledge::from_bundle(&bundle);
+    let t0 = std::time::Instant::now();
+    let e = cairn_prose::evaluate_techniques(
+        &knowledge,
+        cairn_prose::EvalOptions {
+            test_percent: args.test_percent,
+            ..cairn_prose::EvalOptions::default()
+        },
+    );
+    let secs = t0.elapsed().as_secs_f64();
+    let passed = e.sentence.f1 >= MIN_SENTENCE_F1
+        && e.report.recall >= MIN_REPORT
+        && e.report.precision >= MIN_REPORT;
+    if args.json {
+        json_line(&serde_json::json!({
+            "attack": path.display().to_string(),
+            "seconds": secs,
+            "report": e,
+            "floors": {"sentence_f1": MIN_SENTENCE_F1, "report_precision": MIN_REPORT, "report_recall": MIN_REPORT},
+            "passed": passed,
+        }))?;
+    } else {
+        println!(
+            "{} techniques, {} procedure examples; held out: {} sources, {} examples; trained on {}; threshold {:.3}",
+            e.techniques,
+            e.procedures,
+            e.test_sources,
+            e.test_examples,
+            e.train_procedures,
+            e.threshold
+        );
+        let row = |name: &str, p: &cairn_prose::Prf| {
+            vec![
+                name.to_string(),
+                format!("{:.3}", p.precision),
+                format!("{:.3}", p.recall),
+                format!("{:.3}", p.f1),
+                p.true_positives.to_string(),
+                p.false_positives.to_string(),
+                p.false_negatives.to_string(),
+            ]
+        };
+        print!(
+            "{}",
+            table(
+                &["LEVEL", "PRECISION", "RECALL", "F1", "TP", "FP", "FN"],
+                &[
+                    row("sentence (exact)", &e.sentence),
+                    row("sentence (parent)", &e.sentence_parent),
+                    row(&format!("report ({} groups)", e.report_groups), &e.report),
+                ]
+            )
+        );
+        println!(
+            "floors: sentence F1 >= {MIN_SENTENCE_F1}; report precision and recall >= {MIN_REPORT}: {}; {secs:.1}s",
+            if passed { "met" } else { "NOT met" }
+        );
+    }
+    Ok(if passed {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

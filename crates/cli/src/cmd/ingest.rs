@@ -57,7 +57,10 @@ pub struct Args {
     /// Source name every statement is attributed to (default: from the file).
     #[arg(long)]
     source: Option<String>,
-    /// Actor the file's indicators belong to (lists, CSV, reports).
+    /// Actor the file's indicators belong to (lists, CSV, reports). `auto`
+    /// (reports only): the group the report names, else the best candidate
+    /// inferred from its techniques, software, victims and indicators, with
+    /// the confidence of that inference.
     #[arg(long)]
     actor: Option<String>,
     /// TLP marking for statements that carry none (clear, green, amber, amber+strict, red).
@@ -358,6 +361,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     for (_, o) in inputs.iter_mut() {
         o.benign = benign.clone();
     }
+    resolve_auto_actor(&store, &mut inputs)?;
     let bar = crate::output::spinner(global, "parsing");
     let several = inputs.len() > 1;
     let mut parsed = Vec::new();
@@ -598,4 +602,60 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--actor auto`: each report input gets the group it names, or the best
+/// inferred candidate (its confidence becomes the statements' unless
+/// `--confidence` was given). Models are built once, on first need.
+fn resolve_auto_actor(
+    store: &cairn_kb::Store,
+    inputs: &mut [(Input, Options)],
+) -> anyhow::Result<()> {
+    let mut models = None;
+    for (input, o) in inputs.iter_mut() {
+        if !o
+            .actor
+            .as_deref()
+            .is_some_and(|a| a.eq_ignore_ascii_case("auto"))
+        {
+            continue;
+        }
+        let path = Path::new(&input.name);
+        let format = match o.format {
+            Format::Auto => cairn_intake::detect_format(path, &input.bytes),
+            f => f,
+        };
+        if input.stream.is_some() || format != Format::Text {
+            anyhow::bail!(
+                "{}: --actor auto reads reports (text, Markdown, HTML, PDF); this file is {format:?}",
+                input.name
+            );
+        }
+        if models.is_none() {
+            models = Some(cairn_engine::report_models(store)?);
+        }
+        let Some(m) = models.as_ref() else { continue };
+        let doc = cairn_extract::Document::from_bytes(&input.name, &input.bytes)?;
+        let extractor = cairn_extract::Extractor::new(cairn_extract::Options {
+            benign: o.benign.clone(),
+            ..cairn_extract::Options::default()
+        });
+        let reading = cairn_engine::read_report(&extractor, m.reader.as_ref(), &doc);
+        let att = cairn_engine::attribute_report(&m.corpus, &reading, 5);
+        let Some(choice) = cairn_engine::choose_actor(&att) else {
+            anyhow::bail!(
+                "{}: --actor auto: the report names no known group and nothing in it points to one; give --actor NAME",
+                input.name
+            );
+        };
+        eprintln!(
+            "cairn: {}: actor {} — {}",
+            input.name, choice.name, choice.how
+        );
+        o.actor = Some(choice.name);
+        if o.confidence.is_none() {
+            o.confidence = Some(choice.confidence);
+        }
+    }
+    Ok(())
 }
