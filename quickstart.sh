@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Cairn in five minutes, offline, on its embedded store: load the starter pack
 # (and the real published datasets when ../shared/datasets is there), read
-# RedHotel's profile under any vendor's name, pull indicators out of a report,
+# RedHotel's profile under any vendor's name, read a report (indicators, techniques,
+# software, victims) and attribute it,
 # hunt the bundled Zeek logs, rank the groups behind a set of techniques, and
 # finally serve it all as a web app, REST API and TAXII 2.1 feed.
 set -euo pipefail
@@ -34,6 +35,11 @@ if [ -f "$DATA/insikt/redhotel-2023-08-appendix.txt" ]; then
   step cairn extract "$DATA/insikt/redhotel-2023-08-appendix.txt"
   cairn extract "$DATA/insikt/redhotel-2023-08-appendix.txt" | head -15 || true
 fi
+
+step cairn extract examples/reports/redhotel-2023.md   "(the prose too: techniques, software, groups, victims, each with its sentence)"
+cairn extract examples/reports/redhotel-2023.md | sed -n '/in the prose/,$p' | head -24 || true
+step cairn attribute --report examples/reports/redhotel-2023.md   "(the groups it names, beside the ranking inferred without them)"
+cairn attribute --report examples/reports/redhotel-2023.md --top 5 --explain 0 | head -16 || true
 
 step cairn hunt examples/logs/zeek
 cairn hunt examples/logs/zeek || true

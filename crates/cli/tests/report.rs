@@ -1,0 +1,212 @@
+//! Reading a report end to end with the real binary: `cairn extract` with
+//! the prose, `cairn attribute --report`, `cairn ingest --actor auto` and
+//! `cairn eval techniques`, over a store holding the starter pack (ATT&CK
+//! 18.1 is built into the binary, so no dataset is needed but for the
+//! evaluation).
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+const REPORT: &str = "../../examples/reports/redhotel-2023.md";
+
+fn report() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(REPORT)
+}
+
+fn cairn(db: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .output()
+        .expect("run cairn")
+}
+
+/// A store with the starter pack, built once for the file's tests (they
+/// only read it; the ingest test copies it).
+fn starter_store() -> &'static Path {
+    static DB: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    let (_, db) = DB.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("starter.db");
+        let out = cairn(&db, &["ingest", "--starter"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        (dir, db)
+    });
+    db
+}
+
+fn lines(out: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect()
+}
+
+/// The report's line `n` (1-based) and the two after it: a sentence that
+/// starts on a line may end on the next.
+fn around(n: u64) -> String {
+    let text = std::fs::read_to_string(report()).expect("report");
+    text.lines()
+        .skip(n.saturating_sub(1) as usize)
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn extract_reads_the_prose_with_sentences_and_stances() {
+    let out = cairn(starter_store(), &["extract", report().to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let got = lines(&out);
+    let find = |kind: &str, value: &str| {
+        got.iter()
+            .find(|v| v["kind"] == kind && v["value"] == value)
+            .unwrap_or_else(|| panic!("{kind} {value} not in output"))
+    };
+    // Indicators keep their schema and say what they are.
+    let ip = find("indicator", "1.13.82.101");
+    assert_eq!(ip["type"], "ipv4");
+    assert_eq!(ip["context"]["role"], "c2");
+
+    // A technique by its name, with the sentence and the line it starts on.
+    let lsass = find("technique", "T1003.001");
+    assert_eq!(lsass["name"], "LSASS Memory");
+    assert_eq!(lsass["rule"], "technique name");
+    let sentence = lsass["sentence"].as_str().unwrap();
+    assert!(sentence.contains("LSASS memory"), "{sentence}");
+    assert!(around(lsass["line"].as_u64().unwrap()).contains("LSASS"));
+
+    // Side-loading is described, never named: the model finds it, and maps
+    // it to ATT&CK 18.1's T1574.001 (T1574.002 was revoked into it).
+    let dll = find("technique", "T1574.001");
+    assert_eq!(dll["rule"], "model");
+    let conf = dll["confidence"].as_f64().unwrap();
+    assert!(conf > 0.5 && conf <= 1.0, "{conf}");
+    assert!(dll["sentence"].as_str().unwrap().contains("side-loaded"));
+
+    // Named groups: one claimed, one compared.
+    assert_eq!(find("group", "G0096")["stance"], "compared");
+    let named = find("group", "G1006");
+    assert_eq!(named["stance"], "asserted");
+    assert_eq!(named["mentions"][0]["text"], "RedHotel");
+
+    assert_eq!(find("software", "S0596")["name"], "ShadowPad");
+    for c in ["TW", "VN", "PH"] {
+        assert_eq!(find("country", c)["stance"], "asserted");
+    }
+    // "Chinese state-sponsored" is the actor's country, not a victim.
+    assert!(!got.iter().any(|v| v["kind"] == "country" && v["value"] == "CN"));
+    find("sector", "government");
+    find("sector", "telecommunications");
+
+    // --no-prose gives the indicators alone.
+    let out = cairn(
+        starter_store(),
+        &["extract", report().to_str().unwrap(), "--json", "--no-prose"],
+    );
+    assert!(lines(&out).iter().all(|v| v["kind"] == "indicator"));
+}
+
+#[test]
+fn attribute_report_keeps_named_groups_apart_and_points_at_lines() {
+    let out = cairn(
+        starter_store(),
+        &["attribute", "--report", report().to_str().unwrap(), "--json"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let candidates = v["candidates"].as_array().expect("candidates");
+    assert!(!candidates.is_empty());
+    // The inference never reads the names: RedHotel's cluster comes first
+    // on its software and indicators, and the naming agrees with it.
+    let top = &candidates[0];
+    let names: Vec<&str> = std::iter::once(&top["actor"])
+        .chain(top["aliases"].as_array().unwrap())
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(names.contains(&"Earth Lusca"), "{names:?}");
+    let named = &v["named_in_report"][0];
+    assert_eq!(named["value"], "G1006");
+    assert_eq!(named["inferred_rank"], 1);
+    assert_eq!(v["mentioned_not_claimed"][0]["name"], "APT41");
+    // Every contribution with lines points at report lines that say it.
+    let mut checked = 0;
+    for c in top["evidence"].as_array().unwrap() {
+        let Some(ls) = c["lines"].as_array() else { continue };
+        let kind = c["kind"].as_str().unwrap();
+        if kind != "software" && kind != "indicator" {
+            continue;
+        }
+        let value = c["value"].as_str().unwrap();
+        let word = value.split(" (").next().unwrap();
+        let at = around(ls[0].as_u64().unwrap()).replace("[.]", ".");
+        assert!(
+            at.contains(word),
+            "{kind} {value} at line {}: {at}",
+            ls[0]
+        );
+        checked += 1;
+    }
+    assert!(checked >= 3, "{checked} contributions with lines checked");
+    // What was read and not used says so.
+    let evidence = v["evidence"].as_array().unwrap();
+    assert!(evidence.iter().any(|e| e["used"] == false || e["kind"] == "technique"));
+    assert!(evidence.iter().any(|e| e["kind"] == "ipv4" && e["used"] == true));
+}
+
+#[test]
+fn ingest_actor_auto_links_the_report_to_the_group_it_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("copy.db");
+    std::fs::copy(starter_store(), &db).unwrap();
+    let out = cairn(
+        &db,
+        &[
+            "ingest",
+            report().to_str().unwrap(),
+            "--actor",
+            "auto",
+            "--source",
+            "Summary, 2023",
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("actor Earth Lusca") && err.contains("named in the report (line 1)"), "{err}");
+    // The group now has the report as a source, at the confidence a naming
+    // earns.
+    let out = cairn(&db, &["actor", "Earth Lusca", "--json"]);
+    let profile: Value = serde_json::from_slice(&out.stdout).expect("profile");
+    let member = profile["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["source"] == "Summary, 2023")
+        .expect("the report is a source of the group");
+    assert_eq!(member["confidence"], 90);
+
+    // Not a report: a clear refusal, nothing written.
+    let csv = dir.path().join("list.csv");
+    std::fs::write(&csv, "indicator,type\nevil.example,domain\n").unwrap();
+    let out = cairn(&db, &["ingest", csv.to_str().unwrap(), "--actor", "auto"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--actor auto reads reports"));
+}
+
+#[test]
+fn eval_techniques_meets_its_floors() {
+    let Some(attack) = cairn_testkit::dataset("attack/enterprise-attack-18.1.json") else {
+        return;
+    };
+    let out = cairn(
+        starter_store(),
+        &["eval", "techniques", "--attack", attack.to_str().unwrap(), "--json"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["passed"], true);
+    assert!(v["report"]["sentence"]["f1"].as_f64().unwrap() >= 0.6);
+}
