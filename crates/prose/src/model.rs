@@ -177,26 +177,24 @@ fn fit(
     }
     w.into_iter()
         .map(|row| {
-            let mut r: Vec<(u16, f32)> = row
-                .into_iter()
+            row.into_iter()
                 .map(|(c, wt, u)| (c, wt - u / step))
                 .filter(|(_, x)| *x != 0.0)
-                .collect();
-            r.sort_unstable_by_key(|(c, _)| *c);
-            r
+                .collect()
         })
         .collect()
 }
 
-/// Adds `delta` to class `c`'s weight in one feature's row, keeping the
+/// Adds `delta` to class `c`'s weight in one feature's row (kept sorted by
+/// class: common words reach hundreds of classes), keeping the
 /// step-weighted sum that averaging needs.
 fn bump(row: &mut Vec<(u16, f32, f32)>, c: u16, delta: f32, step: f32) {
-    match row.iter_mut().find(|(k, _, _)| *k == c) {
-        Some(e) => {
-            e.1 += delta;
-            e.2 += step * delta;
+    match row.binary_search_by_key(&c, |e| e.0) {
+        Ok(i) => {
+            row[i].1 += delta;
+            row[i].2 += step * delta;
         }
-        None => row.push((c, delta, step * delta)),
+        Err(i) => row.insert(i, (c, delta, step * delta)),
     }
 }
 
