@@ -9,7 +9,10 @@ use std::process::{Command, Output, Stdio};
 /// prose reader would train on whatever store the machine has.
 fn cairn(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_cairn"))
-        .env("CAIRN_DB", std::env::temp_dir().join("cairn-extract-tests-no-store.db"))
+        .env(
+            "CAIRN_DB",
+            std::env::temp_dir().join("cairn-extract-tests-no-store.db"),
+        )
         .args(args)
         .output()
         .expect("run cairn")
@@ -218,7 +221,10 @@ fn table_output_exit_codes_and_stdin() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad.pdf"));
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_cairn"))
-        .env("CAIRN_DB", std::env::temp_dir().join("cairn-extract-tests-no-store.db"))
+        .env(
+            "CAIRN_DB",
+            std::env::temp_dir().join("cairn-extract-tests-no-store.db"),
+        )
         .args(["extract", "-", "--json", "--no-prose"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

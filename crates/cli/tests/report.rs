@@ -32,7 +32,11 @@ fn starter_store() -> &'static Path {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = dir.path().join("starter.db");
         let out = cairn(&db, &["ingest", "--starter"]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         (dir, db)
     });
     db
@@ -58,8 +62,16 @@ fn around(n: u64) -> String {
 
 #[test]
 fn extract_reads_the_prose_with_sentences_and_stances() {
-    let out = cairn(starter_store(), &["extract", report().to_str().unwrap(), "--json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = cairn(
+        starter_store(),
+        &["extract", report().to_str().unwrap(), "--json"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let got = lines(&out);
     let find = |kind: &str, value: &str| {
         got.iter()
@@ -98,14 +110,22 @@ fn extract_reads_the_prose_with_sentences_and_stances() {
         assert_eq!(find("country", c)["stance"], "asserted");
     }
     // "Chinese state-sponsored" is the actor's country, not a victim.
-    assert!(!got.iter().any(|v| v["kind"] == "country" && v["value"] == "CN"));
+    assert!(
+        !got.iter()
+            .any(|v| v["kind"] == "country" && v["value"] == "CN")
+    );
     find("sector", "government");
     find("sector", "telecommunications");
 
     // --no-prose gives the indicators alone.
     let out = cairn(
         starter_store(),
-        &["extract", report().to_str().unwrap(), "--json", "--no-prose"],
+        &[
+            "extract",
+            report().to_str().unwrap(),
+            "--json",
+            "--no-prose",
+        ],
     );
     assert!(lines(&out).iter().all(|v| v["kind"] == "indicator"));
 }
@@ -114,9 +134,19 @@ fn extract_reads_the_prose_with_sentences_and_stances() {
 fn attribute_report_keeps_named_groups_apart_and_points_at_lines() {
     let out = cairn(
         starter_store(),
-        &["attribute", "--report", report().to_str().unwrap(), "--json"],
+        &[
+            "attribute",
+            "--report",
+            report().to_str().unwrap(),
+            "--json",
+        ],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
     let candidates = v["candidates"].as_array().expect("candidates");
     assert!(!candidates.is_empty());
@@ -135,7 +165,9 @@ fn attribute_report_keeps_named_groups_apart_and_points_at_lines() {
     // Every contribution with lines points at report lines that say it.
     let mut checked = 0;
     for c in top["evidence"].as_array().unwrap() {
-        let Some(ls) = c["lines"].as_array() else { continue };
+        let Some(ls) = c["lines"].as_array() else {
+            continue;
+        };
         let kind = c["kind"].as_str().unwrap();
         if kind != "software" && kind != "indicator" {
             continue;
@@ -143,18 +175,22 @@ fn attribute_report_keeps_named_groups_apart_and_points_at_lines() {
         let value = c["value"].as_str().unwrap();
         let word = value.split(" (").next().unwrap();
         let at = around(ls[0].as_u64().unwrap()).replace("[.]", ".");
-        assert!(
-            at.contains(word),
-            "{kind} {value} at line {}: {at}",
-            ls[0]
-        );
+        assert!(at.contains(word), "{kind} {value} at line {}: {at}", ls[0]);
         checked += 1;
     }
     assert!(checked >= 3, "{checked} contributions with lines checked");
     // What was read and not used says so.
     let evidence = v["evidence"].as_array().unwrap();
-    assert!(evidence.iter().any(|e| e["used"] == false || e["kind"] == "technique"));
-    assert!(evidence.iter().any(|e| e["kind"] == "ipv4" && e["used"] == true));
+    assert!(
+        evidence
+            .iter()
+            .any(|e| e["used"] == false || e["kind"] == "technique")
+    );
+    assert!(
+        evidence
+            .iter()
+            .any(|e| e["kind"] == "ipv4" && e["used"] == true)
+    );
 }
 
 #[test]
@@ -175,7 +211,10 @@ fn ingest_actor_auto_links_the_report_to_the_group_it_names() {
     );
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
-    assert!(err.contains("actor Earth Lusca") && err.contains("named in the report (line 1)"), "{err}");
+    assert!(
+        err.contains("actor Earth Lusca") && err.contains("named in the report (line 1)"),
+        "{err}"
+    );
     // The group now has the report as a source, at the confidence a naming
     // earns.
     let out = cairn(&db, &["actor", "Earth Lusca", "--json"]);
@@ -203,9 +242,20 @@ fn eval_techniques_meets_its_floors() {
     };
     let out = cairn(
         starter_store(),
-        &["eval", "techniques", "--attack", attack.to_str().unwrap(), "--json"],
+        &[
+            "eval",
+            "techniques",
+            "--attack",
+            attack.to_str().unwrap(),
+            "--json",
+        ],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["passed"], true);
     assert!(v["report"]["sentence"]["f1"].as_f64().unwrap() >= 0.6);
