@@ -57,6 +57,26 @@ pub(super) fn hex_default(len: usize) -> Option<K> {
     }
 }
 
+/// The kind of a bare hex string of `len` digits, by its cue.
+pub(super) fn hex_kind(len: usize, cue: Option<HexCue>) -> Option<K> {
+    match (len, cue) {
+        (_, Some(HexCue::NotHash)) => None,
+        (8..=40, Some(HexCue::Serial)) => Some(K::CertSerial),
+        (32, Some(HexCue::Ja3s)) => Some(K::Ja3s),
+        (32, Some(HexCue::Ja3)) => Some(K::Ja3),
+        (32, Some(HexCue::Imphash)) => Some(K::Imphash),
+        (40 | 64, Some(HexCue::Authentihash)) => Some(K::Authentihash),
+        (62, _) => Some(K::Jarm),
+        (40, Some(HexCue::Cert)) => Some(K::CertSha1),
+        (64, Some(HexCue::Cert)) => Some(K::CertSha256),
+        (32, _) => Some(K::Md5),
+        (40, _) => Some(K::Sha1),
+        (64, _) => Some(K::Sha256),
+        (128, _) => Some(K::Sha512),
+        _ => None,
+    }
+}
+
 /// The kind of colon-separated hex of `bytes` bytes, by its cue.
 pub(super) fn hex_colon_kind(bytes: usize, cue: Option<HexCue>) -> Option<K> {
     match (bytes, cue) {
