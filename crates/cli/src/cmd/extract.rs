@@ -11,11 +11,14 @@
 //!  "occurrences":[{"original":…,"line":…,"column":…,"context":{…}}, …]}
 //! ```
 //!
-//! `original`, `line`, `column`, `page` and `context` are those of the first
-//! occurrence. Suppressed values are printed as the same object plus
-//! `"suppressed": "<reason>"`, after the indicators, so a consumer that wants
-//! only indicators drops objects that have that key. Exit status: 0 when
-//! indicators were found, 1 when none, 2 on error.
+//! `original`, `line`, `column`, `page`, `context` and `rule` (present when a
+//! rule typed an ambiguous form: "defanged: a domain", "line says imphash")
+//! are those of the first occurrence. Suppressed values are printed as the
+//! same object plus `"suppressed": "<reason>"`, after the indicators, so a
+//! consumer that wants only indicators drops objects that have that key.
+//! The report's own TLP label is no indicator: it is printed after the
+//! table, or on stderr with `--json`. Exit status: 0 when indicators were
+//! found, 1 when none, 2 on error.
 
 use crate::Global;
 use crate::output::{json_line, table};
@@ -78,6 +81,11 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     for w in &out.warnings {
         eprintln!("cairn: warning: {w}");
     }
+    if args.json
+        && let Some(t) = &out.tlp
+    {
+        eprintln!("cairn: the report is marked TLP:{}", t.to_ascii_uppercase());
+    }
     if args.json {
         // One buffered writer for all lines: a large report has 100k+.
         let mut w = std::io::BufWriter::new(std::io::stdout().lock());
@@ -139,6 +147,9 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
             )
         );
         println!("{} indicators", out.indicators.len());
+        if let Some(t) = &out.tlp {
+            println!("the report is marked TLP:{}", t.to_ascii_uppercase());
+        }
         if !out.suppressed.is_empty() {
             println!("\nsuppressed as benign:");
             let rows: Vec<Vec<String>> = out

@@ -562,3 +562,33 @@ fn rules_name_what_typed_an_ambiguous_value() {
     let out = extract("evil[.]com\n");
     assert_eq!(out.indicators[0].occurrences[0].rule, None);
 }
+
+/// The evaluation counts the newer kinds and checks the TLP label.
+#[test]
+fn evaluation_checks_tlp_and_new_kinds() {
+    let case = |text: &str, tlp: Option<&str>| crate::CorpusCase {
+        name: "c.md".into(),
+        document: Document::from_text("c.md", text),
+        expected: [(K::Mac, "00:1a:2b:3c:4d:5e".to_string())]
+            .into_iter()
+            .collect(),
+        tlp: tlp.map(str::to_string),
+    };
+    let corpus = crate::Corpus {
+        cases: vec![
+            case("TLP:AMBER nic 00:1A:2B:3C:4D:5E\n", Some("amber")),
+            case("TLP:RED nic 00:1A:2B:3C:4D:5E\n", Some("amber")),
+            case("nic 00:1a:2b:3c:4d:5e\n", None),
+        ],
+    };
+    let report = crate::evaluate(&Extractor::new(Options::default()), &corpus);
+    assert_eq!(report.tlp_errors, ["c.md: expected amber, read red"]);
+    let mac = report.kinds.iter().find(|k| k.kind == K::Mac);
+    assert_eq!(mac.map(|k| (k.expected, k.correct)), Some((3, 3)));
+    assert!(
+        report
+            .failures(0.9, 0.9)
+            .iter()
+            .any(|f| f.starts_with("TLP label c.md"))
+    );
+}
