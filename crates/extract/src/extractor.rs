@@ -511,7 +511,19 @@ impl Extractor {
                     oe: ls + b,
                     ..*c
                 };
-                emit(&cand, K::FileName, K::FileName.normalize(name), None, ctx);
+                // A path names the file too: the path, and its last part.
+                match name.rfind(['\\', '/']) {
+                    Some(i) => {
+                        emit(&cand, K::FilePath, K::FilePath.normalize(name), None, ctx);
+                        let base = Cand {
+                            os: ls + a + i + 1,
+                            ..cand
+                        };
+                        let file = &name[i + 1..];
+                        emit(&base, K::FileName, K::FileName.normalize(file), None, ctx);
+                    }
+                    None => emit(&cand, K::FileName, K::FileName.normalize(name), None, ctx),
+                }
                 skip_until = ls + b;
                 continue;
             }
@@ -611,6 +623,17 @@ fn prepare(
         }
         Shape::WinPath => forms::prepare_path(clean, false, s, e),
         Shape::UnixPath => forms::prepare_path(clean, true, s, e),
+        // Glued to a dot and a label, these ids are a host's first label
+        // (`00-1a-2b-3c-4d-5e.lan`, `ta0001.example.net`): read it whole.
+        Shape::Tactic | Shape::Mitigation | Shape::Analytics | Shape::Mac
+            if b.get(e) == Some(&b'.') && b.get(e + 1).is_some_and(u8::is_ascii_alphanumeric) =>
+        {
+            let de = e + b[e..]
+                .iter()
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+                .count();
+            dotted(rf, clean, s, de)
+        }
         Shape::Tactic => (Some(Need::Ready(K::Tactic)), s, e, e),
         Shape::Mitigation => (Some(Need::Ready(K::Mitigation)), s, e, e),
         Shape::Analytics => (forms::prepare_analytics(tok), s, e, e),

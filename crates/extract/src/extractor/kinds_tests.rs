@@ -592,3 +592,34 @@ fn evaluation_checks_tlp_and_new_kinds() {
             .any(|f| f.starts_with("TLP label c.md"))
     );
 }
+
+/// Ids glued to a further label are a host name; a path after a hash names
+/// the file as a path and a name.
+#[test]
+fn forms_inside_other_forms() {
+    for host in [
+        "00-1a-2b-3c-4d-5e.dhcp.corp-lan.net",
+        "001a.2b3c.4d5e.corp-lan.net",
+        "ta0001.corp-lan.net",
+    ] {
+        let text = format!("resolved {host} twice\n");
+        assert_eq!(of_kind(&text, K::Domain), [host], "{text}");
+        none_of(&text, K::Mac);
+        none_of(&text, K::Tactic);
+    }
+    let h = "f8cd64625f8964239dad1b2ce7372d7a293196455db7c6b5467f7770fd664a61";
+    let out = extract(&format!("{h} - C:\\Users\\Public\\a b.exe\n"));
+    let got: Vec<_> = out
+        .indicators
+        .iter()
+        .map(|i| (i.kind, i.value.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (K::Sha256, h),
+            (K::FilePath, "C:\\Users\\Public\\a b.exe"),
+            (K::FileName, "a b.exe")
+        ]
+    );
+}
