@@ -714,6 +714,9 @@ fn prepare(
                     let k = if len.is_some() { K::Cidr } else { K::Ipv6 };
                     (Some(Need::Ready(k)), s, e, e)
                 }
+                // Started inside a word ("MAC:00:1A:…" from "AC"): what
+                // follows may still be a value.
+                _ if !before_ok => (None, s, e, s + 1),
                 _ => reject,
             }
         }

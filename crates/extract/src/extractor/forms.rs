@@ -227,15 +227,15 @@ pub(super) fn prepare_path(
                     c,
                     b'/' | b'\\' | b'.' | b'-' | b'_' | b'~' | b'$' | b'@' | b':' | b'%' | b'+'
                 )
-                || c >= 0x80
         }) {
             return reject;
         }
         let end = unix_path_end(clean, s);
         let path = &clean[s..end];
-        // A query: a URL's path, not a file's.
+        // A query: a URL's path, not a file's. `~` and `$HOME` count as a
+        // component.
         if matches!(b.get(end), Some(b'?' | b'&' | b'='))
-            || path.matches('/').count() < 2 && !path.starts_with('~')
+            || path.matches('/').count() < 2 && !path.starts_with(['~', '$'])
         {
             return reject;
         }
@@ -410,8 +410,17 @@ pub(super) fn mac_ok(clean: &str, s: usize, e: usize) -> bool {
     if matches!(b.get(e), Some(b':' | b'-')) {
         return false;
     }
-    if s > 0 && glued(b.get(s - 1)) {
-        return false;
+    // A one- or two-digit hex group glued before ("11:" of a longer run),
+    // not a word ("MAC:").
+    if s >= 2 && glued(b.get(s - 1)) {
+        let run = b[..s - 1]
+            .iter()
+            .rev()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .count();
+        if (1..=2).contains(&run) && b[s - 1 - run..s - 1].iter().all(u8::is_ascii_hexdigit) {
+            return false;
+        }
     }
     !tok.contains('.') || tok.bytes().any(|c| c.is_ascii_digit())
 }

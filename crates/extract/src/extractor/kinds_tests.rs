@@ -127,6 +127,11 @@ fn unix_paths() {
         rule(text, K::FilePath, "/etc/cron.d/job").as_deref(),
         Some("path under a known root")
     );
+    // `$HOME` is a root; CJK prose glued to a path does not hide it.
+    assert_eq!(
+        of_kind("写入/tmp/.x/kworker 和 $HOME/.bashrc\n", K::FilePath),
+        ["/tmp/.x/kworker", "$HOME/.bashrc"]
+    );
     // macOS components with spaces.
     assert_eq!(
         of_kind(
@@ -249,6 +254,10 @@ fn mac_addresses() {
             K::Mac
         ),
         ["00:1a:2b:3c:4d:5e", "aa:f2:c9:a6:b3:4f"]
+    );
+    assert_eq!(
+        of_kind("dhcp MAC:00:1A:2B:3C:4D:5F\n", K::Mac),
+        ["00:1a:2b:3c:4d:5f"]
     );
     for text in [
         "at 12:30:45 on build 10.0.19041:1\n",

@@ -221,7 +221,12 @@ fn unix_byte(c: u8) -> bool {
 /// part of it.
 pub(super) fn unix_path_end(clean: &str, from: usize) -> usize {
     let b = clean.as_bytes();
-    let mut i = from;
+    let mut i = from
+        + if clean[from..].starts_with("$HOME") {
+            5
+        } else {
+            0
+        };
     while i < b.len() {
         if unix_byte(b[i]) {
             i += 1;
