@@ -242,6 +242,35 @@ fn table_output_exit_codes_and_stdin() {
     assert_eq!(s(&got[0], &["context", "role"]), Some("c2"));
 }
 
+/// The rule that typed an ambiguous value is in the JSON line; the
+/// report's TLP label is printed, never as an indicator.
+#[test]
+fn rules_and_the_report_marking() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("r.md");
+    std::fs::write(
+        &report,
+        "TLP:AMBER+STRICT\n\nC2 at update-check[.]zip and evil[.]com\n",
+    )
+    .unwrap();
+    let out = cairn(&["extract", report.to_str().unwrap(), "--json"]);
+    let got = json_lines(&out);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(s(&got[0], &["rule"]), Some("defanged: a domain"));
+    assert!(got[1].get("rule").is_none(), "{:?}", got[1]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("TLP:AMBER+STRICT"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = cairn(&["extract", report.to_str().unwrap()]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("the report is marked TLP:AMBER+STRICT"),
+        "{table}"
+    );
+}
+
 #[test]
 fn eval_extraction_passes_its_floors() {
     let out = cairn(&["eval", "extraction"]);
@@ -251,7 +280,10 @@ fn eval_extraction_passes_its_floors() {
     let out = cairn(&["eval", "extraction", "--json"]);
     let v = &json_lines(&out)[0];
     assert_eq!(v["failures"].as_array().map(Vec::len), Some(0));
-    assert_eq!(v["report"]["kinds"].as_array().map(Vec::len), Some(24));
+    assert_eq!(
+        v["report"]["kinds"].as_array().map(Vec::len),
+        Some(cairn_model::IndicatorKind::all().len())
+    );
     // The same corpus read from the repository folder.
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../extract/corpus");
     assert_eq!(

@@ -130,7 +130,21 @@ fn ip_reason(ip: IpAddr) -> Option<String> {
 pub(crate) fn check(kind: IndicatorKind, value: &str, vendors: &[(&str, &str)]) -> Option<String> {
     match kind {
         IndicatorKind::Domain => domain(value, vendors),
-        IndicatorKind::Email => domain(value.rsplit_once('@')?.1, vendors),
+        IndicatorKind::Email | IndicatorKind::Xmpp => domain(value.rsplit_once('@')?.1, vendors),
+        // A socket is as benign as its host.
+        IndicatorKind::Socket => {
+            let (host, _) = cairn_model::split_socket(value)?;
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            match host.parse::<IpAddr>() {
+                Ok(ip) => ip_reason(ip),
+                Err(_) => domain(host, vendors),
+            }
+        }
+        IndicatorKind::Mac => match value {
+            "ff:ff:ff:ff:ff:ff" => Some("built-in: broadcast MAC address".into()),
+            "00:00:00:00:00:00" => Some("built-in: null MAC address".into()),
+            _ => None,
+        },
         IndicatorKind::Url => {
             let host = crate::scan::url_host(value)?;
             let host = host.trim_start_matches('[').trim_end_matches(']');
@@ -163,6 +177,13 @@ mod tests {
         assert!(check(K::Url, "https://learn.microsoft.com/x", &[]).is_some());
         assert!(check(K::Email, "a@example.org", &[]).is_some());
         assert!(check(K::Ipv4, "1.13.82.101", &[]).is_none());
+        assert!(check(K::Socket, "10.0.0.1:443", &[]).is_some());
+        assert!(check(K::Socket, "[fe80::1]:443", &[]).is_some());
+        assert!(check(K::Socket, "www.google.com:443", &[]).is_some());
+        assert!(check(K::Socket, "1.13.82.101:443", &[]).is_none());
+        assert!(check(K::Mac, "ff:ff:ff:ff:ff:ff", &[]).is_some());
+        assert!(check(K::Mac, "00:1a:2b:3c:4d:5e", &[]).is_none());
+        assert!(check(K::Xmpp, "a@example.org", &[]).is_some());
         let v = vendor_domains("Insikt Group (Recorded Future) ...");
         assert!(check(K::Domain, "go.recordedfuture.com", &v).is_some());
         assert!(check(K::Domain, "go.recordedfuture.com", &[]).is_none());

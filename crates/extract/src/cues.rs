@@ -11,7 +11,10 @@ pub(crate) enum HexCue {
     // Ordered from weakest to strongest: in one text the strongest wins.
     FileHash,
     NotHash,
+    // Below Cert: "Authenticode certificate thumbprint" is a certificate's.
+    Authentihash,
     Cert,
+    Imphash,
     Serial,
     Jarm,
     Ja3,
@@ -26,6 +29,16 @@ enum Cue {
     Hex(HexCue),
     Domain,
     File,
+    Agent,
+    Addr(AddrCue),
+    Analytics,
+}
+
+/// What an `user@host` address is, according to nearby words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum AddrCue {
+    Mail,
+    Xmpp,
 }
 
 const ROLES: &[(&str, u8, &str)] = &[
@@ -146,7 +159,14 @@ const HEX: &[(&str, HexCue)] = &[
     ("git", HexCue::NotHash),
     ("guid", HexCue::NotHash),
     ("uuid", HexCue::NotHash),
-    ("imphash", HexCue::NotHash),
+    ("imphash", HexCue::Imphash),
+    ("imphashes", HexCue::Imphash),
+    ("import hash", HexCue::Imphash),
+    ("import hashes", HexCue::Imphash),
+    ("import table hash", HexCue::Imphash),
+    ("authentihash", HexCue::Authentihash),
+    ("authentihashes", HexCue::Authentihash),
+    ("authenticode", HexCue::Authentihash),
     ("ssdeep", HexCue::NotHash),
     ("tlsh", HexCue::NotHash),
     ("api key", HexCue::NotHash),
@@ -193,6 +213,30 @@ const FILE: &[&str] = &[
     "named",
 ];
 
+const AGENT: &[&str] = &["user-agent", "user agent", "useragent", "http agent"];
+
+const ADDR: &[(&str, AddrCue)] = &[
+    ("xmpp", AddrCue::Xmpp),
+    ("jabber", AddrCue::Xmpp),
+    ("jid", AddrCue::Xmpp),
+    ("omemo", AddrCue::Xmpp),
+    ("email", AddrCue::Mail),
+    ("e-mail", AddrCue::Mail),
+    ("mail", AddrCue::Mail),
+    ("sender", AddrCue::Mail),
+    ("mailbox", AddrCue::Mail),
+];
+
+const ANALYTICS: &[&str] = &[
+    "analytics",
+    "gtag",
+    "measurement id",
+    "tag manager",
+    "tracking id",
+    "google tag",
+    "adsense",
+];
+
 fn automaton() -> &'static (AhoCorasick, Vec<Cue>) {
     static AC: OnceLock<(AhoCorasick, Vec<Cue>)> = OnceLock::new();
     AC.get_or_init(|| {
@@ -218,6 +262,18 @@ fn automaton() -> &'static (AhoCorasick, Vec<Cue>) {
             pats.push(k);
             cues.push(Cue::File);
         }
+        for k in AGENT {
+            pats.push(k);
+            cues.push(Cue::Agent);
+        }
+        for (k, a) in ADDR {
+            pats.push(k);
+            cues.push(Cue::Addr(*a));
+        }
+        for k in ANALYTICS {
+            pats.push(k);
+            cues.push(Cue::Analytics);
+        }
         let ac = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             // A full DFA: a few hundred KB, and the fastest search.
@@ -239,6 +295,12 @@ pub(crate) struct Cues {
     pub hex: Vec<(usize, HexCue)>,
     pub domain: bool,
     pub file: bool,
+    /// Where "user-agent" is said (byte offsets).
+    pub agent: Vec<usize>,
+    /// Address cues (e-mail, XMPP) with their byte offsets.
+    pub addr: Vec<(usize, AddrCue)>,
+    /// Web analytics ("Google Analytics", "gtag") is said.
+    pub analytics: bool,
 }
 
 impl Cues {
@@ -281,6 +343,9 @@ impl Cues {
                 Cue::Hex(h) => c.hex.push((s, h)),
                 Cue::Domain => c.domain = true,
                 Cue::File => c.file = true,
+                Cue::Agent => c.agent.push(s),
+                Cue::Addr(a) => c.addr.push((s, a)),
+                Cue::Analytics => c.analytics = true,
             }
         }
         c
@@ -305,6 +370,12 @@ impl Cues {
 
     pub fn hex_any(&self) -> Option<HexCue> {
         self.hex.iter().map(|(_, h)| *h).max()
+    }
+
+    /// The address cue a heading or header gives: XMPP only when it does
+    /// not also speak of e-mail.
+    pub fn addr_any(&self) -> Option<AddrCue> {
+        self.addr.iter().map(|(_, a)| *a).min()
     }
 }
 

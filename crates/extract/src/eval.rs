@@ -1,5 +1,7 @@
 //! Precision and recall on a labelled corpus: documents beside `.expected`
-//! files of `type<TAB>value` lines (blank lines and `#` comments ignored).
+//! files of `type<TAB>value` lines (blank lines and `#` comments ignored);
+//! a `tlp<TAB>amber` line gives the document's own TLP label, which is no
+//! indicator (a document without one must read as unmarked).
 //! The corpus in `crates/extract/corpus` is compiled into the library so an
 //! installed `cairn` can evaluate itself.
 
@@ -21,6 +23,8 @@ pub struct CorpusCase {
     pub document: Document,
     /// What extraction must return (kind, normalized value).
     pub expected: BTreeSet<(IndicatorKind, String)>,
+    /// The TLP label [`crate::Extraction::tlp`] must read (`amber`, …).
+    pub tlp: Option<String>,
 }
 
 /// A labelled corpus.
@@ -36,11 +40,12 @@ fn is_doc(name: &str) -> bool {
         .any(|e| name.ends_with(e))
 }
 
-fn parse_expected(
-    file: &str,
-    text: &str,
-) -> Result<BTreeSet<(IndicatorKind, String)>, CorpusError> {
+/// Labelled values and the TLP label of one `.expected` file.
+type Expected = (BTreeSet<(IndicatorKind, String)>, Option<String>);
+
+fn parse_expected(file: &str, text: &str) -> Result<Expected, CorpusError> {
     let mut set = BTreeSet::new();
+    let mut tlp = None;
     for (i, line) in text.lines().enumerate() {
         let line = line.trim_end_matches('\r');
         if line.trim().is_empty() || line.starts_with('#') {
@@ -54,10 +59,14 @@ fn parse_expected(
         let (k, v) = line
             .split_once('\t')
             .ok_or_else(|| err("expected `type<TAB>value`".into()))?;
+        if k.trim() == "tlp" {
+            tlp = Some(v.trim().to_ascii_lowercase());
+            continue;
+        }
         let kind: IndicatorKind = k.trim().parse().map_err(err)?;
         set.insert((kind, kind.normalize(v)));
     }
-    Ok(set)
+    Ok((set, tlp))
 }
 
 impl Corpus {
@@ -82,8 +91,10 @@ impl Corpus {
                 path: exp_path.clone(),
                 source,
             })?;
+            let (expected, tlp) = parse_expected(&exp_path.display().to_string(), &exp)?;
             cases.push(CorpusCase {
-                expected: parse_expected(&exp_path.display().to_string(), &exp)?,
+                expected,
+                tlp,
                 document: Document::from_path(&path)?,
                 name,
             });
@@ -113,8 +124,10 @@ pub fn builtin_corpus() -> Result<Corpus, CorpusError> {
             .get_file(&exp_name)
             .and_then(|e| e.contents_utf8())
             .ok_or_else(|| CorpusError::Layout(format!("{name}: no .expected file")))?;
+        let (expected, tlp) = parse_expected(&exp_name.display().to_string(), exp)?;
         cases.push(CorpusCase {
-            expected: parse_expected(&exp_name.display().to_string(), exp)?,
+            expected,
+            tlp,
             document: Document::from_bytes(&name, f.contents())?,
             name,
         });
@@ -155,13 +168,19 @@ pub struct EvalReport {
     pub precision: f64,
     /// Micro-averaged recall over all kinds.
     pub recall: f64,
+    /// Documents whose TLP label was read wrong: `case: expected …, read …`.
+    pub tlp_errors: Vec<String>,
 }
 
 impl EvalReport {
     /// Kinds under the floors, or with no labelled value at all (the corpus
     /// must cover every kind), with the reason.
     pub fn failures(&self, min_recall: f64, min_precision: f64) -> Vec<String> {
-        let mut f = Vec::new();
+        let mut f: Vec<String> = self
+            .tlp_errors
+            .iter()
+            .map(|e| format!("TLP label {e}"))
+            .collect();
         for k in &self.kinds {
             if k.expected == 0 {
                 f.push(format!("{}: no labelled value in the corpus", k.kind));
@@ -202,9 +221,19 @@ pub fn evaluate(ex: &Extractor, corpus: &Corpus) -> EvalReport {
             )
         })
         .collect();
+    let mut tlp_errors = Vec::new();
     for case in &corpus.cases {
-        let got: BTreeSet<(IndicatorKind, String)> = ex
-            .extract(&case.document)
+        let out = ex.extract(&case.document);
+        if out.tlp != case.tlp {
+            let show = |t: &Option<String>| t.clone().unwrap_or_else(|| "none".into());
+            tlp_errors.push(format!(
+                "{}: expected {}, read {}",
+                case.name,
+                show(&case.tlp),
+                show(&out.tlp)
+            ));
+        }
+        let got: BTreeSet<(IndicatorKind, String)> = out
             .indicators
             .into_iter()
             .map(|i| (i.kind, i.value))
@@ -245,5 +274,6 @@ pub fn evaluate(ex: &Extractor, corpus: &Corpus) -> EvalReport {
         kinds,
         precision: ratio(c, f),
         recall: ratio(c, e),
+        tlp_errors,
     }
 }

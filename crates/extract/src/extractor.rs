@@ -9,6 +9,14 @@ use crate::{
 };
 use std::collections::HashMap;
 
+mod forms;
+mod paths;
+mod urls;
+
+use forms::hex_kind;
+use paths::registry_end;
+use urls::{host_path_end, inner_urls};
+
 /// Finds indicators in documents. Build once and share: it holds the
 /// compiled automata and is `Send + Sync`.
 pub struct Extractor {
@@ -42,6 +50,25 @@ enum Need {
     HostPath {
         de: usize,
         doe: usize,
+    },
+    /// This kind, typed by the named rule (an ambiguous form).
+    Ruled(K, &'static str),
+    /// A Unix path with no known root, outside quotes: a path on a code line.
+    UnixPath,
+    /// A tool's user agent (`curl/7.68.0`): one when the context says so.
+    Agent,
+    /// A Google `G-` id: one when the context speaks of analytics.
+    Analytics,
+    /// `user@host`: e-mail, or XMPP when the server or the words say so.
+    Address,
+    /// A host with a port: a socket over the whole span and the host (of
+    /// this kind) over clean `hs..he`, original `hos..hoe`.
+    WithPort {
+        kind: K,
+        hs: usize,
+        he: usize,
+        hos: usize,
+        hoe: usize,
     },
 }
 
@@ -145,7 +172,7 @@ impl Extractor {
             },
         };
         let ascii = text.is_ascii();
-        self.run(text, true, |cand, kind, value, ctx| {
+        let tlp = self.run(text, true, |cand, kind, value, rule, ctx| {
             let ls = ctx.line_starts[cand.line];
             let column = if ascii {
                 cand.os - ls
@@ -159,9 +186,11 @@ impl Extractor {
                 column: column as u32,
                 page: doc.page_of_line(line),
                 context: ctx.context(kind),
+                rule,
             };
             sink.add(kind, value, occ);
         });
+        sink.out.tlp = tlp.map(|t| forms::tlp_name(t).to_string());
         sink.out
     }
 
@@ -171,7 +200,7 @@ impl Extractor {
     pub fn extract_line(&self, line: &str) -> Vec<Found> {
         let vendors = Vec::new();
         let mut found = Vec::new();
-        self.run(line, false, |cand, kind, value, _| {
+        self.run(line, false, |cand, kind, value, _, _| {
             if !self.options.keep_benign
                 && (benign::check(kind, &value, &vendors).is_some()
                     || self
@@ -193,13 +222,13 @@ impl Extractor {
     }
 
     /// The pipeline. `headings`: track headings, tables and lead-ins (off
-    /// for single log lines).
+    /// for single log lines). Returns the strictest TLP label met.
     fn run<'t>(
         &self,
         text: &'t str,
         headings: bool,
-        mut emit: impl FnMut(&Cand, K, String, &Ctx<'t>),
-    ) {
+        mut emit: impl FnMut(&Cand, K, String, Option<String>, &Ctx<'t>),
+    ) -> Option<cairn_model::Tlp> {
         let rf = refang(text);
         let clean: &str = &rf.text;
         let line_starts: Vec<usize> = std::iter::once(0)
@@ -207,7 +236,12 @@ impl Extractor {
             .collect();
         let mut cands: Vec<Cand> = Vec::new();
         let mut last_line = 0usize;
+        let mut tlp = None;
         self.scanner.scan(clean, |shape, s, e| {
+            if shape == Shape::Tlp {
+                tlp = tlp.max(forms::tlp_label(&clean[s..e]));
+                return e;
+            }
             let (need, s, e, resume) = prepare(&rf, clean, shape, s, e);
             if let Some(need) = need {
                 let os = rf.to_orig(s);
@@ -237,6 +271,7 @@ impl Extractor {
             ctx.next_line = line + 1;
             i = j;
         }
+        tlp
     }
 
     /// Types and emits the candidates of one line; returns how many it emitted.
@@ -245,12 +280,17 @@ impl Extractor {
         group: &[Cand],
         clean: &str,
         ctx: &mut Ctx<'t>,
-        emit: &mut impl FnMut(&Cand, K, String, &Ctx<'t>),
+        emit: &mut impl FnMut(&Cand, K, String, Option<String>, &Ctx<'t>),
     ) -> usize {
         let line = group[0].line;
         let ls = ctx.line_starts[line];
         let lt = ctx.line(line);
-        let needs_cues = group.iter().any(|c| !matches!(c.need, Need::Ready(_)));
+        let needs_cues = group.iter().any(|c| {
+            !matches!(
+                c.need,
+                Need::Ready(_) | Need::Ruled(..) | Need::WithPort { .. }
+            )
+        });
         let cues = if needs_cues || ctx.headings {
             let spans: Vec<(usize, usize)> = group.iter().map(|c| (c.os - ls, c.oe - ls)).collect();
             Cues::of_masked(lt, &spans)
@@ -284,7 +324,8 @@ impl Extractor {
                     && let Some((a, b)) = cell_span(lt, col)
                 {
                     let cell = &lt[a..b];
-                    if has_file_ext(cell) {
+                    // A path in the cell is a path (and its file name).
+                    if has_file_ext(cell) && !cell.contains(['\\', '/']) {
                         skip_until = ls + b;
                         n += 1;
                         let cand = Cand {
@@ -292,69 +333,152 @@ impl Extractor {
                             oe: ls + b,
                             ..*c
                         };
-                        emit(&cand, K::FileName, K::FileName.normalize(cell), ctx);
+                        emit(&cand, K::FileName, K::FileName.normalize(cell), None, ctx);
                         continue;
                     }
                 }
             }
             let prev_end = if k > 0 { group[k - 1].oe - ls } else { 0 };
+            // Words after a value name it up to a comma or semicolon: in
+            // "X, imphash Y" the cue is Y's.
             let next_start = group.get(k + 1).map_or(lt.len(), |g| g.os - ls);
+            let next_start = lt
+                .get(c.oe - ls..next_start)
+                .and_then(|w| w.find([',', ';']))
+                .map_or(next_start, |i| c.oe - ls + i);
             let value = &clean[c.cs..c.ce];
+            let mut rule: Option<String> = None;
+            let mut ruled = |k: K, r: String| {
+                rule = Some(r);
+                Some(k)
+            };
             let kind = match c.need {
                 Need::Ready(kind) => Some(kind),
+                Need::Ruled(kind, r) => ruled(kind, r.to_string()),
                 Need::Hex(len) => {
                     let cue = ctx.hex_cue(&cues, prev_end, col, c.oe - ls, next_start);
-                    hex_kind(len, cue)
+                    let kind = hex_kind(len, cue.map(|h| h.0));
+                    match (kind, cue) {
+                        (Some(k), Some((h, said))) if kind != forms::hex_default(len) => ruled(
+                            k,
+                            format!("{} says {}", said.name(), forms::hex_cue_name(h)),
+                        ),
+                        _ => kind,
+                    }
                 }
                 Need::HexColon(bytes) => {
                     let cue = ctx.hex_cue(&cues, prev_end, col, c.oe - ls, next_start);
-                    match (bytes, cue) {
-                        (_, Some(HexCue::Serial)) => Some(K::CertSerial),
-                        (20, Some(HexCue::FileHash)) => Some(K::Sha1),
-                        (32, Some(HexCue::FileHash)) => Some(K::Sha256),
-                        (20, _) => Some(K::CertSha1),
-                        (32, _) => Some(K::CertSha256),
-                        (16, Some(HexCue::FileHash)) => Some(K::Md5),
-                        (_, Some(HexCue::Cert)) => Some(K::CertSerial),
-                        _ => None,
+                    let kind = forms::hex_colon_kind(bytes, cue.map(|h| h.0));
+                    match (kind, cue) {
+                        (Some(k), Some((h, said)))
+                            if kind != forms::hex_colon_kind(bytes, None) =>
+                        {
+                            ruled(
+                                k,
+                                format!("{} says {}", said.name(), forms::hex_cue_name(h)),
+                            )
+                        }
+                        _ => kind,
                     }
                 }
                 Need::DomainOrFile => {
-                    if ctx.domain_context(&cues) {
-                        Some(K::Domain)
-                    } else if ctx.file_context(&cues) {
-                        Some(K::FileName)
+                    if let Some(said) = ctx.said(&cues, |c| c.domain) {
+                        ruled(K::Domain, format!("{} says domain", said.name()))
+                    } else if let Some(said) = ctx.said(&cues, |c| c.file) {
+                        ruled(K::FileName, format!("{} says file", said.name()))
                     } else if ctx.in_value_list(line, &lt[col..c.oe - ls]) {
-                        Some(K::Domain)
+                        ruled(K::Domain, "in a list of bare values: a domain".into())
+                    } else if ctx.code_line(line) {
+                        ruled(K::FileName, "file extension on a code line".into())
                     } else {
                         None
                     }
                 }
-                Need::File(exec) => (exec || ctx.file_context(&cues)).then_some(K::FileName),
+                Need::File(true) => Some(K::FileName),
+                Need::File(false) => {
+                    if let Some(said) = ctx.said(&cues, |c| c.file) {
+                        ruled(K::FileName, format!("{} says file", said.name()))
+                    } else if ctx.code_line(line) {
+                        ruled(K::FileName, "file extension on a code line".into())
+                    } else {
+                        None
+                    }
+                }
+                Need::UnixPath if ctx.code_line(line) => {
+                    ruled(K::FilePath, "path on a code line".into())
+                }
+                Need::UnixPath => None,
+                Need::Agent => match ctx.agent_said(&cues, prev_end, col) {
+                    Some(said) => ruled(K::UserAgent, format!("{} says user-agent", said.name())),
+                    None => None,
+                },
+                Need::Analytics => match ctx.said(&cues, |c| c.analytics) {
+                    Some(said) => ruled(K::AnalyticsId, format!("{} says analytics", said.name())),
+                    None => None,
+                },
+                Need::Address => {
+                    let (k, r) =
+                        ctx.address_kind(value, &cues, (prev_end, col), (c.oe - ls, next_start));
+                    match r {
+                        Some(r) => ruled(k, r),
+                        None => Some(k),
+                    }
+                }
+                Need::WithPort {
+                    kind,
+                    hs,
+                    he,
+                    hos,
+                    hoe,
+                } => {
+                    // The bare host as before, and the socket.
+                    n += 2;
+                    let host = Cand {
+                        cs: hs,
+                        ce: he,
+                        os: hos,
+                        oe: hoe,
+                        ..*c
+                    };
+                    emit(&host, kind, kind.normalize(&clean[hs..he]), None, ctx);
+                    emit(c, K::Socket, K::Socket.normalize(value), None, ctx);
+                    continue;
+                }
                 Need::HostPath { de, doe } => {
                     n += 2;
-                    emit(c, K::Url, K::Url.normalize(value), ctx);
+                    emit(c, K::Url, K::Url.normalize(value), None, ctx);
                     let host = Cand {
                         ce: de,
                         oe: doe,
                         ..*c
                     };
-                    emit(&host, K::Domain, K::Domain.normalize(&clean[c.cs..de]), ctx);
+                    emit(
+                        &host,
+                        K::Domain,
+                        K::Domain.normalize(&clean[c.cs..de]),
+                        None,
+                        ctx,
+                    );
                     continue;
                 }
             };
             let Some(kind) = kind else { continue };
             if kind == K::Url {
                 n += 1;
-                emit(c, kind, kind.normalize(value), ctx);
+                emit(c, kind, kind.normalize(value), None, ctx);
                 // The value also points somewhere else: a redirector's target.
                 if value.contains('?') {
                     for inner in inner_urls(value) {
-                        emit(c, K::Url, K::Url.normalize(&inner), ctx);
+                        emit(c, K::Url, K::Url.normalize(&inner), None, ctx);
                     }
                 }
                 continue;
             }
+            // Paths and agents as written (refanging is for hosts).
+            let value = match kind {
+                K::FilePath | K::UserAgent => &ctx.text[c.os..c.oe],
+                _ => value,
+            };
             let value = match kind {
                 // "CVE 2021-44228" is written with a space.
                 K::Cve => std::borrow::Cow::Owned(value.replace(' ', "-")),
@@ -380,38 +504,33 @@ impl Extractor {
                 && let Some((a, b)) = named_after(lt, c.oe - ls)
             {
                 n += 1;
-                emit(c, kind, kind.normalize(value), ctx);
+                emit(c, kind, kind.normalize(value), rule, ctx);
                 let name = &lt[a..b];
                 let cand = Cand {
                     os: ls + a,
                     oe: ls + b,
                     ..*c
                 };
-                emit(&cand, K::FileName, K::FileName.normalize(name), ctx);
+                // A path names the file too: the path, and its last part.
+                match name.rfind(['\\', '/']) {
+                    Some(i) => {
+                        emit(&cand, K::FilePath, K::FilePath.normalize(name), None, ctx);
+                        let base = Cand {
+                            os: ls + a + i + 1,
+                            ..cand
+                        };
+                        let file = &name[i + 1..];
+                        emit(&base, K::FileName, K::FileName.normalize(file), None, ctx);
+                    }
+                    None => emit(&cand, K::FileName, K::FileName.normalize(name), None, ctx),
+                }
                 skip_until = ls + b;
                 continue;
             }
             n += 1;
-            emit(c, kind, kind.normalize(value), ctx);
+            emit(c, kind, kind.normalize(value), rule, ctx);
         }
         n
-    }
-}
-
-fn hex_kind(len: usize, cue: Option<HexCue>) -> Option<K> {
-    match (len, cue) {
-        (_, Some(HexCue::NotHash)) => None,
-        (8..=40, Some(HexCue::Serial)) => Some(K::CertSerial),
-        (32, Some(HexCue::Ja3s)) => Some(K::Ja3s),
-        (32, Some(HexCue::Ja3)) => Some(K::Ja3),
-        (62, _) => Some(K::Jarm),
-        (40, Some(HexCue::Cert)) => Some(K::CertSha1),
-        (64, Some(HexCue::Cert)) => Some(K::CertSha256),
-        (32, _) => Some(K::Md5),
-        (40, _) => Some(K::Sha1),
-        (64, _) => Some(K::Sha256),
-        (128, _) => Some(K::Sha512),
-        _ => None,
     }
 }
 
@@ -489,7 +608,7 @@ fn prepare(
             let at = tok.find('@').unwrap_or(0);
             let (local, host) = (&tok[..at], &tok[at + 1..]);
             if !local.ends_with('.') && valid_host(host, rf.edited(s, e)) {
-                (Some(Need::Ready(K::Email)), s, e, e)
+                (Some(Need::Address), s, e, e)
             } else {
                 // The part after `@` may still be a domain.
                 (None, s, e, s + at + 1)
@@ -502,6 +621,33 @@ fn prepare(
             let t = clean[s..end].trim_end_matches(['.', ',', ';', ':', ')', ' ']);
             (Some(Need::Ready(K::RegistryKey)), s, s + t.len(), end)
         }
+        Shape::WinPath => forms::prepare_path(clean, false, s, e),
+        Shape::UnixPath => forms::prepare_path(clean, true, s, e),
+        // Glued to a dot and a label, these ids are a host's first label
+        // (`00-1a-2b-3c-4d-5e.lan`, `ta0001.example.net`): read it whole.
+        Shape::Tactic | Shape::Mitigation | Shape::Analytics | Shape::Mac
+            if b.get(e) == Some(&b'.') && b.get(e + 1).is_some_and(u8::is_ascii_alphanumeric) =>
+        {
+            let de = e + b[e..]
+                .iter()
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+                .count();
+            dotted(rf, clean, s, de)
+        }
+        Shape::Tactic => (Some(Need::Ready(K::Tactic)), s, e, e),
+        Shape::Mitigation => (Some(Need::Ready(K::Mitigation)), s, e, e),
+        Shape::Analytics => (forms::prepare_analytics(tok), s, e, e),
+        // Read in `run`: a marking, not a value.
+        Shape::Tlp => reject,
+        Shape::Ssdeep => {
+            let ok = forms::ssdeep_ok(clean, s, e);
+            (ok.then_some(Need::Ready(K::Ssdeep)), s, e, e)
+        }
+        Shape::Mac => {
+            let ok = forms::mac_ok(clean, s, e);
+            (ok.then_some(Need::Ready(K::Mac)), s, e, e)
+        }
+        Shape::Agent => forms::prepare_agent(clean, s, e),
         Shape::Cve => (Some(Need::Ready(K::Cve)), s, e, e),
         Shape::Ja4 => (Some(Need::Ready(K::Ja4)), s, e, e),
         Shape::Technique => {
@@ -545,7 +691,10 @@ fn prepare(
                     let e = s + addr.len();
                     (Some(Need::Ready(K::Ipv4)), s, e, e)
                 }
-                None => (Some(Need::Ready(K::Ipv4)), s, e, e),
+                None => match forms::port_end(clean, e) {
+                    Some(pe) => (Some(with_port(rf, K::Ipv4, s, e)), s, pe, pe),
+                    None => (Some(Need::Ready(K::Ipv4)), s, e, e),
+                },
             }
         }
         Shape::HexColon => (Some(Need::HexColon(tok.len().div_ceil(3))), s, e, e),
@@ -554,10 +703,20 @@ fn prepare(
                 s == 0 || !(is_word_byte(b[s - 1]) || b[s - 1] == b':' || b[s - 1] == b'.');
             let after_ok = b.get(e).is_none_or(|c| !(is_word_byte(*c) || *c == b':'));
             match scan::ipv6(tok) {
+                // `[2001:db8::1]:8443`
+                Some((_, None)) if s > 0 && b[s - 1] == b'[' && b.get(e) == Some(&b']') => {
+                    match forms::port_end(clean, e + 1) {
+                        Some(pe) => (Some(with_port(rf, K::Ipv6, s, e)), s - 1, pe, pe),
+                        None => (Some(Need::Ready(K::Ipv6)), s, e, e),
+                    }
+                }
                 Some((_, len)) if before_ok && after_ok => {
                     let k = if len.is_some() { K::Cidr } else { K::Ipv6 };
                     (Some(Need::Ready(k)), s, e, e)
                 }
+                // Started inside a word ("MAC:00:1A:…" from "AC"): what
+                // follows may still be a value.
+                _ if !before_ok => (None, s, e, s + 1),
                 _ => reject,
             }
         }
@@ -577,6 +736,18 @@ fn prepare(
             let ok = digits.parse::<u32>().is_ok_and(|n| n > 0);
             (ok.then_some(Need::Ready(K::Asn)), s, e, e)
         }
+    }
+}
+
+/// A host of `kind` at clean `hs..he`, with a port after it.
+fn with_port(rf: &Refanged<'_>, kind: K, hs: usize, he: usize) -> Need {
+    let hos = rf.to_orig(hs);
+    Need::WithPort {
+        kind,
+        hs,
+        he,
+        hos,
+        hoe: rf.to_orig(he).max(hos),
     }
 }
 
@@ -626,14 +797,23 @@ fn dotted(
     let defanged = rf.edited(s, e);
     let is_domain = dtok.is_ascii() && valid_host(dtok, defanged);
     if is_domain {
-        if !scan::ambiguous_tld(ext) || defanged || multi_label_suffix(dtok) {
+        let ambiguous = scan::ambiguous_tld(ext);
+        if !ambiguous || defanged || multi_label_suffix(dtok) {
             if de == e
                 && let Some(pe) = host_path_end(clean, ds, de)
             {
                 let doe = rf.to_orig(de);
                 return (Some(Need::HostPath { de, doe }), ds, pe, pe);
             }
-            return (Some(Need::Ready(K::Domain)), ds, de, e);
+            if let Some(pe) = forms::port_end(clean, de) {
+                return (Some(with_port(rf, K::Domain, ds, de)), ds, pe, pe.max(e));
+            }
+            let need = match (ambiguous, defanged) {
+                (false, _) => Need::Ready(K::Domain),
+                (true, true) => Need::Ruled(K::Domain, "defanged: a domain"),
+                (true, false) => Need::Ruled(K::Domain, "multi-label public suffix: a domain"),
+            };
+            return (Some(need), ds, de, e);
         }
         return (Some(Need::DomainOrFile), ds, de, e);
     }
@@ -652,179 +832,6 @@ fn dotted(
 fn multi_label_suffix(host: &str) -> bool {
     let lower = host.to_ascii_lowercase();
     psl::suffix(lower.as_bytes()).is_some_and(|s| s.is_known() && s.as_bytes().contains(&b'.'))
-}
-
-/// Where a path right after a scheme-less host ends (`evil.com/gate.php`),
-/// or `None` when there is no path or the host sits inside a file path
-/// (`/var/www/evil.com/x`, `C:\x\evil.com/y`) or an address (`user@`).
-fn host_path_end(clean: &str, ds: usize, de: usize) -> Option<usize> {
-    let b = clean.as_bytes();
-    if b.get(de) != Some(&b'/') || b.get(de + 1).is_none_or(|c| !is_path_byte(*c)) {
-        return None;
-    }
-    if ds > 0 && matches!(b[ds - 1], b'/' | b'\\' | b'@' | b':' | b'.' | b'-' | b'_') {
-        return None;
-    }
-    let run = b[de..].iter().take_while(|c| is_path_byte(**c)).count();
-    let path = scan::trim_url(&clean[de..de + run]);
-    (path.len() > 1).then_some(de + path.len())
-}
-
-/// A byte a URL path may hold as written in prose (ASCII, no spaces,
-/// quotes or brackets that end the sentence's mention of it).
-fn is_path_byte(c: u8) -> bool {
-    c.is_ascii_graphic()
-        && !matches!(
-            c,
-            b'"' | b'\'' | b'<' | b'>' | b'`' | b'{' | b'}' | b'|' | b'\\' | b'^' | b'[' | b']'
-        )
-}
-
-/// Where a registry key that starts before `from` ends. Components may hold
-/// spaces (`Windows NT`, `Shell Extensions`, `foo bar bing\\x`), so a space
-/// ends the key only when what follows reads as prose: the next word starts
-/// lower-case and no `\\` follows within a few words ("...\\Run and
-/// HKLM\\..."), or it is the next hive, or the word before ends a sentence
-/// ("...\\Run. The"). A comma, semicolon, quote (straight or curly), tab,
-/// `|`, two spaces or the end of the line always end it.
-fn registry_end(clean: &str, from: usize) -> usize {
-    let b = clean.as_bytes();
-    let mut i = from;
-    while i < b.len() {
-        match b[i] {
-            b'\r' | b'\n' | b'\t' | b'"' | b'\'' | b'|' | b',' | b';' => break,
-            // Curly quotes: U+2018, U+2019, U+201C, U+201D.
-            0xE2 if clean[i..].starts_with(['\u{2018}', '\u{2019}', '\u{201c}', '\u{201d}']) => {
-                break;
-            }
-            b' ' if i > from && matches!(b[i - 1], b'.' | b':' | b')' | b'!' | b'?') => break,
-            b' ' => match registry_words(clean, i) {
-                Some(next) => i = next,
-                None => break,
-            },
-            _ => i += 1,
-        }
-    }
-    i
-}
-
-/// At the space at `sp` inside a registry key: where the key goes on (the
-/// end of the words that belong to it), or `None` if it ends at the space.
-fn registry_words(clean: &str, sp: usize) -> Option<usize> {
-    let b = clean.as_bytes();
-    let mut w = sp + 1;
-    let mut first_end = None;
-    // A few words ahead at most: "foo bar bing\\buzz" is one component.
-    for n in 0..4 {
-        let wl = b[w..]
-            .iter()
-            .take_while(|c| {
-                !matches!(
-                    c,
-                    b' ' | b'\\' | b'\r' | b'\n' | b'\t' | b',' | b';' | b'"' | b'\'' | b'|'
-                )
-            })
-            .count();
-        if wl == 0 {
-            return first_end;
-        }
-        let word = &clean[w..w + wl];
-        if is_hive(word.trim_start_matches('<').trim_end_matches(['>', ':'])) || word.contains(':')
-        {
-            return first_end;
-        }
-        if n == 0
-            && word
-                .bytes()
-                .next()
-                .is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
-        {
-            first_end = Some(w + wl);
-        }
-        match b.get(w + wl) {
-            // The words lead to a further component: all of them belong.
-            Some(b'\\') => return Some(w + wl),
-            Some(b' ') => w += wl + 1,
-            _ => return first_end,
-        }
-    }
-    first_end
-}
-
-fn is_hive(w: &str) -> bool {
-    [
-        "HKEY_LOCAL_MACHINE",
-        "HKEY_CURRENT_USER",
-        "HKEY_CLASSES_ROOT",
-        "HKEY_USERS",
-        "HKEY_CURRENT_CONFIG",
-        "HKLM",
-        "HKCU",
-        "HKCR",
-        "HKU",
-        "HKCC",
-    ]
-    .iter()
-    .any(|h| w.eq_ignore_ascii_case(h))
-}
-
-/// URLs carried in another URL's query (`?url=http%3A%2F%2Fevil.com%2Fx`,
-/// `?u=http://evil.com/x`), percent-decoded, each with a valid host.
-fn inner_urls(url: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let Some(q) = url.find('?') else {
-        return out;
-    };
-    for param in url[q + 1..].split(['&', ';']) {
-        let Some((_, v)) = param.split_once('=') else {
-            continue;
-        };
-        let lower = v.get(..14).unwrap_or(v).to_ascii_lowercase();
-        if !(lower.starts_with("http") || lower.starts_with("ftp")) {
-            continue;
-        }
-        let decoded = percent_decode(v);
-        let Some(i) = decoded.find("://") else {
-            continue;
-        };
-        let scheme = &decoded[..i];
-        if !matches!(
-            scheme.to_ascii_lowercase().as_str(),
-            "http" | "https" | "ftp" | "ftps"
-        ) {
-            continue;
-        }
-        let u = scan::trim_url(decoded.trim_end());
-        if u.contains(char::is_whitespace) {
-            continue;
-        }
-        if let Some(host) = scan::url_host(u)
-            && (scan::ipv4(host).is_some() || valid_host(host, false))
-        {
-            out.push(u.to_string());
-        }
-    }
-    out
-}
-
-/// `%XX` escapes decoded (and `+` left alone: it is a space only in forms).
-fn percent_decode(v: &str) -> String {
-    let b = v.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && let Some(h) = v.get(i + 1..i + 3)
-            && let Ok(x) = u8::from_str_radix(h, 16)
-        {
-            out.push(x);
-            i += 3;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// "version 1.2.3.4", "v. 1.2.3.4", "build: 10.0.19041.1".
@@ -868,6 +875,8 @@ struct Ctx<'t> {
     cell: Option<(String, Cues)>,
     /// Cues of the current line.
     line_cues: Cues,
+    /// Inside a fenced code block.
+    in_fence: bool,
 }
 
 fn trim_line(s: &str) -> &str {
@@ -913,6 +922,7 @@ impl<'t> Ctx<'t> {
             prev_heading: false,
             cell: None,
             line_cues: Cues::default(),
+            in_fence: false,
         }
     }
 
@@ -971,6 +981,7 @@ impl<'t> Ctx<'t> {
             self.prev_blank = true;
             return;
         }
+        self.fence(t);
         let was_blank = self.prev_blank;
         let was_heading = self.prev_heading;
         self.prev_blank = false;
@@ -1054,10 +1065,14 @@ impl<'t> Ctx<'t> {
         start: usize,
         end: usize,
         next_start: usize,
-    ) -> Option<HexCue> {
+    ) -> Option<(HexCue, forms::Said)> {
         line.hex_in(prev_end, start)
             .or_else(|| line.hex_in(end, next_start))
-            .or_else(|| self.sources().find_map(Cues::hex_any))
+            .map(|h| (h, forms::Said::Line))
+            .or_else(|| {
+                self.sources_said()
+                    .find_map(|(s, c)| c.hex_any().map(|h| (h, s)))
+            })
     }
 
     /// An IOC list: line `line` is nothing but `value` (after a bullet), and
@@ -1085,14 +1100,6 @@ impl<'t> Ctx<'t> {
         };
         (line > 0 && neighbour(line - 1))
             || (line + 1 < self.line_starts.len() && neighbour(line + 1))
-    }
-
-    fn domain_context(&self, line: &Cues) -> bool {
-        line.domain || self.sources().any(|c| c.domain)
-    }
-
-    fn file_context(&self, line: &Cues) -> bool {
-        line.file || self.sources().any(|c| c.file)
     }
 
     fn context(&self, kind: K) -> Context {
@@ -1146,5 +1153,7 @@ fn plain_heading(t: &str) -> bool {
         && !t.starts_with("- ")
 }
 
+#[cfg(test)]
+mod kinds_tests;
 #[cfg(test)]
 mod tests;

@@ -122,6 +122,13 @@ pub struct Extraction {
     pub suppressed: Vec<Suppressed>,
     /// Problems met that did not stop extraction.
     pub warnings: Vec<String>,
+    /// The document's own marking: the strictest TLP label it carries
+    /// (`TLP:AMBER`, `TLP: RED`, `tlp-green` …), as `clear`, `green`,
+    /// `amber`, `amber+strict` or `red` (TLP 1.0's WHITE is `clear`).
+    /// Labels mark the document, not an indicator: none is among
+    /// [`Extraction::indicators`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tlp: Option<String>,
 }
 
 /// One indicator and every place it appears.
@@ -164,6 +171,11 @@ pub struct Occurrence {
     pub page: Option<u32>,
     /// What the document says around it.
     pub context: Context,
+    /// The rule that typed an ambiguous form ("defanged: a domain",
+    /// "heading says domain", "line says imphash", "path on a code
+    /// line"); `None` when the form has one reading.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
 }
 
 /// What the headings and tables around an occurrence say about it.

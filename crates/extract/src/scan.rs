@@ -13,48 +13,80 @@ pub(crate) enum Shape {
     Url,
     Email,
     Registry,
+    WinPath,
+    UnixPath,
     Cve,
     Ja4,
     Technique,
+    Tactic,
+    Mitigation,
+    Analytics,
+    Tlp,
+    Ssdeep,
     Ipv4,
     HexColon,
+    Mac,
     Ipv6,
     Dotted,
     Hex,
     Btc,
     Xmr,
     Asn,
+    Agent,
 }
 
-const SHAPES: [Shape; 14] = [
+const SHAPES: [Shape; 23] = [
     Shape::Url,
     Shape::Email,
     Shape::Registry,
+    Shape::WinPath,
+    Shape::UnixPath,
     Shape::Cve,
     Shape::Ja4,
     Shape::Technique,
+    Shape::Tactic,
+    Shape::Mitigation,
+    Shape::Analytics,
+    Shape::Tlp,
+    Shape::Ssdeep,
     Shape::Ipv4,
     Shape::HexColon,
+    Shape::Mac,
     Shape::Ipv6,
     Shape::Dotted,
     Shape::Hex,
     Shape::Btc,
     Shape::Xmr,
     Shape::Asn,
+    Shape::Agent,
 ];
 
-const PATTERNS: [&str; 14] = [
+const PATTERNS: [&str; 23] = [
     r#"(?-u:\b)(?i:https?|ftps?|sftp|wss?|smb)://[^\s<>"'`{}|\\^\[\]]+"#,
     r"(?-u:\b)[A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)+",
     // Only the hive and the first component: where the key ends (spaces,
     // commas, the next hive) is decided by `registry_end`, which a regex
     // cannot say cheaply.
     r#"<?(?-u:\b)(?i:HKEY_LOCAL_MACHINE|HKEY_CURRENT_USER|HKEY_CLASSES_ROOT|HKEY_USERS|HKEY_CURRENT_CONFIG|HKLM|HKCU|HKCR|HKU|HKCC)>?:?\\[^\\\s"'|,;]"#,
+    // Windows paths: a drive, an environment variable or a UNC host, then a
+    // first component; the end is `paths::win_path_end`'s.
+    r#"(?:(?-u:\b)[A-Za-z]:[\\/]|%[A-Za-z_][A-Za-z0-9_]{1,30}(?:\(x86\))?%\\|\\\\[A-Za-z0-9_$\-][A-Za-z0-9_.$\-]*\\)[^\\/\s"'|,;<>*?]"#,
+    // Unix paths: two components at least (`~` counts as one); the end is
+    // `paths::unix_path_end`'s.
+    r"(?:~|\$HOME)/[A-Za-z0-9._\-]|/[A-Za-z0-9._\-+@%]+/[A-Za-z0-9._\-+@%]",
     r"(?-u:\b)(?i:CVE)[- ][0-9]{4}-[0-9]{4,7}(?-u:\b)",
     r"(?-u:\b)[tqd][0-9]{2}[di][0-9]{4}[a-z0-9]{2}_[0-9a-f]{12}_[0-9a-f]{12}(?-u:\b)",
     r"(?-u:\b)[Tt]1[0-9]{3}(?:\.[0-9]{3})?(?-u:\b)",
+    r"(?-u:\b)[Tt][Aa]0[0-9]{3}(?-u:\b)",
+    r"(?-u:\b)M1[0-9]{3}(?-u:\b)",
+    r"(?-u:\b)(?:UA-[0-9]{4,10}-[0-9]{1,4}|G-[A-Z0-9]{10}|GTM-[A-Z0-9]{4,9}|(?:ca-)?pub-[0-9]{16})(?-u:\b)",
+    r"(?-u:\b)(?i:tlp)[ :\-_]{0,2}(?i:amber ?\+ ?strict|amber|red|green|clear|white)(?-u:\b)",
+    // ssdeep: a block size (3 times a power of two) and two base64 hashes,
+    // the first longer than any IPv6 group.
+    r"(?-u:\b)(?:3|6|12|24|48|96|192|384|768|1536|3072|6144|12288|24576|49152|98304|196608|393216|786432|1572864|3145728|6291456|12582912|25165824|50331648|100663296|201326592|402653184|805306368|1610612736):[A-Za-z0-9/+]{6,64}:[A-Za-z0-9/+]{3,64}",
     r"(?-u:\b)(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?:/[0-9]{1,2})?(?-u:\b)",
     r"(?-u:\b)[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){7,63}(?-u:\b)",
+    r"(?-u:\b)(?:[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}|[0-9A-Fa-f]{2}(?:-[0-9A-Fa-f]{2}){5}|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4})(?-u:\b)",
     r"(?:[0-9A-Fa-f]{1,4})?(?::[0-9A-Fa-f]{0,4}){2,8}(?:/[0-9]{1,3})?",
     r"[\w\-]+(?:\.[\w\-]+)+",
     r"(?-u:\b)[0-9A-Fa-f]{8,128}(?-u:\b)",
@@ -65,6 +97,9 @@ const PATTERNS: [&str; 14] = [
     // "asn" in any case is unambiguous. Two digits at least: "asn1" is
     // ASN.1 more often than AS1.
     r"(?-u:\b)(?:AS[ ]?[0-9]{2,10}|(?i:asn):?[ ]?[0-9]{2,10}|(?i:as)[0-9]{2,10})(?-u:\b)",
+    // A user agent's first product (`Mozilla/5.0`, `curl/7.68.0`); the
+    // rest is `forms::agent_end`'s. Last: any shape above wins at one start.
+    r"(?-u:\b)[A-Za-z][A-Za-z0-9_\-]{0,40}/[0-9]",
 ];
 
 pub(crate) struct Scanner {

@@ -30,6 +30,12 @@ pub enum FieldType {
     Serial,
     /// A file name (matched case-blind).
     FileName,
+    /// A MAC address (any of the colon, dash or dotted forms).
+    Mac,
+    /// An HTTP User-Agent header, matched whole.
+    UserAgent,
+    /// A file path (matched whole, case-blind).
+    FilePath,
     /// Decide from the value's shape (IP, domain, URL, hash, e-mail).
     Auto,
     /// Free text: indicators anywhere inside.
@@ -52,6 +58,9 @@ impl FieldType {
             FieldType::Ja4 => "ja4",
             FieldType::Serial => "serial",
             FieldType::FileName => "file-name",
+            FieldType::Mac => "mac",
+            FieldType::UserAgent => "user-agent",
+            FieldType::FilePath => "file-path",
             FieldType::Auto => "auto",
             FieldType::Text => "text",
             FieldType::Ignore => "ignore",
@@ -74,12 +83,15 @@ impl FromStr for FieldType {
             "ja4" | "ja4s" | "ja4x" | "ja4h" => FieldType::Ja4,
             "serial" | "cert-serial" => FieldType::Serial,
             "file-name" | "filename" | "file" => FieldType::FileName,
+            "mac" | "mac-addr" | "mac-address" => FieldType::Mac,
+            "user-agent" | "useragent" | "ua" => FieldType::UserAgent,
+            "file-path" | "filepath" | "path" => FieldType::FilePath,
             "auto" | "any" => FieldType::Auto,
             "text" => FieldType::Text,
             "ignore" | "none" | "skip" => FieldType::Ignore,
             _ => {
                 return Err(format!(
-                    "unknown field type `{s}` (expected domain, ip, url, email, hash, ja3, jarm, ja4, serial, file-name, auto, text or ignore)"
+                    "unknown field type `{s}` (expected domain, ip, url, email, hash, ja3, jarm, ja4, serial, file-name, mac, user-agent, file-path, auto, text or ignore)"
                 ));
             }
         })
@@ -118,6 +130,8 @@ const BUILTIN: &[(&str, FieldType)] = &[
     ("tx_hosts", FieldType::Ip),
     ("rx_hosts", FieldType::Ip),
     ("filename", FieldType::FileName),
+    ("user_agent", FieldType::UserAgent),
+    ("mac", FieldType::Mac),
     ("mailfrom", FieldType::Email),
     ("rcptto", FieldType::Email),
     ("from", FieldType::Email),
@@ -169,6 +183,16 @@ const BUILTIN: &[(&str, FieldType)] = &[
     ("process.hash.sha1", FieldType::Hash),
     ("process.hash.sha256", FieldType::Hash),
     ("file.name", FieldType::FileName),
+    ("file.path", FieldType::FilePath),
+    ("process.executable", FieldType::FilePath),
+    ("process.parent.executable", FieldType::FilePath),
+    ("dll.path", FieldType::FilePath),
+    ("user_agent.original", FieldType::UserAgent),
+    ("source.mac", FieldType::Mac),
+    ("destination.mac", FieldType::Mac),
+    ("client.mac", FieldType::Mac),
+    ("server.mac", FieldType::Mac),
+    ("host.mac", FieldType::Mac),
     ("email.from.address", FieldType::Email),
     ("email.to.address", FieldType::Email),
     ("email.sender.address", FieldType::Email),

@@ -31,7 +31,7 @@ pub mod vocab;
 
 pub use asn::AsnRange;
 pub use geo::{country_code, country_name};
-pub use indicator::{IndicatorKind, Observable, url_host};
+pub use indicator::{IndicatorKind, Observable, split_socket, url_host};
 pub use names::{canonical_stix_id, deterministic_id, has_v4_or_v5_uuid, normalize_name};
 pub use registration::Registration;
 pub use tlp::{TLP2_EXTENSION, Tlp};

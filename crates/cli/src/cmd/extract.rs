@@ -11,16 +11,19 @@
 //!  "occurrences":[{"original":…,"line":…,"column":…,"context":{…}}, …]}
 //! ```
 //!
-//! `original`, `line`, `column`, `page` and `context` are those of the first
-//! occurrence; every indicator line has `"kind":"indicator"`. Suppressed
-//! values are printed as the same object plus `"suppressed": "<reason>"`,
-//! after the indicators, so a consumer that wants only indicators drops
-//! objects that have that key.
+//! `original`, `line`, `column`, `page`, `context` and `rule` (present when a
+//! rule typed an ambiguous form: "defanged: a domain", "line says imphash")
+//! are those of the first occurrence; every indicator line has
+//! `"kind":"indicator"`. Suppressed values are printed as the same object
+//! plus `"suppressed": "<reason>"`, after the indicators, so a consumer that
+//! wants only indicators drops objects that have that key. The report's own
+//! TLP label is no indicator: it is printed after the table, or on stderr
+//! with `--json`.
 //!
 //! Then what the prose says (unless `--no-prose`), one line per thing:
 //!
 //! ```text
-//! {"kind":"technique","type":"technique","value":"T1574.002","name":"DLL Side-Loading",
+//! {"kind":"technique","type":"technique","value":"T1574.001","name":"DLL",
 //!  "sentence":"…","line":12,"confidence":0.83,"stance":"asserted","rule":"model",
 //!  "mentions":[{"sentence":…,"line":…,"text":…,"confidence":…,"rule":…,"stance":…}, …]}
 //! ```
@@ -150,6 +153,11 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     for w in &out.warnings {
         eprintln!("cairn: warning: {w}");
     }
+    if args.json
+        && let Some(t) = &out.tlp
+    {
+        eprintln!("cairn: the report is marked TLP:{}", t.to_ascii_uppercase());
+    }
     if args.json {
         // One buffered writer for all lines: a large report has 100k+.
         let mut w = std::io::BufWriter::new(std::io::stdout().lock());
@@ -219,6 +227,9 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
             )
         );
         println!("{} indicators", out.indicators.len());
+        if let Some(t) = &out.tlp {
+            println!("the report is marked TLP:{}", t.to_ascii_uppercase());
+        }
         if !out.suppressed.is_empty() {
             println!("\nsuppressed as benign:");
             let rows: Vec<Vec<String>> = out

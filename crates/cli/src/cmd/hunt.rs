@@ -33,8 +33,8 @@ pub struct Args {
     #[arg(long)]
     record: bool,
     /// Read a log field as a type: `--field cs_host=domain` (types: domain,
-    /// ip, url, email, hash, ja3, jarm, ja4, serial, file-name, auto, text,
-    /// ignore).
+    /// ip, url, email, hash, ja3, jarm, ja4, serial, file-name, mac,
+    /// user-agent, file-path, auto, text, ignore).
     #[arg(long = "field", value_name = "NAME=TYPE")]
     fields: Vec<String>,
     /// Force the log format: auto, zeek, json, csv, text.

@@ -6,8 +6,8 @@
 use super::filters::{NO_DOMAINS, labels, parent_filter, v4_filter, v4_first_of, v4_sixteens};
 use super::lpm::Lpm4;
 use super::table::{
-    FpTable, NS_DOMAIN, NS_EMAIL, NS_FILENAME, NS_HEX, NS_IP, NS_JA4, NS_URL, fp, kind_code,
-    kinds_present,
+    FpTable, NS_AGENT, NS_DOMAIN, NS_EMAIL, NS_FILENAME, NS_HEX, NS_IP, NS_JA4, NS_MAC, NS_PATH,
+    NS_URL, fp, kind_code, kinds_present,
 };
 use super::{Index, IndexStats, Suppressed, next_id};
 use crate::normalize;
@@ -17,6 +17,19 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use prefix_trie::PrefixMap;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+
+/// The namespace and key of a value matched whole: MAC addresses in
+/// lower-case colon form, user agents with their spaces collapsed, file
+/// paths case-blind (Windows paths are).
+pub(super) fn simple_key(kind: IndicatorKind, value: &str) -> (u64, String) {
+    match kind {
+        IndicatorKind::Ja4 => (NS_JA4, normalize::lower(value.trim()).into_owned()),
+        IndicatorKind::Mac => (NS_MAC, kind.normalize(value)),
+        IndicatorKind::UserAgent => (NS_AGENT, kind.normalize(value)),
+        IndicatorKind::FilePath => (NS_PATH, kind.normalize(value).to_lowercase()),
+        _ => (NS_FILENAME, value.trim().to_lowercase()),
+    }
+}
 
 /// Collects indicators, then compiles them into an [`Index`].
 #[derive(Default)]
@@ -149,7 +162,9 @@ impl<'w> IndexBuilder<'w> {
             | K::CertSerial
             | K::Ja3
             | K::Ja3s
-            | K::Jarm => match normalize::hex_into(value.as_bytes(), &mut buf) {
+            | K::Jarm
+            | K::Imphash
+            | K::Authentihash => match normalize::hex_into(value.as_bytes(), &mut buf) {
                 Some(h) => self.entries.push((fp(NS_HEX, h), key, code)),
                 None => return false,
             },
@@ -165,6 +180,18 @@ impl<'w> IndexBuilder<'w> {
                 self.entries
                     .push((fp(NS_FILENAME, v.as_bytes()), key, code));
             }
+            K::Mac | K::UserAgent | K::FilePath => {
+                let (ns, v) = simple_key(kind, value);
+                if v.is_empty() {
+                    return false;
+                }
+                self.entries.push((fp(ns, v.as_bytes()), key, code));
+            }
+            // Not matched in logs, so not indexed: a socket is a (host, port)
+            // pair that logs keep in two columns (its host, extracted beside
+            // it, is indexed); ssdeep is compared by similarity, not equality;
+            // XMPP addresses, analytics ids, tactics and mitigations have no
+            // log field to meet.
             _ => return false,
         }
         true

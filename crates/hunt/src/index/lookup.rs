@@ -3,9 +3,7 @@
 //! (and their hosts), e-mail addresses, JA4 values and file names, each
 //! giving the indicators met with every key that carries them.
 
-use super::table::{
-    NS_DOMAIN, NS_EMAIL, NS_FILENAME, NS_HEX, NS_IP, NS_JA4, NS_URL, fp, kind_of_code,
-};
+use super::table::{NS_DOMAIN, NS_EMAIL, NS_HEX, NS_IP, NS_URL, fp, kind_of_code};
 use super::{Index, Match, MatchKind};
 use crate::normalize;
 use cairn_model::{IndicatorKind, Observable};
@@ -244,10 +242,7 @@ impl Index {
         let Ok(s) = std::str::from_utf8(raw) else {
             return;
         };
-        let (ns, v) = match ns_kind {
-            IndicatorKind::Ja4 => (NS_JA4, normalize::lower(s.trim()).into_owned()),
-            _ => (NS_FILENAME, s.trim().to_lowercase()),
-        };
+        let (ns, v) = super::build::simple_key(ns_kind, s);
         let r = self.table.find(fp(ns, v.as_bytes()));
         if !r.is_empty() {
             self.push_exact(r, || v.clone(), MatchKind::Exact, |_| true, out);

@@ -15,6 +15,9 @@ pub(super) const NS_EMAIL: u64 = 4;
 pub(super) const NS_HEX: u64 = 5;
 pub(super) const NS_JA4: u64 = 6;
 pub(super) const NS_FILENAME: u64 = 7;
+pub(super) const NS_MAC: u64 = 8;
+pub(super) const NS_AGENT: u64 = 9;
+pub(super) const NS_PATH: u64 = 10;
 
 pub(super) fn kind_code(kind: IndicatorKind) -> u8 {
     IndicatorKind::all()

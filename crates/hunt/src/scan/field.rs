@@ -37,6 +37,9 @@ pub(crate) fn match_field(index: &Index, ty: FieldType, raw: &[u8], out: &mut Ve
         }
         FieldType::Ja4 => index.match_simple(IndicatorKind::Ja4, v, out),
         FieldType::FileName => index.match_simple(IndicatorKind::FileName, v, out),
+        FieldType::Mac => index.match_simple(IndicatorKind::Mac, v, out),
+        FieldType::UserAgent => index.match_simple(IndicatorKind::UserAgent, v, out),
+        FieldType::FilePath => index.match_simple(IndicatorKind::FilePath, v, out),
         FieldType::Auto => {
             // What `IndicatorKind::detect` would call an IPv4 address, without
             // the detour through `str` (DNS answers are mostly addresses).
@@ -92,6 +95,9 @@ pub(crate) fn can_match(index: &Index, ty: FieldType) -> bool {
         FieldType::Ja4 => index.has_kind(K::Ja4),
         FieldType::Email => index.has_kind(K::Email),
         FieldType::FileName => index.has_kind(K::FileName),
+        FieldType::Mac => index.has_kind(K::Mac),
+        FieldType::UserAgent => index.has_kind(K::UserAgent),
+        FieldType::FilePath => index.has_kind(K::FilePath),
         FieldType::Ignore => false,
         _ => true,
     }
@@ -106,6 +112,9 @@ pub(super) fn match_typed(index: &Index, kind: IndicatorKind, val: &str, out: &m
         IndicatorKind::Email => FieldType::Email,
         IndicatorKind::Ja4 => FieldType::Ja4,
         IndicatorKind::FileName => FieldType::FileName,
+        IndicatorKind::Mac => FieldType::Mac,
+        IndicatorKind::UserAgent => FieldType::UserAgent,
+        IndicatorKind::FilePath => FieldType::FilePath,
         IndicatorKind::Ja3 | IndicatorKind::Ja3s => FieldType::Ja3,
         IndicatorKind::Jarm => FieldType::Jarm,
         k if k.is_hex() => FieldType::Hash,
@@ -167,7 +176,12 @@ pub(crate) fn gather_field(
             Some(a) => index.gather_v4(a, slot, probes),
             None => false,
         },
-        FieldType::Email | FieldType::Ja4 | FieldType::FileName => !can_match(index, ty),
+        FieldType::Email
+        | FieldType::Ja4
+        | FieldType::FileName
+        | FieldType::Mac
+        | FieldType::UserAgent
+        | FieldType::FilePath => !can_match(index, ty),
         FieldType::Url | FieldType::Text => false,
         FieldType::Ignore => true,
     }
@@ -192,6 +206,74 @@ mod tests {
     use crate::scan::input::Input;
     use cairn_model::Observable;
 
+    /// MAC addresses, user agents, file paths and imphashes meet their
+    /// log fields; kinds with no field to meet are not indexed.
+    #[test]
+    fn newer_kinds_meet_their_fields() {
+        use IndicatorKind as K;
+        let mut b = IndexBuilder::new();
+        for (i, (k, v)) in [
+            (K::Mac, "00:1A:2B:3C:4D:5E"),
+            (
+                K::UserAgent,
+                "Mozilla/5.0 (X11; Linux x86_64)  Gecko/20100101",
+            ),
+            (K::FilePath, "C:\\Users\\Public\\svchost.exe"),
+            (K::Imphash, "F34D5F2D4577ED6D9CEEC516C1F5A744"),
+            (K::Authentihash, "3eda83d7c58dfe0d5a0cf318656b3e6f0bade65c"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            assert!(b.add(&Observable::new(k, v), i as u32), "{k}");
+        }
+        for (k, v) in [
+            (K::Socket, "1.2.3.4:443"),
+            (K::Ssdeep, "3:abcdef:abc"),
+            (K::Xmpp, "a@jabber.ru"),
+            (K::AnalyticsId, "UA-1234-1"),
+            (K::Tactic, "TA0001"),
+            (K::Mitigation, "M1036"),
+        ] {
+            assert!(!b.add(&Observable::new(k, v), 99), "{k}");
+        }
+        let ix = b.build();
+        let keys = |ty: FieldType, v: &str| {
+            let mut ms = Vec::new();
+            match_field(&ix, ty, v.as_bytes(), &mut ms);
+            ms.iter().flat_map(|m| m.keys.clone()).collect::<Vec<u32>>()
+        };
+        assert_eq!(keys(FieldType::Mac, "00-1a-2b-3c-4d-5e"), [0]);
+        assert_eq!(keys(FieldType::Mac, "001a.2b3c.4d5e"), [0]);
+        assert_eq!(keys(FieldType::Mac, "00:1a:2b:3c:4d:5f"), Vec::<u32>::new());
+        assert_eq!(
+            keys(
+                FieldType::UserAgent,
+                "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101"
+            ),
+            [1]
+        );
+        assert_eq!(keys(FieldType::UserAgent, "Mozilla/5.0"), Vec::<u32>::new());
+        assert_eq!(
+            keys(FieldType::FilePath, "c:\\users\\public\\SVCHOST.EXE"),
+            [2]
+        );
+        assert_eq!(keys(FieldType::FileName, "svchost.exe"), Vec::<u32>::new());
+        assert_eq!(
+            keys(FieldType::Hash, "f34d5f2d4577ed6d9ceec516c1f5a744"),
+            [3]
+        );
+        assert_eq!(
+            keys(FieldType::Hash, "3EDA83D7C58DFE0D5A0CF318656B3E6F0BADE65C"),
+            [4]
+        );
+        // Field names route to the new types.
+        let map = crate::fields::FieldMap::new();
+        assert_eq!(map.lookup("user_agent"), Some(FieldType::UserAgent));
+        assert_eq!(map.lookup("source.mac"), Some(FieldType::Mac));
+        assert_eq!(map.lookup("process.executable"), Some(FieldType::FilePath));
+    }
+
     /// The prefilter never turns away a value `match_field` would match.
     #[test]
     fn gather_is_sound_for_every_field_type() {
@@ -211,6 +293,10 @@ mod tests {
             (K::Url, "http://evil.com/x"),
             (K::Ja4, "t13d1516h2_8daaf6152771_b186095e22b6"),
             (K::FileName, "Evil.EXE"),
+            (K::Mac, "00:1A:2B:3C:4D:5E"),
+            (K::UserAgent, "curl/7.68.0"),
+            (K::FilePath, "C:\\Users\\Public\\Evil.exe"),
+            (K::Imphash, "f34d5f2d4577ed6d9ceec516c1f5a744"),
         ]
         .iter()
         .map(|(k, v)| (*k, v.to_string()))
@@ -222,6 +308,12 @@ mod tests {
         .collect();
         let values = [
             "dga.asia",
+            "00-1a-2b-3c-4d-5e",
+            "001A.2B3C.4D5E",
+            "curl/7.68.0",
+            " curl/7.68.0 ",
+            "c:\\users\\public\\evil.EXE",
+            "F34D5F2D4577ED6D9CEEC516C1F5A744",
             "KB.DGA.ASIA.",
             "kb.dga.asia..",
             "notdga.asia",
@@ -288,6 +380,9 @@ mod tests {
             FieldType::Ja4,
             FieldType::Serial,
             FieldType::FileName,
+            FieldType::Mac,
+            FieldType::UserAgent,
+            FieldType::FilePath,
             FieldType::Auto,
             FieldType::Text,
             FieldType::Ignore,
@@ -295,7 +390,7 @@ mod tests {
         for big in [false, true] {
             let mut b = IndexBuilder::new();
             for (i, (k, v)) in items.iter().enumerate() {
-                if big || i < 14 {
+                if big || i < 18 {
                     b.add(&Observable::new(*k, v), i as u32);
                 }
             }
