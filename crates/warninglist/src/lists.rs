@@ -100,7 +100,7 @@ type Ids = Vec<u16>;
 pub struct WarningLists {
     lists: Vec<ListInfo>,
     /// Bit `k` set in `applies[list]` when the list applies to kind `k`.
-    applies: Vec<u32>,
+    applies: Vec<u64>,
     exact: Map<String, Ids>,
     hostname: Map<String, Ids>,
     v4: PrefixMap<Ipv4Net, Ids>,
@@ -109,12 +109,13 @@ pub struct WarningLists {
     regexes: Vec<(regex::Regex, u16)>,
 }
 
-fn kind_bit(kind: IndicatorKind) -> u32 {
+/// One bit per kind: 64 bits, as kinds are more than 32.
+fn kind_bit(kind: IndicatorKind) -> u64 {
     let pos = IndicatorKind::all()
         .iter()
         .position(|k| *k == kind)
         .unwrap_or(0);
-    1u32 << pos
+    1u64 << (pos % 64)
 }
 
 /// The kinds a MISP attribute type stands for.
@@ -146,6 +147,12 @@ fn kinds_of_attribute(attr: &str) -> &'static [IndicatorKind] {
         "btc" => &[K::Btc],
         "xmr" => &[K::Xmr],
         "vulnerability" => &[K::Cve],
+        "user-agent" => &[K::UserAgent],
+        "mac-address" => &[K::Mac],
+        "ssdeep" | "filename|ssdeep" => &[K::Ssdeep],
+        "imphash" | "filename|imphash" => &[K::Imphash],
+        "authentihash" | "filename|authentihash" => &[K::Authentihash],
+        "jabber-id" => &[K::Xmpp],
         _ => &[],
     }
 }
@@ -269,7 +276,7 @@ impl WarningLists {
         kinds.sort();
         kinds.dedup();
         let applies = if doc.matching_attributes.is_empty() {
-            u32::MAX
+            u64::MAX
         } else {
             kinds.iter().fold(0, |acc, k| acc | kind_bit(*k))
         };
@@ -395,7 +402,7 @@ impl WarningLists {
         self.lists.is_empty()
     }
 
-    fn pick(&self, ids: &[u16], bit: u32) -> Option<u16> {
+    fn pick(&self, ids: &[u16], bit: u64) -> Option<u16> {
         ids.iter().copied().find(|id| {
             self.applies
                 .get(usize::from(*id))
@@ -549,6 +556,23 @@ mod tests {
         assert!(w.check(K::Domain, "a.bücher.example").is_some());
         // Not for kinds the list does not name.
         assert!(w.check(K::Email, "a@github.com").is_none());
+    }
+
+    /// Kinds past the 32nd have their own bit (a `u32` mask overflowed).
+    #[test]
+    fn every_kind_has_its_bit() {
+        let all = wl(
+            "any",
+            r#"{"name":"Any","type":"string","list":["m1036","curl/7.68.0"]}"#,
+        );
+        assert!(all.check(K::Mitigation, "M1036").is_some());
+        let ua = wl(
+            "ua",
+            r#"{"name":"UA","type":"string","matching_attributes":["user-agent"],"list":["curl/7.68.0","m1036"]}"#,
+        );
+        assert!(ua.check(K::UserAgent, "curl/7.68.0").is_some());
+        assert!(ua.check(K::Mitigation, "M1036").is_none());
+        assert!(ua.check(K::Ipv6, "curl/7.68.0").is_none());
     }
 
     #[test]
