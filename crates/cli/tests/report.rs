@@ -6,22 +6,16 @@
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+use support::cairn;
+
+mod support;
 use std::sync::OnceLock;
 
 const REPORT: &str = "../../examples/reports/redhotel-2023.md";
 
 fn report() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(REPORT)
-}
-
-fn cairn(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cairn"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .output()
-        .expect("run cairn")
 }
 
 /// A store with the starter pack, built once for the file's tests (they

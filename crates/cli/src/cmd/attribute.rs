@@ -85,24 +85,20 @@ mod report {
                     || "not among the inferred candidates".to_string(),
                     |r| format!("inferred rank #{r}"),
                 );
-                let first = g.mentions.first();
                 s.push_str(&format!(
-                    "  {} ({}) — {rank}; line {}: {}\n",
+                    "  {} ({}) — {rank}; {}\n",
                     g.name,
                     g.value,
-                    first.map_or(0, |m| m.line),
-                    first.map(|m| short(&m.sentence)).unwrap_or_default()
+                    first_sentence(g)
                 ));
             }
         }
         for g in &att.mentioned_not_claimed {
-            let m = g.mentions.first();
             s.push_str(&format!(
-                "  also mentioned ({:?}, not a claim): {} — line {}: {}\n",
+                "  also mentioned ({:?}, not a claim): {} — {}\n",
                 g.stance,
                 g.name,
-                m.map_or(0, |m| m.line),
-                m.map(|m| short(&m.sentence)).unwrap_or_default()
+                first_sentence(g)
             ));
         }
         s.push_str("\nInferred from the report's techniques, software, victims and indicators:\n");
@@ -155,6 +151,16 @@ mod report {
             ));
         }
         s
+    }
+
+    /// `line N: <the first sentence naming the group, shortened>`.
+    fn first_sentence(g: &cairn_engine::NamedGroup) -> String {
+        let first = g.mentions.first();
+        format!(
+            "line {}: {}",
+            first.map_or(0, |m| m.line),
+            first.map(|m| short(&m.sentence)).unwrap_or_default()
+        )
     }
 
     fn short(sentence: &str) -> String {
