@@ -16,7 +16,9 @@ pub(crate) enum Feature {
 }
 
 /// How a profile came to hold a feature: the explanation of a match.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+/// Ordered so that among equal weights the same one is kept whatever the
+/// order a group's items are met in.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, PartialOrd, Ord)]
 pub(crate) enum Via {
     /// The actor (or one of its campaigns) is stated to use it.
     Direct,
@@ -695,7 +697,9 @@ impl Corpus {
         let w = &self.weights;
         let put = |p: &mut Profile, f: Feature, weight: f64, via: Via| {
             let e = p.entry(f).or_insert((0.0, via));
-            if weight > e.0 {
+            // Ties go to the smaller explanation: the items are a HashMap,
+            // and the explanation must not change from run to run.
+            if weight > e.0 || (weight == e.0 && via < e.1) {
                 *e = (weight, via);
             }
         };

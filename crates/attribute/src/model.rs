@@ -183,7 +183,14 @@ impl Corpus {
         let mut contributions: HashMap<usize, Vec<Contribution>> = HashMap::new();
         for (g, (_, _, mut c)) in explained.into_iter().enumerate() {
             if shown.contains(&g) {
-                c.sort_by(|a, b| b.weight.abs().total_cmp(&a.weight.abs()));
+                c.sort_by(|a, b| {
+                    b.weight
+                        .abs()
+                        .total_cmp(&a.weight.abs())
+                        .then_with(|| a.kind.cmp(&b.kind))
+                        .then_with(|| a.value.cmp(&b.value))
+                        .then_with(|| a.detail.cmp(&b.detail))
+                });
                 contributions.insert(g, c);
             }
         }
@@ -235,11 +242,14 @@ impl Corpus {
     ) -> Vec<(f64, bool, Vec<Contribution>)> {
         let w = &self.weights;
         // Per-feature rarity is shared by every group.
-        let feats: Vec<(Feature, f64, Origin, f64)> = r
+        let mut feats: Vec<(Feature, f64, Origin, f64)> = r
             .features
             .iter()
             .map(|(f, (ew, o))| (*f, *ew, *o, idf(set, *f)))
             .collect();
+        // One order (the features are a HashMap): sums and contributions
+        // come out the same on every run.
+        feats.sort_unstable_by_key(|x| x.0);
         let alert_idf: Vec<f64> = r
             .alert_links
             .iter()
