@@ -23,7 +23,10 @@
 //! filter) and [`infra_model`] (an actor's infrastructure profiled against
 //! the store's population, for `cairn infra`), kept in memory between
 //! requests by [`InfraCache`]; [`pivot`] walks the observations with the
-//! store's warninglists damping benign values.
+//! store's warninglists damping benign values. Reports: [`read_report`]
+//! reads one whole, [`write_report_lines`] gives the reading as
+//! `cairn extract --json`'s lines, [`attribute_report`] ranks its groups
+//! and [`actor_choice`] picks the group for `--actor auto`.
 //!
 //! ```
 //! use cairn_engine::{hunt, load_or_build, scan_options, HuntOptions, IndexOptions, IndicatorSource, Intel};
@@ -76,6 +79,7 @@
 #![forbid(unsafe_code)]
 
 mod alert;
+mod auto_actor;
 mod cert;
 mod context;
 mod corpus;
@@ -86,11 +90,13 @@ mod hunt;
 mod index;
 mod infra;
 mod infra_cache;
+mod lines;
 mod report;
 mod tally;
 mod warninglists;
 
 pub use alert::{Alert, AlertBatch, AlertRecord, IndicatorRef, actor_label};
+pub use auto_actor::{actor_choice, is_auto_actor};
 pub use cert::{CertReport, CertSample, CertStatement, RelatedCert, certificate_report};
 pub use context::{Contexts, HitContext, Intel};
 pub use corpus::{CORPUS_KINDS, corpus};
@@ -104,6 +110,9 @@ pub use hunt::{ActorCount, HuntOptions, HuntReport, IndicatorCount, hunt, scan_o
 pub use index::{HuntIndex, IndexOptions, IndicatorSource, load_or_build, read_ioc_list};
 pub use infra::{InfraModel, infra_model};
 pub use infra_cache::{InfraCache, InfraCacheStats, InfraSummary, pivot};
+pub use lines::{
+    FindingLine, IndicatorLine, LINE_KINDS, ReportLine, report_lines, write_report_lines,
+};
 pub use report::{
     ActorChoice, MIN_TECHNIQUE_CONFIDENCE, NamedGroup, ReportAttribution, ReportEvidence,
     ReportModels, ReportReading, attribute_report, choose_actor, prose_reader, read_report,

@@ -35,9 +35,8 @@
 use crate::Global;
 use crate::output::{json_line, table};
 use anyhow::Context as _;
-use cairn_extract::{Corpus, Document, Extractor, Occurrence, Options, builtin_corpus, evaluate};
-use cairn_prose::{Finding, Knowledge, Mention, Reader, ReaderOptions, Stance};
-use serde::Serialize;
+use cairn_extract::{Corpus, Document, Extractor, Options, builtin_corpus, evaluate};
+use cairn_prose::{Finding, Knowledge, Reader, ReaderOptions};
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -60,39 +59,6 @@ pub struct Args {
     no_prose: bool,
 }
 
-#[derive(Serialize)]
-struct ProseLine<'a> {
-    kind: &'static str,
-    #[serde(rename = "type")]
-    type_: &'static str,
-    value: &'a str,
-    name: &'a str,
-    sentence: &'a str,
-    line: u32,
-    confidence: f64,
-    stance: Stance,
-    rule: &'static str,
-    mentions: &'a [Mention],
-}
-
-impl<'a> ProseLine<'a> {
-    fn of(f: &'a Finding) -> Option<ProseLine<'a>> {
-        let first = f.mentions.first()?;
-        Some(ProseLine {
-            kind: f.kind.as_str(),
-            type_: f.kind.as_str(),
-            value: &f.value,
-            name: &f.name,
-            sentence: &first.sentence,
-            line: first.line,
-            confidence: f.confidence,
-            stance: f.stance,
-            rule: first.rule,
-            mentions: &f.mentions,
-        })
-    }
-}
-
 /// The prose reader trained on the store's ATT&CK, when a store exists
 /// (extraction never creates one); without it, countries and sectors only.
 fn reader(global: &Global) -> anyhow::Result<Reader> {
@@ -107,25 +73,6 @@ fn reader(global: &Global) -> anyhow::Result<Reader> {
         );
     }
     Ok(reader)
-}
-
-#[derive(Serialize)]
-struct Line<'a> {
-    kind: &'static str,
-    #[serde(rename = "type")]
-    type_: &'a str,
-    value: &'a str,
-    #[serde(flatten)]
-    first: &'a Occurrence,
-    occurrences: &'a [Occurrence],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    suppressed: Option<&'a str>,
-}
-
-fn put(w: &mut impl Write, l: &Line<'_>) -> anyhow::Result<()> {
-    serde_json::to_writer(&mut *w, l)?;
-    w.write_all(b"\n")?;
-    Ok(())
 }
 
 pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
@@ -144,12 +91,13 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         benign: crate::benign::from_existing_store(global)?,
         ..Options::default()
     });
-    let out = ex.extract(&doc);
-    let findings = if args.no_prose {
-        Vec::new()
+    let reader = if args.no_prose {
+        None
     } else {
-        reader(global)?.read(doc.text())
+        Some(reader(global)?)
     };
+    let reading = cairn_engine::read_report(&ex, reader.as_ref(), &doc);
+    let (out, findings) = (&reading.extraction, &reading.findings);
     for w in &out.warnings {
         eprintln!("cairn: warning: {w}");
     }
@@ -159,44 +107,10 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("cairn: the report is marked TLP:{}", t.to_ascii_uppercase());
     }
     if args.json {
-        // One buffered writer for all lines: a large report has 100k+.
+        // One buffered writer for all lines: a large report has 100k+. The
+        // lines are the engine's, so the server's are the same bytes.
         let mut w = std::io::BufWriter::new(std::io::stdout().lock());
-        for i in &out.indicators {
-            if let Some(first) = i.occurrences.first() {
-                put(
-                    &mut w,
-                    &Line {
-                        kind: "indicator",
-                        type_: i.kind.as_str(),
-                        value: &i.value,
-                        first,
-                        occurrences: &i.occurrences,
-                        suppressed: None,
-                    },
-                )?;
-            }
-        }
-        for s in &out.suppressed {
-            if let Some(first) = s.occurrences.first() {
-                put(
-                    &mut w,
-                    &Line {
-                        kind: "indicator",
-                        type_: s.kind.as_str(),
-                        value: &s.value,
-                        first,
-                        occurrences: &s.occurrences,
-                        suppressed: Some(&s.reason),
-                    },
-                )?;
-            }
-        }
-        for f in &findings {
-            if let Some(line) = ProseLine::of(f) {
-                serde_json::to_writer(&mut w, &line)?;
-                w.write_all(b"\n")?;
-            }
-        }
+        cairn_engine::write_report_lines(&mut w, &reading)?;
         w.flush()?;
     } else {
         let dash = || "-".to_string();
@@ -250,7 +164,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         }
         if !findings.is_empty() {
             println!("\nin the prose:");
-            print!("{}", prose_table(&findings));
+            print!("{}", prose_table(findings));
         }
     }
     Ok(if out.indicators.is_empty() && findings.is_empty() {

@@ -613,11 +613,7 @@ fn resolve_auto_actor(
 ) -> anyhow::Result<()> {
     let mut models = None;
     for (input, o) in inputs.iter_mut() {
-        if !o
-            .actor
-            .as_deref()
-            .is_some_and(|a| a.eq_ignore_ascii_case("auto"))
-        {
+        if !cairn_engine::is_auto_actor(o.actor.as_deref()) {
             continue;
         }
         let path = Path::new(&input.name);
@@ -640,9 +636,7 @@ fn resolve_auto_actor(
             benign: o.benign.clone(),
             ..cairn_extract::Options::default()
         });
-        let reading = cairn_engine::read_report(&extractor, m.reader.as_ref(), &doc);
-        let att = cairn_engine::attribute_report(&m.corpus, &reading, 5);
-        let Some(choice) = cairn_engine::choose_actor(&att) else {
+        let Some(choice) = cairn_engine::actor_choice(m, &extractor, &doc) else {
             anyhow::bail!(
                 "{}: --actor auto: the report names no known group and nothing in it points to one; give --actor NAME",
                 input.name
