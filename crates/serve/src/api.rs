@@ -50,6 +50,7 @@ async fn stats(State(app): State<App>, ApiCaller(c): ApiCaller) -> Result<Respon
         "index_rebuild_error": app.rebuild_error(c.clearance()),
         "answer_cache": app.answer_stats(),
         "infra_cache": app.inner.infra.stats(),
+        "report_cache": app.report_stats(),
     }))
     .into_response())
 }
@@ -278,7 +279,7 @@ async fn ingest(
     if body.is_empty() {
         return Err(ApiError::bad_request("send the file as the request body"));
     }
-    let opts = crate::engine::intake_options(
+    let mut opts = crate::engine::intake_options(
         q.source,
         q.format,
         q.tlp,
@@ -287,9 +288,18 @@ async fn ingest(
         q.reference,
     )?;
     let name = q.name.unwrap_or_else(|| "upload".into());
-    let report = app.ingest_bytes(&name, body.to_vec(), opts).await?;
+    // `actor=auto`: the report's group, chosen before anything is written.
+    let choice = app
+        .auto_actor(c.clearance(), &name, body.clone(), &mut opts)
+        .await?;
+    let report = app.ingest_bytes(&name, Vec::from(body), opts).await?;
     tracing::info!(caller = c.name(), source = %report.source, "ingested");
-    Ok(Json(report).into_response())
+    let mut v = serde_json::to_value(&report).map_err(ApiError::internal)?;
+    if let (Some(choice), Some(fields)) = (choice, v.as_object_mut()) {
+        let choice = serde_json::to_value(choice).map_err(ApiError::internal)?;
+        fields.insert("actor_choice".into(), choice);
+    }
+    Ok(Json(v).into_response())
 }
 
 /// Feed subscriptions and their last runs (`cairn feed list --json`'s rows).

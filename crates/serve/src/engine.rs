@@ -408,7 +408,7 @@ pub(crate) fn intake_options(
 }
 
 /// A file name safe to create in a scratch folder and to show back.
-fn sanitize_name(name: &str) -> String {
+pub(crate) fn sanitize_name(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or("");
     let clean: String = base
         .chars()

@@ -36,6 +36,7 @@ pub mod errors;
 mod export_api;
 mod infra_api;
 mod openapi;
+mod report_api;
 mod scan_api;
 mod security;
 mod state;
@@ -57,6 +58,8 @@ impl App {
                 .merge(crate::infra_api::routes())
                 .merge(crate::scan_api::routes(self.config().max_scan_body))
                 .merge(crate::web::scan::routes(self.config().max_scan_body))
+                .merge(crate::report_api::routes(self.config().max_report_body))
+                .merge(crate::web::report_routes(self.config().max_report_body))
                 .merge(crate::taxii::routes()),
             self,
         )

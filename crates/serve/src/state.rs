@@ -3,10 +3,14 @@
 
 use crate::errors::{ApiError, ServeError};
 use cairn_attribute::Corpus;
-use cairn_engine::{Contexts, HitContext, HuntIndex, IndexOptions, IndicatorSource, Intel};
+use cairn_engine::{
+    Contexts, HitContext, HuntIndex, IndexOptions, IndicatorSource, Intel, ReportModels,
+};
+use cairn_extract::Extractor;
 use cairn_hunt::Index;
 use cairn_kb::{Store, TokenGrant};
 use cairn_model::Tlp;
+use cairn_prose::Reader;
 use std::any::Any;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -32,6 +36,10 @@ pub struct Config {
     /// Largest file `POST /api/v1/scan` and the scan page take, in bytes
     /// (`max_body` still bounds every request).
     pub max_scan_body: usize,
+    /// Largest report `POST /api/v1/extract`, `POST /api/v1/attribute/report`
+    /// and the attribution page's report upload take, in bytes (`max_body`
+    /// still bounds every request).
+    pub max_report_body: usize,
     /// Time allowed for one request.
     pub timeout: Duration,
     /// Mark session cookies `Secure` (serve behind TLS).
@@ -40,7 +48,8 @@ pub struct Config {
 
 impl Config {
     /// Defaults: 127.0.0.1:8080, no anonymous access, 20 000 requests/s per
-    /// token, 64 MiB uploads (32 MiB for a file to scan), 60 s per request.
+    /// token, 64 MiB uploads (32 MiB for a file to scan, 16 MiB for a
+    /// report to read), 60 s per request.
     pub fn new(db: PathBuf) -> Config {
         Config {
             db,
@@ -49,6 +58,7 @@ impl Config {
             rate_limit: 20_000,
             max_body: 64 << 20,
             max_scan_body: 32 << 20,
+            max_report_body: 16 << 20,
             timeout: Duration::from_secs(60),
             secure_cookies: false,
         }
@@ -83,6 +93,11 @@ pub(crate) struct Inner {
     /// Actors' infrastructure models and the pivot's warninglists, keyed
     /// by store state and clearance (the engine's cache).
     pub(crate) infra: cairn_engine::InfraCache,
+    /// What reading reports needs (the trained prose reader, the corpus),
+    /// per clearance, for the store generation last read.
+    reports: Mutex<ReportKits>,
+    /// Prose readers (with or without the corpus) trained since the start.
+    report_trainings: AtomicU64,
 }
 
 /// Most answers kept at once; past it the cache starts over (names asked
@@ -153,6 +168,27 @@ pub(crate) struct Engines {
     corpora: Mutex<HashMap<Clearance, Arc<Corpus>>>,
 }
 
+/// What reading reports takes, compiled from the store as one clearance
+/// sees it at one generation; each part is made on first need, once
+/// however many requests wait for it (training a reader takes seconds).
+#[derive(Default)]
+pub(crate) struct ReportKit {
+    /// The extractor, with the store's warninglists as its benign filter.
+    extractor: tokio::sync::OnceCell<Arc<Extractor>>,
+    /// The reader `cairn extract` trains (`cairn_engine::prose_reader`).
+    reader: tokio::sync::OnceCell<Arc<Reader>>,
+    /// The reader and corpus `cairn attribute --report` and `--actor auto`
+    /// build (`cairn_engine::report_models`).
+    models: tokio::sync::OnceCell<Arc<ReportModels>>,
+}
+
+/// Report kits per clearance, for one store generation.
+#[derive(Default)]
+struct ReportKits {
+    generation: i64,
+    map: HashMap<Clearance, Arc<ReportKit>>,
+}
+
 /// Why the engines could not be rebuilt, and since when.
 #[derive(Debug, Clone, serde::Serialize)]
 pub(crate) struct RebuildError {
@@ -213,6 +249,8 @@ impl App {
             answer_hits: AtomicU64::new(0),
             answer_misses: AtomicU64::new(0),
             infra: cairn_engine::InfraCache::default(),
+            reports: Mutex::new(ReportKits::default()),
+            report_trainings: AtomicU64::new(0),
             config,
         };
         // Connections opened up front, so a burst of requests finds them ready.
@@ -453,6 +491,90 @@ impl App {
             .map_err(ApiError::internal)?
             .insert(clearance, corpus.clone());
         Ok(corpus)
+    }
+
+    /// The report kit for the store as the clearance sees it now: kept
+    /// while the store generation stays, made anew when it moves (an
+    /// ingest's knowledge is in the next request's reader). Each part is
+    /// built after the generation was read, so it is never older than its key.
+    pub(crate) async fn report_kit(
+        &self,
+        clearance: Clearance,
+    ) -> Result<Arc<ReportKit>, ApiError> {
+        let generation = self.read(clearance, |s| Ok(s.generation()?)).await?;
+        let mut kits = self.inner.reports.lock().map_err(ApiError::internal)?;
+        if generation < kits.generation {
+            // Read before a write another request has already seen: not kept.
+            return Ok(Arc::new(ReportKit::default()));
+        }
+        if generation > kits.generation {
+            kits.generation = generation;
+            kits.map.clear();
+        }
+        Ok(kits.map.entry(clearance).or_default().clone())
+    }
+
+    /// The kit's extractor: the store's warninglists extend the built-in
+    /// benign list, as for `cairn extract`.
+    pub(crate) async fn report_extractor(
+        &self,
+        clearance: Clearance,
+        kit: &ReportKit,
+    ) -> Result<Arc<Extractor>, ApiError> {
+        let made = kit.extractor.get_or_try_init(|| {
+            self.read(clearance, |s| {
+                let (benign, warnings) = cairn_engine::benign_filter(s)?;
+                for w in warnings {
+                    tracing::warn!("warninglists: {w}");
+                }
+                Ok(Arc::new(Extractor::new(cairn_extract::Options {
+                    benign,
+                    ..cairn_extract::Options::default()
+                })))
+            })
+        });
+        Ok(made.await?.clone())
+    }
+
+    /// The kit's prose reader, trained as `cairn extract` trains it.
+    pub(crate) async fn report_reader(
+        &self,
+        clearance: Clearance,
+        kit: &ReportKit,
+    ) -> Result<Arc<Reader>, ApiError> {
+        let made = kit.reader.get_or_try_init(|| async {
+            let r = self
+                .read(clearance, |s| Ok(Arc::new(cairn_engine::prose_reader(s)?)))
+                .await?;
+            self.inner.report_trainings.fetch_add(1, Ordering::Relaxed);
+            Ok::<_, ApiError>(r)
+        });
+        Ok(made.await?.clone())
+    }
+
+    /// The kit's reader and corpus, as `cairn attribute --report` builds them.
+    pub(crate) async fn report_models(
+        &self,
+        clearance: Clearance,
+        kit: &ReportKit,
+    ) -> Result<Arc<ReportModels>, ApiError> {
+        let made = kit.models.get_or_try_init(|| async {
+            let m = self
+                .read(clearance, |s| Ok(Arc::new(cairn_engine::report_models(s)?)))
+                .await?;
+            self.inner.report_trainings.fetch_add(1, Ordering::Relaxed);
+            Ok::<_, ApiError>(m)
+        });
+        Ok(made.await?.clone())
+    }
+
+    /// Readers trained and the generation the kits are for.
+    pub(crate) fn report_stats(&self) -> serde_json::Value {
+        let generation = self.inner.reports.lock().map(|k| k.generation).ok();
+        serde_json::json!({
+            "trained": self.inner.report_trainings.load(Ordering::Relaxed),
+            "generation": generation,
+        })
     }
 
     /// The contexts of hunt-index keys, as the clearance sees the store

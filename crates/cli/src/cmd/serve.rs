@@ -22,6 +22,10 @@ pub struct Args {
     /// Largest file `/api/v1/scan` and the scan page accept, in MiB.
     #[arg(long, default_value_t = 32, value_name = "MIB")]
     max_scan_upload: usize,
+    /// Largest report `/api/v1/extract`, `/api/v1/attribute/report` and the
+    /// attribution page's report upload accept, in MiB.
+    #[arg(long, default_value_t = 16, value_name = "MIB")]
+    max_report_upload: usize,
     /// Seconds allowed per request.
     #[arg(long, default_value_t = 60, value_name = "SECS")]
     timeout: u64,
@@ -77,6 +81,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     config.rate_limit = args.rate_limit;
     config.max_body = args.max_upload.saturating_mul(1 << 20);
     config.max_scan_body = args.max_scan_upload.saturating_mul(1 << 20);
+    config.max_report_body = args.max_report_upload.saturating_mul(1 << 20);
     config.timeout = std::time::Duration::from_secs(args.timeout.max(1));
     config.secure_cookies = args.secure_cookies;
     let mut rt = tokio::runtime::Builder::new_multi_thread();

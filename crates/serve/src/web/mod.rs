@@ -49,6 +49,22 @@ pub(crate) fn routes() -> axum::Router<App> {
         .route("/ingest", get(tools::ingest_form).post(tools::ingest))
 }
 
+/// Room for the report form's other fields and the multipart framing.
+const REPORT_FORM_OVERHEAD: usize = 64 << 10;
+
+/// The attribution page's report upload; `max_report_body` bounds the
+/// report (checked again once read, for a 413 that says so).
+pub(crate) fn report_routes(max_report_body: usize) -> axum::Router<App> {
+    let limit =
+        axum::extract::DefaultBodyLimit::max(max_report_body.saturating_add(REPORT_FORM_OVERHEAD));
+    axum::Router::new().route(
+        "/attribute/report",
+        get(|| async { Redirect::to("/attribute") })
+            .post(tools::attribute_report)
+            .layer(limit),
+    )
+}
+
 async fn css() -> Response {
     (
         [

@@ -209,6 +209,12 @@ fn attribute_form(c: &Caller, q: &AttributeQuery) -> Markup {
             input #layer type="file" name="file" accept=".json,.evtx,.jsonl,.ndjson,application/json";
             button type="submit" { "Attribute upload" }
         }
+        form.tool #report-form action="/attribute/report" method="post" enctype="multipart/form-data" {
+            (csrf_field(c))
+            label for="report" { "…or upload a threat report (PDF, HTML, Markdown or text): its techniques, software, victims and known indicators are the evidence; the groups it names are shown apart, never used by the ranking" }
+            input #report type="file" name="file" accept=".pdf,.html,.htm,.md,.markdown,.txt,application/pdf,text/html,text/markdown,text/plain" required;
+            button type="submit" { "Attribute report" }
+        }
     }
 }
 
@@ -232,7 +238,7 @@ fn ranking_markup(r: &Ranking) -> Markup {
                         table { tbody { @for e in &cand.evidence { tr {
                             td.num { (format!("{:+.2}", e.weight)) }
                             td { span.kind { (e.kind) } " " (e.value) }
-                            td.muted { (e.detail) }
+                            td.muted { (e.detail) @if !e.lines.is_empty() { " · report line " (lines_text(&e.lines)) } }
                         } } } }
                     }
                 }
@@ -339,7 +345,8 @@ fn ingest_form_markup(c: &Caller) -> Markup {
             input #file type="file" name="file" required;
             div.grid {
                 div { label for="source" { "Source name" } input #source name="source" placeholder="my team"; }
-                div { label for="actor" { "Actor its indicators belong to" } input #actor name="actor"; }
+                div { label for="actor" { "Actor its indicators belong to" } input #actor name="actor" placeholder="a name, or auto";
+                      label.check { input #actor-auto type="checkbox" name="actor_auto" value="1"; " auto (a report: the group it names, else the best inferred candidate, with that confidence)" } }
                 div { label for="tlp" { "TLP (for statements without one)" }
                       select #tlp name="tlp" { option value="" { "as marked" } option { "clear" } option { "green" } option { "amber" } option { "amber+strict" } option { "red" } } }
                 div { label for="confidence" { "Confidence 0-100" } input #confidence name="confidence" type="number" min="0" max="100"; }
@@ -379,8 +386,11 @@ pub(crate) async fn ingest(
             Some(v) => Some(v.trim().parse::<u8>().map_err(|_| ApiError::bad_request("confidence is 0-100"))?),
             None => None,
         };
-        let opts = crate::engine::intake_options(f("source"), f("format"), f("tlp"), f("actor"), confidence, None)?;
-        let report = app.ingest_bytes(&name, bytes, opts).await?;
+        let actor = if up.fields.get("actor_auto").is_some_and(|v| v == "1") { Some("auto".to_string()) } else { f("actor") };
+        let mut opts = crate::engine::intake_options(f("source"), f("format"), f("tlp"), actor, confidence, None)?;
+        let bytes = axum::body::Bytes::from(bytes);
+        let choice = app.auto_actor(c.clearance(), &name, bytes.clone(), &mut opts).await?;
+        let report = app.ingest_bytes(&name, Vec::from(bytes), opts).await?;
         Ok(page(
             "Ingested",
             Some(&c),
@@ -392,6 +402,9 @@ pub(crate) async fn ingest(
                     tr { th { "Status" } td { (report.status) } }
                     tr { th { "Objects / relationships" } td { (report.objects) " / " (report.relationships) } }
                     tr { th { "Added · changed · withdrawn" } td { (report.added) " · " (report.changed) " · " (report.withdrawn) } }
+                    @if let Some(ch) = &choice {
+                        tr #actor-choice { th { "Actor (auto)" } td { a href=(actor_href(&ch.name)) { (ch.name) } " — " (ch.how) "; confidence " (ch.confidence) } }
+                    }
                 } }
                 (ingest_form_markup(&c))
             },
@@ -399,4 +412,235 @@ pub(crate) async fn ingest(
     }
     .await;
     respond(r)
+}
+
+/// `12, 14, 30` (the first five, then how many more).
+fn lines_text(lines: &[u32]) -> String {
+    let mut s: Vec<String> = lines.iter().take(5).map(u32::to_string).collect();
+    if lines.len() > 5 {
+        s.push(format!("+{} more", lines.len() - 5));
+    }
+    s.join(", ")
+}
+
+/// Byte ranges of `text` where one of `words` stands (ASCII case folded),
+/// merged; only on character boundaries.
+fn mark_ranges(text: &str, words: &[&str]) -> Vec<(usize, usize)> {
+    let hay = text.as_bytes();
+    let mut ranges = Vec::new();
+    for w in words.iter().map(|w| w.trim()).filter(|w| !w.is_empty()) {
+        let n = w.as_bytes();
+        let mut i = 0;
+        while i + n.len() <= hay.len() {
+            let end = i + n.len();
+            if hay[i..end].eq_ignore_ascii_case(n)
+                && text.is_char_boundary(i)
+                && text.is_char_boundary(end)
+            {
+                ranges.push((i, end));
+                i = end;
+            } else {
+                i += 1;
+            }
+        }
+    }
+    ranges.sort_unstable();
+    let mut merged: Vec<(usize, usize)> = Vec::with_capacity(ranges.len());
+    for (a, b) in ranges {
+        match merged.last_mut() {
+            Some(last) if a <= last.1 => last.1 = last.1.max(b),
+            _ => merged.push((a, b)),
+        }
+    }
+    merged
+}
+
+/// `text` with `words` in `<mark>`; every piece escaped by maud.
+fn marked(text: &str, words: &[&str]) -> Markup {
+    let mut pieces: Vec<(bool, &str)> = Vec::new();
+    let mut at = 0;
+    for (a, b) in mark_ranges(text, words) {
+        if let (Some(before), Some(word)) = (text.get(at..a), text.get(a..b)) {
+            pieces.push((false, before));
+            pieces.push((true, word));
+            at = b;
+        }
+    }
+    pieces.push((false, text.get(at..).unwrap_or_default()));
+    html! { @for (hit, piece) in pieces { @if hit { mark { (piece) } } @else { (piece) } } }
+}
+
+/// Most indicators the report page lists (all are counted).
+const MAX_INDICATOR_ROWS: usize = 500;
+
+/// A finding's sentences (most shown per finding).
+const MAX_SENTENCES: usize = 10;
+
+fn stance_text(s: cairn_prose::Stance) -> &'static str {
+    match s {
+        cairn_prose::Stance::Asserted => "asserted",
+        cairn_prose::Stance::Compared => "compared",
+        cairn_prose::Stance::Negated => "negated",
+    }
+}
+
+/// One sentence naming something, the words that named it marked; a
+/// technique the model read from the whole sentence has none to mark.
+fn mention_markup(m: &cairn_prose::Mention) -> Markup {
+    html! {
+        span.line { "line " (m.line) } " "
+        @if m.text.is_empty() { span.inferred title="read from the whole sentence" { (m.sentence) } }
+        @else { (marked(&m.sentence, &[m.text.as_str()])) }
+    }
+}
+
+/// The report page: the groups the report names, apart; the inferred
+/// ranking; then everything read, each with its sentence and the words
+/// that named it marked.
+fn report_markup(
+    c: &Caller,
+    name: &str,
+    read: &crate::report_api::ReadReport,
+    att: &cairn_engine::ReportAttribution,
+) -> Markup {
+    let reading = &read.reading;
+    let lines: Vec<&str> = read.doc.text().lines().collect();
+    let used = |kind: &str, value: &str| {
+        att.evidence
+            .iter()
+            .any(|e| e.used && e.kind == kind && e.value == value)
+    };
+    let x = &reading.extraction;
+    html! {
+        h1 { "Candidates for " code { (name) } }
+        p.muted #report-summary {
+            (x.indicators.len()) " indicator(s), " (reading.findings.len()) " finding(s) in the prose"
+            @if !x.suppressed.is_empty() { ", " (x.suppressed.len()) " value(s) suppressed as benign" }
+            @if let Some(t) = &x.tlp { " · the report is marked TLP:" (t.to_ascii_uppercase()) }
+        }
+        @for w in &x.warnings { p.error { (w) } }
+        section #named {
+            h2 { "Named in the report" }
+            p.muted { "What the report itself says; not used by the ranking below, so the two can be checked against each other." }
+            @if att.named_in_report.is_empty() { p.verdict.none { "The report names no group." } }
+            ul { @for g in &att.named_in_report { li.named {
+                a href=(actor_href(&g.name)) { (g.name) } " " span.id { (g.value) } " — "
+                @match g.inferred_rank { Some(r) => { "inferred rank #" (r) }, None => { "not among the inferred candidates" } }
+                @if let Some(m) = g.mentions.first() { br; (mention_markup(m)) }
+            } } }
+            @if !att.mentioned_not_claimed.is_empty() {
+                h3 { "Also mentioned, not claimed" }
+                ul { @for g in &att.mentioned_not_claimed { li {
+                    (g.name) " " span.kind { (stance_text(g.stance)) }
+                    @if let Some(m) = g.mentions.first() { br; (mention_markup(m)) }
+                } } }
+            }
+        }
+        section #inferred {
+            h2 { "Inferred from the report's techniques, software, victims and indicators" }
+            (ranking_markup(&att.ranking))
+        }
+        section #extraction {
+            h2 { "What the report says" }
+            @if !reading.findings.is_empty() {
+                table.findings { thead { tr { th { "Kind" } th { "Value" } th.num { "Confidence" } th { "Stance" } th { "Used" } th { "Where" } } }
+                tbody { @for f in &reading.findings { tr {
+                    td { span.kind { (f.kind.as_str()) } }
+                    td { (f.name) @if f.name != f.value { " " span.id { (f.value) } } }
+                    td.num { (format!("{:.2}", f.confidence)) }
+                    td { (stance_text(f.stance)) }
+                    td { @if f.kind == cairn_prose::FindingKind::Group { "named" } @else if used(f.kind.as_str(), &f.value) { "yes" } @else { "no" } }
+                    td.evidence {
+                        @for m in f.mentions.iter().take(MAX_SENTENCES) { p.sentence { (mention_markup(m)) } }
+                        @if f.mentions.len() > MAX_SENTENCES { p.muted { (f.mentions.len() - MAX_SENTENCES) " more sentence(s)" } }
+                    }
+                } } } }
+            }
+            @if !x.indicators.is_empty() {
+                h3 { "Indicators" }
+                table.indicators { thead { tr { th { "Type" } th { "Value" } th { "Role / family" } th { "Where" } } }
+                tbody { @for i in x.indicators.iter().take(MAX_INDICATOR_ROWS) { tr {
+                    td { span.kind { (i.kind.as_str()) } }
+                    td { a href=(indicator_href(&i.value)) { code { (i.value) } } " " a.pivot href=(pivot_href(&i.value)) title="Pivot from here" { "pivot" } }
+                    @let first = i.occurrences.first();
+                    td { @if let Some(o) = first { (o.context.role.clone().unwrap_or_default()) " " (o.context.family.clone().unwrap_or_default()) } }
+                    td.evidence { @if let Some(o) = first {
+                        span.line { "line " (o.line) @if let Some(p) = o.page { " (p. " (p) ")" } } " "
+                        (marked(lines.get((o.line as usize).saturating_sub(1)).copied().unwrap_or_default(), &[o.original.as_str()]))
+                    } }
+                } } } }
+                @if x.indicators.len() > MAX_INDICATOR_ROWS { p.muted { "The first " (MAX_INDICATOR_ROWS) " of " (x.indicators.len()) " indicators are shown; POST /api/v1/extract gives them all." } }
+            }
+        }
+        h2 { "Again" }
+        (attribute_form(c, &AttributeQuery::default()))
+    }
+}
+
+/// `POST /attribute/report`: a report uploaded, read and attributed as
+/// `POST /api/v1/attribute/report` does it.
+pub(crate) async fn attribute_report(
+    State(app): State<App>,
+    WebCaller(c): WebCaller,
+    m: Multipart,
+) -> Response {
+    let r: Result<Markup, ApiError> = async {
+        let up = read_upload(m).await?;
+        check_form(&c, &up)?;
+        let Some((file, bytes)) = up.file else {
+            return Err(ApiError::bad_request("choose a report file"));
+        };
+        // The body's limit leaves room for the form; the report gets the API's.
+        let limit = app.config().max_report_body;
+        if bytes.len() > limit {
+            return Err(ApiError::new(
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "the report is larger than {limit} bytes (cairn serve --max-report-upload)"
+                ),
+            ));
+        }
+        let name: String = file
+            .trim()
+            .chars()
+            .take(crate::openapi::bounds::MAX_FILE_NAME)
+            .collect();
+        let name = crate::scan_api::upload_name(Some(&name))?;
+        let (read, att) = app
+            .attribute_report(
+                c.clearance(),
+                name.clone(),
+                axum::body::Bytes::from(bytes),
+                10,
+            )
+            .await?;
+        Ok(page(
+            "Attribute a report",
+            Some(&c),
+            report_markup(&c, &name, &read, &att),
+        ))
+    }
+    .await;
+    respond(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{mark_ranges, marked};
+
+    #[test]
+    fn marks_fold_ascii_case_and_escape_the_rest() {
+        assert_eq!(
+            mark_ranges("Loaded shadowpad, then ShadowPad.", &["ShadowPad"]),
+            [(7, 16), (23, 32)]
+        );
+        assert_eq!(mark_ranges("abc", &["", " "]), Vec::<(usize, usize)>::new());
+        // Overlapping words merge; a non-ASCII word matches as written.
+        assert_eq!(
+            mark_ranges("Türkiye and Taiwan", &["Türkiye", "kiye and"]),
+            [(0, 12)]
+        );
+        let html = marked("<b>Spyder</b> & co", &["spyder"]).into_string();
+        assert_eq!(html, "&lt;b&gt;<mark>Spyder</mark>&lt;/b&gt; &amp; co");
+    }
 }
