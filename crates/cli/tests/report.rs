@@ -229,6 +229,80 @@ fn ingest_actor_auto_links_the_report_to_the_group_it_names() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--actor auto reads reports"));
 }
 
+/// The server reads reports as the binary does, byte for byte: `POST
+/// /api/v1/extract` answers what `cairn extract --json` prints, `POST
+/// /api/v1/attribute/report` what `cairn attribute --report --json` prints
+/// (less its closing newline), on a copy of the same store.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_server_reads_reports_as_the_cli_does() {
+    use axum::body::Body;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("copy.db");
+    std::fs::copy(starter_store(), &db).unwrap();
+    let path = report();
+    let extracted = cairn(&db, &["extract", path.to_str().unwrap(), "--json"]);
+    assert_eq!(extracted.status.code(), Some(0));
+    let attributed = cairn(
+        &db,
+        &["attribute", "--report", path.to_str().unwrap(), "--json"],
+    );
+    assert_eq!(attributed.status.code(), Some(0));
+    let token = {
+        let mut store = cairn_kb::Store::open(&db).unwrap();
+        store
+            .create_token("parity", cairn_kb::Role::Admin)
+            .unwrap()
+            .0
+    };
+    let app = cairn_serve::App::open(cairn_serve::Config::new(db.clone())).unwrap();
+    let body = std::fs::read(&path).unwrap();
+    let call = |uri: &str| {
+        axum::http::Request::post(uri)
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "text/markdown")
+            .body(Body::from(body.clone()))
+            .unwrap()
+    };
+    let send = |req: axum::http::Request<Body>| async {
+        let res = app.router().oneshot(req).await.unwrap();
+        let status = res.status().as_u16();
+        let ctype = res.headers()["content-type"].to_str().unwrap().to_string();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        (status, ctype, bytes)
+    };
+
+    let (status, ctype, got) = send(call("/api/v1/extract?name=redhotel-2023.md")).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&got));
+    assert_eq!(ctype, "application/x-ndjson");
+    let kinds: std::collections::BTreeSet<String> = lines(&extracted)
+        .iter()
+        .filter_map(|l| l["kind"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(kinds.len(), 6, "every kind of line is compared: {kinds:?}");
+    assert!(
+        got[..] == extracted.stdout[..],
+        "the server's lines differ from the CLI's:\n{}\n---\n{}",
+        String::from_utf8_lossy(&got),
+        String::from_utf8_lossy(&extracted.stdout)
+    );
+
+    let (status, _, got) = send(call("/api/v1/attribute/report?name=redhotel-2023.md")).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&got));
+    let cli = attributed.stdout.strip_suffix(b"\n").unwrap();
+    assert!(
+        got[..] == cli[..],
+        "the server's attribution differs from the CLI's:\n{}\n---\n{}",
+        String::from_utf8_lossy(&got),
+        String::from_utf8_lossy(cli)
+    );
+    let v: Value = serde_json::from_slice(&got).unwrap();
+    assert_eq!(v["named_in_report"][0]["value"], "G1006");
+    assert_eq!(v["named_in_report"][0]["inferred_rank"], 1);
+}
+
 #[test]
 fn eval_techniques_meets_its_floors() {
     let Some(attack) = cairn_testkit::dataset("attack/enterprise-attack-18.1.json") else {
