@@ -784,9 +784,13 @@ fn report_ops() -> (Value, Value) {
             "The report: text, Markdown, HTML (UTF-8, or UTF-16 with a byte-order mark) or PDF with a text layer, sniffed from its bytes. Not a document Cairn reads, or text that is not UTF-8: 400; larger than the server's report limit (16 MiB unless configured, `cairn serve --max-report-upload`): 413",
         );
         let bytes = json!({ "schema": { "type": "string", "format": "binary", "minLength": 1 } });
+        // Text is refused as binary data when it holds control characters
+        // (tab and line breaks aside).
+        let text = json!({ "schema": { "type": "string", "minLength": 1,
+                                        "pattern": "^[^\\u0000-\\u0008\\u000e-\\u001f]*$" } });
         op["requestBody"]["content"] = json!({
             "application/octet-stream": bytes,
-            "text/plain": { "schema": { "type": "string", "minLength": 1 } }
+            "text/plain": text
         });
     };
     let mut extract = op(
