@@ -116,7 +116,7 @@ pub use lines::{
 pub use report::{
     ActorChoice, MIN_TECHNIQUE_CONFIDENCE, NamedGroup, ReportAttribution, ReportEvidence,
     ReportModels, ReportReading, attribute_report, choose_actor, prose_reader, read_report,
-    report_models,
+    reader_cache_path, report_models,
 };
 pub use tally::sighting_time;
 pub use warninglists::{SharedBenignFilter, benign_filter, store_warninglists};

@@ -9,6 +9,7 @@ use cairn_extract::{Document, Extraction, Extractor, IndicatorKind};
 use cairn_kb::Store;
 use cairn_prose::{Finding, FindingKind, Knowledge, Mention, Reader, ReaderOptions, Stance};
 use serde::Serialize;
+use std::path::PathBuf;
 
 /// What the store knows, compiled for reading reports: the prose reader
 /// (trained on the store's ATT&CK) and the attribution corpus, from one
@@ -21,25 +22,89 @@ pub struct ReportModels {
 }
 
 /// Builds the reader and the corpus from what `store` lets its caller see.
+/// The reader comes from the store's reader cache when it is current.
 pub fn report_models(store: &Store) -> Result<ReportModels, EngineError> {
     let bundle = store.snapshot(&CORPUS_KINDS)?;
-    let knowledge = Knowledge::from_bundle(&bundle);
-    let reader = (knowledge.technique_count() > 0)
-        .then(|| Reader::new(&knowledge, ReaderOptions::default()));
+    // The corpus kinds include every kind the reader learns from, so a
+    // reader trained here equals one trained on `KNOWLEDGE_KINDS` alone and
+    // both may share the cache.
+    let reader = cached_reader(store, || {
+        Ok(Reader::new(
+            &Knowledge::from_bundle(&bundle),
+            ReaderOptions::default(),
+        ))
+    })?;
     Ok(ReportModels {
-        reader,
+        reader: (reader.technique_count() > 0).then_some(reader),
         corpus: Corpus::from_bundle(&bundle),
     })
 }
 
-/// The prose reader alone, trained on what `store` lets its caller see (an
-/// empty store gives a reader that still finds countries and sectors).
+/// The prose reader alone, for what `store` lets its caller see (an empty
+/// store gives a reader that still finds countries and sectors): loaded from
+/// the store's reader cache when current, else trained and cached.
 pub fn prose_reader(store: &Store) -> Result<Reader, EngineError> {
-    let bundle = store.snapshot(&cairn_prose::KNOWLEDGE_KINDS)?;
-    Ok(Reader::new(
-        &Knowledge::from_bundle(&bundle),
-        ReaderOptions::default(),
+    cached_reader(store, || {
+        let bundle = store.snapshot(&cairn_prose::KNOWLEDGE_KINDS)?;
+        Ok(Reader::new(
+            &Knowledge::from_bundle(&bundle),
+            ReaderOptions::default(),
+        ))
+    })
+}
+
+/// Training the reader takes seconds, loading it tens of milliseconds, so a
+/// store's reader is saved beside the store (like the hunt index), one file
+/// per TLP ceiling, keyed by the store's random id, its generation and the
+/// ceiling. The cache only ever saves time: a cache that cannot be read is
+/// trained over, one that cannot be written is left alone (a read-only
+/// folder must not stop extraction).
+fn cached_reader(
+    store: &Store,
+    train: impl FnOnce() -> Result<Reader, EngineError>,
+) -> Result<Reader, EngineError> {
+    let Some(path) = reader_cache_path(store) else {
+        return train();
+    };
+    let tag = reader_cache_tag(store)?;
+    if let Ok(bytes) = std::fs::read(&path)
+        && let Ok(Some(reader)) = Reader::from_bytes(&bytes, &tag)
+    {
+        return Ok(reader);
+    }
+    let reader = train()?;
+    // Written aside and renamed: a concurrent run never reads half a file.
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    if std::fs::write(&tmp, reader.to_bytes(&tag)).is_ok() && std::fs::rename(&tmp, &path).is_err()
+    {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    Ok(reader)
+}
+
+/// What a cached reader must have been trained from to be used.
+fn reader_cache_tag(store: &Store) -> Result<String, EngineError> {
+    Ok(format!(
+        "store={};gen={};ceiling={:?}",
+        store.store_id()?,
+        store.generation()?,
+        store.ceiling()
     ))
+}
+
+/// `cairn.db.prose.rdr` beside `cairn.db` (`cairn.db.prose-amber.rdr` for a
+/// connection restricted to TLP:AMBER); `None` for a store in memory.
+pub fn reader_cache_path(store: &Store) -> Option<PathBuf> {
+    let p = store.path()?;
+    let name = p.file_name()?.to_string_lossy().into_owned();
+    let ceiling = store
+        .ceiling()
+        .map(|t| {
+            let label = t.as_str().trim_start_matches("TLP:");
+            format!("-{}", label.to_ascii_lowercase().replace('+', "-"))
+        })
+        .unwrap_or_default();
+    Some(p.with_file_name(format!("{name}.prose{ceiling}.rdr")))
 }
 
 /// One report read: its indicators and its prose findings.
@@ -287,4 +352,123 @@ pub fn choose_actor(att: &ReportAttribution) -> Option<ActorChoice> {
         ),
         confidence,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cairn_model::{Bundle, Object, Provenance, Tlp};
+
+    fn bundle(source: &str, objects: &[(&str, &str, &str, &str, Tlp)]) -> Bundle {
+        Bundle {
+            source: source.into(),
+            format: "stix".into(),
+            objects: objects
+                .iter()
+                .map(|(id, kind, name, ext, tlp)| Object {
+                    id: (*id).into(),
+                    kind: (*kind).into(),
+                    name: Some((*name).into()),
+                    external_id: Some((*ext).into()),
+                    prov: Provenance {
+                        source: source.into(),
+                        tlp: *tlp,
+                        ..Provenance::default()
+                    },
+                    ..Object::default()
+                })
+                .collect(),
+            ..Bundle::default()
+        }
+    }
+
+    const TEXT: &str = "Earth Lusca and APT41 used DLL Side-Loading (T1574.002) in Taiwan.";
+
+    fn groups(r: &Reader) -> Vec<String> {
+        r.read(TEXT)
+            .into_iter()
+            .filter(|f| f.kind == cairn_prose::FindingKind::Group)
+            .map(|f| f.name)
+            .collect()
+    }
+
+    #[test]
+    fn the_reader_cache_is_per_store_generation_and_ceiling() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("kb.db");
+        let mut full = Store::open(&db).expect("store");
+        full.ingest(
+            &bundle(
+                "attack",
+                &[
+                    (
+                        "attack-pattern--00000000-0000-4000-8000-000000000001",
+                        "attack-pattern",
+                        "DLL Side-Loading",
+                        "T1574.002",
+                        Tlp::Clear,
+                    ),
+                    (
+                        "intrusion-set--00000000-0000-4000-8000-000000000002",
+                        "intrusion-set",
+                        "APT41",
+                        "G0096",
+                        Tlp::Red,
+                    ),
+                ],
+            ),
+            None,
+            None,
+        )
+        .expect("ingest");
+
+        let path = reader_cache_path(&full).expect("on disk");
+        assert!(!path.exists());
+        let trained = prose_reader(&full).expect("reader");
+        assert_eq!(groups(&trained), ["APT41"]);
+        let saved = std::fs::read(&path).expect("cached");
+        let loaded = prose_reader(&full).expect("reader");
+        assert_eq!(loaded.read(TEXT), trained.read(TEXT));
+        // Loaded, not retrained: a cached reader with the current tag is
+        // used as it is, even one that knows no groups.
+        let blank = Reader::new(&Knowledge::default(), ReaderOptions::default());
+        let tag = reader_cache_tag(&full).expect("tag");
+        std::fs::write(&path, blank.to_bytes(&tag)).expect("write");
+        assert!(groups(&prose_reader(&full).expect("reader")).is_empty());
+        std::fs::write(&path, &saved).expect("write");
+
+        // A restricted connection never sees the full store's reader.
+        let mut amber = Store::open_existing(&db).expect("store");
+        amber.restrict(Tlp::Amber).expect("restrict");
+        let amber_path = reader_cache_path(&amber).expect("on disk");
+        assert_ne!(amber_path, path);
+        assert!(groups(&prose_reader(&amber).expect("reader")).is_empty());
+        assert!(amber_path.exists());
+
+        // A new generation retrains: the new group is read.
+        full.ingest(
+            &bundle(
+                "notes",
+                &[(
+                    "intrusion-set--00000000-0000-4000-8000-000000000003",
+                    "intrusion-set",
+                    "Earth Lusca",
+                    "G1006",
+                    Tlp::Green,
+                )],
+            ),
+            None,
+            None,
+        )
+        .expect("ingest");
+        let mut g = groups(&prose_reader(&full).expect("reader"));
+        g.sort();
+        assert_eq!(g, ["APT41", "Earth Lusca"]);
+        assert_ne!(std::fs::read(&path).expect("cached"), saved);
+
+        // A damaged cache is trained over.
+        std::fs::write(&path, b"CAIRNRDR\x01\x00\x00\x00garbage").expect("write");
+        assert_eq!(groups(&prose_reader(&full).expect("reader")).len(), 2);
+        assert!(std::fs::read(&path).expect("cached").len() > 100);
+    }
 }

@@ -62,6 +62,7 @@ pub enum IndicatorKind {
     /// An HTTP User-Agent string, whole.
     UserAgent,
     /// A MAC address (EUI-48), stored lower-case with colons.
+    #[serde(rename = "mac-addr")]
     Mac,
     /// A host and port, `1.2.3.4:443`, `[2001:db8::1]:8443`, `evil.com:8080`.
     Socket,
@@ -637,6 +638,19 @@ fn looks_like_hostname(v: &str) -> bool {
 mod tests {
     use super::*;
     use IndicatorKind as K;
+
+    #[test]
+    fn every_kind_has_one_name_in_json_text_and_parsing() {
+        // Warninglists keep kinds in a 64-bit mask.
+        assert!(IndicatorKind::all().len() <= 64);
+        for &k in IndicatorKind::all() {
+            let json = serde_json::to_string(&k).expect("serialises");
+            assert_eq!(json, format!("\"{}\"", k.as_str()), "{k:?}");
+            assert_eq!(k.as_str().parse::<IndicatorKind>().ok(), Some(k), "{k:?}");
+            let back: IndicatorKind = serde_json::from_str(&json).expect("parses");
+            assert_eq!(back, k);
+        }
+    }
 
     #[test]
     fn detects_kinds() {

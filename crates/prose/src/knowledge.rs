@@ -52,7 +52,7 @@ pub(crate) struct Procedure {
 }
 
 /// Whether a name is a group's or a piece of software's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub(crate) enum NameKind {
     Group,
     Software,

@@ -21,7 +21,9 @@
 //!    technique ids and names, techniques the model infers from a sentence,
 //!    aliases, victim countries and sectors. [`Stance`] says whether the
 //!    sentence claims each ("unlike APT41, …" does not).
-//! 4. [`evaluate_techniques`] measures the classifier on procedure examples
+//! 4. [`Reader::to_bytes`] and [`Reader::from_bytes`] save a trained reader
+//!    and load it back (the engine caches a store's reader beside it).
+//! 5. [`evaluate_techniques`] measures the classifier on procedure examples
 //!    of groups and software it never saw (`docs/EXTRACTION.md`).
 //!
 //! # Example
@@ -57,11 +59,13 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod errors;
 mod eval;
 mod knowledge;
 mod model;
 mod names;
 mod reader;
+mod saved;
 mod stance;
 mod text;
 

@@ -25,7 +25,7 @@ pub(crate) struct Example {
 }
 
 /// A trained technique classifier.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct TechniqueModel {
     vocab: HashMap<String, u32>,
     idf: Vec<f32>,
@@ -75,6 +75,32 @@ impl TechniqueModel {
         let vectors: Vec<Sparse> = docs.iter().map(|d| model.vectorise(d)).collect();
         model.weights = fit(&vectors, examples, model.idf.len(), classes, seed);
         model
+    }
+
+    /// Why the model's parts do not fit together (a saved model from a
+    /// damaged file), so that scoring can never index out of range.
+    pub(crate) fn inconsistency(&self) -> Option<&'static str> {
+        if self.weights.len() != self.idf.len() {
+            return Some("weights and vocabulary differ in length");
+        }
+        if self.vocab.values().any(|&id| id as usize >= self.idf.len()) {
+            return Some("a feature id is out of range");
+        }
+        if self.classes > usize::from(u16::MAX) + 1
+            || self
+                .weights
+                .iter()
+                .flatten()
+                .any(|&(c, _)| usize::from(c) >= self.classes)
+        {
+            return Some("a class is out of range");
+        }
+        None
+    }
+
+    /// Number of classes.
+    pub(crate) fn class_count(&self) -> usize {
+        self.classes
     }
 
     /// TF-IDF of known features, sublinear term frequency, unit length.

@@ -53,6 +53,27 @@ impl<T> Lexicon<T> {
         }
     }
 
+    /// Its entries and whether it meets plurals: what [`Lexicon::from_parts`]
+    /// rebuilds it from (the automaton itself is not saved).
+    pub(crate) fn parts(&self) -> (Vec<(String, bool, T)>, bool)
+    where
+        T: Clone,
+    {
+        let entries = self
+            .patterns
+            .iter()
+            .map(|p| (p.text.clone(), p.exact_case, p.value.clone()))
+            .collect();
+        (entries, self.plurals)
+    }
+
+    /// A lexicon rebuilt from [`Lexicon::parts`].
+    pub(crate) fn from_parts((entries, plurals): (Vec<(String, bool, T)>, bool)) -> Lexicon<T> {
+        let mut l = Lexicon::new(entries);
+        l.plurals = plurals;
+        l
+    }
+
     /// The same lexicon, also meeting each pattern in the plural.
     pub(crate) fn with_plurals(mut self) -> Lexicon<T> {
         self.plurals = true;

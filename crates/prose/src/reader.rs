@@ -88,14 +88,14 @@ const MIN_PROSE_WORDS: usize = 4;
 
 /// The technique model with its threshold and confidence bands, both
 /// measured on a calibration slice of procedure examples it never trained on.
-#[derive(Debug, Clone)]
-struct Calibrated {
-    model: TechniqueModel,
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Calibrated {
+    pub(crate) model: TechniqueModel,
     /// Model class → index into the reader's techniques.
-    classes: Vec<usize>,
-    threshold: f32,
+    pub(crate) classes: Vec<usize>,
+    pub(crate) threshold: f32,
     /// (lowest score of the band, precision in it), ascending.
-    bands: Vec<(f32, f64)>,
+    pub(crate) bands: Vec<(f32, f64)>,
 }
 
 /// How a [`Reader`] is built.
@@ -122,14 +122,14 @@ impl Default for ReaderOptions {
 /// every alias, victim countries and sectors. Build once, `Send + Sync`.
 #[derive(Debug, Clone)]
 pub struct Reader {
-    techniques: Vec<(String, String)>,
-    technique_ids: HashMap<String, usize>,
-    technique_names: Lexicon<usize>,
-    model: Option<Calibrated>,
-    named: Vec<(NameKind, String, Option<String>)>,
-    names: Lexicon<usize>,
-    countries: Lexicon<&'static str>,
-    sectors: Lexicon<&'static str>,
+    pub(crate) techniques: Vec<(String, String)>,
+    pub(crate) technique_ids: HashMap<String, usize>,
+    pub(crate) technique_names: Lexicon<usize>,
+    pub(crate) model: Option<Calibrated>,
+    pub(crate) named: Vec<(NameKind, String, Option<String>)>,
+    pub(crate) names: Lexicon<usize>,
+    pub(crate) countries: Lexicon<&'static str>,
+    pub(crate) sectors: Lexicon<&'static str>,
 }
 
 /// A stable bucket 0..100 for a procedure source, per purpose: the same
