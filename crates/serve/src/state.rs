@@ -96,7 +96,8 @@ pub(crate) struct Inner {
     /// What reading reports needs (the trained prose reader, the corpus),
     /// per clearance, for the store generation last read.
     reports: Mutex<ReportKits>,
-    /// Prose readers (with or without the corpus) trained since the start.
+    /// Prose readers (with or without the corpus) built since the start:
+    /// trained, or loaded from the engine's cache beside the store.
     report_trainings: AtomicU64,
 }
 
