@@ -3,174 +3,15 @@
 use crate::Global;
 use crate::output::{json_line, table};
 use anyhow::Context;
-use cairn_attribute::{Candidate, Corpus, Direction, EvalOptions, EvalReport, Evidence, Ranking};
-use cairn_model::Bundle;
+use cairn_attribute::{Corpus, EvalOptions, EvalReport, Evidence};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-mod report {
-    //! `cairn attribute --report FILE`: a report read (indicators and prose) and
-    //! attributed, the groups it names shown beside the inferred ranking.
+mod render;
+mod report;
 
-    use super::{Args, corpus_files, render};
-    use crate::Global;
-    use crate::output::{json_line, table};
-    use cairn_attribute::{Corpus, Evidence};
-    use cairn_engine::{ReportAttribution, ReportModels, attribute_report, read_report};
-    use cairn_extract::{Document, Extractor, Options};
-    use cairn_prose::{Knowledge, Reader, ReaderOptions};
-    use std::path::Path;
-    use std::process::ExitCode;
-
-    pub(super) fn run(global: &Global, args: &Args, path: &Path) -> anyhow::Result<ExitCode> {
-        let doc = Document::from_path(path)?;
-        let (models, benign) = if args.corpus.is_empty() {
-            let store = crate::open_store(global)?;
-            let models = cairn_engine::report_models(&store)
-                .map_err(|e| anyhow::anyhow!("reading the knowledge base: {e}"))?;
-            (models, crate::benign::from_store(&store)?)
-        } else {
-            let all = corpus_files(&args.corpus)?;
-            let models = ReportModels {
-                reader: Some(Reader::new(
-                    &Knowledge::from_bundle(&all),
-                    ReaderOptions::default(),
-                )),
-                corpus: Corpus::from_bundle(&all),
-            };
-            (models, None)
-        };
-        if models.corpus.group_count() == 0 || models.reader.is_none() {
-            anyhow::bail!(
-                "the knowledge base holds no ATT&CK groups and techniques; ingest them first (cairn ingest --starter)"
-            );
-        }
-        let extractor = Extractor::new(Options {
-            benign,
-            ..Options::default()
-        });
-        let reading = read_report(&extractor, models.reader.as_ref(), &doc);
-        for w in &reading.extraction.warnings {
-            eprintln!("cairn: warning: {w}");
-        }
-        let att = attribute_report(&models.corpus, &reading, args.top);
-        if args.json {
-            json_line(&att)?;
-        } else {
-            print!(
-                "{}",
-                render_report(&att, &path.display().to_string(), args.explain)
-            );
-        }
-        Ok(
-            if att.ranking.candidates.is_empty() && att.named_in_report.is_empty() {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
-            },
-        )
-    }
-
-    /// Named groups first, then the inferred ranking with report lines, then
-    /// what was read and not used.
-    fn render_report(att: &ReportAttribution, file: &str, explain: usize) -> String {
-        let mut s = format!("Report: {file}\n\n");
-        if att.named_in_report.is_empty() {
-            s.push_str("Named in the report: no group.\n");
-        } else {
-            s.push_str("Named in the report (not used by the inference below):\n");
-            for g in &att.named_in_report {
-                let rank = g.inferred_rank.map_or_else(
-                    || "not among the inferred candidates".to_string(),
-                    |r| format!("inferred rank #{r}"),
-                );
-                s.push_str(&format!(
-                    "  {} ({}) — {rank}; {}\n",
-                    g.name,
-                    g.value,
-                    first_sentence(g)
-                ));
-            }
-        }
-        for g in &att.mentioned_not_claimed {
-            s.push_str(&format!(
-                "  also mentioned ({:?}, not a claim): {} — {}\n",
-                g.stance,
-                g.name,
-                first_sentence(g)
-            ));
-        }
-        s.push_str("\nInferred from the report's techniques, software, victims and indicators:\n");
-        let count = |k: &str| {
-            att.evidence
-                .iter()
-                .filter(|e| e.used && e.kind == k)
-                .map(|e| e.value.clone())
-                .collect::<Vec<_>>()
-        };
-        let ev = Evidence {
-            techniques: count("technique"),
-            software: count("software"),
-            countries: count("country"),
-            sectors: count("sector"),
-            indicators: att
-                .evidence
-                .iter()
-                .filter(|e| {
-                    e.used
-                        && !["technique", "software", "country", "sector"]
-                            .contains(&e.kind.as_str())
-                })
-                .map(|e| e.value.clone())
-                .collect(),
-            ..Evidence::default()
-        };
-        s.push_str(&render(&att.ranking, &ev, explain));
-        let prose: Vec<Vec<String>> = att
-            .evidence
-            .iter()
-            .filter(|e| ["technique", "software", "country", "sector"].contains(&e.kind.as_str()))
-            .map(|e| {
-                vec![
-                    e.kind.clone(),
-                    e.value.clone(),
-                    e.name.clone(),
-                    format!("{:.2}", e.confidence),
-                    if e.used { "yes" } else { "no" }.to_string(),
-                    e.lines.first().map_or_else(String::new, u32::to_string),
-                    short(&e.sentence),
-                ]
-            })
-            .collect();
-        if !prose.is_empty() {
-            s.push_str("\nRead from the prose:\n");
-            s.push_str(&table(
-                &["KIND", "VALUE", "NAME", "CONF", "USED", "LINE", "SENTENCE"],
-                &prose,
-            ));
-        }
-        s
-    }
-
-    /// `line N: <the first sentence naming the group, shortened>`.
-    fn first_sentence(g: &cairn_engine::NamedGroup) -> String {
-        let first = g.mentions.first();
-        format!(
-            "line {}: {}",
-            first.map_or(0, |m| m.line),
-            first.map(|m| short(&m.sentence)).unwrap_or_default()
-        )
-    }
-
-    fn short(sentence: &str) -> String {
-        let mut t: String = sentence.chars().take(90).collect();
-        if t.len() < sentence.len() {
-            t.push('…');
-        }
-        t
-    }
-}
+use render::render;
 
 /// Rank the groups that could be behind an intrusion from what was observed.
 ///
@@ -236,7 +77,16 @@ pub struct Args {
 
 pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     if let Some(path) = &args.report {
-        return report::run(global, &args, path);
+        return report::run(
+            global,
+            &report::ReportArgs {
+                corpus: &args.corpus,
+                top: args.top,
+                json: args.json,
+                explain: args.explain,
+            },
+            path,
+        );
     }
     let evidence = gather_evidence(&args)?;
     if evidence.is_empty() {
@@ -249,7 +99,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         cairn_engine::corpus(&store)
             .map_err(|e| anyhow::anyhow!("reading the knowledge base: {e}"))?
     } else {
-        Corpus::from_bundle(&corpus_files(&args.corpus)?)
+        Corpus::from_bundle(&report::corpus_files(&args.corpus)?)
     };
     if corpus.group_count() == 0 {
         anyhow::bail!(
@@ -267,18 +117,6 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// The intel files given with `--corpus`, as one bundle.
-fn corpus_files(paths: &[PathBuf]) -> anyhow::Result<Bundle> {
-    let mut all = Bundle::default();
-    for p in paths {
-        let b = cairn_intake::parse_path(p, &cairn_intake::Options::default())
-            .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
-        all.objects.extend(b.objects);
-        all.relations.extend(b.relations);
-    }
-    Ok(all)
 }
 
 fn read(path: &Path) -> anyhow::Result<String> {
@@ -323,168 +161,6 @@ fn gather_evidence(args: &Args) -> anyhow::Result<Evidence> {
         ev.when = args.when.clone();
     }
     Ok(ev)
-}
-
-fn signed(w: f64) -> String {
-    format!("{w:+.2}")
-}
-
-fn render(r: &Ranking, ev: &Evidence, explain: usize) -> String {
-    let mut s = String::new();
-    s.push_str(&format!(
-        "Evidence: {} technique(s), {} software, {} indicator(s), {} alert(s), {} country(ies), {} sector(s){}; {} actor clusters considered.\n\n",
-        ev.techniques.len(),
-        ev.software.len(),
-        ev.indicators.len(),
-        ev.infrastructure.len(),
-        ev.countries.len(),
-        ev.sectors.len(),
-        ev.when
-            .as_deref()
-            .map(|w| format!(", incident date {w}"))
-            .unwrap_or_default(),
-        r.considered
-    ));
-    if r.candidates.is_empty() {
-        s.push_str("No candidate: no known actor shares any of this evidence.\n");
-    } else {
-        let rows: Vec<Vec<String>> = r
-            .candidates
-            .iter()
-            .map(|c| {
-                vec![
-                    c.rank.to_string(),
-                    c.actor.clone(),
-                    c.attack_id.clone().unwrap_or_else(|| "-".into()),
-                    format!("{:.2}", c.score),
-                    if c.rank == 1 {
-                        c.confidence.as_str().to_string()
-                    } else {
-                        String::new()
-                    },
-                    strongest(c),
-                ]
-            })
-            .collect();
-        s.push_str(&table(
-            &[
-                "#",
-                "actor",
-                "ATT&CK",
-                "score",
-                "confidence",
-                "strongest evidence",
-            ],
-            &rows,
-        ));
-        for c in r.candidates.iter().take(explain) {
-            s.push('\n');
-            s.push_str(&reasons(c));
-        }
-    }
-    let notes: Vec<_> = r.recognised.iter().filter(|x| x.note.is_some()).collect();
-    if !notes.is_empty() {
-        s.push_str("\nInterpreted:\n");
-        for n in notes {
-            s.push_str(&format!(
-                "  {} {:?} → {} ({})\n",
-                n.kind,
-                n.input,
-                n.resolved_as,
-                n.note.as_deref().unwrap_or_default()
-            ));
-        }
-    }
-    if !r.unrecognised.is_empty() {
-        s.push_str("\nNot used (unrecognised):\n");
-        for u in &r.unrecognised {
-            s.push_str(&format!("  {} {:?}: {}\n", u.kind, u.value, u.reason));
-        }
-    }
-    s
-}
-
-fn strongest(c: &Candidate) -> String {
-    c.evidence
-        .iter()
-        .filter(|e| e.for_or_against == Direction::For)
-        .take(3)
-        .map(|e| format!("{} {}", e.value, signed(e.weight)))
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
-fn reasons(c: &Candidate) -> String {
-    let mut s = format!(
-        "#{} {}{} — score {:.2}{}\n",
-        c.rank,
-        c.actor,
-        c.attack_id
-            .as_deref()
-            .map(|x| format!(" ({x})"))
-            .unwrap_or_default(),
-        c.score,
-        if c.rank == 1 {
-            format!(", confidence {}", c.confidence.as_str())
-        } else {
-            String::new()
-        }
-    );
-    if !c.aliases.is_empty() {
-        s.push_str(&format!("  also known as: {}\n", c.aliases.join(", ")));
-    }
-    if !c.attached.is_empty() {
-        s.push_str(&format!("  attached actors: {}\n", c.attached.join(", ")));
-    }
-    for (dir, title) in [(Direction::For, "for"), (Direction::Against, "against")] {
-        let items: Vec<_> = c
-            .evidence
-            .iter()
-            .filter(|e| e.for_or_against == dir)
-            .collect();
-        if items.is_empty() {
-            continue;
-        }
-        s.push_str(&format!("  {title}:\n"));
-        for e in items.iter().take(12) {
-            let lines = if e.lines.is_empty() {
-                String::new()
-            } else {
-                let l: Vec<String> = e.lines.iter().take(5).map(u32::to_string).collect();
-                format!(" [report line {}]", l.join(", "))
-            };
-            s.push_str(&format!(
-                "    {:>6}  {:<19} {}  — {}{lines}\n",
-                signed(e.weight),
-                e.kind,
-                e.value,
-                e.detail
-            ));
-        }
-        if items.len() > 12 {
-            let rest: f64 = items[12..].iter().map(|e| e.weight).sum();
-            s.push_str(&format!(
-                "    {:>6}  ({} more)\n",
-                signed(rest),
-                items.len() - 12
-            ));
-        }
-    }
-    if let Some(other) = &c.distinguishing_against
-        && !c.distinguishing.is_empty()
-    {
-        s.push_str(&format!("  versus {other}:\n"));
-        for d in &c.distinguishing {
-            s.push_str(&format!(
-                "    {:<19} {}: {} here, {} there\n",
-                d.kind,
-                d.value,
-                signed(d.this),
-                signed(d.other)
-            ));
-        }
-    }
-    s
 }
 
 /// Measure attribution on ATT&CK: held-out campaigns and leave-out rounds,
