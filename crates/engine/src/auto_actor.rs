@@ -17,7 +17,7 @@ pub fn actor_choice(
     extractor: &Extractor,
     doc: &Document,
 ) -> Option<ActorChoice> {
-    let reading = read_report(extractor, models.reader.as_ref(), doc);
+    let reading = read_report(extractor, models.reader.as_deref(), doc);
     choose_actor(&attribute_report(&models.corpus, &reading, AUTO_TOP))
 }
 

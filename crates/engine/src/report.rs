@@ -10,15 +10,27 @@ use cairn_kb::Store;
 use cairn_prose::{Finding, FindingKind, Knowledge, Mention, Reader, ReaderOptions, Stance};
 use serde::Serialize;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// What the store knows, compiled for reading reports: the prose reader
-/// (trained on the store's ATT&CK) and the attribution corpus, from one
-/// snapshot.
+/// (trained on the store's ATT&CK) and the attribution corpus.
 pub struct ReportModels {
     /// The prose reader; `None` when the store holds no ATT&CK techniques.
-    pub reader: Option<Reader>,
+    /// Shared: a server hands the same reader to extraction and attribution.
+    pub reader: Option<Arc<Reader>>,
     /// The attribution corpus.
     pub corpus: Corpus,
+}
+
+impl ReportModels {
+    /// The models from a reader and a corpus; the reader is left out when
+    /// it knows no ATT&CK technique (nothing to attribute by).
+    pub fn new(reader: Arc<Reader>, corpus: Corpus) -> ReportModels {
+        ReportModels {
+            reader: (reader.technique_count() > 0).then_some(reader),
+            corpus,
+        }
+    }
 }
 
 /// Builds the reader and the corpus from what `store` lets its caller see.
@@ -34,10 +46,10 @@ pub fn report_models(store: &Store) -> Result<ReportModels, EngineError> {
             ReaderOptions::default(),
         ))
     })?;
-    Ok(ReportModels {
-        reader: (reader.technique_count() > 0).then_some(reader),
-        corpus: Corpus::from_bundle(&bundle),
-    })
+    Ok(ReportModels::new(
+        Arc::new(reader),
+        Corpus::from_bundle(&bundle),
+    ))
 }
 
 /// The prose reader alone, for what `store` lets its caller see (an empty

@@ -118,7 +118,7 @@ impl App {
             ));
         }
         blocking(move || {
-            let reading = cairn_engine::read_report(&extractor, models.reader.as_ref(), &doc);
+            let reading = cairn_engine::read_report(&extractor, models.reader.as_deref(), &doc);
             let att = cairn_engine::attribute_report(&models.corpus, &reading, top);
             Ok((ReadReport { doc, reading }, att))
         })

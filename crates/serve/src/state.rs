@@ -96,8 +96,8 @@ pub(crate) struct Inner {
     /// What reading reports needs (the trained prose reader, the corpus),
     /// per clearance, for the store generation last read.
     reports: Mutex<ReportKits>,
-    /// Prose readers (with or without the corpus) built since the start:
-    /// trained, or loaded from the engine's cache beside the store.
+    /// Prose readers built since the start: trained, or loaded from the
+    /// engine's cache beside the store.
     report_trainings: AtomicU64,
 }
 
@@ -176,10 +176,11 @@ pub(crate) struct Engines {
 pub(crate) struct ReportKit {
     /// The extractor, with the store's warninglists as its benign filter.
     extractor: tokio::sync::OnceCell<Arc<Extractor>>,
-    /// The reader `cairn extract` trains (`cairn_engine::prose_reader`).
+    /// The reader `cairn extract` trains (`cairn_engine::prose_reader`),
+    /// shared with `models`.
     reader: tokio::sync::OnceCell<Arc<Reader>>,
     /// The reader and corpus `cairn attribute --report` and `--actor auto`
-    /// build (`cairn_engine::report_models`).
+    /// build, as `cairn_engine::report_models` does (its reader is `reader`).
     models: tokio::sync::OnceCell<Arc<ReportModels>>,
 }
 
@@ -553,18 +554,19 @@ impl App {
         Ok(made.await?.clone())
     }
 
-    /// The kit's reader and corpus, as `cairn attribute --report` builds them.
+    /// The kit's reader and corpus, as `cairn attribute --report` builds
+    /// them; the reader is the one extraction uses (one per kit, not two).
     pub(crate) async fn report_models(
         &self,
         clearance: Clearance,
         kit: &ReportKit,
     ) -> Result<Arc<ReportModels>, ApiError> {
         let made = kit.models.get_or_try_init(|| async {
-            let m = self
-                .read(clearance, |s| Ok(Arc::new(cairn_engine::report_models(s)?)))
+            let reader = self.report_reader(clearance, kit).await?;
+            let corpus = self
+                .read(clearance, |s| Ok(cairn_engine::corpus(s)?))
                 .await?;
-            self.inner.report_trainings.fetch_add(1, Ordering::Relaxed);
-            Ok::<_, ApiError>(m)
+            Ok::<_, ApiError>(Arc::new(ReportModels::new(reader, corpus)))
         });
         Ok(made.await?.clone())
     }

@@ -11,6 +11,7 @@ use cairn_model::Bundle;
 use cairn_prose::{Knowledge, Reader, ReaderOptions};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// How the report is attributed: `--corpus` files instead of the store,
 /// `--top`, `--json`, `--explain`.
@@ -31,10 +32,10 @@ pub(super) fn run(global: &Global, args: &ReportArgs<'_>, path: &Path) -> anyhow
     } else {
         let all = corpus_files(args.corpus)?;
         let models = ReportModels {
-            reader: Some(Reader::new(
+            reader: Some(Arc::new(Reader::new(
                 &Knowledge::from_bundle(&all),
                 ReaderOptions::default(),
-            )),
+            ))),
             corpus: Corpus::from_bundle(&all),
         };
         (models, None)
@@ -48,7 +49,7 @@ pub(super) fn run(global: &Global, args: &ReportArgs<'_>, path: &Path) -> anyhow
         benign,
         ..Options::default()
     });
-    let reading = read_report(&extractor, models.reader.as_ref(), &doc);
+    let reading = read_report(&extractor, models.reader.as_deref(), &doc);
     for w in &reading.extraction.warnings {
         eprintln!("cairn: warning: {w}");
     }
