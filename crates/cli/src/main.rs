@@ -55,6 +55,8 @@ enum Command {
     Extract(cmd::extract::Args),
     /// Match known indicators against logs; exit 0 on hits, 1 on none, 2 on error.
     Hunt(cmd::hunt::Args),
+    /// Take pieces of distributed hunts (`hunt --nats`) from a NATS JetStream queue.
+    Worker(cmd::worker::Args),
     /// Who signed files, and whether their hashes, signers' certificates or YARA rules are known; exit 0 on matches, 1 on none, 2 on unreadable files.
     Scan(cmd::scan::Args),
     /// Run Sigma rules over event logs (EVTX, JSON lines, Zeek JSON); exit 0 on detections, 1 on none, 2 on unreadable files.
@@ -126,6 +128,7 @@ fn main() -> ExitCode {
         Command::Search(a) => cmd::search::run(&cli.global, a),
         Command::Extract(a) => cmd::extract::run(&cli.global, a),
         Command::Hunt(a) => cmd::hunt::run(&cli.global, a),
+        Command::Worker(a) => cmd::worker::run(&cli.global, a),
         Command::Scan(a) => cmd::scan::run(&cli.global, a),
         Command::Detect(a) => cmd::detect::run(&cli.global, a),
         Command::Cert(a) => cmd::cert::run(&cli.global, a),

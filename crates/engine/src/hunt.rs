@@ -240,10 +240,29 @@ pub fn hunt(
     opts: HuntOptions,
     sink: &(dyn Fn(&AlertBatch<'_>) + Sync),
 ) -> Result<HuntReport, EngineError> {
+    let scanner = Scanner::new(index, opts.scan.clone());
+    hunt_from(intel, index.len(), opts, sink, |on_hits| {
+        scanner.scan_batches(inputs, on_hits)
+    })
+}
+
+/// [`hunt`] with the hits coming from `source` instead of a local scan:
+/// `source` calls the function it is given with each batch of hits (from
+/// any thread; within an input, in line order) and returns the scan's
+/// summary. A hunt spread over workers hands their hits in here, so its
+/// alerts, counts and sightings are made exactly as a local hunt's.
+/// `index_len` sizes the tallies.
+pub fn hunt_from(
+    intel: Intel<'_>,
+    index_len: usize,
+    opts: HuntOptions,
+    sink: &(dyn Fn(&AlertBatch<'_>) + Sync),
+    source: impl FnOnce(&(dyn Fn(Vec<Hit>) + Sync)) -> Summary,
+) -> Result<HuntReport, EngineError> {
     // Sized for tens of thousands of indicators hit at once: growing there
     // rehashed into fresh pages at every doubling.
     let tallies: Vec<Mutex<Tally>> = (0..=rayon::current_num_threads())
-        .map(|_| Mutex::new(Tally::with_capacity(index.len().min(1 << 15))))
+        .map(|_| Mutex::new(Tally::with_capacity(index_len.min(1 << 15))))
         .collect();
     let shared = Mutex::new(Shared {
         intel,
@@ -252,7 +271,7 @@ pub fn hunt(
         error: None,
     });
     let label = opts.label;
-    let summary = Scanner::new(index, opts.scan).scan_batches(inputs, &|mut hits: Vec<Hit>| {
+    let summary = source(&|mut hits: Vec<Hit>| {
         if let Some(l) = &label {
             for h in &mut hits {
                 h.file = l.clone();

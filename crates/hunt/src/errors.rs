@@ -58,6 +58,15 @@ pub enum HuntError {
         /// What is wrong.
         reason: String,
     },
+    /// An input scanned by another process (a distributed hunt's worker)
+    /// failed there; `message` is that process's error, file included.
+    #[error("{message}")]
+    Elsewhere {
+        /// The input.
+        file: String,
+        /// The error as the worker reported it.
+        message: String,
+    },
     /// More indicators than the index can address.
     #[error("too many indicators for one index ({0}); the limit is 4,294,967,295")]
     TooLarge(usize),

@@ -95,6 +95,7 @@ mod simd;
 pub use fields::{FieldMap, FieldType};
 pub use index::build::IndexBuilder;
 pub use index::{Index, IndexStats, Match, MatchKind, Suppressed};
+pub use scan::chunk::{Chunk, plan_chunks};
 pub use scan::driver::{FileSummary, Hit, Progress, ScanOptions, Scanner, Summary};
 pub use scan::format::LogFormat;
 pub use scan::input::Input;

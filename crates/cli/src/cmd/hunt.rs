@@ -14,14 +14,14 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Arguments.
 #[derive(clap::Args)]
 pub struct Args {
     /// Logs: files, folders (read recursively) or `-` for stdin. Zeek TSV or
     /// JSON, JSON lines, CSV, plain text; gzip and zstd; detected from content.
-    #[arg(value_name = "PATH", required = true)]
+    #[arg(value_name = "PATH", required_unless_present = "follow")]
     paths: Vec<PathBuf>,
     /// JSON lines on stdout, one alert per line (the summary goes to stderr).
     #[arg(long)]
@@ -53,6 +53,40 @@ pub struct Args {
     /// Lines longer than this many bytes are skipped and counted malformed.
     #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
     max_line: usize,
+    /// Spread the hunt over `cairn worker`s through this NATS JetStream
+    /// server (`nats://host:4222`); every worker must see the logs at the
+    /// paths given (absolute paths are sent).
+    #[arg(long, value_name = "URL")]
+    nats: Option<String>,
+    /// The queue on the NATS server (its streams and bucket are named after it).
+    #[arg(long, env = "CAIRN_QUEUE", default_value = "cairn", value_name = "NAME")]
+    queue: String,
+    /// With --nats: plain files larger than two chunks are cut into chunks of
+    /// about this many bytes, each hunted by whichever worker takes it.
+    #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
+    chunk_size: u64,
+    /// With --nats: give up when no worker has answered for this many seconds
+    /// (0: wait for workers however long it takes).
+    #[arg(long, default_value_t = 0, value_name = "SECONDS")]
+    patience: u64,
+    /// Match log events as they are published on this NATS subject (Zeek
+    /// JSON, ECS, any JSON lines; a message may hold several lines), until
+    /// Ctrl-C or SIGTERM. Several hunters on one subject share its events.
+    #[arg(long, value_name = "SUBJECT", requires = "nats", conflicts_with = "paths")]
+    follow: Option<String>,
+    /// With --follow: publish each alert, as a --json line, on this subject
+    /// [default: <queue>.alerts].
+    #[arg(long, value_name = "SUBJECT", requires = "follow")]
+    alerts: Option<String>,
+    /// With --follow: stop after this many events.
+    #[arg(long, value_name = "N", requires = "follow")]
+    max_events: Option<u64>,
+    /// With --follow: stop after this many seconds.
+    #[arg(long = "for", value_name = "SECONDS", requires = "follow")]
+    duration: Option<f64>,
+    /// With --follow --record: write the sightings every this many seconds.
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    record_every: u64,
 }
 
 /// Alerts are written out every this many bytes: a batch's alerts can
@@ -130,6 +164,9 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         fields.add_spec(spec)?;
     }
     let inputs = expand_inputs(&args.paths)?;
+    if args.nats.is_some() && args.follow.is_none() && inputs.contains(&Input::Stdin) {
+        anyhow::bail!("--nats hunts files the workers can read; stdin cannot be spread over workers");
+    }
     if args.record && args.ioc.is_some() {
         anyhow::bail!("--record writes sightings to the store; it cannot be used with --ioc");
     }
@@ -203,19 +240,70 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         broken_pipe: false,
     });
     let visible_bar = (!bar.is_hidden()).then_some(&bar);
-    let report = cairn_engine::hunt(
-        intel,
-        &index.index,
-        &inputs,
-        HuntOptions {
-            scan,
-            record: args.record,
-            label: None,
-        },
-        &|batch: &AlertBatch<'_>| {
-            BUF.with_borrow_mut(|buf| print_batch(batch, buf, &out, args.json, visible_bar));
-        },
-    )?;
+    if let (Some(url), Some(subject)) = (&args.nats, &args.follow) {
+        drop(intel);
+        return follow(global, &args, url, subject, store, &index, scan, &out);
+    }
+    let opts = HuntOptions {
+        scan,
+        record: args.record,
+        label: None,
+    };
+    let sink = |batch: &AlertBatch<'_>| {
+        BUF.with_borrow_mut(|buf| print_batch(batch, buf, &out, args.json, visible_bar));
+    };
+    let report = match &args.nats {
+        None => cairn_engine::hunt(intel, &index.index, &inputs, opts, &sink)?,
+        Some(url) => {
+            let paths: Vec<PathBuf> = inputs
+                .iter()
+                .filter_map(|i| match i {
+                    Input::Path(p) => Some(p.clone()),
+                    Input::Stdin => None,
+                })
+                .collect();
+            let queue = cairn_queue::Queue::connect(url, &args.queue)?;
+            let at = queue.publish_index(&index.index)?;
+            let bar3 = bar.clone();
+            let quiet = global.quiet;
+            let waiting = |done: usize, total: usize| {
+                if !quiet {
+                    bar3.suspend(|| {
+                        eprintln!(
+                            "cairn: waiting for workers on queue `{}` ({done} of {total} pieces done); start `cairn worker --nats {url}`",
+                            args.queue
+                        );
+                    });
+                }
+            };
+            let bar4 = bar.clone();
+            let job = cairn_queue::HuntJob {
+                index: &at,
+                scan: cairn_queue::ScanSpec {
+                    format: args.format.clone(),
+                    fields: args.fields.clone(),
+                    max_line: args.max_line.max(1024),
+                },
+                chunk_bytes: args.chunk_size.max(1 << 20),
+                block: opts.scan.block_size as u64,
+                progress: Some(Arc::new(move |n| bar4.inc(n))),
+                patience: (args.patience > 0).then(|| Duration::from_secs(args.patience)),
+                on_wait: Some(&waiting),
+            };
+            let mut failed = None;
+            let report =
+                cairn_engine::hunt_from(intel, index.index.len(), opts, &sink, |on_hits| {
+                    queue.hunt(&job, &paths, on_hits).unwrap_or_else(|e| {
+                        failed = Some(e);
+                        cairn_hunt::Summary::default()
+                    })
+                })?;
+            if let Some(e) = failed {
+                return Err(e.into());
+            }
+            report
+        }
+    };
     let Out { mut w, printed, .. } = out
         .into_inner()
         .map_err(|_| anyhow::anyhow!("hunt output lock poisoned"))?;
@@ -265,6 +353,127 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     Ok(if !s.errors.is_empty() {
         ExitCode::from(2)
     } else if report.hits > 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// `--follow`: events published on `subject` matched as they come, in
+/// segments of `--record-every` seconds when recording (each segment's
+/// sightings written before the next begins), every alert printed and
+/// published on the alerts subject.
+#[allow(clippy::too_many_arguments)]
+fn follow(
+    global: &Global,
+    args: &Args,
+    url: &str,
+    subject: &str,
+    mut store: Option<cairn_kb::Store>,
+    index: &HuntIndex,
+    scan: ScanOptions,
+    out: &Mutex<Out>,
+) -> anyhow::Result<ExitCode> {
+    use cairn_queue::FeedEnd;
+    let queue = cairn_queue::Queue::connect(url, &args.queue)?;
+    let stop = cairn_queue::Stop::new();
+    queue.stop_on_signals(&stop);
+    let mut feed = queue.subscribe(subject, Some(&format!("{}-follow", args.queue)))?;
+    let alerts_subject = args
+        .alerts
+        .clone()
+        .unwrap_or_else(|| format!("{}.alerts", args.queue));
+    let publisher = queue.publisher(&alerts_subject);
+    if !global.quiet {
+        eprintln!("cairn: matching events on `{subject}`; alerts on `{alerts_subject}` (Ctrl-C ends)");
+    }
+    let scanner = cairn_hunt::Scanner::new(&index.index, scan.clone());
+    let deadline = args
+        .duration
+        .map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0)));
+    let mut left = args.max_events;
+    let (mut events, mut lines, mut hits, mut recorded) = (0u64, 0u64, 0u64, 0usize);
+    let t0 = Instant::now();
+    let sink = |batch: &AlertBatch<'_>| {
+        let mut one = Vec::new();
+        for alert in batch.iter() {
+            one.clear();
+            alert.write_json(&mut one);
+            if one.last() == Some(&b'\n') {
+                one.pop();
+            }
+            publisher.send(one.clone());
+        }
+        BUF.with_borrow_mut(|buf| print_batch(batch, buf, out, args.json, None));
+    };
+    loop {
+        let segment = args
+            .record
+            .then(|| Instant::now() + Duration::from_secs(args.record_every.max(1)));
+        let until = match (segment, deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let mut end = FeedEnd::Closed;
+        let mut seen = 0u64;
+        let intel = match (&mut store, &args.ioc) {
+            (Some(s), _) => Intel::Store(s),
+            (None, Some(p)) => Intel::List {
+                name: p.display().to_string(),
+            },
+            (None, None) => anyhow::bail!("no indicators to hunt"),
+        };
+        let opts = HuntOptions {
+            scan: scan.clone(),
+            record: args.record,
+            label: None,
+        };
+        let report = cairn_engine::hunt_from(intel, index.index.len(), opts, &sink, |on_hits| {
+            let mut sum = cairn_hunt::Summary::default();
+            end = queue.run_feed(&mut feed, until, left, &stop, &mut |payload: &[u8]| {
+                seen += 1;
+                let fs = scanner.scan_slice(subject, payload, on_hits);
+                sum.lines += fs.lines;
+                sum.bytes += fs.bytes;
+                sum.malformed += fs.malformed;
+                sum.hits += fs.hits;
+            });
+            sum
+        })?;
+        events += seen;
+        lines += report.summary.lines;
+        hits += report.hits;
+        if let Some(l) = &mut left {
+            *l = l.saturating_sub(seen);
+        }
+        if args.record
+            && let Some(s) = &mut store
+        {
+            recorded += s
+                .record_sightings(&report.sightings())
+                .context("recording sightings")?;
+        }
+        let segment_over = end == FeedEnd::Deadline && deadline.is_none_or(|d| Instant::now() < d);
+        if !segment_over {
+            break;
+        }
+    }
+    if let Ok(mut o) = out.lock() {
+        let _ = o.w.flush();
+    }
+    publisher.close(&queue)?;
+    if !global.quiet {
+        eprintln!(
+            "cairn: {events} event(s), {lines} line(s), {hits} hit(s) in {:.1} s{}",
+            t0.elapsed().as_secs_f64(),
+            if args.record {
+                format!("; recorded {recorded} sighting(s)")
+            } else {
+                String::new()
+            }
+        );
+    }
+    Ok(if hits > 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

@@ -10,6 +10,7 @@ pub mod extract;
 pub mod feed;
 pub mod grouped;
 pub mod hunt;
+pub mod worker;
 pub mod infra;
 pub mod ingest;
 pub mod observe;

@@ -209,7 +209,16 @@ impl<'i> Scanner<'i> {
         input: &Input,
         on_hits: &(dyn Fn(Vec<Hit>) + Sync),
     ) -> Result<FileSummary, HuntError> {
-        let name = input.name();
+        self.scan_named(input, input.name(), on_hits)
+    }
+
+    /// [`Scanner::scan_one`] with hits and errors naming the input `name`.
+    pub(super) fn scan_named(
+        &self,
+        input: &Input,
+        name: String,
+        on_hits: &(dyn Fn(Vec<Hit>) + Sync),
+    ) -> Result<FileSummary, HuntError> {
         let io_err = |source| HuntError::Io {
             file: name.clone(),
             source,
@@ -218,7 +227,9 @@ impl<'i> Scanner<'i> {
             Input::Path(p) => {
                 let f = std::fs::File::open(p).map_err(io_err)?;
                 if let Some(len) = self.range_readable(&f) {
-                    return self.scan_ranges(&f, len, &name, on_hits);
+                    let size = self.block_size() as u64;
+                    let blocks = 0..ranges::block_count(len, size);
+                    return self.scan_ranges(&f, len, &name, size, blocks, on_hits);
                 }
                 Box::new(f)
             }
@@ -367,7 +378,7 @@ impl<'i> Scanner<'i> {
 
 impl FileSummary {
     /// The summary of an input before its first block.
-    fn empty(file: &str, format: LogFormat, compression: &'static str) -> FileSummary {
+    pub(super) fn empty(file: &str, format: LogFormat, compression: &'static str) -> FileSummary {
         FileSummary {
             file: file.to_string(),
             format,
@@ -383,7 +394,7 @@ impl FileSummary {
 
 /// Adds one block's result (the block held `bytes` bytes of the input) to
 /// its input's summary, its hits made absolute and queued in `pending`.
-fn absorb(
+pub(super) fn absorb(
     fs: &mut FileSummary,
     file: &Arc<str>,
     bytes: u64,
@@ -425,20 +436,10 @@ impl Scanner<'_> {
     /// The length of `file` if it is read as independent blocks: a regular,
     /// uncompressed file of at least two blocks.
     fn range_readable(&self, file: &std::fs::File) -> Option<u64> {
-        let meta = file.metadata().ok()?;
-        let size = self.block_size() as u64;
-        if !meta.is_file() || meta.len() < 2 * size {
-            return None;
-        }
-        let mut magic = [0u8; 4];
-        #[cfg(unix)]
-        std::os::unix::fs::FileExt::read_exact_at(file, &mut magic, 0).ok()?;
-        #[cfg(windows)]
-        std::os::windows::fs::FileExt::seek_read(file, &mut magic, 0).ok()?;
-        (Codec::sniff(&magic) == Codec::None).then_some(meta.len())
+        ranges::plain_len(file, self.block_size() as u64)
     }
 
-    fn block_size(&self) -> usize {
+    pub(super) fn block_size(&self) -> usize {
         self.opts.block_size.max(1 << 12)
     }
 
@@ -466,18 +467,22 @@ impl Scanner<'_> {
     /// [`Scanner::scan_one`] for a file [`Scanner::range_readable`] accepts:
     /// each worker reads the blocks it matches (a batch at a time, in
     /// order), and the previous batch's hits are handed over meanwhile.
-    fn scan_ranges(
+    /// Only the blocks `wanted` (of `size` bytes) are matched, their lines
+    /// numbered from the first of them; block 0 is read in any case, for
+    /// the format.
+    pub(super) fn scan_ranges(
         &self,
         f: &std::fs::File,
         len: u64,
         name: &str,
+        size: u64,
+        wanted: std::ops::Range<u64>,
         on_hits: &(dyn Fn(Vec<Hit>) + Sync),
     ) -> Result<FileSummary, HuntError> {
         let io_err = |source| HuntError::Io {
             file: name.to_string(),
             source,
         };
-        let size = self.block_size() as u64;
         let max_line = self.opts.max_line_len;
         // Block 0 decides the format, and is matched from this buffer.
         let mut first = ranges::BlockBuf::default();
@@ -487,7 +492,7 @@ impl Scanner<'_> {
         let ctx = self.block_ctx();
         let file: Arc<str> = Arc::from(name);
         let mut fs = FileSummary::empty(name, format, "none");
-        let blocks = ranges::block_count(len, size);
+        let blocks = wanted.end.min(ranges::block_count(len, size));
         let batch = (rayon::current_num_threads().max(1) * RANGE_BLOCKS_PER_THREAD) as u64;
         let match_block = |i: u64| -> io::Result<BlockResult> {
             if i == 0 {
@@ -504,7 +509,7 @@ impl Scanner<'_> {
             }
         };
         let mut pending: Vec<Hit> = Vec::new();
-        let mut next = 0u64;
+        let mut next = wanted.start;
         while next < blocks {
             let end = (next + batch).min(blocks);
             let handed = std::mem::take(&mut pending);

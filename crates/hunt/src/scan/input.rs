@@ -33,7 +33,7 @@ pub(super) const MIN_READ: usize = 64 << 10;
 
 /// How an input is compressed, from its first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Codec {
+pub(crate) enum Codec {
     None,
     Gzip,
     Zstd,
@@ -41,7 +41,7 @@ pub(super) enum Codec {
 
 impl Codec {
     /// The codec of a stream whose first bytes are `magic`.
-    pub(super) fn sniff(magic: &[u8]) -> Codec {
+    pub(crate) fn sniff(magic: &[u8]) -> Codec {
         if magic.starts_with(&[0x1f, 0x8b]) {
             Codec::Gzip
         } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {

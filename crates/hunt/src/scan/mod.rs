@@ -13,9 +13,12 @@
 //!   lines by format (JSON, CSV, text); [`zeek`]: Zeek lines, their
 //!   probes tested a batch at a time; [`columns`]: cutting Zeek columns;
 //!   [`clean`]: names a thread has seen meet nothing.
-//! - [`driver`]: [`driver::Scanner`], its options, hits and summaries.
+//! - [`driver`]: [`driver::Scanner`], its options, hits and summaries;
+//!   [`chunk`]: inputs cut into pieces scanned elsewhere, and events
+//!   scanned from memory.
 
 pub(crate) mod block;
+pub(crate) mod chunk;
 pub(crate) mod clean;
 pub(crate) mod columns;
 pub(crate) mod driver;

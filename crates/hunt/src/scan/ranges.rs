@@ -10,6 +10,7 @@
 //! one open file. Only for regular, uncompressed files: pipes and
 //! compressed streams can only be read in order.
 
+use super::input::Codec;
 use std::fs::File;
 use std::io;
 
@@ -62,6 +63,21 @@ fn pread(file: &File, buf: &mut [u8], pos: u64) -> io::Result<usize> {
 #[cfg(windows)]
 fn pread(file: &File, buf: &mut [u8], pos: u64) -> io::Result<usize> {
     std::os::windows::fs::FileExt::seek_read(file, buf, pos)
+}
+
+/// The length of `file` if it can be read as independent blocks of
+/// `size` bytes: a regular, uncompressed file of at least two blocks.
+pub(crate) fn plain_len(file: &File, size: u64) -> Option<u64> {
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() || meta.len() < 2 * size {
+        return None;
+    }
+    let mut magic = [0u8; 4];
+    #[cfg(unix)]
+    std::os::unix::fs::FileExt::read_exact_at(file, &mut magic, 0).ok()?;
+    #[cfg(windows)]
+    std::os::windows::fs::FileExt::seek_read(file, &mut magic, 0).ok()?;
+    (Codec::sniff(&magic) == Codec::None).then_some(meta.len())
 }
 
 /// How many blocks of `size` bytes a file of `len` bytes is cut into.

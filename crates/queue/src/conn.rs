@@ -1,0 +1,252 @@
+//! A connection to NATS and the names of one queue's streams: work items
+//! (`<queue>.work`, a work-queue stream: each item goes to one worker and
+//! is gone once acknowledged), chunk results (`<queue>.results.<run>`,
+//! kept an hour, duplicates dropped by message id) and the hunt index in
+//! an object store bucket, one object per store generation.
+
+use crate::errors::{QueueError, nats};
+use async_nats::jetstream::{self, object_store, stream};
+use cairn_hunt::Index;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tokio::io::AsyncReadExt;
+
+/// A connection to a NATS server with JetStream, for one queue.
+pub struct Queue {
+    pub(crate) rt: tokio::runtime::Runtime,
+    pub(crate) client: async_nats::Client,
+    pub(crate) js: jetstream::Context,
+    pub(crate) name: String,
+}
+
+/// Where a hunt's index is: its tag (store id and generation, as the
+/// index cache keys it) and its object in the queue's bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexRef {
+    /// The index's tag.
+    pub tag: String,
+    /// Its object's name.
+    pub object: String,
+}
+
+/// A request to stop, set by a signal or by the caller: a worker finishes
+/// the chunk in hand, acknowledges it and returns; a feed returns.
+#[derive(Clone, Default)]
+pub struct Stop {
+    flag: Arc<AtomicBool>,
+    wake: Arc<tokio::sync::Notify>,
+}
+
+impl Stop {
+    /// A stop nobody has asked for yet.
+    pub fn new() -> Stop {
+        Stop::default()
+    }
+
+    /// Asks whoever watches this to stop.
+    pub fn request(&self) {
+        self.flag.store(true, Ordering::SeqCst);
+        self.wake.notify_waiters();
+    }
+
+    /// Whether a stop was asked for.
+    pub fn requested(&self) -> bool {
+        self.flag.load(Ordering::SeqCst)
+    }
+
+    /// Resolves once a stop is asked for.
+    pub(crate) async fn wait(&self) {
+        while !self.requested() {
+            let woken = self.wake.notified();
+            if self.requested() {
+                return;
+            }
+            // Also polled: a request made between the check and the
+            // registration would otherwise be missed.
+            let _ = tokio::time::timeout(Duration::from_millis(200), woken).await;
+        }
+    }
+}
+
+impl Queue {
+    /// Connects to `url` (`nats://host:4222`) for the queue `name`
+    /// (`cairn` unless several deployments share a server).
+    pub fn connect(url: &str, name: &str) -> Result<Queue, QueueError> {
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(QueueError::Name(name.to_string()));
+        }
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .thread_name("cairn-nats")
+            .build()
+            .map_err(|source| QueueError::Io {
+                path: "tokio runtime".into(),
+                source,
+            })?;
+        let client = rt
+            .block_on(
+                async_nats::ConnectOptions::new()
+                    .name("cairn")
+                    .connection_timeout(Duration::from_secs(5))
+                    .connect(url),
+            )
+            .map_err(|e| QueueError::Connect {
+                url: url.to_string(),
+                reason: e.to_string(),
+            })?;
+        // The context spawns a task: made inside the runtime.
+        let js = {
+            let _in = rt.enter();
+            jetstream::new(client.clone())
+        };
+        Ok(Queue {
+            rt,
+            client,
+            js,
+            name: name.to_string(),
+        })
+    }
+
+    /// The queue's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Asks `stop` to be requested on SIGTERM or Ctrl-C.
+    pub fn stop_on_signals(&self, stop: &Stop) {
+        let stop = stop.clone();
+        self.rt.spawn(async move {
+            #[cfg(unix)]
+            {
+                use tokio::signal::unix::{SignalKind, signal};
+                let Ok(mut term) = signal(SignalKind::terminate()) else {
+                    return;
+                };
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            #[cfg(not(unix))]
+            let _ = tokio::signal::ctrl_c().await;
+            stop.request();
+        });
+    }
+
+    pub(crate) fn work_subject(&self) -> String {
+        format!("{}.work", self.name)
+    }
+
+    pub(crate) fn results_subject(&self, run: &str) -> String {
+        format!("{}.results.{run}", self.name)
+    }
+
+    /// The work stream, created when missing.
+    pub(crate) async fn work_stream(&self) -> Result<stream::Stream, QueueError> {
+        self.js
+            .get_or_create_stream(stream::Config {
+                name: format!("{}_WORK", self.name),
+                subjects: vec![self.work_subject()],
+                retention: stream::RetentionPolicy::WorkQueue,
+                // Work nobody took within a day is for a hunt long gone.
+                max_age: Duration::from_secs(24 * 3600),
+                ..Default::default()
+            })
+            .await
+            .map_err(nats("creating the work stream"))
+    }
+
+    /// The results stream, created when missing.
+    pub(crate) async fn results_stream(&self) -> Result<stream::Stream, QueueError> {
+        self.js
+            .get_or_create_stream(stream::Config {
+                name: format!("{}_RESULTS", self.name),
+                subjects: vec![format!("{}.results.>", self.name)],
+                max_age: Duration::from_secs(3600),
+                duplicate_window: Duration::from_secs(120),
+                ..Default::default()
+            })
+            .await
+            .map_err(nats("creating the results stream"))
+    }
+
+    async fn bucket(&self) -> Result<object_store::ObjectStore, QueueError> {
+        let bucket = format!("{}_index", self.name);
+        if let Ok(b) = self.js.get_object_store(&bucket).await {
+            return Ok(b);
+        }
+        self.js
+            .create_object_store(object_store::Config {
+                bucket,
+                description: Some("Cairn hunt indexes, one per store generation".into()),
+                max_age: Duration::from_secs(7 * 24 * 3600),
+                ..Default::default()
+            })
+            .await
+            .map_err(nats("creating the index bucket"))
+    }
+
+    /// Puts `index` in the queue's bucket unless an index with its tag is
+    /// there already, and says where it is.
+    pub fn publish_index(&self, index: &Index) -> Result<IndexRef, QueueError> {
+        let tag = index.tag().to_string();
+        let object = object_name(&tag);
+        self.rt.block_on(async {
+            let bucket = self.bucket().await?;
+            if bucket.info(&object).await.is_ok_and(|i| !i.deleted) {
+                return Ok(IndexRef { tag, object });
+            }
+            let dir = tempfile::tempdir().map_err(|source| QueueError::Io {
+                path: std::env::temp_dir(),
+                source,
+            })?;
+            let path = dir.path().join("index");
+            index.save(&path)?;
+            let bytes = tokio::fs::read(&path)
+                .await
+                .map_err(|source| QueueError::Io { path, source })?;
+            bucket
+                .put(object.as_str(), &mut bytes.as_slice())
+                .await
+                .map_err(nats("uploading the index"))?;
+            Ok(IndexRef { tag, object })
+        })
+    }
+
+    /// The index in `object` if it is there and carries `tag`.
+    pub(crate) async fn fetch_index(&self, r: &IndexRef) -> Result<Option<Index>, QueueError> {
+        let bucket = self.bucket().await?;
+        let mut obj = match bucket.get(&r.object).await {
+            Ok(o) => o,
+            Err(e) if e.kind() == object_store::GetErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(nats("fetching the index")(e)),
+        };
+        let mut bytes = Vec::new();
+        obj.read_to_end(&mut bytes)
+            .await
+            .map_err(nats("reading the index"))?;
+        let dir = tempfile::tempdir().map_err(|source| QueueError::Io {
+            path: std::env::temp_dir(),
+            source,
+        })?;
+        let path = dir.path().join("index");
+        std::fs::write(&path, &bytes).map_err(|source| QueueError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let index = Index::load(&path)?;
+        Ok((index.tag() == r.tag).then_some(index))
+    }
+}
+
+/// The object name of the index tagged `tag` (tags hold characters object
+/// names may not).
+fn object_name(tag: &str) -> String {
+    format!("index-{:016x}", xxhash_rust::xxh3::xxh3_64(tag.as_bytes()))
+}

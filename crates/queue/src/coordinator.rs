@@ -1,0 +1,287 @@
+//! The hunt's side of a distributed hunt: inputs cut into work items,
+//! published to the work stream, results read back from the run's subject,
+//! each chunk kept once however often it was delivered, and the chunks of
+//! each input put back together in order (their line numbers made
+//! absolute) before their hits are handed on.
+
+use crate::conn::{IndexRef, Queue};
+use crate::errors::{QueueError, nats};
+use crate::wire::{HitWire, ResultPart, ScanSpec, SummaryWire, WorkItem};
+use async_nats::jetstream::consumer::pull;
+use cairn_hunt::errors::HuntError;
+use cairn_hunt::{Chunk, FileSummary, Hit, Progress, Summary, plan_chunks};
+use futures_util::StreamExt;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A hunt to spread over the queue's workers.
+pub struct HuntJob<'a> {
+    /// The index the workers match with (see [`Queue::publish_index`]).
+    pub index: &'a IndexRef,
+    /// How to read the logs.
+    pub scan: ScanSpec,
+    /// Plain files larger than two chunks of this many bytes are cut.
+    pub chunk_bytes: u64,
+    /// Bytes per block (chunks are whole blocks; the scanner's block size).
+    pub block: u64,
+    /// Called with the input bytes each finished piece covered.
+    pub progress: Option<Progress>,
+    /// Give up when no result came for this long (none: wait forever).
+    pub patience: Option<Duration>,
+    /// Called every few seconds without a result, with the pieces done and
+    /// queued: the place to say that workers are awaited.
+    pub on_wait: Option<&'a (dyn Fn(usize, usize) + Sync)>,
+}
+
+/// One input of the hunt and its pieces, in order.
+struct Planned {
+    name: Arc<str>,
+    seqs: Vec<u32>,
+    /// Pieces handed on so far, and their lines.
+    next: usize,
+    lines: u64,
+    summary: Option<FileSummary>,
+    error: Option<String>,
+}
+
+/// A finished piece, kept until the pieces before it are in.
+struct Done {
+    summary: Option<SummaryWire>,
+    error: Option<String>,
+    hits: Vec<HitWire>,
+}
+
+/// The parts of a piece received so far.
+#[derive(Default)]
+struct Parts {
+    parts: u32,
+    got: HashMap<u32, ResultPart>,
+}
+
+impl Queue {
+    /// Hunts `inputs` on the queue's workers, handing every hit to
+    /// `on_hits` (within an input, in line order, lines absolute) and
+    /// returning the summary a local scan of the same inputs returns.
+    /// Every piece's hits are handed on exactly once, however many times
+    /// the piece was delivered or scanned.
+    pub fn hunt(
+        &self,
+        job: &HuntJob<'_>,
+        inputs: &[PathBuf],
+        on_hits: &(dyn Fn(Vec<Hit>) + Sync),
+    ) -> Result<Summary, QueueError> {
+        let run = uuid::Uuid::new_v4().simple().to_string();
+        let mut summary = Summary::default();
+        let mut items = Vec::new();
+        let mut files = Vec::new();
+        let mut bytes_of: HashMap<u32, u64> = HashMap::new();
+        for path in inputs {
+            let name = path.display().to_string();
+            let planned = std::fs::canonicalize(path).and_then(|abs| {
+                let chunks = plan_chunks(&abs, job.chunk_bytes, job.block)?;
+                let len = std::fs::metadata(&abs)?.len();
+                Ok((abs, chunks, len))
+            });
+            let (abs, chunks, len) = match planned {
+                Ok(p) => p,
+                Err(source) => {
+                    summary.errors.push(HuntError::Io { file: name, source });
+                    continue;
+                }
+            };
+            let pieces: Vec<Option<Chunk>> = if chunks.is_empty() {
+                vec![None]
+            } else {
+                chunks.into_iter().map(Some).collect()
+            };
+            let mut seqs = Vec::new();
+            for chunk in pieces {
+                let seq = items.len() as u32;
+                bytes_of.insert(seq, chunk.map_or(len, |c| c.bytes()));
+                seqs.push(seq);
+                items.push(WorkItem {
+                    run: run.clone(),
+                    seq,
+                    path: abs.display().to_string(),
+                    name: name.clone(),
+                    chunk,
+                    tag: job.index.tag.clone(),
+                    object: job.index.object.clone(),
+                    scan: job.scan.clone(),
+                });
+            }
+            files.push(Planned {
+                name: Arc::from(name.as_str()),
+                seqs,
+                next: 0,
+                lines: 0,
+                summary: None,
+                error: None,
+            });
+        }
+        if items.is_empty() {
+            return Ok(summary);
+        }
+        let total = items.len();
+        self.rt.block_on(async {
+            let results = self.results_stream().await?;
+            self.work_stream().await?;
+            let subject = self.results_subject(&run);
+            // Read from the start of the run's subject: results that come
+            // before the reader is ready are kept by the stream.
+            let consumer = results
+                .create_consumer(pull::OrderedConfig {
+                    filter_subject: subject.clone(),
+                    ..Default::default()
+                })
+                .await
+                .map_err(nats("reading results"))?;
+            let mut messages = consumer.messages().await.map_err(nats("reading results"))?;
+            let mut acks = Vec::with_capacity(items.len());
+            for item in &items {
+                let body = serde_json::to_vec(item).unwrap_or_default();
+                let ack = self
+                    .js
+                    .publish(self.work_subject(), body.into())
+                    .await
+                    .map_err(nats("queueing work"))?;
+                acks.push(ack);
+            }
+            for ack in acks {
+                ack.await.map_err(nats("queueing work"))?;
+            }
+
+            let mut parts: HashMap<u32, Parts> = HashMap::new();
+            let mut done: HashMap<u32, Done> = HashMap::new();
+            let mut finished = 0usize;
+            let mut last = Instant::now();
+            let file_of: HashMap<u32, usize> = files
+                .iter()
+                .enumerate()
+                .flat_map(|(i, f)| f.seqs.iter().map(move |s| (*s, i)))
+                .collect();
+            while finished < total {
+                let next = tokio::time::timeout(Duration::from_secs(5), messages.next()).await;
+                let msg = match next {
+                    Err(_) => {
+                        if let Some(w) = job.on_wait {
+                            w(finished, total);
+                        }
+                        if let Some(p) = job.patience
+                            && last.elapsed() >= p
+                        {
+                            return Err(QueueError::NoWorkers {
+                                waited: last.elapsed(),
+                                done: finished,
+                                total,
+                            });
+                        }
+                        continue;
+                    }
+                    Ok(None) => {
+                        return Err(QueueError::Nats {
+                            what: "reading results".into(),
+                            reason: "the server closed the subscription".into(),
+                        });
+                    }
+                    Ok(Some(Err(e))) => return Err(nats("reading results")(e)),
+                    Ok(Some(Ok(m))) => m,
+                };
+                last = Instant::now();
+                let Ok(part) = serde_json::from_slice::<ResultPart>(&msg.payload) else {
+                    continue;
+                };
+                if part.run != run || done.contains_key(&part.seq) || !file_of.contains_key(&part.seq) {
+                    continue;
+                }
+                let entry = parts.entry(part.seq).or_default();
+                entry.parts = part.parts;
+                let seq = part.seq;
+                entry.got.entry(part.part).or_insert(part);
+                if entry.got.len() < entry.parts as usize {
+                    continue;
+                }
+                let Some(mut p) = parts.remove(&seq) else { continue };
+                let mut hits = Vec::new();
+                let mut first = None;
+                for i in 0..p.parts {
+                    if let Some(mut part) = p.got.remove(&i) {
+                        hits.append(&mut part.hits);
+                        first.get_or_insert((part.summary, part.error));
+                    }
+                }
+                let (summary, error) = first.unwrap_or((None, None));
+                done.insert(seq, Done { summary, error, hits });
+                finished += 1;
+                if let Some(pr) = &job.progress {
+                    pr(bytes_of.get(&seq).copied().unwrap_or(0));
+                }
+                if let Some(&fi) = file_of.get(&seq) {
+                    hand_on(&mut files[fi], &mut done, on_hits);
+                }
+            }
+            // The run's results are read: drop them from the stream.
+            let _ = results.purge().filter(subject).await;
+            Ok::<(), QueueError>(())
+        })?;
+        for f in files {
+            if let Some(s) = f.summary {
+                summary.lines += s.lines;
+                summary.bytes += s.bytes;
+                summary.malformed += s.malformed;
+                summary.hits += s.hits;
+                summary.files.push(s);
+            }
+            if let Some(e) = f.error {
+                summary.errors.push(HuntError::Elsewhere {
+                    file: f.name.to_string(),
+                    message: e,
+                });
+            }
+        }
+        Ok(summary)
+    }
+}
+
+/// Hands on the pieces of `f` that are in and follow those handed on,
+/// in order, their lines made absolute, and adds them to its summary.
+fn hand_on(f: &mut Planned, done: &mut HashMap<u32, Done>, on_hits: &(dyn Fn(Vec<Hit>) + Sync)) {
+    while let Some(&seq) = f.seqs.get(f.next) {
+        let Some(d) = done.remove(&seq) else { return };
+        // Keep a placeholder so a late copy of this piece is ignored.
+        done.insert(
+            seq,
+            Done {
+                summary: None,
+                error: None,
+                hits: Vec::new(),
+            },
+        );
+        let base = f.lines;
+        if !d.hits.is_empty() {
+            on_hits(d.hits.into_iter().map(|h| h.into_hit(&f.name, base)).collect());
+        }
+        if let Some(s) = &d.summary {
+            let piece = s.to_summary(&f.name, base);
+            match &mut f.summary {
+                None => f.summary = Some(piece),
+                Some(t) => {
+                    t.bytes += piece.bytes;
+                    t.malformed += piece.malformed;
+                    t.hits += piece.hits;
+                    let room = 5usize.saturating_sub(t.malformed_examples.len());
+                    t.malformed_examples
+                        .extend(piece.malformed_examples.into_iter().take(room));
+                    t.lines += piece.lines;
+                }
+            }
+            f.lines += s.lines;
+        }
+        if let Some(e) = d.error {
+            f.error.get_or_insert(e);
+        }
+        f.next += 1;
+    }
+}

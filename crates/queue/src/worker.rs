@@ -1,0 +1,208 @@
+//! The worker's side: pull one piece at a time from the work stream,
+//! fetch the index its hunt names when it is not the one in hand (a piece
+//! whose index cannot be had is turned back, to come again), scan it on
+//! all cores while telling JetStream the work goes on, publish its result
+//! in parts that each carry a message id (a repeat within two minutes is
+//! dropped by the stream, a later one by the hunt), and only then
+//! acknowledge it. A worker killed mid-piece leaves it unacknowledged, and
+//! JetStream hands it to another worker after the ack wait.
+
+use crate::conn::{IndexRef, Queue, Stop};
+use crate::errors::{QueueError, nats};
+use crate::metrics::WorkerStats;
+use crate::wire::{HitWire, SummaryWire, WorkItem, into_parts};
+use async_nats::jetstream::AckKind;
+use async_nats::jetstream::consumer::{AckPolicy, pull};
+use cairn_hunt::{FieldMap, Hit, Index, ReportExtractor, ScanOptions, Scanner};
+use futures_util::StreamExt;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How a worker works.
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// How long JetStream waits for an acknowledgement before giving the
+    /// piece to another worker (progress is reported every third of it).
+    pub ack_wait: Duration,
+    /// Stop after this many pieces (for tests and batch jobs).
+    pub max_chunks: Option<u64>,
+}
+
+impl Default for WorkerOptions {
+    fn default() -> Self {
+        WorkerOptions {
+            ack_wait: Duration::from_secs(30),
+            max_chunks: None,
+        }
+    }
+}
+
+impl Queue {
+    /// Works on the queue until `stop` is requested (the piece in hand is
+    /// finished first) or `opts.max_chunks` are done.
+    pub fn work(&self, opts: &WorkerOptions, stats: &Arc<WorkerStats>, stop: &Stop) -> Result<(), QueueError> {
+        self.rt.block_on(async {
+            let stream = self.work_stream().await?;
+            self.results_stream().await?;
+            let consumer = stream
+                .get_or_create_consumer(
+                    "workers",
+                    pull::Config {
+                        durable_name: Some("workers".into()),
+                        ack_policy: AckPolicy::Explicit,
+                        ack_wait: opts.ack_wait,
+                        filter_subject: self.work_subject(),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map_err(nats("joining the workers"))?;
+            let mut index: Option<Arc<Index>> = None;
+            let mut taken = 0u64;
+            while !stop.requested() && opts.max_chunks.is_none_or(|m| taken < m) {
+                let mut batch = consumer
+                    .fetch()
+                    .max_messages(1)
+                    .expires(Duration::from_secs(1))
+                    .messages()
+                    .await
+                    .map_err(nats("pulling work"))?;
+                let next = tokio::select! {
+                    m = batch.next() => m,
+                    () = stop.wait() => break,
+                };
+                let msg = match next {
+                    None => continue,
+                    Some(Err(e)) => {
+                        // Timeouts and heartbeats: pull again.
+                        if stop.requested() {
+                            break;
+                        }
+                        let _ = e;
+                        continue;
+                    }
+                    Some(Ok(m)) => m,
+                };
+                if msg.info().is_ok_and(|i| i.delivered > 1) {
+                    stats.redelivered.fetch_add(1, Ordering::Relaxed);
+                }
+                let Ok(item) = serde_json::from_slice::<WorkItem>(&msg.payload) else {
+                    // Not ours to read: never deliver it again.
+                    let _ = msg.ack_with(AckKind::Term).await;
+                    stats.failed.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                };
+                if index.as_ref().is_none_or(|ix| ix.tag() != item.tag) {
+                    let r = IndexRef {
+                        tag: item.tag.clone(),
+                        object: item.object.clone(),
+                    };
+                    match self.fetch_index(&r).await {
+                        Ok(Some(ix)) => {
+                            index = Some(Arc::new(ix));
+                            stats.index_loads.fetch_add(1, Ordering::Relaxed);
+                        }
+                        _ => {
+                            // Another generation's piece, and its index is
+                            // not (yet) to be had: refused, to come again.
+                            index = None;
+                            stats.refused.fetch_add(1, Ordering::Relaxed);
+                            let _ = msg.ack_with(AckKind::Nak(Some(Duration::from_secs(1)))).await;
+                            continue;
+                        }
+                    }
+                }
+                let Some(ix) = index.clone() else { continue };
+                let t0 = Instant::now();
+                let scan = tokio::task::spawn_blocking({
+                    let item = item.clone();
+                    move || scan_piece(&ix, &item)
+                });
+                tokio::pin!(scan);
+                let mut tick = tokio::time::interval((opts.ack_wait / 3).max(Duration::from_millis(100)));
+                tick.tick().await;
+                let scanned = loop {
+                    tokio::select! {
+                        r = &mut scan => break r,
+                        _ = tick.tick() => { let _ = msg.ack_with(AckKind::Progress).await; }
+                    }
+                };
+                stats.busy_ms.fetch_add(t0.elapsed().as_millis() as u64, Ordering::Relaxed);
+                let (summary, error, hits) = match scanned {
+                    Ok(r) => r,
+                    Err(e) => (None, Some(format!("{}: worker failed: {e}", item.name)), Vec::new()),
+                };
+                if error.is_some() {
+                    stats.failed.fetch_add(1, Ordering::Relaxed);
+                }
+                if let Some(s) = &summary {
+                    stats.bytes.fetch_add(s.bytes, Ordering::Relaxed);
+                    stats.lines.fetch_add(s.lines, Ordering::Relaxed);
+                }
+                stats.hits.fetch_add(hits.len() as u64, Ordering::Relaxed);
+                let budget = (self.client.server_info().max_payload / 2).clamp(4 << 10, 512 << 10);
+                let parts = into_parts(&item.run, item.seq, summary, error, hits, budget);
+                let subject = self.results_subject(&item.run);
+                let mut acks = Vec::with_capacity(parts.len());
+                for (i, body) in parts.into_iter().enumerate() {
+                    let mut headers = async_nats::HeaderMap::new();
+                    headers.insert("Nats-Msg-Id", format!("{}.{}.{i}", item.run, item.seq).as_str());
+                    let ack = self
+                        .js
+                        .publish_with_headers(subject.clone(), headers, body.into())
+                        .await
+                        .map_err(nats("publishing results"))?;
+                    acks.push(ack);
+                }
+                for a in acks {
+                    a.await.map_err(nats("publishing results"))?;
+                }
+                // Results are safe in the stream; the piece is done.
+                let _ = msg.double_ack().await;
+                stats.chunks.fetch_add(1, Ordering::Relaxed);
+                taken += 1;
+            }
+            stats.draining.store(true, Ordering::Relaxed);
+            Ok(())
+        })
+    }
+}
+
+/// Scans one piece: its counts, its error, its hits in line order.
+fn scan_piece(index: &Index, item: &WorkItem) -> (Option<SummaryWire>, Option<String>, Vec<HitWire>) {
+    let mut fields = FieldMap::new();
+    for spec in &item.scan.fields {
+        if let Err(e) = fields.add_spec(spec) {
+            return (None, Some(e.to_string()), Vec::new());
+        }
+    }
+    let format = match item.scan.format.parse() {
+        Ok(f) => f,
+        Err(e) => return (None, Some(e), Vec::new()),
+    };
+    let opts = ScanOptions {
+        format,
+        fields,
+        max_line_len: item.scan.max_line.max(1024),
+        extractor: Arc::new(ReportExtractor::default()),
+        ..ScanOptions::default()
+    };
+    let hits = Mutex::new(Vec::new());
+    let r = Scanner::new(index, opts).scan_chunk(
+        &PathBuf::from(&item.path),
+        &item.name,
+        item.chunk,
+        &|batch: Vec<Hit>| {
+            if let Ok(mut h) = hits.lock() {
+                h.extend(batch.into_iter().map(HitWire::from_hit));
+            }
+        },
+    );
+    let hits = hits.into_inner().unwrap_or_default();
+    match r {
+        Ok(s) => (Some(SummaryWire::from_summary(&s)), None, hits),
+        Err(e) => (None, Some(e.to_string()), hits),
+    }
+}
