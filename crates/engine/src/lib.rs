@@ -106,7 +106,9 @@ pub use files::{
     ActorLink, FileMatcher, Finding, FindingKind, Match, RuleOrigin, ScanOutcome, SignatureSummary,
     scan_files,
 };
-pub use hunt::{ActorCount, HuntOptions, HuntReport, IndicatorCount, hunt, hunt_from, scan_options};
+pub use hunt::{
+    ActorCount, HuntOptions, HuntReport, IndicatorCount, hunt, hunt_from, scan_options,
+};
 pub use index::{HuntIndex, IndexOptions, IndicatorSource, load_or_build, read_ioc_list};
 pub use infra::{InfraModel, infra_model};
 pub use infra_cache::{InfraCache, InfraCacheStats, InfraSummary, pivot};

@@ -118,25 +118,59 @@ impl Queue {
         &self.name
     }
 
-    /// Asks `stop` to be requested on SIGTERM or Ctrl-C.
+    /// Asks `stop` to be requested on SIGTERM or Ctrl-C (the handlers are
+    /// in place when this returns).
     pub fn stop_on_signals(&self, stop: &Stop) {
         let stop = stop.clone();
-        self.rt.spawn(async move {
-            #[cfg(unix)]
-            {
-                use tokio::signal::unix::{SignalKind, signal};
-                let Ok(mut term) = signal(SignalKind::terminate()) else {
-                    return;
-                };
+        let _in = self.rt.enter();
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let (Ok(mut term), Ok(mut int)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) else {
+                return;
+            };
+            self.rt.spawn(async move {
                 tokio::select! {
                     _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
+                    _ = int.recv() => {}
                 }
-            }
-            #[cfg(not(unix))]
+                stop.request();
+            });
+        }
+        #[cfg(not(unix))]
+        self.rt.spawn(async move {
             let _ = tokio::signal::ctrl_c().await;
             stop.request();
         });
+    }
+
+    /// Removes the queue's streams and bucket, with whatever they hold
+    /// (work not yet taken, results not yet read, indexes).
+    pub fn remove(&self) -> Result<(), QueueError> {
+        self.rt.block_on(async {
+            for stream in [
+                format!("{}_WORK", self.name),
+                format!("{}_RESULTS", self.name),
+            ] {
+                if self.js.get_stream(&stream).await.is_ok() {
+                    self.js
+                        .delete_stream(&stream)
+                        .await
+                        .map_err(nats("removing the queue"))?;
+                }
+            }
+            let bucket = format!("{}_index", self.name);
+            if self.js.get_object_store(&bucket).await.is_ok() {
+                self.js
+                    .delete_object_store(&bucket)
+                    .await
+                    .map_err(nats("removing the queue"))?;
+            }
+            Ok(())
+        })
     }
 
     pub(crate) fn work_subject(&self) -> String {

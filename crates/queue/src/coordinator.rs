@@ -193,7 +193,10 @@ impl Queue {
                 let Ok(part) = serde_json::from_slice::<ResultPart>(&msg.payload) else {
                     continue;
                 };
-                if part.run != run || done.contains_key(&part.seq) || !file_of.contains_key(&part.seq) {
+                if part.run != run
+                    || done.contains_key(&part.seq)
+                    || !file_of.contains_key(&part.seq)
+                {
                     continue;
                 }
                 let entry = parts.entry(part.seq).or_default();
@@ -203,7 +206,9 @@ impl Queue {
                 if entry.got.len() < entry.parts as usize {
                     continue;
                 }
-                let Some(mut p) = parts.remove(&seq) else { continue };
+                let Some(mut p) = parts.remove(&seq) else {
+                    continue;
+                };
                 let mut hits = Vec::new();
                 let mut first = None;
                 for i in 0..p.parts {
@@ -213,7 +218,14 @@ impl Queue {
                     }
                 }
                 let (summary, error) = first.unwrap_or((None, None));
-                done.insert(seq, Done { summary, error, hits });
+                done.insert(
+                    seq,
+                    Done {
+                        summary,
+                        error,
+                        hits,
+                    },
+                );
                 finished += 1;
                 if let Some(pr) = &job.progress {
                     pr(bytes_of.get(&seq).copied().unwrap_or(0));
@@ -261,7 +273,12 @@ fn hand_on(f: &mut Planned, done: &mut HashMap<u32, Done>, on_hits: &(dyn Fn(Vec
         );
         let base = f.lines;
         if !d.hits.is_empty() {
-            on_hits(d.hits.into_iter().map(|h| h.into_hit(&f.name, base)).collect());
+            on_hits(
+                d.hits
+                    .into_iter()
+                    .map(|h| h.into_hit(&f.name, base))
+                    .collect(),
+            );
         }
         if let Some(s) = &d.summary {
             let piece = s.to_summary(&f.name, base);

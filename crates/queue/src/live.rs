@@ -90,7 +90,9 @@ impl Queue {
                 if left == Some(Duration::ZERO) {
                     return FeedEnd::Deadline;
                 }
-                let wait = left.unwrap_or(Duration::from_secs(3600)).min(Duration::from_millis(250));
+                let wait = left
+                    .unwrap_or(Duration::from_secs(3600))
+                    .min(Duration::from_millis(250));
                 match tokio::time::timeout(wait, feed.sub.next()).await {
                     Err(_) => continue,
                     Ok(None) => return FeedEnd::Closed,

@@ -58,15 +58,39 @@ impl WorkerStats {
     pub fn prometheus(&self) -> String {
         let mut out = String::new();
         let counters: [(&str, &str, &AtomicU64); 9] = [
-            ("chunks_total", "Pieces of input scanned and acknowledged.", &self.chunks),
-            ("redelivered_total", "Pieces that arrived more than once.", &self.redelivered),
-            ("refused_total", "Pieces turned back: their index was not to be had.", &self.refused),
-            ("failed_total", "Pieces whose input could not be read.", &self.failed),
+            (
+                "chunks_total",
+                "Pieces of input scanned and acknowledged.",
+                &self.chunks,
+            ),
+            (
+                "redelivered_total",
+                "Pieces that arrived more than once.",
+                &self.redelivered,
+            ),
+            (
+                "refused_total",
+                "Pieces turned back: their index was not to be had.",
+                &self.refused,
+            ),
+            (
+                "failed_total",
+                "Pieces whose input could not be read.",
+                &self.failed,
+            ),
             ("bytes_total", "Input bytes scanned.", &self.bytes),
             ("lines_total", "Log lines scanned.", &self.lines),
             ("hits_total", "Indicator hits found.", &self.hits),
-            ("busy_milliseconds_total", "Time spent scanning.", &self.busy_ms),
-            ("index_loads_total", "Hunt indexes fetched from the bucket.", &self.index_loads),
+            (
+                "busy_milliseconds_total",
+                "Time spent scanning.",
+                &self.busy_ms,
+            ),
+            (
+                "index_loads_total",
+                "Hunt indexes fetched from the bucket.",
+                &self.index_loads,
+            ),
         ];
         for (name, help, v) in counters {
             let _ = writeln!(
@@ -93,14 +117,21 @@ impl Queue {
     /// Serves `stats` on `addr` (`/metrics` in Prometheus' text format;
     /// `/healthz`: 200 while working, 503 once draining) for as long as
     /// the queue's connection lives. Returns the address bound.
-    pub fn serve_metrics(&self, addr: SocketAddr, stats: Arc<WorkerStats>) -> Result<SocketAddr, QueueError> {
+    pub fn serve_metrics(
+        &self,
+        addr: SocketAddr,
+        stats: Arc<WorkerStats>,
+    ) -> Result<SocketAddr, QueueError> {
         use axum::http::{StatusCode, header};
         use axum::routing::get;
         let io = |source| QueueError::Io {
             path: addr.to_string().into(),
             source,
         };
-        let listener = self.rt.block_on(tokio::net::TcpListener::bind(addr)).map_err(io)?;
+        let listener = self
+            .rt
+            .block_on(tokio::net::TcpListener::bind(addr))
+            .map_err(io)?;
         let bound = listener.local_addr().map_err(io)?;
         let m = stats.clone();
         let app = axum::Router::new()
@@ -110,7 +141,10 @@ impl Queue {
                     let m = m.clone();
                     async move {
                         (
-                            [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+                            [(
+                                header::CONTENT_TYPE,
+                                "text/plain; version=0.0.4; charset=utf-8",
+                            )],
                             m.prometheus(),
                         )
                     }

@@ -202,7 +202,9 @@ mod tests {
 
     #[test]
     fn parts_are_whole_bounded_and_the_same_every_time() {
-        let hits: Vec<HitWire> = (0..500).map(|i| hit(i, &format!("h{i}.kb.dga.asia"))).collect();
+        let hits: Vec<HitWire> = (0..500)
+            .map(|i| hit(i, &format!("h{i}.kb.dga.asia")))
+            .collect();
         let a = into_parts("r", 3, None, None, hits.clone(), 4096);
         let b = into_parts("r", 3, None, None, hits, 4096);
         assert_eq!(a, b);

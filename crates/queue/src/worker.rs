@@ -28,6 +28,10 @@ pub struct WorkerOptions {
     pub ack_wait: Duration,
     /// Stop after this many pieces (for tests and batch jobs).
     pub max_chunks: Option<u64>,
+    /// Wait this long before publishing each part of a result: a window in
+    /// which fault-injection tests kill the worker with its piece scanned
+    /// but not (or not wholly) published.
+    pub pause: Duration,
 }
 
 impl Default for WorkerOptions {
@@ -35,6 +39,7 @@ impl Default for WorkerOptions {
         WorkerOptions {
             ack_wait: Duration::from_secs(30),
             max_chunks: None,
+            pause: Duration::ZERO,
         }
     }
 }
@@ -42,7 +47,12 @@ impl Default for WorkerOptions {
 impl Queue {
     /// Works on the queue until `stop` is requested (the piece in hand is
     /// finished first) or `opts.max_chunks` are done.
-    pub fn work(&self, opts: &WorkerOptions, stats: &Arc<WorkerStats>, stop: &Stop) -> Result<(), QueueError> {
+    pub fn work(
+        &self,
+        opts: &WorkerOptions,
+        stats: &Arc<WorkerStats>,
+        stop: &Stop,
+    ) -> Result<(), QueueError> {
         self.rt.block_on(async {
             let stream = self.work_stream().await?;
             self.results_stream().await?;
@@ -109,7 +119,9 @@ impl Queue {
                             // not (yet) to be had: refused, to come again.
                             index = None;
                             stats.refused.fetch_add(1, Ordering::Relaxed);
-                            let _ = msg.ack_with(AckKind::Nak(Some(Duration::from_secs(1)))).await;
+                            let _ = msg
+                                .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
+                                .await;
                             continue;
                         }
                     }
@@ -121,7 +133,8 @@ impl Queue {
                     move || scan_piece(&ix, &item)
                 });
                 tokio::pin!(scan);
-                let mut tick = tokio::time::interval((opts.ack_wait / 3).max(Duration::from_millis(100)));
+                let mut tick =
+                    tokio::time::interval((opts.ack_wait / 3).max(Duration::from_millis(100)));
                 tick.tick().await;
                 let scanned = loop {
                     tokio::select! {
@@ -129,10 +142,16 @@ impl Queue {
                         _ = tick.tick() => { let _ = msg.ack_with(AckKind::Progress).await; }
                     }
                 };
-                stats.busy_ms.fetch_add(t0.elapsed().as_millis() as u64, Ordering::Relaxed);
+                stats
+                    .busy_ms
+                    .fetch_add(t0.elapsed().as_millis() as u64, Ordering::Relaxed);
                 let (summary, error, hits) = match scanned {
                     Ok(r) => r,
-                    Err(e) => (None, Some(format!("{}: worker failed: {e}", item.name)), Vec::new()),
+                    Err(e) => (
+                        None,
+                        Some(format!("{}: worker failed: {e}", item.name)),
+                        Vec::new(),
+                    ),
                 };
                 if error.is_some() {
                     stats.failed.fetch_add(1, Ordering::Relaxed);
@@ -147,8 +166,14 @@ impl Queue {
                 let subject = self.results_subject(&item.run);
                 let mut acks = Vec::with_capacity(parts.len());
                 for (i, body) in parts.into_iter().enumerate() {
+                    if !opts.pause.is_zero() {
+                        tokio::time::sleep(opts.pause).await;
+                    }
                     let mut headers = async_nats::HeaderMap::new();
-                    headers.insert("Nats-Msg-Id", format!("{}.{}.{i}", item.run, item.seq).as_str());
+                    headers.insert(
+                        "Nats-Msg-Id",
+                        format!("{}.{}.{i}", item.run, item.seq).as_str(),
+                    );
                     let ack = self
                         .js
                         .publish_with_headers(subject.clone(), headers, body.into())
@@ -171,7 +196,10 @@ impl Queue {
 }
 
 /// Scans one piece: its counts, its error, its hits in line order.
-fn scan_piece(index: &Index, item: &WorkItem) -> (Option<SummaryWire>, Option<String>, Vec<HitWire>) {
+fn scan_piece(
+    index: &Index,
+    item: &WorkItem,
+) -> (Option<SummaryWire>, Option<String>, Vec<HitWire>) {
     let mut fields = FieldMap::new();
     for spec in &item.scan.fields {
         if let Err(e) = fields.add_spec(spec) {

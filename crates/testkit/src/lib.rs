@@ -62,6 +62,10 @@ pub const DATASETS_VAR: &str = "CAIRN_DATASETS";
 pub const REQUIRE_DATASETS_VAR: &str = "CAIRN_REQUIRE_DATASETS";
 /// Set to `1`, makes a missing chromedriver or Chromium fail the test.
 pub const REQUIRE_BROWSER_VAR: &str = "CAIRN_REQUIRE_BROWSER";
+/// Set to `1`, makes an unreachable NATS server fail the test.
+pub const REQUIRE_SERVICES_VAR: &str = "CAIRN_REQUIRE_SERVICES";
+/// Names the NATS server the tests use (`nats://127.0.0.1:4222` unless set).
+pub const NATS_VAR: &str = "CAIRN_TEST_NATS";
 
 /// The datasets folder by the rule above, whether or not it exists.
 pub fn datasets_dir() -> PathBuf {
@@ -102,6 +106,31 @@ pub fn browser() -> Option<Browser> {
         find::browser(std::env::var_os("PATH").as_deref()),
         REQUIRE_BROWSER_VAR,
     )
+}
+
+/// The NATS JetStream server for tests (`$CAIRN_TEST_NATS`, else
+/// `nats://127.0.0.1:4222`) when something listens there, or `None` (after
+/// a `SKIPPED` line); panics instead under `CAIRN_REQUIRE_SERVICES=1`.
+#[track_caller]
+pub fn nats() -> Option<String> {
+    let url = std::env::var(NATS_VAR).unwrap_or_else(|_| "nats://127.0.0.1:4222".to_string());
+    let hostport = url.trim_start_matches("nats://").to_string();
+    let up = std::net::ToSocketAddrs::to_socket_addrs(hostport.as_str())
+        .ok()
+        .and_then(|mut a| a.next())
+        .is_some_and(|a| {
+            std::net::TcpStream::connect_timeout(&a, std::time::Duration::from_secs(2)).is_ok()
+        });
+    let found = if up {
+        Ok(url)
+    } else {
+        Err(Missing {
+            what: "a NATS server with JetStream".to_string(),
+            looked: format!("at {url}"),
+            hint: format!("start `nats-server -js` or set {NATS_VAR}"),
+        })
+    };
+    settle(found, REQUIRE_SERVICES_VAR)
 }
 
 // The panic names the test's line, not this one.

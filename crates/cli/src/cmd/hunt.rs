@@ -59,7 +59,12 @@ pub struct Args {
     #[arg(long, value_name = "URL")]
     nats: Option<String>,
     /// The queue on the NATS server (its streams and bucket are named after it).
-    #[arg(long, env = "CAIRN_QUEUE", default_value = "cairn", value_name = "NAME")]
+    #[arg(
+        long,
+        env = "CAIRN_QUEUE",
+        default_value = "cairn",
+        value_name = "NAME"
+    )]
     queue: String,
     /// With --nats: plain files larger than two chunks are cut into chunks of
     /// about this many bytes, each hunted by whichever worker takes it.
@@ -72,7 +77,12 @@ pub struct Args {
     /// Match log events as they are published on this NATS subject (Zeek
     /// JSON, ECS, any JSON lines; a message may hold several lines), until
     /// Ctrl-C or SIGTERM. Several hunters on one subject share its events.
-    #[arg(long, value_name = "SUBJECT", requires = "nats", conflicts_with = "paths")]
+    #[arg(
+        long,
+        value_name = "SUBJECT",
+        requires = "nats",
+        conflicts_with = "paths"
+    )]
     follow: Option<String>,
     /// With --follow: publish each alert, as a --json line, on this subject
     /// [default: <queue>.alerts].
@@ -165,7 +175,9 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     }
     let inputs = expand_inputs(&args.paths)?;
     if args.nats.is_some() && args.follow.is_none() && inputs.contains(&Input::Stdin) {
-        anyhow::bail!("--nats hunts files the workers can read; stdin cannot be spread over workers");
+        anyhow::bail!(
+            "--nats hunts files the workers can read; stdin cannot be spread over workers"
+        );
     }
     if args.record && args.ioc.is_some() {
         anyhow::bail!("--record writes sightings to the store; it cannot be used with --ioc");
@@ -284,7 +296,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
                     fields: args.fields.clone(),
                     max_line: args.max_line.max(1024),
                 },
-                chunk_bytes: args.chunk_size.max(1 << 20),
+                chunk_bytes: args.chunk_size.max(opts.scan.block_size as u64),
                 block: opts.scan.block_size as u64,
                 progress: Some(Arc::new(move |n| bar4.inc(n))),
                 patience: (args.patience > 0).then(|| Duration::from_secs(args.patience)),
@@ -385,7 +397,9 @@ fn follow(
         .unwrap_or_else(|| format!("{}.alerts", args.queue));
     let publisher = queue.publisher(&alerts_subject);
     if !global.quiet {
-        eprintln!("cairn: matching events on `{subject}`; alerts on `{alerts_subject}` (Ctrl-C ends)");
+        eprintln!(
+            "cairn: matching events on `{subject}`; alerts on `{alerts_subject}` (Ctrl-C ends)"
+        );
     }
     let scanner = cairn_hunt::Scanner::new(&index.index, scan.clone());
     let deadline = args

@@ -17,11 +17,21 @@ pub struct Args {
     #[arg(long, env = "CAIRN_NATS", value_name = "URL")]
     nats: String,
     /// The queue on the server (its streams and bucket are named after it).
-    #[arg(long, env = "CAIRN_QUEUE", default_value = "cairn", value_name = "NAME")]
+    #[arg(
+        long,
+        env = "CAIRN_QUEUE",
+        default_value = "cairn",
+        value_name = "NAME"
+    )]
     queue: String,
     /// Seconds JetStream waits for a piece's acknowledgement before giving it
     /// to another worker (progress is reported every third of it).
-    #[arg(long, env = "CAIRN_ACK_WAIT", default_value_t = 30.0, value_name = "SECONDS")]
+    #[arg(
+        long,
+        env = "CAIRN_ACK_WAIT",
+        default_value_t = 30.0,
+        value_name = "SECONDS"
+    )]
     ack_wait: f64,
     /// Serve `/metrics` (Prometheus text format) and `/healthz` here.
     #[arg(long, env = "CAIRN_METRICS", value_name = "ADDR")]
@@ -32,6 +42,10 @@ pub struct Args {
     /// Stop after this many pieces.
     #[arg(long, value_name = "N")]
     max_chunks: Option<u64>,
+    /// Milliseconds to wait before publishing each part of a result (for
+    /// fault-injection tests).
+    #[arg(long, default_value_t = 0, hide = true)]
+    pause_ms: u64,
 }
 
 pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
@@ -59,6 +73,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     let opts = cairn_queue::WorkerOptions {
         ack_wait: Duration::from_secs_f64(args.ack_wait.clamp(1.0, 3600.0)),
         max_chunks: args.max_chunks,
+        pause: Duration::from_millis(args.pause_ms),
     };
     queue.work(&opts, &stats, &stop)?;
     if !global.quiet {

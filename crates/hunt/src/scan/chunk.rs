@@ -81,13 +81,25 @@ impl Scanner<'_> {
             file: name.to_string(),
             source,
         })?;
-        self.scan_ranges(&f, c.len, name, c.block.max(1 << 12), c.first..c.end, on_hits)
+        self.scan_ranges(
+            &f,
+            c.len,
+            name,
+            c.block.max(1 << 12),
+            c.first..c.end,
+            on_hits,
+        )
     }
 
     /// Scans log events held in memory (whole lines, as one message of a
     /// live stream carries them), the format detected from them unless
     /// forced. Lines are numbered from 1 within `data`.
-    pub fn scan_slice(&self, name: &str, data: &[u8], on_hits: &(dyn Fn(Vec<Hit>) + Sync)) -> FileSummary {
+    pub fn scan_slice(
+        &self,
+        name: &str,
+        data: &[u8],
+        on_hits: &(dyn Fn(Vec<Hit>) + Sync),
+    ) -> FileSummary {
         let (format, schema) = self.schema_of(data);
         let ctx: BlockCtx<'_> = self.block_ctx();
         let r = ctx.run(&schema, data, matches!(schema, Schema::Csv(_)));
@@ -131,13 +143,25 @@ mod tests {
         b.add(&Observable::new(IndicatorKind::Ipv4, "45.77.153.197"), 2);
         let index = b.build();
         let dir = tempfile::tempdir().unwrap();
-        let mut tsv = String::from("#separator \\x09\n#fields\tts\tquery\tid.resp_h\n#types\ttime\tstring\taddr\n");
+        let mut tsv = String::from(
+            "#separator \\x09\n#fields\tts\tquery\tid.resp_h\n#types\ttime\tstring\taddr\n",
+        );
         let mut json = String::new();
         for i in 0..20_000u32 {
-            let q = if i % 97 == 0 { format!("h{i}.kb.dga.asia") } else { format!("h{i}.example.com") };
-            let a = if i % 89 == 0 { "45.77.153.197" } else { "10.0.0.1" };
+            let q = if i % 97 == 0 {
+                format!("h{i}.kb.dga.asia")
+            } else {
+                format!("h{i}.example.com")
+            };
+            let a = if i % 89 == 0 {
+                "45.77.153.197"
+            } else {
+                "10.0.0.1"
+            };
             tsv.push_str(&format!("{i}.5\t{q}\t{a}\n"));
-            json.push_str(&format!("{{\"ts\":{i},\"query\":\"{q}\",\"id.resp_h\":\"{a}\"}}\n"));
+            json.push_str(&format!(
+                "{{\"ts\":{i},\"query\":\"{q}\",\"id.resp_h\":\"{a}\"}}\n"
+            ));
         }
         for (name, text) in [("dns.log", tsv), ("dns.jsonl", json)] {
             let path = dir.path().join(name);
@@ -153,14 +177,19 @@ mod tests {
             let mut bytes = 0;
             for c in &chunks {
                 let mut fs = None;
-                let part = collect(|f| fs = Some(scanner.scan_chunk(&path, name, Some(*c), f).unwrap()));
+                let part =
+                    collect(|f| fs = Some(scanner.scan_chunk(&path, name, Some(*c), f).unwrap()));
                 joined.extend(part.into_iter().map(|(l, f, v)| (l + base, f, v)));
                 let fs = fs.unwrap();
                 base += fs.lines;
                 bytes += c.bytes();
             }
             assert_eq!(bytes, std::fs::metadata(&path).unwrap().len());
-            assert_eq!(base, 20_000 + if name == "dns.log" { 3 } else { 0 }, "{name}: lines");
+            assert_eq!(
+                base,
+                20_000 + if name == "dns.log" { 3 } else { 0 },
+                "{name}: lines"
+            );
             assert!(whole.len() > 400, "{name}: {} hits", whole.len());
             assert_eq!(joined, whole, "{name}");
         }
@@ -190,6 +219,9 @@ mod tests {
             let fs = scanner.scan_slice("zeek.dns", data, f);
             assert_eq!(fs.lines, 2);
         });
-        assert_eq!(seen, vec![(2, "query".to_string(), "kb.dga.asia".to_string())]);
+        assert_eq!(
+            seen,
+            vec![(2, "query".to_string(), "kb.dga.asia".to_string())]
+        );
     }
 }
