@@ -44,6 +44,17 @@ cairn attribute --report examples/reports/redhotel-2023.md --top 5 --explain 0 |
 step cairn hunt examples/logs/zeek
 cairn hunt examples/logs/zeek || true
 
+# Team scale: the same hunt spread over workers through NATS JetStream, when
+# a server listens on 127.0.0.1:4222 (`nats-server -js`).
+if (exec 3<>/dev/tcp/127.0.0.1/4222) 2>/dev/null; then
+  step "cairn worker --nats nats://127.0.0.1:4222 & cairn hunt examples/logs/zeek --nats nats://127.0.0.1:4222"   "(the same alerts, hunted by a worker)"
+  cairn worker --nats nats://127.0.0.1:4222 --queue quickstart 2>/dev/null & worker=$!
+  cairn hunt examples/logs/zeek --nats nats://127.0.0.1:4222 --queue quickstart --patience 30 | tail -4 || true
+  kill -TERM "$worker" 2>/dev/null; wait "$worker" 2>/dev/null || true
+else
+  echo "(no NATS server on 127.0.0.1:4222: skipping the distributed hunt; start \`nats-server -js\` to see it)"
+fi
+
 step cairn ingest examples/logs/zeek/{dns,ssl}.log.gz --source sensor-1   "(the same logs as observations: passive DNS and TLS)"
 cairn ingest examples/logs/zeek/{dns,ssl}.log.gz --source sensor-1 >/dev/null
 step cairn pivot kb.dga.asia --depth 2

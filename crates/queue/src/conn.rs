@@ -210,29 +210,13 @@ impl Queue {
             .map_err(nats("creating the results stream"))
     }
 
-    async fn bucket(&self) -> Result<object_store::ObjectStore, QueueError> {
-        let bucket = format!("{}_index", self.name);
-        if let Ok(b) = self.js.get_object_store(&bucket).await {
-            return Ok(b);
-        }
-        self.js
-            .create_object_store(object_store::Config {
-                bucket,
-                description: Some("Cairn hunt indexes, one per store generation".into()),
-                max_age: Duration::from_secs(7 * 24 * 3600),
-                ..Default::default()
-            })
-            .await
-            .map_err(nats("creating the index bucket"))
-    }
-
     /// Puts `index` in the queue's bucket unless an index with its tag is
     /// there already, and says where it is.
     pub fn publish_index(&self, index: &Index) -> Result<IndexRef, QueueError> {
         let tag = index.tag().to_string();
         let object = object_name(&tag);
         self.rt.block_on(async {
-            let bucket = self.bucket().await?;
+            let bucket = bucket(&self.js, &self.name).await?;
             if bucket.info(&object).await.is_ok_and(|i| !i.deleted) {
                 return Ok(IndexRef { tag, object });
             }
@@ -252,35 +236,59 @@ impl Queue {
             Ok(IndexRef { tag, object })
         })
     }
-
-    /// The index in `object` if it is there and carries `tag`.
-    pub(crate) async fn fetch_index(&self, r: &IndexRef) -> Result<Option<Index>, QueueError> {
-        let bucket = self.bucket().await?;
-        let mut obj = match bucket.get(&r.object).await {
-            Ok(o) => o,
-            Err(e) if e.kind() == object_store::GetErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(nats("fetching the index")(e)),
-        };
-        let mut bytes = Vec::new();
-        obj.read_to_end(&mut bytes)
-            .await
-            .map_err(nats("reading the index"))?;
-        let dir = tempfile::tempdir().map_err(|source| QueueError::Io {
-            path: std::env::temp_dir(),
-            source,
-        })?;
-        let path = dir.path().join("index");
-        std::fs::write(&path, &bytes).map_err(|source| QueueError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        let index = Index::load(&path)?;
-        Ok((index.tag() == r.tag).then_some(index))
-    }
 }
 
 /// The object name of the index tagged `tag` (tags hold characters object
 /// names may not).
 fn object_name(tag: &str) -> String {
     format!("index-{:016x}", xxhash_rust::xxh3::xxh3_64(tag.as_bytes()))
+}
+
+/// The queue `name`'s index bucket, created when missing.
+async fn bucket(
+    js: &jetstream::Context,
+    name: &str,
+) -> Result<object_store::ObjectStore, QueueError> {
+    let bucket = format!("{name}_index");
+    if let Ok(b) = js.get_object_store(&bucket).await {
+        return Ok(b);
+    }
+    js.create_object_store(object_store::Config {
+        bucket,
+        description: Some("Cairn hunt indexes, one per store generation".into()),
+        max_age: Duration::from_secs(7 * 24 * 3600),
+        ..Default::default()
+    })
+    .await
+    .map_err(nats("creating the index bucket"))
+}
+
+/// The index `r` names, from the queue `name`'s bucket, if it is there
+/// and carries its tag.
+pub(crate) async fn fetch_index(
+    js: &jetstream::Context,
+    name: &str,
+    r: &IndexRef,
+) -> Result<Option<Index>, QueueError> {
+    let bucket = bucket(js, name).await?;
+    let mut obj = match bucket.get(&r.object).await {
+        Ok(o) => o,
+        Err(e) if e.kind() == object_store::GetErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(nats("fetching the index")(e)),
+    };
+    let mut bytes = Vec::new();
+    obj.read_to_end(&mut bytes)
+        .await
+        .map_err(nats("reading the index"))?;
+    let dir = tempfile::tempdir().map_err(|source| QueueError::Io {
+        path: std::env::temp_dir(),
+        source,
+    })?;
+    let path = dir.path().join("index");
+    std::fs::write(&path, &bytes).map_err(|source| QueueError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    let index = Index::load(&path)?;
+    Ok((index.tag() == r.tag).then_some(index))
 }

@@ -39,6 +39,10 @@ pub struct Args {
     /// Scanning threads (default: one per core).
     #[arg(long, env = "CAIRN_THREADS", value_name = "N")]
     threads: Option<usize>,
+    /// Pieces in hand at once (default: the scanning threads; a compressed
+    /// file is read by one thread).
+    #[arg(long, env = "CAIRN_PIECES", value_name = "N")]
+    pieces: Option<usize>,
     /// Stop after this many pieces.
     #[arg(long, value_name = "N")]
     max_chunks: Option<u64>,
@@ -73,6 +77,10 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     let opts = cairn_queue::WorkerOptions {
         ack_wait: Duration::from_secs_f64(args.ack_wait.clamp(1.0, 3600.0)),
         max_chunks: args.max_chunks,
+        concurrency: args
+            .pieces
+            .or(args.threads)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         pause: Duration::from_millis(args.pause_ms),
     };
     queue.work(&opts, &stats, &stop)?;
