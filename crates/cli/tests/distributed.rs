@@ -124,6 +124,16 @@ fn local_hunt(db: &Path, logs: &Path) -> Vec<String> {
 
 /// A hunt through the workers, which must end within a minute.
 fn distributed_hunt(db: &Path, logs: &Path, url: &str, queue: &str) -> (Vec<String>, String) {
+    distributed_hunt_with(db, logs, url, queue, &[])
+}
+
+fn distributed_hunt_with(
+    db: &Path,
+    logs: &Path,
+    url: &str,
+    queue: &str,
+    extra: &[&str],
+) -> (Vec<String>, String) {
     let child = Command::new(env!("CARGO_BIN_EXE_cairn"))
         .args([
             "--db",
@@ -142,6 +152,7 @@ fn distributed_hunt(db: &Path, logs: &Path, url: &str, queue: &str) -> (Vec<Stri
             "--patience",
             "60",
         ])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -267,6 +278,11 @@ fn distributed_hunt_gives_the_local_alerts_and_follows_the_store() {
     let head =
         |s: Option<String>| s.map(|l| l.split(" in ").next().unwrap_or_default().to_string());
     assert_eq!(head(lines_of(&stderr)), head(lines_of(&local_err)));
+
+    // The logs shipped through the queue, for workers without this file
+    // system: the same alerts.
+    let (shipped, _) = distributed_hunt_with(&db, &logs, &url, &queue, &["--ship"]);
+    assert!(shipped == local, "shipped logs give other alerts");
 
     // A new generation of the store: the workers fetch its index.
     ok(&cairn(

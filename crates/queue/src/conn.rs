@@ -147,8 +147,8 @@ impl Queue {
         });
     }
 
-    /// Removes the queue's streams and bucket, with whatever they hold
-    /// (work not yet taken, results not yet read, indexes).
+    /// Removes the queue's streams and buckets, with whatever they hold
+    /// (work not yet taken, results not yet read, indexes, shipped logs).
     pub fn remove(&self) -> Result<(), QueueError> {
         self.rt.block_on(async {
             for stream in [
@@ -162,12 +162,16 @@ impl Queue {
                         .map_err(nats("removing the queue"))?;
                 }
             }
-            let bucket = format!("{}_index", self.name);
-            if self.js.get_object_store(&bucket).await.is_ok() {
-                self.js
-                    .delete_object_store(&bucket)
-                    .await
-                    .map_err(nats("removing the queue"))?;
+            for bucket in [
+                format!("{}_index", self.name),
+                format!("{}_data", self.name),
+            ] {
+                if self.js.get_object_store(&bucket).await.is_ok() {
+                    self.js
+                        .delete_object_store(&bucket)
+                        .await
+                        .map_err(nats("removing the queue"))?;
+                }
             }
             Ok(())
         })
@@ -249,18 +253,47 @@ async fn bucket(
     js: &jetstream::Context,
     name: &str,
 ) -> Result<object_store::ObjectStore, QueueError> {
-    let bucket = format!("{name}_index");
+    named_bucket(
+        js,
+        format!("{name}_index"),
+        "Cairn hunt indexes, one per store generation",
+        Duration::from_secs(7 * 24 * 3600),
+    )
+    .await
+}
+
+/// The queue `name`'s bucket of shipped logs (`hunt --nats --ship`),
+/// created when missing; what a hunt that died left there expires in a day.
+pub(crate) async fn data_bucket(
+    js: &jetstream::Context,
+    name: &str,
+) -> Result<object_store::ObjectStore, QueueError> {
+    named_bucket(
+        js,
+        format!("{name}_data"),
+        "Logs shipped to Cairn workers, one object per piece",
+        Duration::from_secs(24 * 3600),
+    )
+    .await
+}
+
+async fn named_bucket(
+    js: &jetstream::Context,
+    bucket: String,
+    description: &str,
+    max_age: Duration,
+) -> Result<object_store::ObjectStore, QueueError> {
     if let Ok(b) = js.get_object_store(&bucket).await {
         return Ok(b);
     }
     js.create_object_store(object_store::Config {
         bucket,
-        description: Some("Cairn hunt indexes, one per store generation".into()),
-        max_age: Duration::from_secs(7 * 24 * 3600),
+        description: Some(description.into()),
+        max_age,
         ..Default::default()
     })
     .await
-    .map_err(nats("creating the index bucket"))
+    .map_err(nats("creating a bucket"))
 }
 
 /// The index `r` names, from the queue `name`'s bucket, if it is there

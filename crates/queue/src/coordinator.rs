@@ -4,7 +4,7 @@
 //! each input put back together in order (their line numbers made
 //! absolute) before their hits are handed on.
 
-use crate::conn::{IndexRef, Queue};
+use crate::conn::{IndexRef, Queue, data_bucket};
 use crate::errors::{QueueError, nats};
 use crate::wire::{HitWire, ResultPart, ScanSpec, SummaryWire, WorkItem};
 use async_nats::jetstream::consumer::pull;
@@ -28,6 +28,10 @@ pub struct HuntJob<'a> {
     pub block: u64,
     /// Called with the input bytes each finished piece covered.
     pub progress: Option<Progress>,
+    /// Send every input through the queue (each file one piece, in the
+    /// queue's data bucket) instead of having workers read it by path: for
+    /// workers that do not share the hunt's file system.
+    pub ship: bool,
     /// Give up when no result came for this long (none: wait forever).
     pub patience: Option<Duration>,
     /// Called every few seconds without a result, with the pieces done and
@@ -80,7 +84,11 @@ impl Queue {
         for path in inputs {
             let name = path.display().to_string();
             let planned = std::fs::canonicalize(path).and_then(|abs| {
-                let chunks = plan_chunks(&abs, job.chunk_bytes, job.block)?;
+                let chunks = if job.ship {
+                    Vec::new()
+                } else {
+                    plan_chunks(&abs, job.chunk_bytes, job.block)?
+                };
                 let len = std::fs::metadata(&abs)?.len();
                 Ok((abs, chunks, len))
             });
@@ -107,6 +115,7 @@ impl Queue {
                     path: abs.display().to_string(),
                     name: name.clone(),
                     chunk,
+                    data: job.ship.then(|| format!("{run}-{seq}")),
                     tag: job.index.tag.clone(),
                     object: job.index.object.clone(),
                     scan: job.scan.clone(),
@@ -139,6 +148,26 @@ impl Queue {
                 .await
                 .map_err(nats("reading results"))?;
             let mut messages = consumer.messages().await.map_err(nats("reading results"))?;
+            let data = if job.ship {
+                Some(data_bucket(&self.js, &self.name).await?)
+            } else {
+                None
+            };
+            if let Some(bucket) = &data {
+                for item in &items {
+                    let Some(object) = &item.data else { continue };
+                    let mut f = tokio::fs::File::open(&item.path).await.map_err(|source| {
+                        QueueError::Io {
+                            path: item.path.clone().into(),
+                            source,
+                        }
+                    })?;
+                    bucket
+                        .put(object.as_str(), &mut f)
+                        .await
+                        .map_err(nats("shipping a log"))?;
+                }
+            }
             let mut acks = Vec::with_capacity(items.len());
             for item in &items {
                 let body = serde_json::to_vec(item).unwrap_or_default();
@@ -234,8 +263,15 @@ impl Queue {
                     hand_on(&mut files[fi], &mut done, on_hits);
                 }
             }
-            // The run's results are read: drop them from the stream.
+            // The run's results are read: drop them, and what was shipped.
             let _ = results.purge().filter(subject).await;
+            if let Some(bucket) = &data {
+                for item in &items {
+                    if let Some(object) = &item.data {
+                        let _ = bucket.delete(object).await;
+                    }
+                }
+            }
             Ok::<(), QueueError>(())
         })?;
         for f in files {

@@ -18,8 +18,9 @@
 //!
 //! Delivery is at least once; exactly-once output comes from the hunt
 //! keeping the first copy of each piece's parts. Workers read inputs by
-//! path: every worker must see the files where the hunt names them (a
-//! shared or replicated file system).
+//! path, so every worker must see the files where the hunt names them (a
+//! shared or replicated file system), unless the hunt ships them through
+//! the queue's data bucket (`HuntJob::ship`).
 //!
 //! ```no_run
 //! use cairn_queue::{HuntJob, Queue, ScanSpec};
@@ -32,6 +33,7 @@
 //!     chunk_bytes: 64 << 20,
 //!     block: 256 << 10,
 //!     progress: None,
+//!     ship: false,
 //!     patience: None,
 //!     on_wait: None,
 //! };

@@ -21,6 +21,10 @@ pub(crate) struct WorkItem {
     pub name: String,
     /// The part of the file; none for all of it.
     pub chunk: Option<Chunk>,
+    /// The file shipped through the queue's data bucket (this object)
+    /// instead of read at `path`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
     /// The index: its tag (store id and generation) and its object.
     pub tag: String,
     /// The object-store name of the index.

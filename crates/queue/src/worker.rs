@@ -7,7 +7,7 @@
 //! acknowledge it. A worker killed mid-piece leaves it unacknowledged, and
 //! JetStream hands it to another worker after the ack wait.
 
-use crate::conn::{IndexRef, Queue, Stop, fetch_index};
+use crate::conn::{IndexRef, Queue, Stop, data_bucket, fetch_index};
 use crate::errors::{QueueError, nats};
 use crate::metrics::WorkerStats;
 use crate::wire::{HitWire, SummaryWire, WorkItem, into_parts};
@@ -195,6 +195,26 @@ async fn piece(sh: Arc<Shared>, msg: async_nats::jetstream::Message) -> Result<(
             None => return Ok(()),
         }
     };
+    // A shipped log is fetched to a scratch file first.
+    let mut item = item;
+    let scratch = match &item.data {
+        None => None,
+        Some(object) => match fetch_data(&sh, object).await {
+            Ok(dir) => {
+                item.path = dir.path().join("log").display().to_string();
+                Some(dir)
+            }
+            Err(e) => {
+                // Another worker may fare better; the hunt's patience ends it.
+                stats.failed.fetch_add(1, Ordering::Relaxed);
+                let _ = msg
+                    .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
+                    .await;
+                let _ = e;
+                return Ok(());
+            }
+        },
+    };
     let t0 = Instant::now();
     let scan = tokio::task::spawn_blocking({
         let item = item.clone();
@@ -213,6 +233,8 @@ async fn piece(sh: Arc<Shared>, msg: async_nats::jetstream::Message) -> Result<(
     stats
         .busy_ms
         .fetch_add(t0.elapsed().as_millis() as u64, Ordering::Relaxed);
+    // The shipped log is read: its scratch folder goes.
+    drop(scratch);
     let (summary, error, hits) = match scanned {
         Ok(r) => r,
         Err(e) => (
@@ -256,6 +278,31 @@ async fn piece(sh: Arc<Shared>, msg: async_nats::jetstream::Message) -> Result<(
     let _ = msg.double_ack().await;
     stats.chunks.fetch_add(1, Ordering::Relaxed);
     Ok(())
+}
+
+/// A shipped log, copied from the data bucket into `log` in a scratch
+/// folder (removed when the folder is dropped).
+async fn fetch_data(sh: &Shared, object: &str) -> Result<tempfile::TempDir, QueueError> {
+    let bucket = data_bucket(&sh.js, &sh.name).await?;
+    let mut obj = bucket
+        .get(object)
+        .await
+        .map_err(nats("fetching a shipped log"))?;
+    let dir = tempfile::tempdir().map_err(|source| QueueError::Io {
+        path: std::env::temp_dir(),
+        source,
+    })?;
+    let path = dir.path().join("log");
+    let mut f = tokio::fs::File::create(&path)
+        .await
+        .map_err(|source| QueueError::Io {
+            path: path.clone(),
+            source,
+        })?;
+    tokio::io::copy(&mut obj, &mut f)
+        .await
+        .map_err(|source| QueueError::Io { path, source })?;
+    Ok(dir)
 }
 
 /// Scans one piece: its counts, its error, its hits in line order.

@@ -34,7 +34,9 @@ mod auth;
 mod engine;
 pub mod errors;
 mod export_api;
+mod http_metrics;
 mod infra_api;
+mod metrics;
 mod openapi;
 mod report_api;
 mod scan_api;
@@ -60,9 +62,14 @@ impl App {
                 .merge(crate::web::scan::routes(self.config().max_scan_body))
                 .merge(crate::report_api::routes(self.config().max_report_body))
                 .merge(crate::web::report_routes(self.config().max_report_body))
-                .merge(crate::taxii::routes()),
+                .merge(crate::taxii::routes())
+                .merge(crate::metrics::routes()),
             self,
         )
+        .layer(axum::middleware::from_fn_with_state(
+            self.clone(),
+            crate::metrics::count,
+        ))
         .with_state(self.clone())
     }
 }

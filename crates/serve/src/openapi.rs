@@ -17,6 +17,18 @@ use serde_json::{Value, json};
 const AT_PATTERN: &str = "^[0-9]{4}(-(0[1-9]|1[0-2])|-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|-(0[13-9]|1[0-2])-(29|30)|-(0[13578]|1[02])-31)?$";
 
 /// `GET /api/v1/feeds`, with its answer's exact shape.
+/// `/metrics`: Prometheus' text format, not JSON.
+fn metrics_op() -> Value {
+    let mut m = op(
+        "The server's counters in Prometheus' text format: responses by class and duration, requests in flight, store generation, hunt index size, caches",
+        "reader",
+        json!([]),
+        "Prometheus text format 0.0.4",
+    );
+    m["responses"]["200"]["content"] = json!({ "text/plain": { "schema": { "type": "string" } } });
+    m
+}
+
 fn feeds_op() -> Value {
     let mut f = op(
         "Feed subscriptions with their last run: status, added/changed/withdrawn counts, validators, error",
@@ -458,6 +470,7 @@ pub(crate) fn document() -> Value {
         "paths": {
             "/api/v1/openapi.json": { "get": openapi },
             "/api/v1/stats": { "get": op("What the store holds, by source; the hunt index", "reader", json!([]), "Counts") },
+            "/metrics": { "get": metrics_op() },
             "/api/v1/search": { "get": op("Ranked search over names, aliases, descriptions", "reader",
                 json!([query("q", "Text", true, "string"), int_query("limit", "Max results", bounds::SEARCH_LIMIT)]), "Results") },
             "/api/v1/actors/{name}": { "get": op("An actor's profile across sources, with conflicts", "reader", json!([name()]), "Profile (docs/actor-profile.md)") },
@@ -512,6 +525,7 @@ mod tests {
             include_str!("infra_api.rs"),
             include_str!("scan_api.rs"),
             include_str!("report_api.rs"),
+            include_str!("metrics.rs"),
         ]
         .concat();
         let mut routes = 0;

@@ -99,6 +99,8 @@ pub(crate) struct Inner {
     /// Prose readers built since the start: trained, or loaded from the
     /// engine's cache beside the store.
     report_trainings: AtomicU64,
+    /// HTTP responses by class and duration, for `/metrics`.
+    pub(crate) http: crate::http_metrics::HttpMetrics,
 }
 
 /// Most answers kept at once; past it the cache starts over (names asked
@@ -253,6 +255,7 @@ impl App {
             infra: cairn_engine::InfraCache::default(),
             reports: Mutex::new(ReportKits::default()),
             report_trainings: AtomicU64::new(0),
+            http: crate::http_metrics::HttpMetrics::default(),
             config,
         };
         // Connections opened up front, so a burst of requests finds them ready.

@@ -139,6 +139,7 @@ async fn readers_never_see_red_or_amber_strict() {
         "/api/v1/actors/Open%20Panda/stix",
         "/api/v1/actors/Open%20Panda/navigator",
         "/api/v1/stats",
+        "/metrics",
     ] {
         let r = get(&f.app, uri, Some(&f.reader)).await;
         assert_eq!(r.status, 200, "{uri}");
@@ -538,4 +539,69 @@ async fn feeds_are_listed_for_analysts_only() {
     {
         assert!(feed.get(k.as_str().expect("key")).is_some(), "{k} missing");
     }
+}
+
+/// The value of the series `name` (with its labels) in a `/metrics` body.
+fn series(body: &str, name: &str) -> f64 {
+    body.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in:\n{body}"))
+}
+
+#[tokio::test]
+async fn metrics_count_what_the_server_answered() {
+    let f = fixture();
+    for _ in 0..3 {
+        assert_eq!(
+            get(&f.app, "/api/v1/stats", Some(&f.reader)).await.status,
+            200
+        );
+    }
+    assert_eq!(get(&f.app, "/api/v1/stats", None).await.status, 401);
+    // Without a token, or with a bad one: refused (and counted).
+    assert_eq!(get(&f.app, "/metrics", None).await.status, 401);
+    assert_eq!(
+        get(&f.app, "/metrics", Some("cairn_0000")).await.status,
+        401
+    );
+    let r = get(&f.app, "/metrics", Some(&f.reader)).await;
+    assert_eq!(r.status, 200);
+    assert!(
+        r.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4"),
+        "{:?}",
+        r.headers["content-type"]
+    );
+    let b = &r.body;
+    // The metrics request itself is still being answered.
+    assert_eq!(series(b, "cairn_http_requests_total{code=\"2xx\"}"), 3.0);
+    assert_eq!(series(b, "cairn_http_requests_total{code=\"4xx\"}"), 3.0);
+    assert_eq!(series(b, "cairn_http_requests_in_flight"), 1.0);
+    let count = series(b, "cairn_http_request_duration_seconds_count");
+    assert_eq!(count, 6.0);
+    assert_eq!(
+        series(b, "cairn_http_request_duration_seconds_bucket{le=\"+Inf\"}"),
+        count
+    );
+    // Buckets never shrink as the bound grows.
+    let buckets: Vec<f64> = b
+        .lines()
+        .filter(|l| l.starts_with("cairn_http_request_duration_seconds_bucket"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
+        .collect();
+    assert!(
+        buckets.len() > 5 && buckets.windows(2).all(|w| w[0] <= w[1]),
+        "{buckets:?}"
+    );
+    assert!(series(b, "cairn_index_indicators") >= 1.0);
+    assert!(series(b, "cairn_store_generation") >= 1.0);
+    assert!(b.contains("# TYPE cairn_http_request_duration_seconds histogram"));
+    let again = get(&f.app, "/metrics", Some(&f.reader)).await;
+    assert_eq!(
+        series(&again.body, "cairn_http_requests_total{code=\"2xx\"}"),
+        4.0
+    );
 }

@@ -70,6 +70,11 @@ pub struct Args {
     /// about this many bytes, each hunted by whichever worker takes it.
     #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
     chunk_size: u64,
+    /// With --nats: send the logs through NATS (each file one piece) instead
+    /// of having the workers read them at their paths; for workers that do
+    /// not share this machine's file system.
+    #[arg(long, requires = "nats")]
+    ship: bool,
     /// With --nats: give up when no worker has answered for this many seconds
     /// (0: wait for workers however long it takes).
     #[arg(long, default_value_t = 0, value_name = "SECONDS")]
@@ -299,6 +304,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
                 chunk_bytes: args.chunk_size.max(opts.scan.block_size as u64),
                 block: opts.scan.block_size as u64,
                 progress: Some(Arc::new(move |n| bar4.inc(n))),
+                ship: args.ship,
                 patience: (args.patience > 0).then(|| Duration::from_secs(args.patience)),
                 on_wait: Some(&waiting),
             };
