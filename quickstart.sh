@@ -49,7 +49,7 @@ cairn hunt examples/logs/zeek || true
 if (exec 3<>/dev/tcp/127.0.0.1/4222) 2>/dev/null; then
   step "cairn worker --nats nats://127.0.0.1:4222 & cairn hunt examples/logs/zeek --nats nats://127.0.0.1:4222"   "(the same alerts, hunted by a worker)"
   cairn worker --nats nats://127.0.0.1:4222 --queue quickstart 2>/dev/null & worker=$!
-  cairn hunt examples/logs/zeek --nats nats://127.0.0.1:4222 --queue quickstart --patience 30 | tail -4 || true
+  cairn hunt examples/logs/zeek --nats nats://127.0.0.1:4222 --queue quickstart --patience 30 | sed -n "/^Hunted/,/^By indicator/p" | head -8 || true
   kill -TERM "$worker" 2>/dev/null; wait "$worker" 2>/dev/null || true
 else
   echo "(no NATS server on 127.0.0.1:4222: skipping the distributed hunt; start \`nats-server -js\` to see it)"

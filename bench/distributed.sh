@@ -4,7 +4,7 @@
 # same files, the queue's cost per piece, and the latency of live matching
 # (`cairn hunt --follow`). Not a test: prints MB/s, ratios and latencies.
 #   bench/distributed.sh                       # 1 GB of generated Zeek logs
-#   BENCH_MB=200 NATS=nats://127.0.0.1:4222 RATE=2000 EVENTS=20000 bench/distributed.sh
+#   BENCH_MB=200 NATS=nats://127.0.0.1:4222 RATE=2000 EVENTS=20000 RUNS=7 bench/distributed.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BENCH_DIR=${BENCH_DIR:-/tmp/cairn-bench-dist}
@@ -29,9 +29,9 @@ bytes=$(du -cb "$logs"/*.log | tail -1 | cut -f1)
 cat "$logs"/*.log > /dev/null   # page cache warm for every run alike
 "$CAIRN" --db "$db" hunt "$logs" --json > /dev/null 2>&1 || true   # index cached
 
-best_of_3() {   # best wall time of three runs of "$@" (stdout discarded)
+best_of_3() {   # best wall time of RUNS (3) runs of "$@" (stdout discarded)
   local best=1e9 s e
-  for _ in 1 2 3; do
+  for _ in $(seq "${RUNS:-3}"); do
     s=$(date +%s.%N); "$@" > /dev/null 2>&1 || true; e=$(date +%s.%N)
     best=$(python3 -c "print(min($best, $e - $s))")
   done

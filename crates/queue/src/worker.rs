@@ -216,9 +216,15 @@ async fn piece(sh: Arc<Shared>, msg: async_nats::jetstream::Message) -> Result<(
         },
     };
     let t0 = Instant::now();
-    let scan = tokio::task::spawn_blocking({
+    // Scanned on the scanning pool itself, as a local hunt scans each input:
+    // a compressed file's reading then takes a pool thread instead of one
+    // more thread beside the pool's.
+    let (done, scan) = tokio::sync::oneshot::channel();
+    rayon::spawn({
         let item = item.clone();
-        move || scan_piece(&ix, &item)
+        move || {
+            let _ = done.send(scan_piece(&ix, &item));
+        }
     });
     tokio::pin!(scan);
     let ack_wait = sh.opts.ack_wait;
