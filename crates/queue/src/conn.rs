@@ -7,10 +7,9 @@
 use crate::errors::{QueueError, nats};
 use async_nats::jetstream::{self, object_store, stream};
 use cairn_hunt::Index;
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use tokio::io::AsyncReadExt;
 
 /// A connection to a NATS server with JetStream, for one queue.
 pub struct Queue {
@@ -31,11 +30,18 @@ pub struct IndexRef {
 }
 
 /// A request to stop, set by a signal or by the caller: a worker finishes
-/// the chunk in hand, acknowledges it and returns; a feed returns.
-#[derive(Clone, Default)]
+/// the pieces in hand, acknowledges them and returns; a feed returns.
+#[derive(Clone)]
 pub struct Stop {
-    flag: Arc<AtomicBool>,
-    wake: Arc<tokio::sync::Notify>,
+    flag: Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+impl Default for Stop {
+    fn default() -> Self {
+        Stop {
+            flag: Arc::new(tokio::sync::watch::Sender::new(false)),
+        }
+    }
 }
 
 impl Stop {
@@ -46,26 +52,17 @@ impl Stop {
 
     /// Asks whoever watches this to stop.
     pub fn request(&self) {
-        self.flag.store(true, Ordering::SeqCst);
-        self.wake.notify_waiters();
+        self.flag.send_replace(true);
     }
 
     /// Whether a stop was asked for.
     pub fn requested(&self) -> bool {
-        self.flag.load(Ordering::SeqCst)
+        *self.flag.borrow()
     }
 
     /// Resolves once a stop is asked for.
     pub(crate) async fn wait(&self) {
-        while !self.requested() {
-            let woken = self.wake.notified();
-            if self.requested() {
-                return;
-            }
-            // Also polled: a request made between the check and the
-            // registration would otherwise be missed.
-            let _ = tokio::time::timeout(Duration::from_millis(200), woken).await;
-        }
+        let _ = self.flag.subscribe().wait_for(|stop| *stop).await;
     }
 }
 
@@ -224,19 +221,16 @@ impl Queue {
             if bucket.info(&object).await.is_ok_and(|i| !i.deleted) {
                 return Ok(IndexRef { tag, object });
             }
-            let dir = tempfile::tempdir().map_err(|source| QueueError::Io {
-                path: std::env::temp_dir(),
-                source,
-            })?;
-            let path = dir.path().join("index");
+            let (dir, path) = scratch()?;
             index.save(&path)?;
-            let bytes = tokio::fs::read(&path)
+            let mut f = tokio::fs::File::open(&path)
                 .await
                 .map_err(|source| QueueError::Io { path, source })?;
             bucket
-                .put(object.as_str(), &mut bytes.as_slice())
+                .put(object.as_str(), &mut f)
                 .await
                 .map_err(nats("uploading the index"))?;
+            drop(dir);
             Ok(IndexRef { tag, object })
         })
     }
@@ -309,19 +303,37 @@ pub(crate) async fn fetch_index(
         Err(e) if e.kind() == object_store::GetErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(nats("fetching the index")(e)),
     };
-    let mut bytes = Vec::new();
-    obj.read_to_end(&mut bytes)
-        .await
-        .map_err(nats("reading the index"))?;
+    let (_dir, path) = object_to_file(&mut obj).await?;
+    let index = Index::load(&path)?;
+    Ok((index.tag() == r.tag).then_some(index))
+}
+
+/// A scratch folder (removed when dropped) and the path of a file in it.
+pub(crate) fn scratch() -> Result<(tempfile::TempDir, PathBuf), QueueError> {
     let dir = tempfile::tempdir().map_err(|source| QueueError::Io {
         path: std::env::temp_dir(),
         source,
     })?;
-    let path = dir.path().join("index");
-    std::fs::write(&path, &bytes).map_err(|source| QueueError::Io {
-        path: path.clone(),
-        source,
-    })?;
-    let index = Index::load(&path)?;
-    Ok((index.tag() == r.tag).then_some(index))
+    let path = dir.path().join("object");
+    Ok((dir, path))
+}
+
+/// Copies an object of a bucket into a scratch file, streaming.
+pub(crate) async fn object_to_file(
+    obj: &mut object_store::Object,
+) -> Result<(tempfile::TempDir, PathBuf), QueueError> {
+    let (dir, path) = scratch()?;
+    let mut f = tokio::fs::File::create(&path)
+        .await
+        .map_err(|source| QueueError::Io {
+            path: path.clone(),
+            source,
+        })?;
+    tokio::io::copy(obj, &mut f)
+        .await
+        .map_err(|source| QueueError::Io {
+            path: path.clone(),
+            source,
+        })?;
+    Ok((dir, path))
 }

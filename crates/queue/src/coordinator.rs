@@ -11,7 +11,7 @@ use async_nats::jetstream::consumer::pull;
 use cairn_hunt::errors::HuntError;
 use cairn_hunt::{Chunk, FileSummary, Hit, Progress, Summary, plan_chunks};
 use futures_util::StreamExt;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -64,23 +64,26 @@ struct Parts {
     got: HashMap<u32, ResultPart>,
 }
 
-impl Queue {
-    /// Hunts `inputs` on the queue's workers, handing every hit to
-    /// `on_hits` (within an input, in line order, lines absolute) and
-    /// returning the summary a local scan of the same inputs returns.
-    /// Every piece's hits are handed on exactly once, however many times
-    /// the piece was delivered or scanned.
-    pub fn hunt(
-        &self,
-        job: &HuntJob<'_>,
-        inputs: &[PathBuf],
-        on_hits: &(dyn Fn(Vec<Hit>) + Sync),
-    ) -> Result<Summary, QueueError> {
-        let run = uuid::Uuid::new_v4().simple().to_string();
-        let mut summary = Summary::default();
-        let mut items = Vec::new();
-        let mut files = Vec::new();
-        let mut bytes_of: HashMap<u32, u64> = HashMap::new();
+/// A hunt cut into work: the items, the inputs they belong to, and the
+/// inputs that could not be opened.
+struct Plan {
+    items: Vec<WorkItem>,
+    files: Vec<Planned>,
+    /// Per piece: the input's file index and the bytes it covers.
+    of: HashMap<u32, (usize, u64)>,
+    errors: Vec<HuntError>,
+}
+
+impl Plan {
+    /// Each input one piece, or (plain and large, unless shipped) its
+    /// chunks.
+    fn new(job: &HuntJob<'_>, run: &str, inputs: &[PathBuf]) -> Plan {
+        let mut plan = Plan {
+            items: Vec::new(),
+            files: Vec::new(),
+            of: HashMap::new(),
+            errors: Vec::new(),
+        };
         for path in inputs {
             let name = path.display().to_string();
             let planned = std::fs::canonicalize(path).and_then(|abs| {
@@ -95,7 +98,7 @@ impl Queue {
             let (abs, chunks, len) = match planned {
                 Ok(p) => p,
                 Err(source) => {
-                    summary.errors.push(HuntError::Io { file: name, source });
+                    plan.errors.push(HuntError::Io { file: name, source });
                     continue;
                 }
             };
@@ -106,11 +109,12 @@ impl Queue {
             };
             let mut seqs = Vec::new();
             for chunk in pieces {
-                let seq = items.len() as u32;
-                bytes_of.insert(seq, chunk.map_or(len, |c| c.bytes()));
+                let seq = plan.items.len() as u32;
+                plan.of
+                    .insert(seq, (plan.files.len(), chunk.map_or(len, |c| c.bytes())));
                 seqs.push(seq);
-                items.push(WorkItem {
-                    run: run.clone(),
+                plan.items.push(WorkItem {
+                    run: run.to_string(),
                     seq,
                     path: abs.display().to_string(),
                     name: name.clone(),
@@ -121,7 +125,7 @@ impl Queue {
                     scan: job.scan.clone(),
                 });
             }
-            files.push(Planned {
+            plan.files.push(Planned {
                 name: Arc::from(name.as_str()),
                 seqs,
                 next: 0,
@@ -130,151 +134,16 @@ impl Queue {
                 error: None,
             });
         }
-        if items.is_empty() {
-            return Ok(summary);
-        }
-        let total = items.len();
-        self.rt.block_on(async {
-            let results = self.results_stream().await?;
-            self.work_stream().await?;
-            let subject = self.results_subject(&run);
-            // Read from the start of the run's subject: results that come
-            // before the reader is ready are kept by the stream.
-            let consumer = results
-                .create_consumer(pull::OrderedConfig {
-                    filter_subject: subject.clone(),
-                    ..Default::default()
-                })
-                .await
-                .map_err(nats("reading results"))?;
-            let mut messages = consumer.messages().await.map_err(nats("reading results"))?;
-            let data = if job.ship {
-                Some(data_bucket(&self.js, &self.name).await?)
-            } else {
-                None
-            };
-            if let Some(bucket) = &data {
-                for item in &items {
-                    let Some(object) = &item.data else { continue };
-                    let mut f = tokio::fs::File::open(&item.path).await.map_err(|source| {
-                        QueueError::Io {
-                            path: item.path.clone().into(),
-                            source,
-                        }
-                    })?;
-                    bucket
-                        .put(object.as_str(), &mut f)
-                        .await
-                        .map_err(nats("shipping a log"))?;
-                }
-            }
-            let mut acks = Vec::with_capacity(items.len());
-            for item in &items {
-                let body = serde_json::to_vec(item).unwrap_or_default();
-                let ack = self
-                    .js
-                    .publish(self.work_subject(), body.into())
-                    .await
-                    .map_err(nats("queueing work"))?;
-                acks.push(ack);
-            }
-            for ack in acks {
-                ack.await.map_err(nats("queueing work"))?;
-            }
+        plan
+    }
 
-            let mut parts: HashMap<u32, Parts> = HashMap::new();
-            let mut done: HashMap<u32, Done> = HashMap::new();
-            let mut finished = 0usize;
-            let mut last = Instant::now();
-            let file_of: HashMap<u32, usize> = files
-                .iter()
-                .enumerate()
-                .flat_map(|(i, f)| f.seqs.iter().map(move |s| (*s, i)))
-                .collect();
-            while finished < total {
-                let next = tokio::time::timeout(Duration::from_secs(5), messages.next()).await;
-                let msg = match next {
-                    Err(_) => {
-                        if let Some(w) = job.on_wait {
-                            w(finished, total);
-                        }
-                        if let Some(p) = job.patience
-                            && last.elapsed() >= p
-                        {
-                            return Err(QueueError::NoWorkers {
-                                waited: last.elapsed(),
-                                done: finished,
-                                total,
-                            });
-                        }
-                        continue;
-                    }
-                    Ok(None) => {
-                        return Err(QueueError::Nats {
-                            what: "reading results".into(),
-                            reason: "the server closed the subscription".into(),
-                        });
-                    }
-                    Ok(Some(Err(e))) => return Err(nats("reading results")(e)),
-                    Ok(Some(Ok(m))) => m,
-                };
-                last = Instant::now();
-                let Ok(part) = serde_json::from_slice::<ResultPart>(&msg.payload) else {
-                    continue;
-                };
-                if part.run != run
-                    || done.contains_key(&part.seq)
-                    || !file_of.contains_key(&part.seq)
-                {
-                    continue;
-                }
-                let entry = parts.entry(part.seq).or_default();
-                entry.parts = part.parts;
-                let seq = part.seq;
-                entry.got.entry(part.part).or_insert(part);
-                if entry.got.len() < entry.parts as usize {
-                    continue;
-                }
-                let Some(mut p) = parts.remove(&seq) else {
-                    continue;
-                };
-                let mut hits = Vec::new();
-                let mut first = None;
-                for i in 0..p.parts {
-                    if let Some(mut part) = p.got.remove(&i) {
-                        hits.append(&mut part.hits);
-                        first.get_or_insert((part.summary, part.error));
-                    }
-                }
-                let (summary, error) = first.unwrap_or((None, None));
-                done.insert(
-                    seq,
-                    Done {
-                        summary,
-                        error,
-                        hits,
-                    },
-                );
-                finished += 1;
-                if let Some(pr) = &job.progress {
-                    pr(bytes_of.get(&seq).copied().unwrap_or(0));
-                }
-                if let Some(&fi) = file_of.get(&seq) {
-                    hand_on(&mut files[fi], &mut done, on_hits);
-                }
-            }
-            // The run's results are read: drop them, and what was shipped.
-            let _ = results.purge().filter(subject).await;
-            if let Some(bucket) = &data {
-                for item in &items {
-                    if let Some(object) = &item.data {
-                        let _ = bucket.delete(object).await;
-                    }
-                }
-            }
-            Ok::<(), QueueError>(())
-        })?;
-        for f in files {
+    /// The summary of the pieces handed on, with the inputs' errors.
+    fn summary(self) -> Summary {
+        let mut summary = Summary {
+            errors: self.errors,
+            ..Summary::default()
+        };
+        for f in self.files {
             if let Some(s) = f.summary {
                 summary.lines += s.lines;
                 summary.bytes += s.bytes;
@@ -289,24 +158,202 @@ impl Queue {
                 });
             }
         }
-        Ok(summary)
+        summary
+    }
+}
+
+impl Queue {
+    /// Hunts `inputs` on the queue's workers, handing every hit to
+    /// `on_hits` (within an input, in line order, lines absolute) and
+    /// returning the summary a local scan of the same inputs returns.
+    /// Every piece's hits are handed on exactly once, however many times
+    /// the piece was delivered or scanned.
+    pub fn hunt(
+        &self,
+        job: &HuntJob<'_>,
+        inputs: &[PathBuf],
+        on_hits: &(dyn Fn(Vec<Hit>) + Sync),
+    ) -> Result<Summary, QueueError> {
+        let run = uuid::Uuid::new_v4().simple().to_string();
+        let mut plan = Plan::new(job, &run, inputs);
+        if plan.items.is_empty() {
+            return Ok(plan.summary());
+        }
+        self.rt.block_on(async {
+            let results = self.results_stream().await?;
+            self.work_stream().await?;
+            let subject = self.results_subject(&run);
+            // Read from the start of the run's subject: results that come
+            // before the reader is ready are kept by the stream.
+            let consumer = results
+                .create_consumer(pull::OrderedConfig {
+                    filter_subject: subject.clone(),
+                    ..Default::default()
+                })
+                .await
+                .map_err(nats("reading results"))?;
+            let mut messages = consumer.messages().await.map_err(nats("reading results"))?;
+            let data = self.enqueue(&plan.items, job.ship).await?;
+            let collected = self
+                .collect(job, &run, &mut plan, &mut messages, on_hits)
+                .await;
+            // The run's results are read (or given up): drop them, and
+            // what was shipped.
+            let _ = results.purge().filter(subject).await;
+            if let Some(bucket) = &data {
+                for object in plan.items.iter().filter_map(|i| i.data.as_ref()) {
+                    let _ = bucket.delete(object).await;
+                }
+            }
+            collected
+        })?;
+        Ok(plan.summary())
+    }
+
+    /// Ships the items' logs when asked (returning the data bucket), then
+    /// publishes the items and waits for the server to hold them.
+    async fn enqueue(
+        &self,
+        items: &[WorkItem],
+        ship: bool,
+    ) -> Result<Option<async_nats::jetstream::object_store::ObjectStore>, QueueError> {
+        let data = if ship {
+            Some(data_bucket(&self.js, &self.name).await?)
+        } else {
+            None
+        };
+        if let Some(bucket) = &data {
+            for item in items {
+                let Some(object) = &item.data else { continue };
+                let mut f =
+                    tokio::fs::File::open(&item.path)
+                        .await
+                        .map_err(|source| QueueError::Io {
+                            path: item.path.clone().into(),
+                            source,
+                        })?;
+                bucket
+                    .put(object.as_str(), &mut f)
+                    .await
+                    .map_err(nats("shipping a log"))?;
+            }
+        }
+        let mut acks = Vec::with_capacity(items.len());
+        for item in items {
+            let body = serde_json::to_vec(item).unwrap_or_default();
+            let ack = self
+                .js
+                .publish(self.work_subject(), body.into())
+                .await
+                .map_err(nats("queueing work"))?;
+            acks.push(ack);
+        }
+        for ack in acks {
+            ack.await.map_err(nats("queueing work"))?;
+        }
+        Ok(data)
+    }
+
+    /// Reads the run's result parts until every piece is whole and handed
+    /// on; the first copy of each part is kept.
+    async fn collect(
+        &self,
+        job: &HuntJob<'_>,
+        run: &str,
+        plan: &mut Plan,
+        messages: &mut async_nats::jetstream::consumer::pull::Ordered,
+        on_hits: &(dyn Fn(Vec<Hit>) + Sync),
+    ) -> Result<(), QueueError> {
+        let total = plan.items.len();
+        let mut parts: HashMap<u32, Parts> = HashMap::new();
+        // Pieces whole but waiting for earlier pieces of their input.
+        let mut waiting: HashMap<u32, Done> = HashMap::new();
+        let mut finished: HashSet<u32> = HashSet::new();
+        let mut last = Instant::now();
+        while finished.len() < total {
+            let msg = match tokio::time::timeout(Duration::from_secs(5), messages.next()).await {
+                Err(_) => {
+                    if let Some(w) = job.on_wait {
+                        w(finished.len(), total);
+                    }
+                    if let Some(p) = job.patience
+                        && last.elapsed() >= p
+                    {
+                        return Err(QueueError::NoWorkers {
+                            waited: last.elapsed(),
+                            done: finished.len(),
+                            total,
+                        });
+                    }
+                    continue;
+                }
+                Ok(None) => {
+                    return Err(QueueError::Nats {
+                        what: "reading results".into(),
+                        reason: "the server closed the subscription".into(),
+                    });
+                }
+                Ok(Some(Err(e))) => return Err(nats("reading results")(e)),
+                Ok(Some(Ok(m))) => m,
+            };
+            last = Instant::now();
+            let Ok(part) = serde_json::from_slice::<ResultPart>(&msg.payload) else {
+                continue;
+            };
+            let seq = part.seq;
+            let Some(&(file, bytes)) = plan.of.get(&seq) else {
+                continue;
+            };
+            if part.run != run || finished.contains(&seq) {
+                continue;
+            }
+            let entry = parts.entry(seq).or_default();
+            entry.parts = part.parts;
+            entry.got.entry(part.part).or_insert(part);
+            if entry.got.len() < entry.parts as usize {
+                continue;
+            }
+            if let Some(p) = parts.remove(&seq) {
+                waiting.insert(seq, p.join());
+            }
+            finished.insert(seq);
+            if let Some(pr) = &job.progress {
+                pr(bytes);
+            }
+            hand_on(&mut plan.files[file], &mut waiting, on_hits);
+        }
+        Ok(())
+    }
+}
+
+impl Parts {
+    /// The piece from its parts, hits in order.
+    fn join(mut self) -> Done {
+        let mut done = Done {
+            summary: None,
+            error: None,
+            hits: Vec::new(),
+        };
+        for i in 0..self.parts {
+            if let Some(mut part) = self.got.remove(&i) {
+                done.hits.append(&mut part.hits);
+                if i == 0 {
+                    done.summary = part.summary;
+                    done.error = part.error;
+                }
+            }
+        }
+        done
     }
 }
 
 /// Hands on the pieces of `f` that are in and follow those handed on,
 /// in order, their lines made absolute, and adds them to its summary.
-fn hand_on(f: &mut Planned, done: &mut HashMap<u32, Done>, on_hits: &(dyn Fn(Vec<Hit>) + Sync)) {
+fn hand_on(f: &mut Planned, waiting: &mut HashMap<u32, Done>, on_hits: &(dyn Fn(Vec<Hit>) + Sync)) {
     while let Some(&seq) = f.seqs.get(f.next) {
-        let Some(d) = done.remove(&seq) else { return };
-        // Keep a placeholder so a late copy of this piece is ignored.
-        done.insert(
-            seq,
-            Done {
-                summary: None,
-                error: None,
-                hits: Vec::new(),
-            },
-        );
+        let Some(d) = waiting.remove(&seq) else {
+            return;
+        };
         let base = f.lines;
         if !d.hits.is_empty() {
             on_hits(

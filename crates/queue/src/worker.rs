@@ -7,7 +7,7 @@
 //! acknowledge it. A worker killed mid-piece leaves it unacknowledged, and
 //! JetStream hands it to another worker after the ack wait.
 
-use crate::conn::{IndexRef, Queue, Stop, data_bucket, fetch_index};
+use crate::conn::{IndexRef, Queue, Stop, data_bucket, fetch_index, object_to_file};
 use crate::errors::{QueueError, nats};
 use crate::metrics::WorkerStats;
 use crate::wire::{HitWire, SummaryWire, WorkItem, into_parts};
@@ -200,17 +200,16 @@ async fn piece(sh: Arc<Shared>, msg: async_nats::jetstream::Message) -> Result<(
     let scratch = match &item.data {
         None => None,
         Some(object) => match fetch_data(&sh, object).await {
-            Ok(dir) => {
-                item.path = dir.path().join("log").display().to_string();
+            Ok((dir, path)) => {
+                item.path = path.display().to_string();
                 Some(dir)
             }
-            Err(e) => {
+            Err(_) => {
                 // Another worker may fare better; the hunt's patience ends it.
                 stats.failed.fetch_add(1, Ordering::Relaxed);
                 let _ = msg
                     .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
                     .await;
-                let _ = e;
                 return Ok(());
             }
         },
@@ -286,29 +285,15 @@ async fn piece(sh: Arc<Shared>, msg: async_nats::jetstream::Message) -> Result<(
     Ok(())
 }
 
-/// A shipped log, copied from the data bucket into `log` in a scratch
-/// folder (removed when the folder is dropped).
-async fn fetch_data(sh: &Shared, object: &str) -> Result<tempfile::TempDir, QueueError> {
+/// A shipped log, copied from the data bucket into a scratch file
+/// (removed when the folder is dropped).
+async fn fetch_data(sh: &Shared, object: &str) -> Result<(tempfile::TempDir, PathBuf), QueueError> {
     let bucket = data_bucket(&sh.js, &sh.name).await?;
     let mut obj = bucket
         .get(object)
         .await
         .map_err(nats("fetching a shipped log"))?;
-    let dir = tempfile::tempdir().map_err(|source| QueueError::Io {
-        path: std::env::temp_dir(),
-        source,
-    })?;
-    let path = dir.path().join("log");
-    let mut f = tokio::fs::File::create(&path)
-        .await
-        .map_err(|source| QueueError::Io {
-            path: path.clone(),
-            source,
-        })?;
-    tokio::io::copy(&mut obj, &mut f)
-        .await
-        .map_err(|source| QueueError::Io { path, source })?;
-    Ok(dir)
+    object_to_file(&mut obj).await
 }
 
 /// Scans one piece: its counts, its error, its hits in line order.

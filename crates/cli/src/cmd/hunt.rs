@@ -271,56 +271,9 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     };
     let report = match &args.nats {
         None => cairn_engine::hunt(intel, &index.index, &inputs, opts, &sink)?,
-        Some(url) => {
-            let paths: Vec<PathBuf> = inputs
-                .iter()
-                .filter_map(|i| match i {
-                    Input::Path(p) => Some(p.clone()),
-                    Input::Stdin => None,
-                })
-                .collect();
-            let queue = cairn_queue::Queue::connect(url, &args.queue)?;
-            let at = queue.publish_index(&index.index)?;
-            let bar3 = bar.clone();
-            let quiet = global.quiet;
-            let waiting = |done: usize, total: usize| {
-                if !quiet {
-                    bar3.suspend(|| {
-                        eprintln!(
-                            "cairn: waiting for workers on queue `{}` ({done} of {total} pieces done); start `cairn worker --nats {url}`",
-                            args.queue
-                        );
-                    });
-                }
-            };
-            let bar4 = bar.clone();
-            let job = cairn_queue::HuntJob {
-                index: &at,
-                scan: cairn_queue::ScanSpec {
-                    format: args.format.clone(),
-                    fields: args.fields.clone(),
-                    max_line: args.max_line.max(1024),
-                },
-                chunk_bytes: args.chunk_size.max(opts.scan.block_size as u64),
-                block: opts.scan.block_size as u64,
-                progress: Some(Arc::new(move |n| bar4.inc(n))),
-                ship: args.ship,
-                patience: (args.patience > 0).then(|| Duration::from_secs(args.patience)),
-                on_wait: Some(&waiting),
-            };
-            let mut failed = None;
-            let report =
-                cairn_engine::hunt_from(intel, index.index.len(), opts, &sink, |on_hits| {
-                    queue.hunt(&job, &paths, on_hits).unwrap_or_else(|e| {
-                        failed = Some(e);
-                        cairn_hunt::Summary::default()
-                    })
-                })?;
-            if let Some(e) = failed {
-                return Err(e.into());
-            }
-            report
-        }
+        Some(url) => hunt_on_workers(
+            global, &args, url, intel, &index, &inputs, opts, &sink, &bar,
+        )?,
     };
     let Out { mut w, printed, .. } = out
         .into_inner()
@@ -375,6 +328,67 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// `--nats` without `--follow`: the index sent to the queue, the inputs
+/// hunted by its workers, their hits made into alerts here.
+#[allow(clippy::too_many_arguments)]
+fn hunt_on_workers(
+    global: &Global,
+    args: &Args,
+    url: &str,
+    intel: Intel<'_>,
+    index: &HuntIndex,
+    inputs: &[Input],
+    opts: HuntOptions,
+    sink: &(dyn Fn(&AlertBatch<'_>) + Sync),
+    bar: &indicatif::ProgressBar,
+) -> anyhow::Result<HuntReport> {
+    let paths: Vec<PathBuf> = inputs
+        .iter()
+        .filter_map(|i| match i {
+            Input::Path(p) => Some(p.clone()),
+            Input::Stdin => None,
+        })
+        .collect();
+    let queue = cairn_queue::Queue::connect(url, &args.queue)?;
+    let at = queue.publish_index(&index.index)?;
+    let waiting = |done: usize, total: usize| {
+        if !global.quiet {
+            bar.suspend(|| {
+                eprintln!(
+                    "cairn: waiting for workers on queue `{}` ({done} of {total} pieces done); start `cairn worker --nats {url}`",
+                    args.queue
+                );
+            });
+        }
+    };
+    let progress = bar.clone();
+    let job = cairn_queue::HuntJob {
+        index: &at,
+        scan: cairn_queue::ScanSpec {
+            format: args.format.clone(),
+            fields: args.fields.clone(),
+            max_line: args.max_line.max(1024),
+        },
+        chunk_bytes: args.chunk_size.max(opts.scan.block_size as u64),
+        block: opts.scan.block_size as u64,
+        progress: Some(Arc::new(move |n| progress.inc(n))),
+        ship: args.ship,
+        patience: (args.patience > 0).then(|| Duration::from_secs(args.patience)),
+        on_wait: Some(&waiting),
+    };
+    let mut failed = None;
+    let report = cairn_engine::hunt_from(intel, index.index.len(), opts, sink, |on_hits| {
+        queue.hunt(&job, &paths, on_hits).unwrap_or_else(|e| {
+            failed = Some(e);
+            cairn_hunt::Summary::default()
+        })
+    })?;
+    match failed {
+        Some(e) => Err(e.into()),
+        None => Ok(report),
+    }
 }
 
 /// `--follow`: events published on `subject` matched as they come, in
