@@ -55,6 +55,21 @@ else
   echo "(no NATS server on 127.0.0.1:4222: skipping the distributed hunt; start \`nats-server -js\` to see it)"
 fi
 
+# Team scale: the store itself on PostgreSQL, when a server listens on
+# 127.0.0.1:5432 and lets this user create a database (trust auth here).
+PGQ=${PGQ:-postgres://postgres@127.0.0.1:5432}
+if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null && command -v psql >/dev/null \
+   && psql "$PGQ/postgres" -qc "DROP DATABASE IF EXISTS cairn_quickstart" 2>/dev/null \
+   && psql "$PGQ/postgres" -qc "CREATE DATABASE cairn_quickstart" 2>/dev/null; then
+  step "cairn --db $PGQ/cairn_quickstart ingest --starter; … hunt examples/logs/zeek"   "(the same store on PostgreSQL: many servers and ingests can share it)"
+  cairn --db "$PGQ/cairn_quickstart" ingest --starter >/dev/null
+  cairn --db "$PGQ/cairn_quickstart" stats | tail -3
+  cairn --db "$PGQ/cairn_quickstart" hunt examples/logs/zeek | sed -n "/^Hunted/,/^By indicator/p" | head -8 || true
+  psql "$PGQ/postgres" -qc "DROP DATABASE cairn_quickstart WITH (FORCE)" 2>/dev/null || true
+else
+  echo "(no PostgreSQL on 127.0.0.1:5432 that lets us create a database: skipping the shared store)"
+fi
+
 step cairn ingest examples/logs/zeek/{dns,ssl}.log.gz --source sensor-1   "(the same logs as observations: passive DNS and TLS)"
 cairn ingest examples/logs/zeek/{dns,ssl}.log.gz --source sensor-1 >/dev/null
 step cairn pivot kb.dga.asia --depth 2

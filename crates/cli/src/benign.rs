@@ -7,7 +7,7 @@ use std::sync::Arc;
 /// The store's warninglists as a filter; `None` when there are none. A list
 /// that no longer parses is skipped with a warning, never fatal.
 pub fn from_store(
-    store: &cairn_kb::Store,
+    store: &dyn cairn_kb::KnowledgeBase,
 ) -> anyhow::Result<Option<Arc<dyn cairn_extract::BenignFilter>>> {
     let (filter, warnings) = cairn_engine::benign_filter(store)?;
     for w in warnings {

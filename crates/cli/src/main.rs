@@ -28,8 +28,9 @@ struct Cli {
 /// Options every subcommand accepts.
 #[derive(clap::Args, Clone, Debug)]
 pub struct Global {
-    /// The knowledge-base file (default: cairn.db in the user's data directory).
-    #[arg(long, global = true, env = "CAIRN_DB", value_name = "PATH")]
+    /// The knowledge base: a file (default: cairn.db in the user's data
+    /// directory) or a PostgreSQL database (`postgres://user@host/db`).
+    #[arg(long, global = true, env = "CAIRN_DB", value_name = "PATH|URL")]
     pub db: Option<PathBuf>,
     /// Hide progress bars.
     #[arg(long, short, global = true)]
@@ -95,8 +96,37 @@ pub fn db_path(global: &Global) -> PathBuf {
     }
 }
 
-/// Opens the knowledge base (created on first use).
+/// The PostgreSQL store `--db`/`CAIRN_DB` names, if it names one.
+pub fn postgres_url(global: &Global) -> Option<String> {
+    global
+        .db
+        .as_ref()
+        .and_then(|p| p.to_str())
+        .filter(|s| cairn_pg::is_url(s))
+        .map(String::from)
+}
+
+/// Opens the knowledge base on whichever backend `--db` names: a file (the
+/// embedded store, created on first use) or a `postgres://` database.
+pub fn open_kb(global: &Global) -> anyhow::Result<Box<dyn cairn_kb::KnowledgeBase>> {
+    match postgres_url(global) {
+        Some(url) => Ok(Box::new(cairn_pg::PgStore::connect(&url)?)),
+        None => Ok(Box::new(open_store(global)?)),
+    }
+}
+
+/// What runs on a PostgreSQL store so far; every other command needs the
+/// embedded one.
+pub const ON_POSTGRES: &str = "ingest (STIX, MISP, CSV and lists), stats, search and hunt";
+
+/// Opens the embedded knowledge base (created on first use).
 pub fn open_store(global: &Global) -> anyhow::Result<cairn_kb::Store> {
+    if let Some(url) = postgres_url(global) {
+        anyhow::bail!(
+            "--db {url}: this command runs on the embedded store only so far; \
+             on PostgreSQL: {ON_POSTGRES}"
+        );
+    }
     let path = db_path(global);
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)

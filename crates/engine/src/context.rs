@@ -3,7 +3,7 @@
 
 use crate::errors::EngineError;
 use cairn_kb::errors::KbError;
-use cairn_kb::{ActorRef, Store};
+use cairn_kb::{ActorRef, KnowledgeBase};
 use cairn_model::Provenance;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
@@ -14,7 +14,7 @@ use std::sync::Arc;
 pub enum Intel<'a> {
     /// The store, through a connection of the caller's clearance: an
     /// indicator it cannot see has no context, and its hits are dropped.
-    Store(&'a mut Store),
+    Store(&'a mut dyn KnowledgeBase),
     /// An indicator list file: every indicator's context is the list.
     List {
         /// The list's name as alerts show it (its path).

@@ -11,7 +11,7 @@
 use crate::errors::EngineError;
 use crate::warninglists::store_warninglists;
 use cairn_hunt::{Index, IndexBuilder};
-use cairn_kb::Store;
+use cairn_kb::KnowledgeBase;
 use cairn_model::{IndicatorKind, Observable};
 use cairn_warninglist::WarningLists;
 use std::hash::{Hash, Hasher};
@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 pub enum IndicatorSource<'a> {
     /// The store's indicators (read with full clearance: what a caller may
     /// see is decided per hit, when its context is read).
-    Store(&'a Store),
+    Store(&'a dyn KnowledgeBase),
     /// A list file: one value per line, `#` comments, defanged values accepted.
     List(&'a Path),
 }
@@ -37,7 +37,8 @@ pub struct IndexOptions {
     pub warninglists: bool,
     /// Read and write the on-disk cache.
     pub cache: bool,
-    /// Where a list's index is cached (a store's sits beside the store).
+    /// Where a list's index is cached, and a database store's (a file
+    /// store's sits beside the file).
     pub list_cache_dir: Option<PathBuf>,
 }
 
@@ -80,24 +81,34 @@ fn cache_key(src: IndicatorSource<'_>, opts: &IndexOptions) -> Result<CacheKey, 
     let version = env!("CARGO_PKG_VERSION");
     Ok(match src {
         IndicatorSource::Store(store) => {
+            let id = store.store_id()?;
             let tag = format!(
-                "cairn-engine {version};store={};gen={};all={};wl={}",
-                store.store_id()?,
+                "cairn-engine {version};store={id};gen={};all={};wl={}",
                 store.generation()?,
                 opts.include_inactive,
                 opts.warninglists
             );
-            let path = store.path().map(|p| {
-                let name = p
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| "cairn.db".into());
-                p.with_file_name(format!(
-                    "{name}.hunt{}{}.idx",
-                    if opts.include_inactive { "-all" } else { "" },
-                    if opts.warninglists { "" } else { "-nowl" }
-                ))
-            });
+            let suffix = format!(
+                "{}{}",
+                if opts.include_inactive { "-all" } else { "" },
+                if opts.warninglists { "" } else { "-nowl" }
+            );
+            let path = match store.path() {
+                Some(p) => {
+                    let name = p
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_else(|| "cairn.db".into());
+                    Some(p.with_file_name(format!("{name}.hunt{suffix}.idx")))
+                }
+                // A database store (PostgreSQL): cached per store id in the
+                // user's cache; the tag's generation keeps it current.
+                None if store.location() != ":memory:" => opts
+                    .list_cache_dir
+                    .as_ref()
+                    .map(|d| d.join(format!("store-{id}.hunt{suffix}.idx"))),
+                None => None,
+            };
             CacheKey { tag, path }
         }
         IndicatorSource::List(path) => {

@@ -2,7 +2,6 @@
 //! extraction both use them.
 
 use crate::errors::EngineError;
-use cairn_kb::Store;
 use cairn_model::IndicatorKind;
 use cairn_warninglist::WarningLists;
 use std::sync::Arc;
@@ -10,7 +9,7 @@ use std::sync::Arc;
 /// Adds the store's warninglists to `lists`. A list that no longer parses
 /// is skipped, never fatal: its warning is returned.
 pub fn store_warninglists(
-    store: &Store,
+    store: &dyn cairn_kb::KnowledgeBase,
     lists: &mut WarningLists,
 ) -> Result<Vec<String>, EngineError> {
     let mut warnings = Vec::new();
@@ -39,7 +38,7 @@ pub type SharedBenignFilter = Arc<dyn cairn_extract::BenignFilter>;
 /// ingested or extracted: the store's warninglists (`None` when it holds
 /// none), with the warnings of lists that did not parse.
 pub fn benign_filter(
-    store: &Store,
+    store: &dyn cairn_kb::KnowledgeBase,
 ) -> Result<(Option<SharedBenignFilter>, Vec<String>), EngineError> {
     let mut lists = WarningLists::new();
     let warnings = store_warninglists(store, &mut lists)?;

@@ -71,4 +71,7 @@ pub enum KbError {
     /// No object with that key.
     #[error("no object with key {0}")]
     NotFound(i64),
+    /// Another backend (PostgreSQL) failed; its own error says how.
+    #[error("{0}")]
+    Backend(Box<dyn std::error::Error + Send + Sync>),
 }

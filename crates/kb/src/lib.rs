@@ -18,6 +18,10 @@
 //! row per value, the list's provenance once; STIX derived when read) and
 //! re-ingests it differentially in one streaming pass.
 //!
+//! [`KnowledgeBase`] is what engines need of any backend: this crate's
+//! SQLite [`Store`] implements it, and so does the PostgreSQL store of
+//! `cairn-pg`.
+//!
 //! [`Store::open`] brings a store of an older schema forward in one
 //! transaction and refuses a newer one; [`Store::store_id`] with
 //! [`Store::generation`] identifies a state of the store for caches.
@@ -43,6 +47,7 @@
 #![forbid(unsafe_code)]
 
 mod asn;
+mod backend;
 mod certs;
 mod clearance;
 mod conns;
@@ -65,6 +70,7 @@ mod tokens;
 mod withdraw;
 
 pub use asn::{AsnHead, AsnInfo};
+pub use backend::KnowledgeBase;
 pub use cairn_model::AsnRange;
 pub use certs::{LinkedStatement, YaraRuleFile};
 pub use conns::{ConnLink, ConnSide};

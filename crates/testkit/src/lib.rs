@@ -66,6 +66,8 @@ pub const REQUIRE_BROWSER_VAR: &str = "CAIRN_REQUIRE_BROWSER";
 pub const REQUIRE_SERVICES_VAR: &str = "CAIRN_REQUIRE_SERVICES";
 /// Names the NATS server the tests use (`nats://127.0.0.1:4222` unless set).
 pub const NATS_VAR: &str = "CAIRN_TEST_NATS";
+/// Names the PostgreSQL server for tests (default `postgres://postgres@127.0.0.1:5432`).
+pub const POSTGRES_VAR: &str = "CAIRN_TEST_POSTGRES";
 
 /// The datasets folder by the rule above, whether or not it exists.
 pub fn datasets_dir() -> PathBuf {
@@ -128,6 +130,36 @@ pub fn nats() -> Option<String> {
             what: "a NATS server with JetStream".to_string(),
             looked: format!("at {url}"),
             hint: format!("start `nats-server -js` or set {NATS_VAR}"),
+        })
+    };
+    settle(found, REQUIRE_SERVICES_VAR)
+}
+
+/// The PostgreSQL server for tests (`$CAIRN_TEST_POSTGRES`, else
+/// `postgres://postgres@127.0.0.1:5432`, trust auth) when something listens
+/// there, or `None` (after a `SKIPPED` line); panics instead under
+/// `CAIRN_REQUIRE_SERVICES=1`. The address names no database: tests create
+/// their own.
+#[track_caller]
+pub fn postgres() -> Option<String> {
+    let url = std::env::var(POSTGRES_VAR)
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_string());
+    let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+    let hostport = rest.split('/').next().unwrap_or(rest).to_string();
+    let up = std::net::ToSocketAddrs::to_socket_addrs(hostport.as_str())
+        .ok()
+        .and_then(|mut a| a.next())
+        .is_some_and(|a| {
+            std::net::TcpStream::connect_timeout(&a, std::time::Duration::from_secs(2)).is_ok()
+        });
+    let found = if up {
+        Ok(url)
+    } else {
+        Err(Missing {
+            what: "a PostgreSQL server".to_string(),
+            looked: format!("at {url}"),
+            hint: format!("start PostgreSQL or set {POSTGRES_VAR}"),
         })
     };
     settle(found, REQUIRE_SERVICES_VAR)

@@ -189,7 +189,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     }
     let mut store = match &args.ioc {
         Some(_) => None,
-        None => Some(crate::open_store(global)?),
+        None => Some(crate::open_kb(global)?),
     };
 
     let index_opts = IndexOptions {
@@ -199,7 +199,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         list_cache_dir: cache_dir(),
     };
     let index = match (&store, &args.ioc) {
-        (Some(s), _) => cairn_engine::load_or_build(IndicatorSource::Store(s), &index_opts)?,
+        (Some(s), _) => cairn_engine::load_or_build(IndicatorSource::Store(&**s), &index_opts)?,
         (None, Some(p)) => cairn_engine::load_or_build(IndicatorSource::List(p), &index_opts)?,
         (None, None) => anyhow::bail!("no indicators to hunt"),
     };
@@ -238,7 +238,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         ..cairn_engine::scan_options()
     };
     let intel = match (&mut store, &args.ioc) {
-        (Some(s), _) => Intel::Store(s),
+        (Some(s), _) => Intel::Store(&mut **s),
         (None, Some(p)) => Intel::List {
             name: p.display().to_string(),
         },
@@ -401,7 +401,7 @@ fn follow(
     args: &Args,
     url: &str,
     subject: &str,
-    mut store: Option<cairn_kb::Store>,
+    mut store: Option<Box<dyn cairn_kb::KnowledgeBase>>,
     index: &HuntIndex,
     scan: ScanOptions,
     out: &Mutex<Out>,
@@ -451,7 +451,7 @@ fn follow(
         let mut end = FeedEnd::Closed;
         let mut seen = 0u64;
         let intel = match (&mut store, &args.ioc) {
-            (Some(s), _) => Intel::Store(s),
+            (Some(s), _) => Intel::Store(&mut **s),
             (None, Some(p)) => Intel::List {
                 name: p.display().to_string(),
             },

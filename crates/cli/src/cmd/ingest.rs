@@ -356,12 +356,23 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         inputs.push((input, opts.clone()));
     }
 
-    let mut store = crate::open_store(global)?;
-    let benign = crate::benign::from_store(&store)?;
+    let mut db = Db::open(global)?;
+    if let Db::Postgres(_) = db
+        && (!obs_files.is_empty() || !reg_files.is_empty())
+    {
+        db.embedded("observation logs and registration records")?;
+    }
+    let benign = crate::benign::from_store(db.kb())?;
     for (_, o) in inputs.iter_mut() {
         o.benign = benign.clone();
     }
-    resolve_auto_actor(&store, &mut inputs)?;
+    if inputs
+        .iter()
+        .any(|(_, o)| cairn_engine::is_auto_actor(o.actor.as_deref()))
+    {
+        resolve_auto_actor(db.embedded("--actor auto")?, &mut inputs)?;
+    }
+    let postgres = matches!(db, Db::Postgres(_));
     let bar = crate::output::spinner(global, "parsing");
     let several = inputs.len() > 1;
     let mut parsed = Vec::new();
@@ -376,7 +387,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
             }
             None => fingerprint(&input.bytes, o),
         };
-        if let Some((source, format)) = store.source_with_fingerprint(&fp)? {
+        if let Some((source, format)) = db.kb().source_with_fingerprint(&fp)? {
             parsed.push((input.name.clone(), fp, Parsed::Unchanged(source, format)));
             continue;
         }
@@ -407,6 +418,10 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
                         }
                         Parsed::CsvList
                     }
+                    // PostgreSQL takes the file as one bundle.
+                    None if input.stream.is_some() && postgres => {
+                        Parsed::Bundle(cairn_intake::parse_path(path, o)?)
+                    }
                     None if input.stream.is_some() => {
                         if several {
                             csv_rows(input, o, |_| Ok::<_, anyhow::Error>(()))?;
@@ -423,6 +438,9 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
                     }
                 }
                 Parsed::AsnTable
+            }
+            Format::Stix if input.stream.is_some() && postgres => {
+                Parsed::Bundle(cairn_intake::parse_path(path, o)?)
             }
             Format::Stix if input.stream.is_some() => {
                 // The first pass checks every object: nothing is written
@@ -442,8 +460,13 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         parsed.push((input.name.clone(), fp, p));
     }
     bar.set_message("parsing observations");
-    let observed = super::observe::parse(&store, &obs_files, &opts)?;
-    let registered = super::registration::parse(&store, &reg_files, &opts)?;
+    let (observed, registered) = match &mut db {
+        Db::Embedded(store) => (
+            super::observe::parse(store, &obs_files, &opts)?,
+            super::registration::parse(store, &reg_files, &opts)?,
+        ),
+        Db::Postgres(_) => Default::default(),
+    };
     let mut rows = Vec::new();
     for ((name, fp, b), (input, o)) in parsed.into_iter().zip(&inputs) {
         let list_format = match &b {
@@ -459,7 +482,8 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
                 for w in &bundle.warnings {
                     bar.suspend(|| eprintln!("cairn: warning: {name}: {w}"));
                 }
-                let r = store
+                let r = db
+                    .kb()
                     .ingest(&bundle, Some(&name), Some(&fp))
                     .with_context(|| format!("{name}: storing failed; the store is unchanged"))?;
                 let mut v = serde_json::to_value(&r)?;
@@ -477,7 +501,8 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
                     tlp: info.prov.tlp,
                 };
                 let rows = asn_rows(input)?.map(|r| r.map_err(anyhow::Error::from));
-                let r = store
+                let r = db
+                    .embedded("AS tables")?
                     .ingest_asn_table::<anyhow::Error, _>(&head, rows, Some(&name), Some(&fp))
                     .with_context(|| format!("{name}: storing failed; the store is unchanged"))?;
                 let mut v = serde_json::to_value(&r)?;
@@ -500,16 +525,18 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
                 } else {
                     csv_values(input, o)?.context("the CSV's columns changed while it was read")?
                 };
-                let values = values.map(|l| {
-                    let l = l?;
+                // A bad line's error, with its place, becomes the store's.
+                let mut values = values.map(|l| {
+                    let l = l.map_err(|e| cairn_kb::errors::KbError::Invalid(format!("{e:#}")))?;
                     Ok(cairn_kb::ListValue::new(
                         l.observable.kind,
                         l.observable.value,
                         l.written,
                     ))
                 });
-                let r = store
-                    .ingest_list::<anyhow::Error, _>(&head, values, Some(&name), Some(&fp))
+                let r = db
+                    .kb()
+                    .ingest_list(&head, &mut values, Some(&name), Some(&fp))
                     .with_context(|| format!("{name}: storing failed; the store is unchanged"))?;
                 let mut v = serde_json::to_value(&r)?;
                 v["file"] = name.clone().into();
@@ -518,7 +545,8 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
             Parsed::CsvRows => {
                 bar.set_message(format!("storing {name}"));
                 let source = cairn_intake::list_info(Path::new(&name), o).source;
-                let r = store
+                let r = db
+                    .embedded("streamed files")?
                     .ingest_stream::<anyhow::Error>(
                         &source,
                         Format::Csv.as_str(),
@@ -533,7 +561,8 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
             }
             Parsed::Stix(stix) => {
                 bar.set_message(format!("storing {name}"));
-                let r = store
+                let r = db
+                    .embedded("streamed files")?
                     .ingest_stream::<anyhow::Error>(
                         stix.source(),
                         Format::Stix.as_str(),
@@ -549,8 +578,10 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         };
         rows.push(report);
     }
-    rows.extend(super::observe::store(&mut store, observed, &opts)?);
-    rows.extend(super::registration::store(&mut store, registered, &opts)?);
+    if let Db::Embedded(store) = &mut db {
+        rows.extend(super::observe::store(store, observed, &opts)?);
+        rows.extend(super::registration::store(store, registered, &opts)?);
+    }
     bar.finish_and_clear();
     if args.json {
         for r in &rows {
@@ -602,6 +633,40 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The store an ingest writes to.
+enum Db {
+    Embedded(cairn_kb::Store),
+    Postgres(cairn_pg::PgStore),
+}
+
+impl Db {
+    fn open(global: &Global) -> anyhow::Result<Db> {
+        Ok(match crate::postgres_url(global) {
+            Some(url) => Db::Postgres(cairn_pg::PgStore::connect(&url)?),
+            None => Db::Embedded(crate::open_store(global)?),
+        })
+    }
+
+    fn kb(&mut self) -> &mut dyn cairn_kb::KnowledgeBase {
+        match self {
+            Db::Embedded(s) => s,
+            Db::Postgres(s) => s,
+        }
+    }
+
+    /// The embedded store, for what PostgreSQL does not store yet.
+    fn embedded(&mut self, what: &str) -> anyhow::Result<&mut cairn_kb::Store> {
+        match self {
+            Db::Embedded(s) => Ok(s),
+            Db::Postgres(s) => anyhow::bail!(
+                "{}: {what} are not stored on PostgreSQL yet (there: {})",
+                s.url(),
+                crate::ON_POSTGRES
+            ),
+        }
+    }
 }
 
 /// `--actor auto`: each report input gets the group it names, or the best

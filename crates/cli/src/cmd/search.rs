@@ -18,7 +18,7 @@ pub struct Args {
 }
 
 pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
-    let store = crate::open_store(global)?;
+    let store = crate::open_kb(global)?;
     let hits = store.search(&args.text.join(" "), args.limit)?;
     if args.json {
         for h in &hits {

@@ -13,7 +13,7 @@ pub struct Args {
 }
 
 pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
-    let store = crate::open_store(global)?;
+    let store = crate::open_kb(global)?;
     let s = store.stats()?;
     if args.json {
         json_line(&s)?;

@@ -1,0 +1,123 @@
+//! `cairn --db postgres://…`: the verbs that run on PostgreSQL give what
+//! they give on the embedded store, from the same real files; the others
+//! say so instead of running.
+
+mod support;
+
+use std::path::Path;
+use support::{cairn, ok};
+
+fn json_lines(s: &str) -> Vec<serde_json::Value> {
+    s.lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
+#[test]
+fn ingest_stats_search_and_hunt_agree_with_the_embedded_store() {
+    let Some(server) = cairn_testkit::postgres() else {
+        return;
+    };
+    let Some(attack) = cairn_testkit::dataset("attack/enterprise-attack-18.1.json") else {
+        return;
+    };
+    let Some(list) = cairn_testkit::dataset("insikt/tag-22-2021-indicators.txt") else {
+        return;
+    };
+    let (attack, list) = (attack.to_str().unwrap(), list.to_str().unwrap());
+    let pg = cairn_pg::admin::Scratch::new(&server, "cli").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("kb.db");
+    let url = Path::new(pg.url());
+    let logs = dir.path().join("dns.log");
+    std::fs::write(
+        &logs,
+        "{\"ts\":1,\"query\":\"coivo2xo.livehost.live\"}\n\
+         {\"ts\":2,\"query\":\"example.org\"}\n\
+         {\"ts\":3,\"query\":\"wvt.livehost.live\"}\n\
+         {\"ts\":4,\"query\":\"kb.dga.asia\"}\n",
+    )
+    .unwrap();
+    // Our own list, stored compact: one hit of it in the log.
+    let own = dir.path().join("ours.txt");
+    std::fs::write(&own, "dga[.]asia\n45.77.153[.]197\nexample-c2[.]net\n").unwrap();
+    let quiet = dir.path().join("quiet.log");
+    std::fs::write(&quiet, "{\"ts\":1,\"query\":\"example.org\"}\n").unwrap();
+
+    let mut seen = Vec::new();
+    for db in [file.as_path(), url] {
+        let mut reports = json_lines(&ok(&cairn(db, &["ingest", "--json", attack])));
+        reports.extend(json_lines(&ok(&cairn(
+            db,
+            &[
+                "ingest", "--json", list, "--actor", "TAG-22", "--source", "insikt",
+            ],
+        ))));
+        reports.extend(json_lines(&ok(&cairn(
+            db,
+            &[
+                "ingest",
+                "--json",
+                own.to_str().unwrap(),
+                "--format",
+                "list",
+                "--actor",
+                "RedHotel",
+                "--source",
+                "our team",
+                "--tlp",
+                "amber",
+            ],
+        ))));
+        for r in &mut reports {
+            r.as_object_mut().unwrap().remove("file");
+        }
+        let again = json_lines(&ok(&cairn(db, &["ingest", "--json", attack])));
+        assert_eq!(again[0]["status"], "unchanged");
+        let stats: serde_json::Value =
+            serde_json::from_str(&ok(&cairn(db, &["stats", "--json"]))).unwrap();
+        let search = json_lines(&ok(&cairn(db, &["search", "--json", "earth", "lusca"])));
+        let hunt = cairn(db, &["hunt", "--json", logs.to_str().unwrap()]);
+        assert_eq!(
+            hunt.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&hunt.stderr)
+        );
+        let mut alerts: Vec<String> = String::from_utf8(hunt.stdout)
+            .unwrap()
+            .lines()
+            .map(String::from)
+            .collect();
+        alerts.sort();
+        let none = cairn(db, &["hunt", "--json", quiet.to_str().unwrap()]);
+        assert_eq!(none.status.code(), Some(1), "no hits: exit 1 as grep");
+        seen.push((reports, stats, search[0]["name"].clone(), alerts));
+    }
+    let (sqlite, postgres) = (&seen[0], &seen[1]);
+    assert_eq!(sqlite.0, postgres.0, "ingest reports");
+    let kinds = |s: &serde_json::Value| s["objects_by_kind"].as_array().unwrap().len();
+    assert!(kinds(&sqlite.1) > 5);
+    for key in ["objects_by_kind", "relations_by_type"] {
+        let sorted = |s: &serde_json::Value| {
+            let mut v: Vec<String> = s[key]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p.to_string())
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(sorted(&sqlite.1), sorted(&postgres.1), "{key}");
+    }
+    assert_eq!(sqlite.2, postgres.2, "top search hit");
+    assert!(sqlite.3.len() >= 3, "{:?}", sqlite.3);
+    assert_eq!(sqlite.3, postgres.3, "alerts");
+
+    // A verb that needs the embedded store says so and what does run.
+    let out = cairn(url, &["actor", "RedHotel"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("on PostgreSQL: ingest"), "{err}");
+}

@@ -1,0 +1,132 @@
+//! The knowledge base as engines and surfaces use it, whichever database
+//! holds it: the embedded [`Store`] (SQLite) or a shared one (PostgreSQL,
+//! in the `cairn-pg` crate). Each backend keeps the same semantics; a test
+//! suite runs the same checks on both.
+
+use crate::errors::KbError;
+use crate::{
+    HuntIndicator, IndicatorContext, IngestReport, ListHead, ListValue, SearchHit, SightingInput,
+    SightingRow, Stats, Store,
+};
+use cairn_model::{Bundle, Tlp};
+
+/// What every backend of the knowledge base answers.
+pub trait KnowledgeBase: Send {
+    /// Where the store lives: a file path or a database address.
+    fn location(&self) -> String;
+    /// The store's file, when it is one (caches are kept beside it).
+    fn path(&self) -> Option<&std::path::Path> {
+        None
+    }
+    /// MISP warninglists the user ingested: (name, list.json text).
+    fn warninglist_documents(&self) -> Result<Vec<(String, String)>, KbError>;
+    /// Stores everything a source said, in one transaction (see [`Store::ingest`]).
+    fn ingest(
+        &mut self,
+        bundle: &Bundle,
+        file: Option<&str>,
+        fingerprint: Option<&str>,
+    ) -> Result<IngestReport, KbError>;
+    /// Stores a list in compact form, in one transaction (see [`Store::ingest_list`]).
+    fn ingest_list(
+        &mut self,
+        head: &ListHead,
+        values: &mut dyn Iterator<Item = Result<ListValue, KbError>>,
+        file: Option<&str>,
+        fingerprint: Option<&str>,
+    ) -> Result<IngestReport, KbError>;
+    /// The source last ingested from exactly this input (name, format).
+    fn source_with_fingerprint(
+        &self,
+        fingerprint: &str,
+    ) -> Result<Option<(String, String)>, KbError>;
+    /// A number that changes whenever the content changes (cache key).
+    fn generation(&self) -> Result<i64, KbError>;
+    /// A random id written once per store (cache key).
+    fn store_id(&self) -> Result<String, KbError>;
+    /// Counts by kind, relationship type and source.
+    fn stats(&self) -> Result<Stats, KbError>;
+    /// Ranked matches among actors, campaigns, software and techniques.
+    fn search(&self, text: &str, limit: usize) -> Result<Vec<SearchHit>, KbError>;
+    /// Every indicator value to hunt, one by one (see [`Store::for_each_hunt_indicator`]).
+    fn for_each_hunt_indicator(
+        &self,
+        include_inactive: bool,
+        f: &mut dyn FnMut(HuntIndicator),
+    ) -> Result<(), KbError>;
+    /// The actors, families, roles and provenance behind one indicator key.
+    fn indicator_context(&self, key: i64) -> Result<IndicatorContext, KbError>;
+    /// Writes hits back as sightings (one transaction); rows written.
+    fn record_sightings(&mut self, hits: &[SightingInput]) -> Result<usize, KbError>;
+    /// Hits recorded for indicator `key`, newest first.
+    fn sightings_of(&self, key: i64) -> Result<Vec<SightingRow>, KbError>;
+    /// Caps this connection at a TLP ceiling for every read; no way back.
+    fn restrict(&mut self, ceiling: Tlp) -> Result<(), KbError>;
+}
+
+impl KnowledgeBase for Store {
+    fn location(&self) -> String {
+        self.path()
+            .map_or_else(|| ":memory:".into(), |p| p.display().to_string())
+    }
+    fn path(&self) -> Option<&std::path::Path> {
+        Store::path(self)
+    }
+    fn warninglist_documents(&self) -> Result<Vec<(String, String)>, KbError> {
+        Store::warninglist_documents(self)
+    }
+    fn ingest(
+        &mut self,
+        bundle: &Bundle,
+        file: Option<&str>,
+        fingerprint: Option<&str>,
+    ) -> Result<IngestReport, KbError> {
+        Store::ingest(self, bundle, file, fingerprint)
+    }
+    fn ingest_list(
+        &mut self,
+        head: &ListHead,
+        values: &mut dyn Iterator<Item = Result<ListValue, KbError>>,
+        file: Option<&str>,
+        fingerprint: Option<&str>,
+    ) -> Result<IngestReport, KbError> {
+        Store::ingest_list(self, head, values, file, fingerprint)
+    }
+    fn source_with_fingerprint(
+        &self,
+        fingerprint: &str,
+    ) -> Result<Option<(String, String)>, KbError> {
+        Store::source_with_fingerprint(self, fingerprint)
+    }
+    fn generation(&self) -> Result<i64, KbError> {
+        Store::generation(self)
+    }
+    fn store_id(&self) -> Result<String, KbError> {
+        Store::store_id(self)
+    }
+    fn stats(&self) -> Result<Stats, KbError> {
+        Store::stats(self)
+    }
+    fn search(&self, text: &str, limit: usize) -> Result<Vec<SearchHit>, KbError> {
+        Store::search(self, text, limit)
+    }
+    fn for_each_hunt_indicator(
+        &self,
+        include_inactive: bool,
+        f: &mut dyn FnMut(HuntIndicator),
+    ) -> Result<(), KbError> {
+        Store::for_each_hunt_indicator(self, include_inactive, f)
+    }
+    fn indicator_context(&self, key: i64) -> Result<IndicatorContext, KbError> {
+        Store::indicator_context(self, key)
+    }
+    fn record_sightings(&mut self, hits: &[SightingInput]) -> Result<usize, KbError> {
+        Store::record_sightings(self, hits)
+    }
+    fn sightings_of(&self, key: i64) -> Result<Vec<SightingRow>, KbError> {
+        Store::sightings_of(self, key)
+    }
+    fn restrict(&mut self, ceiling: Tlp) -> Result<(), KbError> {
+        Store::restrict(self, ceiling)
+    }
+}

@@ -1,0 +1,208 @@
+//! Lists in compact form: a row per value, the list's provenance once —
+//! the embedded store's layout and rules (see `cairn_kb`'s lists), with
+//! the values streamed in by `COPY` and compared by set operations.
+
+use crate::PgStore;
+use crate::copy::Copy;
+use crate::errors::PgError;
+use crate::ingest::{Claim, bump_generation, claim_source, lock_source, write_bundle};
+use cairn_kb::errors::KbError;
+use cairn_kb::{IngestReport, LIST_KEY_BASE, ListHead, ListValue};
+use cairn_model::Bundle;
+use sqlx::{Connection, PgConnection};
+
+/// The largest list row id a key can carry (keys fit the hunt index's u32).
+const MAX_LIST_ID: i64 = u32::MAX as i64 - LIST_KEY_BASE;
+
+/// Writes the shared provenance; whether it differs from the stored one.
+async fn upsert_list_source(
+    tx: &mut PgConnection,
+    source_id: i64,
+    head: &ListHead,
+) -> Result<bool, PgError> {
+    type Shared = (Option<String>, Option<String>, Option<i32>, String, String);
+    let new: Shared = (
+        head.actor.as_ref().map(|a| a.id.clone()),
+        head.prov.reference.clone(),
+        head.prov.confidence.map(i32::from),
+        head.prov.tlp.as_str().to_string(),
+        serde_json::to_string(&head.labels).unwrap_or_else(|_| "[]".into()),
+    );
+    let old: Option<Shared> = sqlx::query_as(
+        "SELECT actor_ref, reference, confidence, tlp, labels FROM list_sources WHERE source_id = $1",
+    )
+    .bind(source_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if old.as_ref() == Some(&new) {
+        return Ok(false);
+    }
+    sqlx::query(
+        "INSERT INTO list_sources(source_id, actor_ref, reference, confidence, tlp, labels) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (source_id) DO UPDATE SET \
+         actor_ref = EXCLUDED.actor_ref, reference = EXCLUDED.reference, \
+         confidence = EXCLUDED.confidence, tlp = EXCLUDED.tlp, labels = EXCLUDED.labels",
+    )
+    .bind(source_id)
+    .bind(&new.0)
+    .bind(&new.1)
+    .bind(new.2)
+    .bind(&new.3)
+    .bind(&new.4)
+    .execute(&mut *tx)
+    .await?;
+    Ok(old.is_some())
+}
+
+/// Runs `sql` with `$1` the source id and `$2` the stamp in milliseconds.
+async fn run(
+    tx: &mut PgConnection,
+    sql: &'static str,
+    source_id: i64,
+    ts: i64,
+) -> Result<usize, PgError> {
+    let done = sqlx::query(sql)
+        .bind(source_id)
+        .bind(ts)
+        .execute(&mut *tx)
+        .await?;
+    Ok(done.rows_affected() as usize)
+}
+
+/// The set operations of a new version, once the values are in `st_list`
+/// (one row per distinct value, its first line's spelling).
+const WITHDRAW: &str = "UPDATE list_values v SET withdrawn_at = $2 \
+     WHERE v.source_id = $1 AND v.withdrawn_at IS NULL \
+       AND NOT EXISTS (SELECT 1 FROM st_list s WHERE s.value = v.value AND s.kind = v.kind)";
+const RELIST_HISTORY: &str = "INSERT INTO list_history(value_id, withdrawn_at, restored_at) \
+     SELECT v.id, v.withdrawn_at, $2 FROM list_values v JOIN st_list s ON s.value = v.value AND s.kind = v.kind \
+     WHERE v.source_id = $1 AND v.withdrawn_at IS NOT NULL";
+const RELIST: &str = "UPDATE list_values v SET withdrawn_at = NULL, updated_at = $2, name = s.name \
+     FROM st_list s WHERE v.source_id = $1 AND s.value = v.value AND s.kind = v.kind \
+       AND v.withdrawn_at IS NOT NULL";
+const REWRITE: &str = "UPDATE list_values v SET name = s.name, updated_at = $2 \
+     FROM st_list s WHERE v.source_id = $1 AND s.value = v.value AND s.kind = v.kind \
+       AND v.withdrawn_at IS NULL AND v.updated_at <> $2 AND v.name IS DISTINCT FROM s.name";
+const INSERT: &str = "INSERT INTO list_values(source_id, kind, value, name, added_at, updated_at) \
+     SELECT $1, s.kind, s.value, s.name, $2, $2 FROM st_list s ORDER BY s.value, s.kind \
+     ON CONFLICT (source_id, value, kind) DO NOTHING";
+const PROVENANCE: &str = "UPDATE list_values SET updated_at = $2 WHERE source_id = $1 \
+     AND withdrawn_at IS NULL AND updated_at <> $2";
+
+impl PgStore {
+    /// Stores a list in compact form, in one transaction, with the
+    /// embedded store's semantics (see [`cairn_kb::Store::ingest_list`]):
+    /// unlisted values withdrawn, re-listed ones re-activated, new ones
+    /// added; the first error from `values` rolls everything back.
+    pub fn ingest_list<I>(
+        &mut self,
+        head: &ListHead,
+        values: I,
+        file: Option<&str>,
+        fingerprint: Option<&str>,
+    ) -> Result<IngestReport, PgError>
+    where
+        I: IntoIterator<Item = Result<ListValue, KbError>>,
+    {
+        self.writable()?;
+        self.run(async |conn| {
+            let mut tx = conn.begin().await?;
+            lock_source(&mut tx, &head.source).await?;
+            let ts = cairn_model::time::now_ms();
+            let ts_ms = cairn_model::time::parse(&ts)
+                .map(|t| t.as_millisecond())
+                .ok_or_else(|| PgError::Invalid(format!("unreadable timestamp `{ts}`")))?;
+            let mut report = IngestReport {
+                source: head.source.clone(),
+                format: head.format.clone(),
+                status: "new".into(),
+                objects: 0,
+                relationships: 0,
+                indicators: 0,
+                documents: 0,
+                added: 0,
+                changed: 0,
+                withdrawn: 0,
+            };
+            let (source_id, existed) =
+                match claim_source(&mut tx, &head.source, &head.format, file, fingerprint, &ts).await? {
+                    Claim::Unchanged => {
+                        tx.commit().await?;
+                        report.status = "unchanged".into();
+                        return Ok(report);
+                    }
+                    Claim::Write { id, existed } => (id, existed),
+                };
+            if existed {
+                report.status = "updated".into();
+            }
+            let actor = Bundle {
+                source: head.source.clone(),
+                format: head.format.clone(),
+                objects: head.actor.iter().cloned().collect(),
+                ..Bundle::default()
+            };
+            write_bundle(&mut tx, source_id, &actor, &ts, &mut report).await?;
+            let prov_changed = upsert_list_source(&mut tx, source_id, head).await?;
+
+            sqlx::raw_sql(
+                "CREATE TEMP TABLE st_lines(line BIGINT, kind TEXT, value TEXT, name TEXT) ON COMMIT DROP",
+            )
+            .execute(&mut *tx)
+            .await?;
+            let mut c = Copy::start(&mut tx, "COPY st_lines(line, kind, value, name) FROM STDIN").await?;
+            let fill = async {
+                for (line, v) in values.into_iter().enumerate() {
+                    let v = v.map_err(PgError::Input)?;
+                    c.field(Some(&line.to_string()))?;
+                    c.field(Some(v.kind.as_str()))?;
+                    c.field(Some(&v.value))?;
+                    c.field(v.written.as_deref())?;
+                    c.end_row().await?;
+                }
+                Ok(())
+            }
+            .await;
+            c.close(fill).await?;
+            // Of repeated values the first line wins.
+            sqlx::raw_sql(
+                "CREATE TEMP TABLE st_list ON COMMIT DROP AS SELECT DISTINCT ON (value, kind) kind, value, name \
+                   FROM st_lines ORDER BY value, kind, line; \
+                 CREATE INDEX ON st_list(value, kind); ANALYZE st_list",
+            )
+            .execute(&mut *tx)
+            .await?;
+            let distinct: i64 = sqlx::query_scalar("SELECT count(*) FROM st_list")
+                .fetch_one(&mut *tx)
+                .await?;
+            report.withdrawn += run(&mut tx, WITHDRAW, source_id, ts_ms).await?;
+            run(&mut tx, RELIST_HISTORY, source_id, ts_ms).await?;
+            report.changed += run(&mut tx, RELIST, source_id, ts_ms).await?;
+            report.changed += run(&mut tx, REWRITE, source_id, ts_ms).await?;
+            report.added += run(&mut tx, INSERT, source_id, ts_ms).await?;
+            if prov_changed {
+                report.changed += run(&mut tx, PROVENANCE, source_id, ts_ms).await?;
+            }
+            let top: Option<i64> = sqlx::query_scalar("SELECT max(id) FROM list_values")
+                .fetch_one(&mut *tx)
+                .await?;
+            if top.unwrap_or(0) > MAX_LIST_ID {
+                return Err(PgError::Invalid(format!(
+                    "the store holds more list values than keys can name ({MAX_LIST_ID})"
+                )));
+            }
+            sqlx::raw_sql("DROP TABLE st_lines, st_list").execute(&mut *tx).await?;
+            let staged = usize::try_from(distinct).unwrap_or(0);
+            report.indicators = staged;
+            report.objects = staged + usize::from(head.actor.is_some());
+            report.relationships = if head.actor.is_some() { staged } else { 0 };
+            if report.added + report.changed + report.withdrawn > 0 {
+                bump_generation(&mut tx).await?;
+            } else if existed {
+                report.status = "unchanged".into();
+            }
+            tx.commit().await?;
+            Ok(report)
+        })
+    }
+}

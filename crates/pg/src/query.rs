@@ -1,0 +1,545 @@
+//! What engines and surfaces read: the [`KnowledgeBase`] answers on
+//! PostgreSQL, resolved at query time like the embedded store's.
+
+use crate::PgStore;
+use crate::errors::PgError;
+use cairn_kb::errors::KbError;
+use cairn_kb::{
+    ActorRef, HuntIndicator, IndicatorContext, IngestReport, KnowledgeBase, LIST_KEY_BASE,
+    ListHead, ListValue, SearchHit, SightingInput, SightingRow, SourceStats, Stats,
+};
+use cairn_model::{Bundle, IndicatorKind, Observable, Provenance, Tlp, normalize_name};
+use futures_util::TryStreamExt;
+use sqlx::{Connection, Row};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A name carried by more actors than this says nothing about identity
+/// (the embedded store's rule).
+const AMBIGUOUS: i64 = 12;
+
+fn list(s: &str) -> Vec<String> {
+    serde_json::from_str(s).unwrap_or_default()
+}
+
+fn tlp(s: &str) -> Tlp {
+    s.parse().unwrap_or(Tlp::Red)
+}
+
+type Pairs = Vec<(String, i64)>;
+
+impl PgStore {
+    /// A number that changes whenever the store's content changes.
+    pub fn generation(&self) -> Result<i64, PgError> {
+        self.run(async |c| {
+            let v: String = sqlx::query_scalar("SELECT value FROM meta WHERE key = 'generation'")
+                .fetch_one(&mut *c)
+                .await?;
+            Ok(v.parse().unwrap_or(0))
+        })
+    }
+
+    /// The random id the database was given when its schema was created.
+    pub fn store_id(&self) -> Result<String, PgError> {
+        self.run(async |c| {
+            Ok(
+                sqlx::query_scalar("SELECT value FROM meta WHERE key = 'store_id'")
+                    .fetch_one(&mut *c)
+                    .await?,
+            )
+        })
+    }
+
+    /// The source last ingested from exactly this input, if any.
+    pub fn source_with_fingerprint(
+        &self,
+        fingerprint: &str,
+    ) -> Result<Option<(String, String)>, PgError> {
+        self.run(async |c| {
+            Ok(
+                sqlx::query_as("SELECT name, format FROM sources WHERE fingerprint = $1")
+                    .bind(fingerprint)
+                    .fetch_optional(&mut *c)
+                    .await?,
+            )
+        })
+    }
+
+    /// Counts by kind, relationship type and source (list values count as
+    /// indicators and, when their list names an actor, as `indicates`).
+    pub fn stats(&self) -> Result<Stats, PgError> {
+        let generation = self.generation()?;
+        self.run(async |c| {
+            let mut kinds: Pairs = sqlx::query_as(
+                "SELECT kind, count(*) FROM objects WHERE withdrawn_at IS NULL GROUP BY kind ORDER BY 2 DESC, 1",
+            )
+            .fetch_all(&mut *c)
+            .await?;
+            let mut rels: Pairs = sqlx::query_as(
+                "SELECT rel_type, count(*) FROM relations WHERE withdrawn_at IS NULL GROUP BY rel_type ORDER BY 2 DESC, 1",
+            )
+            .fetch_all(&mut *c)
+            .await?;
+            let (n, linked): (i64, i64) = sqlx::query_as(
+                "SELECT count(*), count(ls.actor_ref) FROM list_values v \
+                 JOIN list_sources ls ON ls.source_id = v.source_id WHERE v.withdrawn_at IS NULL",
+            )
+            .fetch_one(&mut *c)
+            .await?;
+            let add = |v: &mut Pairs, key: &str, n: i64| {
+                if n == 0 {
+                    return;
+                }
+                match v.iter_mut().find(|(k, _)| k == key) {
+                    Some((_, c)) => *c += n,
+                    None => v.push((key.to_string(), n)),
+                }
+                v.sort_by_key(|e| std::cmp::Reverse(e.1));
+            };
+            add(&mut kinds, "indicator", n);
+            add(&mut rels, "indicates", linked);
+            let rows = sqlx::query(
+                "SELECT s.name, s.format, \
+                   (SELECT count(*) FROM objects o WHERE o.source_id = s.id AND o.withdrawn_at IS NULL), \
+                   (SELECT count(*) FROM relations r WHERE r.source_id = s.id AND r.withdrawn_at IS NULL), \
+                   (SELECT count(*) FROM objects o WHERE o.source_id = s.id AND o.withdrawn_at IS NOT NULL) + \
+                   (SELECT count(*) FROM relations r WHERE r.source_id = s.id AND r.withdrawn_at IS NOT NULL), \
+                   s.versions, s.last_ingested, \
+                   (SELECT count(*) FROM list_values v WHERE v.source_id = s.id AND v.withdrawn_at IS NULL), \
+                   (SELECT count(*) FROM list_values v WHERE v.source_id = s.id AND v.withdrawn_at IS NOT NULL), \
+                   coalesce((SELECT ls.actor_ref IS NOT NULL FROM list_sources ls WHERE ls.source_id = s.id), false) \
+                 FROM sources s ORDER BY s.name",
+            )
+            .fetch_all(&mut *c)
+            .await?;
+            let mut sources = Vec::with_capacity(rows.len());
+            for r in rows {
+                let (listed, unlisted): (i64, i64) = (r.try_get(7)?, r.try_get(8)?);
+                let links = i64::from(r.try_get::<bool, _>(9)?);
+                sources.push(SourceStats {
+                    name: r.try_get(0)?,
+                    format: r.try_get(1)?,
+                    objects: r.try_get::<i64, _>(2)? + listed,
+                    relations: r.try_get::<i64, _>(3)? + links * listed,
+                    withdrawn: r.try_get::<i64, _>(4)? + (1 + links) * unlisted,
+                    versions: r.try_get(5)?,
+                    last_ingested: r.try_get(6)?,
+                });
+            }
+            Ok(Stats {
+                objects_by_kind: kinds,
+                relations_by_type: rels,
+                sources,
+                generation,
+            })
+        })
+    }
+
+    /// Ranked matches for `text` among actors, campaigns, software and
+    /// techniques: PostgreSQL text search (names weigh most, then aliases,
+    /// then descriptions, every word a prefix), exact name matches first,
+    /// grouped across sources like the embedded store's search.
+    pub fn search(&self, text: &str, limit: usize) -> Result<Vec<SearchHit>, PgError> {
+        let words: Vec<String> = text
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|t| !t.is_empty())
+            .map(|t| format!("{}:*", t.to_lowercase()))
+            .collect();
+        if words.is_empty() {
+            return Ok(Vec::new());
+        }
+        let tsquery = words.join(" & ");
+        let qnorm = normalize_name(text);
+        let rows = self.run(async |c| {
+            Ok(sqlx::query(
+                "SELECT o.kind, o.name, o.external_id, s.name, \
+                   ts_headline('simple', coalesce(o.description, ''), q, \
+                     'StartSel=[, StopSel=], MaxWords=12, MinWords=4, ShortWord=2, FragmentDelimiter=…'), \
+                   ts_rank('{0.1, 0.2, 0.6, 1.0}', o.tsv, q)::float8, \
+                   EXISTS(SELECT 1 FROM names n WHERE n.object_id = o.id AND n.norm = $2) \
+                 FROM objects o JOIN sources s ON s.id = o.source_id, to_tsquery('simple', $1) q \
+                 WHERE o.tsv @@ q AND o.withdrawn_at IS NULL AND NOT o.revoked \
+                 ORDER BY 6 DESC LIMIT 500",
+            )
+            .bind(&tsquery)
+            .bind(&qnorm)
+            .fetch_all(&mut *c)
+            .await?)
+        })?;
+        let mut grouped: BTreeMap<(String, String), SearchHit> = BTreeMap::new();
+        for r in rows {
+            let kind: String = r.try_get(0)?;
+            let name: String = r.try_get::<Option<String>, _>(1)?.unwrap_or_default();
+            let ext: Option<String> = r.try_get(2)?;
+            let src: String = r.try_get(3)?;
+            let snippet: String = r.try_get(4)?;
+            let rank: f64 = r.try_get(5)?;
+            let exact: bool = r.try_get(6)?;
+            // An exact name or alias match outranks any text match.
+            let score = rank * 10.0 + if exact { 1000.0 } else { 0.0 };
+            let key = (kind.clone(), normalize_name(&name));
+            let hit = grouped.entry(key).or_insert_with(|| SearchHit {
+                kind,
+                name,
+                external_id: None,
+                sources: Vec::new(),
+                snippet: String::new(),
+                score: f64::MIN,
+            });
+            if hit.external_id.is_none() {
+                hit.external_id = ext;
+            }
+            if !hit.sources.contains(&src) {
+                hit.sources.push(src);
+            }
+            if score > hit.score {
+                hit.score = score;
+                hit.snippet = snippet;
+            }
+        }
+        let mut hits: Vec<SearchHit> = grouped.into_values().collect();
+        for h in &mut hits {
+            h.score += h.sources.len() as f64 * 0.5;
+        }
+        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.name.cmp(&b.name)));
+        hits.truncate(limit);
+        Ok(hits)
+    }
+
+    /// Every indicator value to hunt, streamed; without `include_inactive`
+    /// revoked, withdrawn and expired ones are left out.
+    pub fn for_each_hunt_indicator(
+        &self,
+        include_inactive: bool,
+        f: &mut dyn FnMut(HuntIndicator),
+    ) -> Result<(), PgError> {
+        let (filter, list_filter) = if include_inactive {
+            ("", "")
+        } else {
+            (
+                "AND o.withdrawn_at IS NULL AND NOT o.revoked AND (o.valid_until IS NULL OR o.valid_until > $1)",
+                "WHERE withdrawn_at IS NULL",
+            )
+        };
+        let now = cairn_model::time::now_ms();
+        let objects = format!(
+            "SELECT o.id, ob.kind, ob.value FROM observables ob JOIN objects o ON o.id = ob.object_id \
+             WHERE o.kind = 'indicator' {filter} AND $1 = $1"
+        );
+        let lists = format!("SELECT id + $1, kind, value FROM list_values {list_filter}");
+        let mut emit = |key: i64, kind: &str, value: String| {
+            if let Ok(kind) = kind.parse::<IndicatorKind>() {
+                f(HuntIndicator {
+                    key,
+                    observable: Observable { kind, value },
+                });
+            }
+        };
+        self.run(async |c| {
+            // A cursor inside a transaction: ten million values stream in
+            // constant memory.
+            let mut tx = c.begin().await?;
+            {
+                let mut rows = sqlx::query(sqlx::AssertSqlSafe(objects))
+                    .bind(&now)
+                    .fetch(&mut *tx);
+                while let Some(r) = rows.try_next().await? {
+                    emit(r.try_get(0)?, r.try_get::<&str, _>(1)?, r.try_get(2)?);
+                }
+            }
+            {
+                let mut rows = sqlx::query(sqlx::AssertSqlSafe(lists))
+                    .bind(LIST_KEY_BASE)
+                    .fetch(&mut *tx);
+                while let Some(r) = rows.try_next().await? {
+                    emit(r.try_get(0)?, r.try_get::<&str, _>(1)?, r.try_get(2)?);
+                }
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// The resolved name and aliases of the actor `stix_id`: the actor
+    /// objects of that id in every source, and those sharing a name with
+    /// them (one hop; names carried by many actors do not link).
+    async fn actor_names(
+        c: &mut sqlx::PgConnection,
+        stix_id: &str,
+    ) -> Result<Option<ActorRef>, PgError> {
+        let rows = sqlx::query(
+            "WITH seeds AS (SELECT o.id FROM objects o WHERE o.stix_id = $1 AND o.kind = 'intrusion-set' \
+                 AND o.withdrawn_at IS NULL), \
+             linking AS (SELECT n.norm FROM names n WHERE n.object_id IN (SELECT id FROM seeds) \
+                 AND (SELECT count(DISTINCT m.object_id) FROM names m JOIN objects a ON a.id = m.object_id \
+                      AND a.kind = 'intrusion-set' AND a.withdrawn_at IS NULL WHERE m.norm = n.norm) <= $2), \
+             members AS (SELECT id FROM seeds UNION SELECT o.id FROM objects o JOIN names n ON n.object_id = o.id \
+                 WHERE o.kind = 'intrusion-set' AND o.withdrawn_at IS NULL AND NOT o.revoked \
+                   AND n.norm IN (SELECT norm FROM linking)) \
+             SELECT o.id, o.stix_id = $1, o.external_id IS NOT NULL, o.name, s.name, n.norm, n.name \
+             FROM members m JOIN objects o ON o.id = m.id JOIN sources s ON s.id = o.source_id \
+             JOIN names n ON n.object_id = o.id \
+             ORDER BY (o.stix_id = $1) DESC, (o.external_id IS NOT NULL) DESC, o.id, n.role, n.norm",
+        )
+        .bind(stix_id)
+        .bind(AMBIGUOUS)
+        .fetch_all(&mut *c)
+        .await?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let anchor_name: Option<String> = first.try_get(3)?;
+        let Some(anchor_name) = anchor_name else {
+            return Ok(None);
+        };
+        let mut by_norm: BTreeMap<String, (String, BTreeSet<String>)> = BTreeMap::new();
+        for r in &rows {
+            let norm: String = r.try_get(5)?;
+            let display: String = r.try_get(6)?;
+            let source: String = r.try_get(4)?;
+            by_norm
+                .entry(norm)
+                .or_insert_with(|| (display, BTreeSet::new()))
+                .1
+                .insert(source);
+        }
+        let first_norm = normalize_name(&anchor_name);
+        let mut aliases: Vec<(usize, String)> = by_norm
+            .into_iter()
+            .filter(|(norm, _)| *norm != first_norm)
+            .map(|(_, (name, s))| (s.len(), name))
+            .collect();
+        aliases.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        Ok(Some(ActorRef {
+            name: anchor_name.clone(),
+            aliases: aliases
+                .into_iter()
+                .map(|(_, n)| n)
+                .filter(|n| *n != anchor_name)
+                .collect(),
+        }))
+    }
+
+    /// The actors, families, roles and provenance behind one indicator.
+    pub fn indicator_context(&self, key: i64) -> Result<IndicatorContext, PgError> {
+        self.run(async |c| {
+            if key >= LIST_KEY_BASE {
+                let row = sqlx::query(
+                    "SELECT s.name, ls.actor_ref, ls.reference, ls.confidence, ls.tlp, ls.labels, v.kind, v.value \
+                     FROM list_values v JOIN list_sources ls ON ls.source_id = v.source_id \
+                     JOIN sources s ON s.id = v.source_id WHERE v.id = $1",
+                )
+                .bind(key - LIST_KEY_BASE)
+                .fetch_optional(&mut *c)
+                .await?
+                .ok_or(PgError::NotFound(key))?;
+                let source: String = row.try_get(0)?;
+                let actor_ref: Option<String> = row.try_get(1)?;
+                let kind: String = row.try_get(6)?;
+                let value: String = row.try_get(7)?;
+                let mut actors = Vec::new();
+                if let Some(actor) = &actor_ref
+                    && let Some(a) = Self::actor_names(c, actor).await?
+                {
+                    actors.push(a);
+                }
+                return Ok(IndicatorContext {
+                    stix_id: cairn_model::deterministic_id("indicator", &[&source, &kind, &value]),
+                    actors,
+                    families: Vec::new(),
+                    roles: list(row.try_get(5)?),
+                    sources: vec![Provenance {
+                        source,
+                        reference: row.try_get(2)?,
+                        first_seen: None,
+                        last_seen: None,
+                        confidence: row
+                            .try_get::<Option<i32>, _>(3)?
+                            .and_then(|v| u8::try_from(v).ok()),
+                        tlp: tlp(row.try_get(4)?),
+                    }],
+                    valid_until: None,
+                });
+            }
+            let row = sqlx::query(
+                "SELECT o.stix_id, o.labels, o.valid_until, s.name, o.reference, o.first_seen, o.last_seen, \
+                   o.confidence, o.tlp FROM objects o JOIN sources s ON s.id = o.source_id WHERE o.id = $1",
+            )
+            .bind(key)
+            .fetch_optional(&mut *c)
+            .await?
+            .ok_or(PgError::NotFound(key))?;
+            let stix_id: String = row.try_get(0)?;
+            let targets: Vec<(String, String, Option<String>)> = sqlx::query_as(
+                "SELECT DISTINCT t.kind, t.stix_id, t.name FROM relations r \
+                 JOIN objects t ON t.stix_id = r.tgt_ref AND t.withdrawn_at IS NULL \
+                 WHERE r.src_ref = $1 AND r.rel_type = 'indicates' AND r.withdrawn_at IS NULL \
+                   AND t.kind IN ('intrusion-set', 'malware', 'tool', 'campaign') ORDER BY 2, 3",
+            )
+            .bind(&stix_id)
+            .fetch_all(&mut *c)
+            .await?;
+            let mut actors: Vec<ActorRef> = Vec::new();
+            let mut families: BTreeSet<String> = BTreeSet::new();
+            for (kind, id, name) in targets {
+                if kind == "intrusion-set" {
+                    let actor = match Self::actor_names(c, &id).await? {
+                        Some(a) => a,
+                        None => ActorRef {
+                            name: name.unwrap_or(id),
+                            aliases: Vec::new(),
+                        },
+                    };
+                    if !actors.contains(&actor) {
+                        actors.push(actor);
+                    }
+                } else if let Some(n) = name {
+                    families.insert(n);
+                }
+            }
+            Ok(IndicatorContext {
+                stix_id,
+                actors,
+                families: families.into_iter().collect(),
+                roles: list(row.try_get(1)?),
+                sources: vec![Provenance {
+                    source: row.try_get(3)?,
+                    reference: row.try_get(4)?,
+                    first_seen: row.try_get(5)?,
+                    last_seen: row.try_get(6)?,
+                    confidence: row
+                        .try_get::<Option<i32>, _>(7)?
+                        .and_then(|v| u8::try_from(v).ok()),
+                    tlp: tlp(row.try_get(8)?),
+                }],
+                valid_until: row.try_get(2)?,
+            })
+        })
+    }
+
+    /// MISP warninglists the user ingested: (name, list.json text).
+    pub fn warninglist_documents(&self) -> Result<Vec<(String, String)>, PgError> {
+        self.run(async |c| {
+            Ok(
+                sqlx::query_as("SELECT name, body FROM documents ORDER BY name")
+                    .fetch_all(&mut *c)
+                    .await?,
+            )
+        })
+    }
+
+    /// Writes hits back as sightings (one transaction); rows written.
+    pub fn record_sightings(&mut self, hits: &[SightingInput]) -> Result<usize, PgError> {
+        self.writable()?;
+        let ts = cairn_model::time::now_ms();
+        self.run(async |c| {
+            let mut tx = c.begin().await?;
+            for h in hits {
+                sqlx::query(
+                    "INSERT INTO sightings(object_id, count, first_seen, last_seen, location, recorded_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(h.key)
+                .bind(i64::try_from(h.count).unwrap_or(i64::MAX))
+                .bind(&h.first_seen)
+                .bind(&h.last_seen)
+                .bind(&h.where_)
+                .bind(&ts)
+                .execute(&mut *tx)
+                .await?;
+            }
+            if !hits.is_empty() {
+                crate::ingest::bump_generation(&mut tx).await?;
+            }
+            tx.commit().await?;
+            Ok(hits.len())
+        })
+    }
+
+    /// Hits recorded for indicator `key`, newest first.
+    pub fn sightings_of(&self, key: i64) -> Result<Vec<SightingRow>, PgError> {
+        self.run(async |c| {
+            let rows: Vec<(i64, String, String, String, String)> = sqlx::query_as(
+                "SELECT count, first_seen, last_seen, location, recorded_at FROM sightings \
+                 WHERE object_id = $1 ORDER BY recorded_at DESC, id DESC LIMIT 100",
+            )
+            .bind(key)
+            .fetch_all(&mut *c)
+            .await?;
+            Ok(rows
+                .into_iter()
+                .map(
+                    |(count, first_seen, last_seen, location, recorded_at)| SightingRow {
+                        count: count.max(0) as u64,
+                        first_seen,
+                        last_seen,
+                        location,
+                        recorded_at,
+                    },
+                )
+                .collect())
+        })
+    }
+}
+
+impl KnowledgeBase for PgStore {
+    fn location(&self) -> String {
+        self.url().to_string()
+    }
+    fn warninglist_documents(&self) -> Result<Vec<(String, String)>, KbError> {
+        Ok(PgStore::warninglist_documents(self)?)
+    }
+    fn ingest(
+        &mut self,
+        bundle: &Bundle,
+        file: Option<&str>,
+        fingerprint: Option<&str>,
+    ) -> Result<IngestReport, KbError> {
+        Ok(PgStore::ingest(self, bundle, file, fingerprint)?)
+    }
+    fn ingest_list(
+        &mut self,
+        head: &ListHead,
+        values: &mut dyn Iterator<Item = Result<ListValue, KbError>>,
+        file: Option<&str>,
+        fingerprint: Option<&str>,
+    ) -> Result<IngestReport, KbError> {
+        Ok(PgStore::ingest_list(self, head, values, file, fingerprint)?)
+    }
+    fn source_with_fingerprint(
+        &self,
+        fingerprint: &str,
+    ) -> Result<Option<(String, String)>, KbError> {
+        Ok(PgStore::source_with_fingerprint(self, fingerprint)?)
+    }
+    fn generation(&self) -> Result<i64, KbError> {
+        Ok(PgStore::generation(self)?)
+    }
+    fn store_id(&self) -> Result<String, KbError> {
+        Ok(PgStore::store_id(self)?)
+    }
+    fn stats(&self) -> Result<Stats, KbError> {
+        Ok(PgStore::stats(self)?)
+    }
+    fn search(&self, text: &str, limit: usize) -> Result<Vec<SearchHit>, KbError> {
+        Ok(PgStore::search(self, text, limit)?)
+    }
+    fn for_each_hunt_indicator(
+        &self,
+        include_inactive: bool,
+        f: &mut dyn FnMut(HuntIndicator),
+    ) -> Result<(), KbError> {
+        Ok(PgStore::for_each_hunt_indicator(self, include_inactive, f)?)
+    }
+    fn indicator_context(&self, key: i64) -> Result<IndicatorContext, KbError> {
+        Ok(PgStore::indicator_context(self, key)?)
+    }
+    fn record_sightings(&mut self, hits: &[SightingInput]) -> Result<usize, KbError> {
+        Ok(PgStore::record_sightings(self, hits)?)
+    }
+    fn sightings_of(&self, key: i64) -> Result<Vec<SightingRow>, KbError> {
+        Ok(PgStore::sightings_of(self, key)?)
+    }
+    fn restrict(&mut self, ceiling: Tlp) -> Result<(), KbError> {
+        Ok(PgStore::restrict(self, ceiling)?)
+    }
+}
