@@ -19,10 +19,12 @@ if [ -z "$CAIRN" ]; then
 fi
 list="$BENCH_DIR/list-$VALUES.txt"
 list2="$BENCH_DIR/list-$VALUES-v2.txt"
+listb="$BENCH_DIR/list-$VALUES-b.txt"
 if [ ! -f "$list" ]; then
-  awk -v n="$VALUES" 'BEGIN { for (i = 0; i < n; i++) printf "h%d.c%d.bench-%d.example\n", i, i % 977, i % 31 }' > "$list"
+  awk -v n="$VALUES" 'BEGIN { for (i = 0; i < n; i++) printf "h%d.c%d.bench-%d.info\n", i, i % 977, i % 31 }' > "$list"
   # The next version: 1% dropped, 1% new.
-  awk -v n="$VALUES" 'NR % 100 != 0 { print } END { for (i = 0; i < n / 100; i++) printf "new%d.bench.example\n", i }' "$list" > "$list2"
+  awk -v n="$VALUES" 'NR % 100 != 0 { print } END { for (i = 0; i < n / 100; i++) printf "new%d.bench.info\n", i }' "$list" > "$list2"
+  sed 's/^h/b/' "$list" > "$listb"
 fi
 db_name="cairn_bench_$$"
 psql_url="${PG%/}/postgres"
@@ -33,7 +35,7 @@ pgdb="${PG%/}/$db_name"
 sqlite="$BENCH_DIR/kb.db"
 rm -f "$sqlite" "$sqlite"-*
 
-secs() { local t0 t1; t0=$(date +%s.%N); "$@" > /dev/null; t1=$(date +%s.%N); echo "$t1 - $t0" | bc; }
+secs() { local t0 t1; t0=$(date +%s.%N); "$@" > /dev/null 2>&1 || true; t1=$(date +%s.%N); echo "$t1 - $t0" | bc; }
 row() {
   local what=$1; shift
   local s p
@@ -47,6 +49,21 @@ printf "%-44s %10s %10s %7s\n" "step" "SQLite" "PostgreSQL" "PG/SQLite"
 row "ingest ATT&CK Enterprise ($(du -m "$ATTACK" | cut -f1) MB)" ingest "$ATTACK"
 row "ingest a list of $VALUES values" ingest "$list" --format list --source bench --actor RedHotel
 row "re-ingest it, 1% dropped + 1% new" ingest "$list2" --format list --source bench --actor RedHotel
+# Two sources at once: SQLite has one writer (the second waits for the
+# first); PostgreSQL runs them side by side. Wall time of both.
+both() {
+  local db=$1 t0 t1
+  t0=$(date +%s.%N)
+  "$CAIRN" --db "$db" ingest "$list" --format list --source bench-a --actor RedHotel > /dev/null 2>&1 &
+  "$CAIRN" --db "$db" ingest "$listb" --format list --source bench-b --actor RedHotel > /dev/null 2>&1 &
+  wait
+  t1=$(date +%s.%N)
+  echo "$t1 - $t0" | bc
+}
+s=$(both "$sqlite"); p=$(both "$pgdb")
+printf "%-44s %8.2f s %8.2f s %6.2fx\n" "two new lists of $VALUES values at once" "$s" "$p" "$(echo "$p / $s" | bc -l)"
+held() { "$CAIRN" --db "$1" stats --json | python3 -c 'import json,sys; print(sum(s["objects"] for s in json.load(sys.stdin)["sources"] if s["name"].startswith("bench-")))'; }
+echo "  (afterwards the two lists hold $(held "$sqlite") statements on SQLite, $(held "$pgdb") on PostgreSQL)"
 ioc="$BENCH_DIR/one.log"
-echo '{"query":"h5.c5.bench-5.example"}' > "$ioc"
+echo '{"query":"h5.c5.bench-5.info"}' > "$ioc"
 row "hunt index built from the store" hunt --no-cache --json "$ioc"

@@ -4,7 +4,10 @@
 
 mod support;
 
+use std::io::BufRead;
+use std::io::BufReader;
 use std::path::Path;
+use std::process::{Command, Stdio};
 use support::{cairn, ok};
 
 fn json_lines(s: &str) -> Vec<serde_json::Value> {
@@ -114,6 +117,45 @@ fn ingest_stats_search_and_hunt_agree_with_the_embedded_store() {
     assert_eq!(sqlite.2, postgres.2, "top search hit");
     assert!(sqlite.3.len() >= 3, "{:?}", sqlite.3);
     assert_eq!(sqlite.3, postgres.3, "alerts");
+
+    // The same hunt spread over a worker through NATS, from the database's index.
+    if let Some(nats) = cairn_testkit::nats() {
+        let queue = format!("test-pg-{}", std::process::id());
+        let mut worker = Command::new(env!("CARGO_BIN_EXE_cairn"))
+            .args(["worker", "--nats", &nats, "--queue", &queue])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start a worker");
+        let mut said = BufReader::new(worker.stderr.take().unwrap());
+        let mut line = String::new();
+        while !line.contains("working for queue") {
+            line.clear();
+            assert!(said.read_line(&mut line).unwrap() > 0, "the worker ended");
+        }
+        let out = cairn(
+            url,
+            &[
+                "hunt",
+                "--json",
+                "--nats",
+                &nats,
+                "--queue",
+                &queue,
+                "--patience",
+                "60",
+                logs.to_str().unwrap(),
+            ],
+        );
+        let _ = worker.kill();
+        let _ = worker.wait();
+        if let Ok(q) = cairn_queue::Queue::connect(&nats, &queue) {
+            let _ = q.remove();
+        }
+        let mut spread: Vec<String> = ok(&out).lines().map(String::from).collect();
+        spread.sort();
+        assert_eq!(spread, postgres.3, "alerts through the worker");
+    }
 
     // A verb that needs the embedded store says so and what does run.
     let out = cairn(url, &["actor", "RedHotel"]);

@@ -440,6 +440,9 @@ impl PgStore {
         self.run(async |conn| {
             let mut tx = conn.begin().await?;
             lock_source(&mut tx, &bundle.source).await?;
+            sqlx::query("SET LOCAL work_mem = '256MB'")
+                .execute(&mut *tx)
+                .await?;
             let ts = cairn_model::time::now_ms();
             let mut report = IngestReport {
                 source: bundle.source.clone(),

@@ -43,7 +43,9 @@ use std::sync::Mutex;
 
 pub use schema::VERSION;
 
-/// A connection to a Cairn store in a PostgreSQL database.
+/// A connection to a Cairn store in a PostgreSQL database. Its API blocks
+/// (it runs its own small runtime): from async code, call it on a blocking
+/// thread.
 pub struct PgStore {
     rt: tokio::runtime::Runtime,
     conn: Mutex<PgConnection>,
@@ -99,7 +101,20 @@ impl PgStore {
         // A panic elsewhere while holding the lock leaves the connection
         // usable: every operation is its own statement or transaction.
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        self.rt.block_on(f(&mut conn))
+        // Called back from async code (a distributed hunt's coordinator asks
+        // for a hit's context): a runtime cannot be blocked on from inside
+        // another, unless the thread first leaves it.
+        match tokio::runtime::Handle::try_current() {
+            Err(_) => self.rt.block_on(f(&mut conn)),
+            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(|| self.rt.block_on(f(&mut conn)))
+            }
+            Ok(_) => Err(PgError::Invalid(
+                "the PostgreSQL store blocks: call it from a blocking thread, not from a \
+                 single-threaded async runtime"
+                    .into(),
+            )),
+        }
     }
 
     fn writable(&self) -> Result<(), PgError> {

@@ -10,6 +10,7 @@ use cairn_kb::errors::KbError;
 use cairn_kb::{IngestReport, LIST_KEY_BASE, ListHead, ListValue};
 use cairn_model::Bundle;
 use sqlx::{Connection, PgConnection};
+use std::collections::HashSet;
 
 /// The largest list row id a key can carry (keys fit the hunt index's u32).
 const MAX_LIST_ID: i64 = u32::MAX as i64 - LIST_KEY_BASE;
@@ -69,23 +70,31 @@ async fn run(
     Ok(done.rows_affected() as usize)
 }
 
-/// The set operations of a new version, once the values are in `st_list`
-/// (one row per distinct value, its first line's spelling).
+/// A new version compared with the stored one in one pass (a hash full
+/// join), once the values are in `st_list` (one row per distinct value,
+/// its first line's spelling): only the differences are kept, then applied.
+const DIFF: &str = "CREATE TEMP TABLE st_diff ON COMMIT DROP AS \
+     SELECT v.id, v.withdrawn_at, s.kind, s.value, s.name, s.value IS NULL AS gone \
+     FROM (SELECT id, kind, value, name, withdrawn_at FROM list_values WHERE source_id = $1) v \
+     FULL JOIN st_list s ON s.value = v.value AND s.kind = v.kind \
+     WHERE (s.value IS NULL AND v.withdrawn_at IS NULL) OR v.id IS NULL \
+        OR (s.value IS NOT NULL AND (v.withdrawn_at IS NOT NULL OR v.name IS DISTINCT FROM s.name))";
+/// Values no longer listed: stamped withdrawn.
 const WITHDRAW: &str = "UPDATE list_values v SET withdrawn_at = $2 \
-     WHERE v.source_id = $1 AND v.withdrawn_at IS NULL \
-       AND NOT EXISTS (SELECT 1 FROM st_list s WHERE s.value = v.value AND s.kind = v.kind)";
+     FROM st_diff d WHERE d.gone AND v.id = d.id AND v.source_id = $1";
+/// Values listed again: their withdrawal kept in history, then ended.
 const RELIST_HISTORY: &str = "INSERT INTO list_history(value_id, withdrawn_at, restored_at) \
-     SELECT v.id, v.withdrawn_at, $2 FROM list_values v JOIN st_list s ON s.value = v.value AND s.kind = v.kind \
-     WHERE v.source_id = $1 AND v.withdrawn_at IS NOT NULL";
-const RELIST: &str = "UPDATE list_values v SET withdrawn_at = NULL, updated_at = $2, name = s.name \
-     FROM st_list s WHERE v.source_id = $1 AND s.value = v.value AND s.kind = v.kind \
-       AND v.withdrawn_at IS NOT NULL";
-const REWRITE: &str = "UPDATE list_values v SET name = s.name, updated_at = $2 \
-     FROM st_list s WHERE v.source_id = $1 AND s.value = v.value AND s.kind = v.kind \
-       AND v.withdrawn_at IS NULL AND v.updated_at <> $2 AND v.name IS DISTINCT FROM s.name";
-const INSERT: &str = "INSERT INTO list_values(source_id, kind, value, name, added_at, updated_at) \
-     SELECT $1, s.kind, s.value, s.name, $2, $2 FROM st_list s ORDER BY s.value, s.kind \
-     ON CONFLICT (source_id, value, kind) DO NOTHING";
+     SELECT d.id, d.withdrawn_at, $2 FROM st_diff d \
+     WHERE NOT d.gone AND d.id IS NOT NULL AND d.withdrawn_at IS NOT NULL AND $1 = $1";
+/// Re-listed or written differently: the new spelling, a new stamp.
+const RELIST_OR_REWRITE: &str = "UPDATE list_values v SET withdrawn_at = NULL, updated_at = $2, name = d.name \
+     FROM st_diff d WHERE NOT d.gone AND d.id IS NOT NULL AND v.id = d.id AND v.source_id = $1";
+/// New values, in key order (sequential index writes).
+const INSERT_NEW: &str = "INSERT INTO list_values(source_id, kind, value, name, added_at, updated_at) \
+     SELECT $1, d.kind, d.value, d.name, $2, $2 FROM st_diff d WHERE d.id IS NULL ORDER BY d.value, d.kind";
+/// A first version: everything staged goes in.
+const INSERT_ALL: &str = "INSERT INTO list_values(source_id, kind, value, name, added_at, updated_at) \
+     SELECT $1, s.kind, s.value, s.name, $2, $2 FROM st_list s ORDER BY s.value, s.kind";
 const PROVENANCE: &str = "UPDATE list_values SET updated_at = $2 WHERE source_id = $1 \
      AND withdrawn_at IS NULL AND updated_at <> $2";
 
@@ -108,6 +117,11 @@ impl PgStore {
         self.run(async |conn| {
             let mut tx = conn.begin().await?;
             lock_source(&mut tx, &head.source).await?;
+            // Sorts and hash joins over a million values in memory, not in
+            // batches on disk (this transaction only).
+            sqlx::query("SET LOCAL work_mem = '256MB'")
+                .execute(&mut *tx)
+                .await?;
             let ts = cairn_model::time::now_ms();
             let ts_ms = cairn_model::time::parse(&ts)
                 .map(|t| t.as_millisecond())
@@ -125,7 +139,9 @@ impl PgStore {
                 withdrawn: 0,
             };
             let (source_id, existed) =
-                match claim_source(&mut tx, &head.source, &head.format, file, fingerprint, &ts).await? {
+                match claim_source(&mut tx, &head.source, &head.format, file, fingerprint, &ts)
+                    .await?
+                {
                     Claim::Unchanged => {
                         tx.commit().await?;
                         report.status = "unchanged".into();
@@ -145,16 +161,31 @@ impl PgStore {
             write_bundle(&mut tx, source_id, &actor, &ts, &mut report).await?;
             let prov_changed = upsert_list_source(&mut tx, source_id, head).await?;
 
+            let stored: bool =
+                sqlx::query_scalar("SELECT EXISTS(SELECT 1 FROM list_values WHERE source_id = $1)")
+                    .bind(source_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
             sqlx::raw_sql(
-                "CREATE TEMP TABLE st_lines(line BIGINT, kind TEXT, value TEXT, name TEXT) ON COMMIT DROP",
+                "CREATE TEMP TABLE st_list(kind TEXT, value TEXT, name TEXT) ON COMMIT DROP",
             )
             .execute(&mut *tx)
             .await?;
-            let mut c = Copy::start(&mut tx, "COPY st_lines(line, kind, value, name) FROM STDIN").await?;
+            let mut c = Copy::start(&mut tx, "COPY st_list(kind, value, name) FROM STDIN").await?;
+            // Of repeated values the first line wins; 128-bit keys of the
+            // values seen, not their text, are held.
+            let mut seen: HashSet<u128> = HashSet::new();
+            let mut key = Vec::with_capacity(256);
             let fill = async {
-                for (line, v) in values.into_iter().enumerate() {
+                for v in values {
                     let v = v.map_err(PgError::Input)?;
-                    c.field(Some(&line.to_string()))?;
+                    key.clear();
+                    key.extend_from_slice(v.value.as_bytes());
+                    key.push(0x1f);
+                    key.extend_from_slice(v.kind.as_str().as_bytes());
+                    if !seen.insert(xxhash_rust::xxh3::xxh3_128(&key)) {
+                        continue;
+                    }
                     c.field(Some(v.kind.as_str()))?;
                     c.field(Some(&v.value))?;
                     c.field(v.written.as_deref())?;
@@ -163,23 +194,23 @@ impl PgStore {
                 Ok(())
             }
             .await;
-            c.close(fill).await?;
-            // Of repeated values the first line wins.
-            sqlx::raw_sql(
-                "CREATE TEMP TABLE st_list ON COMMIT DROP AS SELECT DISTINCT ON (value, kind) kind, value, name \
-                   FROM st_lines ORDER BY value, kind, line; \
-                 CREATE INDEX ON st_list(value, kind); ANALYZE st_list",
-            )
-            .execute(&mut *tx)
-            .await?;
-            let distinct: i64 = sqlx::query_scalar("SELECT count(*) FROM st_list")
-                .fetch_one(&mut *tx)
-                .await?;
-            report.withdrawn += run(&mut tx, WITHDRAW, source_id, ts_ms).await?;
-            run(&mut tx, RELIST_HISTORY, source_id, ts_ms).await?;
-            report.changed += run(&mut tx, RELIST, source_id, ts_ms).await?;
-            report.changed += run(&mut tx, REWRITE, source_id, ts_ms).await?;
-            report.added += run(&mut tx, INSERT, source_id, ts_ms).await?;
+            let distinct = c.close(fill).await?;
+            drop(seen);
+            if stored {
+                sqlx::raw_sql("CREATE INDEX ON st_list(value, kind); ANALYZE st_list")
+                    .execute(&mut *tx)
+                    .await?;
+                run(&mut tx, DIFF, source_id, ts_ms).await?;
+                report.withdrawn += run(&mut tx, WITHDRAW, source_id, ts_ms).await?;
+                run(&mut tx, RELIST_HISTORY, source_id, ts_ms).await?;
+                report.changed += run(&mut tx, RELIST_OR_REWRITE, source_id, ts_ms).await?;
+                report.added += run(&mut tx, INSERT_NEW, source_id, ts_ms).await?;
+                sqlx::raw_sql("DROP TABLE st_diff")
+                    .execute(&mut *tx)
+                    .await?;
+            } else {
+                report.added += run(&mut tx, INSERT_ALL, source_id, ts_ms).await?;
+            }
             if prov_changed {
                 report.changed += run(&mut tx, PROVENANCE, source_id, ts_ms).await?;
             }
@@ -191,7 +222,9 @@ impl PgStore {
                     "the store holds more list values than keys can name ({MAX_LIST_ID})"
                 )));
             }
-            sqlx::raw_sql("DROP TABLE st_lines, st_list").execute(&mut *tx).await?;
+            sqlx::raw_sql("DROP TABLE st_list")
+                .execute(&mut *tx)
+                .await?;
             let staged = usize::try_from(distinct).unwrap_or(0);
             report.indicators = staged;
             report.objects = staged + usize::from(head.actor.is_some());

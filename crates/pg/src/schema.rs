@@ -183,9 +183,11 @@ CREATE TABLE list_sources(
     tlp TEXT NOT NULL,
     labels TEXT NOT NULL DEFAULT '[]'
 );
+-- No foreign key on source_id: a million-value list would pay a trigger
+-- per row; the source row is written in the same transaction.
 CREATE TABLE list_values(
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    source_id BIGINT NOT NULL REFERENCES sources(id),
+    source_id BIGINT NOT NULL,
     kind TEXT NOT NULL,
     value TEXT NOT NULL,
     name TEXT,
@@ -219,6 +221,12 @@ const V2_RLS: &str = r#"
 DO $$ BEGIN
     CREATE ROLE cairn_reader NOLOGIN;
 EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+END $$;
+-- The owner must be able to take the role to restrict itself; a superuser
+-- always can, and a grant it does not need is not an error worth stopping.
+DO $$ BEGIN
+    EXECUTE format('GRANT cairn_reader TO %I', current_user);
+EXCEPTION WHEN others THEN NULL;
 END $$;
 CREATE FUNCTION cairn_ceiling() RETURNS INT STABLE LANGUAGE sql AS $$
     SELECT coalesce(nullif(current_setting('cairn.ceiling', true), '')::int, 0)
