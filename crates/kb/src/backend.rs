@@ -2,6 +2,9 @@
 //! holds it: the embedded [`Store`] (SQLite) or a shared one (PostgreSQL,
 //! in the `cairn-pg` crate). Each backend keeps the same semantics; a test
 //! suite runs the same checks on both.
+//!
+//! Besides the trait, the rules a backend must apply exactly as the
+//! embedded store does, so that the two cannot drift apart.
 
 use crate::errors::KbError;
 use crate::{
@@ -9,6 +12,9 @@ use crate::{
     SightingRow, Stats, Store,
 };
 use cairn_model::{Bundle, Tlp};
+
+pub use crate::search::{TextMatch, rank as rank_search};
+pub use crate::shared::{add_count, content_hash, latest};
 
 /// What every backend of the knowledge base answers.
 pub trait KnowledgeBase: Send {

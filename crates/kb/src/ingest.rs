@@ -7,6 +7,11 @@
 //! withdrawn (never deleted).
 
 use crate::errors::KbError;
+// Later STIX versions of one id win inside a batch (the whole file when it
+// is one): only the winner is compared with the stored row. Across batches
+// `Batches` applies the same rule as they come, so a file whose later
+// batch reverts an id's earlier, changed version counts it as changed.
+use crate::shared::{content_hash as hash, latest};
 use crate::withdraw::Withdraw;
 use crate::{Store, now};
 use cairn_model::time;
@@ -52,7 +57,7 @@ pub struct IngestReport {
 
 impl IngestReport {
     /// An empty report of a new source, for writers that count as they go.
-    pub(crate) fn new(source: &str, format: &str) -> IngestReport {
+    pub fn new(source: &str, format: &str) -> IngestReport {
         IngestReport {
             source: source.into(),
             format: format.into(),
@@ -81,12 +86,6 @@ impl IngestReport {
             withdrawn: 0,
         }
     }
-}
-
-fn hash<T: Serialize>(v: &T) -> i64 {
-    let bytes = serde_json::to_vec(v).unwrap_or_default();
-    // Stored as SQLite's signed 64-bit integer; the bit pattern is what matters.
-    xxhash_rust::xxh3::xxh3_64(&bytes) as i64
 }
 
 fn json_list(v: &[String]) -> String {
@@ -508,30 +507,6 @@ fn relation_values(r: &Relation, h: i64) -> Vec<Value> {
         Value::Text(r.raw.clone()),
         Value::Integer(h),
     ]
-}
-
-/// Later STIX versions of one id win inside a batch (the whole file when it
-/// is one): only the winner is compared with the stored row. Across batches
-/// [`Batches`] applies the same rule as they come, so a file whose later
-/// batch reverts an id's earlier, changed version counts it as changed.
-fn latest<T>(
-    items: &[T],
-    id: impl Fn(&T) -> &str,
-    modified: impl Fn(&T) -> Option<&str>,
-) -> Vec<&T> {
-    let mut pos: HashMap<&str, usize> = HashMap::with_capacity(items.len());
-    let mut out: Vec<&T> = Vec::with_capacity(items.len());
-    for it in items {
-        match pos.get(id(it)) {
-            Some(&i) if modified(out[i]) >= modified(it) => {}
-            Some(&i) => out[i] = it,
-            None => {
-                pos.insert(id(it), out.len());
-                out.push(it);
-            }
-        }
-    }
-    out
 }
 
 /// A key for an id already written by this delivery: 128 bits of it, so a

@@ -47,7 +47,7 @@
 #![forbid(unsafe_code)]
 
 mod asn;
-mod backend;
+pub mod backend;
 mod certs;
 mod clearance;
 mod conns;
@@ -66,6 +66,7 @@ mod rows;
 mod schema;
 mod search;
 mod sensors;
+mod shared;
 mod tokens;
 mod withdraw;
 
@@ -152,18 +153,8 @@ impl Store {
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        let add = |v: &mut Vec<(String, i64)>, key: &str, n: i64| {
-            if n == 0 {
-                return;
-            }
-            match v.iter_mut().find(|(k, _)| k == key) {
-                Some((_, c)) => *c += n,
-                None => v.push((key.to_string(), n)),
-            }
-            v.sort_by_key(|e| std::cmp::Reverse(e.1));
-        };
-        add(&mut kinds, "indicator", n);
-        add(&mut rels, "indicates", linked);
+        shared::add_count(&mut kinds, "indicator", n);
+        shared::add_count(&mut rels, "indicates", linked);
         Ok((kinds, rels))
     }
 }

@@ -56,39 +56,77 @@ impl Store {
                 r.get::<_, bool>(6)?,
             ))
         })?;
-        let mut grouped: BTreeMap<(String, String), SearchHit> = BTreeMap::new();
+        let mut found = Vec::new();
         for row in rows {
-            let (kind, name, ext, src, snippet, bm25, exact) = row?;
-            let name = name.unwrap_or_default();
-            // bm25 is negative, lower is better; an exact name or alias match outranks any text match.
-            let score = -bm25 + if exact { 1000.0 } else { 0.0 };
-            let key = (kind.clone(), normalize_name(&name));
-            let hit = grouped.entry(key).or_insert_with(|| SearchHit {
+            let (kind, name, external_id, source, snippet, bm25, exact) = row?;
+            // bm25 is negative, lower is better.
+            found.push(TextMatch {
                 kind,
-                name,
-                external_id: None,
-                sources: Vec::new(),
-                snippet: String::new(),
-                score: f64::MIN,
+                name: name.unwrap_or_default(),
+                external_id,
+                source,
+                snippet,
+                score: -bm25,
+                exact,
             });
-            if hit.external_id.is_none() {
-                hit.external_id = ext;
-            }
-            if !hit.sources.contains(&src) {
-                hit.sources.push(src);
-            }
-            if score > hit.score {
-                hit.score = score;
-                hit.snippet = snippet;
-            }
         }
-        let mut hits: Vec<SearchHit> = grouped.into_values().collect();
-        for h in &mut hits {
-            // Agreement between sources is worth a little.
-            h.score += h.sources.len() as f64 * 0.5;
-        }
-        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.name.cmp(&b.name)));
-        hits.truncate(limit);
+        let hits = rank(found, limit);
         Ok(hits)
     }
+}
+
+/// One object a text search matched, as a backend's query gives it.
+#[derive(Debug, Clone)]
+pub struct TextMatch {
+    /// STIX type.
+    pub kind: String,
+    /// Name.
+    pub name: String,
+    /// ATT&CK id, when known.
+    pub external_id: Option<String>,
+    /// The source stating it.
+    pub source: String,
+    /// An excerpt around the match.
+    pub snippet: String,
+    /// The text engine's score, higher is better.
+    pub score: f64,
+    /// Whether a name or alias equals the query.
+    pub exact: bool,
+}
+
+/// Search hits from a backend's matches: grouped by kind and name across
+/// sources, an exact name or alias first, agreement between sources worth
+/// a little; the best `limit`.
+pub fn rank(matches: impl IntoIterator<Item = TextMatch>, limit: usize) -> Vec<SearchHit> {
+    let mut grouped: BTreeMap<(String, String), SearchHit> = BTreeMap::new();
+    for m in matches {
+        // An exact name or alias match outranks any text match.
+        let score = m.score + if m.exact { 1000.0 } else { 0.0 };
+        let key = (m.kind.clone(), normalize_name(&m.name));
+        let hit = grouped.entry(key).or_insert_with(|| SearchHit {
+            kind: m.kind,
+            name: m.name,
+            external_id: None,
+            sources: Vec::new(),
+            snippet: String::new(),
+            score: f64::MIN,
+        });
+        if hit.external_id.is_none() {
+            hit.external_id = m.external_id;
+        }
+        if !hit.sources.contains(&m.source) {
+            hit.sources.push(m.source);
+        }
+        if score > hit.score {
+            hit.score = score;
+            hit.snippet = m.snippet;
+        }
+    }
+    let mut hits: Vec<SearchHit> = grouped.into_values().collect();
+    for h in &mut hits {
+        h.score += h.sources.len() as f64 * 0.5;
+    }
+    hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.name.cmp(&b.name)));
+    hits.truncate(limit);
+    hits
 }

@@ -5,11 +5,11 @@
 use crate::PgStore;
 use crate::copy::Copy;
 use crate::errors::PgError;
-use crate::ingest::{Claim, bump_generation, claim_source, lock_source, write_bundle};
+use crate::ingest::{Begun, analyze_if_grown, begin_write, bump_generation, write_bundle};
 use cairn_kb::errors::KbError;
 use cairn_kb::{IngestReport, LIST_KEY_BASE, ListHead, ListValue};
 use cairn_model::Bundle;
-use sqlx::{Connection, PgConnection};
+use sqlx::PgConnection;
 use std::collections::HashSet;
 
 /// The largest list row id a key can carry (keys fit the hunt index's u32).
@@ -115,43 +115,19 @@ impl PgStore {
     {
         self.writable()?;
         self.run(async |conn| {
-            let mut tx = conn.begin().await?;
-            lock_source(&mut tx, &head.source).await?;
-            // Sorts and hash joins over a million values in memory, not in
-            // batches on disk (this transaction only).
-            sqlx::query("SET LOCAL work_mem = '256MB'")
-                .execute(&mut *tx)
-                .await?;
-            let ts = cairn_model::time::now_ms();
+            let mut report = IngestReport::new(&head.source, &head.format);
+            let Some(Begun {
+                mut tx,
+                ts,
+                source_id,
+                existed,
+            }) = begin_write(conn, file, fingerprint, &mut report).await?
+            else {
+                return Ok(report);
+            };
             let ts_ms = cairn_model::time::parse(&ts)
                 .map(|t| t.as_millisecond())
                 .ok_or_else(|| PgError::Invalid(format!("unreadable timestamp `{ts}`")))?;
-            let mut report = IngestReport {
-                source: head.source.clone(),
-                format: head.format.clone(),
-                status: "new".into(),
-                objects: 0,
-                relationships: 0,
-                indicators: 0,
-                documents: 0,
-                added: 0,
-                changed: 0,
-                withdrawn: 0,
-            };
-            let (source_id, existed) =
-                match claim_source(&mut tx, &head.source, &head.format, file, fingerprint, &ts)
-                    .await?
-                {
-                    Claim::Unchanged => {
-                        tx.commit().await?;
-                        report.status = "unchanged".into();
-                        return Ok(report);
-                    }
-                    Claim::Write { id, existed } => (id, existed),
-                };
-            if existed {
-                report.status = "updated".into();
-            }
             let actor = Bundle {
                 source: head.source.clone(),
                 format: head.format.clone(),
@@ -235,6 +211,7 @@ impl PgStore {
                 report.status = "unchanged".into();
             }
             tx.commit().await?;
+            analyze_if_grown(conn, &report, "list_values").await?;
             Ok(report)
         })
     }

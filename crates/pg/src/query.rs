@@ -3,6 +3,7 @@
 
 use crate::PgStore;
 use crate::errors::PgError;
+use cairn_kb::backend::{TextMatch, add_count, rank_search};
 use cairn_kb::errors::KbError;
 use cairn_kb::{
     ActorRef, HuntIndicator, IndicatorContext, IngestReport, KnowledgeBase, LIST_KEY_BASE,
@@ -85,18 +86,8 @@ impl PgStore {
             )
             .fetch_one(&mut *c)
             .await?;
-            let add = |v: &mut Pairs, key: &str, n: i64| {
-                if n == 0 {
-                    return;
-                }
-                match v.iter_mut().find(|(k, _)| k == key) {
-                    Some((_, c)) => *c += n,
-                    None => v.push((key.to_string(), n)),
-                }
-                v.sort_by_key(|e| std::cmp::Reverse(e.1));
-            };
-            add(&mut kinds, "indicator", n);
-            add(&mut rels, "indicates", linked);
+            add_count(&mut kinds, "indicator", n);
+            add_count(&mut rels, "indicates", linked);
             let rows = sqlx::query(
                 "SELECT s.name, s.format, \
                    (SELECT count(*) FROM objects o WHERE o.source_id = s.id AND o.withdrawn_at IS NULL), \
@@ -165,43 +156,20 @@ impl PgStore {
             .fetch_all(&mut *c)
             .await?)
         })?;
-        let mut grouped: BTreeMap<(String, String), SearchHit> = BTreeMap::new();
+        let mut found = Vec::with_capacity(rows.len());
         for r in rows {
-            let kind: String = r.try_get(0)?;
-            let name: String = r.try_get::<Option<String>, _>(1)?.unwrap_or_default();
-            let ext: Option<String> = r.try_get(2)?;
-            let src: String = r.try_get(3)?;
-            let snippet: String = r.try_get(4)?;
-            let rank: f64 = r.try_get(5)?;
-            let exact: bool = r.try_get(6)?;
-            // An exact name or alias match outranks any text match.
-            let score = rank * 10.0 + if exact { 1000.0 } else { 0.0 };
-            let key = (kind.clone(), normalize_name(&name));
-            let hit = grouped.entry(key).or_insert_with(|| SearchHit {
-                kind,
-                name,
-                external_id: None,
-                sources: Vec::new(),
-                snippet: String::new(),
-                score: f64::MIN,
+            found.push(TextMatch {
+                kind: r.try_get(0)?,
+                name: r.try_get::<Option<String>, _>(1)?.unwrap_or_default(),
+                external_id: r.try_get(2)?,
+                source: r.try_get(3)?,
+                snippet: r.try_get(4)?,
+                // ts_rank is in [0, 1]; scaled to weigh like the embedded store's bm25.
+                score: r.try_get::<f64, _>(5)? * 10.0,
+                exact: r.try_get(6)?,
             });
-            if hit.external_id.is_none() {
-                hit.external_id = ext;
-            }
-            if !hit.sources.contains(&src) {
-                hit.sources.push(src);
-            }
-            if score > hit.score {
-                hit.score = score;
-                hit.snippet = snippet;
-            }
         }
-        let mut hits: Vec<SearchHit> = grouped.into_values().collect();
-        for h in &mut hits {
-            h.score += h.sources.len() as f64 * 0.5;
-        }
-        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.name.cmp(&b.name)));
-        hits.truncate(limit);
+        let hits = rank_search(found, limit);
         Ok(hits)
     }
 

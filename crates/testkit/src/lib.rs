@@ -116,13 +116,7 @@ pub fn browser() -> Option<Browser> {
 #[track_caller]
 pub fn nats() -> Option<String> {
     let url = std::env::var(NATS_VAR).unwrap_or_else(|_| "nats://127.0.0.1:4222".to_string());
-    let hostport = url.trim_start_matches("nats://").to_string();
-    let up = std::net::ToSocketAddrs::to_socket_addrs(hostport.as_str())
-        .ok()
-        .and_then(|mut a| a.next())
-        .is_some_and(|a| {
-            std::net::TcpStream::connect_timeout(&a, std::time::Duration::from_secs(2)).is_ok()
-        });
+    let up = listening(url.trim_start_matches("nats://"));
     let found = if up {
         Ok(url)
     } else {
@@ -146,13 +140,7 @@ pub fn postgres() -> Option<String> {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_string());
     let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
     let rest = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
-    let hostport = rest.split('/').next().unwrap_or(rest).to_string();
-    let up = std::net::ToSocketAddrs::to_socket_addrs(hostport.as_str())
-        .ok()
-        .and_then(|mut a| a.next())
-        .is_some_and(|a| {
-            std::net::TcpStream::connect_timeout(&a, std::time::Duration::from_secs(2)).is_ok()
-        });
+    let up = listening(rest.split('/').next().unwrap_or(rest));
     let found = if up {
         Ok(url)
     } else {
@@ -163,6 +151,16 @@ pub fn postgres() -> Option<String> {
         })
     };
     settle(found, REQUIRE_SERVICES_VAR)
+}
+
+/// Whether something accepts TCP connections at `hostport` within 2 s.
+fn listening(hostport: &str) -> bool {
+    std::net::ToSocketAddrs::to_socket_addrs(hostport)
+        .ok()
+        .and_then(|mut a| a.next())
+        .is_some_and(|a| {
+            std::net::TcpStream::connect_timeout(&a, std::time::Duration::from_secs(2)).is_ok()
+        })
 }
 
 // The panic names the test's line, not this one.

@@ -1,0 +1,74 @@
+//! Rules every backend applies the same way, free of any database: which
+//! version of a repeated id wins, the content hash a re-ingest compares,
+//! and how list values add to the counts.
+
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// Later STIX versions of one id win (by `modified`); the first of equal
+/// versions stays. Order is the first appearance of each id.
+pub fn latest<T>(
+    items: &[T],
+    id: impl Fn(&T) -> &str,
+    modified: impl Fn(&T) -> Option<&str>,
+) -> Vec<&T> {
+    let mut pos: HashMap<&str, usize> = HashMap::with_capacity(items.len());
+    let mut out: Vec<&T> = Vec::with_capacity(items.len());
+    for it in items {
+        match pos.get(id(it)) {
+            Some(&i) if modified(out[i]) >= modified(it) => {}
+            Some(&i) => out[i] = it,
+            None => {
+                pos.insert(id(it), out.len());
+                out.push(it);
+            }
+        }
+    }
+    out
+}
+
+/// The content hash a statement is compared by: xxh3 of its JSON, as a
+/// signed 64-bit integer (databases store those; the bits are what matter).
+pub fn content_hash<T: Serialize>(v: &T) -> i64 {
+    let bytes = serde_json::to_vec(v).unwrap_or_default();
+    xxhash_rust::xxh3::xxh3_64(&bytes) as i64
+}
+
+/// Adds `n` to the count of `key` (listed by count, largest first).
+pub fn add_count(counts: &mut Vec<(String, i64)>, key: &str, n: i64) {
+    if n == 0 {
+        return;
+    }
+    match counts.iter_mut().find(|(k, _)| k == key) {
+        Some((_, c)) => *c += n,
+        None => counts.push((key.to_string(), n)),
+    }
+    counts.sort_by_key(|e| std::cmp::Reverse(e.1));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_latest_version_of_an_id_wins() {
+        let items = [
+            ("a", Some("1")),
+            ("b", None),
+            ("a", Some("3")),
+            ("a", Some("2")),
+        ];
+        let got = latest(&items, |i| i.0, |i| i.1);
+        assert_eq!(got, vec![&("a", Some("3")), &("b", None)]);
+    }
+
+    #[test]
+    fn counts_stay_largest_first() {
+        let mut c = vec![("malware".to_string(), 3)];
+        add_count(&mut c, "indicator", 5);
+        add_count(&mut c, "malware", 0);
+        assert_eq!(c[0], ("indicator".to_string(), 5));
+        add_count(&mut c, "malware", 4);
+        assert_eq!(c[0], ("malware".to_string(), 7));
+    }
+}
