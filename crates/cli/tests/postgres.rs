@@ -8,7 +8,18 @@ use std::io::BufRead;
 use std::io::BufReader;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use support::{cairn, ok};
+use support::ok;
+
+/// Runs `cairn --db DB ARGS…` with its cache (hunt indexes) in `cache`.
+fn cairn(db: &Path, cache: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .env("XDG_CACHE_HOME", cache)
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .output()
+        .expect("run cairn")
+}
 
 fn json_lines(s: &str) -> Vec<serde_json::Value> {
     s.lines()
@@ -31,6 +42,7 @@ fn ingest_stats_search_and_hunt_agree_with_the_embedded_store() {
     let pg = cairn_pg::admin::Scratch::new(&server, "cli").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("kb.db");
+    let cache = &dir.path().join("cache");
     let url = Path::new(pg.url());
     let logs = dir.path().join("dns.log");
     std::fs::write(
@@ -49,15 +61,17 @@ fn ingest_stats_search_and_hunt_agree_with_the_embedded_store() {
 
     let mut seen = Vec::new();
     for db in [file.as_path(), url] {
-        let mut reports = json_lines(&ok(&cairn(db, &["ingest", "--json", attack])));
+        let mut reports = json_lines(&ok(&cairn(db, cache, &["ingest", "--json", attack])));
         reports.extend(json_lines(&ok(&cairn(
             db,
+            cache,
             &[
                 "ingest", "--json", list, "--actor", "TAG-22", "--source", "insikt",
             ],
         ))));
         reports.extend(json_lines(&ok(&cairn(
             db,
+            cache,
             &[
                 "ingest",
                 "--json",
@@ -75,12 +89,16 @@ fn ingest_stats_search_and_hunt_agree_with_the_embedded_store() {
         for r in &mut reports {
             r.as_object_mut().unwrap().remove("file");
         }
-        let again = json_lines(&ok(&cairn(db, &["ingest", "--json", attack])));
+        let again = json_lines(&ok(&cairn(db, cache, &["ingest", "--json", attack])));
         assert_eq!(again[0]["status"], "unchanged");
         let stats: serde_json::Value =
-            serde_json::from_str(&ok(&cairn(db, &["stats", "--json"]))).unwrap();
-        let search = json_lines(&ok(&cairn(db, &["search", "--json", "earth", "lusca"])));
-        let hunt = cairn(db, &["hunt", "--json", logs.to_str().unwrap()]);
+            serde_json::from_str(&ok(&cairn(db, cache, &["stats", "--json"]))).unwrap();
+        let search = json_lines(&ok(&cairn(
+            db,
+            cache,
+            &["search", "--json", "earth", "lusca"],
+        )));
+        let hunt = cairn(db, cache, &["hunt", "--json", logs.to_str().unwrap()]);
         assert_eq!(
             hunt.status.code(),
             Some(0),
@@ -93,11 +111,19 @@ fn ingest_stats_search_and_hunt_agree_with_the_embedded_store() {
             .map(String::from)
             .collect();
         alerts.sort();
-        let none = cairn(db, &["hunt", "--json", quiet.to_str().unwrap()]);
+        let none = cairn(db, cache, &["hunt", "--json", quiet.to_str().unwrap()]);
         assert_eq!(none.status.code(), Some(1), "no hits: exit 1 as grep");
         seen.push((reports, stats, search[0]["name"].clone(), alerts));
     }
     let (sqlite, postgres) = (&seen[0], &seen[1]);
+    // The database store's index was cached by store id, beside none of
+    // its files (it has none), and reused by the second hunt.
+    let cached: Vec<_> = std::fs::read_dir(cache.join("cairn"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("store-"))
+        .collect();
+    assert_eq!(cached.len(), 1, "one cached index for the database store");
     assert_eq!(sqlite.0, postgres.0, "ingest reports");
     let kinds = |s: &serde_json::Value| s["objects_by_kind"].as_array().unwrap().len();
     assert!(kinds(&sqlite.1) > 5);
@@ -135,6 +161,7 @@ fn ingest_stats_search_and_hunt_agree_with_the_embedded_store() {
         }
         let out = cairn(
             url,
+            cache,
             &[
                 "hunt",
                 "--json",
@@ -158,7 +185,7 @@ fn ingest_stats_search_and_hunt_agree_with_the_embedded_store() {
     }
 
     // A verb that needs the embedded store says so and what does run.
-    let out = cairn(url, &["actor", "RedHotel"]);
+    let out = cairn(url, cache, &["actor", "RedHotel"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("on PostgreSQL: ingest"), "{err}");
