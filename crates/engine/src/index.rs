@@ -103,7 +103,7 @@ fn cache_key(src: IndicatorSource<'_>, opts: &IndexOptions) -> Result<CacheKey, 
                 }
                 // A database store (PostgreSQL): cached per store id in the
                 // user's cache; the tag's generation keeps it current.
-                None if store.location() != ":memory:" => opts
+                None if store.persistent() => opts
                     .list_cache_dir
                     .as_ref()
                     .map(|d| d.join(format!("store-{id}.hunt{suffix}.idx"))),

@@ -14,7 +14,7 @@ use crate::{
 use cairn_model::{Bundle, Tlp};
 
 pub use crate::search::{TextMatch, rank as rank_search};
-pub use crate::shared::{add_count, content_hash, latest};
+pub use crate::shared::{add_count, content_hash, latest, object_names};
 
 /// What every backend of the knowledge base answers.
 pub trait KnowledgeBase: Send {
@@ -23,6 +23,11 @@ pub trait KnowledgeBase: Send {
     /// The store's file, when it is one (caches are kept beside it).
     fn path(&self) -> Option<&std::path::Path> {
         None
+    }
+    /// Whether the store outlives this process (a throw-away store in
+    /// memory does not, and nothing derived from it is worth caching).
+    fn persistent(&self) -> bool {
+        true
     }
     /// MISP warninglists the user ingested: (name, list.json text).
     fn warninglist_documents(&self) -> Result<Vec<(String, String)>, KbError>;
@@ -77,6 +82,9 @@ impl KnowledgeBase for Store {
     }
     fn path(&self) -> Option<&std::path::Path> {
         Store::path(self)
+    }
+    fn persistent(&self) -> bool {
+        Store::path(self).is_some()
     }
     fn warninglist_documents(&self) -> Result<Vec<(String, String)>, KbError> {
         Store::warninglist_documents(self)

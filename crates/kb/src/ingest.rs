@@ -11,11 +11,11 @@ use crate::errors::KbError;
 // is one): only the winner is compared with the stored row. Across batches
 // `Batches` applies the same rule as they come, so a file whose later
 // batch reverts an id's earlier, changed version counts it as changed.
-use crate::shared::{content_hash as hash, latest};
+use crate::shared::{content_hash as hash, latest, object_names};
 use crate::withdraw::Withdraw;
 use crate::{Store, now};
 use cairn_model::time;
-use cairn_model::{Bundle, Object, Relation, Tlp, normalize_name};
+use cairn_model::{Bundle, Object, Relation, Tlp};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_iter};
 use serde::Serialize;
@@ -710,15 +710,8 @@ impl<'t> Batches<'t> {
         let mut ins_name = tx.prepare_cached(
             "INSERT INTO names(object_id, norm, name, role) VALUES (?1, ?2, ?3, ?4)",
         )?;
-        let mut norms: HashSet<String> = HashSet::new();
-        let named = o.name.iter().map(|n| (n, "primary"));
-        let aliases = o.aliases.iter().map(|n| (n, "alias"));
-        let ids = o.external_id.iter().map(|n| (n, "id"));
-        for (n, role) in named.chain(aliases).chain(ids) {
-            let norm = normalize_name(n);
-            if !norm.is_empty() && norms.insert(norm.clone()) {
-                ins_name.execute(params![rowid, norm, n, role])?;
-            }
+        for (norm, n, role) in object_names(o) {
+            ins_name.execute(params![rowid, norm, n, role])?;
         }
         if !o.observables.is_empty() {
             let mut ins_obs = tx.prepare_cached(

@@ -2,8 +2,9 @@
 //! version of a repeated id wins, the content hash a re-ingest compares,
 //! and how list values add to the counts.
 
+use cairn_model::{Object, normalize_name};
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Later STIX versions of one id win (by `modified`); the first of equal
 /// versions stays. Order is the first appearance of each id.
@@ -32,6 +33,23 @@ pub fn latest<T>(
 pub fn content_hash<T: Serialize>(v: &T) -> i64 {
     let bytes = serde_json::to_vec(v).unwrap_or_default();
     xxhash_rust::xxh3::xxh3_64(&bytes) as i64
+}
+
+/// The names an object is found by: (normalized key, name as written,
+/// role `primary`, `alias` or `id`), each key once, empty keys left out.
+pub fn object_names(o: &Object) -> Vec<(String, &str, &'static str)> {
+    let named = o.name.iter().map(|n| (n, "primary"));
+    let aliases = o.aliases.iter().map(|n| (n, "alias"));
+    let ids = o.external_id.iter().map(|n| (n, "id"));
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut out = Vec::new();
+    for (n, role) in named.chain(aliases).chain(ids) {
+        let norm = normalize_name(n);
+        if !norm.is_empty() && seen.insert(norm.clone()) {
+            out.push((norm, n.as_str(), role));
+        }
+    }
+    out
 }
 
 /// Adds `n` to the count of `key` (listed by count, largest first).

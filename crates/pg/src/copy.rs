@@ -61,6 +61,17 @@ impl<'c> Copy<'c> {
         Ok(())
     }
 
+    /// One whole row.
+    pub(crate) async fn row<'v>(
+        &mut self,
+        fields: impl IntoIterator<Item = Option<&'v str>>,
+    ) -> Result<(), PgError> {
+        for v in fields {
+            self.field(v)?;
+        }
+        self.end_row().await
+    }
+
     /// Ends the current row; sends the buffer when it is full.
     pub(crate) async fn end_row(&mut self) -> Result<(), PgError> {
         self.buf.push(b'\n');

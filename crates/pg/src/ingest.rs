@@ -12,10 +12,9 @@ use crate::PgStore;
 use crate::copy::Copy;
 use crate::errors::PgError;
 use cairn_kb::IngestReport;
-use cairn_kb::backend::{content_hash as hash, latest};
-use cairn_model::{Bundle, Object, Relation, normalize_name};
+use cairn_kb::backend::{content_hash as hash, latest, object_names};
+use cairn_model::{Bundle, Object, Relation};
 use sqlx::{Connection, PgConnection, Postgres, Transaction};
-use std::collections::HashSet;
 
 /// How a version of a source was claimed.
 enum Claim {
@@ -216,7 +215,7 @@ async fn stage_objects(tx: &mut PgConnection, objects: &[&Object]) -> Result<(),
                 json_list(&o.references),
             ];
             let h = hash(o).to_string();
-            for v in [
+            let head = [
                 Some(o.id.as_str()),
                 Some(o.kind.as_str()),
                 o.name.as_deref(),
@@ -228,13 +227,8 @@ async fn stage_objects(tx: &mut PgConnection, objects: &[&Object]) -> Result<(),
                 flag(o.deprecated),
                 o.country.as_deref(),
                 o.valid_until.as_deref(),
-            ] {
-                c.field(v)?;
-            }
-            for l in &lists {
-                c.field(Some(l))?;
-            }
-            for v in [
+            ];
+            let tail = [
                 p.reference.as_deref(),
                 p.first_seen.as_deref(),
                 p.last_seen.as_deref(),
@@ -242,10 +236,9 @@ async fn stage_objects(tx: &mut PgConnection, objects: &[&Object]) -> Result<(),
                 Some(p.tlp.as_str()),
                 Some(o.raw.as_str()),
                 Some(h.as_str()),
-            ] {
-                c.field(v)?;
-            }
-            c.end_row().await?;
+            ];
+            let lists = lists.iter().map(|l| Some(l.as_str()));
+            c.row(head.into_iter().chain(lists).chain(tail)).await?;
         }
         Ok(())
     }
@@ -259,18 +252,9 @@ async fn stage_objects(tx: &mut PgConnection, objects: &[&Object]) -> Result<(),
     .await?;
     let fill = async {
         for o in objects {
-            let mut norms: HashSet<String> = HashSet::new();
-            let named = o.name.iter().map(|n| (n, "primary"));
-            let aliases = o.aliases.iter().map(|n| (n, "alias"));
-            let ids = o.external_id.iter().map(|n| (n, "id"));
-            for (n, role) in named.chain(aliases).chain(ids) {
-                let norm = normalize_name(n);
-                if !norm.is_empty() && norms.insert(norm.clone()) {
-                    for v in [o.id.as_str(), norm.as_str(), n.as_str(), role] {
-                        c.field(Some(v))?;
-                    }
-                    c.end_row().await?;
-                }
+            for (norm, n, role) in object_names(o) {
+                c.row([Some(o.id.as_str()), Some(&norm), Some(n), Some(role)])
+                    .await?;
             }
         }
         Ok(())
@@ -282,10 +266,8 @@ async fn stage_objects(tx: &mut PgConnection, objects: &[&Object]) -> Result<(),
     let fill = async {
         for o in objects {
             for ob in &o.observables {
-                for v in [o.id.as_str(), ob.kind.as_str(), ob.value.as_str()] {
-                    c.field(Some(v))?;
-                }
-                c.end_row().await?;
+                c.row([Some(o.id.as_str()), Some(ob.kind.as_str()), Some(&ob.value)])
+                    .await?;
             }
         }
         Ok(())
@@ -306,7 +288,7 @@ async fn stage_relations(tx: &mut PgConnection, relations: &[&Relation]) -> Resu
             let p = &r.prov;
             let conf = p.confidence.map(|c| c.to_string());
             let h = hash(r).to_string();
-            for v in [
+            c.row([
                 Some(r.id.as_str()),
                 Some(r.rel_type.as_str()),
                 Some(r.source_ref.as_str()),
@@ -321,10 +303,8 @@ async fn stage_relations(tx: &mut PgConnection, relations: &[&Relation]) -> Resu
                 Some(p.tlp.as_str()),
                 Some(r.raw.as_str()),
                 Some(h.as_str()),
-            ] {
-                c.field(v)?;
-            }
-            c.end_row().await?;
+            ])
+            .await?;
         }
         Ok(())
     }

@@ -84,8 +84,8 @@ const WITHDRAW: &str = "UPDATE list_values v SET withdrawn_at = $2 \
      FROM st_diff d WHERE d.gone AND v.id = d.id AND v.source_id = $1";
 /// Values listed again: their withdrawal kept in history, then ended.
 const RELIST_HISTORY: &str = "INSERT INTO list_history(value_id, withdrawn_at, restored_at) \
-     SELECT d.id, d.withdrawn_at, $2 FROM st_diff d \
-     WHERE NOT d.gone AND d.id IS NOT NULL AND d.withdrawn_at IS NOT NULL AND $1 = $1";
+     SELECT d.id, d.withdrawn_at, $2 FROM st_diff d JOIN list_values v ON v.id = d.id AND v.source_id = $1 \
+     WHERE NOT d.gone AND d.withdrawn_at IS NOT NULL";
 /// Re-listed or written differently: the new spelling, a new stamp.
 const RELIST_OR_REWRITE: &str = "UPDATE list_values v SET withdrawn_at = NULL, updated_at = $2, name = d.name \
      FROM st_diff d WHERE NOT d.gone AND d.id IS NOT NULL AND v.id = d.id AND v.source_id = $1";
@@ -162,10 +162,8 @@ impl PgStore {
                     if !seen.insert(xxhash_rust::xxh3::xxh3_128(&key)) {
                         continue;
                     }
-                    c.field(Some(v.kind.as_str()))?;
-                    c.field(Some(&v.value))?;
-                    c.field(v.written.as_deref())?;
-                    c.end_row().await?;
+                    c.row([Some(v.kind.as_str()), Some(&v.value), v.written.as_deref()])
+                        .await?;
                 }
                 Ok(())
             }

@@ -191,7 +191,7 @@ impl PgStore {
         let now = cairn_model::time::now_ms();
         let objects = format!(
             "SELECT o.id, ob.kind, ob.value FROM observables ob JOIN objects o ON o.id = ob.object_id \
-             WHERE o.kind = 'indicator' {filter} AND $1 = $1"
+             WHERE o.kind = 'indicator' {filter}"
         );
         let lists = format!("SELECT id + $1, kind, value FROM list_values {list_filter}");
         let mut emit = |key: i64, kind: &str, value: String| {
@@ -206,18 +206,15 @@ impl PgStore {
             // A cursor inside a transaction: ten million values stream in
             // constant memory.
             let mut tx = c.begin().await?;
-            {
-                let mut rows = sqlx::query(sqlx::AssertSqlSafe(objects))
-                    .bind(&now)
-                    .fetch(&mut *tx);
-                while let Some(r) = rows.try_next().await? {
-                    emit(r.try_get(0)?, r.try_get::<&str, _>(1)?, r.try_get(2)?);
-                }
-            }
-            {
-                let mut rows = sqlx::query(sqlx::AssertSqlSafe(lists))
-                    .bind(LIST_KEY_BASE)
-                    .fetch(&mut *tx);
+            let objects = sqlx::query(sqlx::AssertSqlSafe(objects));
+            let objects = if include_inactive {
+                objects
+            } else {
+                objects.bind(&now)
+            };
+            let lists = sqlx::query(sqlx::AssertSqlSafe(lists)).bind(LIST_KEY_BASE);
+            for q in [objects, lists] {
+                let mut rows = q.fetch(&mut *tx);
                 while let Some(r) = rows.try_next().await? {
                     emit(r.try_get(0)?, r.try_get::<&str, _>(1)?, r.try_get(2)?);
                 }
