@@ -8,13 +8,16 @@
 
 use crate::errors::KbError;
 use crate::{
-    HuntIndicator, IndicatorContext, IngestReport, ListHead, ListValue, SearchHit, SightingInput,
-    SightingRow, Stats, Store,
+    HuntIndicator, IndicatorContext, IngestReport, ListHead, ListValue, Role, SearchHit,
+    SightingInput, SightingRow, Stats, Store, Token, TokenGrant,
 };
 use cairn_model::{Bundle, Tlp};
 
 pub use crate::search::{TextMatch, rank as rank_search};
-pub use crate::shared::{add_count, content_hash, latest, object_names};
+pub use crate::shared::{
+    add_count, content_hash, latest, new_token_secret, object_names, revoked_token_name,
+    token_digest, token_name,
+};
 
 /// What every backend of the knowledge base answers.
 pub trait KnowledgeBase: Send {
@@ -73,6 +76,14 @@ pub trait KnowledgeBase: Send {
     fn sightings_of(&self, key: i64) -> Result<Vec<SightingRow>, KbError>;
     /// Caps this connection at a TLP ceiling for every read; no way back.
     fn restrict(&mut self, ceiling: Tlp) -> Result<(), KbError>;
+    /// Creates an API token; its secret (shown once) and its listing.
+    fn create_token(&mut self, name: &str, role: Role) -> Result<(String, Token), KbError>;
+    /// The grant for `secret`, if it is a live token.
+    fn verify_token(&self, secret: &str) -> Result<Option<TokenGrant>, KbError>;
+    /// Every token, revoked ones included.
+    fn tokens(&self) -> Result<Vec<Token>, KbError>;
+    /// Revokes the live token called `name`; false when there is none.
+    fn revoke_token(&mut self, name: &str) -> Result<bool, KbError>;
 }
 
 impl KnowledgeBase for Store {
@@ -142,5 +153,17 @@ impl KnowledgeBase for Store {
     }
     fn restrict(&mut self, ceiling: Tlp) -> Result<(), KbError> {
         Store::restrict(self, ceiling)
+    }
+    fn create_token(&mut self, name: &str, role: Role) -> Result<(String, Token), KbError> {
+        Store::create_token(self, name, role)
+    }
+    fn verify_token(&self, secret: &str) -> Result<Option<TokenGrant>, KbError> {
+        Store::verify_token(self, secret)
+    }
+    fn tokens(&self) -> Result<Vec<Token>, KbError> {
+        Store::tokens(self)
+    }
+    fn revoke_token(&mut self, name: &str) -> Result<bool, KbError> {
+        Store::revoke_token(self, name)
     }
 }

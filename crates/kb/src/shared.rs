@@ -1,6 +1,6 @@
 //! Rules every backend applies the same way, free of any database: which
 //! version of a repeated id wins, the content hash a re-ingest compares,
-//! and how list values add to the counts.
+//! how list values add to the counts, and what an API token is.
 
 use cairn_model::{Object, normalize_name};
 use serde::Serialize;
@@ -62,6 +62,45 @@ pub fn add_count(counts: &mut Vec<(String, i64)>, key: &str, n: i64) {
         None => counts.push((key.to_string(), n)),
     }
     counts.sort_by_key(|e| std::cmp::Reverse(e.1));
+}
+
+/// A new API token's secret: `cairn_` and 256 random bits in hex. Shown
+/// once; a store keeps only its [`token_digest`].
+pub fn new_token_secret() -> Result<String, crate::errors::KbError> {
+    let mut raw = [0u8; 32];
+    getrandom::fill(&mut raw)
+        .map_err(|e| crate::errors::KbError::Invalid(format!("no randomness: {e}")))?;
+    Ok(format!(
+        "cairn_{}",
+        raw.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    ))
+}
+
+/// Hex SHA-256 of a token. A plain hash, not a password KDF: a token is
+/// 256 random bits, so a leaked hash gives nothing to brute-force, and the
+/// server checks one on every request.
+pub fn token_digest(secret: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(secret.trim().as_bytes());
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A token's name as stored: trimmed, and not empty.
+pub fn token_name(name: &str) -> Result<&str, crate::errors::KbError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(crate::errors::KbError::Invalid(
+            "a token needs a name".into(),
+        ));
+    }
+    Ok(name)
+}
+
+/// What a token name becomes once revoked, freeing nothing: names are
+/// never reused.
+pub fn revoked_token_name(name: &str, at: &str) -> String {
+    format!("{name} (revoked {at})")
 }
 
 #[cfg(test)]

@@ -1,15 +1,12 @@
 //! API tokens: who may call the server, with which role. Only a SHA-256 of
-//! each token is stored; the token itself is shown once, at creation.
-//!
-//! A plain SHA-256 is the right hash here (not a password KDF): tokens are 256
-//! random bits, so there is nothing to brute-force from a leaked hash, and the
-//! server checks one on every request.
+//! each token is stored ([`crate::backend::token_digest`]); the token itself
+//! is shown once, at creation.
 
 use crate::errors::KbError;
+use crate::shared::{new_token_secret, revoked_token_name, token_digest, token_name};
 use crate::{Store, now};
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use std::fmt;
 use std::str::FromStr;
 
@@ -82,31 +79,16 @@ pub struct TokenGrant {
     pub role: Role,
 }
 
-/// Hex SHA-256 of a token.
-fn digest(secret: &str) -> String {
-    let mut h = Sha256::new();
-    h.update(secret.as_bytes());
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
-}
-
 impl Store {
     /// Creates a token and returns its secret (shown once) with its listing.
     pub fn create_token(&mut self, name: &str, role: Role) -> Result<(String, Token), KbError> {
-        let name = name.trim();
-        if name.is_empty() {
-            return Err(KbError::Invalid("a token needs a name".into()));
-        }
-        let mut raw = [0u8; 32];
-        getrandom::fill(&mut raw).map_err(|e| KbError::Invalid(format!("no randomness: {e}")))?;
-        let secret = format!(
-            "cairn_{}",
-            raw.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        );
+        let name = token_name(name)?;
+        let secret = new_token_secret()?;
         let created = now();
         let n = self.conn.execute(
             "INSERT INTO tokens(name, role, hash, created_at) VALUES (?1, ?2, ?3, ?4) \
              ON CONFLICT(name) DO NOTHING",
-            params![name, role.as_str(), digest(&secret), created],
+            params![name, role.as_str(), token_digest(&secret), created],
         )?;
         if n == 0 {
             return Err(KbError::Invalid(format!(
@@ -132,7 +114,7 @@ impl Store {
             .conn
             .query_row(
                 "SELECT id, name, role FROM tokens WHERE hash = ?1 AND revoked_at IS NULL",
-                [digest(secret.trim())],
+                [token_digest(secret)],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
@@ -178,10 +160,10 @@ impl Store {
 
     /// Revokes the live token called `name`; false when there is none.
     pub fn revoke_token(&mut self, name: &str) -> Result<bool, KbError> {
+        let (name, at) = (name.trim(), now());
         let n = self.conn.execute(
-            "UPDATE tokens SET revoked_at = ?2, name = name || ' (revoked ' || ?2 || ')' \
-             WHERE name = ?1 AND revoked_at IS NULL",
-            params![name.trim(), now()],
+            "UPDATE tokens SET revoked_at = ?2, name = ?3 WHERE name = ?1 AND revoked_at IS NULL",
+            params![name, at, revoked_token_name(name, &at)],
         )?;
         Ok(n > 0)
     }

@@ -35,6 +35,7 @@ mod ingest;
 mod lists;
 mod query;
 mod schema;
+mod tokens;
 
 use cairn_model::Tlp;
 use errors::PgError;
@@ -47,7 +48,8 @@ pub use schema::VERSION;
 /// (it runs its own small runtime): from async code, call it on a blocking
 /// thread.
 pub struct PgStore {
-    rt: tokio::runtime::Runtime,
+    /// Always `Some` until dropped (see the `Drop` impl).
+    rt: Option<tokio::runtime::Runtime>,
     conn: Mutex<PgConnection>,
     url: String,
     ceiling: Option<Tlp>,
@@ -69,14 +71,13 @@ impl PgStore {
             .map_err(PgError::Runtime)?;
         let shown = redact(url);
         let mut conn =
-            rt.block_on(PgConnection::connect(url))
-                .map_err(|source| PgError::Connect {
-                    url: shown.clone(),
-                    source,
-                })?;
-        rt.block_on(schema::migrate(&mut conn))?;
+            block(&rt, PgConnection::connect(url))?.map_err(|source| PgError::Connect {
+                url: shown.clone(),
+                source,
+            })?;
+        block(&rt, schema::migrate(&mut conn))??;
         Ok(PgStore {
-            rt,
+            rt: Some(rt),
             conn: Mutex::new(conn),
             url: shown,
             ceiling: None,
@@ -101,20 +102,11 @@ impl PgStore {
         // A panic elsewhere while holding the lock leaves the connection
         // usable: every operation is its own statement or transaction.
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        // Called back from async code (a distributed hunt's coordinator asks
-        // for a hit's context): a runtime cannot be blocked on from inside
-        // another, unless the thread first leaves it.
-        match tokio::runtime::Handle::try_current() {
-            Err(_) => self.rt.block_on(f(&mut conn)),
-            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
-                tokio::task::block_in_place(|| self.rt.block_on(f(&mut conn)))
-            }
-            Ok(_) => Err(PgError::Invalid(
-                "the PostgreSQL store blocks: call it from a blocking thread, not from a \
-                 single-threaded async runtime"
-                    .into(),
-            )),
-        }
+        let rt = self
+            .rt
+            .as_ref()
+            .ok_or_else(|| PgError::Invalid("the store is closing".into()))?;
+        block(rt, f(&mut conn))?
     }
 
     fn writable(&self) -> Result<(), PgError> {
@@ -147,8 +139,44 @@ impl PgStore {
     }
 }
 
+/// Runs `fut` to completion on `rt`. Called from async code too (a
+/// distributed hunt's coordinator asks for a hit's context, a server
+/// checks a token on its request thread): a runtime cannot be blocked on
+/// from inside another unless the thread first leaves it.
+fn block<F: std::future::Future>(
+    rt: &tokio::runtime::Runtime,
+    fut: F,
+) -> Result<F::Output, PgError> {
+    match tokio::runtime::Handle::try_current() {
+        Err(_) => Ok(rt.block_on(fut)),
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            Ok(tokio::task::block_in_place(|| rt.block_on(fut)))
+        }
+        Ok(_) => Err(PgError::Invalid(
+            "the PostgreSQL store blocks: call it from a blocking thread, not from a \
+             single-threaded async runtime"
+                .into(),
+        )),
+    }
+}
+
+impl Drop for PgStore {
+    /// A runtime must not be dropped on an async thread (tokio panics):
+    /// a connection a server's pool lets go of may be dropped on one.
+    fn drop(&mut self) {
+        let Some(rt) = self.rt.take() else { return };
+        match tokio::runtime::Handle::try_current() {
+            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(|| drop(rt));
+            }
+            Ok(_) => rt.shutdown_background(),
+            Err(_) => drop(rt),
+        }
+    }
+}
+
 /// `url` with any password replaced, for messages and logs.
-fn redact(url: &str) -> String {
+pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };

@@ -7,7 +7,8 @@ use cairn_kb::backend::{TextMatch, add_count, rank_search};
 use cairn_kb::errors::KbError;
 use cairn_kb::{
     ActorRef, HuntIndicator, IndicatorContext, IngestReport, KnowledgeBase, LIST_KEY_BASE,
-    ListHead, ListValue, SearchHit, SightingInput, SightingRow, SourceStats, Stats,
+    ListHead, ListValue, Role, SearchHit, SightingInput, SightingRow, SourceStats, Stats, Token,
+    TokenGrant,
 };
 use cairn_model::{Bundle, IndicatorKind, Observable, Provenance, Tlp, normalize_name};
 use futures_util::TryStreamExt;
@@ -506,5 +507,17 @@ impl KnowledgeBase for PgStore {
     }
     fn restrict(&mut self, ceiling: Tlp) -> Result<(), KbError> {
         Ok(PgStore::restrict(self, ceiling)?)
+    }
+    fn create_token(&mut self, name: &str, role: Role) -> Result<(String, Token), KbError> {
+        Ok(PgStore::create_token(self, name, role)?)
+    }
+    fn verify_token(&self, secret: &str) -> Result<Option<TokenGrant>, KbError> {
+        Ok(PgStore::verify_token(self, secret)?)
+    }
+    fn tokens(&self) -> Result<Vec<Token>, KbError> {
+        Ok(PgStore::tokens(self)?)
+    }
+    fn revoke_token(&mut self, name: &str) -> Result<bool, KbError> {
+        Ok(PgStore::revoke_token(self, name)?)
     }
 }

@@ -34,6 +34,10 @@ const MIGRATIONS: &[Step] = &[
         name: "reader role and row-level security",
         sql: V2_RLS,
     },
+    Step {
+        name: "API tokens",
+        sql: V3_TOKENS,
+    },
 ];
 
 /// The schema version this build reads and writes.
@@ -264,6 +268,19 @@ ALTER TABLE sightings ENABLE ROW LEVEL SECURITY;
 CREATE POLICY sightings_tlp ON sightings FOR SELECT TO cairn_reader
     USING (EXISTS (SELECT 1 FROM objects o WHERE o.id = object_id)
         OR EXISTS (SELECT 1 FROM list_values v WHERE v.id + 2147483648 = object_id));
+"#;
+
+/// API tokens for `cairn serve`; only a hash of each is kept. The reader
+/// role gets no grant on it: a restricted connection cannot list tokens.
+const V3_TOKENS: &str = r#"
+CREATE TABLE tokens(
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
 "#;
 
 /// Brings the database to [`VERSION`], or refuses a newer one.

@@ -52,6 +52,7 @@ both!(
     a_hit_names_actor_aliases_and_families,
     sightings_round_trip,
     a_restricted_reader_sees_only_its_marking,
+    tokens_are_hashed_and_revocable,
 );
 
 fn prov(source: &str, tlp: Tlp) -> Provenance {
@@ -441,6 +442,42 @@ fn a_restricted_reader_sees_only_its_marking(kb: &mut dyn KnowledgeBase) {
         kb.ingest(&report("vendor C"), None, None).is_err(),
         "read-only"
     );
+}
+
+fn tokens_are_hashed_and_revocable(kb: &mut dyn KnowledgeBase) {
+    use cairn_kb::Role;
+    let (secret, made) = kb.create_token(" siem ", Role::Analyst).unwrap();
+    assert!(secret.starts_with("cairn_") && secret.len() == 6 + 64);
+    assert_eq!(made.name, "siem");
+    let grant = kb.verify_token(&secret).unwrap().expect("a live token");
+    assert_eq!((grant.name.as_str(), grant.role), ("siem", Role::Analyst));
+    assert_eq!(grant.id, made.id);
+    // Pasted with a trailing newline, it still works; a near miss does not.
+    assert!(kb.verify_token(&format!("{secret}\n")).unwrap().is_some());
+    assert!(
+        kb.verify_token(&secret[..secret.len() - 1])
+            .unwrap()
+            .is_none()
+    );
+    let dup = kb.create_token("siem", Role::Reader).unwrap_err();
+    assert!(dup.to_string().contains("exists"), "{dup}");
+    assert!(kb.create_token("  ", Role::Reader).is_err());
+    let (admin, _) = kb.create_token("ops", Role::Admin).unwrap();
+    assert!(kb.revoke_token("siem").unwrap());
+    assert!(!kb.revoke_token("siem").unwrap(), "revoked once");
+    assert!(kb.verify_token(&secret).unwrap().is_none());
+    assert_eq!(kb.verify_token(&admin).unwrap().unwrap().role, Role::Admin);
+    let listed = kb.tokens().unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(
+        listed[0].name.starts_with("siem (revoked "),
+        "{}",
+        listed[0].name
+    );
+    assert!(listed[0].revoked_at.is_some() && listed[1].revoked_at.is_none());
+    // The name is free again once revoked.
+    let (again, _) = kb.create_token("siem", Role::Reader).unwrap();
+    assert_eq!(kb.verify_token(&again).unwrap().unwrap().role, Role::Reader);
 }
 
 /// The same real published data in both backends reads back the same:

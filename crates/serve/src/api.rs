@@ -83,7 +83,7 @@ async fn search(
 ) -> Result<Response, ApiError> {
     let limit = bounded("limit", q.limit, bounds::SEARCH_LIMIT)?;
     let hits = app
-        .read(c.clearance(), move |s| Ok(s.search(&q.q, limit)?))
+        .read_kb(c.clearance(), move |s| Ok(s.search(&q.q, limit)?))
         .await?;
     Ok(Json(json!({ "results": hits })).into_response())
 }
@@ -206,7 +206,7 @@ async fn sightings(
     Path(key): Path<u32>,
 ) -> Result<Response, ApiError> {
     let (ctx, rows) = app
-        .read(c.clearance(), move |s| {
+        .read_kb(c.clearance(), move |s| {
             let ctx = match s.indicator_context(i64::from(key)) {
                 Ok(c) => c,
                 Err(cairn_kb::errors::KbError::NotFound(_)) => {
@@ -314,7 +314,7 @@ async fn list_tokens(
     ApiCaller(c): ApiCaller,
 ) -> Result<Response, ApiError> {
     c.require(Role::Admin)?;
-    let tokens = app.read(Clearance::Full, |s| Ok(s.tokens()?)).await?;
+    let tokens = app.read_kb(Clearance::Full, |s| Ok(s.tokens()?)).await?;
     Ok(Json(json!({ "tokens": tokens })).into_response())
 }
 

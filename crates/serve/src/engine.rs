@@ -66,7 +66,7 @@ impl App {
         &self,
         clearance: Clearance,
     ) -> Result<cairn_kb::Stats, ApiError> {
-        let mut stats = self.read(clearance, |s| Ok(s.stats()?)).await?;
+        let mut stats = self.read_kb(clearance, |s| Ok(s.stats()?)).await?;
         if clearance == Clearance::Restricted {
             stats.sources.retain(|s| s.objects + s.relations > 0);
         }

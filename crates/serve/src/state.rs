@@ -8,8 +8,9 @@ use cairn_engine::{
 };
 use cairn_extract::Extractor;
 use cairn_hunt::Index;
-use cairn_kb::{Store, TokenGrant};
+use cairn_kb::{KnowledgeBase, Store, TokenGrant};
 use cairn_model::Tlp;
+use cairn_pg::PgStore;
 use cairn_prose::Reader;
 use std::any::Any;
 use std::collections::HashMap;
@@ -22,7 +23,8 @@ use std::time::{Duration, Instant};
 /// What the server serves and how.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// The knowledge-base file.
+    /// The knowledge-base file, or a `postgres://` address: the store
+    /// several servers share (see [`Config::postgres`]).
     pub db: PathBuf,
     /// Where to listen.
     pub addr: SocketAddr,
@@ -47,6 +49,11 @@ pub struct Config {
 }
 
 impl Config {
+    /// The PostgreSQL store `db` names, if it names one rather than a file.
+    pub fn postgres(&self) -> Option<&str> {
+        self.db.to_str().filter(|d| cairn_pg::is_url(d))
+    }
+
     /// Defaults: 127.0.0.1:8080, no anonymous access, 20 000 requests/s per
     /// token, 64 MiB uploads (32 MiB for a file to scan, 16 MiB for a
     /// report to read), 60 s per request.
@@ -136,25 +143,87 @@ impl Clearance {
     pub(crate) const READER_CEILING: Tlp = Tlp::Amber;
 }
 
+/// Where the store lives.
+#[derive(Debug, Clone)]
+enum Location {
+    /// The embedded store: one file, one machine.
+    File(PathBuf),
+    /// A PostgreSQL database several servers share.
+    Postgres(String),
+}
+
+impl Location {
+    fn of(config: &Config) -> Location {
+        match config.postgres() {
+            Some(url) => Location::Postgres(url.to_string()),
+            None => Location::File(config.db.clone()),
+        }
+    }
+}
+
+/// One connection to the store, on either backend. What every backend
+/// answers goes through [`Conn::kb`]; the rest of the store's API is the
+/// embedded store's alone so far ([`Conn::embedded`]).
+pub(crate) enum Conn {
+    Embedded(Store),
+    Shared(PgStore),
+}
+
+/// What a request needing the embedded store's API is told on PostgreSQL.
+pub(crate) const NOT_ON_POSTGRES: &str = "not available yet on a PostgreSQL store: this server \
+     answers stats, search, indicator lookup and sightings, hunt, ingest, tokens and metrics \
+     there; actor profiles, TAXII, exports, infrastructure, scans and reports need the \
+     embedded store";
+
+impl Conn {
+    fn open(location: &Location) -> Result<Conn, cairn_kb::errors::KbError> {
+        Ok(match location {
+            Location::File(path) => Conn::Embedded(Store::open_existing(path)?),
+            Location::Postgres(url) => Conn::Shared(PgStore::connect(url)?),
+        })
+    }
+    pub(crate) fn kb(&self) -> &dyn KnowledgeBase {
+        match self {
+            Conn::Embedded(s) => s,
+            Conn::Shared(s) => s,
+        }
+    }
+    fn kb_mut(&mut self) -> &mut dyn KnowledgeBase {
+        match self {
+            Conn::Embedded(s) => s,
+            Conn::Shared(s) => s,
+        }
+    }
+    fn embedded(&mut self) -> Result<&mut Store, ApiError> {
+        match self {
+            Conn::Embedded(s) => Ok(s),
+            Conn::Shared(_) => Err(ApiError::new(
+                axum::http::StatusCode::NOT_IMPLEMENTED,
+                NOT_ON_POSTGRES,
+            )),
+        }
+    }
+}
+
 /// Store connections for one clearance, reused across requests.
 struct Pool {
-    path: PathBuf,
+    location: Location,
     ceiling: Option<Tlp>,
-    idle: Mutex<Vec<Store>>,
+    idle: Mutex<Vec<Conn>>,
 }
 
 impl Pool {
-    fn take(&self) -> Result<Store, ApiError> {
+    fn take(&self) -> Result<Conn, ApiError> {
         if let Some(s) = self.idle.lock().map_err(ApiError::internal)?.pop() {
             return Ok(s);
         }
-        let mut s = Store::open_existing(&self.path)?;
+        let mut s = Conn::open(&self.location)?;
         if let Some(c) = self.ceiling {
-            s.restrict(c)?;
+            s.kb_mut().restrict(c)?;
         }
         Ok(s)
     }
-    fn give(&self, s: Store) {
+    fn give(&self, s: Conn) {
         if let Ok(mut idle) = self.idle.lock()
             && idle.len() < 16
         {
@@ -212,13 +281,21 @@ struct ContextCache {
 impl App {
     /// Opens the store (creating it if needed) and compiles the hunt index.
     pub fn open(config: Config) -> Result<App, ServeError> {
+        let location = Location::of(&config);
+        let shown = match &location {
+            Location::File(path) => path.display().to_string(),
+            Location::Postgres(url) => cairn_pg::redact(url),
+        };
         let store_err = |source| ServeError::Store {
-            path: config.db.display().to_string(),
+            path: shown.clone(),
             source,
         };
-        let store = Store::open(&config.db).map_err(store_err)?;
-        let engines = build_engines(&store).map_err(|source| ServeError::Engine {
-            path: config.db.display().to_string(),
+        let store = match &location {
+            Location::File(path) => Conn::Embedded(Store::open(path).map_err(store_err)?),
+            Location::Postgres(_) => Conn::open(&location).map_err(store_err)?,
+        };
+        let engines = build_engines(store.kb()).map_err(|source| ServeError::Engine {
+            path: shown.clone(),
             source,
         })?;
         let generation = engines.generation;
@@ -231,12 +308,12 @@ impl App {
         let login_quota = governor::Quota::per_minute(std::num::NonZeroU32::MIN.saturating_add(9));
         let inner = Inner {
             full: Pool {
-                path: config.db.clone(),
+                location: location.clone(),
                 ceiling: None,
                 idle: Mutex::new(vec![store]),
             },
             restricted: Pool {
-                path: config.db.clone(),
+                location,
                 ceiling: Some(Clearance::READER_CEILING),
                 idle: Mutex::new(Vec::new()),
             },
@@ -260,7 +337,7 @@ impl App {
         };
         // Connections opened up front, so a burst of requests finds them ready.
         for pool in [&inner.full, &inner.restricted] {
-            let warm: Vec<Store> = (0..4).filter_map(|_| pool.take().ok()).collect();
+            let warm: Vec<Conn> = (0..4).filter_map(|_| pool.take().ok()).collect();
             for s in warm {
                 pool.give(s);
             }
@@ -275,68 +352,83 @@ impl App {
         &self.inner.config
     }
 
-    /// Runs `f` on a store connection of the given clearance, off the async threads.
+    /// Runs `f` on the embedded store's API, on a connection of the given
+    /// clearance, off the async threads. On PostgreSQL: 501, with what the
+    /// server answers there ([`App::read_kb`] and [`App::write`] run on both).
     pub(crate) async fn read<T, F>(&self, clearance: Clearance, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&Store) -> Result<T, ApiError> + Send + 'static,
     {
+        self.on_conn(clearance, move |c| f(c.embedded()?)).await
+    }
+
+    /// Runs `f` on a connection of the given clearance, whichever the
+    /// backend, off the async threads.
+    pub(crate) async fn read_kb<T, F>(&self, clearance: Clearance, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn KnowledgeBase) -> Result<T, ApiError> + Send + 'static,
+    {
+        self.on_conn(clearance, move |c| f(c.kb())).await
+    }
+
+    /// Runs `f` on a connection of the given clearance, off the async threads.
+    async fn on_conn<T, F>(&self, clearance: Clearance, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<T, ApiError> + Send + 'static,
+    {
         let app = self.clone();
-        tokio::task::spawn_blocking(move || app.read_now(clearance, f))
+        tokio::task::spawn_blocking(move || app.with_conn(clearance, f))
             .await
             .map_err(ApiError::internal)?
     }
 
-    /// Runs `f` on a store connection on this thread (quick reads only).
+    /// Runs `f` on a connection of the given clearance on this thread
+    /// (quick reads only).
     pub(crate) fn read_now<T>(
         &self,
         clearance: Clearance,
-        f: impl FnOnce(&Store) -> Result<T, ApiError>,
+        f: impl FnOnce(&dyn KnowledgeBase) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
-        let pool = match clearance {
-            Clearance::Full => &self.inner.full,
-            Clearance::Restricted => &self.inner.restricted,
-        };
-        let store = pool.take()?;
-        let out = f(&store);
-        pool.give(store);
-        out
+        self.with_conn(clearance, |c| f(c.kb()))
     }
 
-    /// Runs `f` on a store connection of the given clearance on this
-    /// thread, lent mutably (the engine layer's hunts share it between
-    /// scanning threads behind a lock, which needs it `&mut`).
+    /// Runs `f` on a connection of the given clearance on this thread,
+    /// lent mutably (the engine layer's hunts share it between scanning
+    /// threads behind a lock, which needs it `&mut`).
     pub(crate) fn with_store<T>(
         &self,
         clearance: Clearance,
-        f: impl FnOnce(&mut Store) -> Result<T, ApiError>,
+        f: impl FnOnce(&mut dyn KnowledgeBase) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        self.with_conn(clearance, |c| f(c.kb_mut()))
+    }
+
+    fn with_conn<T>(
+        &self,
+        clearance: Clearance,
+        f: impl FnOnce(&mut Conn) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
         let pool = match clearance {
             Clearance::Full => &self.inner.full,
             Clearance::Restricted => &self.inner.restricted,
         };
-        let mut store = pool.take()?;
-        let out = f(&mut store);
-        pool.give(store);
+        let mut conn = pool.take()?;
+        let out = f(&mut conn);
+        pool.give(conn);
         out
     }
 
-    /// Runs `f` with write access (analysts' and admins' actions), then
-    /// refreshes the engines if the store changed.
+    /// Runs `f` with write access (analysts' and admins' actions), on
+    /// either backend; callers refresh the engines after.
     pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Store) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&mut dyn KnowledgeBase) -> Result<T, ApiError> + Send + 'static,
     {
-        let app = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut store = app.inner.full.take()?;
-            let out = f(&mut store);
-            app.inner.full.give(store);
-            out
-        })
-        .await
-        .map_err(ApiError::internal)?
+        self.on_conn(Clearance::Full, move |c| f(c.kb_mut())).await
     }
 
     /// The engines for the store as it is now; rebuilt in the background when
@@ -354,7 +446,9 @@ impl App {
     pub(crate) async fn refresh(&self) -> Result<(), ApiError> {
         let current = self.engines().generation;
         let app = self.clone();
-        let generation = self.read(Clearance::Full, |s| Ok(s.generation()?)).await?;
+        let generation = self
+            .read_kb(Clearance::Full, |s| Ok(s.generation()?))
+            .await?;
         // Cached answers follow the store at once; the engines once rebuilt.
         self.inner
             .store_generation
@@ -506,7 +600,7 @@ impl App {
         &self,
         clearance: Clearance,
     ) -> Result<Arc<ReportKit>, ApiError> {
-        let generation = self.read(clearance, |s| Ok(s.generation()?)).await?;
+        let generation = self.read_kb(clearance, |s| Ok(s.generation()?)).await?;
         let mut kits = self.inner.reports.lock().map_err(ApiError::internal)?;
         if generation < kits.generation {
             // Read before a write another request has already seen: not kept.
@@ -527,7 +621,7 @@ impl App {
         kit: &ReportKit,
     ) -> Result<Arc<Extractor>, ApiError> {
         let made = kit.extractor.get_or_try_init(|| {
-            self.read(clearance, |s| {
+            self.read_kb(clearance, |s| {
                 let (benign, warnings) = cairn_engine::benign_filter(s)?;
                 for w in warnings {
                     tracing::warn!("warninglists: {w}");
@@ -627,7 +721,7 @@ impl App {
 /// those on warninglists (built-in and ingested). The index is cached
 /// beside the store, keyed by the store's id and generation: the same file
 /// `cairn hunt` uses.
-fn build_engines(store: &Store) -> Result<Engines, cairn_engine::EngineError> {
+fn build_engines(store: &dyn KnowledgeBase) -> Result<Engines, cairn_engine::EngineError> {
     let HuntIndex {
         index,
         generation,

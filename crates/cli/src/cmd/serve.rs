@@ -73,8 +73,18 @@ fn feed_loop(db: &std::path::Path, pause: std::time::Duration, quiet: bool) {
 
 pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     let db = crate::db_path(global);
-    // Opening creates the store (and its folder) on first use.
-    drop(crate::open_store(global)?);
+    let postgres = crate::postgres_url(global);
+    if postgres.is_some() && args.sync {
+        anyhow::bail!(
+            "--sync: feeds run on the embedded store only so far; run `cairn feed` against it"
+        );
+    }
+    // Opening creates the store (and its folder, or its schema) on first use.
+    let tokens = crate::open_kb(global)?
+        .tokens()?
+        .iter()
+        .filter(|t| t.revoked_at.is_none())
+        .count();
     let mut config = cairn_serve::Config::new(db.clone());
     config.addr = args.listen;
     config.anonymous_read = args.anonymous_read;
@@ -90,16 +100,18 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     }
     let rt = rt.enable_all().build()?;
     let app = cairn_serve::App::open(config)?;
-    let tokens = {
-        let store = crate::open_store(global)?;
-        store
-            .tokens()?
-            .iter()
-            .filter(|t| t.revoked_at.is_none())
-            .count()
-    };
     if !global.quiet {
-        eprintln!("cairn: serving {} on http://{}/", db.display(), args.listen);
+        let shown = match &postgres {
+            Some(url) => cairn_pg::redact(url),
+            None => db.display().to_string(),
+        };
+        eprintln!("cairn: serving {shown} on http://{}/", args.listen);
+        if postgres.is_some() {
+            eprintln!(
+                "cairn:   on PostgreSQL: stats, search, indicator lookup and sightings, hunt, \
+                 ingest, tokens and metrics; other routes answer 501 until they run there"
+            );
+        }
         eprintln!(
             "cairn:   web app  http://{}/   (sign in with a token)",
             args.listen

@@ -39,7 +39,7 @@ enum Action {
 }
 
 pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
-    let mut store = crate::open_store(global)?;
+    let mut store = crate::open_kb(global)?;
     match args.action {
         Action::Create { name, role, json } => {
             let role: cairn_kb::Role = role.parse().map_err(|e: String| anyhow::anyhow!(e))?;

@@ -103,7 +103,7 @@ pub(crate) async fn search(
     let looks_like_indicator = IndicatorKind::detect(&text).is_some() && !text.contains(' ');
     let t = text.clone();
     let hits = app
-        .read(c.clearance(), move |s| Ok(s.search(&t, 50)?))
+        .read_kb(c.clearance(), move |s| Ok(s.search(&t, 50)?))
         .await;
     respond(hits.map(|hits| {
         page(
@@ -378,7 +378,7 @@ pub(crate) async fn indicator(
         let lookup = app.lookup(c.clearance(), &value)?;
         let keys: Vec<i64> = lookup.matches.iter().map(|m| i64::from(m.key)).collect();
         let sightings = app
-            .read(c.clearance(), move |s| {
+            .read_kb(c.clearance(), move |s| {
                 keys.iter()
                     .map(|k| Ok((*k, s.sightings_of(*k)?)))
                     .collect::<Result<Vec<_>, ApiError>>()
