@@ -60,6 +60,7 @@ fn ingest_stats_search_and_hunt_agree_with_the_embedded_store() {
     std::fs::write(&quiet, "{\"ts\":1,\"query\":\"example.org\"}\n").unwrap();
 
     let mut seen = Vec::new();
+    let mut profiles = Vec::new();
     for db in [file.as_path(), url] {
         let mut reports = json_lines(&ok(&cairn(db, cache, &["ingest", "--json", attack])));
         reports.extend(json_lines(&ok(&cairn(
@@ -114,6 +115,14 @@ fn ingest_stats_search_and_hunt_agree_with_the_embedded_store() {
         let none = cairn(db, cache, &["hunt", "--json", quiet.to_str().unwrap()]);
         assert_eq!(none.status.code(), Some(1), "no hits: exit 1 as grep");
         seen.push((reports, stats, search[0]["name"].clone(), alerts));
+        let mut profile: serde_json::Value =
+            serde_json::from_str(&ok(&cairn(db, cache, &["actor", "--json", "earth lusca"])))
+                .unwrap();
+        profile["members"]
+            .as_array_mut()
+            .unwrap()
+            .sort_by_key(|m| m.to_string());
+        profiles.push(profile);
     }
     let (sqlite, postgres) = (&seen[0], &seen[1]);
     // The database store's index was cached by store id, beside none of
@@ -125,6 +134,9 @@ fn ingest_stats_search_and_hunt_agree_with_the_embedded_store() {
         .collect();
     assert_eq!(cached.len(), 1, "one cached index for the database store");
     assert_eq!(sqlite.0, postgres.0, "ingest reports");
+    assert_eq!(profiles[0]["attack_id"], "G1006");
+    assert!(profiles[0]["members"].as_array().unwrap().len() >= 2);
+    assert_eq!(profiles[0], profiles[1], "`cairn actor` on both backends");
     let kinds = |s: &serde_json::Value| s["objects_by_kind"].as_array().unwrap().len();
     assert!(kinds(&sqlite.1) > 5);
     for key in ["objects_by_kind", "relations_by_type"] {
@@ -185,7 +197,7 @@ fn ingest_stats_search_and_hunt_agree_with_the_embedded_store() {
     }
 
     // A verb that needs the embedded store says so and what does run.
-    let out = cairn(url, cache, &["actor", "RedHotel"]);
+    let out = cairn(url, cache, &["export", "stix", "--actor", "RedHotel"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("on PostgreSQL: ingest"), "{err}");

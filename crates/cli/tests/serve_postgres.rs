@@ -188,6 +188,27 @@ fn two_servers_on_one_database_answer_as_the_embedded_store_does() {
         "the sources a reader sees"
     );
 
+    // Actor profiles: resolved across sources as on the embedded store,
+    // and RedHotel (named only by our TLP:RED list) hidden from readers.
+    for (name, found_by_reader) in [("RedHotel", false), ("TAG-22", true), ("tag%2022", true)] {
+        let path = format!("/api/v1/actors/{name}");
+        for (theirs, ours, reads) in [
+            (&e_admin, &admin, true),
+            (&e_reader, &reader, found_by_reader),
+        ] {
+            let (status, mut want) = embedded.get(&path, theirs);
+            assert_eq!(status, if reads { 200 } else { 404 }, "{name}: {want}");
+            let (got_status, mut got) = b.get(&path, ours);
+            assert_eq!(got_status, status, "{name}: {got}");
+            for p in [&mut want, &mut got] {
+                if let Some(m) = p["members"].as_array_mut() {
+                    m.sort_by_key(|m| m.to_string());
+                }
+            }
+            assert_eq!(got, want, "profile of {name}");
+        }
+    }
+
     // A write through one server reaches the other: the store's generation
     // moves, B's engines rebuild on their next look.
     let new = b"grid.example-c2.net\n";
@@ -222,7 +243,7 @@ fn two_servers_on_one_database_answer_as_the_embedded_store_does() {
     assert_eq!(sightings["sightings"].as_array().unwrap().len(), 1);
 
     // What needs the embedded store says so instead of failing obscurely.
-    let (status, v) = a.get("/api/v1/actors/RedHotel", &admin);
+    let (status, v) = a.get("/api/v1/actors/RedHotel/stix", &admin);
     assert_eq!(status, 501, "{v}");
     assert!(v.to_string().contains("PostgreSQL"), "{v}");
 

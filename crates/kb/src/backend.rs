@@ -13,14 +13,20 @@ use crate::{
 };
 use cairn_model::{Bundle, Tlp};
 
+pub use crate::actor_rows::{
+    ActorQuery, ActorRows, CampaignRow, IndicatorCountRow, TargetRow, UsesRow,
+};
+pub use crate::profile::{build_profile, suggest};
 pub use crate::search::{TextMatch, rank as rank_search};
 pub use crate::shared::{
     add_count, content_hash, latest, new_token_secret, object_names, revoked_token_name,
     token_digest, token_name,
 };
 
-/// What every backend of the knowledge base answers.
-pub trait KnowledgeBase: Send {
+/// What every backend of the knowledge base answers. Actor profiles come
+/// with it: a backend answers the few reads of [`ActorRows`], and the
+/// resolution and the profile are computed from them the same for all.
+pub trait KnowledgeBase: ActorRows + Send {
     /// Where the store lives: a file path or a database address.
     fn location(&self) -> String;
     /// The store's file, when it is one (caches are kept beside it).
@@ -84,6 +90,15 @@ pub trait KnowledgeBase: Send {
     fn tokens(&self) -> Result<Vec<Token>, KbError>;
     /// Revokes the live token called `name`; false when there is none.
     fn revoke_token(&mut self, name: &str) -> Result<bool, KbError>;
+    /// Resolves `query` (any vendor's name, an ATT&CK id, a STIX id) and
+    /// builds the profile (see [`Store::actor`]).
+    fn actor(&self, query: &str) -> Result<Option<crate::Profile>, KbError> {
+        build_profile(self, query, true)
+    }
+    /// Closest known actor names to an unknown one.
+    fn suggest(&self, query: &str, limit: usize) -> Result<Vec<String>, KbError> {
+        suggest(self, query, limit)
+    }
 }
 
 impl KnowledgeBase for Store {

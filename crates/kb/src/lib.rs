@@ -46,6 +46,8 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod actor_rows;
+mod actor_sql;
 mod asn;
 pub mod backend;
 mod certs;

@@ -2,10 +2,10 @@
 //! with the sources that make it.
 
 use crate::Store;
+use crate::actor_rows::{ActorRows, CampaignRow, IndicatorCountRow, TargetRow, UsesRow};
 use crate::errors::KbError;
-use crate::resolve::{Conflict, Node, display_name};
+use crate::resolve::{Conflict, Node, display_name, resolve};
 use cairn_model::{country_name, normalize_name};
-use rusqlite::params_from_iter;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -129,14 +129,14 @@ impl Store {
     /// Resolves `query` (any vendor's name, case-, space- and
     /// punctuation-blind; an ATT&CK id; a STIX id) and builds the profile.
     pub fn actor(&self, query: &str) -> Result<Option<Profile>, KbError> {
-        self.build_profile(query, true)
+        build_profile(self, query, true)
     }
 
     /// The resolved name and aliases only: what an alert or lookup names, without
     /// the profile's aggregates (an actor with a million indicators would
     /// otherwise be counted on every hit).
     pub fn actor_names(&self, query: &str) -> Result<Option<crate::ActorRef>, KbError> {
-        Ok(self.build_profile(query, false)?.map(|p| crate::ActorRef {
+        Ok(build_profile(self, query, false)?.map(|p| crate::ActorRef {
             aliases: p
                 .aliases
                 .iter()
@@ -147,305 +147,224 @@ impl Store {
         }))
     }
 
-    fn build_profile(&self, query: &str, full: bool) -> Result<Option<Profile>, KbError> {
-        let Some(res) = self.resolve(query)? else {
-            return Ok(None);
-        };
-        let qnorm = normalize_name(query);
-        let anchor = res
-            .members
-            .iter()
-            .filter(|m| m.seed)
-            .max_by_key(|m| {
-                (
-                    m.obj.name.as_deref().map(normalize_name) == Some(qnorm.clone()),
-                    m.obj.external_id.is_some(),
-                    m.support,
-                    std::cmp::Reverse(m.rowid),
-                )
-            })
-            .or(res.members.first());
-        let Some(anchor) = anchor else {
-            return Ok(None);
-        };
-        let ids: Vec<String> = res.members.iter().map(|m| m.obj.id.clone()).collect();
-
-        let mut p = Profile {
-            name: anchor.obj.name.clone().unwrap_or_else(|| query.to_string()),
-            query: query.to_string(),
-            attack_id: res
-                .members
-                .iter()
-                .find_map(|m| m.obj.external_id.clone().filter(|e| e.starts_with('G'))),
-            members: res.members.iter().map(member).collect(),
-            aliases: aliases(&res.members, anchor),
-            conflicts: res.conflicts,
-            description: None,
-            description_source: None,
-            origin: Vec::new(),
-            techniques: Vec::new(),
-            software: Vec::new(),
-            campaigns: Vec::new(),
-            countries: Vec::new(),
-            sectors: Vec::new(),
-            indicator_counts: BTreeMap::new(),
-            sightings: 0,
-            first_seen: None,
-            last_seen: None,
-            references: Vec::new(),
-        };
-        // The anchor's own words when they say something; else the fullest description.
-        let len = |m: &&Node| m.obj.description.as_deref().map_or(0, |d| d.trim().len());
-        let described = if len(&anchor) >= 200 {
-            Some(anchor)
-        } else {
-            res.members.iter().filter(|m| len(m) > 0).max_by_key(len)
-        };
-        if let Some(d) = described {
-            p.description = d.obj.description.clone();
-            p.description_source = Some(d.obj.prov.source.clone());
-        }
-        let mut origin: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for m in &res.members {
-            if let Some(c) = &m.obj.country {
-                add_source(&mut origin, c, &m.obj.prov.source);
-            }
-            for r in &m.obj.references {
-                if !p.references.contains(r) {
-                    p.references.push(r.clone());
-                }
-            }
-            p.first_seen = min_opt(p.first_seen.take(), m.obj.prov.first_seen.clone());
-            p.last_seen = max_opt(p.last_seen.take(), m.obj.prov.last_seen.clone());
-        }
-        p.origin = country_claims(origin);
-        if !full {
-            return Ok(Some(p));
-        }
-        self.fill_uses(&ids, &mut p)?;
-        self.fill_campaigns(&ids, &mut p)?;
-        self.fill_targets(&ids, &mut p)?;
-        self.fill_indicators(&ids, &mut p)?;
-        Ok(Some(p))
-    }
-
     /// Closest known actor names to an unknown one.
     pub fn suggest(&self, query: &str, limit: usize) -> Result<Vec<String>, KbError> {
-        let qn = normalize_name(query);
-        let mut q = self.conn.prepare(
-            "SELECT DISTINCT n.norm, n.name FROM names n JOIN objects o ON o.id = n.object_id \
-             WHERE o.kind = 'intrusion-set' AND o.withdrawn_at IS NULL",
-        )?;
-        let rows = q.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-        let mut scored: Vec<(f64, String)> = Vec::new();
-        let mut seen = BTreeSet::new();
-        for row in rows {
-            let (norm, name) = row?;
-            if !seen.insert(norm.clone()) || qn.is_empty() {
-                continue;
-            }
-            let mut s = strsim::jaro_winkler(&qn, &norm);
-            if qn.len() >= 3 && norm.contains(&qn) {
-                s = s.max(0.9);
-            }
-            if s >= 0.8 {
-                scored.push((s, name));
-            }
-        }
-        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        Ok(scored.into_iter().take(limit).map(|(_, n)| n).collect())
+        suggest(self, query, limit)
     }
+}
 
-    fn fill_uses(&self, ids: &[String], p: &mut Profile) -> Result<(), KbError> {
-        let marks = vec!["?"; ids.len()].join(",");
-        // Follow `revoked-by` one step so old technique ids land on their replacement.
-        let sql = format!(
-            "SELECT COALESCE(rt.kind, t.kind), COALESCE(rt.external_id, t.external_id), COALESCE(rt.name, t.name), \
-                    COALESCE(rt.tactics, t.tactics), s.name \
-             FROM relations r JOIN sources s ON s.id = r.source_id \
-             JOIN objects t ON t.stix_id = r.tgt_ref AND t.withdrawn_at IS NULL \
-             LEFT JOIN relations rb ON t.revoked = 1 AND rb.src_ref = t.stix_id AND rb.rel_type = 'revoked-by' \
-                  AND rb.withdrawn_at IS NULL \
-             LEFT JOIN objects rt ON rt.stix_id = rb.tgt_ref AND rt.withdrawn_at IS NULL \
-             WHERE r.rel_type = 'uses' AND r.withdrawn_at IS NULL AND r.revoked = 0 AND r.deprecated = 0 \
-               AND r.src_ref IN ({marks}) AND t.kind IN ('attack-pattern', 'malware', 'tool') \
-               AND (t.revoked = 0 OR rt.id IS NOT NULL) AND COALESCE(rt.deprecated, t.deprecated) = 0"
-        );
-        let mut q = self.conn.prepare(&sql)?;
-        let rows = q.query_map(params_from_iter(ids.iter()), |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, Option<String>>(1)?,
-                r.get::<_, Option<String>>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-            ))
-        })?;
-        let mut techs: BTreeMap<String, TechniqueClaim> = BTreeMap::new();
-        let mut soft: BTreeMap<String, SoftwareClaim> = BTreeMap::new();
-        for row in rows {
-            let (kind, ext, name, tactics, src) = row?;
-            let name = name.unwrap_or_default();
-            if kind == "attack-pattern" {
-                let Some(id) = ext else { continue };
-                let t = techs.entry(id.clone()).or_insert_with(|| TechniqueClaim {
-                    id,
-                    name: name.clone(),
-                    tactics: serde_json::from_str(&tactics).unwrap_or_default(),
-                    sources: Vec::new(),
-                });
-                if !t.sources.contains(&src) {
-                    t.sources.push(src);
-                }
-            } else {
-                let key = ext.clone().unwrap_or_else(|| normalize_name(&name));
-                let s = soft.entry(key).or_insert_with(|| SoftwareClaim {
-                    id: ext,
-                    name,
-                    kind,
-                    sources: Vec::new(),
-                });
-                if !s.sources.contains(&src) {
-                    s.sources.push(src);
-                }
+/// Resolves `query` over any backend's rows and builds its profile;
+/// without `full`, only the names (what an alert shows).
+pub fn build_profile<R: ActorRows + ?Sized>(
+    r: &R,
+    query: &str,
+    full: bool,
+) -> Result<Option<Profile>, KbError> {
+    let Some(res) = resolve(r, query)? else {
+        return Ok(None);
+    };
+    let qnorm = normalize_name(query);
+    let anchor = res
+        .members
+        .iter()
+        .filter(|m| m.seed)
+        .max_by_key(|m| {
+            (
+                m.obj.name.as_deref().map(normalize_name) == Some(qnorm.clone()),
+                m.obj.external_id.is_some(),
+                m.support,
+                std::cmp::Reverse(m.rowid),
+            )
+        })
+        .or(res.members.first());
+    let Some(anchor) = anchor else {
+        return Ok(None);
+    };
+    let ids: Vec<String> = res.members.iter().map(|m| m.obj.id.clone()).collect();
+
+    let mut p = Profile {
+        name: anchor.obj.name.clone().unwrap_or_else(|| query.to_string()),
+        query: query.to_string(),
+        attack_id: res
+            .members
+            .iter()
+            .find_map(|m| m.obj.external_id.clone().filter(|e| e.starts_with('G'))),
+        members: res.members.iter().map(member).collect(),
+        aliases: aliases(&res.members, anchor),
+        conflicts: res.conflicts,
+        description: None,
+        description_source: None,
+        origin: Vec::new(),
+        techniques: Vec::new(),
+        software: Vec::new(),
+        campaigns: Vec::new(),
+        countries: Vec::new(),
+        sectors: Vec::new(),
+        indicator_counts: BTreeMap::new(),
+        sightings: 0,
+        first_seen: None,
+        last_seen: None,
+        references: Vec::new(),
+    };
+    // The anchor's own words when they say something; else the fullest description.
+    let len = |m: &&Node| m.obj.description.as_deref().map_or(0, |d| d.trim().len());
+    let described = if len(&anchor) >= 200 {
+        Some(anchor)
+    } else {
+        res.members.iter().filter(|m| len(m) > 0).max_by_key(len)
+    };
+    if let Some(d) = described {
+        p.description = d.obj.description.clone();
+        p.description_source = Some(d.obj.prov.source.clone());
+    }
+    let mut origin: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for m in &res.members {
+        if let Some(c) = &m.obj.country {
+            add_source(&mut origin, c, &m.obj.prov.source);
+        }
+        for r in &m.obj.references {
+            if !p.references.contains(r) {
+                p.references.push(r.clone());
             }
         }
-        p.techniques = techs.into_values().collect();
-        p.software = soft.into_values().collect();
-        p.software.sort_by_key(|a| a.name.to_lowercase());
-        Ok(())
+        p.first_seen = min_opt(p.first_seen.take(), m.obj.prov.first_seen.clone());
+        p.last_seen = max_opt(p.last_seen.take(), m.obj.prov.last_seen.clone());
     }
+    p.origin = country_claims(origin);
+    if !full {
+        return Ok(Some(p));
+    }
+    fill_uses(r.uses_rows(&ids)?, &mut p);
+    fill_campaigns(r.campaign_rows(&ids)?, &mut p);
+    fill_targets(r.target_rows(&ids)?, &mut p);
+    fill_indicators(r.indicator_rows(&ids)?, &mut p);
+    Ok(Some(p))
+}
 
-    fn fill_campaigns(&self, ids: &[String], p: &mut Profile) -> Result<(), KbError> {
-        let marks = vec!["?"; ids.len()].join(",");
-        let sql = format!(
-            "SELECT c.external_id, c.name, c.first_seen, c.last_seen, s.name \
-             FROM relations r JOIN sources s ON s.id = r.source_id \
-             JOIN objects c ON c.stix_id = r.src_ref AND c.kind = 'campaign' AND c.withdrawn_at IS NULL \
-             WHERE r.rel_type = 'attributed-to' AND r.withdrawn_at IS NULL AND r.revoked = 0 AND r.tgt_ref IN ({marks})"
-        );
-        let mut q = self.conn.prepare(&sql)?;
-        let rows = q.query_map(params_from_iter(ids.iter()), |r| {
-            Ok((
-                r.get::<_, Option<String>>(0)?,
-                r.get::<_, Option<String>>(1)?,
-                r.get::<_, Option<String>>(2)?,
-                r.get::<_, Option<String>>(3)?,
-                r.get::<_, String>(4)?,
-            ))
-        })?;
-        let mut camps: BTreeMap<String, SoftwareClaim> = BTreeMap::new();
-        for row in rows {
-            let (ext, name, first, last, src) = row?;
-            let name = name.unwrap_or_default();
-            p.first_seen = min_opt(p.first_seen.take(), first);
-            p.last_seen = max_opt(p.last_seen.take(), last);
-            let c = camps
-                .entry(ext.clone().unwrap_or_else(|| name.clone()))
-                .or_insert_with(|| SoftwareClaim {
-                    id: ext,
-                    name,
-                    kind: "campaign".into(),
-                    sources: Vec::new(),
-                });
-            if !c.sources.contains(&src) {
-                c.sources.push(src);
+/// Closest known actor names to an unknown one, over any backend's rows.
+pub fn suggest<R: ActorRows + ?Sized>(
+    r: &R,
+    query: &str,
+    limit: usize,
+) -> Result<Vec<String>, KbError> {
+    let qn = normalize_name(query);
+    let mut scored: Vec<(f64, String)> = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (norm, name) in r.actor_name_rows()? {
+        if !seen.insert(norm.clone()) || qn.is_empty() {
+            continue;
+        }
+        let mut s = strsim::jaro_winkler(&qn, &norm);
+        if qn.len() >= 3 && norm.contains(&qn) {
+            s = s.max(0.9);
+        }
+        if s >= 0.8 {
+            scored.push((s, name));
+        }
+    }
+    // Ties by name, so both backends (whose rows come in any order) agree.
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    Ok(scored.into_iter().take(limit).map(|(_, n)| n).collect())
+}
+
+fn fill_uses(rows: Vec<UsesRow>, p: &mut Profile) {
+    let mut techs: BTreeMap<String, TechniqueClaim> = BTreeMap::new();
+    let mut soft: BTreeMap<String, SoftwareClaim> = BTreeMap::new();
+    for row in rows {
+        let UsesRow {
+            kind,
+            external_id: ext,
+            name,
+            tactics,
+            source: src,
+        } = row;
+        let name = name.unwrap_or_default();
+        if kind == "attack-pattern" {
+            let Some(id) = ext else { continue };
+            let t = techs.entry(id.clone()).or_insert_with(|| TechniqueClaim {
+                id,
+                name: name.clone(),
+                tactics: serde_json::from_str(&tactics).unwrap_or_default(),
+                sources: Vec::new(),
+            });
+            if !t.sources.contains(&src) {
+                t.sources.push(src);
+            }
+        } else {
+            let key = ext.clone().unwrap_or_else(|| normalize_name(&name));
+            let s = soft.entry(key).or_insert_with(|| SoftwareClaim {
+                id: ext,
+                name,
+                kind,
+                sources: Vec::new(),
+            });
+            if !s.sources.contains(&src) {
+                s.sources.push(src);
             }
         }
-        p.campaigns = camps.into_values().collect();
-        Ok(())
     }
+    p.techniques = techs.into_values().collect();
+    p.software = soft.into_values().collect();
+    p.software.sort_by_key(|a| a.name.to_lowercase());
+}
 
-    fn fill_targets(&self, ids: &[String], p: &mut Profile) -> Result<(), KbError> {
-        let marks = vec!["?"; ids.len()].join(",");
-        let sql = format!(
-            "SELECT t.kind, t.country, t.sectors, t.name, s.name \
-             FROM relations r JOIN sources s ON s.id = r.source_id \
-             JOIN objects t ON t.stix_id = r.tgt_ref AND t.withdrawn_at IS NULL \
-             WHERE r.rel_type = 'targets' AND r.withdrawn_at IS NULL AND r.src_ref IN ({marks}) \
-               AND t.kind IN ('location', 'identity')"
-        );
-        let mut q = self.conn.prepare(&sql)?;
-        let rows = q.query_map(params_from_iter(ids.iter()), |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, Option<String>>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, Option<String>>(3)?,
-                r.get::<_, String>(4)?,
-            ))
-        })?;
-        let mut countries: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        let mut sectors: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        let mut sector_names: BTreeMap<String, String> = BTreeMap::new();
-        for row in rows {
-            let (kind, country, sector_json, name, src) = row?;
-            if kind == "location" {
-                if let Some(c) = country {
-                    add_source(&mut countries, &c, &src);
-                }
-            } else {
-                let list: Vec<String> = serde_json::from_str(&sector_json).unwrap_or_default();
-                let _ = name;
-                for s in list {
-                    let key = normalize_name(&s);
-                    sector_names.entry(key.clone()).or_insert(s);
-                    add_source(&mut sectors, &key, &src);
-                }
+fn fill_campaigns(rows: Vec<CampaignRow>, p: &mut Profile) {
+    let mut camps: BTreeMap<String, SoftwareClaim> = BTreeMap::new();
+    for row in rows {
+        let name = row.name.unwrap_or_default();
+        p.first_seen = min_opt(p.first_seen.take(), row.first_seen);
+        p.last_seen = max_opt(p.last_seen.take(), row.last_seen);
+        let c = camps
+            .entry(row.external_id.clone().unwrap_or_else(|| name.clone()))
+            .or_insert_with(|| SoftwareClaim {
+                id: row.external_id,
+                name,
+                kind: "campaign".into(),
+                sources: Vec::new(),
+            });
+        if !c.sources.contains(&row.source) {
+            c.sources.push(row.source);
+        }
+    }
+    p.campaigns = camps.into_values().collect();
+}
+
+fn fill_targets(rows: Vec<TargetRow>, p: &mut Profile) {
+    let mut countries: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut sectors: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut sector_names: BTreeMap<String, String> = BTreeMap::new();
+    for row in rows {
+        if row.kind == "location" {
+            if let Some(c) = row.country {
+                add_source(&mut countries, &c, &row.source);
+            }
+        } else {
+            let list: Vec<String> = serde_json::from_str(&row.sectors).unwrap_or_default();
+            for s in list {
+                let key = normalize_name(&s);
+                sector_names.entry(key.clone()).or_insert(s);
+                add_source(&mut sectors, &key, &row.source);
             }
         }
-        p.countries = country_claims(countries);
-        p.sectors = sectors
-            .into_iter()
-            .map(|(k, s)| CountClaim {
-                name: sector_names.get(&k).cloned().unwrap_or_else(|| k.clone()),
-                value: k,
-                sources: s.into_iter().collect(),
-            })
-            .collect();
-        Ok(())
     }
+    p.countries = country_claims(countries);
+    p.sectors = sectors
+        .into_iter()
+        .map(|(k, s)| CountClaim {
+            name: sector_names.get(&k).cloned().unwrap_or_else(|| k.clone()),
+            value: k,
+            sources: s.into_iter().collect(),
+        })
+        .collect();
+}
 
-    fn fill_indicators(&self, ids: &[String], p: &mut Profile) -> Result<(), KbError> {
-        // Numbered, so list values (whose list indicates a member) can use them too.
-        let marks = (1..=ids.len())
-            .map(|i| format!("?{i}"))
-            .collect::<Vec<_>>()
-            .join(",");
-        let base = crate::LIST_KEY_BASE;
-        let sql = format!(
-            "WITH ind AS (SELECT DISTINCT i.id, i.first_seen, i.last_seen FROM relations r \
-                JOIN objects i ON i.stix_id = r.src_ref AND i.kind = 'indicator' AND i.withdrawn_at IS NULL \
-                WHERE r.rel_type = 'indicates' AND r.withdrawn_at IS NULL AND r.tgt_ref IN ({marks})), \
-             lv AS (SELECT v.id + {base} AS id, v.kind, v.value FROM list_values v \
-                JOIN list_sources ls ON ls.source_id = v.source_id \
-                WHERE v.withdrawn_at IS NULL AND ls.actor_ref IN ({marks})), \
-             vals AS (SELECT ob.kind, ob.value, ind.first_seen, ind.last_seen \
-                FROM ind JOIN observables ob ON ob.object_id = ind.id \
-                UNION ALL SELECT kind, value, NULL, NULL FROM lv) \
-             SELECT kind, COUNT(DISTINCT value), MIN(first_seen), MAX(last_seen), \
-                (SELECT COALESCE(SUM(count), 0) FROM sightings WHERE object_id IN (SELECT id FROM ind) \
-                   OR object_id IN (SELECT id FROM lv)) \
-             FROM vals GROUP BY kind"
-        );
-        let mut q = self.conn.prepare(&sql)?;
-        let rows = q.query_map(params_from_iter(ids.iter()), |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, Option<String>>(2)?,
-                r.get::<_, Option<String>>(3)?,
-                r.get::<_, i64>(4)?,
-            ))
-        })?;
-        for row in rows {
-            let (kind, n, first, last, sightings) = row?;
-            p.indicator_counts.insert(kind, n.max(0) as usize);
-            p.first_seen = min_opt(p.first_seen.take(), first);
-            p.last_seen = max_opt(p.last_seen.take(), last);
-            p.sightings = sightings.max(0) as u64;
-        }
-        Ok(())
+fn fill_indicators(rows: Vec<IndicatorCountRow>, p: &mut Profile) {
+    for row in rows {
+        p.indicator_counts
+            .insert(row.kind, row.values.max(0) as usize);
+        p.first_seen = min_opt(p.first_seen.take(), row.first_seen);
+        p.last_seen = max_opt(p.last_seen.take(), row.last_seen);
+        p.sightings = row.sightings.max(0) as u64;
     }
 }
 

@@ -8,9 +8,8 @@
 //! names); any other actor of that source reached through the linked names
 //! is a *conflict*: that source keeps apart what others call one actor.
 
-use crate::Store;
+use crate::actor_rows::{ActorQuery, ActorRows};
 use crate::errors::KbError;
-use crate::rows::{OBJECT_COLUMNS, object_from_row};
 use serde::Serialize;
 
 /// Sources disagree: `kept_apart_by` treats `name` as a different actor
@@ -33,7 +32,6 @@ pub struct Conflict {
     pub linked_by: Vec<String>,
 }
 use cairn_model::{Object, normalize_name};
-use rusqlite::params_from_iter;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// A name carried by more actors than this says nothing about identity.
@@ -52,183 +50,147 @@ pub(crate) struct Resolved {
     pub conflicts: Vec<Conflict>,
 }
 
-impl Store {
-    fn actor_rows(&self, where_sql: &str, args: &[String]) -> Result<Vec<(i64, Object)>, KbError> {
-        let sql = format!(
-            "SELECT {OBJECT_COLUMNS} FROM objects o JOIN sources s ON s.id = o.source_id \
-             WHERE o.kind = 'intrusion-set' AND o.withdrawn_at IS NULL AND {where_sql}"
-        );
-        let mut q = self.conn.prepare(&sql)?;
-        let rows = q.query_map(params_from_iter(args.iter()), object_from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    fn norms_of(&self, rowids: &[i64]) -> Result<HashMap<i64, BTreeSet<String>>, KbError> {
-        let mut out: HashMap<i64, BTreeSet<String>> = HashMap::new();
-        let mut q = self
-            .conn
-            .prepare("SELECT norm FROM names WHERE object_id = ?1")?;
-        for id in rowids {
-            let names = q.query_map([id], |r| r.get::<_, String>(0))?;
-            out.insert(*id, names.collect::<Result<_, _>>()?);
-        }
-        Ok(out)
-    }
-
-    /// Actors (row id, object) carrying any of `norms` as a name.
-    fn actors_named(&self, norms: &BTreeSet<String>) -> Result<Vec<(i64, Object)>, KbError> {
-        if norms.is_empty() {
-            return Ok(Vec::new());
-        }
-        let marks = vec!["?"; norms.len()].join(",");
-        let args: Vec<String> = norms.iter().cloned().collect();
-        self.actor_rows(
-            &format!(
-                "o.revoked = 0 AND o.id IN (SELECT object_id FROM names WHERE norm IN ({marks}))"
-            ),
-            &args,
-        )
-    }
-
-    pub(crate) fn resolve(&self, query: &str) -> Result<Option<Resolved>, KbError> {
-        let q = query.trim();
-        let mut seeds = if q.contains("--") {
-            self.actor_rows("o.stix_id = ?1", &[q.to_ascii_lowercase()])?
-        } else {
-            let norm = normalize_name(q);
-            if norm.is_empty() {
-                return Ok(None);
-            }
-            self.actor_rows(
-                "o.id IN (SELECT object_id FROM names WHERE norm = ?1)",
-                &[norm],
-            )?
-        };
-        // A revoked actor stands for its replacement, as ATT&CK documents.
-        if seeds.iter().all(|(_, o)| o.revoked) && !seeds.is_empty() {
-            let ids: Vec<String> = seeds.iter().map(|(_, o)| o.id.clone()).collect();
-            let marks = vec!["?"; ids.len()].join(",");
-            let replaced = self.actor_rows(
-                &format!(
-                    "o.stix_id IN (SELECT tgt_ref FROM relations WHERE rel_type = 'revoked-by' \
-                     AND withdrawn_at IS NULL AND src_ref IN ({marks}))"
-                ),
-                &ids,
-            )?;
-            if !replaced.is_empty() {
-                seeds = replaced;
-            }
-        } else {
-            seeds.retain(|(_, o)| !o.revoked);
-        }
-        if seeds.is_empty() {
+/// Resolves `query` (a name or a STIX id) over any backend's rows.
+pub(crate) fn resolve<R: ActorRows + ?Sized>(
+    r: &R,
+    query: &str,
+) -> Result<Option<Resolved>, KbError> {
+    let q = query.trim();
+    let mut seeds = if q.contains("--") {
+        r.actor_rows(ActorQuery::StixId(&q.to_ascii_lowercase()))?
+    } else {
+        let norm = normalize_name(q);
+        if norm.is_empty() {
             return Ok(None);
         }
-
-        let seed_ids: Vec<i64> = seeds.iter().map(|(id, _)| *id).collect();
-        let seed_norms = self.norms_of(&seed_ids)?;
-        let n1: BTreeSet<String> = seed_norms.values().flatten().cloned().collect();
-        let mut nodes: BTreeMap<i64, Node> = BTreeMap::new();
-        for (rowid, obj) in seeds {
-            nodes.insert(
-                rowid,
-                Node {
-                    rowid,
-                    norms: seed_norms.get(&rowid).cloned().unwrap_or_default(),
-                    obj,
-                    seed: true,
-                    support: 0,
-                },
-            );
+        r.actor_rows(ActorQuery::Norm(&norm))?
+    };
+    // A revoked actor stands for its replacement, as ATT&CK documents.
+    if seeds.iter().all(|(_, o)| o.revoked) && !seeds.is_empty() {
+        let ids: Vec<String> = seeds.iter().map(|(_, o)| o.id.clone()).collect();
+        let replaced = r.actor_rows(ActorQuery::Replacing(&ids))?;
+        if !replaced.is_empty() {
+            seeds = replaced;
         }
-        let hop = self.actors_named(&n1)?;
-        let hop_ids: Vec<i64> = hop.iter().map(|(id, _)| *id).collect();
-        let hop_norms = self.norms_of(&hop_ids)?;
-        let carriers = count_carriers(&hop_norms);
-        for (rowid, obj) in hop {
-            let norms = hop_norms.get(&rowid).cloned().unwrap_or_default();
-            let linking = norms
-                .intersection(&n1)
-                .filter(|n| carriers.get(n.as_str()).copied().unwrap_or(0) <= AMBIGUOUS)
-                .count();
-            if linking == 0 && !nodes.contains_key(&rowid) {
-                continue;
-            }
-            nodes.entry(rowid).or_insert(Node {
+    } else {
+        seeds.retain(|(_, o)| !o.revoked);
+    }
+    if seeds.is_empty() {
+        return Ok(None);
+    }
+
+    let seed_ids: Vec<i64> = seeds.iter().map(|(id, _)| *id).collect();
+    let seed_norms = r.norms_of(&seed_ids)?;
+    let n1: BTreeSet<String> = seed_norms.values().flatten().cloned().collect();
+    let mut nodes: BTreeMap<i64, Node> = BTreeMap::new();
+    for (rowid, obj) in seeds {
+        nodes.insert(
+            rowid,
+            Node {
+                rowid,
+                norms: seed_norms.get(&rowid).cloned().unwrap_or_default(),
+                obj,
+                seed: true,
+                support: 0,
+            },
+        );
+    }
+    let hop = actors_named(r, &n1)?;
+    let hop_ids: Vec<i64> = hop.iter().map(|(id, _)| *id).collect();
+    let hop_norms = r.norms_of(&hop_ids)?;
+    let carriers = count_carriers(&hop_norms);
+    for (rowid, obj) in hop {
+        let norms = hop_norms.get(&rowid).cloned().unwrap_or_default();
+        let linking = norms
+            .intersection(&n1)
+            .filter(|n| carriers.get(n.as_str()).copied().unwrap_or(0) <= AMBIGUOUS)
+            .count();
+        if linking == 0 && !nodes.contains_key(&rowid) {
+            continue;
+        }
+        nodes.entry(rowid).or_insert(Node {
+            rowid,
+            obj,
+            norms,
+            seed: false,
+            support: 0,
+        });
+    }
+    for n in nodes.values_mut() {
+        n.support = n.norms.intersection(&n1).count() + if n.seed { 1000 } else { 0 };
+    }
+
+    // One member per source: the best supported.
+    let mut by_source: BTreeMap<String, Vec<Node>> = BTreeMap::new();
+    for n in nodes.into_values() {
+        by_source
+            .entry(n.obj.prov.source.clone())
+            .or_default()
+            .push(n);
+    }
+    let mut members = Vec::new();
+    let mut apart: Vec<(String, Node)> = Vec::new();
+    for (src, mut group) in by_source {
+        group.sort_by(|a, b| b.support.cmp(&a.support).then(a.rowid.cmp(&b.rowid)));
+        let mut it = group.into_iter();
+        if let Some(m) = it.next() {
+            members.push(m);
+        }
+        apart.extend(it.map(|n| (src.clone(), n)));
+    }
+
+    // Second look: names the members carry that other actors of a
+    // member's source also carry.
+    let n2: BTreeSet<String> = members
+        .iter()
+        .flat_map(|m| m.norms.iter().cloned())
+        .collect();
+    let known: BTreeSet<i64> = members
+        .iter()
+        .map(|m| m.rowid)
+        .chain(apart.iter().map(|(_, n)| n.rowid))
+        .collect();
+    let more = actors_named(r, &n2)?;
+    let more_ids: Vec<i64> = more
+        .iter()
+        .map(|(id, _)| *id)
+        .filter(|id| !known.contains(id))
+        .collect();
+    let more_norms = r.norms_of(&more_ids)?;
+    for (rowid, obj) in more {
+        if known.contains(&rowid) || !members.iter().any(|m| m.obj.prov.source == obj.prov.source) {
+            continue;
+        }
+        let norms = more_norms.get(&rowid).cloned().unwrap_or_default();
+        apart.push((
+            obj.prov.source.clone(),
+            Node {
                 rowid,
                 obj,
                 norms,
                 seed: false,
                 support: 0,
-            });
-        }
-        for n in nodes.values_mut() {
-            n.support = n.norms.intersection(&n1).count() + if n.seed { 1000 } else { 0 };
-        }
-
-        // One member per source: the best supported.
-        let mut by_source: BTreeMap<String, Vec<Node>> = BTreeMap::new();
-        for n in nodes.into_values() {
-            by_source
-                .entry(n.obj.prov.source.clone())
-                .or_default()
-                .push(n);
-        }
-        let mut members = Vec::new();
-        let mut apart: Vec<(String, Node)> = Vec::new();
-        for (src, mut group) in by_source {
-            group.sort_by(|a, b| b.support.cmp(&a.support).then(a.rowid.cmp(&b.rowid)));
-            let mut it = group.into_iter();
-            if let Some(m) = it.next() {
-                members.push(m);
-            }
-            apart.extend(it.map(|n| (src.clone(), n)));
-        }
-
-        // Second look: names the members carry that other actors of a
-        // member's source also carry.
-        let n2: BTreeSet<String> = members
-            .iter()
-            .flat_map(|m| m.norms.iter().cloned())
-            .collect();
-        let known: BTreeSet<i64> = members
-            .iter()
-            .map(|m| m.rowid)
-            .chain(apart.iter().map(|(_, n)| n.rowid))
-            .collect();
-        let more = self.actors_named(&n2)?;
-        let more_ids: Vec<i64> = more
-            .iter()
-            .map(|(id, _)| *id)
-            .filter(|id| !known.contains(id))
-            .collect();
-        let more_norms = self.norms_of(&more_ids)?;
-        for (rowid, obj) in more {
-            if known.contains(&rowid)
-                || !members.iter().any(|m| m.obj.prov.source == obj.prov.source)
-            {
-                continue;
-            }
-            let norms = more_norms.get(&rowid).cloned().unwrap_or_default();
-            apart.push((
-                obj.prov.source.clone(),
-                Node {
-                    rowid,
-                    obj,
-                    norms,
-                    seed: false,
-                    support: 0,
-                },
-            ));
-        }
-
-        let conflicts = apart
-            .into_iter()
-            .filter_map(|(src, other)| conflict(&src, &other, &members))
-            .collect();
-        members.sort_by(|a, b| b.support.cmp(&a.support).then(a.rowid.cmp(&b.rowid)));
-        Ok(Some(Resolved { members, conflicts }))
+            },
+        ));
     }
+
+    let conflicts = apart
+        .into_iter()
+        .filter_map(|(src, other)| conflict(&src, &other, &members))
+        .collect();
+    members.sort_by(|a, b| b.support.cmp(&a.support).then(a.rowid.cmp(&b.rowid)));
+    Ok(Some(Resolved { members, conflicts }))
+}
+
+/// Actors (row id, object) carrying any of `norms` as a name.
+fn actors_named<R: ActorRows + ?Sized>(
+    r: &R,
+    norms: &BTreeSet<String>,
+) -> Result<Vec<(i64, Object)>, KbError> {
+    if norms.is_empty() {
+        return Ok(Vec::new());
+    }
+    r.actor_rows(ActorQuery::Named(norms))
 }
 
 fn count_carriers(norms: &HashMap<i64, BTreeSet<String>>) -> HashMap<&str, usize> {

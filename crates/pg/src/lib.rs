@@ -28,6 +28,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod actors;
 pub mod admin;
 mod copy;
 pub mod errors;

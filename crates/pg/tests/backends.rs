@@ -53,6 +53,7 @@ both!(
     sightings_round_trip,
     a_restricted_reader_sees_only_its_marking,
     tokens_are_hashed_and_revocable,
+    actors_link_across_sources_and_hide_above_the_ceiling,
 );
 
 fn prov(source: &str, tlp: Tlp) -> Provenance {
@@ -444,6 +445,60 @@ fn a_restricted_reader_sees_only_its_marking(kb: &mut dyn KnowledgeBase) {
     );
 }
 
+fn actors_link_across_sources_and_hide_above_the_ceiling(kb: &mut dyn KnowledgeBase) {
+    // Vendor A's report names RedHotel; vendor B calls it TAG-22 and
+    // Earth Lusca; vendor C (TLP:RED) keeps a cluster of its own.
+    kb.ingest(&report("vendor A"), None, None).unwrap();
+    let tag22 = "intrusion-set--bbbbbbbb-0000-4000-8000-000000000001";
+    kb.ingest(
+        &bundle(
+            "vendor B",
+            vec![actor(
+                tag22,
+                "TAG-22",
+                &["Earth Lusca", "RedHotel"],
+                "vendor B",
+            )],
+            vec![],
+        ),
+        None,
+        None,
+    )
+    .unwrap();
+    let mut red = actor(
+        "intrusion-set--cccccccc-0000-4000-8000-000000000001",
+        "Crimson Lantern",
+        &["TAG-22"],
+        "vendor C",
+    );
+    red.prov.tlp = Tlp::Red;
+    kb.ingest(&bundle("vendor C", vec![red], vec![]), None, None)
+        .unwrap();
+    let p = kb
+        .actor("earth  lusca")
+        .unwrap()
+        .expect("resolves by an alias");
+    let sources: BTreeSet<&str> = p.members.iter().map(|m| m.source.as_str()).collect();
+    assert_eq!(
+        sources,
+        BTreeSet::from(["vendor A", "vendor B", "vendor C"])
+    );
+    assert_eq!(p.indicator_counts.values().sum::<usize>(), 2, "{p:?}");
+    assert!(p.aliases.iter().any(|a| a.name == "Earth Lusca"));
+    assert_eq!(
+        kb.actor(tag22).unwrap().unwrap().members.len(),
+        3,
+        "by STIX id"
+    );
+    assert!(kb.actor("Nobody").unwrap().is_none());
+    assert_eq!(kb.suggest("Earth Lusk", 3).unwrap(), vec!["Earth Lusca"]);
+    kb.restrict(Tlp::Amber).unwrap();
+    let p = kb.actor("TAG-22").unwrap().unwrap();
+    assert_eq!(p.members.len(), 2, "vendor C's TLP:RED cluster is hidden");
+    assert!(kb.actor("Crimson Lantern").unwrap().is_none());
+    assert!(kb.suggest("Crimson", 3).unwrap().is_empty());
+}
+
 fn tokens_are_hashed_and_revocable(kb: &mut dyn KnowledgeBase) {
     use cairn_kb::Role;
     let (secret, made) = kb.create_token(" siem ", Role::Analyst).unwrap();
@@ -524,4 +579,35 @@ fn real_data_reads_the_same_on_both_backends() {
         let top = |kb: &dyn KnowledgeBase| kb.search(q, 1).unwrap().first().map(|h| h.name.clone());
         assert_eq!(top(&sqlite), top(&pg), "top hit for {q}");
     }
+    // Profiles: the same members, claims and counts (members compared
+    // as a set: each backend numbers its rows).
+    let profile = |kb: &dyn KnowledgeBase, q: &str| {
+        let mut v = serde_json::to_value(kb.actor(q).unwrap()).unwrap();
+        if let Some(m) = v["members"].as_array_mut() {
+            m.sort_by_key(|m| m.to_string());
+        }
+        v
+    };
+    for q in [
+        "RedHotel",
+        "Earth Lusca",
+        "G1006",
+        "APT41",
+        "Aquatic Panda",
+        "T1059",
+    ] {
+        let (a, b) = (profile(&sqlite, q), profile(&pg, q));
+        assert_eq!(a, b, "profile of {q}");
+    }
+    assert!(
+        profile(&sqlite, "G1006")["techniques"]
+            .as_array()
+            .unwrap()
+            .len()
+            > 10
+    );
+    assert_eq!(
+        sqlite.suggest("Earth Lusk", 5).unwrap(),
+        pg.suggest("Earth Lusk", 5).unwrap()
+    );
 }

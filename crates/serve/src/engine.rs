@@ -81,7 +81,7 @@ impl App {
     ) -> Result<Arc<cairn_kb::Profile>, ApiError> {
         let key = name.clone();
         self.answer(clearance, "profile", &key, || {
-            self.read(clearance, move |s| match s.actor(&name)? {
+            self.read_kb(clearance, move |s| match s.actor(&name)? {
                 Some(p) => Ok(p),
                 None => {
                     let near = s.suggest(&name, 5)?;

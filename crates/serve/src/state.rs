@@ -171,9 +171,9 @@ pub(crate) enum Conn {
 
 /// What a request needing the embedded store's API is told on PostgreSQL.
 pub(crate) const NOT_ON_POSTGRES: &str = "not available yet on a PostgreSQL store: this server \
-     answers stats, search, indicator lookup and sightings, hunt, ingest, tokens and metrics \
-     there; actor profiles, TAXII, exports, infrastructure, scans and reports need the \
-     embedded store";
+     answers stats, search, actor profiles and Navigator layers, indicator lookup and \
+     sightings, hunt, ingest, tokens and metrics there; actor indicator lists and pages, \
+     TAXII, exports, infrastructure, scans and reports need the embedded store";
 
 impl Conn {
     fn open(location: &Location) -> Result<Conn, cairn_kb::errors::KbError> {

@@ -17,7 +17,7 @@ pub struct Args {
 }
 
 pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
-    let store = crate::open_store(global)?;
+    let store = crate::open_kb(global)?;
     let Some(p) = store.actor(&args.name)? else {
         let s = store.suggest(&args.name, 5)?;
         if s.is_empty() {

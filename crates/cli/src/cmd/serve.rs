@@ -108,8 +108,9 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("cairn: serving {shown} on http://{}/", args.listen);
         if postgres.is_some() {
             eprintln!(
-                "cairn:   on PostgreSQL: stats, search, indicator lookup and sightings, hunt, \
-                 ingest, tokens and metrics; other routes answer 501 until they run there"
+                "cairn:   on PostgreSQL: stats, search, actor profiles, indicator lookup and \
+                 sightings, hunt, ingest, tokens and metrics; other routes answer 501 until \
+                 they run there"
             );
         }
         eprintln!(
