@@ -16,7 +16,7 @@ use cairn_model::{Bundle, Tlp};
 pub use crate::actor_rows::{
     ActorQuery, ActorRows, CampaignRow, IndicatorCountRow, TargetRow, UsesRow,
 };
-pub use crate::profile::{build_profile, suggest};
+pub use crate::profile::{actor_ref, build_profile, suggest};
 pub use crate::search::{TextMatch, rank as rank_search};
 pub use crate::shared::{
     add_count, content_hash, latest, new_token_secret, object_names, revoked_token_name,

@@ -136,15 +136,7 @@ impl Store {
     /// the profile's aggregates (an actor with a million indicators would
     /// otherwise be counted on every hit).
     pub fn actor_names(&self, query: &str) -> Result<Option<crate::ActorRef>, KbError> {
-        Ok(build_profile(self, query, false)?.map(|p| crate::ActorRef {
-            aliases: p
-                .aliases
-                .iter()
-                .map(|a| a.name.clone())
-                .filter(|a| *a != p.name)
-                .collect(),
-            name: p.name,
-        }))
+        actor_ref(self, query)
     }
 
     /// Closest known actor names to an unknown one.
@@ -239,6 +231,23 @@ pub fn build_profile<R: ActorRows + ?Sized>(
     fill_targets(r.target_rows(&ids)?, &mut p);
     fill_indicators(r.indicator_rows(&ids)?, &mut p);
     Ok(Some(p))
+}
+
+/// The resolved name and aliases of `query` over any backend's rows: what
+/// an alert or a lookup names, without the profile's aggregates.
+pub fn actor_ref<R: ActorRows + ?Sized>(
+    r: &R,
+    query: &str,
+) -> Result<Option<crate::ActorRef>, KbError> {
+    Ok(build_profile(r, query, false)?.map(|p| crate::ActorRef {
+        aliases: p
+            .aliases
+            .iter()
+            .map(|a| a.name.clone())
+            .filter(|a| *a != p.name)
+            .collect(),
+        name: p.name,
+    }))
 }
 
 /// Closest known actor names to an unknown one, over any backend's rows.

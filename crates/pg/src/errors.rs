@@ -38,7 +38,9 @@ pub enum PgError {
     /// A request the store cannot carry out, with the reason.
     #[error("{0}")]
     Invalid(String),
-    /// A value read from the input (a list line) failed before it was stored.
+    /// An error of kb's, passed through unchanged: a value read from the
+    /// input (a list line) that failed before it was stored, or a rule kb
+    /// applies for both backends (actor resolution, token rules).
     #[error("{0}")]
     Input(cairn_kb::errors::KbError),
     /// The blocking runtime could not start.

@@ -3,7 +3,7 @@
 
 use crate::PgStore;
 use crate::errors::PgError;
-use cairn_kb::backend::{TextMatch, add_count, rank_search};
+use cairn_kb::backend::{TextMatch, actor_ref, add_count, rank_search};
 use cairn_kb::errors::KbError;
 use cairn_kb::{
     ActorRef, HuntIndicator, IndicatorContext, IngestReport, KnowledgeBase, LIST_KEY_BASE,
@@ -13,11 +13,7 @@ use cairn_kb::{
 use cairn_model::{Bundle, IndicatorKind, Observable, Provenance, Tlp, normalize_name};
 use futures_util::TryStreamExt;
 use sqlx::{Connection, Row};
-use std::collections::{BTreeMap, BTreeSet};
-
-/// A name carried by more actors than this says nothing about identity
-/// (the embedded store's rule).
-const AMBIGUOUS: i64 = 12;
+use std::collections::BTreeSet;
 
 fn list(s: &str) -> Vec<String> {
     serde_json::from_str(s).unwrap_or_default()
@@ -225,72 +221,43 @@ impl PgStore {
         })
     }
 
-    /// The resolved name and aliases of the actor `stix_id`: the actor
-    /// objects of that id in every source, and those sharing a name with
-    /// them (one hop; names carried by many actors do not link).
-    async fn actor_names(
-        c: &mut sqlx::PgConnection,
-        stix_id: &str,
-    ) -> Result<Option<ActorRef>, PgError> {
-        let rows = sqlx::query(
-            "WITH seeds AS (SELECT o.id FROM objects o WHERE o.stix_id = $1 AND o.kind = 'intrusion-set' \
-                 AND o.withdrawn_at IS NULL), \
-             linking AS (SELECT n.norm FROM names n WHERE n.object_id IN (SELECT id FROM seeds) \
-                 AND (SELECT count(DISTINCT m.object_id) FROM names m JOIN objects a ON a.id = m.object_id \
-                      AND a.kind = 'intrusion-set' AND a.withdrawn_at IS NULL WHERE m.norm = n.norm) <= $2), \
-             members AS (SELECT id FROM seeds UNION SELECT o.id FROM objects o JOIN names n ON n.object_id = o.id \
-                 WHERE o.kind = 'intrusion-set' AND o.withdrawn_at IS NULL AND NOT o.revoked \
-                   AND n.norm IN (SELECT norm FROM linking)) \
-             SELECT o.id, o.stix_id = $1, o.external_id IS NOT NULL, o.name, s.name, n.norm, n.name \
-             FROM members m JOIN objects o ON o.id = m.id JOIN sources s ON s.id = o.source_id \
-             JOIN names n ON n.object_id = o.id \
-             ORDER BY (o.stix_id = $1) DESC, (o.external_id IS NOT NULL) DESC, o.id, n.role, n.norm",
-        )
-        .bind(stix_id)
-        .bind(AMBIGUOUS)
-        .fetch_all(&mut *c)
-        .await?;
-        let Some(first) = rows.first() else {
-            return Ok(None);
-        };
-        let anchor_name: Option<String> = first.try_get(3)?;
-        let Some(anchor_name) = anchor_name else {
-            return Ok(None);
-        };
-        let mut by_norm: BTreeMap<String, (String, BTreeSet<String>)> = BTreeMap::new();
-        for r in &rows {
-            let norm: String = r.try_get(5)?;
-            let display: String = r.try_get(6)?;
-            let source: String = r.try_get(4)?;
-            by_norm
-                .entry(norm)
-                .or_insert_with(|| (display, BTreeSet::new()))
-                .1
-                .insert(source);
+    /// The actors, families, roles and provenance behind one indicator.
+    /// Actors are named by kb's resolution ([`actor_ref`]), as on the
+    /// embedded store, once the indicator's own rows are read.
+    pub fn indicator_context(&self, key: i64) -> Result<IndicatorContext, PgError> {
+        let (mut context, actor_ids) = self.indicator_rows(key)?;
+        for (id, fallback) in actor_ids {
+            let actor = match actor_ref(self, &id).map_err(PgError::Input)? {
+                Some(a) => a,
+                None => match fallback {
+                    Some(name) => ActorRef {
+                        name,
+                        aliases: Vec::new(),
+                    },
+                    None => continue,
+                },
+            };
+            if !context.actors.contains(&actor) {
+                context.actors.push(actor);
+            }
         }
-        let first_norm = normalize_name(&anchor_name);
-        let mut aliases: Vec<(usize, String)> = by_norm
-            .into_iter()
-            .filter(|(norm, _)| *norm != first_norm)
-            .map(|(_, (name, s))| (s.len(), name))
-            .collect();
-        aliases.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        Ok(Some(ActorRef {
-            name: anchor_name.clone(),
-            aliases: aliases
-                .into_iter()
-                .map(|(_, n)| n)
-                .filter(|n| *n != anchor_name)
-                .collect(),
-        }))
+        Ok(context)
     }
 
-    /// The actors, families, roles and provenance behind one indicator.
-    pub fn indicator_context(&self, key: i64) -> Result<IndicatorContext, PgError> {
+    /// An indicator's context without its actors, and the actors it
+    /// indicates: (STIX id, the name to show if resolution finds none;
+    /// `None`: show nothing then).
+    #[allow(clippy::type_complexity)]
+    fn indicator_rows(
+        &self,
+        key: i64,
+    ) -> Result<(IndicatorContext, Vec<(String, Option<String>)>), PgError> {
         self.run(async |c| {
             if key >= LIST_KEY_BASE {
                 let row = sqlx::query(
-                    "SELECT s.name, ls.actor_ref, ls.reference, ls.confidence, ls.tlp, ls.labels, v.kind, v.value \
+                    "SELECT s.name, ls.actor_ref, ls.reference, ls.confidence, ls.tlp, ls.labels, v.kind, v.value, \
+                       (SELECT coalesce(a.name, a.stix_id) FROM objects a WHERE a.stix_id = ls.actor_ref \
+                          AND a.kind = 'intrusion-set' AND a.withdrawn_at IS NULL LIMIT 1) \
                      FROM list_values v JOIN list_sources ls ON ls.source_id = v.source_id \
                      JOIN sources s ON s.id = v.source_id WHERE v.id = $1",
                 )
@@ -302,15 +269,16 @@ impl PgStore {
                 let actor_ref: Option<String> = row.try_get(1)?;
                 let kind: String = row.try_get(6)?;
                 let value: String = row.try_get(7)?;
-                let mut actors = Vec::new();
-                if let Some(actor) = &actor_ref
-                    && let Some(a) = Self::actor_names(c, actor).await?
-                {
-                    actors.push(a);
-                }
-                return Ok(IndicatorContext {
+                let actor_name: Option<String> = row.try_get(8)?;
+                // As the embedded store: a list's actor is named only when
+                // an actor object of that id is stored.
+                let actors = match (actor_ref, actor_name) {
+                    (Some(id), Some(name)) => vec![(id, Some(name))],
+                    _ => Vec::new(),
+                };
+                let context = IndicatorContext {
                     stix_id: cairn_model::deterministic_id("indicator", &[&source, &kind, &value]),
-                    actors,
+                    actors: Vec::new(),
                     families: Vec::new(),
                     roles: list(row.try_get(5)?),
                     sources: vec![Provenance {
@@ -324,7 +292,8 @@ impl PgStore {
                         tlp: tlp(row.try_get(4)?),
                     }],
                     valid_until: None,
-                });
+                };
+                return Ok((context, actors));
             }
             let row = sqlx::query(
                 "SELECT o.stix_id, o.labels, o.valid_until, s.name, o.reference, o.first_seen, o.last_seen, \
@@ -344,27 +313,19 @@ impl PgStore {
             .bind(&stix_id)
             .fetch_all(&mut *c)
             .await?;
-            let mut actors: Vec<ActorRef> = Vec::new();
+            let mut actors = Vec::new();
             let mut families: BTreeSet<String> = BTreeSet::new();
             for (kind, id, name) in targets {
                 if kind == "intrusion-set" {
-                    let actor = match Self::actor_names(c, &id).await? {
-                        Some(a) => a,
-                        None => ActorRef {
-                            name: name.unwrap_or(id),
-                            aliases: Vec::new(),
-                        },
-                    };
-                    if !actors.contains(&actor) {
-                        actors.push(actor);
-                    }
+                    let shown = name.unwrap_or_else(|| id.clone());
+                    actors.push((id, Some(shown)));
                 } else if let Some(n) = name {
                     families.insert(n);
                 }
             }
-            Ok(IndicatorContext {
+            let context = IndicatorContext {
                 stix_id,
-                actors,
+                actors: Vec::new(),
                 families: families.into_iter().collect(),
                 roles: list(row.try_get(1)?),
                 sources: vec![Provenance {
@@ -378,7 +339,8 @@ impl PgStore {
                     tlp: tlp(row.try_get(8)?),
                 }],
                 valid_until: row.try_get(2)?,
-            })
+            };
+            Ok((context, actors))
         })
     }
 
