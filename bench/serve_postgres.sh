@@ -6,7 +6,7 @@
 # store: ATT&CK Enterprise + N generated indicators linked to RedHotel
 # (`cairn-loggen iocs`); the lookups: bench/lookup_mix.py (half hits).
 #
-#   bench/serve_postgres.sh                       # ~3 minutes after the ingests
+#   bench/serve_postgres.sh                       # ~4 minutes after the ingests
 #   N=100000 DURATION=10 bench/serve_postgres.sh  # quicker
 #
 # Needs: wrk (apt-get install wrk), psql, curl, python3, a PostgreSQL at $PG.
@@ -53,12 +53,15 @@ for db in "$sqlite" "$pgdb"; do
   [ -s "$attack" ] && "$CAIRN" -q --db "$db" ingest "$attack" >/dev/null
   "$CAIRN" -q --db "$db" ingest "$iocs" --format list --source "bench $N" --actor RedHotel >/dev/null
 done
+# Autovacuum would otherwise visit the fresh million rows during the runs.
+psql "$pgdb" -qc "VACUUM (ANALYZE)" >/dev/null
+sleep 5
 sq_token=$("$CAIRN" -q --db "$sqlite" token create --name bench --role reader)
 pg_token=$("$CAIRN" -q --db "$pgdb" token create --name bench --role reader)
 python3 "$ROOT/bench/lookup_mix.py" "$iocs" "$DATA/lookup-sqlite.lua" "$sq_token"
 python3 "$ROOT/bench/lookup_mix.py" "$iocs" "$DATA/lookup-pg.lua" "$pg_token"
 
-start_server() { # db, port, token
+start_server() { # db, port, token, lookup script
   "$CAIRN" -q --db "$1" serve --listen "127.0.0.1:$2" --rate-limit 0 > "$DATA/serve-$2.log" 2>&1 &
   local pid=$!
   PIDS+=("$pid")
@@ -70,12 +73,17 @@ start_server() { # db, port, token
   local v; v=$(grep -m1 -v '^#' "$iocs" | sed 's/\[\.\]/./g')
   curl -fs -H "Authorization: Bearer $3" "http://127.0.0.1:$2/api/v1/indicators/lookup?value=$v" \
     | grep -q '"found":true' || { echo "server on port $2 does not find $v" >&2; exit 2; }
+  # Steady state is measured: a server computes each hit's context once per
+  # store generation (from PostgreSQL, a few round trips), then keeps it.
+  wrk -t1 -c8 -d"${WARMUP:-10}s" -s "$4" "http://127.0.0.1:$2/" > /dev/null
 }
 
 # wrk's output, reduced to: requests/s p50 p99 non-2xx
 wrk_run() { # threads, conns, url, script
   local out rps p50 p99 bad
   out=$(wrk -t"$1" -c"$2" -d"${DURATION}s" --latency -s "$4" "$3")
+  # Kept whole for a look at the latency distribution.
+  echo "$out" > "$DATA/wrk-$(date +%s%N).txt"
   rps=$(awk '/Requests\/sec/{print $2}' <<<"$out")
   p50=$(awk '$1=="50%"{print $2}' <<<"$out")
   p99=$(awk '$1=="99%"{print $2}' <<<"$out")
@@ -90,14 +98,14 @@ echo
 echo "| setup | requests/s | p50 | p99 | non-2xx |"
 echo "|---|---|---|---|---|"
 p1=$PORT p2=$((PORT + 1)) p3=$((PORT + 2))
-start_server "$sqlite" "$p1" "$sq_token"
+start_server "$sqlite" "$p1" "$sq_token" "$DATA/lookup-sqlite.lua"
 read -r rps p50 p99 bad < <(wrk_run 2 "$CONNS" "http://127.0.0.1:$p1/" "$DATA/lookup-sqlite.lua")
 echo "| one server, embedded store (SQLite) | $rps | $p50 | $p99 | $bad |"
 kill "${PIDS[0]}"
-start_server "$pgdb" "$p2" "$pg_token"
+start_server "$pgdb" "$p2" "$pg_token" "$DATA/lookup-pg.lua"
 read -r rps p50 p99 bad < <(wrk_run 2 "$CONNS" "http://127.0.0.1:$p2/" "$DATA/lookup-pg.lua")
 echo "| one server, PostgreSQL | $rps | $p50 | $p99 | $bad |"
-start_server "$pgdb" "$p3" "$pg_token"
+start_server "$pgdb" "$p3" "$pg_token" "$DATA/lookup-pg.lua"
 half=$((CONNS / 2))
 wrk_run 1 "$half" "http://127.0.0.1:$p2/" "$DATA/lookup-pg.lua" > "$DATA/wrk-a" &
 wa=$!

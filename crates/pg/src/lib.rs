@@ -54,6 +54,9 @@ pub struct PgStore {
     conn: Mutex<PgConnection>,
     url: String,
     ceiling: Option<Tlp>,
+    /// Actors already named, for one store generation (see
+    /// `PgStore::indicator_context`).
+    names: Mutex<query::NameMemo>,
 }
 
 /// Whether `db` names a PostgreSQL store rather than a file.
@@ -82,6 +85,7 @@ impl PgStore {
             conn: Mutex::new(conn),
             url: shown,
             ceiling: None,
+            names: Mutex::default(),
         })
     }
 

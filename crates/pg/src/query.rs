@@ -15,6 +15,13 @@ use futures_util::TryStreamExt;
 use sqlx::{Connection, Row};
 use std::collections::BTreeSet;
 
+/// Actors named under one store generation.
+#[derive(Default)]
+pub(crate) struct NameMemo {
+    generation: i64,
+    names: std::collections::HashMap<String, Option<ActorRef>>,
+}
+
 fn list(s: &str) -> Vec<String> {
     serde_json::from_str(s).unwrap_or_default()
 }
@@ -225,9 +232,11 @@ impl PgStore {
     /// Actors are named by kb's resolution ([`actor_ref`]), as on the
     /// embedded store, once the indicator's own rows are read.
     pub fn indicator_context(&self, key: i64) -> Result<IndicatorContext, PgError> {
+        // Read first: names kept under it are never older than it.
+        let generation = self.generation()?;
         let (mut context, actor_ids) = self.indicator_rows(key)?;
         for (id, fallback) in actor_ids {
-            let actor = match actor_ref(self, &id).map_err(PgError::Input)? {
+            let actor = match self.actor_named(&id, generation)? {
                 Some(a) => a,
                 None => match fallback {
                     Some(name) => ActorRef {
@@ -242,6 +251,28 @@ impl PgStore {
             }
         }
         Ok(context)
+    }
+
+    /// `actor_ref` of `id`, kept for the store generation: the hits of one
+    /// actor's thousand indicators resolve its name once, not a thousand
+    /// times at half a dozen round trips each.
+    fn actor_named(&self, id: &str, generation: i64) -> Result<Option<ActorRef>, PgError> {
+        {
+            let mut memo = self.names.lock().unwrap_or_else(|p| p.into_inner());
+            if memo.generation != generation {
+                memo.generation = generation;
+                memo.names.clear();
+            }
+            if let Some(a) = memo.names.get(id) {
+                return Ok(a.clone());
+            }
+        }
+        let named = actor_ref(self, id).map_err(PgError::Input)?;
+        let mut memo = self.names.lock().unwrap_or_else(|p| p.into_inner());
+        if memo.generation == generation && memo.names.len() < 100_000 {
+            memo.names.insert(id.to_string(), named.clone());
+        }
+        Ok(named)
     }
 
     /// An indicator's context without its actors, and the actors it
