@@ -61,11 +61,12 @@ PGQ=${PGQ:-postgres://postgres@127.0.0.1:5432}
 if (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null && command -v psql >/dev/null \
    && psql "$PGQ/postgres" -qc "DROP DATABASE IF EXISTS cairn_quickstart" 2>/dev/null \
    && psql "$PGQ/postgres" -qc "CREATE DATABASE cairn_quickstart" 2>/dev/null; then
-  step "cairn --db $PGQ/cairn_quickstart ingest --starter; … actor; … hunt examples/logs/zeek"   "(the same store on PostgreSQL: many servers and ingests can share it)"
+  step "cairn --db $PGQ/cairn_quickstart ingest --starter; … actor; … hunt examples/logs/zeek; … export zeek-intel"   "(the same store on PostgreSQL: many servers and ingests can share it)"
   cairn --db "$PGQ/cairn_quickstart" ingest --starter >/dev/null
   cairn --db "$PGQ/cairn_quickstart" stats | tail -3
   cairn --db "$PGQ/cairn_quickstart" actor "earth lusca" | head -4 || true
   cairn --db "$PGQ/cairn_quickstart" hunt examples/logs/zeek | sed -n "/^Hunted/,/^By indicator/p" | head -8 || true
+  cairn --db "$PGQ/cairn_quickstart" export zeek-intel --actor RedHotel | grep -v '^#' | head -3 || true
   psql "$PGQ/postgres" -qc "DROP DATABASE cairn_quickstart WITH (FORCE)" 2>/dev/null || true
 else
   echo "(no PostgreSQL on 127.0.0.1:5432 that lets us create a database: skipping the shared store)"

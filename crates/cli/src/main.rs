@@ -117,8 +117,7 @@ pub fn open_kb(global: &Global) -> anyhow::Result<Box<dyn cairn_kb::KnowledgeBas
 
 /// What runs on a PostgreSQL store so far; every other command needs the
 /// embedded one.
-pub const ON_POSTGRES: &str =
-    "ingest (STIX, MISP, CSV and lists), stats, search, actor, hunt, worker, token and serve";
+pub const ON_POSTGRES: &str = "ingest (STIX, MISP, CSV and lists), stats, search, actor, export (sensor formats and navigator), feed, hunt, worker, token and serve";
 
 /// Opens the embedded knowledge base (created on first use).
 pub fn open_store(global: &Global) -> anyhow::Result<cairn_kb::Store> {

@@ -61,6 +61,7 @@ fn ingest_stats_search_and_hunt_agree_with_the_embedded_store() {
 
     let mut seen = Vec::new();
     let mut profiles = Vec::new();
+    let mut exports = Vec::new();
     for db in [file.as_path(), url] {
         let mut reports = json_lines(&ok(&cairn(db, cache, &["ingest", "--json", attack])));
         reports.extend(json_lines(&ok(&cairn(
@@ -123,6 +124,21 @@ fn ingest_stats_search_and_hunt_agree_with_the_embedded_store() {
             .unwrap()
             .sort_by_key(|m| m.to_string());
         profiles.push(profile);
+        // Sensor exports and a Navigator layer (headers carry the time of
+        // writing; the rest must be the same).
+        let body = |args: &[&str]| -> Vec<String> {
+            ok(&cairn(db, cache, args))
+                .lines()
+                .filter(|l| !l.starts_with(['#', ';']) && !l.contains(" SOA "))
+                .map(String::from)
+                .collect()
+        };
+        exports.push((
+            body(&["export", "csv", "--tlp-max", "red"]),
+            body(&["export", "zeek-intel", "--actor", "earth lusca"]),
+            body(&["export", "rpz", "--tlp-max", "clear"]),
+            body(&["export", "navigator", "--actor", "G1006"]),
+        ));
     }
     let (sqlite, postgres) = (&seen[0], &seen[1]);
     // The database store's index was cached by store id, beside none of
@@ -137,6 +153,21 @@ fn ingest_stats_search_and_hunt_agree_with_the_embedded_store() {
     assert_eq!(profiles[0]["attack_id"], "G1006");
     assert!(profiles[0]["members"].as_array().unwrap().len() >= 2);
     assert_eq!(profiles[0], profiles[1], "`cairn actor` on both backends");
+    let (e_sqlite, e_pg) = (&exports[0], &exports[1]);
+    // The CSV holds every source's values: ATT&CK's none, TAG-22's list and
+    // ours (AMBER, in under --tlp-max red).
+    assert!(e_sqlite.0.len() > 50, "{}", e_sqlite.0.len());
+    assert!(e_sqlite.0.iter().any(|l| l.starts_with("example-c2.net,")));
+    assert_eq!(e_sqlite.0, e_pg.0, "export csv");
+    assert!(e_sqlite.1.iter().any(|l| l.contains("livehost.live")));
+    assert_eq!(e_sqlite.1, e_pg.1, "export zeek-intel --actor");
+    assert!(
+        !e_sqlite.2.iter().any(|l| l.contains("example-c2")),
+        "AMBER stays out of a CLEAR zone"
+    );
+    assert_eq!(e_sqlite.2, e_pg.2, "export rpz");
+    assert!(e_sqlite.3.iter().any(|l| l.contains("T1059")));
+    assert_eq!(e_sqlite.3, e_pg.3, "export navigator");
     let kinds = |s: &serde_json::Value| s["objects_by_kind"].as_array().unwrap().len();
     assert!(kinds(&sqlite.1) > 5);
     for key in ["objects_by_kind", "relations_by_type"] {

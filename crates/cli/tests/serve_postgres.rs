@@ -209,6 +209,61 @@ fn two_servers_on_one_database_answer_as_the_embedded_store_does() {
         }
     }
 
+    // An actor's indicator list, keys aside (each backend numbers its rows).
+    for name in ["TAG-22", "RedHotel"] {
+        let path = format!("/api/v1/actors/{name}/indicators?limit=500");
+        let strip = |(status, mut v): (u16, Value)| {
+            if let Some(rows) = v["indicators"].as_array_mut() {
+                for r in rows.iter_mut() {
+                    r.as_object_mut().unwrap().remove("key");
+                }
+                rows.sort_by_key(|r| r.to_string());
+            }
+            (status, v)
+        };
+        let want = strip(embedded.get(&path, &e_admin));
+        assert_eq!(want.0, 200, "{name}: {}", want.1);
+        assert!(want.1["total"].as_u64().unwrap() >= 2, "{name}: {}", want.1);
+        assert_eq!(strip(a.get(&path, &admin)), want, "{name}, analyst");
+        assert_eq!(
+            strip(b.get(&path, &reader)),
+            strip(embedded.get(&path, &e_reader)),
+            "{name}, reader"
+        );
+    }
+
+    // Sensor exports, as a sensor's cron pulls them: the same file from
+    // either backend; the reader's capped below our TLP:RED list.
+    for (path, has) in [
+        ("/api/v1/export/csv?tlp_max=red", "livehost.live"),
+        ("/api/v1/export/csv?tlp_max=red&actor=RedHotel", "dga.asia"),
+        // Links back name one address, whichever server wrote them.
+        (
+            "/api/v1/export/zeek-intel?actor=TAG-22&url_base=http://cairn.test",
+            "livehost.live",
+        ),
+    ] {
+        let body = |s: &Server, t: &str| -> (u16, String) {
+            let (status, v) = s.get(path, t);
+            let text = match v.as_str() {
+                Some(t) => t
+                    .lines()
+                    .filter(|l| !l.starts_with('#'))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                None => v.to_string(),
+            };
+            (status, text)
+        };
+        let want = body(&embedded, &e_admin);
+        assert_eq!(want.0, 200, "{path}: {}", want.1);
+        assert!(want.1.contains(has), "{path}: {}", want.1);
+        assert_eq!(body(&a, &admin), want, "{path}, analyst");
+        let want = body(&embedded, &e_reader);
+        assert!(!want.1.contains("dga.asia"), "{path}: RED reached a reader");
+        assert_eq!(body(&b, &reader), want, "{path}, reader");
+    }
+
     // A write through one server reaches the other: the store's generation
     // moves, B's engines rebuild on their next look.
     let new = b"grid.example-c2.net\n";

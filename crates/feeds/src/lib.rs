@@ -9,7 +9,7 @@
 //!
 //! A run that fails (refused, 5xx after retries, truncated, oversize,
 //! unparsable) stores nothing of what it was fetching; the error is recorded
-//! on the feed ([`Store::record_feed_run`]) for `cairn feed list`, the web
+//! on the feed ([`KnowledgeBase::record_feed_run`]) for `cairn feed list`, the web
 //! app and `/api/v1/feeds`. Library code: nothing is printed.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -23,7 +23,7 @@ mod taxii;
 
 pub use config::{FeedConfig, FeedKind, parse_every};
 
-use cairn_kb::{Feed, FeedRun, FeedSave, NewFeed, Store, Withdraw};
+use cairn_kb::{Feed, FeedRun, FeedSave, KnowledgeBase, NewFeed, Withdraw};
 use errors::FeedError;
 use http::{Client, Fetched, HttpOptions, Request};
 use serde::Serialize;
@@ -75,7 +75,7 @@ impl Tally {
 /// Subscribes to a feed. The config is checked (kind, interval) but nothing
 /// is fetched.
 pub fn add(
-    store: &mut Store,
+    store: &mut dyn KnowledgeBase,
     name: &str,
     kind: FeedKind,
     url: &str,
@@ -100,7 +100,7 @@ pub fn add(
 }
 
 /// Feeds due now: enabled, and never run or past their `next_due`.
-pub fn due(store: &Store, now: &str) -> Result<Vec<String>, FeedError> {
+pub fn due(store: &dyn KnowledgeBase, now: &str) -> Result<Vec<String>, FeedError> {
     Ok(store
         .feeds()?
         .into_iter()
@@ -112,7 +112,11 @@ pub fn due(store: &Store, now: &str) -> Result<Vec<String>, FeedError> {
 /// Runs one feed and records the outcome on it. An `Err` means the feed
 /// could not even be looked up or its outcome recorded; a failed fetch is
 /// an `Ok` outcome with status `failed`.
-pub fn sync(store: &mut Store, name: &str, http: &HttpOptions) -> Result<SyncOutcome, FeedError> {
+pub fn sync(
+    store: &mut dyn KnowledgeBase,
+    name: &str,
+    http: &HttpOptions,
+) -> Result<SyncOutcome, FeedError> {
     let feed = store
         .feed(name)?
         .ok_or_else(|| FeedError::Config(format!("no feed called `{name}`")))?;
@@ -149,7 +153,7 @@ pub fn sync(store: &mut Store, name: &str, http: &HttpOptions) -> Result<SyncOut
 }
 
 fn run(
-    store: &mut Store,
+    store: &mut dyn KnowledgeBase,
     feed: &Feed,
     http: &HttpOptions,
     tally: &mut Tally,
@@ -184,7 +188,7 @@ pub(crate) fn url_path(url: &str) -> &Path {
 
 /// A file by URL, stored whole: what it no longer says is withdrawn.
 fn whole_file(
-    store: &mut Store,
+    store: &mut dyn KnowledgeBase,
     feed: &Feed,
     kind: FeedKind,
     config: &FeedConfig,
@@ -266,21 +270,29 @@ fn whole_file(
             prov: info.prov,
             labels: Vec::new(),
         };
-        let values = values.map(|l| {
-            let l = l.map_err(parse_err)?;
-            Ok(cairn_kb::ListValue::new(
-                l.observable.kind,
-                l.observable.value,
-                l.written,
-            ))
-        });
-        let report = store.ingest_feed_list::<FeedError, _>(
-            &feed.name,
-            &head,
-            values,
-            Some(&fingerprint),
-            &save,
-        )?;
+        // A bad line stops the store's transaction; its own error (with
+        // the URL and place) is what the run reports.
+        let mut bad: Option<FeedError> = None;
+        let result = {
+            let mut values = values.map(|l| match l {
+                Ok(l) => Ok(cairn_kb::ListValue::new(
+                    l.observable.kind,
+                    l.observable.value,
+                    l.written,
+                )),
+                Err(e) => {
+                    let e = parse_err(e);
+                    let said = cairn_kb::errors::KbError::Invalid(e.to_string());
+                    bad = Some(e);
+                    Err(said)
+                }
+            });
+            store.ingest_feed_list(&feed.name, &head, &mut values, Some(&fingerprint), &save)
+        };
+        let report = match (result, bad) {
+            (Err(_), Some(e)) => return Err(e),
+            (r, _) => r?,
+        };
         tally.fetched += report.indicators;
         tally.count(&report);
         return Ok(());

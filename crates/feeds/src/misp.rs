@@ -12,7 +12,7 @@
 use crate::errors::FeedError;
 use crate::http::{Client, Fetched, Request};
 use crate::{FeedConfig, Tally};
-use cairn_kb::{Feed, FeedSave, Store, Withdraw};
+use cairn_kb::{Feed, FeedSave, KnowledgeBase, Withdraw};
 use cairn_model::Bundle;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -49,7 +49,7 @@ fn is_uuid(s: &str) -> bool {
 }
 
 pub(crate) fn sync(
-    store: &mut Store,
+    store: &mut dyn KnowledgeBase,
     feed: &Feed,
     config: &FeedConfig,
     client: &Client,

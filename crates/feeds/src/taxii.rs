@@ -13,7 +13,7 @@
 use crate::errors::FeedError;
 use crate::http::{Auth, Client, Fetched, Request};
 use crate::{FeedConfig, Tally, url_path};
-use cairn_kb::{Feed, FeedSave, Store, Withdraw};
+use cairn_kb::{Feed, FeedSave, KnowledgeBase, Withdraw};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 use serde_json::Value;
@@ -108,7 +108,7 @@ struct Page<'a> {
 }
 
 pub(crate) fn sync(
-    store: &mut Store,
+    store: &mut dyn KnowledgeBase,
     feed: &Feed,
     config: &FeedConfig,
     client: &Client,

@@ -8,18 +8,22 @@
 
 use crate::errors::KbError;
 use crate::{
-    HuntIndicator, IndicatorContext, IngestReport, ListHead, ListValue, Role, SearchHit,
-    SightingInput, SightingRow, Stats, Store, Token, TokenGrant,
+    ExportIndicator, ExportQuery, Feed, FeedRun, FeedSave, HuntIndicator, IndicatorContext,
+    IndicatorRow, IngestReport, ListHead, ListValue, NewFeed, Role, SearchHit, SightingInput,
+    SightingRow, Stats, Store, Token, TokenGrant, Withdraw,
 };
 use cairn_model::{Bundle, Tlp};
 
 pub use crate::actor_rows::{
     ActorQuery, ActorRows, CampaignRow, IndicatorCountRow, TargetRow, UsesRow,
 };
+pub use crate::export_rows::{
+    ExportAssembly, IndicatesRow, IndicatorValueRow, ListExportHead, ListTake,
+};
 pub use crate::profile::{actor_ref, build_profile, suggest};
 pub use crate::search::{TextMatch, rank as rank_search};
 pub use crate::shared::{
-    add_count, content_hash, latest, new_token_secret, object_names, revoked_token_name,
+    add_count, content_hash, latest, new_token_secret, next_due, object_names, revoked_token_name,
     token_digest, token_name,
 };
 
@@ -80,6 +84,13 @@ pub trait KnowledgeBase: ActorRows + Send {
     fn record_sightings(&mut self, hits: &[SightingInput]) -> Result<usize, KbError>;
     /// Hits recorded for indicator `key`, newest first.
     fn sightings_of(&self, key: i64) -> Result<Vec<SightingRow>, KbError>;
+    /// An actor's indicators, most sighted first, up to `limit`, and how
+    /// many in all (see [`Store::actor_indicators`]).
+    fn actor_indicators(
+        &self,
+        member_ids: &[String],
+        limit: usize,
+    ) -> Result<(Vec<IndicatorRow>, usize), KbError>;
     /// Caps this connection at a TLP ceiling for every read; no way back.
     fn restrict(&mut self, ceiling: Tlp) -> Result<(), KbError>;
     /// Creates an API token; its secret (shown once) and its listing.
@@ -90,6 +101,42 @@ pub trait KnowledgeBase: ActorRows + Send {
     fn tokens(&self) -> Result<Vec<Token>, KbError>;
     /// Revokes the live token called `name`; false when there is none.
     fn revoke_token(&mut self, name: &str) -> Result<bool, KbError>;
+    /// Active indicators matching `q` with their actors, families and
+    /// roles, for sensors (see [`Store::export_indicators`]).
+    fn export_indicators(&self, q: &ExportQuery) -> Result<Vec<ExportIndicator>, KbError>;
+    /// Adds a feed subscription (see [`Store::add_feed`]).
+    fn add_feed(&mut self, f: &NewFeed) -> Result<Feed, KbError>;
+    /// Removes a subscription; false when there was none.
+    fn remove_feed(&mut self, name: &str) -> Result<bool, KbError>;
+    /// Every subscription, by name (none on a restricted connection).
+    fn feeds(&self) -> Result<Vec<Feed>, KbError>;
+    /// One subscription.
+    fn feed(&self, name: &str) -> Result<Option<Feed>, KbError>;
+    /// A feed's delivery and its new state, in one transaction (see
+    /// [`Store::ingest_feed`]).
+    fn ingest_feed(
+        &mut self,
+        feed: &str,
+        bundle: &Bundle,
+        fingerprint: Option<&str>,
+        withdraw: Withdraw<'_>,
+        state: &FeedSave,
+    ) -> Result<IngestReport, KbError>;
+    /// A list-kind feed's values and its validators, in one transaction.
+    fn ingest_feed_list(
+        &mut self,
+        feed: &str,
+        head: &ListHead,
+        values: &mut dyn Iterator<Item = Result<ListValue, KbError>>,
+        fingerprint: Option<&str>,
+        state: &FeedSave,
+    ) -> Result<IngestReport, KbError>;
+    /// Saves a feed's state alone.
+    fn save_feed_state(&mut self, feed: &str, state: &FeedSave) -> Result<(), KbError>;
+    /// Records how a run ended and when the next is due.
+    fn record_feed_run(&mut self, feed: &str, at: &str, run: &FeedRun) -> Result<(), KbError>;
+    /// Turns scheduled runs on or off; false when there is no such feed.
+    fn enable_feed(&mut self, name: &str, enabled: bool) -> Result<bool, KbError>;
     /// Resolves `query` (any vendor's name, an ATT&CK id, a STIX id) and
     /// builds the profile (see [`Store::actor`]).
     fn actor(&self, query: &str) -> Result<Option<crate::Profile>, KbError> {
@@ -180,5 +227,56 @@ impl KnowledgeBase for Store {
     }
     fn revoke_token(&mut self, name: &str) -> Result<bool, KbError> {
         Store::revoke_token(self, name)
+    }
+    fn export_indicators(&self, q: &ExportQuery) -> Result<Vec<ExportIndicator>, KbError> {
+        Store::export_indicators(self, q)
+    }
+    fn actor_indicators(
+        &self,
+        member_ids: &[String],
+        limit: usize,
+    ) -> Result<(Vec<IndicatorRow>, usize), KbError> {
+        Store::actor_indicators(self, member_ids, limit)
+    }
+    fn add_feed(&mut self, f: &NewFeed) -> Result<Feed, KbError> {
+        Store::add_feed(self, f)
+    }
+    fn remove_feed(&mut self, name: &str) -> Result<bool, KbError> {
+        Store::remove_feed(self, name)
+    }
+    fn feeds(&self) -> Result<Vec<Feed>, KbError> {
+        Store::feeds(self)
+    }
+    fn feed(&self, name: &str) -> Result<Option<Feed>, KbError> {
+        Store::feed(self, name)
+    }
+    fn ingest_feed(
+        &mut self,
+        feed: &str,
+        bundle: &Bundle,
+        fingerprint: Option<&str>,
+        withdraw: Withdraw<'_>,
+        state: &FeedSave,
+    ) -> Result<IngestReport, KbError> {
+        Store::ingest_feed(self, feed, bundle, fingerprint, withdraw, state)
+    }
+    fn ingest_feed_list(
+        &mut self,
+        feed: &str,
+        head: &ListHead,
+        values: &mut dyn Iterator<Item = Result<ListValue, KbError>>,
+        fingerprint: Option<&str>,
+        state: &FeedSave,
+    ) -> Result<IngestReport, KbError> {
+        Store::ingest_feed_list::<KbError, _>(self, feed, head, values, fingerprint, state)
+    }
+    fn save_feed_state(&mut self, feed: &str, state: &FeedSave) -> Result<(), KbError> {
+        Store::save_feed_state(self, feed, state)
+    }
+    fn record_feed_run(&mut self, feed: &str, at: &str, run: &FeedRun) -> Result<(), KbError> {
+        Store::record_feed_run(self, feed, at, run)
+    }
+    fn enable_feed(&mut self, name: &str, enabled: bool) -> Result<bool, KbError> {
+        Store::enable_feed(self, name, enabled)
     }
 }

@@ -296,9 +296,7 @@ impl Store {
             })
             .optional()?
             .ok_or_else(|| KbError::Invalid(format!("no feed called `{feed}`")))?;
-        let next = cairn_model::time::parse(at)
-            .and_then(|t| t.checked_add(jiff::SignedDuration::from_secs(every)).ok())
-            .map(cairn_model::time::format_ms);
+        let next = crate::shared::next_due(at, every);
         self.conn.execute(
             "UPDATE feeds SET last_run = ?2, next_due = ?3, status = ?4, added = ?5, changed = ?6, \
              withdrawn = ?7, error = ?8 WHERE name = ?1",

@@ -55,6 +55,7 @@ mod clearance;
 mod conns;
 pub mod errors;
 mod export;
+mod export_rows;
 mod feed;
 mod feeds;
 mod hunting;
@@ -78,6 +79,7 @@ pub use cairn_model::AsnRange;
 pub use certs::{LinkedStatement, YaraRuleFile};
 pub use conns::{ConnLink, ConnSide};
 pub use export::{SourceInfo, Statement, Subgraph};
+pub use export_rows::{ExportIndicator, ExportQuery};
 pub use feed::{
     FEED_MAX_PAGE, FeedCollection, FeedItem, FeedObject, FeedPage, FeedQuery, VersionMatch,
 };
@@ -92,7 +94,6 @@ pub use profile::{AliasClaim, CountClaim, Member, Profile, SoftwareClaim, Techni
 pub use registrations::{RegHead, RegSummary, Registration, registrar_key};
 pub use resolve::Conflict;
 pub use search::SearchHit;
-pub use sensors::{ExportIndicator, ExportQuery};
 pub use tokens::{Role, Token, TokenGrant};
 pub use withdraw::Withdraw;
 

@@ -103,6 +103,14 @@ pub fn revoked_token_name(name: &str, at: &str) -> String {
     format!("{name} (revoked {at})")
 }
 
+/// When a feed run started at `at` (RFC 3339) is next due, `every` seconds
+/// later; `None` when `at` does not parse or the sum overflows.
+pub fn next_due(at: &str, every: i64) -> Option<String> {
+    cairn_model::time::parse(at)
+        .and_then(|t| t.checked_add(jiff::SignedDuration::from_secs(every)).ok())
+        .map(cairn_model::time::format_ms)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,5 +135,14 @@ mod tests {
         assert_eq!(c[0], ("indicator".to_string(), 5));
         add_count(&mut c, "malware", 4);
         assert_eq!(c[0], ("malware".to_string(), 7));
+    }
+
+    #[test]
+    fn a_run_is_next_due_its_interval_later() {
+        assert_eq!(
+            next_due("2026-12-31T23:30:00.000Z", 3600).as_deref(),
+            Some("2027-01-01T00:30:00.000Z")
+        );
+        assert_eq!(next_due("not a time", 60), None);
     }
 }

@@ -11,8 +11,8 @@
 use crate::PgStore;
 use crate::copy::Copy;
 use crate::errors::PgError;
-use cairn_kb::IngestReport;
 use cairn_kb::backend::{content_hash as hash, latest, object_names};
+use cairn_kb::{FeedSave, IngestReport, Withdraw};
 use cairn_model::{Bundle, Object, Relation};
 use sqlx::{Connection, PgConnection, Postgres, Transaction};
 
@@ -337,6 +337,7 @@ async fn merge(
     cols: &str,
     source_id: i64,
     ts: &str,
+    scoped: bool,
 ) -> Result<(usize, usize, usize), PgError> {
     let set: String = cols
         .split(',')
@@ -386,9 +387,15 @@ async fn merge(
         ts,
     )
     .await?;
+    // A partial delivery withdraws only the ids it names (`st_scope`).
+    let scope = if scoped {
+        " AND EXISTS (SELECT 1 FROM st_scope w WHERE w.stix_id = t.stix_id)"
+    } else {
+        ""
+    };
     let gone = format!(
         "t.source_id = $1 AND t.withdrawn_at IS NULL \
-         AND NOT EXISTS (SELECT 1 FROM {stage} s WHERE s.stix_id = t.stix_id)"
+         AND NOT EXISTS (SELECT 1 FROM {stage} s WHERE s.stix_id = t.stix_id){scope}"
     );
     apply(
         tx,
@@ -410,15 +417,31 @@ async fn merge(
     Ok((added, changed, withdrawn))
 }
 
-/// Writes `bundle` as the source's whole new version inside `tx`.
+/// Writes `bundle` as the source's new version inside `tx`: what it does
+/// not carry is withdrawn as `withdraw` says (all of it, or only named ids).
 pub(crate) async fn write_bundle(
     tx: &mut Transaction<'_, Postgres>,
     source_id: i64,
     bundle: &Bundle,
     ts: &str,
     report: &mut IngestReport,
+    withdraw: Withdraw<'_>,
 ) -> Result<(), PgError> {
     sqlx::raw_sql(STAGE_DDL).execute(&mut **tx).await?;
+    let scoped = match withdraw {
+        Withdraw::Unsaid => false,
+        Withdraw::Only(ids) => {
+            sqlx::raw_sql("CREATE TEMP TABLE st_scope(stix_id TEXT PRIMARY KEY) ON COMMIT DROP")
+                .execute(&mut **tx)
+                .await?;
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            sqlx::query("INSERT INTO st_scope SELECT DISTINCT unnest($1::text[])")
+                .bind(&ids)
+                .execute(&mut **tx)
+                .await?;
+            true
+        }
+    };
     let objects = latest(&bundle.objects, |o| &o.id, |o| o.modified.as_deref());
     let relations = latest(&bundle.relations, |r| &r.id, |_| None);
     stage_objects(tx, &objects).await?;
@@ -432,7 +455,7 @@ pub(crate) async fn write_bundle(
     )
     .execute(&mut **tx)
     .await?;
-    let (a, c, w) = merge(tx, "objects", "st_obj", OBJ_COLS, source_id, ts).await?;
+    let (a, c, w) = merge(tx, "objects", "st_obj", OBJ_COLS, source_id, ts, scoped).await?;
     // Touched objects get their names and observables anew.
     for sql in [
         "ANALYZE st_touched",
@@ -445,13 +468,16 @@ pub(crate) async fn write_bundle(
     ] {
         sqlx::query(sql).execute(&mut **tx).await?;
     }
-    let (ra, rc, rw) = merge(tx, "relations", "st_rel", REL_COLS, source_id, ts).await?;
+    let (ra, rc, rw) = merge(tx, "relations", "st_rel", REL_COLS, source_id, ts, scoped).await?;
     report.added += a + ra;
     report.changed += c + rc;
     report.withdrawn += w + rw;
-    sqlx::raw_sql("DROP TABLE st_obj, st_names, st_obs, st_rel, st_touched")
-        .execute(&mut **tx)
-        .await?;
+    let staged = if scoped {
+        "DROP TABLE st_obj, st_names, st_obs, st_rel, st_touched, st_scope"
+    } else {
+        "DROP TABLE st_obj, st_names, st_obs, st_rel, st_touched"
+    };
+    sqlx::raw_sql(staged).execute(&mut **tx).await?;
     Ok(())
 }
 
@@ -463,6 +489,19 @@ impl PgStore {
         bundle: &Bundle,
         file: Option<&str>,
         fingerprint: Option<&str>,
+    ) -> Result<IngestReport, PgError> {
+        self.ingest_with(bundle, file, fingerprint, Withdraw::Unsaid, None)
+    }
+
+    /// [`PgStore::ingest`], withdrawing only what `withdraw` covers, with a
+    /// feed's state saved in the same transaction when `feed` is given.
+    pub(crate) fn ingest_with(
+        &mut self,
+        bundle: &Bundle,
+        file: Option<&str>,
+        fingerprint: Option<&str>,
+        withdraw: Withdraw<'_>,
+        feed: Option<(&str, &FeedSave)>,
     ) -> Result<IngestReport, PgError> {
         self.writable()?;
         self.run(async |conn| {
@@ -481,14 +520,20 @@ impl PgStore {
                 existed,
             }) = begin_write(conn, file, fingerprint, &mut report).await?
             else {
+                if let Some((name, state)) = feed {
+                    crate::feeds::save_state_alone(conn, name, state).await?;
+                }
                 return Ok(report);
             };
-            write_bundle(&mut tx, source_id, bundle, &ts, &mut report).await?;
+            write_bundle(&mut tx, source_id, bundle, &ts, &mut report, withdraw).await?;
             report.documents = bundle.documents.len();
-            sqlx::query("DELETE FROM documents WHERE source_id = $1")
-                .bind(source_id)
-                .execute(&mut *tx)
-                .await?;
+            // A partial delivery (a feed page) carries no documents to replace.
+            if matches!(withdraw, Withdraw::Unsaid) || !bundle.documents.is_empty() {
+                sqlx::query("DELETE FROM documents WHERE source_id = $1")
+                    .bind(source_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             for (name, body) in &bundle.documents {
                 sqlx::query(
                     "INSERT INTO documents(source_id, name, body, tlp) VALUES ($1, $2, $3, $4)",
@@ -505,6 +550,9 @@ impl PgStore {
                 bump_generation(&mut tx).await?;
             } else if existed {
                 report.status = "unchanged".into();
+            }
+            if let Some((name, state)) = feed {
+                crate::feeds::save_state(&mut tx, name, state).await?;
             }
             tx.commit().await?;
             analyze_if_grown(

@@ -32,6 +32,8 @@ mod actors;
 pub mod admin;
 mod copy;
 pub mod errors;
+mod export;
+mod feeds;
 mod ingest;
 mod lists;
 mod query;

@@ -7,7 +7,7 @@ use crate::copy::Copy;
 use crate::errors::PgError;
 use crate::ingest::{Begun, analyze_if_grown, begin_write, bump_generation, write_bundle};
 use cairn_kb::errors::KbError;
-use cairn_kb::{IngestReport, LIST_KEY_BASE, ListHead, ListValue};
+use cairn_kb::{FeedSave, IngestReport, LIST_KEY_BASE, ListHead, ListValue, Withdraw};
 use cairn_model::Bundle;
 use sqlx::PgConnection;
 use std::collections::HashSet;
@@ -113,6 +113,22 @@ impl PgStore {
     where
         I: IntoIterator<Item = Result<ListValue, KbError>>,
     {
+        self.ingest_list_with(head, values, file, fingerprint, None)
+    }
+
+    /// [`PgStore::ingest_list`], with a feed's state saved in the same
+    /// transaction when `feed` is given.
+    pub(crate) fn ingest_list_with<I>(
+        &mut self,
+        head: &ListHead,
+        values: I,
+        file: Option<&str>,
+        fingerprint: Option<&str>,
+        feed: Option<(&str, &FeedSave)>,
+    ) -> Result<IngestReport, PgError>
+    where
+        I: IntoIterator<Item = Result<ListValue, KbError>>,
+    {
         self.writable()?;
         self.run(async |conn| {
             let mut report = IngestReport::new(&head.source, &head.format);
@@ -123,6 +139,9 @@ impl PgStore {
                 existed,
             }) = begin_write(conn, file, fingerprint, &mut report).await?
             else {
+                if let Some((name, state)) = feed {
+                    crate::feeds::save_state_alone(conn, name, state).await?;
+                }
                 return Ok(report);
             };
             let ts_ms = cairn_model::time::parse(&ts)
@@ -134,7 +153,15 @@ impl PgStore {
                 objects: head.actor.iter().cloned().collect(),
                 ..Bundle::default()
             };
-            write_bundle(&mut tx, source_id, &actor, &ts, &mut report).await?;
+            write_bundle(
+                &mut tx,
+                source_id,
+                &actor,
+                &ts,
+                &mut report,
+                Withdraw::Unsaid,
+            )
+            .await?;
             let prov_changed = upsert_list_source(&mut tx, source_id, head).await?;
 
             let stored: bool =
@@ -207,6 +234,9 @@ impl PgStore {
                 bump_generation(&mut tx).await?;
             } else if existed {
                 report.status = "unchanged".into();
+            }
+            if let Some((name, state)) = feed {
+                crate::feeds::save_state(&mut tx, name, state).await?;
             }
             tx.commit().await?;
             analyze_if_grown(conn, &report, "list_values").await?;

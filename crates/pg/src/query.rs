@@ -6,9 +6,9 @@ use crate::errors::PgError;
 use cairn_kb::backend::{TextMatch, actor_ref, add_count, rank_search};
 use cairn_kb::errors::KbError;
 use cairn_kb::{
-    ActorRef, HuntIndicator, IndicatorContext, IngestReport, KnowledgeBase, LIST_KEY_BASE,
-    ListHead, ListValue, Role, SearchHit, SightingInput, SightingRow, SourceStats, Stats, Token,
-    TokenGrant,
+    ActorRef, HuntIndicator, IndicatorContext, IndicatorRow, IngestReport, KnowledgeBase,
+    LIST_KEY_BASE, ListHead, ListValue, Role, SearchHit, SightingInput, SightingRow, SourceStats,
+    Stats, Token, TokenGrant,
 };
 use cairn_model::{Bundle, IndicatorKind, Observable, Provenance, Tlp, normalize_name};
 use futures_util::TryStreamExt;
@@ -232,9 +232,12 @@ impl PgStore {
     /// Actors are named by kb's resolution ([`actor_ref`]), as on the
     /// embedded store, once the indicator's own rows are read.
     pub fn indicator_context(&self, key: i64) -> Result<IndicatorContext, PgError> {
-        // Read first: names kept under it are never older than it.
-        let generation = self.generation()?;
         let (mut context, actor_ids) = self.indicator_rows(key)?;
+        if actor_ids.is_empty() {
+            return Ok(context);
+        }
+        // Read before naming: names kept under it are never older than it.
+        let generation = self.generation()?;
         for (id, fallback) in actor_ids {
             let actor = match self.actor_named(&id, generation)? {
                 Some(a) => a,
@@ -414,6 +417,67 @@ impl PgStore {
         })
     }
 
+    /// The indicators the actor objects `member_ids` are indicated by, up
+    /// to `limit` (most sighted first), and how many there are in all.
+    pub fn actor_indicators(
+        &self,
+        member_ids: &[String],
+        limit: usize,
+    ) -> Result<(Vec<IndicatorRow>, usize), PgError> {
+        if member_ids.is_empty() || limit == 0 {
+            return Ok((Vec::new(), 0));
+        }
+        self.run(async |c| {
+            // Byte order ("C"), as the embedded store sorts values.
+            let rows = sqlx::query(
+                "WITH obj AS (SELECT DISTINCT o.id AS key, ob.kind, ob.value, o.labels, s.name, \
+                     o.first_seen, o.last_seen, o.confidence, o.tlp \
+                   FROM relations r JOIN objects o ON o.stix_id = r.src_ref AND o.kind = 'indicator' \
+                     AND o.withdrawn_at IS NULL \
+                   JOIN observables ob ON ob.object_id = o.id JOIN sources s ON s.id = o.source_id \
+                   WHERE r.rel_type = 'indicates' AND r.withdrawn_at IS NULL AND r.tgt_ref = ANY($1)), \
+                 lst AS (SELECT v.id + $2 AS key, v.kind, v.value, ls.labels, s.name, \
+                     NULL::text AS first_seen, NULL::text AS last_seen, ls.confidence, ls.tlp \
+                   FROM list_values v JOIN list_sources ls ON ls.source_id = v.source_id \
+                   JOIN sources s ON s.id = v.source_id \
+                   WHERE v.withdrawn_at IS NULL AND ls.actor_ref = ANY($1)), \
+                 al AS (SELECT * FROM obj UNION ALL SELECT * FROM lst) \
+                 SELECT al.key, al.kind, al.value, al.labels, al.name, al.first_seen, al.last_seen, \
+                   al.confidence, al.tlp, \
+                   (SELECT coalesce(sum(g.count), 0) FROM sightings g WHERE g.object_id = al.key)::bigint AS seen, \
+                   count(*) OVER () AS total \
+                 FROM al ORDER BY seen DESC, al.kind COLLATE \"C\", al.value COLLATE \"C\", \
+                   al.name COLLATE \"C\" LIMIT $3",
+            )
+            .bind(member_ids)
+            .bind(LIST_KEY_BASE)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&mut *c)
+            .await?;
+            let mut total = 0;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                total = r.try_get::<i64, _>(10)?;
+                let labels: String = r.try_get(3)?;
+                out.push(IndicatorRow {
+                    key: r.try_get(0)?,
+                    kind: r.try_get(1)?,
+                    value: r.try_get(2)?,
+                    roles: list(&labels),
+                    source: r.try_get(4)?,
+                    first_seen: r.try_get(5)?,
+                    last_seen: r.try_get(6)?,
+                    confidence: r
+                        .try_get::<Option<i32>, _>(7)?
+                        .and_then(|v| u8::try_from(v).ok()),
+                    tlp: r.try_get(8)?,
+                    sightings: r.try_get::<i64, _>(9)?.max(0) as u64,
+                });
+            }
+            Ok((out, total.max(0) as usize))
+        })
+    }
+
     /// Hits recorded for indicator `key`, newest first.
     pub fn sightings_of(&self, key: i64) -> Result<Vec<SightingRow>, PgError> {
         self.run(async |c| {
@@ -512,5 +576,78 @@ impl KnowledgeBase for PgStore {
     }
     fn revoke_token(&mut self, name: &str) -> Result<bool, KbError> {
         Ok(PgStore::revoke_token(self, name)?)
+    }
+    fn actor_indicators(
+        &self,
+        member_ids: &[String],
+        limit: usize,
+    ) -> Result<(Vec<IndicatorRow>, usize), KbError> {
+        Ok(PgStore::actor_indicators(self, member_ids, limit)?)
+    }
+    fn add_feed(&mut self, f: &cairn_kb::NewFeed) -> Result<cairn_kb::Feed, KbError> {
+        Ok(PgStore::add_feed(self, f)?)
+    }
+    fn remove_feed(&mut self, name: &str) -> Result<bool, KbError> {
+        Ok(PgStore::remove_feed(self, name)?)
+    }
+    fn feeds(&self) -> Result<Vec<cairn_kb::Feed>, KbError> {
+        Ok(PgStore::feeds(self)?)
+    }
+    fn feed(&self, name: &str) -> Result<Option<cairn_kb::Feed>, KbError> {
+        Ok(PgStore::feed(self, name)?)
+    }
+    fn ingest_feed(
+        &mut self,
+        feed: &str,
+        bundle: &Bundle,
+        fingerprint: Option<&str>,
+        withdraw: cairn_kb::Withdraw<'_>,
+        state: &cairn_kb::FeedSave,
+    ) -> Result<IngestReport, KbError> {
+        Ok(PgStore::ingest_feed(
+            self,
+            feed,
+            bundle,
+            fingerprint,
+            withdraw,
+            state,
+        )?)
+    }
+    fn ingest_feed_list(
+        &mut self,
+        feed: &str,
+        head: &ListHead,
+        values: &mut dyn Iterator<Item = Result<ListValue, KbError>>,
+        fingerprint: Option<&str>,
+        state: &cairn_kb::FeedSave,
+    ) -> Result<IngestReport, KbError> {
+        Ok(PgStore::ingest_feed_list(
+            self,
+            feed,
+            head,
+            values,
+            fingerprint,
+            state,
+        )?)
+    }
+    fn save_feed_state(&mut self, feed: &str, state: &cairn_kb::FeedSave) -> Result<(), KbError> {
+        Ok(PgStore::save_feed_state(self, feed, state)?)
+    }
+    fn record_feed_run(
+        &mut self,
+        feed: &str,
+        at: &str,
+        run: &cairn_kb::FeedRun,
+    ) -> Result<(), KbError> {
+        Ok(PgStore::record_feed_run(self, feed, at, run)?)
+    }
+    fn enable_feed(&mut self, name: &str, enabled: bool) -> Result<bool, KbError> {
+        Ok(PgStore::enable_feed(self, name, enabled)?)
+    }
+    fn export_indicators(
+        &self,
+        q: &cairn_kb::ExportQuery,
+    ) -> Result<Vec<cairn_kb::ExportIndicator>, KbError> {
+        Ok(PgStore::export_indicators(self, q)?)
     }
 }

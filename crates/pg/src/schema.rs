@@ -38,6 +38,10 @@ const MIGRATIONS: &[Step] = &[
         name: "API tokens",
         sql: V3_TOKENS,
     },
+    Step {
+        name: "feed subscriptions",
+        sql: V4_FEEDS,
+    },
 ];
 
 /// The schema version this build reads and writes.
@@ -283,8 +287,46 @@ CREATE TABLE tokens(
 );
 "#;
 
+/// Feed subscriptions (`cairn feed`): `config` holds the feed's options
+/// (the NAME of a secret's environment variable, never the secret),
+/// `state` what a kind keeps between runs. No grant to the reader role:
+/// readers see no subscriptions, URLs or errors.
+const V4_FEEDS: &str = r#"
+CREATE TABLE feeds(
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    url TEXT NOT NULL,
+    config TEXT NOT NULL DEFAULT '{}',
+    every BIGINT NOT NULL DEFAULT 86400,
+    enabled BOOLEAN NOT NULL DEFAULT TRUE,
+    etag TEXT,
+    last_modified TEXT,
+    cursor TEXT,
+    state TEXT NOT NULL DEFAULT '{}',
+    created_at TEXT NOT NULL,
+    last_run TEXT,
+    next_due TEXT,
+    status TEXT NOT NULL DEFAULT 'never',
+    added BIGINT NOT NULL DEFAULT 0,
+    changed BIGINT NOT NULL DEFAULT 0,
+    withdrawn BIGINT NOT NULL DEFAULT 0,
+    error TEXT
+);
+"#;
+
 /// Brings the database to [`VERSION`], or refuses a newer one.
 pub(crate) async fn migrate(conn: &mut PgConnection) -> Result<(), PgError> {
+    // Every pooled connection of every server comes through here: a
+    // current database costs one read, no lock and no transaction. (A new
+    // database has no table yet: the error only sends it the long way.)
+    let current: Result<i64, _> =
+        sqlx::query_scalar("SELECT coalesce(max(version), 0) FROM cairn_migrations")
+            .fetch_one(&mut *conn)
+            .await;
+    if matches!(current, Ok(v) if v == VERSION) {
+        return Ok(());
+    }
     let mut tx = conn.begin().await?;
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(MIGRATION_LOCK)

@@ -54,6 +54,9 @@ both!(
     a_restricted_reader_sees_only_its_marking,
     tokens_are_hashed_and_revocable,
     actors_link_across_sources_and_hide_above_the_ceiling,
+    exports_follow_the_ceiling_and_the_actor,
+    an_actors_indicators_most_sighted_first,
+    feeds_keep_their_state_with_their_statements,
 );
 
 fn prov(source: &str, tlp: Tlp) -> Provenance {
@@ -414,6 +417,188 @@ fn sightings_round_trip(kb: &mut dyn KnowledgeBase) {
     assert!(kb.sightings_of(key + 1_000_000).unwrap().is_empty());
 }
 
+fn an_actors_indicators_most_sighted_first(kb: &mut dyn KnowledgeBase) {
+    kb.ingest(&report("vendor A"), None, None).unwrap();
+    kb.ingest_list(
+        &list_head(true),
+        &mut list_values(&["list.example", "10.9.9.9"]).into_iter(),
+        None,
+        None,
+    )
+    .unwrap();
+    let members = [ACTOR.to_string()];
+    let (rows, total) = kb.actor_indicators(&members, 10).unwrap();
+    assert_eq!(total, 4);
+    let shown: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r.kind.as_str(), r.value.as_str()))
+        .collect();
+    // Nothing sighted yet: by kind, then value.
+    assert_eq!(
+        shown,
+        [
+            ("domain", "kb.dga.asia"),
+            ("domain", "list.example"),
+            ("ipv4", "10.9.9.9"),
+            ("ipv4", "45.76.7.127")
+        ]
+    );
+    assert_eq!(rows[1].source, "insikt list");
+    assert_eq!(rows[1].tlp, "TLP:GREEN");
+    assert_eq!(rows[0].roles, ["c2"]);
+    assert_eq!(rows[0].confidence, Some(80));
+    // A sighting of the list's address puts it first.
+    let key = rows[2].key;
+    let hit = SightingInput {
+        key,
+        count: 5,
+        first_seen: "2023-06-01T00:00:00Z".into(),
+        last_seen: "2023-06-02T00:00:00Z".into(),
+        where_: "conn.log".into(),
+    };
+    kb.record_sightings(&[hit]).unwrap();
+    let (rows, total) = kb.actor_indicators(&members, 1).unwrap();
+    assert_eq!(total, 4, "the total does not depend on the limit");
+    assert_eq!((rows[0].value.as_str(), rows[0].sightings), ("10.9.9.9", 5));
+    assert_eq!(kb.actor_indicators(&[], 10).unwrap().1, 0);
+    // Below the list's GREEN, only vendor A's two remain.
+    kb.restrict(Tlp::Clear).unwrap();
+    let (rows, total) = kb.actor_indicators(&members, 10).unwrap();
+    assert_eq!(total, 2, "{rows:?}");
+}
+
+fn feeds_keep_their_state_with_their_statements(kb: &mut dyn KnowledgeBase) {
+    use cairn_kb::{FeedRun, FeedSave, NewFeed, Withdraw};
+    let feed = |name: &str| NewFeed {
+        name: name.into(),
+        kind: "taxii".into(),
+        url: "https://cti.example/taxii2/".into(),
+        config: serde_json::json!({"collection": "APT"}),
+        every: 3600,
+        enabled: true,
+    };
+    let added = kb.add_feed(&feed("vendor A")).unwrap();
+    assert_eq!(
+        (added.status.as_str(), added.every, added.enabled),
+        ("never", 3600, true)
+    );
+    assert_eq!(added.config["collection"], "APT");
+    assert!(
+        kb.add_feed(&feed("vendor A")).is_err(),
+        "a name is taken once"
+    );
+    let none = std::collections::HashSet::new();
+    let page = |cursor: &str| FeedSave {
+        cursor: Some(Some(cursor.into())),
+        state: Some(serde_json::json!({"next": cursor})),
+        ..FeedSave::default()
+    };
+    let r = kb
+        .ingest_feed(
+            "vendor A",
+            &report("vendor A"),
+            None,
+            Withdraw::Only(&none),
+            &page("c1"),
+        )
+        .unwrap();
+    assert_eq!(r.added, 7);
+    let f = kb.feed("vendor A").unwrap().unwrap();
+    assert_eq!(
+        (f.cursor.as_deref(), &f.state),
+        (Some("c1"), &serde_json::json!({"next": "c1"}))
+    );
+
+    // A partial delivery withdraws only what it names and does not carry.
+    let i2 = "indicator--aaaaaaaa-0000-4000-8000-000000000012".to_string();
+    let mut b = report("vendor A");
+    b.objects.truncate(1);
+    b.relations.clear();
+    let scope = std::collections::HashSet::from([i2]);
+    let r = kb
+        .ingest_feed("vendor A", &b, None, Withdraw::Only(&scope), &page("c2"))
+        .unwrap();
+    assert_eq!((r.added, r.changed, r.withdrawn), (0, 0, 1));
+    assert_eq!(
+        values(kb, false),
+        BTreeSet::from(["kb.dga.asia".to_string()])
+    );
+    assert_eq!(
+        kb.feed("vendor A").unwrap().unwrap().cursor.as_deref(),
+        Some("c2")
+    );
+
+    // Statements under another name are refused; a delivery whose state
+    // cannot be saved (no such feed) stores nothing.
+    assert!(
+        kb.ingest_feed(
+            "vendor A",
+            &report("vendor B"),
+            None,
+            Withdraw::Unsaid,
+            &page("x")
+        )
+        .is_err()
+    );
+    assert!(
+        kb.ingest_feed(
+            "ghost",
+            &report("ghost"),
+            None,
+            Withdraw::Unsaid,
+            &page("x")
+        )
+        .is_err()
+    );
+    assert!(
+        !kb.stats()
+            .unwrap()
+            .sources
+            .iter()
+            .any(|s| s.name == "ghost")
+    );
+    assert_eq!(
+        kb.feed("vendor A").unwrap().unwrap().cursor.as_deref(),
+        Some("c2")
+    );
+
+    kb.save_feed_state(
+        "vendor A",
+        &FeedSave {
+            etag: Some(Some("\"v1\"".into())),
+            ..FeedSave::default()
+        },
+    )
+    .unwrap();
+    let run = FeedRun {
+        status: "ok".into(),
+        added: 7,
+        changed: 0,
+        withdrawn: 1,
+        error: None,
+    };
+    kb.record_feed_run("vendor A", "2026-01-01T00:00:00.000Z", &run)
+        .unwrap();
+    let f = kb.feed("vendor A").unwrap().unwrap();
+    assert_eq!(f.etag.as_deref(), Some("\"v1\""));
+    assert_eq!(f.cursor.as_deref(), Some("c2"), "kept when not given");
+    assert_eq!(f.next_due.as_deref(), Some("2026-01-01T01:00:00.000Z"));
+    assert_eq!((f.status.as_str(), f.added, f.withdrawn), ("ok", 7, 1));
+
+    assert!(kb.enable_feed("vendor A", false).unwrap());
+    assert!(!kb.feed("vendor A").unwrap().unwrap().enabled);
+    assert!(!kb.enable_feed("nobody", true).unwrap());
+    kb.add_feed(&feed("vendor B")).unwrap();
+    let names: Vec<String> = kb.feeds().unwrap().into_iter().map(|f| f.name).collect();
+    assert_eq!(names, ["vendor A", "vendor B"]);
+    assert!(kb.remove_feed("vendor B").unwrap());
+    assert!(!kb.remove_feed("vendor B").unwrap());
+    // Readers see no subscriptions.
+    kb.restrict(Tlp::Amber).unwrap();
+    assert!(kb.feeds().unwrap().is_empty());
+    assert!(kb.feed("vendor A").unwrap().is_none());
+}
+
 fn a_restricted_reader_sees_only_its_marking(kb: &mut dyn KnowledgeBase) {
     let mut b = report("vendor A");
     b.objects.push(indicator(
@@ -535,6 +720,116 @@ fn tokens_are_hashed_and_revocable(kb: &mut dyn KnowledgeBase) {
     assert_eq!(kb.verify_token(&again).unwrap().unwrap().role, Role::Reader);
 }
 
+fn members_of(kb: &dyn KnowledgeBase, q: &str) -> Vec<String> {
+    kb.actor(q)
+        .unwrap()
+        .map(|p| p.members.into_iter().map(|m| m.stix_id).collect())
+        .unwrap_or_default()
+}
+
+/// What an export says of each value: (value, actors, families, roles,
+/// source, TLP).
+type Exported = BTreeSet<(String, Vec<String>, Vec<String>, Vec<String>, String, Tlp)>;
+
+fn exported(kb: &dyn KnowledgeBase, q: &cairn_kb::ExportQuery) -> Exported {
+    kb.export_indicators(q)
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.value, e.actors, e.families, e.roles, e.source, e.tlp))
+        .collect()
+}
+
+fn exports_follow_the_ceiling_and_the_actor(kb: &mut dyn KnowledgeBase) {
+    kb.ingest(&report("vendor A"), None, None).unwrap();
+    let red = indicator(
+        "indicator--aaaaaaaa-0000-4000-8000-000000000031",
+        IndicatorKind::Domain,
+        "secret.example",
+        "own notes",
+        Tlp::Red,
+    );
+    kb.ingest(&bundle("own notes", vec![red], vec![]), None, None)
+        .unwrap();
+    kb.ingest_list(
+        &list_head(true),
+        &mut list_values(&["list.example", "10.9.9.9"]).into_iter(),
+        None,
+        None,
+    )
+    .unwrap();
+    let all = |tlp_max| cairn_kb::ExportQuery {
+        tlp_max,
+        ..Default::default()
+    };
+    let everything = kb.export_indicators(&all(Tlp::Red)).unwrap();
+    let order: Vec<&str> = everything.iter().map(|e| e.value.as_str()).collect();
+    // Kind, then value: domains, then addresses.
+    assert_eq!(
+        order,
+        [
+            "kb.dga.asia",
+            "list.example",
+            "secret.example",
+            "10.9.9.9",
+            "45.76.7.127"
+        ]
+    );
+    let dga = &everything[0];
+    assert_eq!(
+        (&dga.actors[..], &dga.families[..], &dga.roles[..]),
+        (
+            &["RedHotel".to_string()][..],
+            &["ShadowPad".to_string()][..],
+            &["c2".to_string()][..]
+        )
+    );
+    assert_eq!(dga.source, "vendor A");
+    assert_eq!(dga.confidence, Some(80));
+    // A list value carries the list's actor, marking and roles.
+    assert_eq!(everything[1].actors, ["RedHotel"]);
+    assert_eq!(everything[1].tlp, Tlp::Green);
+    assert!(everything[1].key >= LIST_KEY_BASE);
+
+    let amber = exported(kb, &all(Tlp::Amber));
+    assert_eq!(amber.len(), 4);
+    assert!(!amber.iter().any(|e| e.0 == "secret.example"));
+    let clear = exported(kb, &all(Tlp::Clear));
+    assert_eq!(clear.len(), 2, "the GREEN list stays home: {clear:?}");
+
+    let only = cairn_kb::ExportQuery {
+        tlp_max: Tlp::Red,
+        indicates: Some(vec![ACTOR.into()]),
+        since: None,
+    };
+    let of_actor: BTreeSet<String> = exported(kb, &only).into_iter().map(|e| e.0).collect();
+    assert_eq!(
+        of_actor,
+        BTreeSet::from(
+            ["kb.dga.asia", "45.76.7.127", "list.example", "10.9.9.9"].map(String::from)
+        )
+    );
+    let later = cairn_kb::ExportQuery {
+        since: Some("2999-01-01T00:00:00.000Z".into()),
+        ..all(Tlp::Red)
+    };
+    assert!(kb.export_indicators(&later).unwrap().is_empty());
+    let earlier = cairn_kb::ExportQuery {
+        since: Some("2000-01-01T00:00:00.000Z".into()),
+        ..all(Tlp::Red)
+    };
+    assert_eq!(kb.export_indicators(&earlier).unwrap().len(), 5);
+
+    // A restricted connection cannot export above its ceiling, whatever
+    // the query asks.
+    kb.restrict(Tlp::Green).unwrap();
+    let seen: BTreeSet<String> = exported(kb, &all(Tlp::Red))
+        .into_iter()
+        .map(|e| e.0)
+        .collect();
+    assert_eq!(seen.len(), 4);
+    assert!(!seen.contains("secret.example"));
+}
+
 /// The same real published data in both backends reads back the same:
 /// counts, every value hunted, and what each hit says.
 #[test]
@@ -547,9 +842,14 @@ fn real_data_reads_the_same_on_both_backends() {
     };
     let Some(db) = Scratch::new() else { return };
     let opts = cairn_intake::Options::default();
+    // The appendix as an analyst ingests it: `--actor RedHotel`.
+    let redhotel = cairn_intake::Options {
+        actor: Some("RedHotel".into()),
+        ..cairn_intake::Options::default()
+    };
     let bundles = [
         cairn_intake::parse_path(&attack, &opts).unwrap(),
-        cairn_intake::parse_path(&list, &opts).unwrap(),
+        cairn_intake::parse_path(&list, &redhotel).unwrap(),
     ];
     let mut sqlite = Store::open_in_memory().unwrap();
     let mut pg = PgStore::connect(db.url()).unwrap();
@@ -610,4 +910,43 @@ fn real_data_reads_the_same_on_both_backends() {
         sqlite.suggest("Earth Lusk", 5).unwrap(),
         pg.suggest("Earth Lusk", 5).unwrap()
     );
+    // Sensor exports: every value with the same actors and roles, under
+    // every ceiling, and one actor's alone.
+    let members = members_of(&sqlite, "RedHotel");
+    for q in [
+        cairn_kb::ExportQuery::default(),
+        cairn_kb::ExportQuery {
+            tlp_max: Tlp::Red,
+            ..Default::default()
+        },
+        cairn_kb::ExportQuery {
+            tlp_max: Tlp::Amber,
+            indicates: Some(members),
+            since: None,
+        },
+    ] {
+        let a = exported(&sqlite, &q);
+        assert_eq!(a, exported(&pg, &q), "export {q:?}");
+        assert!(a.len() > 50, "export {q:?}: {}", a.len());
+    }
+    // An actor's indicator list, as its page shows it (keys aside).
+    let listed = |kb: &dyn KnowledgeBase, ids: &[String]| {
+        let (rows, total) = kb.actor_indicators(ids, 10_000).unwrap();
+        let rows: BTreeSet<String> = rows
+            .into_iter()
+            .map(|r| {
+                format!(
+                    "{} {} {} {:?} {}",
+                    r.kind, r.value, r.source, r.roles, r.tlp
+                )
+            })
+            .collect();
+        (rows, total)
+    };
+    for q in ["RedHotel", "G1006"] {
+        let ids = members_of(&sqlite, q);
+        let a = listed(&sqlite, &ids);
+        assert_eq!(a, listed(&pg, &ids), "indicators of {q}");
+    }
+    assert!(listed(&sqlite, &members_of(&sqlite, "RedHotel")).1 > 50);
 }

@@ -142,7 +142,7 @@ async fn actor_indicators(
                 let p = app.profile(cl, name).await?;
                 let ids: Vec<String> = p.members.iter().map(|m| m.stix_id.clone()).collect();
                 let (rows, total) = app
-                    .read(cl, move |s| Ok(s.actor_indicators(&ids, limit)?))
+                    .read_kb(cl, move |s| Ok(s.actor_indicators(&ids, limit)?))
                     .await?;
                 json_bytes(&json!({ "actor": p.name, "total": total, "indicators": rows }))
             },
@@ -305,7 +305,7 @@ async fn ingest(
 /// Feed subscriptions and their last runs (`cairn feed list --json`'s rows).
 async fn list_feeds(State(app): State<App>, ApiCaller(c): ApiCaller) -> Result<Response, ApiError> {
     c.require(Role::Analyst)?;
-    let feeds = app.read(Clearance::Full, |s| Ok(s.feeds()?)).await?;
+    let feeds = app.read_kb(Clearance::Full, |s| Ok(s.feeds()?)).await?;
     Ok(Json(json!({ "feeds": feeds })).into_response())
 }
 

@@ -18,7 +18,6 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use cairn_export::sensors::{self, SensorFormat, SensorOptions, SensorRequest};
-use cairn_kb::Store;
 use cairn_model::Tlp;
 use serde::Deserialize;
 use serde_json::json;
@@ -71,16 +70,16 @@ async fn export(
         .url_base
         .clone()
         .unwrap_or_else(|| format!("http://{}", app.config().addr));
-    let db = app.config().db.clone();
     let (actor, since) = (p.actor.clone(), p.since.clone());
     let out = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
-        let mut store = Store::open_existing(&db)?;
+        // Its own connection: the export restricts it to its ceiling.
+        let mut conn = app.own_connection()?;
         let req = SensorRequest {
             tlp_max,
             actor: actor.as_deref(),
             since: since.as_deref(),
         };
-        let collected = match sensors::collect_request(&mut store, &req) {
+        let collected = match sensors::collect_request(conn.kb_mut(), &req) {
             Ok(Some(c)) => c,
             Ok(None) => {
                 let name = actor.unwrap_or_default();

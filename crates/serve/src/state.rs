@@ -171,9 +171,9 @@ pub(crate) enum Conn {
 
 /// What a request needing the embedded store's API is told on PostgreSQL.
 pub(crate) const NOT_ON_POSTGRES: &str = "not available yet on a PostgreSQL store: this server \
-     answers stats, search, actor profiles and Navigator layers, indicator lookup and \
-     sightings, hunt, ingest, tokens and metrics there; actor indicator lists and pages, \
-     TAXII, exports, infrastructure, scans and reports need the embedded store";
+     answers stats, search, actor profiles, pages, indicator lists and Navigator layers, \
+     sensor exports, indicator lookup and sightings, feeds, hunt, ingest, tokens and metrics there; \
+     STIX bundles, TAXII, infrastructure, scans and reports need the embedded store";
 
 impl Conn {
     fn open(location: &Location) -> Result<Conn, cairn_kb::errors::KbError> {
@@ -188,7 +188,7 @@ impl Conn {
             Conn::Shared(s) => s,
         }
     }
-    fn kb_mut(&mut self) -> &mut dyn KnowledgeBase {
+    pub(crate) fn kb_mut(&mut self) -> &mut dyn KnowledgeBase {
         match self {
             Conn::Embedded(s) => s,
             Conn::Shared(s) => s,
@@ -371,6 +371,12 @@ impl App {
         F: FnOnce(&dyn KnowledgeBase) -> Result<T, ApiError> + Send + 'static,
     {
         self.on_conn(clearance, move |c| f(c.kb())).await
+    }
+
+    /// A connection of its own with full access, never pooled: for work
+    /// that restricts it to a ceiling of its choosing (exports).
+    pub(crate) fn own_connection(&self) -> Result<Conn, ApiError> {
+        Ok(Conn::open(&self.inner.full.location)?)
     }
 
     /// Runs `f` on a connection of the given clearance, off the async threads.

@@ -65,7 +65,7 @@ fn parse_tlp(s: &str) -> Result<Tlp, String> {
     s.parse()
 }
 
-fn no_actor(store: &cairn_kb::Store, name: &str) -> anyhow::Result<ExitCode> {
+fn no_actor(store: &dyn cairn_kb::KnowledgeBase, name: &str) -> anyhow::Result<ExitCode> {
     let s = store.suggest(name, 5)?;
     if s.is_empty() {
         eprintln!(
@@ -95,18 +95,29 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     let Some(actor) = args.actor.as_deref() else {
         anyhow::bail!("stix and navigator exports need --actor NAME");
     };
-    let mut store = crate::open_store(global)?;
-    if let Some(max) = args.tlp_max {
-        store.restrict(max)?;
-    }
+    // A layer needs only the profile, which every backend builds; the
+    // STIX subgraph is read from the embedded store.
     let value = match args.format {
-        Format::Stix => cairn_export::actor_bundle(&store, actor)?,
-        _ => store
-            .actor(actor)?
-            .map(|p| cairn_export::navigator_layer(&p)),
-    };
-    let Some(value) = value else {
-        return no_actor(&store, actor);
+        Format::Stix => {
+            let mut store = crate::open_store(global)?;
+            if let Some(max) = args.tlp_max {
+                store.restrict(max)?;
+            }
+            match cairn_export::actor_bundle(&store, actor)? {
+                Some(v) => v,
+                None => return no_actor(&store, actor),
+            }
+        }
+        _ => {
+            let mut store = crate::open_kb(global)?;
+            if let Some(max) = args.tlp_max {
+                store.restrict(max)?;
+            }
+            match store.actor(actor)? {
+                Some(p) => cairn_export::navigator_layer(&p),
+                None => return no_actor(store.as_ref(), actor),
+            }
+        }
     };
     let mut text = serde_json::to_string_pretty(&value)?;
     text.push('\n');
@@ -140,14 +151,14 @@ fn run_sensor(global: &Global, args: &Args, format: SensorFormat) -> anyhow::Res
     if format == SensorFormat::SuricataDataset && args.output.is_none() {
         anyhow::bail!("suricata-dataset writes several files: give a directory with -o DIR");
     }
-    let mut store = crate::open_store(global)?;
+    let mut store = crate::open_kb(global)?;
     let req = SensorRequest {
         tlp_max: args.tlp_max.unwrap_or(Tlp::Amber),
         actor: args.actor.as_deref(),
         since: args.since.as_deref(),
     };
-    let Some(collected) = sensors::collect_request(&mut store, &req)? else {
-        return no_actor(&store, args.actor.as_deref().unwrap_or_default());
+    let Some(collected) = sensors::collect_request(store.as_mut(), &req)? else {
+        return no_actor(store.as_ref(), args.actor.as_deref().unwrap_or_default());
     };
     for w in &collected.warnings {
         eprintln!("cairn: warning: {w}");

@@ -135,7 +135,7 @@ struct SyncArgs {
 }
 
 fn set_enabled(global: &Global, name: &str, enabled: bool) -> anyhow::Result<ExitCode> {
-    let mut store = crate::open_store(global)?;
+    let mut store = crate::open_kb(global)?;
     if !store.enable_feed(name, enabled)? {
         eprintln!("cairn: no feed called `{name}`");
         return Ok(ExitCode::from(1));
@@ -151,7 +151,7 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     match args.action {
         Action::Add(a) => add(global, *a),
         Action::Remove { name } => {
-            let mut store = crate::open_store(global)?;
+            let mut store = crate::open_kb(global)?;
             if !store.remove_feed(&name)? {
                 eprintln!("cairn: no feed called `{name}`");
                 return Ok(ExitCode::from(1));
@@ -247,8 +247,8 @@ fn add(global: &Global, a: AddArgs) -> anyhow::Result<ExitCode> {
         max_bytes: a.max_size.map(|m| m.saturating_mul(1 << 20)),
         catalogue: a.from_catalogue,
     };
-    let mut store = crate::open_store(global)?;
-    let feed = cairn_feeds::add(&mut store, &a.name, kind, &url, &config, every)?;
+    let mut store = crate::open_kb(global)?;
+    let feed = cairn_feeds::add(store.as_mut(), &a.name, kind, &url, &config, every)?;
     if a.json {
         println!("{}", serde_json::to_string(&feed)?);
     } else if !global.quiet {
@@ -261,7 +261,7 @@ fn add(global: &Global, a: AddArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn list(global: &Global, json: bool) -> anyhow::Result<ExitCode> {
-    let store = crate::open_store(global)?;
+    let store = crate::open_kb(global)?;
     let feeds = store.feeds()?;
     if json {
         println!("{}", serde_json::to_string(&feeds)?);
@@ -304,11 +304,11 @@ fn list(global: &Global, json: bool) -> anyhow::Result<ExitCode> {
 }
 
 fn sync(global: &Global, a: SyncArgs) -> anyhow::Result<ExitCode> {
-    let mut store = crate::open_store(global)?;
+    let mut store = crate::open_kb(global)?;
     let names = if !a.names.is_empty() {
         a.names.clone()
     } else if a.due_only {
-        cairn_feeds::due(&store, &cairn_model::time::now_ms())?
+        cairn_feeds::due(store.as_ref(), &cairn_model::time::now_ms())?
     } else {
         store
             .feeds()?
@@ -327,7 +327,7 @@ fn sync(global: &Global, a: SyncArgs) -> anyhow::Result<ExitCode> {
     let mut outcomes = Vec::new();
     let mut failed = false;
     for name in &names {
-        let o = cairn_feeds::sync(&mut store, name, &http)?;
+        let o = cairn_feeds::sync(store.as_mut(), name, &http)?;
         if !global.quiet {
             match &o.error {
                 Some(e) => eprintln!("cairn: feed {}: failed: {e}", o.name),

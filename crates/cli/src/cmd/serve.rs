@@ -45,14 +45,25 @@ pub struct Args {
 
 /// Runs due feeds forever, on its own connection: requests never wait for a
 /// download, only (briefly) for a feed's write transaction.
-fn feed_loop(db: &std::path::Path, pause: std::time::Duration, quiet: bool) {
+fn feed_loop(
+    db: &std::path::Path,
+    postgres: Option<&str>,
+    pause: std::time::Duration,
+    quiet: bool,
+) {
     let http = cairn_feeds::http::HttpOptions::default();
+    let open = || -> anyhow::Result<Box<dyn cairn_kb::KnowledgeBase>> {
+        Ok(match postgres {
+            Some(url) => Box::new(cairn_pg::PgStore::connect(url)?),
+            None => Box::new(cairn_kb::Store::open_existing(db)?),
+        })
+    };
     loop {
-        match cairn_kb::Store::open_existing(db) {
+        match open() {
             Ok(mut store) => {
-                let due = cairn_feeds::due(&store, &cairn_model::time::now_ms());
+                let due = cairn_feeds::due(store.as_ref(), &cairn_model::time::now_ms());
                 for name in due.unwrap_or_default() {
-                    match cairn_feeds::sync(&mut store, &name, &http) {
+                    match cairn_feeds::sync(store.as_mut(), &name, &http) {
                         Ok(o) if !quiet => match &o.error {
                             Some(e) => eprintln!("cairn: feed {name}: failed: {e}"),
                             None => eprintln!(
@@ -74,11 +85,6 @@ fn feed_loop(db: &std::path::Path, pause: std::time::Duration, quiet: bool) {
 pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     let db = crate::db_path(global);
     let postgres = crate::postgres_url(global);
-    if postgres.is_some() && args.sync {
-        anyhow::bail!(
-            "--sync: feeds run on the embedded store only so far; run `cairn feed` against it"
-        );
-    }
     // Opening creates the store (and its folder, or its schema) on first use.
     let tokens = crate::open_kb(global)?
         .tokens()?
@@ -108,9 +114,9 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("cairn: serving {shown} on http://{}/", args.listen);
         if postgres.is_some() {
             eprintln!(
-                "cairn:   on PostgreSQL: stats, search, actor profiles, indicator lookup and \
-                 sightings, hunt, ingest, tokens and metrics; other routes answer 501 until \
-                 they run there"
+                "cairn:   on PostgreSQL: stats, search, actor profiles and pages, sensor \
+                 exports, indicator lookup and sightings, hunt, ingest, tokens and metrics; \
+                 other routes answer 501 until they run there"
             );
         }
         eprintln!(
@@ -135,9 +141,10 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
         let db = db.clone();
         let pause = std::time::Duration::from_secs(args.sync_check.max(1));
         let quiet = global.quiet;
+        let postgres = postgres.clone();
         std::thread::Builder::new()
             .name("cairn-feeds".into())
-            .spawn(move || feed_loop(&db, pause, quiet))?;
+            .spawn(move || feed_loop(&db, postgres.as_deref(), pause, quiet))?;
         if !global.quiet {
             eprintln!(
                 "cairn: running due feeds in the background (every {}s)",

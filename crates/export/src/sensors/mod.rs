@@ -30,7 +30,7 @@ pub use table::{CSV_COLUMNS, CSV_FILE, csv};
 pub use zeek::{ZEEK_FILE, ZEEK_HEADER, zeek_desc, zeek_intel, zeek_type, zeek_value};
 
 use crate::errors::ExportError;
-use cairn_kb::{ExportQuery, Store};
+use cairn_kb::{ExportQuery, KnowledgeBase};
 use cairn_model::Tlp;
 use cairn_warninglist::WarningLists;
 use std::fmt;
@@ -128,7 +128,7 @@ pub struct SensorRequest<'a> {
 /// description), the actor resolved to its members across sources, then
 /// [`collect`]. `Ok(None)` when no actor has that name.
 pub fn collect_request(
-    store: &mut Store,
+    store: &mut dyn KnowledgeBase,
     req: &SensorRequest<'_>,
 ) -> Result<Option<Collected>, ExportError> {
     let since = match req.since {
@@ -157,7 +157,7 @@ pub fn collect_request(
 
 /// The indicators to export: `q` applied by the store, warninglisted
 /// values dropped, one entry per value.
-pub fn collect(store: &Store, q: &ExportQuery) -> Result<Collected, ExportError> {
+pub fn collect(store: &dyn KnowledgeBase, q: &ExportQuery) -> Result<Collected, ExportError> {
     let rows = store.export_indicators(q)?;
     let mut lists = WarningLists::builtin();
     let warnings = cairn_engine::store_warninglists(store, &mut lists)?;

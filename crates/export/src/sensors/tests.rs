@@ -4,7 +4,7 @@
 
 use super::*;
 use base64::Engine as _;
-use cairn_kb::ExportQuery;
+use cairn_kb::{ExportQuery, Store};
 use cairn_model::{Bundle, IndicatorKind, Object, Observable, Provenance, Relation, Tlp};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};

@@ -27,6 +27,13 @@ pub(crate) async fn actor_section(app: &App, clearance: Clearance, name: String)
     match app.infra_model(clearance, name).await {
         Ok(m) => infra_section(&m),
         Err(e) if e.status == axum::http::StatusCode::NOT_FOUND => html! {},
+        // A store on PostgreSQL keeps no observations yet.
+        Err(e) if e.status == axum::http::StatusCode::NOT_IMPLEMENTED => html! {
+            section #infrastructure {
+                h2 { "Infrastructure" }
+                p.muted { "Infrastructure profiles need the embedded store for now." }
+            }
+        },
         Err(e) => html! {
             section #infrastructure {
                 h2 { "Infrastructure" }

@@ -19,7 +19,7 @@ pub(crate) async fn home(State(app): State<App>, WebCaller(c): WebCaller) -> Res
     let stats = app.stats_for(c.clearance()).await;
     // A reader's connection sees no feeds (clearance.rs): the table is then absent.
     let feeds = app
-        .read(c.clearance(), |s| Ok(s.feeds()?))
+        .read_kb(c.clearance(), |s| Ok(s.feeds()?))
         .await
         .unwrap_or_default();
     respond(stats.map(|stats| {
@@ -151,7 +151,7 @@ pub(crate) async fn actor(
                 let p = app.profile(cl, name).await?;
                 let ids: Vec<String> = p.members.iter().map(|m| m.stix_id.clone()).collect();
                 let (indicators, total) = app
-                    .read(cl, move |s| Ok(s.actor_indicators(&ids, 200)?))
+                    .read_kb(cl, move |s| Ok(s.actor_indicators(&ids, 200)?))
                     .await?;
                 let infra = super::infra::actor_section(&app, cl, p.name.clone()).await;
                 Ok((
