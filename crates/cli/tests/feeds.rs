@@ -6,18 +6,20 @@
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path as UrlPath, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::Value;
-use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use upstream::{EVENTS, Files, serve};
+
+mod upstream;
 
 fn cairn(db: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut c = Command::new(env!("CARGO_BIN_EXE_cairn"));
@@ -173,29 +175,6 @@ fn generation(db: &Path) -> i64 {
     .expect("generation")
     .parse()
     .expect("number")
-}
-
-/// A server on 127.0.0.1:0 in its own runtime, alive as long as this is.
-struct Server {
-    _rt: tokio::runtime::Runtime,
-    base: String,
-}
-
-fn serve(router: Router) -> Server {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    rt.spawn(async move { axum::serve(listener, router).await });
-    Server {
-        _rt: rt,
-        base: format!("http://{addr}"),
-    }
 }
 
 fn repo() -> PathBuf {
@@ -484,61 +463,6 @@ fn taxii_collections_sync_incrementally_and_resume_without_loss() {
 
 // ---------------------------------------------------------------- MISP feed
 
-#[derive(Clone, Default)]
-struct Files {
-    files: Arc<Mutex<HashMap<String, Vec<u8>>>>,
-    hits: Arc<Mutex<Vec<String>>>,
-}
-
-impl Files {
-    fn put(&self, name: &str, body: Vec<u8>) {
-        self.files.lock().expect("lock").insert(name.into(), body);
-    }
-    fn take_hits(&self) -> Vec<String> {
-        std::mem::take(&mut *self.hits.lock().expect("lock"))
-    }
-}
-
-async fn file(
-    State(f): State<Files>,
-    UrlPath(name): UrlPath<String>,
-    headers: HeaderMap,
-) -> Response {
-    f.hits.lock().expect("lock").push(name.clone());
-    let body = f.files.lock().expect("lock").get(&name).cloned();
-    let Some(body) = body else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    // Validators from the content, as a static file server gives them.
-    let etag = format!(
-        "\"{:x}\"",
-        body.len() * 31 + body.iter().map(|b| *b as usize).sum::<usize>()
-    );
-    if headers.get("if-none-match").and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
-        return StatusCode::NOT_MODIFIED.into_response();
-    }
-    ([("etag", etag)], Body::from(body)).into_response()
-}
-
-const EVENTS: [&str; 3] = [
-    "57c4445b-c548-4654-af0b-4be3950d210f",
-    "5a0a9aa9-23a4-4607-b6df-41a9950d210f",
-    "5a0ac036-6fbc-4855-83af-422b950d210f",
-];
-
-fn manifest(events: &[(String, Value)]) -> Vec<u8> {
-    let mut m = serde_json::Map::new();
-    for (uuid, ev) in events {
-        let e = &ev["Event"];
-        m.insert(
-            uuid.clone(),
-            serde_json::json!({"info": e["info"], "timestamp": e["timestamp"], "date": e["date"],
-                               "Orgc": e["Orgc"], "Tag": e["Tag"], "analysis": e["analysis"]}),
-        );
-    }
-    serde_json::to_vec(&Value::Object(m)).expect("manifest")
-}
-
 fn active_indicators(db: &Path, event: &str) -> i64 {
     let c = rusqlite::Connection::open(db).expect("open");
     c.query_row(
@@ -551,30 +475,11 @@ fn active_indicators(db: &Path, event: &str) -> i64 {
 
 #[test]
 fn misp_feed_fetches_changed_events_only_and_withdraws_removed_ones() {
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/misp-feed");
-    let mut events: Vec<(String, Value)> = EVENTS
-        .iter()
-        .map(|u| {
-            let text = std::fs::read(fixtures.join(format!("{u}.json"))).expect("fixture");
-            (
-                u.to_string(),
-                serde_json::from_slice(&text).expect("event JSON"),
-            )
-        })
-        .collect();
+    let mut events = upstream::events();
     let files = Files::default();
-    let publish = |events: &[(String, Value)]| {
-        for (u, ev) in events {
-            files.put(&format!("{u}.json"), serde_json::to_vec(ev).expect("json"));
-        }
-        files.put("manifest.json", manifest(events));
-    };
+    let publish = |events: &[(String, Value)]| upstream::publish(&files, events);
     publish(&events);
-    let server = serve(
-        Router::new()
-            .route("/feed/{name}", get(file))
-            .with_state(files.clone()),
-    );
+    let server = serve(upstream::file_router(&files));
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("kb.db");
     ok(cairn(

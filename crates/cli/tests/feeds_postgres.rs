@@ -6,17 +6,12 @@
 
 mod support;
 
-use axum::Router;
-use axum::body::Body;
-use axum::extract::{Path as UrlPath, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+mod upstream;
+
 use serde_json::Value;
-use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use support::ok;
+use upstream::{Files, serve};
 
 fn cairn(db: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_cairn"));
@@ -25,86 +20,6 @@ fn cairn(db: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output
         c.env(k, v);
     }
     c.output().expect("run cairn")
-}
-
-/// A server on 127.0.0.1:0 in its own runtime, alive as long as this is.
-struct Server {
-    _rt: tokio::runtime::Runtime,
-    base: String,
-}
-
-fn serve(router: Router) -> Server {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    rt.spawn(async move { axum::serve(listener, router).await });
-    Server {
-        _rt: rt,
-        base: format!("http://{addr}"),
-    }
-}
-
-/// Static files that can change between runs, with content validators.
-#[derive(Clone, Default)]
-struct Files(Arc<Mutex<HashMap<String, Vec<u8>>>>);
-
-impl Files {
-    fn put(&self, name: &str, body: Vec<u8>) {
-        self.0.lock().expect("lock").insert(name.into(), body);
-    }
-}
-
-async fn file(
-    State(f): State<Files>,
-    UrlPath(name): UrlPath<String>,
-    headers: HeaderMap,
-) -> Response {
-    let body = f.0.lock().expect("lock").get(&name).cloned();
-    let Some(body) = body else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    let etag = format!(
-        "\"{:x}-{:x}\"",
-        body.len(),
-        body.iter()
-            .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(*b)))
-    );
-    if headers.get("if-none-match").and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
-        return StatusCode::NOT_MODIFIED.into_response();
-    }
-    ([("etag", etag)], Body::from(body)).into_response()
-}
-
-const EVENTS: [&str; 3] = [
-    "57c4445b-c548-4654-af0b-4be3950d210f",
-    "5a0a9aa9-23a4-4607-b6df-41a9950d210f",
-    "5a0ac036-6fbc-4855-83af-422b950d210f",
-];
-
-fn publish(files: &Files, events: &[(String, Value)]) {
-    let mut m = serde_json::Map::new();
-    for (uuid, ev) in events {
-        files.put(
-            &format!("{uuid}.json"),
-            serde_json::to_vec(ev).expect("json"),
-        );
-        let e = &ev["Event"];
-        m.insert(
-            uuid.clone(),
-            serde_json::json!({"info": e["info"], "timestamp": e["timestamp"], "date": e["date"],
-                               "Orgc": e["Orgc"], "Tag": e["Tag"], "analysis": e["analysis"]}),
-        );
-    }
-    files.put(
-        "manifest.json",
-        serde_json::to_vec(&Value::Object(m)).expect("manifest"),
-    );
 }
 
 /// What a store holds after a sync, in forms both backends give alike:
@@ -177,26 +92,15 @@ fn feeds_sync_into_postgres_as_into_the_embedded_store() {
     let taxii = serve(app.router());
 
     // Upstream 2 and 3: a MISP feed of real events, and a plain list.
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/misp-feed");
-    let events: Vec<(String, Value)> = EVENTS
-        .iter()
-        .map(|u| {
-            let text = std::fs::read(fixtures.join(format!("{u}.json"))).expect("fixture");
-            (u.to_string(), serde_json::from_slice(&text).expect("event"))
-        })
-        .collect();
+    let events = upstream::events();
     let files = Files::default();
-    publish(&files, &events);
+    upstream::publish(&files, &events);
     // Not reserved names: the export drops warninglisted values.
     files.put(
         "ember.txt",
         b"update.ember-cdn.top\n103.79.77[.]200\n".to_vec(),
     );
-    let web = serve(
-        Router::new()
-            .route("/feed/{name}", get(file))
-            .with_state(files.clone()),
-    );
+    let web = serve(upstream::file_router(&files));
 
     let pg = cairn_pg::admin::Scratch::new(&server, "feeds").expect("database");
     let stores = [dir.path().join("kb.db"), Path::new(pg.url()).to_path_buf()];
@@ -251,7 +155,7 @@ fn feeds_sync_into_postgres_as_into_the_embedded_store() {
     assert_eq!(first[0], first[1], "first sync: embedded vs PostgreSQL");
 
     // Upstream changes: an event leaves the MISP feed, the list changes.
-    publish(&files, &events[..2]);
+    upstream::publish(&files, &events[..2]);
     files.put(
         "ember.txt",
         b"update.ember-cdn.top\nstage.ember-cdn.top\n".to_vec(),
