@@ -204,3 +204,75 @@ fn feeds_sync_into_postgres_as_into_the_embedded_store() {
     assert_eq!(left.len(), 2);
     assert_eq!(snapshot(&stores[1], &env).2, second[1].2, "statements kept");
 }
+
+/// Servers killed when the test ends, however it ends.
+struct Servers(Vec<std::process::Child>);
+
+impl Drop for Servers {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+#[test]
+fn servers_syncing_one_database_fetch_each_due_feed_once() {
+    let Some(server) = cairn_testkit::postgres() else {
+        return;
+    };
+    let files = Files::default();
+    files.put(
+        "ember.txt",
+        b"update.ember-cdn.top\nstage.ember-cdn.top\n".to_vec(),
+    );
+    let web = serve(upstream::file_router(&files));
+    let pg = cairn_pg::admin::Scratch::new(&server, "lease").expect("database");
+    let db = Path::new(pg.url());
+    let url = format!("{}/feed/ember.txt", web.base);
+    ok(&cairn(
+        db,
+        &["feed", "add", "ember", &url, "--kind", "list"],
+        &[],
+    ));
+    // Three servers look for due feeds every second, starting together.
+    let mut servers = Servers(Vec::new());
+    for _ in 0..3 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("port")
+            .port();
+        servers.0.push(
+            std::process::Command::new(env!("CARGO_BIN_EXE_cairn"))
+                .arg("--db")
+                .arg(db)
+                .args(["--quiet", "serve", "--listen", &format!("127.0.0.1:{port}")])
+                .args(["--sync", "--sync-check", "1"])
+                .spawn()
+                .expect("cairn serve"),
+        );
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = || -> Value {
+        let v: Value =
+            serde_json::from_str(&ok(&cairn(db, &["feed", "list", "--json"], &[]))).expect("list");
+        v[0]["status"].clone()
+    };
+    while status() != "ok" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no server ran the feed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    // Several more looks by every server: the feed is next due in a day.
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    drop(servers);
+    let fetched = files
+        .take_hits()
+        .iter()
+        .filter(|h| *h == "ember.txt")
+        .count();
+    assert_eq!(fetched, 1, "one fetch between three servers");
+}

@@ -109,6 +109,22 @@ pub fn due(store: &dyn KnowledgeBase, now: &str) -> Result<Vec<String>, FeedErro
         .collect())
 }
 
+/// How long a claimed run keeps other processes off a feed: a run that
+/// dies holds it no longer than this.
+pub const LEASE_SECS: i64 = 900;
+
+/// [`due`], each feed claimed for this process: of several servers (or
+/// cron jobs) on one store looking at the same moment, one runs each feed.
+pub fn claim_due(store: &mut dyn KnowledgeBase, now: &str) -> Result<Vec<String>, FeedError> {
+    let mut out = Vec::new();
+    for name in due(store, now)? {
+        if store.claim_feed(&name, now, LEASE_SECS)? {
+            out.push(name);
+        }
+    }
+    Ok(out)
+}
+
 /// Runs one feed and records the outcome on it. An `Err` means the feed
 /// could not even be looked up or its outcome recorded; a failed fetch is
 /// an `Ok` outcome with status `failed`.

@@ -137,6 +137,9 @@ pub trait KnowledgeBase: ActorRows + Send {
     fn record_feed_run(&mut self, feed: &str, at: &str, run: &FeedRun) -> Result<(), KbError>;
     /// Turns scheduled runs on or off; false when there is no such feed.
     fn enable_feed(&mut self, name: &str, enabled: bool) -> Result<bool, KbError>;
+    /// Takes a due feed's next run for the caller, leased for `hold`
+    /// seconds (see [`Store::claim_feed`]); false when it is not to run.
+    fn claim_feed(&mut self, name: &str, now: &str, hold: i64) -> Result<bool, KbError>;
     /// Resolves `query` (any vendor's name, an ATT&CK id, a STIX id) and
     /// builds the profile (see [`Store::actor`]).
     fn actor(&self, query: &str) -> Result<Option<crate::Profile>, KbError> {
@@ -278,5 +281,8 @@ impl KnowledgeBase for Store {
     }
     fn enable_feed(&mut self, name: &str, enabled: bool) -> Result<bool, KbError> {
         Store::enable_feed(self, name, enabled)
+    }
+    fn claim_feed(&mut self, name: &str, now: &str, hold: i64) -> Result<bool, KbError> {
+        Store::claim_feed(self, name, now, hold)
     }
 }

@@ -314,6 +314,20 @@ impl Store {
         Ok(())
     }
 
+    /// Takes a due feed's next run for the caller: its `next_due` moves
+    /// `hold` seconds past `now` (a lease; the run's record then sets the
+    /// real one), so a server looking at the same moment finds it not due.
+    /// False when the feed is disabled, not due, or was taken first.
+    pub fn claim_feed(&mut self, name: &str, now: &str, hold: i64) -> Result<bool, KbError> {
+        let until = crate::shared::next_due(now, hold)
+            .ok_or_else(|| KbError::Invalid(format!("`{now}` is not a timestamp")))?;
+        Ok(self.conn.execute(
+            "UPDATE feeds SET next_due = ?3 WHERE name = ?1 AND enabled \
+             AND (next_due IS NULL OR next_due <= ?2)",
+            params![name, now, until],
+        )? > 0)
+    }
+
     /// Turns scheduled runs of a feed on or off. False when there is no such feed.
     pub fn enable_feed(&mut self, name: &str, enabled: bool) -> Result<bool, KbError> {
         Ok(self.conn.execute(

@@ -240,6 +240,27 @@ impl PgStore {
         })
     }
 
+    /// Takes a due feed's next run for the caller (a lease of `hold`
+    /// seconds): of several servers looking at once, one gets it.
+    pub fn claim_feed(&mut self, name: &str, now: &str, hold: i64) -> Result<bool, PgError> {
+        self.writable()?;
+        let until = cairn_kb::backend::next_due(now, hold)
+            .ok_or_else(|| PgError::Invalid(format!("`{now}` is not a timestamp")))?;
+        self.run(async |c| {
+            Ok(sqlx::query(
+                "UPDATE feeds SET next_due = $3 WHERE name = $1 AND enabled \
+                 AND (next_due IS NULL OR next_due <= $2)",
+            )
+            .bind(name)
+            .bind(now)
+            .bind(&until)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+                == 1)
+        })
+    }
+
     /// Turns scheduled runs of a feed on or off; false when there is none.
     pub fn enable_feed(&mut self, name: &str, enabled: bool) -> Result<bool, PgError> {
         self.writable()?;

@@ -644,6 +644,9 @@ impl KnowledgeBase for PgStore {
     fn enable_feed(&mut self, name: &str, enabled: bool) -> Result<bool, KbError> {
         Ok(PgStore::enable_feed(self, name, enabled)?)
     }
+    fn claim_feed(&mut self, name: &str, now: &str, hold: i64) -> Result<bool, KbError> {
+        Ok(PgStore::claim_feed(self, name, now, hold)?)
+    }
     fn export_indicators(
         &self,
         q: &cairn_kb::ExportQuery,

@@ -585,7 +585,26 @@ fn feeds_keep_their_state_with_their_statements(kb: &mut dyn KnowledgeBase) {
     assert_eq!(f.next_due.as_deref(), Some("2026-01-01T01:00:00.000Z"));
     assert_eq!((f.status.as_str(), f.added, f.withdrawn), ("ok", 7, 1));
 
+    // One claim of a due run wins; the lease makes it not due until the
+    // run's record sets the real next time.
+    let later = "2026-01-01T01:00:00.000Z";
+    assert!(kb.claim_feed("vendor A", later, 900).unwrap());
+    assert!(!kb.claim_feed("vendor A", later, 900).unwrap(), "taken");
+    let f = kb.feed("vendor A").unwrap().unwrap();
+    assert_eq!(f.next_due.as_deref(), Some("2026-01-01T01:15:00.000Z"));
+    assert!(
+        kb.claim_feed("vendor A", "2026-01-01T01:15:00.000Z", 900)
+            .unwrap(),
+        "expired"
+    );
+    assert!(!kb.claim_feed("nobody", later, 900).unwrap());
+
     assert!(kb.enable_feed("vendor A", false).unwrap());
+    assert!(
+        !kb.claim_feed("vendor A", "2027-01-01T00:00:00.000Z", 900)
+            .unwrap(),
+        "disabled"
+    );
     assert!(!kb.feed("vendor A").unwrap().unwrap().enabled);
     assert!(!kb.enable_feed("nobody", true).unwrap());
     kb.add_feed(&feed("vendor B")).unwrap();

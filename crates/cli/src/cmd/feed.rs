@@ -117,7 +117,8 @@ struct AddArgs {
 struct SyncArgs {
     /// Feeds to run (default: every enabled feed).
     names: Vec<String>,
-    /// Only the feeds whose interval has passed.
+    /// Only the feeds whose interval has passed, each claimed for this run:
+    /// several machines running this at once fetch each feed once.
     #[arg(long)]
     due_only: bool,
     /// Retries after a connect error, 429 or 5xx.
@@ -308,7 +309,7 @@ fn sync(global: &Global, a: SyncArgs) -> anyhow::Result<ExitCode> {
     let names = if !a.names.is_empty() {
         a.names.clone()
     } else if a.due_only {
-        cairn_feeds::due(store.as_ref(), &cairn_model::time::now_ms())?
+        cairn_feeds::claim_due(store.as_mut(), &cairn_model::time::now_ms())?
     } else {
         store
             .feeds()?

@@ -61,7 +61,7 @@ fn feed_loop(
     loop {
         match open() {
             Ok(mut store) => {
-                let due = cairn_feeds::due(store.as_ref(), &cairn_model::time::now_ms());
+                let due = cairn_feeds::claim_due(store.as_mut(), &cairn_model::time::now_ms());
                 for name in due.unwrap_or_default() {
                     match cairn_feeds::sync(store.as_mut(), &name, &http) {
                         Ok(o) if !quiet => match &o.error {
