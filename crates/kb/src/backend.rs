@@ -20,6 +20,7 @@ pub use crate::actor_rows::{
 pub use crate::export_rows::{
     ExportAssembly, IndicatesRow, IndicatorValueRow, ListExportHead, ListTake,
 };
+pub use crate::feeds::check_feed_source;
 pub use crate::profile::{actor_ref, build_profile, suggest};
 pub use crate::search::{TextMatch, rank as rank_search};
 pub use crate::shared::{

@@ -160,18 +160,37 @@ fn save(tx: &Transaction, feed: &str, s: &FeedSave) -> Result<(), KbError> {
     Ok(())
 }
 
+impl NewFeed {
+    /// What every backend asks of a subscription before storing it.
+    pub fn check(&self) -> Result<(), KbError> {
+        if self.name.trim().is_empty() {
+            return Err(KbError::Invalid("a feed needs a name".into()));
+        }
+        if self.every <= 0 {
+            return Err(KbError::Invalid(format!(
+                "feed `{}`: the interval must be positive",
+                self.name
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A feed's deliveries are stored under its own name as source (`what`:
+/// `statements` or `values`), on every backend.
+pub fn check_feed_source(feed: &str, source: &str, what: &str) -> Result<(), KbError> {
+    if source == feed {
+        return Ok(());
+    }
+    Err(KbError::Invalid(format!(
+        "feed `{feed}`: its {what} must be stored under its own name, not `{source}`"
+    )))
+}
+
 impl Store {
     /// Adds a subscription; a name already taken is an error.
     pub fn add_feed(&mut self, f: &NewFeed) -> Result<Feed, KbError> {
-        if f.name.trim().is_empty() {
-            return Err(KbError::Invalid("a feed needs a name".into()));
-        }
-        if f.every <= 0 {
-            return Err(KbError::Invalid(format!(
-                "feed `{}`: the interval must be positive",
-                f.name
-            )));
-        }
+        f.check()?;
         let taken: bool = self.conn.query_row(
             "SELECT EXISTS(SELECT 1 FROM feeds WHERE name = ?1)",
             [&f.name],
@@ -240,12 +259,7 @@ impl Store {
         withdraw: Withdraw,
         state: &FeedSave,
     ) -> Result<IngestReport, KbError> {
-        if bundle.source != feed {
-            return Err(KbError::Invalid(format!(
-                "feed `{feed}`: its statements must be stored under its own name, not `{}`",
-                bundle.source
-            )));
-        }
+        check_feed_source(feed, &bundle.source, "statements")?;
         self.ingest_with(bundle, None, fingerprint, withdraw, &mut |tx| {
             save(tx, feed, state)
         })
@@ -265,13 +279,7 @@ impl Store {
         E: From<KbError>,
         I: IntoIterator<Item = Result<crate::ListValue, E>>,
     {
-        if head.source != feed {
-            return Err(KbError::Invalid(format!(
-                "feed `{feed}`: its values must be stored under its own name, not `{}`",
-                head.source
-            ))
-            .into());
-        }
+        check_feed_source(feed, &head.source, "values")?;
         self.ingest_list_with(head, values, None, fingerprint, &mut |tx| {
             save(tx, feed, state)
         })

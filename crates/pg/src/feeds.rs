@@ -6,6 +6,7 @@
 
 use crate::PgStore;
 use crate::errors::PgError;
+use cairn_kb::backend::check_feed_source;
 use cairn_kb::errors::KbError;
 use cairn_kb::{Feed, FeedRun, FeedSave, IngestReport, ListHead, ListValue, NewFeed, Withdraw};
 use cairn_model::Bundle;
@@ -85,29 +86,11 @@ pub(crate) async fn save_state_alone(
     Ok(())
 }
 
-fn own_name(feed: &str, source: &str) -> Result<(), PgError> {
-    if source == feed {
-        Ok(())
-    } else {
-        Err(PgError::Invalid(format!(
-            "feed `{feed}`: its statements must be stored under its own name, not `{source}`"
-        )))
-    }
-}
-
 impl PgStore {
     /// Adds a subscription; a name already taken is an error.
     pub fn add_feed(&mut self, f: &NewFeed) -> Result<Feed, PgError> {
         self.writable()?;
-        if f.name.trim().is_empty() {
-            return Err(PgError::Invalid("a feed needs a name".into()));
-        }
-        if f.every <= 0 {
-            return Err(PgError::Invalid(format!(
-                "feed `{}`: the interval must be positive",
-                f.name
-            )));
-        }
+        f.check().map_err(PgError::Input)?;
         let added = self.run(async |c| {
             Ok(sqlx::query(
                 "INSERT INTO feeds(name, kind, url, config, every, enabled, created_at) \
@@ -187,7 +170,7 @@ impl PgStore {
         withdraw: Withdraw<'_>,
         state: &FeedSave,
     ) -> Result<IngestReport, PgError> {
-        own_name(feed, &bundle.source)?;
+        check_feed_source(feed, &bundle.source, "statements").map_err(PgError::Input)?;
         self.ingest_with(bundle, None, fingerprint, withdraw, Some((feed, state)))
     }
 
@@ -201,7 +184,7 @@ impl PgStore {
         fingerprint: Option<&str>,
         state: &FeedSave,
     ) -> Result<IngestReport, PgError> {
-        own_name(feed, &head.source)?;
+        check_feed_source(feed, &head.source, "values").map_err(PgError::Input)?;
         self.ingest_list_with(head, values, None, fingerprint, Some((feed, state)))
     }
 
