@@ -87,6 +87,8 @@ fn kind_of(path: &str, value: &str) -> Option<IndicatorKind> {
             hash(p, K::Sha256, K::CertSha256)?
         }
         p if p.ends_with("'sha-512'") || p.ends_with(".sha512") => hash(p, K::Sha512, K::Sha512)?,
+        // What Cairn's own STIX exports write for the Authenticode hash.
+        p if p.ends_with(".'x-authentihash'") => K::Authentihash,
         p if p.contains("ja3s") => K::Ja3s,
         p if p.contains("ja3") => K::Ja3,
         p if p.contains("ja4") => K::Ja4,
@@ -114,5 +116,12 @@ mod tests {
         let cidr = observables_from_pattern("[ipv4-addr:value = '10.0.0.0/8']");
         assert_eq!(cidr[0].kind, K::Cidr);
         assert!(observables_from_pattern("[ipv4-addr:value != '1.2.3.4']").is_empty());
+        // An export's Authenticode hash reads back as one.
+        let pattern = IndicatorKind::Authentihash.stix_pattern("AB12");
+        let back = observables_from_pattern(&pattern);
+        assert_eq!(
+            (back[0].kind, back[0].value.as_str()),
+            (K::Authentihash, "ab12")
+        );
     }
 }
