@@ -15,4 +15,7 @@ pub enum CodesignError {
     /// A DER certificate does not parse.
     #[error("bad certificate: {0}")]
     Certificate(String),
+    /// The file could not be read.
+    #[error("read: {0}")]
+    Io(#[from] std::io::Error),
 }

@@ -34,5 +34,7 @@ mod signature;
 
 pub use cert::CertInfo;
 pub use errors::CodesignError;
-pub use pe::{PeSignatures, authentihashes, pe_signatures};
+pub use pe::{
+    Digests, PeSignatures, authentihashes, pe_signatures, pe_signatures_from, pe_signatures_with,
+};
 pub use signature::{Signature, SigningTime, TimeSource};

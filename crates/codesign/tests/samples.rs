@@ -137,6 +137,96 @@ fn authentihashes_match_signify_fingerprints() {
     assert_eq!(sha256, a["sha256"].as_str().unwrap_or_default());
 }
 
+/// Digests left out change nothing but the digests: the same signatures,
+/// and the Authenticode hash still comes from a SHA-256 signature's check.
+#[test]
+fn digests_are_computed_only_when_asked() {
+    let Some(root) = cairn_testkit::dataset(SAMPLES) else {
+        return;
+    };
+    let text = std::fs::read_to_string(root.join("signify/fingerprint_results.subset.json"))
+        .expect("fingerprints");
+    let want: Value = serde_json::from_str(&text).expect("json");
+    let want = want["7z1900-x64_signed.exe"]["authentihash"]["sha256"].as_str();
+    let bytes = std::fs::read(root.join("signify/7z1900-x64_signed.exe")).expect("sample");
+    let with = |authentihash, verify| {
+        let d = cairn_codesign::Digests {
+            authentihash,
+            verify,
+        };
+        cairn_codesign::pe_signatures_with(&bytes, d)
+            .expect("parses")
+            .expect("a PE")
+    };
+    let full = with(true, true);
+    let parsed = with(false, false);
+    assert_eq!(parsed.signatures.len(), full.signatures.len());
+    for (p, f) in parsed.signatures.iter().zip(&full.signatures) {
+        assert_eq!((p.digest_ok, p.file_digest.as_deref()), (None, None));
+        assert_eq!(p.signer, f.signer);
+        assert_eq!(p.signed_digest, f.signed_digest);
+    }
+    assert_eq!(parsed.authentihash_sha256, None);
+    assert_eq!(full.authentihash_sha256.as_deref(), want);
+    // 7-Zip's signature is SHA-1: checking it gives no SHA-256 to borrow.
+    let checked = with(false, true);
+    assert_eq!(full.signatures[0].digest_algorithm, "sha1");
+    assert_eq!(checked.signatures[0].digest_ok, Some(true));
+    assert_eq!(checked.authentihash_sha256, None);
+    // A SHA-256 signature's check is the Authenticode hash.
+    let sha256_signed =
+        std::fs::read(root.join("uthenticode/A_SSLippery_Slope.exe")).expect("sample");
+    let lean = cairn_codesign::Digests {
+        authentihash: false,
+        verify: true,
+    };
+    let pe = cairn_codesign::pe_signatures_with(&sha256_signed, lean)
+        .expect("parses")
+        .expect("a PE");
+    assert_eq!(pe.signatures[0].digest_algorithm, "sha256");
+    assert_eq!(pe.signatures[0].digest_ok, Some(true));
+    let all = cairn_codesign::authentihashes(&sha256_signed).expect("a PE");
+    assert_eq!(pe.authentihash_sha256.as_deref(), Some(all[2].as_str()));
+    // An unsigned image has no check to borrow the hash from.
+    let unsigned = std::fs::read(root.join("uthenticode/32/pegoat.exe")).expect("sample");
+    let pe = cairn_codesign::pe_signatures_with(&unsigned, lean).expect("parses");
+    assert_eq!(pe.expect("a PE").authentihash_sha256, None);
+}
+
+/// Reading only the headers and the certificate table gives the same
+/// signatures as reading every byte; a table past the end is an error.
+#[test]
+fn signatures_from_a_file_read_in_part() {
+    let Some(root) = cairn_testkit::dataset(SAMPLES) else {
+        return;
+    };
+    let none = cairn_codesign::Digests::NONE;
+    let mut seen = 0;
+    for rel in [
+        "signify/7z1900-x64_signed.exe",
+        "uthenticode/64/pegoat-authenticode-nested.exe",
+        "uthenticode/32/pegoat-authenticode_duplicated.exe",
+        "uthenticode/32/pegoat.exe",
+        "uthenticode/A_SSLippery_Slope.exe",
+        "signify/putty.msi",
+    ] {
+        let path = root.join(rel);
+        let whole = std::fs::read(&path).expect("sample");
+        let want = cairn_codesign::pe_signatures_with(&whole, none).expect(rel);
+        let file = std::fs::File::open(&path).expect("open");
+        let got = cairn_codesign::pe_signatures_from(file).expect(rel);
+        assert_eq!(got, want, "{rel}");
+        seen += got.map_or(0, |p| p.signatures.len());
+    }
+    // 7-Zip 1, nested 2, duplicated 2, unsigned 0, TLS-signed 1 (an MSI is no PE).
+    assert_eq!(seen, 6, "the samples' signatures");
+    // Cut short inside the certificate table.
+    let whole = signed_sample(&root);
+    let cut = std::io::Cursor::new(whole[..whole.len() - 100].to_vec());
+    let err = cairn_codesign::pe_signatures_from(cut).expect_err("table past the end");
+    assert!(err.to_string().contains("past the end"), "{err}");
+}
+
 fn signed_sample(root: &Path) -> Vec<u8> {
     std::fs::read(root.join("uthenticode/32/pegoat-authenticode.exe")).expect("sample")
 }
