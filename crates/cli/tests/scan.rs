@@ -292,6 +292,73 @@ fn hashes_digest_mismatch_and_exit_codes() {
     );
 }
 
+/// MD5, SHA-1 and the Authenticode hash are computed when the store holds
+/// indicators of those kinds (or `--all-hashes` asks), and then match; the
+/// expected values are signify's (`signify/fingerprint_results.subset.json`).
+#[test]
+fn hashes_beyond_sha256_follow_what_the_store_can_match() {
+    let Some(root) = cairn_testkit::dataset(CODESIGN) else {
+        return;
+    };
+    let expected: Value = serde_json::from_slice(
+        &std::fs::read(sample(&root, "signify/fingerprint_results.subset.json")).expect("read"),
+    )
+    .expect("signify's fingerprints");
+    let seven = &expected["7z1900-x64_signed.exe"];
+    let exe = sample(&root, "signify/7z1900-x64_signed.exe");
+    let exe = exe.to_str().unwrap_or_default();
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("h.db");
+    let scan = |extra: &[&str]| {
+        let mut args = vec!["scan", "--json", exe];
+        args.extend_from_slice(extra);
+        let out = cairn(&db, &args);
+        lines(&String::from_utf8_lossy(&out.stdout))
+    };
+
+    // Nothing to match: SHA-256 only.
+    let found = scan(&[]);
+    assert_eq!(found[0]["sha256"], seven["generic"]["sha256"]);
+    assert!(found[0]["md5"].is_null() && found[0]["sha1"].is_null());
+    // Asked for: every hash, as signify computes them.
+    let found = scan(&["--all-hashes"]);
+    assert_eq!(found[0]["md5"], seven["generic"]["md5"]);
+    assert_eq!(found[0]["sha1"], seven["generic"]["sha1"]);
+
+    // An MD5 and an Authenticode hash in the store: both computed, both match.
+    let (md5, authentihash) = (
+        seven["generic"]["md5"].as_str().unwrap_or_default(),
+        seven["authentihash"]["sha256"].as_str().unwrap_or_default(),
+    );
+    let iocs = dir.path().join("iocs.csv");
+    std::fs::write(
+        &iocs,
+        format!("indicator,type\n{md5},md5\n{authentihash},authentihash\n"),
+    )
+    .expect("write");
+    ok(&cairn(
+        &db,
+        &[
+            "ingest",
+            iocs.to_str().unwrap_or_default(),
+            "--actor",
+            "RedHotel",
+            "--source",
+            "case notes",
+        ],
+    ));
+    let found = scan(&[]);
+    let mut on: Vec<&str> = found
+        .iter()
+        .filter(|f| f["kind"] == "hash")
+        .filter_map(|f| f["match"]["on"].as_str())
+        .collect();
+    on.sort_unstable();
+    assert_eq!(on, ["authentihash", "file md5"], "{found:?}");
+    assert!(found.iter().all(|f| f["md5"] == seven["generic"]["md5"]));
+    assert!(found.iter().all(|f| f["sha1"].is_null()));
+}
+
 #[test]
 fn published_lists_name_a_certificate_under_every_form() {
     let Some(root) = cairn_testkit::dataset(CODESIGN) else {

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use cairn_codesign::{Signature, TimeSource};
 use cairn_kb::{ActorRef, IndicatorContext, SightingInput, Store};
-use cairn_model::Provenance;
+use cairn_model::{IndicatorKind, Provenance};
 use cairn_scan::{FileReport, RuleHit};
 use serde::Serialize;
 use serde_json::Value;
@@ -194,6 +194,23 @@ impl<'s> FileMatcher<'s> {
         }
     }
 
+    /// The hashes worth computing against this store: SHA-256 always (it
+    /// names the file), MD5, SHA-1 and the Authenticode hash only when
+    /// some live indicator holds a value of that kind.
+    pub fn hashing(&self) -> Result<cairn_scan::Hashing, EngineError> {
+        Ok(cairn_scan::Hashing {
+            md5: self
+                .store
+                .holds_indicator_kind(IndicatorKind::Md5.as_str())?,
+            sha1: self
+                .store
+                .holds_indicator_kind(IndicatorKind::Sha1.as_str())?,
+            authentihash: self
+                .store
+                .holds_indicator_kind(IndicatorKind::Authentihash.as_str())?,
+        })
+    }
+
     /// The findings for one scanned file: one per match, a `signed` one
     /// when the file is signed and nothing matched, an `error` one when it
     /// could not be read; none for an unsigned file nothing matched.
@@ -218,8 +235,8 @@ impl<'s> FileMatcher<'s> {
         let base = Finding {
             file: report.file.clone(),
             sha256: report.hashes.as_ref().map(|h| h.sha256.clone()),
-            sha1: report.hashes.as_ref().map(|h| h.sha1.clone()),
-            md5: report.hashes.as_ref().map(|h| h.md5.clone()),
+            sha1: report.hashes.as_ref().and_then(|h| h.sha1.clone()),
+            md5: report.hashes.as_ref().and_then(|h| h.md5.clone()),
             size: report.size,
             format: report.format,
             kind: FindingKind::Signed,
@@ -232,11 +249,9 @@ impl<'s> FileMatcher<'s> {
         };
         let mut out = Vec::new();
         if let Some(h) = &report.hashes {
-            let mut hashes = vec![
-                ("file sha256", h.sha256.as_str()),
-                ("file sha1", h.sha1.as_str()),
-                ("file md5", h.md5.as_str()),
-            ];
+            let mut hashes = vec![("file sha256", h.sha256.as_str())];
+            hashes.extend(h.sha1.as_deref().map(|v| ("file sha1", v)));
+            hashes.extend(h.md5.as_deref().map(|v| ("file md5", v)));
             if let Some(a) = report
                 .pe
                 .as_ref()

@@ -423,6 +423,19 @@ impl Store {
         Ok(out)
     }
 
+    /// Whether any live indicator (a statement or a list value) holds a
+    /// value of `kind` (`md5`, `authentihash`, …): a scanner computes only
+    /// the hashes something could match. Each table is read until the
+    /// first such value: whole, when there is none (once per scan).
+    pub fn holds_indicator_kind(&self, kind: &str) -> Result<bool, KbError> {
+        let mut q = self.conn.prepare_cached(
+            "SELECT EXISTS(SELECT 1 FROM observables ob JOIN objects o ON o.id = ob.object_id \
+             WHERE ob.kind = ?1 AND o.kind = 'indicator' AND o.withdrawn_at IS NULL AND o.revoked = 0) \
+             OR EXISTS(SELECT 1 FROM list_values WHERE kind = ?1 AND withdrawn_at IS NULL)",
+        )?;
+        Ok(q.query_row([kind], |r| r.get(0))?)
+    }
+
     /// Keys of the active indicators whose value is `value` (objects and
     /// list values), for [`Store::indicator_context`].
     pub fn indicator_keys(&self, value: &str) -> Result<Vec<i64>, KbError> {

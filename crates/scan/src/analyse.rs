@@ -1,17 +1,24 @@
-//! One file's bytes analysed: hashes, PE signatures, YARA.
+//! One file's bytes analysed: format, PE signatures, YARA.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use crate::hashes;
+use crate::hashes::{Hashes, Hashing};
 use crate::report::{FileReport, is_zip};
 use crate::yara::Yara;
 
-/// Hashes `bytes` and reads what their format says.
-pub(crate) fn analyse(file: String, bytes: &[u8], yara: &mut Yara<'_>) -> FileReport {
+/// Reads what `bytes` (whose `hashes` the caller computed) say of
+/// themselves: format, signatures, YARA matches.
+pub(crate) fn analyse(
+    file: String,
+    bytes: &[u8],
+    hashes: Hashes,
+    hashing: Hashing,
+    yara: &mut Yara<'_>,
+) -> FileReport {
     let mut report = FileReport {
         file,
         size: bytes.len() as u64,
-        hashes: Some(hashes::of(bytes)),
+        hashes: Some(hashes),
         format: if is_zip(bytes) { "zip" } else { "data" },
         pe: None,
         yara: Vec::new(),
@@ -20,7 +27,12 @@ pub(crate) fn analyse(file: String, bytes: &[u8], yara: &mut Yara<'_>) -> FileRe
     };
     // The PE and CMS parsers are third-party code fed hostile bytes: a
     // panic there must cost one file's signatures, not the run.
-    match catch_unwind(AssertUnwindSafe(|| cairn_codesign::pe_signatures(bytes))) {
+    let digests = cairn_codesign::Digests {
+        authentihash: hashing.authentihash,
+        verify: true,
+    };
+    let read = || cairn_codesign::pe_signatures_with(bytes, digests);
+    match catch_unwind(AssertUnwindSafe(read)) {
         Ok(Ok(Some(pe))) => {
             report.format = pe.format;
             report.pe = Some(pe);

@@ -4,6 +4,7 @@ use std::io::{Cursor, Read};
 
 use crate::analyse;
 use crate::errors::ScanError;
+use crate::hashes;
 use crate::report::{self, FileReport};
 use crate::yara::Yara;
 use crate::{ScanOptions, Sink};
@@ -94,7 +95,8 @@ pub(crate) fn expand(
         }
         budget.left -= data.len() as u64;
         drop(entry);
-        let mut r = analyse::analyse(path.clone(), &data, yara);
+        let hashes = hashes::of(&data, opts.hashing);
+        let mut r = analyse::analyse(path.clone(), &data, hashes, opts.hashing, yara);
         let nested = report::is_zip(&data);
         if nested && depth >= opts.max_depth {
             r.notes.push(format!(

@@ -40,7 +40,7 @@ mod yara;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use errors::ScanError;
-pub use hashes::Hashes;
+pub use hashes::{Hashes, Hashing};
 pub use report::{FileReport, RuleHit};
 pub use walk::{Input, Plan};
 
@@ -62,6 +62,8 @@ pub struct ScanOptions {
     pub max_archive_total: u64,
     /// Worker threads (0: one per core).
     pub threads: usize,
+    /// Hashes computed beyond SHA-256 (default: all).
+    pub hashing: Hashing,
     /// YARA rules run over every file read into memory.
     #[cfg(feature = "yara")]
     pub rules: Option<std::sync::Arc<cairn_yara::Rules>>,
@@ -75,6 +77,7 @@ impl Default for ScanOptions {
             max_entries: 100_000,
             max_archive_total: 4 << 30,
             threads: 0,
+            hashing: Hashing::ALL,
             #[cfg(feature = "yara")]
             rules: None,
         }

@@ -2,9 +2,8 @@
 
 use std::fs::File;
 use std::io::Read;
-use std::path::PathBuf;
-
-use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::analyse;
 use crate::archive::{self, Budget};
@@ -83,35 +82,58 @@ impl Plan {
             counters.count(&r);
             sink(r);
         };
-        let work = || {
-            self.items.par_iter().for_each_init(
-                || Yara::new(opts),
-                |yara, item| read(item, opts, yara, &counted),
-            );
+        // One worker per thread taking the next file in turn: its YARA
+        // scanner and buffer live as long as the thread (rayon's
+        // `for_each_init` made them again for every split of the work).
+        let threads = match opts.threads {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            n => n,
         };
-        match rayon::ThreadPoolBuilder::new()
-            .num_threads(opts.threads)
-            .build()
-        {
-            Ok(pool) => pool.install(work),
-            // No new pool (threads exhausted): the global one will do.
-            Err(_) => work(),
-        }
+        let next = AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..threads.min(self.items.len()) {
+                s.spawn(|| {
+                    let mut w = Worker {
+                        yara: Yara::new(opts),
+                        buf: Vec::new(),
+                    };
+                    while let Some(item) = self.items.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        read(item, opts, &mut w, &counted);
+                    }
+                });
+            }
+        });
         counters.summary()
     }
 }
 
-fn read(item: &Item, opts: &ScanOptions, yara: &mut Yara<'_>, sink: Sink) {
+/// What a worker thread keeps between files: its YARA scanner, and one
+/// read buffer, so each file does not map and fault in fresh pages.
+struct Worker<'r> {
+    yara: Yara<'r>,
+    buf: Vec<u8>,
+}
+
+/// Bytes read (and hashed) at a time: well inside a core's L2 cache.
+const CHUNK: u64 = 256 << 10;
+
+/// A buffer grown past this by one large file is not kept for the next.
+const KEEP_BUF: usize = 64 << 20;
+
+fn read(item: &Item, opts: &ScanOptions, w: &mut Worker<'_>, sink: Sink) {
     match item {
         Item::Broken(path, why) => sink(FileReport::failed(ScanError::Archive {
             path: path.clone(),
             message: why.clone(),
         })),
-        Item::Stdin => read_from("-".into(), std::io::stdin().lock(), opts, yara, sink),
+        Item::Stdin => read_from("-".into(), std::io::stdin().lock(), None, opts, w, sink),
         Item::File(path) => {
             let name = path.display().to_string();
             match File::open(path) {
-                Ok(f) => read_from(name, f, opts, yara, sink),
+                Ok(f) => {
+                    let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+                    read_from(name, f, Some((path, size)), opts, w, sink)
+                }
                 Err(e) => sink(FileReport::failed(ScanError::Io {
                     path: name,
                     source: e,
@@ -122,41 +144,62 @@ fn read(item: &Item, opts: &ScanOptions, yara: &mut Yara<'_>, sink: Sink) {
 }
 
 /// Reads up to the size limit into memory and analyses it; past the limit,
-/// only hashes the rest as it streams by.
+/// only hashes the rest as it streams by, and reads a file's signatures
+/// from its headers and certificate table. `file` is the path and what the
+/// file system says of the size, so the buffer is allocated once, not
+/// grown by copies.
 fn read_from(
     name: String,
     mut reader: impl Read,
+    file: Option<(&Path, u64)>,
     opts: &ScanOptions,
-    yara: &mut Yara<'_>,
+    w: &mut Worker<'_>,
     sink: Sink,
 ) {
-    let mut head = Vec::new();
-    if let Err(e) = (&mut reader)
-        .take(opts.max_file_size + 1)
-        .read_to_end(&mut head)
-    {
-        sink(FileReport::failed(ScanError::Io {
-            path: name,
-            source: e,
-        }));
-        return;
+    let size = file.map_or(0, |(_, size)| size);
+    let cap = size.min(opts.max_file_size.saturating_add(1));
+    if w.buf.capacity() > KEEP_BUF {
+        w.buf = Vec::new();
+    }
+    let head = &mut w.buf;
+    head.clear();
+    head.reserve(usize::try_from(cap).unwrap_or(0));
+    let yara = &mut w.yara;
+    // Hashed a chunk at a time as it is read, while the chunk is still in
+    // the cache: one trip through memory fewer than hashing it afterwards.
+    let mut hasher = Hasher::new(opts.hashing);
+    let limit = opts.max_file_size.saturating_add(1);
+    loop {
+        let before = head.len();
+        let want = CHUNK.min(limit - before as u64);
+        match (&mut reader).take(want).read_to_end(head) {
+            Ok(0) => break,
+            Ok(_) => hasher.update(&head[before..]),
+            Err(e) => {
+                sink(FileReport::failed(ScanError::Io {
+                    path: name,
+                    source: e,
+                }));
+                return;
+            }
+        }
+        if head.len() as u64 >= limit {
+            break;
+        }
     }
     if head.len() as u64 <= opts.max_file_size {
-        let r = analyse::analyse(name.clone(), &head, yara);
+        let r = analyse::analyse(name.clone(), head, hasher.finish(), opts.hashing, yara);
         let zip = r.format == "zip";
         sink(r);
         if zip && opts.max_depth > 0 {
             let mut budget = Budget {
                 left: opts.max_archive_total,
             };
-            archive::expand(&name, &head, 1, &mut budget, opts, yara, sink);
+            archive::expand(&name, head, 1, &mut budget, opts, yara, sink);
         }
         return;
     }
-    let mut hasher = Hasher::default();
-    hasher.update(&head);
     let mut size = head.len() as u64;
-    drop(head);
     let mut buf = vec![0u8; 1 << 20];
     loop {
         match reader.read(&mut buf) {
@@ -176,8 +219,22 @@ fn read_from(
         }
     }
     let note = format!(
-        "larger than --max-size ({} bytes): hashed only, signatures and archive entries not read",
+        "larger than --max-size ({} bytes): hashed, signatures read without checking the digest, not run through YARA, archive entries not read",
         opts.max_file_size
     );
-    sink(FileReport::hashed_only(name, size, hasher.finish(), note));
+    let mut report = FileReport::hashed_only(name, size, hasher.finish(), note);
+    if let Some((path, _)) = file {
+        match File::open(path)
+            .map_err(Into::into)
+            .and_then(cairn_codesign::pe_signatures_from)
+        {
+            Ok(Some(pe)) => {
+                report.format = pe.format;
+                report.pe = Some(pe);
+            }
+            Ok(None) => {}
+            Err(e) => report.error = Some(e.to_string()),
+        }
+    }
+    sink(report);
 }

@@ -178,6 +178,32 @@ fn peak_rss() -> Option<u64> {
     Some(kb * 1024)
 }
 
+/// A signed image over the size limit still says who signed it (from its
+/// headers and certificate table), without a digest check or the
+/// Authenticode hash, which need every byte in memory.
+#[test]
+fn a_signed_file_over_the_limit_keeps_its_signatures() {
+    let Some(root) = cairn_testkit::dataset("codesign") else {
+        return;
+    };
+    let exe = root.join("signed-samples/signify/7z1900-x64_signed.exe");
+    let whole = run(&[path(&exe)], &ScanOptions::default());
+    let opts = ScanOptions {
+        max_file_size: 4096,
+        ..ScanOptions::default()
+    };
+    let big = run(&[path(&exe)], &opts);
+    assert!(big[0].notes[0].contains("without checking the digest"));
+    assert_eq!(big[0].hashes, whole[0].hashes);
+    let (big, whole) = (big[0].pe.as_ref(), whole[0].pe.as_ref());
+    let (big, whole) = (big.expect("signatures"), whole.expect("signatures"));
+    assert_eq!(big.signatures.len(), 1);
+    assert_eq!(big.signatures[0].signer, whole.signatures[0].signer);
+    assert_eq!(big.signatures[0].digest_ok, None);
+    assert_eq!(whole.signatures[0].digest_ok, Some(true));
+    assert_eq!(big.authentihash_sha256, None);
+}
+
 #[test]
 fn a_gigabyte_file_is_hashed_in_bounded_memory() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -189,7 +215,7 @@ fn a_gigabyte_file_is_hashed_in_bounded_memory() {
     let got = run(&[path(&big)], &ScanOptions::default());
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].size, 1 << 30);
-    assert!(got[0].notes[0].contains("hashed only"));
+    assert!(got[0].notes[0].contains("hashed, signatures read"));
     // Python: hashlib.sha256(bytes(1 << 30)).hexdigest()
     assert_eq!(
         got[0].hashes.as_ref().map(|h| h.sha256.as_str()),

@@ -45,6 +45,11 @@ pub struct Args {
     /// Worker threads (default: one per core).
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// Compute MD5, SHA-1 and the Authenticode hash of every file, even
+    /// when the store holds no indicator of that kind (by default only
+    /// SHA-256 and the hashes the store could match).
+    #[arg(long)]
+    all_hashes: bool,
 }
 
 /// Runs the command.
@@ -75,6 +80,9 @@ pub fn run(global: &Global, args: Args) -> anyhow::Result<ExitCode> {
     let mut out = std::io::BufWriter::new(out.lock());
     let mut broken = false;
     let mut matcher = FileMatcher::new(&store, origins);
+    if !args.all_hashes {
+        opts.hashing = matcher.hashing()?;
+    }
     let outcome = scan_files(&mut matcher, &plan, &opts, &mut |report, findings| {
         if !report.file.contains('!') {
             bar.inc(1);
