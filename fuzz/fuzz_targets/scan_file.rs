@@ -14,6 +14,7 @@ fuzz_target!(|data: &[u8]| {
         max_entries: 64,
         max_archive_total: 4 << 20,
         threads: 1,
+        hashing: cairn_scan::Hashing::ALL,
     };
     let plan = cairn_scan::Plan::new(&[cairn_scan::Input::Path(path.clone())]);
     let count = std::sync::atomic::AtomicU64::new(0);
