@@ -35,6 +35,23 @@ fn leak_list(dir: &Path) -> PathBuf {
     p
 }
 
+/// Writes `text` to `path` and ingests it as the source "case notes",
+/// every indicator for RedHotel.
+fn case_notes(db: &Path, path: &Path, text: &str) {
+    std::fs::write(path, text).expect("write");
+    ok(&cairn(
+        db,
+        &[
+            "ingest",
+            path.to_str().unwrap_or_default(),
+            "--actor",
+            "RedHotel",
+            "--source",
+            "case notes",
+        ],
+    ));
+}
+
 #[test]
 fn a_listed_signer_is_a_certificate_finding_with_strength_timing_and_actor() {
     let Some(root) = cairn_testkit::dataset(CODESIGN) else {
@@ -196,23 +213,11 @@ fn hashes_digest_mismatch_and_exit_codes() {
 
     // The 7-Zip installer's SHA-256 (signify's fingerprint file) as a
     // known hash: a hash finding, exit 0.
-    let iocs = dir.path().join("iocs.txt");
-    std::fs::write(
-        &iocs,
-        "43bc0e260fc811b04475ab15c962f26816214fc5ba3706f16f10ac3cb26bea41\n",
-    )
-    .expect("write");
-    ok(&cairn(
+    case_notes(
         &db,
-        &[
-            "ingest",
-            iocs.to_str().unwrap_or_default(),
-            "--actor",
-            "RedHotel",
-            "--source",
-            "case notes",
-        ],
-    ));
+        &dir.path().join("iocs.txt"),
+        "43bc0e260fc811b04475ab15c962f26816214fc5ba3706f16f10ac3cb26bea41\n",
+    );
     let out = cairn(
         &db,
         &["scan", "--json", folder.to_str().unwrap_or_default()],
@@ -330,23 +335,11 @@ fn hashes_beyond_sha256_follow_what_the_store_can_match() {
         seven["generic"]["md5"].as_str().unwrap_or_default(),
         seven["authentihash"]["sha256"].as_str().unwrap_or_default(),
     );
-    let iocs = dir.path().join("iocs.csv");
-    std::fs::write(
-        &iocs,
-        format!("indicator,type\n{md5},md5\n{authentihash},authentihash\n"),
-    )
-    .expect("write");
-    ok(&cairn(
+    case_notes(
         &db,
-        &[
-            "ingest",
-            iocs.to_str().unwrap_or_default(),
-            "--actor",
-            "RedHotel",
-            "--source",
-            "case notes",
-        ],
-    ));
+        &dir.path().join("iocs.csv"),
+        &format!("indicator,type\n{md5},md5\n{authentihash},authentihash\n"),
+    );
     let found = scan(&[]);
     let mut on: Vec<&str> = found
         .iter()

@@ -222,17 +222,19 @@ fn read(
     if want.authentihash {
         digests.push(("sha256".into(), file_digest(pe, "sha256")));
     }
-    for sig in out.signatures.iter_mut().filter(|_| want.verify) {
-        let computed = match digests.iter().find(|(a, _)| *a == sig.digest_algorithm) {
-            Some((_, d)) => d.clone(),
-            None => {
-                let d = file_digest(pe, &sig.digest_algorithm);
-                digests.push((sig.digest_algorithm.clone(), d.clone()));
-                d
-            }
-        };
-        sig.digest_ok = computed.as_ref().map(|d| *d == sig.signed_digest);
-        sig.file_digest = computed;
+    if want.verify {
+        for sig in &mut out.signatures {
+            let computed = match digests.iter().find(|(a, _)| *a == sig.digest_algorithm) {
+                Some((_, d)) => d.clone(),
+                None => {
+                    let d = file_digest(pe, &sig.digest_algorithm);
+                    digests.push((sig.digest_algorithm.clone(), d.clone()));
+                    d
+                }
+            };
+            sig.digest_ok = computed.as_ref().map(|d| *d == sig.signed_digest);
+            sig.file_digest = computed;
+        }
     }
     out.authentihash_sha256 = digests
         .into_iter()

@@ -7,6 +7,17 @@ use super::*;
 /// source, TLP).
 pub(crate) type Exported = BTreeSet<(String, Vec<String>, Vec<String>, Vec<String>, String, Tlp)>;
 
+/// The list both reads test with: a domain and an address, for the actor.
+fn list_two_for_the_actor(kb: &mut dyn KnowledgeBase) {
+    kb.ingest_list(
+        &list_head(true),
+        &mut list_values(&["list.example", "10.9.9.9"]).into_iter(),
+        None,
+        None,
+    )
+    .unwrap();
+}
+
 pub(crate) fn exported(kb: &dyn KnowledgeBase, q: &cairn_kb::ExportQuery) -> Exported {
     kb.export_indicators(q)
         .unwrap()
@@ -26,13 +37,7 @@ pub(crate) fn exports_follow_the_ceiling_and_the_actor(kb: &mut dyn KnowledgeBas
     );
     kb.ingest(&bundle("own notes", vec![red], vec![]), None, None)
         .unwrap();
-    kb.ingest_list(
-        &list_head(true),
-        &mut list_values(&["list.example", "10.9.9.9"]).into_iter(),
-        None,
-        None,
-    )
-    .unwrap();
+    list_two_for_the_actor(kb);
     let all = |tlp_max| cairn_kb::ExportQuery {
         tlp_max,
         ..Default::default()
@@ -108,13 +113,7 @@ pub(crate) fn exports_follow_the_ceiling_and_the_actor(kb: &mut dyn KnowledgeBas
 
 pub(crate) fn an_actors_indicators_most_sighted_first(kb: &mut dyn KnowledgeBase) {
     kb.ingest(&report("vendor A"), None, None).unwrap();
-    kb.ingest_list(
-        &list_head(true),
-        &mut list_values(&["list.example", "10.9.9.9"]).into_iter(),
-        None,
-        None,
-    )
-    .unwrap();
+    list_two_for_the_actor(kb);
     let members = [ACTOR.to_string()];
     let (rows, total) = kb.actor_indicators(&members, 10).unwrap();
     assert_eq!(total, 4);
