@@ -9,7 +9,8 @@
 //! integers (no JSON, no repeated text). The primary key walks outwards from
 //! a subject, `observations_object` inwards to an object (the pivot asks
 //! both "what did X point at" and "what else pointed at Y"), and a fan-out is
-//! counted with `LIMIT cap` on either.
+//! counted with `LIMIT cap` on either; the inward index covers the times, so
+//! a hub's fan-out never reads the table.
 //!
 //! A source's observations are ingested whole, in one transaction,
 //! differentially: a pair reported again gets the new times and count, a pair
@@ -144,9 +145,29 @@ CREATE INDEX observations_object ON observations(object, relation, subject, sour
 CREATE INDEX observations_source ON observations(source_id);
 "#;
 
+/// Distinct neighbours of `?1` active in [`?2`, `?3`), up to `?4` each way.
+const FAN_OUT_SQL: &str = "SELECT (SELECT COUNT(*) FROM (SELECT DISTINCT object FROM observations \
+       WHERE subject = ?1 AND withdrawn_at IS NULL AND first_seen < ?3 AND last_seen >= ?2 LIMIT ?4)) \
+     + (SELECT COUNT(*) FROM (SELECT DISTINCT subject FROM observations \
+       WHERE object = ?1 AND withdrawn_at IS NULL AND first_seen < ?3 AND last_seen >= ?2 LIMIT ?4))";
+
 /// Schema step: observation tables (see the module notes).
 pub(crate) fn v5_to_v6_observations(tx: &Transaction) -> Result<(), KbError> {
     tx.execute_batch(V5_DDL)?;
+    Ok(())
+}
+
+/// Schema step: `observations_object` also holds the subject first and the
+/// times, so the inward fan-out of a hub (a shared-hosting address with
+/// tens of thousands of names) is counted from the index alone, in subject
+/// order: no lookup into the table per row and no temporary B-tree for
+/// `DISTINCT` (68 ms → 5 ms for 18,755 names on a 10M-row store).
+pub(crate) fn v9_to_v10_covering_object_index(tx: &Transaction) -> Result<(), KbError> {
+    tx.execute_batch(
+        "DROP INDEX observations_object; \
+         CREATE INDEX observations_object ON observations\
+           (object, subject, relation, source_id, first_seen, last_seen, withdrawn_at);",
+    )?;
     Ok(())
 }
 
@@ -312,13 +333,10 @@ impl Store {
     /// without reading all its edges).
     pub fn obs_fan_out(&self, id: i64, window: ObsWindow, cap: usize) -> Result<usize, KbError> {
         let cap = cap.min(i64::MAX as usize) as i64;
-        let n: i64 = self.conn.prepare_cached(
-            "SELECT (SELECT COUNT(*) FROM (SELECT DISTINCT object FROM observations \
-               WHERE subject = ?1 AND withdrawn_at IS NULL AND first_seen < ?3 AND last_seen >= ?2 LIMIT ?4)) \
-             + (SELECT COUNT(*) FROM (SELECT DISTINCT subject FROM observations \
-               WHERE object = ?1 AND withdrawn_at IS NULL AND first_seen < ?3 AND last_seen >= ?2 LIMIT ?4))",
-        )?
-        .query_row(params![id, window.from_ms, window.to_ms, cap], |r| r.get(0))?;
+        let n: i64 = self
+            .conn
+            .prepare_cached(FAN_OUT_SQL)?
+            .query_row(params![id, window.from_ms, window.to_ms, cap], |r| r.get(0))?;
         Ok(n as usize)
     }
 
@@ -657,6 +675,43 @@ mod tests {
         assert!(
             r.ingest_observations(&head("x", Tlp::Clear), &dns(&[]), None, None)
                 .is_err()
+        );
+    }
+    #[test]
+    fn a_hubs_inward_fan_out_is_read_from_the_index_alone() {
+        let mut s = Store::open_in_memory().unwrap();
+        let names: Vec<String> = (0..60).map(|i| format!("n{i}.example")).collect();
+        let pairs: Vec<(&str, &str, i64, i64, u64)> = names
+            .iter()
+            .map(|n| (n.as_str(), "198.51.100.7", 10, 20, 1))
+            .collect();
+        s.ingest_observations(&head("pdns", Tlp::Green), &dns(&pairs), None, None)
+            .unwrap();
+        let hub = s.obs_nodes("198.51.100.7").unwrap()[0].id;
+        assert_eq!(s.obs_fan_out(hub, ObsWindow::ALL, 100_000).unwrap(), 60);
+        assert_eq!(s.obs_fan_out(hub, ObsWindow::ALL, 51).unwrap(), 51);
+        let plan: Vec<String> = s
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {FAN_OUT_SQL}"))
+            .unwrap()
+            .query_map(params![hub, 0, i64::MAX, 100_000], |r| {
+                r.get::<_, String>(3)
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        // The inward side: one covering-index range in subject order, so no
+        // row lookups and no temporary B-tree however many names a hub has.
+        let inward: Vec<&String> = plan.iter().filter(|l| l.contains("(object=?)")).collect();
+        assert_eq!(inward.len(), 1, "{plan:?}");
+        assert!(
+            inward[0].contains("COVERING INDEX observations_object"),
+            "{plan:?}"
+        );
+        assert_eq!(
+            plan.iter().filter(|l| l.contains("TEMP B-TREE")).count(),
+            1,
+            "only the outward side may sort: {plan:?}"
         );
     }
 }

@@ -33,6 +33,9 @@
 //!
 //! Version 9 (from 8): an index of registrations by registrant e-mail, so a
 //! pivot can walk from an e-mail to the domains it registered.
+//!
+//! Version 10 (from 9): `observations_object` covers subject and times, so
+//! a hub's inward fan-out is read from the index alone.
 
 use crate::Store;
 use crate::errors::KbError;
@@ -54,6 +57,7 @@ const MIGRATIONS: &[Step] = &[
     crate::registrations::v6_to_v7_registrations,
     crate::conns::v7_to_v8_conns,
     crate::registrations::v8_to_v9_registrant_index,
+    crate::observations::v9_to_v10_covering_object_index,
 ];
 
 /// The schema version this build reads and writes.

@@ -9,7 +9,7 @@ use cairn_model::Tlp;
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 
-const CURRENT: i64 = 9;
+const CURRENT: i64 = 10;
 
 fn fixture() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
@@ -121,6 +121,27 @@ fn previous_release_store_migrates_with_every_row_intact() {
     assert_eq!(version(&path), CURRENT.to_string());
     // Version 3: feed subscriptions, none yet.
     assert!(store.feeds().unwrap().is_empty());
+    // Version 10: the inward observation index covers subject and times.
+    let c = Connection::open(&path).unwrap();
+    let cols: Vec<String> = c
+        .prepare("SELECT name FROM pragma_index_info('observations_object') ORDER BY seqno")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        cols,
+        [
+            "object",
+            "subject",
+            "relation",
+            "source_id",
+            "first_seen",
+            "last_seen",
+            "withdrawn_at"
+        ]
+    );
     let id = store.store_id().unwrap();
     assert_eq!(id.len(), 36, "{id}");
     assert_eq!(&id[14..15], "4", "a version-4 UUID: {id}");
