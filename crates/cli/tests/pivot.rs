@@ -61,6 +61,90 @@ fn edges(v: &Value) -> Vec<Value> {
     e
 }
 
+/// The real dns log's body written `times` times under its header: a plain
+/// file large enough to be read over threads.
+fn repeated_dns(to: &Path, times: usize, tail: &str) -> Option<usize> {
+    use std::io::Read;
+    let gz = zeek("zeek-default", "dns.log.gz")?;
+    let mut text = String::new();
+    flate2::read::MultiGzDecoder::new(std::fs::File::open(gz).unwrap())
+        .read_to_string(&mut text)
+        .unwrap();
+    let (head, body): (Vec<&str>, Vec<&str>) = text
+        .lines()
+        .filter(|l| !l.starts_with("#close"))
+        .partition(|l| l.starts_with('#'));
+    let mut f = std::io::BufWriter::new(std::fs::File::create(to).unwrap());
+    writeln!(f, "{}", head.join("\n")).unwrap();
+    let body = body.join("\n");
+    for _ in 0..times {
+        writeln!(f, "{body}").unwrap();
+    }
+    write!(f, "{tail}").unwrap();
+    f.flush().unwrap();
+    Some(head.len() + times * body.lines().count())
+}
+
+#[test]
+fn a_large_plain_dns_log_read_over_threads_counts_every_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (one, four) = (dir.path().join("one.log"), dir.path().join("four.log"));
+    let Some(_) = repeated_dns(&one, 1, "") else {
+        return;
+    };
+    let lines = repeated_dns(&four, 4, "#close\t2024-04-12-19-30-00\n").unwrap();
+    // Over the size read in parts (32 MB).
+    assert!(std::fs::metadata(&four).unwrap().len() > 32 << 20);
+    let (db1, db4) = (dir.path().join("one.db"), dir.path().join("four.db"));
+    for (db, log) in [(&db1, &one), (&db4, &four)] {
+        ok(cairn(db)
+            .arg("ingest")
+            .arg(log)
+            .args(["--source", "sensor"])
+            .output()
+            .unwrap());
+    }
+    // The same edges, each seen four times as often between the same times.
+    for q in ["ise.wrccdc.org", "134.71.3.16", "ise.wrccdc.cpp.edu"] {
+        let a = edges(&json(&ok(pivot(&db1, &[q, "--depth", "1", "--json"]))));
+        let b = edges(&json(&ok(pivot(&db4, &[q, "--depth", "1", "--json"]))));
+        assert!(!a.is_empty(), "{q}");
+        let times4: Vec<Value> = a
+            .iter()
+            .map(|e| {
+                let mut e = e.clone();
+                e["count"] = (e["count"].as_i64().unwrap() * 4).into();
+                e
+            })
+            .collect();
+        assert_eq!(b, times4, "{q}");
+    }
+    // A bad last line is named by its place in the whole file, and the
+    // store is left as it was.
+    let bad = dir.path().join("bad.log");
+    repeated_dns(&bad, 4, "17x3\tC\tx.example\n").unwrap();
+    let snapshot = || {
+        json(&ok(pivot(
+            &db4,
+            &["ise.wrccdc.org", "--depth", "1", "--json"],
+        )))
+    };
+    let before = snapshot();
+    let out = cairn(&db4)
+        .arg("ingest")
+        .arg(&bad)
+        .args(["--source", "sensor"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("bad.log") && err.contains(&format!("line {}", lines + 1)),
+        "{err}"
+    );
+    assert_eq!(snapshot(), before, "store unchanged");
+}
+
 #[test]
 fn real_zeek_tsv_and_json_give_the_same_edges_with_exact_counts() {
     let (Some(_), Some(_)) = (

@@ -28,6 +28,9 @@ use std::io::{BufRead, BufReader, Read};
 use std::net::IpAddr;
 use std::path::Path;
 
+mod fold;
+use fold::DnsFold;
+
 /// Which observation log a file is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ObsFormat {
@@ -145,6 +148,13 @@ pub fn read_observations(
     format: ObsFormat,
     obs: &mut Observations,
 ) -> Result<u64, IntakeError> {
+    if format == ObsFormat::ZeekDns {
+        let read = fold::read_parallel(path, obs)
+            .map_err(|(line, m)| IntakeError::object(path, format!("line {line}"), m))?;
+        if let Some(records) = read {
+            return Ok(records);
+        }
+    }
     read_observations_from(path, open(path)?, format, obs)
 }
 
@@ -160,6 +170,7 @@ pub fn read_observations_from<R: BufRead>(
     let mut records = 0u64;
     let mut tsv: Option<Tsv> = None;
     let mut sep = b'\t';
+    let mut fold = DnsFold::default();
     loop {
         buf.clear();
         line += 1;
@@ -167,6 +178,9 @@ pub fn read_observations_from<R: BufRead>(
             IntakeError::object(path, format!("line {line}"), format!("cannot read: {e}"))
         })?;
         if n == 0 {
+            if let Some(t) = &tsv {
+                fold.flush(t, obs);
+            }
             return Ok(records);
         }
         while matches!(buf.last(), Some(b'\n' | b'\r')) {
@@ -177,6 +191,10 @@ pub fn read_observations_from<R: BufRead>(
             continue;
         }
         if buf[0] == b'#' {
+            // A new header may read the fields differently.
+            if let Some(t) = &tsv {
+                fold.flush(t, obs);
+            }
             header(&buf, &mut tsv, &mut sep).map_err(at)?;
             continue;
         }
@@ -192,7 +210,14 @@ pub fn read_observations_from<R: BufRead>(
                 "not JSON, nor a Zeek TSV line after a #fields header".into()
             ));
         };
-        tsv_record(format, t, sep, &buf, obs).map_err(at)?;
+        if format == ObsFormat::ZeekDns {
+            fold.line(t, sep, &buf).map_err(at)?;
+            if fold.full() {
+                fold.flush(t, obs);
+            }
+        } else {
+            tsv_record(format, t, sep, &buf, obs).map_err(at)?;
+        }
     }
 }
 
@@ -352,13 +377,11 @@ fn tsv_record(
     };
     let c = &t.cols;
     match format {
-        ObsFormat::ZeekDns => dns(
-            obs,
-            ts,
-            one(c.query).as_deref(),
-            one(c.qtype).as_deref(),
-            set(c.answers).iter().map(|a| a.as_ref()),
-        ),
+        ObsFormat::ZeekDns => {
+            let mut fold = DnsFold::default();
+            fold.line(t, sep, line)?;
+            fold.flush(t, obs);
+        }
         ObsFormat::ZeekSsl => ssl(
             obs,
             ts,
@@ -542,7 +565,7 @@ fn json_record(format: ObsFormat, r: &JsonRec, obs: &mut Observations) -> Result
     match kind {
         ObsFormat::ZeekDns => dns(
             obs,
-            ts,
+            (ts, ts, 1),
             r.query.as_deref(),
             r.qtype_name.as_deref(),
             r.answers.iter().flatten().map(|a| a.as_ref()),
@@ -708,9 +731,11 @@ fn address(s: &str) -> Option<String> {
     s.trim().parse::<IpAddr>().ok().map(|a| a.to_string())
 }
 
+/// The edges of a dns record (or of `count` identical ones between
+/// `first` and `last`).
 fn dns<'a>(
     obs: &mut Observations,
-    ts: i64,
+    (first, last, count): (i64, i64, u64),
     query: Option<&str>,
     qtype: Option<&str>,
     answers: impl Iterator<Item = &'a str>,
@@ -732,9 +757,9 @@ fn dns<'a>(
                 (NodeKind::Domain, &q),
                 ObsRelation::ResolvesTo,
                 (NodeKind::Address, &addr),
-                ts,
-                ts,
-                1,
+                first,
+                last,
+                count,
             );
         } else if let Some(n) = domain(a)
             && n != q
@@ -743,9 +768,9 @@ fn dns<'a>(
                 (NodeKind::Domain, &q),
                 named,
                 (NodeKind::Domain, &n),
-                ts,
-                ts,
-                1,
+                first,
+                last,
+                count,
             );
         }
     }
