@@ -94,6 +94,12 @@ pub fn token_name(name: &str) -> Result<&str, crate::errors::KbError> {
             "a token needs a name".into(),
         ));
     }
+    // Names are shown in listings and logs; PostgreSQL's text cannot hold NUL.
+    if name.chars().any(char::is_control) {
+        return Err(crate::errors::KbError::Invalid(
+            "a token name holds no control characters".into(),
+        ));
+    }
     Ok(name)
 }
 

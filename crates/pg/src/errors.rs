@@ -51,9 +51,19 @@ pub enum PgError {
     NotFound(i64),
 }
 
+/// SQLSTATE 22021 (`character_not_in_repertoire`): PostgreSQL's text
+/// cannot hold NUL (U+0000), which SQLite stores and requests can carry.
+fn unstorable_text(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.code().as_deref() == Some("22021"))
+}
+
 impl From<PgError> for cairn_kb::errors::KbError {
     fn from(e: PgError) -> Self {
         match e {
+            PgError::Sql(s) if unstorable_text(&s) => cairn_kb::errors::KbError::Invalid(
+                "text holding a NUL character (U+0000), which a PostgreSQL store cannot hold"
+                    .into(),
+            ),
             PgError::Input(k) => k,
             PgError::NotFound(k) => cairn_kb::errors::KbError::NotFound(k),
             PgError::Invalid(s) => cairn_kb::errors::KbError::Invalid(s),
