@@ -25,11 +25,14 @@ use cairn_model::observe::{ConnOutcome, ConnRecord, NodeKind, ObsRelation, Obser
 use serde::Deserialize;
 use std::borrow::Cow;
 use std::io::{BufRead, BufReader, Read};
-use std::net::IpAddr;
 use std::path::Path;
 
+mod dns;
 mod fold;
+mod tsv;
+use dns::{address, dns, domain};
 use fold::DnsFold;
+use tsv::{Tsv, epoch_ms, header, unescape};
 
 /// Which observation log a file is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -221,135 +224,6 @@ pub fn read_observations_from<R: BufRead>(
     }
 }
 
-/// A Zeek TSV header's columns.
-struct Tsv {
-    unset: Vec<u8>,
-    empty: Vec<u8>,
-    set_sep: u8,
-    /// Column places of the fields the handlers read.
-    cols: Cols,
-}
-
-#[derive(Default)]
-struct Cols {
-    ts: Option<usize>,
-    query: Option<usize>,
-    qtype: Option<usize>,
-    answers: Option<usize>,
-    resp_h: Option<usize>,
-    server_name: Option<usize>,
-    fps: Option<usize>,
-    ja3: Option<usize>,
-    ja3s: Option<usize>,
-    fingerprint: Option<usize>,
-    subject: Option<usize>,
-    issuer: Option<usize>,
-    san_dns: Option<usize>,
-    san_ip: Option<usize>,
-    orig_h: Option<usize>,
-    resp_p: Option<usize>,
-    duration: Option<usize>,
-    orig_bytes: Option<usize>,
-    resp_bytes: Option<usize>,
-    conn_state: Option<usize>,
-    local_orig: Option<usize>,
-    local_resp: Option<usize>,
-}
-
-fn unescape_sep(v: &str) -> Option<u8> {
-    let v = v.trim();
-    if let Some(h) = v.strip_prefix("\\x") {
-        return u8::from_str_radix(h, 16).ok();
-    }
-    v.bytes().next()
-}
-
-fn header(line: &[u8], tsv: &mut Option<Tsv>, sep: &mut u8) -> Result<(), String> {
-    let text = String::from_utf8_lossy(line);
-    if let Some(v) = text.strip_prefix("#separator ") {
-        *sep = unescape_sep(v).ok_or("unreadable #separator")?;
-        return Ok(());
-    }
-    let mut parts = text.split(*sep as char);
-    let key = parts.next().unwrap_or_default();
-    let t = tsv.get_or_insert_with(|| Tsv {
-        unset: b"-".to_vec(),
-        empty: b"(empty)".to_vec(),
-        set_sep: b',',
-        cols: Cols::default(),
-    });
-    match key {
-        "#set_separator" => {
-            t.set_sep = parts.next().and_then(unescape_sep).unwrap_or(b',');
-        }
-        "#unset_field" => t.unset = parts.next().unwrap_or("-").as_bytes().to_vec(),
-        "#empty_field" => t.empty = parts.next().unwrap_or("(empty)").as_bytes().to_vec(),
-        "#fields" => {
-            let mut c = Cols::default();
-            for (i, f) in parts.enumerate() {
-                let slot = match f {
-                    "ts" => &mut c.ts,
-                    "query" => &mut c.query,
-                    "qtype_name" => &mut c.qtype,
-                    "answers" => &mut c.answers,
-                    "id.resp_h" => &mut c.resp_h,
-                    "server_name" => &mut c.server_name,
-                    "cert_chain_fps" => &mut c.fps,
-                    "ja3" => &mut c.ja3,
-                    "ja3s" => &mut c.ja3s,
-                    "fingerprint" => &mut c.fingerprint,
-                    "certificate.subject" => &mut c.subject,
-                    "certificate.issuer" => &mut c.issuer,
-                    "san.dns" => &mut c.san_dns,
-                    "san.ip" => &mut c.san_ip,
-                    "id.orig_h" => &mut c.orig_h,
-                    "id.resp_p" => &mut c.resp_p,
-                    "duration" => &mut c.duration,
-                    "orig_bytes" => &mut c.orig_bytes,
-                    "resp_bytes" => &mut c.resp_bytes,
-                    "conn_state" => &mut c.conn_state,
-                    "local_orig" => &mut c.local_orig,
-                    "local_resp" => &mut c.local_resp,
-                    _ => continue,
-                };
-                *slot = Some(i);
-            }
-            t.cols = c;
-        }
-        _ => {}
-    }
-    Ok(())
-}
-
-/// Zeek's TSV escapes: `\\` and `\xHH`.
-fn unescape(v: &[u8]) -> Cow<'_, str> {
-    if !v.contains(&b'\\') {
-        return String::from_utf8_lossy(v);
-    }
-    let mut out = Vec::with_capacity(v.len());
-    let mut i = 0;
-    while i < v.len() {
-        if v[i] == b'\\' && i + 1 < v.len() {
-            if v[i + 1] == b'\\' {
-                out.push(b'\\');
-                i += 2;
-                continue;
-            }
-            if v[i + 1] == b'x'
-                && i + 3 < v.len()
-                && let Ok(b) = u8::from_str_radix(&String::from_utf8_lossy(&v[i + 2..i + 4]), 16)
-            {
-                out.push(b);
-                i += 4;
-                continue;
-            }
-        }
-        out.push(v[i]);
-        i += 1;
-    }
-    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
-}
-
 fn tsv_record(
     format: ObsFormat,
     t: &Tsv,
@@ -529,23 +403,6 @@ fn json_ms(v: &serde_json::Value) -> Option<i64> {
     }
 }
 
-/// `1521911720.865716` → 1521911720865 (the fraction truncated to ms).
-fn epoch_ms(s: &str) -> Option<i64> {
-    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
-    if int.is_empty()
-        || !int.bytes().all(|b| b.is_ascii_digit())
-        || !frac.bytes().all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    let secs: i64 = int.parse().ok()?;
-    let mut ms = 0i64;
-    for (i, b) in frac.bytes().take(3).enumerate() {
-        ms += i64::from(b - b'0') * [100, 10, 1][i];
-    }
-    secs.checked_mul(1000)?.checked_add(ms)
-}
-
 fn json_record(format: ObsFormat, r: &JsonRec, obs: &mut Observations) -> Result<(), String> {
     let kind = match r._path.as_deref() {
         Some(p) => match ObsFormat::from_zeek_path(p) {
@@ -707,73 +564,6 @@ fn cof(r: &JsonRec, obs: &mut Observations) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-/// A DNS name, lower-cased, without its final dot; `None` for what is not
-/// one (text with spaces, empty labels, other characters).
-fn domain(s: &str) -> Option<String> {
-    let s = s.trim().trim_end_matches('.');
-    // An address written where a name goes (an SNI of `10.0.0.1`) is no name.
-    if s.is_empty() || s.len() > 253 || s.parse::<IpAddr>().is_ok() {
-        return None;
-    }
-    let ok = s.split('.').all(|l| {
-        !l.is_empty()
-            && l.len() <= 63
-            && l.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    });
-    ok.then(|| s.to_ascii_lowercase())
-}
-
-/// An address in its canonical form.
-fn address(s: &str) -> Option<String> {
-    s.trim().parse::<IpAddr>().ok().map(|a| a.to_string())
-}
-
-/// The edges of a dns record (or of `count` identical ones between
-/// `first` and `last`).
-fn dns<'a>(
-    obs: &mut Observations,
-    (first, last, count): (i64, i64, u64),
-    query: Option<&str>,
-    qtype: Option<&str>,
-    answers: impl Iterator<Item = &'a str>,
-) {
-    let Some(q) = query.and_then(domain) else {
-        return;
-    };
-    if q.ends_with(".in-addr.arpa") || q.ends_with(".ip6.arpa") || qtype == Some("PTR") {
-        return;
-    }
-    let named = match qtype {
-        Some("NS") => ObsRelation::Ns,
-        Some("MX") => ObsRelation::Mx,
-        _ => ObsRelation::Cname,
-    };
-    for a in answers {
-        if let Some(addr) = address(a) {
-            obs.add(
-                (NodeKind::Domain, &q),
-                ObsRelation::ResolvesTo,
-                (NodeKind::Address, &addr),
-                first,
-                last,
-                count,
-            );
-        } else if let Some(n) = domain(a)
-            && n != q
-        {
-            obs.add(
-                (NodeKind::Domain, &q),
-                named,
-                (NodeKind::Domain, &n),
-                first,
-                last,
-                count,
-            );
-        }
-    }
 }
 
 fn ssl(

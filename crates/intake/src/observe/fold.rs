@@ -11,7 +11,8 @@
 //! A plain (not gzip) file large enough is split at line boundaries over
 //! threads, each folding its own part ([`read_parallel`]).
 
-use super::{Tsv, dns, epoch_ms, header, unescape};
+use super::dns::dns;
+use super::tsv::{Tsv, epoch_ms, header, unescape};
 use cairn_model::observe::Observations;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Seek, SeekFrom};
