@@ -57,33 +57,56 @@ CAIRN=${CARGO_TARGET_DIR:-$(pwd)/target}/debug/cairn
 WORK=$(pwd)/target/interop
 rm -rf "$WORK"
 mkdir -p "$WORK"
+PIDS=()
+PG_DB=
+cleanup() {
+    [ ${#PIDS[@]} -eq 0 ] || kill "${PIDS[@]}" 2>/dev/null || true
+    wait 2>/dev/null || true
+    if [ -n "$PG_DB" ]; then
+        psql "$PG_SERVER/postgres" -qc "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null 2>&1 || true
+    fi
+}
+trap cleanup EXIT
+
+# The real data every served store holds: ATT&CK, two MISP galaxies, the
+# starter pack; LOLCerts' leaked certificates, so /api/v1/cert/{query}
+# answers past its 404; a feed with a failed run, so /api/v1/feeds answers
+# with a real row (port 9 is discard: refused here, and nothing leaves the
+# machine).
+fill_store() {
+    "$CAIRN" --db "$1" --quiet ingest "$ATTACK" "$GALAXY/threat-actor.json" \
+        "$GALAXY/microsoft-activity-group.json" >/dev/null
+    "$CAIRN" --db "$1" --quiet ingest --starter >/dev/null
+    if [ -f "$DATA/codesign/lolcerts/leaked.csv" ]; then
+        "$CAIRN" --db "$1" --quiet ingest "$DATA/codesign/lolcerts/leaked.csv" --source LOLCerts >/dev/null
+    fi
+    "$CAIRN" --db "$1" --quiet feed add partner "http://127.0.0.1:9/taxii2/" --kind taxii >/dev/null
+    "$CAIRN" --db "$1" --quiet feed sync partner --retries 0 >/dev/null || true
+}
+
+# `cairn serve` on store $1 at a free loopback port, logging to $2; returns
+# once it listens, with its port in SERVED_PORT.
+serve_store() {
+    SERVED_PORT=$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    "$CAIRN" --db "$1" --quiet serve --listen "127.0.0.1:$SERVED_PORT" --rate-limit 0 >"$2" 2>&1 &
+    local pid=$!
+    PIDS+=("$pid")
+    for _ in $(seq 100); do
+        if "$VENV/bin/python" -c "import socket,sys; socket.create_connection(('127.0.0.1', $SERVED_PORT), 0.2)" 2>/dev/null; then
+            return 0
+        fi
+        kill -0 "$pid" 2>/dev/null || { cat "$2" >&2; exit 1; }
+        sleep 0.1
+    done
+}
+
 DB=$WORK/kb.db
-"$CAIRN" --db "$DB" --quiet ingest "$ATTACK" "$GALAXY/threat-actor.json" \
-    "$GALAXY/microsoft-activity-group.json" >/dev/null
-"$CAIRN" --db "$DB" --quiet ingest --starter >/dev/null
-# LOLCerts' leaked certificates, so /api/v1/cert/{query} answers past its 404.
-if [ -f "$DATA/codesign/lolcerts/leaked.csv" ]; then
-    "$CAIRN" --db "$DB" --quiet ingest "$DATA/codesign/lolcerts/leaked.csv" --source LOLCerts >/dev/null
-fi
+fill_store "$DB"
 "$CAIRN" --db "$DB" --quiet export stix --actor RedHotel -o "$WORK/redhotel.json"
 "$CAIRN" --db "$DB" --quiet export stix --actor APT41 -o "$WORK/apt41.json"
 TOKEN=$("$CAIRN" --db "$DB" --quiet token create --name interop --role admin)
-# A feed with a failed run, so /api/v1/feeds answers schemathesis with a real row
-# (port 9 is discard: refused here, and nothing leaves the machine).
-"$CAIRN" --db "$DB" --quiet feed add partner "http://127.0.0.1:9/taxii2/" --kind taxii >/dev/null
-"$CAIRN" --db "$DB" --quiet feed sync partner --retries 0 >/dev/null || true
-
-PORT=$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$CAIRN" --db "$DB" --quiet serve --listen "127.0.0.1:$PORT" --rate-limit 0 >"$WORK/serve.log" 2>&1 &
-SERVER=$!
-trap 'kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true' EXIT
-for _ in $(seq 100); do
-    if "$VENV/bin/python" -c "import socket,sys; socket.create_connection(('127.0.0.1', $PORT), 0.2)" 2>/dev/null; then
-        break
-    fi
-    kill -0 "$SERVER" 2>/dev/null || { cat "$WORK/serve.log" >&2; exit 1; }
-    sleep 0.1
-done
+serve_store "$DB" "$WORK/serve.log"
+PORT=$SERVED_PORT
 
 "$VENV/bin/python" .ci/interop.py --url "http://127.0.0.1:$PORT/taxii2/" --token "$TOKEN" \
     --cairn "$CAIRN" --db "$DB" --work "$WORK" "$WORK/redhotel.json" "$WORK/apt41.json"
@@ -133,19 +156,25 @@ values = ["0b886032861d9553c68f803313a98975", "0b:88:60:32:86:1d:95:53:c6:8f:80:
 include-path-regex = "^/api/v1/cert/"
 parameters = { "path.query" = { dictionary = "certs", probability = 0.5 } }
 TOML
-st_start=$(date +%s)
-set +e
 ST=$(pwd)/$VENV/bin/st
-# From the work directory: st keeps a .schemathesis/ folder where it runs.
-(cd "$WORK" && "$ST" --config-file "$WORK/schemathesis.toml" run "http://127.0.0.1:$PORT/api/v1/openapi.json" \
-    --url "http://127.0.0.1:$PORT" --checks all --max-examples "${ST_EXAMPLES:-50}" --seed "${ST_SEED:-20}" \
-    --no-color --generation-database none --request-timeout 60 \
-    -H "Authorization: Bearer $ST_TOKEN" >"$WORK/schemathesis.log" 2>&1)
-st_rc=$?
-set -e
-tail -n 40 "$WORK/schemathesis.log"
-echo "interop: schemathesis took $(($(date +%s) - st_start)) s (exit $st_rc)"
-[ "$st_rc" -eq 0 ] || { echo "interop: FAILED: schemathesis found failures (see $WORK/schemathesis.log)" >&2; exit 1; }
+# schemathesis with settings $1 against the server on port $2 with token $3,
+# its log in $4; $5 names the store in what it prints.
+run_st() {
+    local start rc
+    start=$(date +%s)
+    set +e
+    # From the work directory: st keeps a .schemathesis/ folder where it runs.
+    (cd "$WORK" && "$ST" --config-file "$1" run "http://127.0.0.1:$2/api/v1/openapi.json" \
+        --url "http://127.0.0.1:$2" --checks all --max-examples "${ST_EXAMPLES:-50}" --seed "${ST_SEED:-20}" \
+        --no-color --generation-database none --request-timeout 60 \
+        -H "Authorization: Bearer $3" >"$4" 2>&1)
+    rc=$?
+    set -e
+    tail -n 40 "$4"
+    echo "interop: schemathesis on $5 took $(($(date +%s) - start)) s (exit $rc)"
+    [ "$rc" -eq 0 ] || { echo "interop: FAILED: schemathesis found failures on $5 (see $4)" >&2; exit 1; }
+}
+run_st "$WORK/schemathesis.toml" "$PORT" "$ST_TOKEN" "$WORK/schemathesis.log" "the embedded store"
 
 # The same API on a PostgreSQL store: the same datasets ingested there, a
 # second server, schemathesis with the same settings. The operations the
@@ -155,34 +184,12 @@ PG_SERVER=${CAIRN_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432}
 PG_SERVER=$("$VENV/bin/python" -c 'import sys, urllib.parse as u; p = u.urlsplit(sys.argv[1]); print(u.urlunsplit((p.scheme, p.netloc, "", "", "")))' "$PG_SERVER")
 command -v psql >/dev/null || skip "psql not found (needed to make the PostgreSQL interop database)"
 PG_DB=cairn_interop_$$
-psql "$PG_SERVER/postgres" -qc "CREATE DATABASE $PG_DB" >/dev/null || skip "no PostgreSQL server at $PG_SERVER"
+psql "$PG_SERVER/postgres" -qc "CREATE DATABASE $PG_DB" >/dev/null || { PG_DB=; skip "no PostgreSQL server at $PG_SERVER"; }
 PG_URL=$PG_SERVER/$PG_DB
-PG_PID=
-cleanup() {
-    kill "$SERVER" ${PG_PID:+"$PG_PID"} 2>/dev/null || true
-    wait 2>/dev/null || true
-    psql "$PG_SERVER/postgres" -qc "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null 2>&1 || true
-}
-trap cleanup EXIT
-"$CAIRN" --db "$PG_URL" --quiet ingest "$ATTACK" "$GALAXY/threat-actor.json" \
-    "$GALAXY/microsoft-activity-group.json" >/dev/null
-"$CAIRN" --db "$PG_URL" --quiet ingest --starter >/dev/null
-if [ -f "$DATA/codesign/lolcerts/leaked.csv" ]; then
-    "$CAIRN" --db "$PG_URL" --quiet ingest "$DATA/codesign/lolcerts/leaked.csv" --source LOLCerts >/dev/null
-fi
-"$CAIRN" --db "$PG_URL" --quiet feed add partner "http://127.0.0.1:9/taxii2/" --kind taxii >/dev/null
-"$CAIRN" --db "$PG_URL" --quiet feed sync partner --retries 0 >/dev/null || true
+fill_store "$PG_URL"
 PG_TOKEN=$("$CAIRN" --db "$PG_URL" --quiet token create --name "schemathesis-$$-$RANDOM" --role admin)
-PG_PORT=$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$CAIRN" --db "$PG_URL" --quiet serve --listen "127.0.0.1:$PG_PORT" --rate-limit 0 >"$WORK/serve-pg.log" 2>&1 &
-PG_PID=$!
-for _ in $(seq 100); do
-    if "$VENV/bin/python" -c "import socket,sys; socket.create_connection(('127.0.0.1', $PG_PORT), 0.2)" 2>/dev/null; then
-        break
-    fi
-    kill -0 "$PG_PID" 2>/dev/null || { cat "$WORK/serve-pg.log" >&2; exit 1; }
-    sleep 0.1
-done
+serve_store "$PG_URL" "$WORK/serve-pg.log"
+PG_PORT=$SERVED_PORT
 # The settings above, plus 501 allowed where the document says it may come.
 "$VENV/bin/python" - "http://127.0.0.1:$PG_PORT/api/v1/openapi.json" "$WORK/schemathesis.toml" \
     >"$WORK/schemathesis-pg.toml" <<'PY'
@@ -198,18 +205,8 @@ for path, ops in doc["paths"].items():
 include-name = "{method.upper()} {path}"
 checks.not_a_server_error.expected-statuses = ["2xx", "3xx", "4xx", "501"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "429", "501"]''')
-# After the operations' own blocks: schemathesis applies the first that matches.
+# The base settings after these blocks, so these are the ones their operations get.
 print(open(sys.argv[2]).read())
 print(f"interop: {n} operations may answer 501 on PostgreSQL", file=sys.stderr)
 PY
-st_start=$(date +%s)
-set +e
-(cd "$WORK" && "$ST" --config-file "$WORK/schemathesis-pg.toml" run "http://127.0.0.1:$PG_PORT/api/v1/openapi.json" \
-    --url "http://127.0.0.1:$PG_PORT" --checks all --max-examples "${ST_EXAMPLES:-50}" --seed "${ST_SEED:-20}" \
-    --no-color --generation-database none --request-timeout 60 \
-    -H "Authorization: Bearer $PG_TOKEN" >"$WORK/schemathesis-pg.log" 2>&1)
-st_rc=$?
-set -e
-tail -n 40 "$WORK/schemathesis-pg.log"
-echo "interop: schemathesis on PostgreSQL took $(($(date +%s) - st_start)) s (exit $st_rc)"
-[ "$st_rc" -eq 0 ] || { echo "interop: FAILED: schemathesis found failures on PostgreSQL (see $WORK/schemathesis-pg.log)" >&2; exit 1; }
+run_st "$WORK/schemathesis-pg.toml" "$PG_PORT" "$PG_TOKEN" "$WORK/schemathesis-pg.log" "PostgreSQL"
