@@ -32,7 +32,7 @@ mod fold;
 mod tsv;
 use dns::{address, dns, domain};
 use fold::DnsFold;
-use tsv::{Tsv, epoch_ms, header, unescape};
+use tsv::{Tsv, epoch_ms, header, trim_eol, unescape};
 
 /// Which observation log a file is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,9 +186,7 @@ pub fn read_observations_from<R: BufRead>(
             }
             return Ok(records);
         }
-        while matches!(buf.last(), Some(b'\n' | b'\r')) {
-            buf.pop();
-        }
+        trim_eol(&mut buf);
         let at = |m: String| IntakeError::object(path, format!("line {line}"), m);
         if buf.is_empty() {
             continue;
@@ -232,25 +230,14 @@ fn tsv_record(
     obs: &mut Observations,
 ) -> Result<(), String> {
     let fields: Vec<&[u8]> = line.split(|b| *b == sep).collect();
-    let get = |c: Option<usize>| {
-        let f: &[u8] = fields.get(c?)?;
-        (f != t.unset.as_slice() && f != t.empty.as_slice() && !f.is_empty()).then_some(f)
-    };
+    let field = |c: Option<usize>| fields.get(c?).copied();
+    let get = |c: Option<usize>| t.present(field(c));
     let one = |c: Option<usize>| get(c).map(unescape);
-    let set = |c: Option<usize>| {
-        get(c).map_or_else(Vec::new, |f| {
-            f.split(|b| *b == t.set_sep)
-                .map(unescape)
-                .collect::<Vec<_>>()
-        })
-    };
-    let ts = match get(t.cols.ts) {
-        Some(f) => epoch_ms(&String::from_utf8_lossy(f))
-            .ok_or_else(|| format!("unreadable ts `{}`", String::from_utf8_lossy(f)))?,
-        None => return Err("no ts".into()),
-    };
+    let set = |c: Option<usize>| t.items(field(c));
+    let ts = t.ts_ms(field(t.cols.ts))?;
     let c = &t.cols;
     match format {
+        // The reader folds dns lines itself (fold.rs); one alone folds alike.
         ObsFormat::ZeekDns => {
             let mut fold = DnsFold::default();
             fold.line(t, sep, line)?;

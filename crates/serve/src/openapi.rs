@@ -309,7 +309,6 @@ fn pivot_op() -> Value {
     p
 }
 
-/// The document served at `/api/v1/openapi.json`.
 /// Operations that answer 501 on a PostgreSQL store (the engines they
 /// call read the embedded store's tables); `.ci/interop.sh` allows that
 /// status for them, and only them, when it runs schemathesis against a
@@ -326,6 +325,7 @@ const EMBEDDED_ONLY: [(&str, &str); 9] = [
     ("/api/v1/cert/{query}", "get"),
 ];
 
+/// The document served at `/api/v1/openapi.json`.
 pub(crate) fn document() -> Value {
     let name = || {
         path(

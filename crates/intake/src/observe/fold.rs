@@ -12,7 +12,7 @@
 //! threads, each folding its own part ([`read_parallel`]).
 
 use super::dns::dns;
-use super::tsv::{Tsv, epoch_ms, header, unescape};
+use super::tsv::{Tsv, header, trim_eol, unescape};
 use cairn_model::observe::Observations;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Seek, SeekFrom};
@@ -32,6 +32,14 @@ struct Span {
     count: u64,
 }
 
+impl Span {
+    fn add(&mut self, o: Span) {
+        self.first = self.first.min(o.first);
+        self.last = self.last.max(o.last);
+        self.count += o.count;
+    }
+}
+
 /// Distinct raw (query, qtype, answers) sets of dns lines with their spans.
 #[derive(Default)]
 pub(super) struct DnsFold {
@@ -45,14 +53,8 @@ impl DnsFold {
     pub(super) fn line(&mut self, t: &Tsv, sep: u8, line: &[u8]) -> Result<(), String> {
         let c = &t.cols;
         let [ts, query, qtype, answers] = fields(line, sep, [c.ts, c.query, c.qtype, c.answers]);
-        let set = |f| present(t, f);
-        let ts = match set(ts) {
-            Some(f) => std::str::from_utf8(f)
-                .ok()
-                .and_then(epoch_ms)
-                .ok_or_else(|| format!("unreadable ts `{}`", String::from_utf8_lossy(f)))?,
-            None => return Err("no ts".into()),
-        };
+        let set = |f| t.present(f);
+        let ts = t.ts_ms(ts)?;
         // Length-prefixed, so no byte inside a field can make two sets one.
         self.key.clear();
         for f in [set(query), set(qtype)] {
@@ -62,18 +64,14 @@ impl DnsFold {
             self.key.extend_from_slice(f);
         }
         self.key.extend_from_slice(set(answers).unwrap_or_default());
+        let span = Span {
+            first: ts,
+            last: ts,
+            count: 1,
+        };
         match self.sets.get_mut(self.key.as_slice()) {
-            Some(s) => {
-                s.first = s.first.min(ts);
-                s.last = s.last.max(ts);
-                s.count += 1;
-            }
+            Some(s) => s.add(span),
             None => {
-                let span = Span {
-                    first: ts,
-                    last: ts,
-                    count: 1,
-                };
                 self.sets.insert(self.key.as_slice().into(), span);
             }
         }
@@ -88,14 +86,7 @@ impl DnsFold {
     /// Adds `other`'s sets.
     fn merge(&mut self, other: DnsFold) {
         for (k, o) in other.sets {
-            self.sets
-                .entry(k)
-                .and_modify(|s| {
-                    s.first = s.first.min(o.first);
-                    s.last = s.last.max(o.last);
-                    s.count += o.count;
-                })
-                .or_insert(o);
+            self.sets.entry(k).and_modify(|s| s.add(o)).or_insert(o);
         }
     }
 
@@ -108,12 +99,8 @@ impl DnsFold {
         for (key, s) in sets {
             let (query, rest) = part(&key);
             let (qtype, answers) = part(rest);
-            let text = |f| (!<[u8]>::is_empty(f)).then(|| unescape(f));
-            let answers: Vec<_> = if answers.is_empty() {
-                Vec::new()
-            } else {
-                answers.split(|b| *b == t.set_sep).map(unescape).collect()
-            };
+            let text = |f| t.present(Some(f)).map(unescape);
+            let answers = t.items(Some(answers));
             dns(
                 obs,
                 (s.first, s.last, s.count),
@@ -123,11 +110,6 @@ impl DnsFold {
             );
         }
     }
-}
-
-/// A field that is set: not empty, unset (`-`) or empty (`(empty)`).
-fn present<'l>(t: &Tsv, f: Option<&'l [u8]>) -> Option<&'l [u8]> {
-    f.filter(|f| !f.is_empty() && *f != t.unset.as_slice() && *f != t.empty.as_slice())
 }
 
 /// A length-prefixed field of a key and the rest.
@@ -196,9 +178,7 @@ fn read_part(
         }
         at += n as u64;
         lines += 1;
-        while matches!(buf.last(), Some(b'\n' | b'\r')) {
-            buf.pop();
-        }
+        trim_eol(&mut buf);
         match buf.first() {
             None => continue,
             Some(b'#') if buf.starts_with(b"#close") => continue,
@@ -256,9 +236,7 @@ fn read_parts(
         line.clear();
         body += r.read_until(b'\n', &mut line).map_err(io)? as u64;
         head_lines += 1;
-        while matches!(line.last(), Some(b'\n' | b'\r')) {
-            line.pop();
-        }
+        trim_eol(&mut line);
         header(&line, &mut tsv, &mut sep).map_err(|m| (head_lines, m))?;
     }
     // gzip and JSON lines start with no header.

@@ -12,6 +12,36 @@ pub(super) struct Tsv {
     pub(super) cols: Cols,
 }
 
+impl Tsv {
+    /// A field that is set: not empty, unset (`-`) or empty (`(empty)`).
+    pub(super) fn present<'l>(&self, f: Option<&'l [u8]>) -> Option<&'l [u8]> {
+        f.filter(|f| !f.is_empty() && *f != self.unset.as_slice() && *f != self.empty.as_slice())
+    }
+
+    /// A set-valued field's items, unescaped; none when it is not set.
+    pub(super) fn items<'l>(&self, f: Option<&'l [u8]>) -> Vec<Cow<'l, str>> {
+        self.present(f).map_or_else(Vec::new, |f| {
+            f.split(|b| *b == self.set_sep).map(unescape).collect()
+        })
+    }
+
+    /// The `ts` field in milliseconds; every line needs one.
+    pub(super) fn ts_ms(&self, f: Option<&[u8]>) -> Result<i64, String> {
+        let f = self.present(f).ok_or("no ts")?;
+        std::str::from_utf8(f)
+            .ok()
+            .and_then(epoch_ms)
+            .ok_or_else(|| format!("unreadable ts `{}`", String::from_utf8_lossy(f)))
+    }
+}
+
+/// A line without its line ending (`\n`, `\r\n`).
+pub(super) fn trim_eol(line: &mut Vec<u8>) {
+    while matches!(line.last(), Some(b'\n' | b'\r')) {
+        line.pop();
+    }
+}
+
 #[derive(Default)]
 pub(super) struct Cols {
     pub(super) ts: Option<usize>,
