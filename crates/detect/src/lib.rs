@@ -12,8 +12,9 @@
 //!   loaded by [`RuleSet::load`] into a [`RuleSet`] and a [`LoadReport`]
 //!   that lists every rule not loaded and why. Parsing and matching are
 //!   rsigma's (every value modifier, condition forms, filters, correlation
-//!   rules); Cairn adds
-//!   the grouping of rules by log source.
+//!   rules); Cairn adds the grouping of rules by log source and a
+//!   prefilter: one Aho-Corasick pass over an event's values finds the
+//!   rules whose required literals it holds, and only those are evaluated.
 //! - [`detect`] reads files in parallel, brings each event to the flat
 //!   field names Sigma's Windows rules use, works out its log source from
 //!   its channel and event id (a table kept as data, extendable), and
@@ -48,6 +49,7 @@
 pub mod errors;
 mod event;
 mod logsource;
+mod prefilter;
 mod read;
 mod rules;
 mod run;

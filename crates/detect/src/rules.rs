@@ -4,11 +4,11 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rsigma_eval::{
-    CorrelationConfig, CorrelationEngine, Engine, EvaluationResult, JsonEvent, Pipeline,
-    TimestampFallback,
+    CompiledDetection, CompiledMatcher, CompiledRule, CorrelationConfig, CorrelationEngine, Engine,
+    EvaluationResult, JsonEvent, Pipeline, TimestampFallback,
 };
 use rsigma_parser::{FilterRule, FilterRuleTarget, SigmaRule, parse_sigma_yaml};
 use serde::Serialize;
@@ -18,6 +18,7 @@ use cairn_model::attack::technique_of_tag;
 
 use crate::errors::DetectError;
 use crate::logsource::{EventSource, LogSources};
+use crate::prefilter::{Prefilter, need};
 
 /// One rule file's text and where it came from (a path, or the store's
 /// name for it).
@@ -146,6 +147,10 @@ pub struct LoadReport {
     /// Loaded rules whose log source no known channel carries: they can
     /// match JSON that names its own fields, never an EVTX event.
     pub unrouted: Vec<Rejected>,
+    /// Loaded rules in which no literal is certain (a regex, a number, a
+    /// negation only): the prefilter cannot skip them, so they are
+    /// evaluated on every event of their log source.
+    pub unfiltered: usize,
 }
 
 /// Options for loading.
@@ -165,41 +170,13 @@ pub struct RuleOptions {
 /// A rule's log source, lower-cased: (product, service, category).
 type SourceKey = (Option<String>, Option<String>, Option<String>);
 
-/// Rules of one log source, compiled together the first time an event of
-/// that log source arrives: logs touch a few of the ~60 groups, and the
-/// compiled form (rsigma's matchers and index) is most of the memory.
+/// The rules of one log source (indexes into `RuleSet::rules`), so an
+/// event is tested only against rules that read its kind of event.
 struct Bucket {
     product: Option<String>,
     service: Option<String>,
     category: Option<String>,
-    engine: OnceLock<Engine>,
-    /// The parsed rules until they are compiled.
-    pending: Mutex<Vec<SigmaRule>>,
-    /// rsigma's result key (id, else title) → index into `RuleSet::rules`.
-    by_key: HashMap<String, usize>,
-}
-
-impl Bucket {
-    /// The compiled rules, compiled now if they were not yet. Rules were
-    /// checked at load; one failing here (it did not before) is left out.
-    fn engine(&self, pipelines: &[Pipeline], filters: &[FilterRule]) -> &Engine {
-        self.engine.get_or_init(|| {
-            let rules = match self.pending.lock() {
-                Ok(mut p) => std::mem::take(&mut *p),
-                Err(_) => Vec::new(),
-            };
-            let mut engine = Engine::new();
-            for p in pipelines {
-                engine.add_pipeline(p.clone());
-            }
-            let _ = engine.add_rules(rules.iter());
-            for f in filters {
-                // A filter for rules of other groups does not apply here.
-                let _ = engine.apply_filter(f);
-            }
-            engine
-        })
-    }
+    members: Vec<usize>,
 }
 
 impl Bucket {
@@ -218,18 +195,34 @@ impl Bucket {
     }
 }
 
-/// Compiled rules, pre-indexed by log source so that an event is tested
-/// only against rules that read its kind of event (and, inside rsigma,
-/// only against rules whose literals it could match).
+/// Compiled rules, grouped by log source so that an event is tested only
+/// against rules that read its kind of event, and among those only against
+/// rules whose literals its values hold (see `prefilter`).
 pub struct RuleSet {
     buckets: Vec<Bucket>,
     rules: Vec<RuleInfo>,
+    /// Each rule's text, compiled when first needed; same index as `rules`.
+    lazy: Vec<Lazy>,
+    prefilter: Prefilter,
     logsources: LogSources,
     pipelines: Vec<Pipeline>,
     filters: Vec<FilterRule>,
     /// Sigma correlation rules, fed the detections of the rules they name
     /// in each file's order (one shared window state).
     correlations: Option<Correlations>,
+}
+
+/// A rule kept as text and compiled the first time the prefilter lets an
+/// event through to it. On a varied EVTX corpus only a third of SigmaHQ's
+/// rules ever get that far, and compiled rules (regexes above all, ~90 kB
+/// each) were most of what the detector kept: 23 MB for the Windows rules,
+/// against 3.8 MB of text, 1 MB deflated.
+struct Lazy {
+    /// The rule's file, deflated, shared by the rules it holds.
+    text: Arc<[u8]>,
+    /// Its place among the file's detection rules.
+    doc: usize,
+    compiled: OnceLock<Option<Box<CompiledRule>>>,
 }
 
 /// The correlation engine and what its results say about their rules.
@@ -292,47 +285,6 @@ fn lower(s: &Option<String>) -> Option<String> {
     s.as_ref().map(|x| x.to_ascii_lowercase())
 }
 
-/// What the rule files hold, each document with its file's index.
-struct Parsed {
-    rules: Vec<(SigmaRule, usize)>,
-    filters: Vec<(FilterRule, usize)>,
-    correlations: Vec<(rsigma_parser::CorrelationRule, usize)>,
-}
-
-/// Parses every file; a file or document that does not parse goes to the
-/// report.
-fn parse_all(sources: &[RuleSource], report: &mut LoadReport) -> Parsed {
-    let mut out = Parsed {
-        rules: Vec::new(),
-        filters: Vec::new(),
-        correlations: Vec::new(),
-    };
-    for (si, src) in sources.iter().enumerate() {
-        let coll = match parse_sigma_yaml(&src.text) {
-            Ok(c) => c,
-            Err(e) => {
-                report
-                    .rejected
-                    .push(Rejected::new(&src.origin, None, e.to_string()));
-                continue;
-            }
-        };
-        for e in &coll.errors {
-            report.rules += 1;
-            report
-                .rejected
-                .push(Rejected::new(&src.origin, None, e.clone()));
-        }
-        report.rules += coll.correlations.len() + coll.rules.len();
-        out.correlations
-            .extend(coll.correlations.into_iter().map(|c| (c, si)));
-        out.filters
-            .extend(coll.filters.into_iter().map(|f| (f, si)));
-        out.rules.extend(coll.rules.into_iter().map(|r| (r, si)));
-    }
-    out
-}
-
 /// The caller's pipelines (files, then rsigma's builtin ones by name), in
 /// priority order.
 fn pipelines(opts: &RuleOptions) -> Result<Vec<Pipeline>, DetectError> {
@@ -362,18 +314,129 @@ fn pipelines(opts: &RuleOptions) -> Result<Vec<Pipeline>, DetectError> {
     Ok(out)
 }
 
-/// Whether a rule compiles, with the pipelines applied as they will be.
-fn check(rule: &SigmaRule, pipelines: &[Pipeline]) -> Result<(), String> {
+/// A rule compiled with the pipelines applied, or why it does not compile.
+fn compile(rule: &SigmaRule, pipelines: &[Pipeline]) -> Result<CompiledRule, String> {
     if pipelines.is_empty() {
-        return rsigma_eval::compile_rule(rule)
-            .map(drop)
-            .map_err(|e| e.to_string());
+        return rsigma_eval::compile_rule(rule).map_err(|e| e.to_string());
     }
+    // rsigma applies pipelines only on the way into an engine.
     let mut engine = Engine::new();
     for p in pipelines {
         engine.add_pipeline(p.clone());
     }
-    engine.add_rule(rule).map_err(|e| e.to_string())
+    engine.add_rule(rule).map_err(|e| e.to_string())?;
+    engine
+        .rules()
+        .first()
+        .cloned()
+        .ok_or_else(|| "the rule did not compile".to_string())
+}
+
+fn deflate(text: &str) -> Vec<u8> {
+    use std::io::Write;
+    let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+    // Writing to a Vec cannot fail.
+    let _ = z.write_all(text.as_bytes());
+    z.finish().unwrap_or_default()
+}
+
+fn inflate(bytes: &[u8]) -> Option<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    flate2::read::DeflateDecoder::new(bytes)
+        .read_to_string(&mut text)
+        .ok()?;
+    Some(text)
+}
+
+/// Whether rsigma's `apply_filter` would touch this rule (it compares the
+/// filter's references with the rule's id and title).
+fn targets(filter: &FilterRule, rule: &CompiledRule) -> bool {
+    match &filter.rules {
+        FilterRuleTarget::Any => true,
+        FilterRuleTarget::Specific(refs) => refs
+            .iter()
+            .any(|r| rule.id.as_deref() == Some(r.as_str()) || rule.title == *r),
+    }
+}
+
+/// The rule with the filters that name it applied, through rsigma's own
+/// filter code on a one-rule engine.
+fn filtered(rule: &CompiledRule, filters: &[FilterRule]) -> Option<CompiledRule> {
+    let mut engine = Engine::new();
+    engine.add_compiled_rule(rule.clone());
+    for f in filters {
+        // A filter whose log source does not cover the rule leaves it be.
+        let _ = engine.apply_filter(f);
+    }
+    engine.rules().first().cloned()
+}
+
+/// Drops what a loaded rule does not need to match, and rebuilds rsigma's
+/// Aho-Corasick sets as contiguous NFAs: rsigma builds DFAs, ~60 kB per
+/// set (16 MB over SigmaHQ's Windows rules); the NFA answers `is_match`
+/// the same in a fraction of that.
+fn slim(mut rule: CompiledRule) -> CompiledRule {
+    rule.description = None;
+    rule.falsepositives = Vec::new();
+    for d in rule.detections.values_mut() {
+        slim_detection(d, 0);
+    }
+    rule
+}
+
+fn slim_detection(d: &mut CompiledDetection, depth: usize) {
+    if depth > 64 {
+        return;
+    }
+    match d {
+        CompiledDetection::AllOf(items) => {
+            for i in items {
+                slim_matcher(&mut i.matcher, depth + 1);
+            }
+        }
+        CompiledDetection::AnyOf(ds) | CompiledDetection::And(ds) => {
+            for x in ds {
+                slim_detection(x, depth + 1);
+            }
+        }
+        CompiledDetection::Keywords(m) => slim_matcher(m, depth + 1),
+        CompiledDetection::ArrayMatch { body, .. } => slim_detection(body, depth + 1),
+        CompiledDetection::Conditional { named, .. } => {
+            for x in named.values_mut() {
+                slim_detection(x, depth + 1);
+            }
+        }
+    }
+}
+
+fn slim_matcher(m: &mut CompiledMatcher, depth: usize) {
+    if depth > 64 {
+        return;
+    }
+    match m {
+        CompiledMatcher::AhoCorasickSet {
+            automaton, needles, ..
+        } => {
+            // Same needles, same (standard) match kind: same answers.
+            if let Ok(nfa) = aho_corasick::AhoCorasick::builder()
+                .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
+                .build(needles.iter())
+            {
+                *automaton = nfa;
+            }
+        }
+        CompiledMatcher::Not(inner) => slim_matcher(inner, depth + 1),
+        CompiledMatcher::TimestampPart { inner, .. } => slim_matcher(inner, depth + 1),
+        CompiledMatcher::AnyOf(ms)
+        | CompiledMatcher::AllOf(ms)
+        | CompiledMatcher::CaseInsensitiveGroup { children: ms, .. } => {
+            for x in ms {
+                slim_matcher(x, depth + 1);
+            }
+        }
+        _ => {}
+    }
 }
 
 impl RuleSet {
@@ -418,100 +481,110 @@ impl RuleSet {
             files: sources.len(),
             ..LoadReport::default()
         };
-        // Parse everything first, then compile each log source's rules in
-        // one batch: rsigma rebuilds its index per call.
-        let Parsed {
-            rules: parsed,
-            filters,
-            correlations,
-        } = parse_all(sources, &mut report);
-        let mut seen: HashMap<String, usize> = HashMap::new();
-        let mut groups: HashMap<SourceKey, Vec<usize>> = HashMap::new();
-        let mut order = Vec::new();
-        for (i, (r, si)) in parsed.iter().enumerate() {
-            let k = key(r.id.as_deref(), &r.title);
-            if let Some(&first) = seen.get(&k) {
-                report.rejected.push(Rejected::new(
-                    &sources[*si].origin,
-                    Some(r.id.clone().unwrap_or_else(|| r.title.clone())),
-                    format!(
-                        "duplicate rule id (first loaded from {})",
-                        sources[parsed[first].1].origin
-                    ),
-                ));
-                continue;
-            }
-            seen.insert(k, i);
-            let ls = &r.logsource;
-            let g = (lower(&ls.product), lower(&ls.service), lower(&ls.category));
-            if !groups.contains_key(&g) {
-                order.push(g.clone());
-            }
-            groups.entry(g).or_default().push(i);
-        }
-        let mut parsed: Vec<Option<(SigmaRule, usize)>> = parsed.into_iter().map(Some).collect();
         let mut set = RuleSet {
             buckets: Vec::new(),
             rules: Vec::new(),
+            lazy: Vec::new(),
+            prefilter: Prefilter::build(Vec::new()),
             logsources,
             pipelines,
             filters: Vec::new(),
             correlations: None,
         };
-        for g in order {
-            let members = &groups[&g];
-            let mut bucket = Bucket {
-                product: g.0.clone(),
-                service: g.1.clone(),
-                category: g.2.clone(),
-                engine: OnceLock::new(),
-                pending: Mutex::new(Vec::new()),
-                by_key: HashMap::new(),
+        // One file at a time, each rule compiled as it is parsed (to check
+        // it and learn what its matches need) and then dropped: the parsed
+        // form of every rule at once was 16 MB for SigmaHQ's Windows rules,
+        // their compiled form 23 MB.
+        let mut needs = Vec::new();
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        let mut bucket_of: HashMap<SourceKey, usize> = HashMap::new();
+        let mut filters = Vec::new();
+        let mut correlations = Vec::new();
+        for (si, src) in sources.iter().enumerate() {
+            let coll = match parse_sigma_yaml(&src.text) {
+                Ok(c) => c,
+                Err(e) => {
+                    report
+                        .rejected
+                        .push(Rejected::new(&src.origin, None, e.to_string()));
+                    continue;
+                }
             };
-            let mut keep = Vec::new();
-            for &i in members {
-                // Moved, not copied: the parsed rules wait in their bucket.
-                let Some((rule, si)) = parsed[i].take() else {
-                    continue;
-                };
-                let origin = &sources[si].origin;
-                // Checked now, compiled for good when first needed.
-                if let Err(reason) = check(&rule, &set.pipelines) {
-                    report.rejected.push(Rejected::new(
-                        origin,
-                        Some(rule.id.clone().unwrap_or_else(|| rule.title.clone())),
-                        reason,
-                    ));
-                    continue;
-                }
-                bucket
-                    .by_key
-                    .insert(key(rule.id.as_deref(), &rule.title), set.rules.len());
-                set.rules.push(info(&rule, origin));
-                report.loaded += 1;
-                if let Some(why) = set.unroutable(&bucket) {
-                    report.unrouted.push(Rejected::new(
-                        origin,
-                        Some(rule.id.clone().unwrap_or_else(|| rule.title.clone())),
-                        why,
-                    ));
-                }
-                keep.push(rule);
+            for e in &coll.errors {
+                report.rules += 1;
+                report
+                    .rejected
+                    .push(Rejected::new(&src.origin, None, e.clone()));
             }
-            bucket.pending = Mutex::new(keep);
-            set.buckets.push(bucket);
+            report.rules += coll.correlations.len() + coll.rules.len();
+            correlations.extend(coll.correlations.into_iter().map(|c| (c, si)));
+            filters.extend(coll.filters.into_iter().map(|f| (f, si)));
+            let text: Arc<[u8]> = Arc::from(deflate(&src.text));
+            for (doc, rule) in coll.rules.into_iter().enumerate() {
+                let shown = || Some(rule.id.clone().unwrap_or_else(|| rule.title.clone()));
+                let k = key(rule.id.as_deref(), &rule.title);
+                if let Some(&first) = seen.get(&k) {
+                    report.rejected.push(Rejected::new(
+                        &src.origin,
+                        shown(),
+                        format!(
+                            "duplicate rule id (first loaded from {})",
+                            sources[first].origin
+                        ),
+                    ));
+                    continue;
+                }
+                seen.insert(k, si);
+                let compiled = match compile(&rule, &set.pipelines) {
+                    Ok(c) => c,
+                    Err(reason) => {
+                        report
+                            .rejected
+                            .push(Rejected::new(&src.origin, shown(), reason));
+                        continue;
+                    }
+                };
+                let ls = &rule.logsource;
+                let g = (lower(&ls.product), lower(&ls.service), lower(&ls.category));
+                let b = *bucket_of.entry(g).or_insert_with_key(|g| {
+                    set.buckets.push(Bucket {
+                        product: g.0.clone(),
+                        service: g.1.clone(),
+                        category: g.2.clone(),
+                        members: Vec::new(),
+                    });
+                    set.buckets.len() - 1
+                });
+                set.buckets[b].members.push(set.rules.len());
+                set.rules.push(info(&rule, &src.origin));
+                // Filters only narrow a rule: what it needs without them
+                // it needs with them.
+                needs.push(need(&compiled));
+                set.lazy.push(Lazy {
+                    text: text.clone(),
+                    doc,
+                    compiled: OnceLock::new(),
+                });
+                report.loaded += 1;
+                if let Some(why) = set.unroutable(&set.buckets[b]) {
+                    report
+                        .unrouted
+                        .push(Rejected::new(&src.origin, shown(), why));
+                }
+            }
         }
         for (f, si) in filters {
-            if let Err(reason) = set.check_filter(&f) {
-                report.rejected.push(Rejected::new(
+            match set.check_filter(&f) {
+                Ok(()) => set.filters.push(f),
+                Err(reason) => report.rejected.push(Rejected::new(
                     &sources[si].origin,
                     Some(f.title.clone()),
                     reason,
-                ));
-                continue;
+                )),
             }
-            set.filters.push(f);
         }
+        set.prefilter = Prefilter::build(needs);
+        report.unfiltered = set.prefilter.unfiltered();
         if !correlations.is_empty() {
             set.correlations = set.correlate(&correlations, sources, &mut report);
         }
@@ -717,6 +790,44 @@ impl RuleSet {
         }
     }
 
+    /// Rule `i` compiled (pipelines and filters applied), compiled now if
+    /// it was not yet. It compiled at load, from the same text with the
+    /// same pipelines; `None` only if that somehow changed.
+    fn compiled(&self, i: usize) -> Option<&CompiledRule> {
+        let lazy = self.lazy.get(i)?;
+        lazy.compiled
+            .get_or_init(|| {
+                let rule = parse_sigma_yaml(&inflate(&lazy.text)?)
+                    .ok()?
+                    .rules
+                    .into_iter()
+                    .nth(lazy.doc)?;
+                let mut c = compile(&rule, &self.pipelines).ok()?;
+                if self.filters.iter().any(|f| targets(f, &c)) {
+                    c = filtered(&c, &self.filters)?;
+                }
+                Some(Box::new(slim(c)))
+            })
+            .as_deref()
+    }
+
+    /// Every rule of the event's log source that matches, with no
+    /// prefilter: what `evaluate` must return.
+    #[cfg(test)]
+    pub(crate) fn evaluate_every_rule(&self, src: &EventSource, event: &Value) -> Vec<usize> {
+        let ev = JsonEvent::borrow(event);
+        self.buckets
+            .iter()
+            .filter(|b| b.reads(src))
+            .flat_map(|b| b.members.iter().copied())
+            .filter(|&i| {
+                self.compiled(i)
+                    .and_then(|r| rsigma_eval::evaluate_rule(r, &ev))
+                    .is_some()
+            })
+            .collect()
+    }
+
     /// Rules (indexes into `rules()`) that match the event, with the fields
     /// that made them match.
     pub(crate) fn evaluate(
@@ -726,37 +837,40 @@ impl RuleSet {
         keep: &mut Vec<EvaluationResult>,
     ) -> Vec<(usize, Vec<(String, Value)>)> {
         let ev = JsonEvent::borrow(event);
+        let mut marks = None;
         let mut out = Vec::new();
         for b in &self.buckets {
             if !b.reads(src) {
                 continue;
             }
-            for m in b.engine(&self.pipelines, &self.filters).evaluate(&ev) {
-                if let Some(i) = result_rule(b, &m) {
-                    let fields = m
-                        .as_detection()
-                        .map(|d| {
-                            d.matched_fields
-                                .iter()
-                                .map(|f| (f.field.clone(), f.value.clone()))
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    out.push((i, fields));
-                    if self.correlations.is_some() {
-                        keep.push(m);
-                    }
+            let marks = marks.get_or_insert_with(|| self.prefilter.scan(event));
+            for &i in &b.members {
+                if !Prefilter::maybe(marks, i) {
+                    continue;
+                }
+                let Some(m) = self
+                    .compiled(i)
+                    .and_then(|r| rsigma_eval::evaluate_rule(r, &ev))
+                else {
+                    continue;
+                };
+                let fields = m
+                    .as_detection()
+                    .map(|d| {
+                        d.matched_fields
+                            .iter()
+                            .map(|f| (f.field.clone(), f.value.clone()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                out.push((i, fields));
+                if self.correlations.is_some() {
+                    keep.push(m);
                 }
             }
         }
         out
     }
-}
-
-fn result_rule(b: &Bucket, m: &EvaluationResult) -> Option<usize> {
-    b.by_key
-        .get(&key(m.header.rule_id.as_deref(), &m.header.rule_title))
-        .copied()
 }
 
 #[cfg(test)]

@@ -15,8 +15,10 @@ use crate::read::{Item, JsonEvents, Kind, kind_of, log_files};
 use crate::rules::{Fired, RuleInfo, RuleSet};
 use rsigma_eval::EvaluationResult;
 
-/// Events evaluated together; bounds memory per file being read.
-const BATCH: usize = 2048;
+/// Events evaluated together; bounds memory per file being read. An EVTX
+/// event as JSON is ~5 kB: 2,048 of them were 10 MB, a third of the
+/// detector's heap; 256 still give every thread a share of a large file.
+const BATCH: usize = 64;
 /// Longest text kept for one field in a detection.
 const FIELD_TEXT: usize = 1024;
 /// Problems kept per file beyond the count.

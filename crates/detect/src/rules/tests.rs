@@ -93,3 +93,83 @@ fn an_event_meets_only_rules_of_its_log_source() {
     let hits = set.evaluate(&sysmon1, &ev, &mut Vec::new());
     assert_eq!(set.rules()[hits[0].0].techniques, vec!["T1033".to_string()]);
 }
+
+/// The prefilter hides no detection: with every SigmaHQ rule loaded, each
+/// event of the regression set (EVTX and JSON) and of the EVTX corpus
+/// meets the same rules with it as without it.
+#[test]
+fn the_prefilter_hides_no_detection_on_real_events() {
+    let Some(root) = cairn_testkit::dataset("sigma") else {
+        return;
+    };
+    let (sources, unread) = RuleSource::read_paths(&[
+        root.join("rules"),
+        root.join("rules-emerging-threats"),
+        root.join("rules-threat-hunting"),
+    ]);
+    assert!(unread.is_empty(), "{unread:?}");
+    let (set, report) = RuleSet::load(&sources, &RuleOptions::default()).expect("load");
+    assert!(set.len() > 2800, "{}", set.len());
+    // Nine rules in ten or more have a literal every match needs.
+    assert!(
+        report.unfiltered * 10 < set.len(),
+        "{} of {} rules unfiltered",
+        report.unfiltered,
+        set.len()
+    );
+    let mut dirs = vec![root.join("regression_data")];
+    dirs.extend(cairn_testkit::dataset("evtx"));
+    let (files, _) = crate::read::log_files(&dirs);
+    let (mut events, mut matched, mut skipped_rules) = (0usize, 0usize, 0usize);
+    let mut check = |value: Value| {
+        let n = crate::event::normalize(value);
+        let src = set.source_of(n.channel.as_deref(), n.event_id, n.zeek_path.as_deref());
+        let event = Value::Object(n.fields);
+        let mut keep = Vec::new();
+        let got: Vec<usize> = set
+            .evaluate(&src, &event, &mut keep)
+            .into_iter()
+            .map(|(i, _)| i)
+            .collect();
+        let want = set.evaluate_every_rule(&src, &event);
+        assert_eq!(got, want, "{event}");
+        let marks = set.prefilter.scan(&event);
+        skipped_rules += set
+            .buckets
+            .iter()
+            .filter(|b| b.reads(&src))
+            .flat_map(|b| b.members.iter())
+            .filter(|&&i| !Prefilter::maybe(&marks, i))
+            .count();
+        events += 1;
+        matched += got.len();
+    };
+    for f in &files {
+        match crate::read::kind_of(f).expect("kind") {
+            crate::read::Kind::Evtx => {
+                let mut parser = evtx::EvtxParser::from_path(f).expect("evtx");
+                for r in parser.records_json_value().flatten() {
+                    check(r.data);
+                }
+            }
+            crate::read::Kind::Json => {
+                let mut json = crate::read::JsonEvents::open(f, 1 << 26).expect("json");
+                while let Ok(Some(item)) = json.next_item() {
+                    if let crate::read::Item::Event(_, v) = item {
+                        check(v);
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("{events} events, {matched} detections, {skipped_rules} rule evaluations skipped");
+    assert!(
+        events > 5000 && matched > 1000,
+        "{events} events, {matched} detections"
+    );
+    // The prefilter must also do its job: most evaluations are skipped.
+    assert!(
+        skipped_rules > events * 10,
+        "{skipped_rules} skipped over {events} events"
+    );
+}
