@@ -2,6 +2,7 @@
 //! its arguments, calls the library crates, and prints.
 #![forbid(unsafe_code)]
 
+mod alloc;
 mod benign;
 mod cmd;
 mod output;
@@ -9,11 +10,6 @@ mod output;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
-
-// A hunt allocates per hit on every scanning thread; glibc's malloc spent a
-// tenth of a 1M-indicator hunt's CPU in its arena locks and consolidation.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Threat intelligence for people who hunt state-sponsored intrusion groups.
 #[derive(Parser)]
@@ -146,6 +142,9 @@ pub fn open_store(global: &Global) -> anyhow::Result<cairn_kb::Store> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Detect(_)) {
+        alloc::restart_lean();
+    }
     // `cairn hunt … | head` must end quietly like grep, not panic on the
     // closed pipe; the server keeps Rust's default (a client that hangs up
     // is an error on that connection only).

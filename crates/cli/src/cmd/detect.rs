@@ -236,6 +236,10 @@ fn print_load_report(global: &Global, args: &Args, report: &LoadReport) {
             r.origin, r.reason
         );
     }
+    eprintln!(
+        "  {} loaded rule(s) hold no literal every match needs: evaluated on every event of their log source",
+        report.unfiltered
+    );
 }
 
 /// `--record`: sightings of the detected techniques in the store.
