@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use rsigma_eval::{
-    CompiledDetection, CompiledMatcher, CompiledRule, CorrelationConfig, CorrelationEngine, Engine,
-    EvaluationResult, JsonEvent, Pipeline, TimestampFallback,
+    CompiledRule, CorrelationConfig, CorrelationEngine, Engine, EvaluationResult, JsonEvent,
+    Pipeline, TimestampFallback,
 };
 use rsigma_parser::{FilterRule, FilterRuleTarget, SigmaRule, parse_sigma_yaml};
 use serde::Serialize;
@@ -19,6 +19,9 @@ use cairn_model::attack::technique_of_tag;
 use crate::errors::DetectError;
 use crate::logsource::{EventSource, LogSources};
 use crate::prefilter::{Prefilter, need};
+
+mod compile;
+use compile::{compile, deflate, filtered, inflate, slim, targets};
 
 /// One rule file's text and where it came from (a path, or the store's
 /// name for it).
@@ -314,132 +317,33 @@ fn pipelines(opts: &RuleOptions) -> Result<Vec<Pipeline>, DetectError> {
     Ok(out)
 }
 
-/// A rule compiled with the pipelines applied, or why it does not compile.
-fn compile(rule: &SigmaRule, pipelines: &[Pipeline]) -> Result<CompiledRule, String> {
-    if pipelines.is_empty() {
-        return rsigma_eval::compile_rule(rule).map_err(|e| e.to_string());
-    }
-    // rsigma applies pipelines only on the way into an engine.
-    let mut engine = Engine::new();
-    for p in pipelines {
-        engine.add_pipeline(p.clone());
-    }
-    engine.add_rule(rule).map_err(|e| e.to_string())?;
-    engine
-        .rules()
-        .first()
-        .cloned()
-        .ok_or_else(|| "the rule did not compile".to_string())
-}
-
-fn deflate(text: &str) -> Vec<u8> {
-    use std::io::Write;
-    let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
-    // Writing to a Vec cannot fail.
-    let _ = z.write_all(text.as_bytes());
-    z.finish().unwrap_or_default()
-}
-
-fn inflate(bytes: &[u8]) -> Option<String> {
-    use std::io::Read;
-    let mut text = String::new();
-    flate2::read::DeflateDecoder::new(bytes)
-        .read_to_string(&mut text)
-        .ok()?;
-    Some(text)
-}
-
-/// Whether rsigma's `apply_filter` would touch this rule (it compares the
-/// filter's references with the rule's id and title).
-fn targets(filter: &FilterRule, rule: &CompiledRule) -> bool {
-    match &filter.rules {
-        FilterRuleTarget::Any => true,
-        FilterRuleTarget::Specific(refs) => refs
-            .iter()
-            .any(|r| rule.id.as_deref() == Some(r.as_str()) || rule.title == *r),
-    }
-}
-
-/// The rule with the filters that name it applied, through rsigma's own
-/// filter code on a one-rule engine.
-fn filtered(rule: &CompiledRule, filters: &[FilterRule]) -> Option<CompiledRule> {
-    let mut engine = Engine::new();
-    engine.add_compiled_rule(rule.clone());
-    for f in filters {
-        // A filter whose log source does not cover the rule leaves it be.
-        let _ = engine.apply_filter(f);
-    }
-    engine.rules().first().cloned()
-}
-
-/// Drops what a loaded rule does not need to match, and rebuilds rsigma's
-/// Aho-Corasick sets as contiguous NFAs: rsigma builds DFAs, ~60 kB per
-/// set (16 MB over SigmaHQ's Windows rules); the NFA answers `is_match`
-/// the same in a fraction of that.
-fn slim(mut rule: CompiledRule) -> CompiledRule {
-    rule.description = None;
-    rule.falsepositives = Vec::new();
-    for d in rule.detections.values_mut() {
-        slim_detection(d, 0);
-    }
-    rule
-}
-
-fn slim_detection(d: &mut CompiledDetection, depth: usize) {
-    if depth > 64 {
-        return;
-    }
-    match d {
-        CompiledDetection::AllOf(items) => {
-            for i in items {
-                slim_matcher(&mut i.matcher, depth + 1);
-            }
-        }
-        CompiledDetection::AnyOf(ds) | CompiledDetection::And(ds) => {
-            for x in ds {
-                slim_detection(x, depth + 1);
-            }
-        }
-        CompiledDetection::Keywords(m) => slim_matcher(m, depth + 1),
-        CompiledDetection::ArrayMatch { body, .. } => slim_detection(body, depth + 1),
-        CompiledDetection::Conditional { named, .. } => {
-            for x in named.values_mut() {
-                slim_detection(x, depth + 1);
-            }
-        }
-    }
-}
-
-fn slim_matcher(m: &mut CompiledMatcher, depth: usize) {
-    if depth > 64 {
-        return;
-    }
-    match m {
-        CompiledMatcher::AhoCorasickSet {
-            automaton, needles, ..
-        } => {
-            // Same needles, same (standard) match kind: same answers.
-            if let Ok(nfa) = aho_corasick::AhoCorasick::builder()
-                .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
-                .build(needles.iter())
-            {
-                *automaton = nfa;
-            }
-        }
-        CompiledMatcher::Not(inner) => slim_matcher(inner, depth + 1),
-        CompiledMatcher::TimestampPart { inner, .. } => slim_matcher(inner, depth + 1),
-        CompiledMatcher::AnyOf(ms)
-        | CompiledMatcher::AllOf(ms)
-        | CompiledMatcher::CaseInsensitiveGroup { children: ms, .. } => {
-            for x in ms {
-                slim_matcher(x, depth + 1);
-            }
-        }
-        _ => {}
-    }
-}
-
 impl RuleSet {
+    /// Adds a loaded rule to its log source's group (a new group for a new
+    /// log source); says why no EVTX channel can reach it, if none can.
+    fn admit(
+        &mut self,
+        rule: &SigmaRule,
+        origin: &str,
+        lazy: Lazy,
+        bucket_of: &mut HashMap<SourceKey, usize>,
+    ) -> Option<String> {
+        let ls = &rule.logsource;
+        let g = (lower(&ls.product), lower(&ls.service), lower(&ls.category));
+        let b = *bucket_of.entry(g).or_insert_with_key(|g| {
+            self.buckets.push(Bucket {
+                product: g.0.clone(),
+                service: g.1.clone(),
+                category: g.2.clone(),
+                members: Vec::new(),
+            });
+            self.buckets.len() - 1
+        });
+        self.buckets[b].members.push(self.rules.len());
+        self.rules.push(info(rule, origin));
+        self.lazy.push(lazy);
+        self.unroutable(&self.buckets[b])
+    }
+
     /// A filter must compile and name a loaded rule (or all rules).
     fn check_filter(&self, f: &FilterRule) -> Result<(), String> {
         let mut probe = Engine::new();
@@ -544,33 +448,20 @@ impl RuleSet {
                         continue;
                     }
                 };
-                let ls = &rule.logsource;
-                let g = (lower(&ls.product), lower(&ls.service), lower(&ls.category));
-                let b = *bucket_of.entry(g).or_insert_with_key(|g| {
-                    set.buckets.push(Bucket {
-                        product: g.0.clone(),
-                        service: g.1.clone(),
-                        category: g.2.clone(),
-                        members: Vec::new(),
-                    });
-                    set.buckets.len() - 1
-                });
-                set.buckets[b].members.push(set.rules.len());
-                set.rules.push(info(&rule, &src.origin));
                 // Filters only narrow a rule: what it needs without them
                 // it needs with them.
                 needs.push(need(&compiled));
-                set.lazy.push(Lazy {
+                let lazy = Lazy {
                     text: text.clone(),
                     doc,
                     compiled: OnceLock::new(),
-                });
-                report.loaded += 1;
-                if let Some(why) = set.unroutable(&set.buckets[b]) {
+                };
+                if let Some(why) = set.admit(&rule, &src.origin, lazy, &mut bucket_of) {
                     report
                         .unrouted
                         .push(Rejected::new(&src.origin, shown(), why));
                 }
+                report.loaded += 1;
             }
         }
         for (f, si) in filters {
